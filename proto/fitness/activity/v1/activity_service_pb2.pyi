@@ -1,0 +1,115 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class WorkoutSession(_message.Message):
+    __slots__ = ("session_id", "user_id", "workout_type", "start_time", "end_time", "duration", "calories_burned")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKOUT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    CALORIES_BURNED_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    user_id: str
+    workout_type: str
+    start_time: str
+    end_time: str
+    duration: float
+    calories_burned: float
+    def __init__(self, session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., workout_type: _Optional[str] = ..., start_time: _Optional[str] = ..., end_time: _Optional[str] = ..., duration: _Optional[float] = ..., calories_burned: _Optional[float] = ...) -> None: ...
+
+class StartWorkoutSessionRequest(_message.Message):
+    __slots__ = ("request_id", "user_id", "workout_type")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKOUT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    workout_type: str
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., workout_type: _Optional[str] = ...) -> None: ...
+
+class StartWorkoutSessionResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: WorkoutSession
+    def __init__(self, session: _Optional[_Union[WorkoutSession, _Mapping]] = ...) -> None: ...
+
+class EndWorkoutSessionRequest(_message.Message):
+    __slots__ = ("request_id", "session_id", "user_id", "end_time")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    session_id: str
+    user_id: str
+    end_time: str
+    def __init__(self, request_id: _Optional[str] = ..., session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., end_time: _Optional[str] = ...) -> None: ...
+
+class EndWorkoutSessionResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: WorkoutSession
+    def __init__(self, session: _Optional[_Union[WorkoutSession, _Mapping]] = ...) -> None: ...
+
+class ListWorkoutSessionsRequest(_message.Message):
+    __slots__ = ("user_id", "page_size", "page_token")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListWorkoutSessionsResponse(_message.Message):
+    __slots__ = ("sessions", "next_page_token")
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[WorkoutSession]
+    next_page_token: str
+    def __init__(self, sessions: _Optional[_Iterable[_Union[WorkoutSession, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetUserStatisticsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetUserStatisticsResponse(_message.Message):
+    __slots__ = ("total_workouts", "total_duration", "total_calories_burned", "average_session_duration")
+    TOTAL_WORKOUTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_DURATION_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CALORIES_BURNED_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_SESSION_DURATION_FIELD_NUMBER: _ClassVar[int]
+    total_workouts: int
+    total_duration: float
+    total_calories_burned: float
+    average_session_duration: float
+    def __init__(self, total_workouts: _Optional[int] = ..., total_duration: _Optional[float] = ..., total_calories_burned: _Optional[float] = ..., average_session_duration: _Optional[float] = ...) -> None: ...
+
+class ListWorkoutTypesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WorkoutType(_message.Message):
+    __slots__ = ("name", "met", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MET_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    met: float
+    description: str
+    def __init__(self, name: _Optional[str] = ..., met: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ListWorkoutTypesResponse(_message.Message):
+    __slots__ = ("workout_types",)
+    WORKOUT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    workout_types: _containers.RepeatedCompositeFieldContainer[WorkoutType]
+    def __init__(self, workout_types: _Optional[_Iterable[_Union[WorkoutType, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,194 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GoalType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GOAL_TYPE_UNSPECIFIED: _ClassVar[GoalType]
+    GOAL_TYPE_WORKOUTS_COUNT: _ClassVar[GoalType]
+    GOAL_TYPE_ACTIVE_MINUTES: _ClassVar[GoalType]
+    GOAL_TYPE_CALORIES_BURNED: _ClassVar[GoalType]
+    GOAL_TYPE_DISTANCE_KM: _ClassVar[GoalType]
+
+class GoalStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GOAL_STATUS_UNSPECIFIED: _ClassVar[GoalStatus]
+    GOAL_STATUS_ACTIVE: _ClassVar[GoalStatus]
+    GOAL_STATUS_ACHIEVED: _ClassVar[GoalStatus]
+GOAL_TYPE_UNSPECIFIED: GoalType
+GOAL_TYPE_WORKOUTS_COUNT: GoalType
+GOAL_TYPE_ACTIVE_MINUTES: GoalType
+GOAL_TYPE_CALORIES_BURNED: GoalType
+GOAL_TYPE_DISTANCE_KM: GoalType
+GOAL_STATUS_UNSPECIFIED: GoalStatus
+GOAL_STATUS_ACTIVE: GoalStatus
+GOAL_STATUS_ACHIEVED: GoalStatus
+
+class Profile(_message.Message):
+    __slots__ = ("display_name", "weight_kg", "height_cm", "birth_year")
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_CM_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_YEAR_FIELD_NUMBER: _ClassVar[int]
+    display_name: str
+    weight_kg: float
+    height_cm: float
+    birth_year: int
+    def __init__(self, display_name: _Optional[str] = ..., weight_kg: _Optional[float] = ..., height_cm: _Optional[float] = ..., birth_year: _Optional[int] = ...) -> None: ...
+
+class User(_message.Message):
+    __slots__ = ("user_id", "username", "email", "profile", "create_time")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    username: str
+    email: str
+    profile: Profile
+    create_time: str
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., email: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., create_time: _Optional[str] = ...) -> None: ...
+
+class Goal(_message.Message):
+    __slots__ = ("goal_id", "user_id", "goal_type", "target_value", "target_date", "current_progress", "status", "create_time")
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    goal_id: str
+    user_id: str
+    goal_type: GoalType
+    target_value: float
+    target_date: str
+    current_progress: float
+    status: GoalStatus
+    create_time: str
+    def __init__(self, goal_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., current_progress: _Optional[float] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., create_time: _Optional[str] = ...) -> None: ...
+
+class RegisterUserRequest(_message.Message):
+    __slots__ = ("request_id", "username", "email", "password", "profile")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    username: str
+    email: str
+    password: str
+    profile: Profile
+    def __init__(self, request_id: _Optional[str] = ..., username: _Optional[str] = ..., email: _Optional[str] = ..., password: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ...) -> None: ...
+
+class RegisterUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class LoginRequest(_message.Message):
+    __slots__ = ("email", "password")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class LoginResponse(_message.Message):
+    __slots__ = ("token", "user_id", "expires_in")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    user_id: str
+    expires_in: int
+    def __init__(self, token: _Optional[str] = ..., user_id: _Optional[str] = ..., expires_in: _Optional[int] = ...) -> None: ...
+
+class GetUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetUserResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class UpdateProfileRequest(_message.Message):
+    __slots__ = ("request_id", "user_id", "display_name", "weight_kg", "height_cm", "birth_year")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_KG_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_CM_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_YEAR_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    display_name: str
+    weight_kg: float
+    height_cm: float
+    birth_year: int
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., display_name: _Optional[str] = ..., weight_kg: _Optional[float] = ..., height_cm: _Optional[float] = ..., birth_year: _Optional[int] = ...) -> None: ...
+
+class UpdateProfileResponse(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+
+class CreateGoalRequest(_message.Message):
+    __slots__ = ("request_id", "user_id", "goal_type", "target_value", "target_date")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    goal_type: GoalType
+    target_value: float
+    target_date: str
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
+
+class CreateGoalResponse(_message.Message):
+    __slots__ = ("goal",)
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    goal: Goal
+    def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ...) -> None: ...
+
+class GetUserGoalRequest(_message.Message):
+    __slots__ = ("user_id", "goal_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    goal_id: str
+    def __init__(self, user_id: _Optional[str] = ..., goal_id: _Optional[str] = ...) -> None: ...
+
+class GetUserGoalResponse(_message.Message):
+    __slots__ = ("goal",)
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    goal: Goal
+    def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ...) -> None: ...
+
+class ListGoalsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListGoalsResponse(_message.Message):
+    __slots__ = ("goals",)
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    goals: _containers.RepeatedCompositeFieldContainer[Goal]
+    def __init__(self, goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...

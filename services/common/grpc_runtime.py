@@ -1,0 +1,197 @@
+"""Shared gRPC plumbing: server bootstrap with health and reflection, request ids, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import json
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import Counter, Histogram
+
+from services.common.logs import REQUEST_ID_HEADER, request_id_var
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RPC_HANDLED = Counter(
+    "grpc_server_handled_total", "RPCs completed by the server.", ["method", "code"]
+)
+RPC_LATENCY = Histogram(
+    "grpc_server_handling_seconds", "Time spent serving an RPC.", ["method"]
+)
+
+deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "deadline", default=None
+)
+
+Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+def _status_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
+    code = context.code()
+    if code is None:
+        return "UNKNOWN" if failed else "OK"
+    return code.name if isinstance(code, grpc.StatusCode) else grpc.StatusCode(code).name
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Takes the caller's request id into the log context and records RPC metrics."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        """Wrap unary-unary handlers; streaming ones (health Watch) pass through."""
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        metadata = dict(details.invocation_metadata or ())
+        behavior = self._observe(handler.unary_unary, details.method, metadata)
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    @staticmethod
+    def _observe(behavior: Behavior, method: str, metadata: dict[str, Any]) -> Behavior:
+        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            request_id_var.set(str(metadata.get(REQUEST_ID_HEADER, "")))
+            remaining = context.time_remaining()
+            deadline_var.set(None if remaining is None else time.monotonic() + remaining)
+            started = time.perf_counter()
+            failed = False
+            try:
+                return await behavior(request, context)
+            except Exception:
+                failed = True
+                raise
+            finally:
+                code = _status_name(context, failed)
+                RPC_LATENCY.labels(method).observe(time.perf_counter() - started)
+                RPC_HANDLED.labels(method, code).inc()
+                log.info("rpc", extra={"method": method, "code": code})
+
+        return observed
+
+
+def service_config(service_names: Sequence[str]) -> str:
+    """gRPC client service config: round robin, and retries of UNAVAILABLE calls."""
+    retry = {
+        "maxAttempts": 3,
+        "initialBackoff": "0.05s",
+        "maxBackoff": "0.5s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    names = [{"service": name} for name in service_names]
+    return json.dumps(
+        {
+            "loadBalancingConfig": [{"round_robin": {}}],
+            "methodConfig": [{"name": names, "retryPolicy": retry}],
+        }
+    )
+
+
+def balanced_channel(addresses: Iterable[str], service_names: Sequence[str]) -> grpc.Channel:
+    """A blocking channel balancing over every address and retrying UNAVAILABLE reads."""
+    options = [("grpc.service_config", service_config(service_names)), ("grpc.enable_retries", 1)]
+    return grpc.insecure_channel("ipv4:" + ",".join(addresses), options=options)
+
+
+def outbound_metadata() -> list[tuple[str, str]]:
+    """Metadata for a downstream call: the request id of the call being served."""
+    request_id = request_id_var.get()
+    return [(REQUEST_ID_HEADER, request_id)] if request_id else []
+
+
+def remaining_timeout(default: float) -> float:
+    """Seconds left of the incoming call's deadline, capped at ``default``."""
+    deadline = deadline_var.get()
+    if deadline is None:
+        return default
+    return max(0.0, min(default, deadline - time.monotonic()))
+
+
+class GrpcServer:
+    """An aio server with the standard health service and reflection switched on."""
+
+    def __init__(
+        self, host: str, port: int, service_names: Sequence[str], max_concurrent_rpcs: int = 512
+    ) -> None:
+        self.server = grpc.aio.server(
+            interceptors=[ObservabilityInterceptor()], maximum_concurrent_rpcs=max_concurrent_rpcs
+        )
+        self.health = health.aio.HealthServicer()
+        self.service_names = list(service_names)
+        self.address = f"{host}:{port}"
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        self.port = self.server.add_insecure_port(self.address)
+        if self.port == 0:
+            raise OSError(f"cannot bind gRPC server to {self.address}")
+
+    async def start(self) -> None:
+        """Start serving and report every service as SERVING."""
+        await self.server.start()
+        for name in ["", *self.service_names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Report NOT_SERVING so balancers drain us, then stop after the grace period."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    async def serve_until_signalled(self) -> None:
+        """Run until SIGINT or SIGTERM, then shut down gracefully."""
+        await self.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("serving", extra={"address": f"{self.address.rsplit(':', 1)[0]}:{self.port}"})
+        await stop.wait()
+        await self.stop()
+
+
+StatusTable = dict[type[Exception], grpc.StatusCode]
+
+
+class Dispatcher:
+    """Runs blocking use cases on a bounded thread pool and maps domain errors to statuses."""
+
+    def __init__(self, executor: Executor, statuses: StatusTable) -> None:
+        self.executor = executor
+        self.statuses = statuses
+
+    async def run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` off the event loop, keeping the request's context variables."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        except Exception as error:
+            status = self.status_for(error)
+            if status is None:
+                raise
+            await context.abort(status, str(error))
+            raise  # unreachable: abort raises
+
+    def status_for(self, error: Exception) -> grpc.StatusCode | None:
+        """The status for a domain error, found through its class hierarchy."""
+        for cls in type(error).__mro__:
+            if cls in self.statuses:
+                return self.statuses[cls]
+        return None

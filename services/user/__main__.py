@@ -1,0 +1,73 @@
+"""Composition root of the user service: ``python -m services.user [serve|migrate]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
+from prometheus_client import start_http_server
+
+from services.common.db import make_engine, migrate
+from services.common.grpc_runtime import Dispatcher, GrpcServer
+from services.common.logs import configure_logging
+from services.user.config import UserSettings
+from services.user.grpc_server import STATUSES, UserServicer
+from services.user.passwords import Argon2idHasher
+from services.user.repository import SqlUserRepository
+from services.user.service import UserDeps
+from services.user.tokens import TokenIssuer
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+
+
+def build_deps(settings: UserSettings) -> UserDeps:
+    """Wire the repository, hasher and token issuer from settings."""
+    engine = make_engine(settings.database_url)
+    if settings.migrate_on_start:
+        migrate(engine, MIGRATIONS)
+    hasher = Argon2idHasher(max_concurrent=settings.hash_concurrency)
+    tokens = TokenIssuer(
+        settings.jwt_private_key_file.read_bytes(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.token_ttl_seconds,
+    )
+    decoy = hasher.hash("decoy password that no account has")
+    return UserDeps(repo=SqlUserRepository(engine), hasher=hasher, tokens=tokens, decoy_hash=decoy)
+
+
+def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:
+    """Create the gRPC server with the user servicer registered."""
+    executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="user")
+    server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], settings.max_concurrent_rpcs)
+    servicer = UserServicer(deps, Dispatcher(executor, STATUSES))
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(servicer, server.server)
+    return server
+
+
+def main() -> None:
+    """Run the chosen command."""
+    parser = argparse.ArgumentParser(prog="python -m services.user")
+    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
+    command = parser.parse_args().command
+    settings = UserSettings()
+    configure_logging("user-service", settings.log_level)
+    if command == "migrate":
+        migrate(make_engine(settings.database_url), MIGRATIONS)
+        return
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    asyncio.run(serve(settings))
+
+
+async def serve(settings: UserSettings) -> None:
+    """Build everything inside the event loop (grpc.aio binds to it) and serve."""
+    await build_server(settings, build_deps(settings)).serve_until_signalled()
+
+
+if __name__ == "__main__":
+    main()

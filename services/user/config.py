@@ -1,0 +1,29 @@
+"""User service settings, read from USER_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class UserSettings(BaseSettings):
+    """Where the user service listens, stores data and finds its signing key."""
+
+    model_config = SettingsConfigDict(env_prefix="USER_")
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    metrics_port: int = Field(0, description="Prometheus port; 0 disables the endpoint")
+    database_url: str = "sqlite:///.run/user.db"
+    migrate_on_start: bool = True
+    jwt_private_key_file: Path = Path(".run/keys/jwt_private.pem")
+    jwt_issuer: str = "fitness-user-service"
+    jwt_audience: str = "fitness-api"
+    token_ttl_seconds: int = Field(3600, gt=0)
+    hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, gt=0)
+    worker_threads: int = Field(16, gt=0)
+    max_concurrent_rpcs: int = Field(512, gt=0)
+    log_level: str = "INFO"

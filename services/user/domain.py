@@ -1,0 +1,147 @@
+"""Users, profiles and goals, with the rules that keep them valid."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class DomainError(Exception):
+    """Base of the errors a use case reports to its caller."""
+
+
+class InvalidInput(DomainError):
+    """A value breaks a documented rule."""
+
+
+class EmailAlreadyRegistered(DomainError):
+    """Another account uses this email, compared case-insensitively."""
+
+
+class UsernameTaken(DomainError):
+    """Another account uses this username."""
+
+
+class InvalidCredentials(DomainError):
+    """Email unknown or password wrong; deliberately not saying which."""
+
+
+class UserNotFound(DomainError):
+    """No user has this id."""
+
+
+class GoalNotFound(DomainError):
+    """The user has no goal with this id."""
+
+
+class Overloaded(DomainError):
+    """Too many password hashes are already in progress; the caller should retry later."""
+
+
+class GoalType(StrEnum):
+    """What a goal measures; values are the REST spelling."""
+
+    WORKOUTS_COUNT = "workouts_count"
+    ACTIVE_MINUTES = "active_minutes"
+    CALORIES_BURNED = "calories_burned"
+    DISTANCE_KM = "distance_km"
+
+
+class GoalStatus(StrEnum):
+    """Where a goal stands."""
+
+    ACTIVE = "active"
+    ACHIEVED = "achieved"
+
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{3,32}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+PASSWORD_LENGTH = (8, 128)
+WEIGHT_KG_RANGE = (20.0, 400.0)
+HEIGHT_CM_RANGE = (50.0, 272.0)
+EARLIEST_BIRTH_YEAR = 1900
+DISPLAY_NAME_MAX = 64
+TARGET_VALUE_MAX = 10_000_000.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Personal data a user may change himself."""
+
+    display_name: str = ""
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    birth_year: int | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A registered account."""
+
+    user_id: str
+    username: str
+    email: str
+    password_hash: str
+    profile: Profile
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A target a user sets for himself."""
+
+    goal_id: str
+    user_id: str
+    goal_type: GoalType
+    target_value: float
+    target_date: date
+    current_progress: float
+    status: GoalStatus
+    created_at: datetime
+
+
+def email_key(email: str) -> str:
+    """The form of an email used for uniqueness and lookup."""
+    return email.strip().lower()
+
+
+def validate_registration(username: str, email: str, password: str) -> None:
+    """Reject a username, email or password that breaks the documented rules."""
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput("username must be 3-32 letters, digits, '.', '_' or '-'")
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+        raise InvalidInput("email is not a valid address")
+    low, high = PASSWORD_LENGTH
+    if not low <= len(password) <= high:
+        raise InvalidInput(f"password must be {low}-{high} characters")
+
+
+def validated_profile(profile: Profile, this_year: int) -> Profile:
+    """Return the profile with a trimmed name if every field is within its range."""
+    name = profile.display_name.strip()
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(f"display_name must be at most {DISPLAY_NAME_MAX} characters")
+    _check_range("weight_kg", profile.weight_kg, WEIGHT_KG_RANGE)
+    _check_range("height_cm", profile.height_cm, HEIGHT_CM_RANGE)
+    if profile.birth_year is not None:
+        _check_range("birth_year", profile.birth_year, (EARLIEST_BIRTH_YEAR, this_year))
+    return replace(profile, display_name=name)
+
+
+def _check_range(name: str, value: float | None, bounds: tuple[float, float]) -> None:
+    if value is None:
+        return
+    low, high = bounds
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InvalidInput(f"{name} must be between {low:g} and {high:g}")
+
+
+def validate_goal(target_value: float, target_date: date, today: date) -> None:
+    """Reject a target that is not a positive finite number or a date in the past."""
+    if not (math.isfinite(target_value) and 0 < target_value <= TARGET_VALUE_MAX):
+        raise InvalidInput(f"target_value must be greater than 0 and at most {TARGET_VALUE_MAX:g}")
+    if target_date < today:
+        raise InvalidInput("target_date must not be in the past")

@@ -1,0 +1,154 @@
+"""Thin translation between the fitness.user.v1 gRPC API and the user use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from fitness.user.v1 import user_service_pb2 as pb
+from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
+
+from services.common.grpc_runtime import Dispatcher, StatusTable
+from services.common.timeutil import format_time, parse_date
+from services.user import domain, service
+from services.user.domain import Goal, GoalType, Profile, User
+from services.user.service import UserDeps
+
+STATUSES: StatusTable = {
+    domain.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.EmailAlreadyRegistered: grpc.StatusCode.ALREADY_EXISTS,
+    domain.UsernameTaken: grpc.StatusCode.ALREADY_EXISTS,
+    domain.InvalidCredentials: grpc.StatusCode.UNAUTHENTICATED,
+    domain.UserNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.GoalNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+_GOAL_TYPE_PREFIX = "GOAL_TYPE_"
+_PROFILE_FIELDS = ("display_name", "weight_kg", "height_cm", "birth_year")
+
+
+class UserServicer(pb_grpc.UserServiceServicer):
+    """Serves UserService by calling the use cases through the dispatcher."""
+
+    def __init__(self, deps: UserDeps, dispatcher: Dispatcher) -> None:
+        self.deps = deps
+        self.dispatcher = dispatcher
+
+    async def RegisterUser(  # noqa: N802 - gRPC method names are PascalCase
+        self, request: pb.RegisterUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RegisterUserResponse:
+        """Create an account."""
+        profile = profile_from_proto(request.profile)
+        user = await self.dispatcher.run(
+            context, service.register_user, self.deps, request.username, request.email,
+            request.password, profile, request.request_id,
+        )  # fmt: skip
+        return pb.RegisterUserResponse(user=user_to_proto(user))
+
+    async def Login(  # noqa: N802
+        self, request: pb.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoginResponse:
+        """Issue a token for valid credentials."""
+        user, issued = await self.dispatcher.run(
+            context, service.login, self.deps, request.email, request.password
+        )
+        return pb.LoginResponse(
+            token=issued.token, user_id=user.user_id, expires_in=issued.expires_in
+        )
+
+    async def GetUser(  # noqa: N802
+        self, request: pb.GetUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUserResponse:
+        """Return one user."""
+        user = await self.dispatcher.run(context, service.get_user, self.deps, request.user_id)
+        return pb.GetUserResponse(user=user_to_proto(user))
+
+    async def UpdateProfile(  # noqa: N802
+        self, request: pb.UpdateProfileRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateProfileResponse:
+        """Change the profile fields present in the request."""
+        changes = {name: getattr(request, name) for name in _PROFILE_FIELDS if request.HasField(name)}
+        user = await self.dispatcher.run(
+            context, service.update_profile, self.deps, request.user_id, changes
+        )
+        return pb.UpdateProfileResponse(user=user_to_proto(user))
+
+    async def CreateGoal(  # noqa: N802
+        self, request: pb.CreateGoalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateGoalResponse:
+        """Create a goal."""
+        goal_type = await _goal_type_or_abort(request.goal_type, context)
+        target_date = await _date_or_abort(request.target_date, context)
+        goal = await self.dispatcher.run(
+            context, service.create_goal, self.deps, request.user_id, goal_type,
+            request.target_value, target_date, request.request_id,
+        )  # fmt: skip
+        return pb.CreateGoalResponse(goal=goal_to_proto(goal))
+
+    async def GetUserGoal(  # noqa: N802
+        self, request: pb.GetUserGoalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUserGoalResponse:
+        """Return one goal."""
+        goal = await self.dispatcher.run(
+            context, service.get_goal, self.deps, request.user_id, request.goal_id
+        )
+        return pb.GetUserGoalResponse(goal=goal_to_proto(goal))
+
+    async def ListGoals(  # noqa: N802
+        self, request: pb.ListGoalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListGoalsResponse:
+        """List a user's goals."""
+        found = await self.dispatcher.run(context, service.list_goals, self.deps, request.user_id)
+        return pb.ListGoalsResponse(goals=[goal_to_proto(goal) for goal in found])
+
+
+async def _goal_type_or_abort(value: int, context: grpc.aio.ServicerContext) -> GoalType:
+    name = pb.GoalType.Name(value) if value in pb.GoalType.values() else ""
+    if not name.startswith(_GOAL_TYPE_PREFIX) or value == pb.GOAL_TYPE_UNSPECIFIED:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "goal_type must be set")
+    return GoalType(name.removeprefix(_GOAL_TYPE_PREFIX).lower())
+
+
+async def _date_or_abort(text: str, context: grpc.aio.ServicerContext) -> Any:
+    try:
+        return parse_date(text)
+    except ValueError:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "target_date must be YYYY-MM-DD")
+
+
+def profile_from_proto(message: pb.Profile) -> Profile:
+    """Read a Profile message, keeping unset optional fields as None."""
+    optional = ("weight_kg", "height_cm", "birth_year")
+    values = {name: getattr(message, name) if message.HasField(name) else None for name in optional}
+    return Profile(display_name=message.display_name, **values)
+
+
+def user_to_proto(user: User) -> pb.User:
+    """Render a user without his password hash."""
+    profile = pb.Profile(display_name=user.profile.display_name)
+    for name in ("weight_kg", "height_cm", "birth_year"):
+        value = getattr(user.profile, name)
+        if value is not None:
+            setattr(profile, name, value)
+    return pb.User(
+        user_id=user.user_id,
+        username=user.username,
+        email=user.email,
+        profile=profile,
+        create_time=format_time(user.created_at),
+    )
+
+
+def goal_to_proto(goal: Goal) -> pb.Goal:
+    """Render a goal."""
+    return pb.Goal(
+        goal_id=goal.goal_id,
+        user_id=goal.user_id,
+        goal_type=pb.GoalType.Value(_GOAL_TYPE_PREFIX + goal.goal_type.value.upper()),
+        target_value=goal.target_value,
+        target_date=goal.target_date.isoformat(),
+        current_progress=goal.current_progress,
+        status=pb.GoalStatus.Value("GOAL_STATUS_" + goal.status.value.upper()),
+        create_time=format_time(goal.created_at),
+    )

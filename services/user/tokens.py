@@ -1,0 +1,68 @@
+"""Signed access tokens: EdDSA JWTs the gateway verifies with the public key alone."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.common.timeutil import Clock, utc_now
+
+ALGORITHM = "EdDSA"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A compact JWT and its lifetime in seconds."""
+
+    token: str
+    expires_in: int
+
+
+class TokenIssuer:
+    """Signs short-lived access tokens for users who logged in."""
+
+    def __init__(
+        self,
+        private_key_pem: bytes,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._key = serialization.load_pem_private_key(private_key_pem, password=None)
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def issue(self, user_id: str) -> IssuedToken:
+        """Return a token naming the user as subject, valid for the configured TTL."""
+        now = int(self._clock().timestamp())
+        claims = {
+            "sub": user_id,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return IssuedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), self._ttl)
+
+
+def generate_keypair() -> tuple[bytes, bytes]:
+    """Create a new Ed25519 key pair as (private PEM, public PEM)."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
