@@ -1,0 +1,72 @@
+"""Composition root of the activity service: ``python -m services.activity [serve|migrate]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
+from prometheus_client import start_http_server
+
+from services.activity.config import ActivitySettings
+from services.activity.grpc_server import STATUSES, ActivityServicer
+from services.activity.mongo_repository import MongoWorkoutRepository, connect
+from services.activity.repository import WorkoutRepository
+from services.activity.service import ActivityDeps
+from services.activity.sql_repository import SqlWorkoutRepository
+from services.activity.users import GrpcUserDirectory
+from services.common.db import make_engine, migrate
+from services.common.grpc_runtime import Dispatcher, GrpcServer
+from services.common.logs import configure_logging
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE_NAME = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
+
+
+def build_repository(settings: ActivitySettings) -> WorkoutRepository:
+    """The configured store: SQL (embedded default) or MongoDB (production)."""
+    if settings.store == "mongo":
+        repo = MongoWorkoutRepository(connect(settings.mongo_url, settings.mongo_database))
+        repo.ensure_indexes()
+        return repo
+    engine = make_engine(settings.database_url)
+    if settings.migrate_on_start:
+        migrate(engine, MIGRATIONS)
+    return SqlWorkoutRepository(engine)
+
+
+def build_server(settings: ActivitySettings) -> GrpcServer:
+    """Wire the store, the user-service client and the servicer into a gRPC server."""
+    users = GrpcUserDirectory(settings.user_service_addresses, settings.user_service_timeout)
+    deps = ActivityDeps(repo=build_repository(settings), users=users)
+    executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="activity")
+    server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], settings.max_concurrent_rpcs)
+    servicer = ActivityServicer(deps, Dispatcher(executor, STATUSES))
+    activity_service_pb2_grpc.add_ActivityServiceServicer_to_server(servicer, server.server)
+    return server
+
+
+async def serve(settings: ActivitySettings) -> None:
+    """Build everything inside the event loop (grpc.aio binds to it) and serve."""
+    await build_server(settings).serve_until_signalled()
+
+
+def main() -> None:
+    """Run the chosen command."""
+    parser = argparse.ArgumentParser(prog="python -m services.activity")
+    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
+    command = parser.parse_args().command
+    settings = ActivitySettings()
+    configure_logging("activity-service", settings.log_level)
+    if command == "migrate":
+        migrate(make_engine(settings.database_url), MIGRATIONS)
+        return
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Activity service settings, read from ACTIVITY_* environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.settings import AddressList
+
+
+class ActivitySettings(BaseSettings):
+    """Where the activity service listens, which store it uses, where users live."""
+
+    model_config = SettingsConfigDict(env_prefix="ACTIVITY_")
+
+    host: str = "127.0.0.1"
+    port: int = 50061
+    metrics_port: int = Field(0, description="Prometheus port; 0 disables the endpoint")
+    store: Literal["sql", "mongo"] = "sql"
+    database_url: str = "sqlite:///.run/activity.db"
+    migrate_on_start: bool = True
+    mongo_url: str = "mongodb://localhost:27017/?replicaSet=rs0"
+    mongo_database: str = "fitness_activity"
+    user_service_addresses: AddressList = ["127.0.0.1:50051"]
+    user_service_timeout: float = Field(2.0, gt=0)
+    worker_threads: int = Field(16, gt=0)
+    max_concurrent_rpcs: int = Field(512, gt=0)
+    log_level: str = "INFO"
+

@@ -1,0 +1,121 @@
+"""Workout sessions, calorie estimates and statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class DomainError(Exception):
+    """Base of the errors a use case reports to its caller."""
+
+
+class InvalidInput(DomainError):
+    """A value breaks a documented rule."""
+
+
+class UnknownWorkoutType(InvalidInput):
+    """The workout type is not in the MET table."""
+
+
+class EndBeforeStart(InvalidInput):
+    """The end time precedes the session's start."""
+
+
+class SessionNotFound(DomainError):
+    """No session has this id."""
+
+
+class NotSessionOwner(DomainError):
+    """The session belongs to another user."""
+
+
+class SessionAlreadyEnded(DomainError):
+    """The session was already ended by an earlier request."""
+
+
+class UserServiceUnavailable(DomainError):
+    """The user service could not be reached to read the body weight."""
+
+
+@dataclass(frozen=True)
+class WorkoutType:
+    """A kind of workout and its energy cost in METs."""
+
+    name: str
+    met: float
+    description: str
+
+
+# MET values from the 2011 Compendium of Physical Activities (Ainsworth et al.).
+WORKOUT_TYPES: dict[str, WorkoutType] = {
+    t.name: t
+    for t in (
+        WorkoutType("cycling", 7.5, "bicycling, general"),
+        WorkoutType("dancing", 7.3, "aerobic dance, general"),
+        WorkoutType("elliptical", 5.0, "elliptical trainer, moderate effort"),
+        WorkoutType("hiit", 8.0, "circuit training, vigorous effort"),
+        WorkoutType("hiking", 6.0, "hiking, cross country"),
+        WorkoutType("rowing", 7.0, "rowing, stationary, moderate effort"),
+        WorkoutType("running", 9.8, "running, 6 mph (10 min/mile)"),
+        WorkoutType("strength_training", 3.5, "resistance training, multiple exercises"),
+        WorkoutType("swimming", 5.8, "swimming laps, freestyle, light or moderate effort"),
+        WorkoutType("walking", 3.5, "walking, 2.8-3.2 mph, level, moderate pace"),
+        WorkoutType("yoga", 2.5, "yoga, hatha"),
+    )
+}
+
+# Used when the user has not entered a weight; documented in docs/activity.md.
+DEFAULT_WEIGHT_KG = 70.0
+# End times this far past the server clock are rejected as client clock errors.
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class WorkoutSession:
+    """One workout; end_time is None while it runs."""
+
+    session_id: str
+    user_id: str
+    workout_type: str
+    start_time: datetime
+    end_time: datetime | None = None
+    duration: float = 0.0
+    calories_burned: float = 0.0
+    end_request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Lifetime totals over a user's ended sessions, maintained on every end."""
+
+    total_workouts: int = 0
+    total_duration: float = 0.0
+    total_calories_burned: float = 0.0
+
+    @property
+    def average_session_duration(self) -> float:
+        """Mean duration in seconds; 0 without workouts."""
+        return self.total_duration / self.total_workouts if self.total_workouts else 0.0
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last session of a page, in newest-first order."""
+
+    start_time: datetime
+    session_id: str
+
+
+def workout_type(name: str) -> WorkoutType:
+    """Look up a workout type, refusing to guess for unknown names."""
+    try:
+        return WORKOUT_TYPES[name]
+    except KeyError:
+        known = ", ".join(sorted(WORKOUT_TYPES))
+        raise UnknownWorkoutType(f"unknown workout_type {name!r}; known: {known}") from None
+
+
+def calories_burned(met: float, weight_kg: float, duration_seconds: float) -> float:
+    """Kilocalories: MET x body weight in kg x hours, to one decimal."""
+    return round(met * weight_kg * duration_seconds / 3600.0, 1)

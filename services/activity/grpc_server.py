@@ -1,0 +1,113 @@
+"""Thin translation between the fitness.activity.v1 gRPC API and the activity use cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import grpc
+from fitness.activity.v1 import activity_service_pb2 as pb
+from fitness.activity.v1 import activity_service_pb2_grpc as pb_grpc
+
+from services.activity import domain, service
+from services.activity.domain import WorkoutSession
+from services.activity.service import ActivityDeps
+from services.common.grpc_runtime import Dispatcher, StatusTable
+from services.common.timeutil import format_time, parse_time
+
+STATUSES: StatusTable = {
+    domain.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.SessionNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.NotSessionOwner: grpc.StatusCode.PERMISSION_DENIED,
+    domain.SessionAlreadyEnded: grpc.StatusCode.FAILED_PRECONDITION,
+    domain.UserServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+class ActivityServicer(pb_grpc.ActivityServiceServicer):
+    """Serves ActivityService by calling the use cases through the dispatcher."""
+
+    def __init__(self, deps: ActivityDeps, dispatcher: Dispatcher) -> None:
+        self.deps = deps
+        self.dispatcher = dispatcher
+
+    async def StartWorkoutSession(  # noqa: N802 - gRPC method names are PascalCase
+        self, request: pb.StartWorkoutSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartWorkoutSessionResponse:
+        """Start a session."""
+        session = await self.dispatcher.run(
+            context, service.start_workout, self.deps, request.user_id, request.workout_type,
+            request.request_id,
+        )  # fmt: skip
+        return pb.StartWorkoutSessionResponse(session=session_to_proto(session))
+
+    async def EndWorkoutSession(  # noqa: N802
+        self, request: pb.EndWorkoutSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EndWorkoutSessionResponse:
+        """End a session."""
+        end_time = await _time_or_abort(request.end_time, context)
+        session = await self.dispatcher.run(
+            context, service.end_workout, self.deps, request.session_id, request.user_id,
+            end_time, request.request_id,
+        )  # fmt: skip
+        return pb.EndWorkoutSessionResponse(session=session_to_proto(session))
+
+    async def ListWorkoutSessions(  # noqa: N802
+        self, request: pb.ListWorkoutSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWorkoutSessionsResponse:
+        """List a page of sessions."""
+        page = await self.dispatcher.run(
+            context, service.list_workouts, self.deps, request.user_id, request.page_size,
+            request.page_token,
+        )  # fmt: skip
+        return pb.ListWorkoutSessionsResponse(
+            sessions=[session_to_proto(s) for s in page.sessions],
+            next_page_token=page.next_page_token,
+        )
+
+    async def GetUserStatistics(  # noqa: N802
+        self, request: pb.GetUserStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUserStatisticsResponse:
+        """Return the user's totals."""
+        stats = await self.dispatcher.run(
+            context, service.get_statistics, self.deps, request.user_id
+        )
+        return pb.GetUserStatisticsResponse(
+            total_workouts=stats.total_workouts,
+            total_duration=stats.total_duration,
+            total_calories_burned=stats.total_calories_burned,
+            average_session_duration=stats.average_session_duration,
+        )
+
+    async def ListWorkoutTypes(  # noqa: N802
+        self, request: pb.ListWorkoutTypesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWorkoutTypesResponse:
+        """List the known workout types."""
+        return pb.ListWorkoutTypesResponse(
+            workout_types=[
+                pb.WorkoutType(name=t.name, met=t.met, description=t.description)
+                for t in service.list_workout_types()
+            ]
+        )
+
+
+async def _time_or_abort(text: str, context: grpc.aio.ServicerContext) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as error:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"end_time: {error}")
+        raise
+
+
+def session_to_proto(session: WorkoutSession) -> pb.WorkoutSession:
+    """Render a session."""
+    return pb.WorkoutSession(
+        session_id=session.session_id,
+        user_id=session.user_id,
+        workout_type=session.workout_type,
+        start_time=format_time(session.start_time),
+        end_time=format_time(session.end_time),
+        duration=session.duration,
+        calories_burned=session.calories_burned,
+    )

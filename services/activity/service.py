@@ -1,0 +1,143 @@
+"""Activity use cases as plain functions over ports; no gRPC here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.activity.domain import (
+    DEFAULT_WEIGHT_KG,
+    MAX_CLOCK_SKEW_SECONDS,
+    WORKOUT_TYPES,
+    Cursor,
+    EndBeforeStart,
+    InvalidInput,
+    NotSessionOwner,
+    SessionAlreadyEnded,
+    SessionNotFound,
+    Statistics,
+    WorkoutSession,
+    WorkoutType,
+    calories_burned,
+    workout_type,
+)
+from services.activity.repository import WorkoutRepository
+from services.activity.users import UserDirectory
+from services.common.timeutil import Clock, utc_now
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ActivityDeps:
+    """Everything the activity use cases need, wired once by the composition root."""
+
+    repo: WorkoutRepository
+    users: UserDirectory
+    clock: Clock = utc_now
+    make_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+
+    def now(self) -> datetime:
+        """Current time at millisecond precision, the precision every store keeps."""
+        moment = self.clock()
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of sessions and the token for the next one ('' on the last)."""
+
+    sessions: list[WorkoutSession]
+    next_page_token: str
+
+
+def start_workout(
+    deps: ActivityDeps, user_id: str, type_name: str, request_id: str
+) -> WorkoutSession:
+    """Start a session of a known workout type now."""
+    if not user_id:
+        raise InvalidInput("user_id is required")
+    workout_type(type_name)
+    session = WorkoutSession(deps.make_id(), user_id, type_name, start_time=deps.now())
+    return deps.repo.add_session(session, request_id)
+
+
+def end_workout(
+    deps: ActivityDeps, session_id: str, user_id: str, end_time: datetime | None, request_id: str
+) -> WorkoutSession:
+    """End the user's running session, computing duration and calories from his weight."""
+    session = _owned_session(deps, session_id, user_id)
+    if session.end_time is not None:
+        if request_id and session.end_request_id == request_id:
+            return session  # a retry of the request that ended it
+        raise SessionAlreadyEnded(f"session {session_id} has already ended")
+    end = _checked_end(deps, session, end_time)
+    duration = (end - session.start_time).total_seconds()
+    weight = deps.users.weight_kg(user_id) or DEFAULT_WEIGHT_KG
+    calories = calories_burned(workout_type(session.workout_type).met, weight, duration)
+    ended = deps.repo.complete_session(session_id, end, duration, calories, request_id)
+    if ended is None:
+        raise SessionAlreadyEnded(f"session {session_id} has already ended")
+    return ended
+
+
+def _owned_session(deps: ActivityDeps, session_id: str, user_id: str) -> WorkoutSession:
+    session = deps.repo.get_session(session_id)
+    if session is None:
+        raise SessionNotFound(f"session {session_id} not found")
+    if session.user_id != user_id:
+        raise NotSessionOwner("this session belongs to another user")
+    return session
+
+
+def _checked_end(deps: ActivityDeps, session: WorkoutSession, end_time: datetime | None) -> datetime:
+    now = deps.now()
+    end = end_time or now
+    if end < session.start_time:
+        raise EndBeforeStart("end_time is before the session's start_time")
+    if end > now + timedelta(seconds=MAX_CLOCK_SKEW_SECONDS):
+        raise InvalidInput("end_time is in the future")
+    return end
+
+
+def list_workouts(deps: ActivityDeps, user_id: str, page_size: int, page_token: str) -> Page:
+    """Return one page of the user's sessions, newest first."""
+    if not 0 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    limit = page_size or DEFAULT_PAGE_SIZE
+    found = deps.repo.list_sessions(user_id, limit + 1, decode_page_token(page_token))
+    page, more = found[:limit], len(found) > limit
+    return Page(page, encode_page_token(page[-1]) if more else "")
+
+
+def get_statistics(deps: ActivityDeps, user_id: str) -> Statistics:
+    """Return the user's maintained lifetime totals."""
+    return deps.repo.get_statistics(user_id)
+
+
+def list_workout_types() -> list[WorkoutType]:
+    """All known workout types, sorted by name."""
+    return [WORKOUT_TYPES[name] for name in sorted(WORKOUT_TYPES)]
+
+
+def encode_page_token(last: WorkoutSession) -> str:
+    """An opaque token pointing after ``last``."""
+    raw = json.dumps({"t": last.start_time.isoformat(), "id": last.session_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_page_token(token: str) -> Cursor | None:
+    """Read a token made by encode_page_token; '' means the first page."""
+    if not token:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return Cursor(datetime.fromisoformat(raw["t"]), str(raw["id"]))
+    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        raise InvalidInput("page_token is not valid") from error

@@ -1,0 +1,189 @@
+"""WorkoutRepository on SQLAlchemy Core: the embedded default (SQLite) and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.common.timeutil import as_utc
+
+metadata = MetaData()
+
+sessions = Table(
+    "workout_sessions",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("workout_type", String(32), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=True),
+    Column("duration", Float, nullable=False, default=0.0),
+    Column("calories_burned", Float, nullable=False, default=0.0),
+    Column("request_id", String(128), nullable=True, unique=True),
+    Column("end_request_id", String(128), nullable=True),
+    Index("ix_workout_sessions_user_start", "user_id", "start_time", "session_id"),
+)
+
+statistics = Table(
+    "user_statistics",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("total_workouts", Integer, nullable=False),
+    Column("total_duration", Float, nullable=False),
+    Column("total_calories_burned", Float, nullable=False),
+)
+
+
+class SqlWorkoutRepository:
+    """Sessions in one table; statistics upserted in the same transaction as each end."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
+        """Insert the session unless this request_id already stored one."""
+        earlier = self._by_request(request_id)
+        if earlier:
+            return earlier
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(sessions.insert().values(_row(session, request_id)))
+        except IntegrityError:
+            earlier = self._by_request(request_id)
+            if earlier is None:
+                raise
+            return earlier
+        return session
+
+    def _by_request(self, request_id: str) -> WorkoutSession | None:
+        return self._first(sessions.c.request_id == request_id) if request_id else None
+
+    def _first(self, condition: Any) -> WorkoutSession | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(sessions).where(condition)).mappings().first()
+        return _to_session(row) if row else None
+
+    def get_session(self, session_id: str) -> WorkoutSession | None:
+        """Return the session with this id, if any."""
+        return self._first(sessions.c.session_id == session_id)
+
+    def complete_session(
+        self, session_id: str, end_time: datetime, duration: float, calories: float, request_id: str
+    ) -> WorkoutSession | None:
+        """End the session if still running and add it to the statistics in one transaction."""
+        with self._engine.begin() as conn:
+            ended = conn.execute(
+                update(sessions)
+                .where(sessions.c.session_id == session_id, sessions.c.end_time.is_(None))
+                .values(
+                    end_time=end_time,
+                    duration=duration,
+                    calories_burned=calories,
+                    end_request_id=request_id or None,
+                )
+                .returning(sessions.c.user_id)
+            ).first()
+            if ended:
+                self._add_to_statistics(conn, ended.user_id, duration, calories)
+        stored = self.get_session(session_id)
+        if ended or (stored and request_id and stored.end_request_id == request_id):
+            return stored
+        return None
+
+    def _add_to_statistics(
+        self, conn: Connection, user_id: str, duration: float, calories: float
+    ) -> None:
+        insert = self._insert(statistics).values(
+            user_id=user_id,
+            total_workouts=1,
+            total_duration=duration,
+            total_calories_burned=calories,
+        )
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[statistics.c.user_id],
+                set_={
+                    "total_workouts": statistics.c.total_workouts + 1,
+                    "total_duration": statistics.c.total_duration + duration,
+                    "total_calories_burned": statistics.c.total_calories_burned + calories,
+                },
+            )
+        )
+
+    def list_sessions(self, user_id: str, limit: int, after: Cursor | None) -> list[WorkoutSession]:
+        """Keyset pagination on (start_time, session_id), newest first."""
+        query = select(sessions).where(sessions.c.user_id == user_id)
+        if after:
+            query = query.where(
+                or_(
+                    sessions.c.start_time < after.start_time,
+                    and_(
+                        sessions.c.start_time == after.start_time,
+                        sessions.c.session_id < after.session_id,
+                    ),
+                )
+            )
+        query = query.order_by(sessions.c.start_time.desc(), sessions.c.session_id.desc())
+        with self._engine.connect() as conn:
+            return [_to_session(row) for row in conn.execute(query.limit(limit)).mappings()]
+
+    def get_statistics(self, user_id: str) -> Statistics:
+        """Read the maintained totals: one primary-key lookup."""
+        query = select(statistics).where(statistics.c.user_id == user_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return Statistics()
+        return Statistics(
+            total_workouts=row["total_workouts"],
+            total_duration=row["total_duration"],
+            total_calories_burned=row["total_calories_burned"],
+        )
+
+
+def _row(session: WorkoutSession, request_id: str) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "user_id": session.user_id,
+        "workout_type": session.workout_type,
+        "start_time": session.start_time,
+        "end_time": session.end_time,
+        "duration": session.duration,
+        "calories_burned": session.calories_burned,
+        "request_id": request_id or None,
+    }
+
+
+def _to_session(row: RowMapping) -> WorkoutSession:
+    end_time = row["end_time"]
+    return WorkoutSession(
+        session_id=row["session_id"],
+        user_id=row["user_id"],
+        workout_type=row["workout_type"],
+        start_time=as_utc(row["start_time"]),
+        end_time=as_utc(end_time) if end_time else None,
+        duration=row["duration"],
+        calories_burned=row["calories_burned"],
+        end_request_id=row["end_request_id"] or "",
+    )
