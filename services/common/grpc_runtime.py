@@ -34,6 +34,9 @@ deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "deadline", default=None
 )
 
+# Health probes arrive every few seconds from each gateway; they would drown the log.
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
 Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
 
@@ -81,7 +84,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
                 code = _status_name(context, failed)
                 RPC_LATENCY.labels(method).observe(time.perf_counter() - started)
                 RPC_HANDLED.labels(method, code).inc()
-                log.info("rpc", extra={"method": method, "code": code})
+                level = logging.DEBUG if method.startswith(HEALTH_PREFIX) else logging.INFO
+                log.log(level, "rpc", extra={"method": method, "code": code})
 
         return observed
 

@@ -1,0 +1,270 @@
+"""Start the whole platform locally on embedded stores: ``python -m deploy.local``.
+
+Two user-service instances, two activity-service instances and the gateway, on
+loopback, sharing SQLite files under the data directory. Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.settings import AddressList
+from services.user.tokens import generate_keypair
+
+
+class LocalSettings(BaseSettings):
+    """Ports and data directory of the local topology (LOCAL_* variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOCAL_")
+
+    host: str = "127.0.0.1"
+    data_dir: Path = Path(".run")
+    gateway_port: int = 8000
+    user_ports: AddressList = ["50051", "50052"]
+    activity_ports: AddressList = ["50061", "50062"]
+    user_metrics_ports: AddressList = ["9101", "9102"]
+    activity_metrics_ports: AddressList = ["9111", "9112"]
+    startup_timeout: float = Field(30.0, gt=0)
+
+
+@dataclass
+class ProcessSpec:
+    """How to start one component process."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    ports: list[int]
+
+
+@dataclass
+class Topology:
+    """The processes of a local platform and what they need before starting."""
+
+    settings: LocalSettings
+    specs: list[ProcessSpec] = field(default_factory=list)
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of the gateway."""
+        return f"http://{self.settings.host}:{self.settings.gateway_port}"
+
+    def user_addresses(self) -> list[str]:
+        """host:port of every user-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.user_ports]
+
+    def activity_addresses(self) -> list[str]:
+        """host:port of every activity-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.activity_ports]
+
+
+def build_topology(settings: LocalSettings) -> Topology:
+    """Describe every process of the local platform."""
+    data = settings.data_dir.resolve()
+    topology = Topology(settings)
+    shared = {"PYTHONUNBUFFERED": "1"}
+    user_env = {
+        **shared,
+        "USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
+        "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / "jwt_private.pem"),
+        "USER_MIGRATE_ON_START": "false",
+        "USER_HOST": settings.host,
+    }
+    for index, port in enumerate(settings.user_ports):
+        metrics = settings.user_metrics_ports[index]
+        env = {**user_env, "USER_PORT": port, "USER_METRICS_PORT": metrics}
+        topology.specs.append(ProcessSpec(f"user-{index + 1}", "services.user", env, [int(port), int(metrics)]))
+    activity_env = {
+        **shared,
+        "ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
+        "ACTIVITY_MIGRATE_ON_START": "false",
+        "ACTIVITY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
+        "ACTIVITY_HOST": settings.host,
+    }
+    for index, port in enumerate(settings.activity_ports):
+        metrics = settings.activity_metrics_ports[index]
+        env = {**activity_env, "ACTIVITY_PORT": port, "ACTIVITY_METRICS_PORT": metrics}
+        topology.specs.append(
+            ProcessSpec(f"activity-{index + 1}", "services.activity", env, [int(port), int(metrics)])
+        )
+    gateway_env = {
+        **shared,
+        "GATEWAY_HOST": settings.host,
+        "GATEWAY_PORT": str(settings.gateway_port),
+        "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
+        "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
+        "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / "jwt_public.pem"),
+    }
+    topology.specs.append(ProcessSpec("gateway", "gateway", gateway_env, [settings.gateway_port]))
+    return topology
+
+
+def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
+    """The ports among ``ports`` that something already listens on or holds."""
+    taken = []
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                taken.append(port)
+    return taken
+
+
+def prepare(topology: Topology) -> None:
+    """Create the data directory and signing keys, and migrate both databases once."""
+    keys = topology.settings.data_dir / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    private, public = keys / "jwt_private.pem", keys / "jwt_public.pem"
+    if not private.exists():
+        private_pem, public_pem = generate_keypair()
+        private.write_bytes(private_pem)
+        private.chmod(0o600)
+        public.write_bytes(public_pem)
+    for spec in (topology.specs[0], next(s for s in topology.specs if s.module == "services.activity")):
+        _run_module(spec.module, "migrate", spec.env)
+
+
+def _run_module(module: str, command: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", module, command], env={**os.environ, **env}, check=True)
+
+
+class Supervisor:
+    """Starts the processes of a topology and stops exactly those, by PID."""
+
+    def __init__(self, topology: Topology, log_dir: Path | None = None) -> None:
+        self.topology = topology
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
+        """Start one component, logging to a file when a log directory is set."""
+        output = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{spec.name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", spec.module],
+            env={**os.environ, **spec.env},
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        self.processes[spec.name] = process
+        return process
+
+    def start_all(self) -> None:
+        """Start every component."""
+        for spec in self.topology.specs:
+            self.start(spec)
+
+    def spec(self, name: str) -> ProcessSpec:
+        """The spec of a component by name."""
+        return next(s for s in self.topology.specs if s.name == name)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the gateway answers and sees every instance healthy."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.raise_if_exited()
+            if _all_upstreams_healthy(self.topology.gateway_url):
+                return
+            time.sleep(0.2)
+        raise TimeoutError("the platform did not become ready in time")
+
+    def raise_if_exited(self) -> None:
+        """Fail loudly if a component died."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send a signal to one component we started."""
+        process = self.processes[name]
+        if process.poll() is None:
+            os.kill(process.pid, sig)
+            process.wait(timeout=10)
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        """SIGTERM every component we started, then SIGKILL any that linger."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _all_upstreams_healthy(gateway_url: str) -> bool:
+    try:
+        body = httpx.get(f"{gateway_url}/health", timeout=1.0).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    instances = [i for pool in body.get("upstreams", {}).values() for i in pool]
+    return bool(instances) and all(i["healthy"] for i in instances) and body["status"] == "ok"
+
+
+def main() -> int:
+    """Run the platform until Ctrl-C; non-zero exit if it cannot start or a part dies."""
+    settings = LocalSettings()
+    topology = build_topology(settings)
+    taken = busy_ports(settings.host, [p for spec in topology.specs for p in spec.ports])
+    if taken:
+        print(f"error: port(s) already in use: {', '.join(map(str, taken))}. "
+              "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
+              "LOCAL_ACTIVITY_PORTS.", file=sys.stderr)  # fmt: skip
+        return 2
+    prepare(topology)
+    supervisor = Supervisor(topology)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        supervisor.start_all()
+        supervisor.wait_ready(settings.startup_timeout)
+        _print_urls(topology)
+        while True:
+            supervisor.raise_if_exited()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping...", file=sys.stderr)
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        supervisor.stop_all()
+
+
+def _print_urls(topology: Topology) -> None:
+    settings = topology.settings
+    lines = [
+        "Fitness Goal Tracker is running:",
+        f"  REST API        {topology.gateway_url}   (OpenAPI: {topology.gateway_url}/docs)",
+        f"  health          {topology.gateway_url}/health",
+        f"  gateway metrics {topology.gateway_url}/metrics",
+        f"  user service    {', '.join(topology.user_addresses())}   (gRPC, reflection on)",
+        f"  activity svc    {', '.join(topology.activity_addresses())}   (gRPC, reflection on)",
+        "  service metrics "
+        + ", ".join(f"http://{settings.host}:{p}/metrics"
+                    for p in [*settings.user_metrics_ports, *settings.activity_metrics_ports]),
+        f"  data            {settings.data_dir.resolve()}",
+        "Press Ctrl-C to stop.",
+    ]  # fmt: skip
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

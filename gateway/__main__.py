@@ -1,0 +1,24 @@
+"""Composition root of the gateway: ``python -m gateway``."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from services.common.logs import configure_logging
+
+
+def main() -> None:
+    """Serve the gateway with uvicorn on the configured address."""
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Builds the FastAPI application: routers, middleware, error handlers, upstream pools."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
+from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
+
+from gateway import health, users, workouts
+from gateway.auth import TokenVerifier
+from gateway.breaker import Clock
+from gateway.config import GatewaySettings
+from gateway.dependencies import Upstreams
+from gateway.errors import install_error_handlers
+from gateway.metrics import GatewayMetrics
+from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from gateway.upstream import UpstreamPool
+
+USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
+
+
+def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
+    """One pool per service over the configured instances (needs a running event loop)."""
+    pool = settings.pool_settings()
+    return Upstreams(
+        users=UpstreamPool(
+            USER_SERVICE, settings.user_service_addresses, user_service_pb2_grpc.UserServiceStub,
+            pool, clock,
+        ),
+        activity=UpstreamPool(
+            ACTIVITY_SERVICE, settings.activity_service_addresses,
+            activity_service_pb2_grpc.ActivityServiceStub, pool, clock,
+        ),
+    )  # fmt: skip
+
+
+def create_app(
+    settings: GatewaySettings, clock: Clock = time.monotonic, health_checks: bool = True
+) -> FastAPI:
+    """The gateway app; pools are created when it starts and closed when it stops."""
+    metrics = GatewayMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pools = build_upstreams(settings, clock)
+        app.state.upstreams = pools
+        metrics.watch_pools(pools.all())
+        if health_checks:
+            for pool in pools.all():
+                pool.start_health_checks()
+        yield
+        for pool in pools.all():
+            await pool.close()
+
+    app = FastAPI(
+        title="Fitness Goal Tracker API",
+        version="1.0.0",
+        description="REST API of the mobile app. Errors: {\"error\": {code, status, message}}.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.state.verifier = TokenVerifier(
+        settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
+    )
+    for router in (users.router, workouts.router, health.router):
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,63 @@
+"""Bearer-token authentication and the rule that users touch only their own data."""
+
+from __future__ import annotations
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi import Request
+
+from gateway.errors import ApiError
+
+# Pinned: tokens are only ever accepted signed with Ed25519, never "none" or HMAC.
+ALGORITHMS = ["EdDSA"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+
+
+class TokenVerifier:
+    """Verifies access tokens with the user service's public key."""
+
+    def __init__(self, public_key_pem: bytes, issuer: str, audience: str, leeway: float = 30) -> None:
+        self._key = load_pem_public_key(public_key_pem)
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+
+    def user_id(self, token: str) -> str:
+        """Return the subject of a valid token, or raise a 401 ApiError."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=ALGORITHMS,
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.InvalidTokenError as error:
+            raise _unauthenticated(f"invalid token: {error}") from error
+        return str(claims["sub"])
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="fitness"'})
+
+
+def bearer_token(request: Request) -> str:
+    """The token from 'Authorization: Bearer <token>', or a 401 ApiError."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated("missing bearer token")
+    return token.strip()
+
+
+def current_user(request: Request) -> str:
+    """FastAPI dependency: the id of the authenticated user."""
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.user_id(bearer_token(request))
+
+
+def require_self(user_id: str, caller: str) -> None:
+    """Refuse access to another user's resources with 403."""
+    if user_id != caller:
+        raise ApiError(403, "you may only access your own resources")

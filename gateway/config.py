@@ -1,0 +1,40 @@
+"""Gateway settings, read from GATEWAY_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.upstream import PoolSettings
+from services.common.settings import AddressList
+
+
+class GatewaySettings(BaseSettings):
+    """Where the gateway listens, which instances it balances over, how it verifies tokens."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    user_service_addresses: AddressList = ["127.0.0.1:50051", "127.0.0.1:50052"]
+    activity_service_addresses: AddressList = ["127.0.0.1:50061", "127.0.0.1:50062"]
+    jwt_public_key_file: Path = Path(".run/keys/jwt_public.pem")
+    jwt_issuer: str = "fitness-user-service"
+    jwt_audience: str = "fitness-api"
+    call_timeout: float = Field(3.0, gt=0, description="Deadline of one REST call's gRPC work")
+    breaker_fail_max: int = Field(5, gt=0)
+    breaker_reset_timeout: float = Field(10.0, gt=0)
+    health_interval: float = Field(2.0, gt=0)
+    max_body_bytes: int = Field(64 * 1024, gt=0)
+    log_level: str = "INFO"
+
+    def pool_settings(self) -> PoolSettings:
+        """The upstream tuning part of the settings."""
+        return PoolSettings(
+            call_timeout=self.call_timeout,
+            fail_max=self.breaker_fail_max,
+            reset_timeout=self.breaker_reset_timeout,
+            health_interval=self.health_interval,
+        )

@@ -1,0 +1,132 @@
+"""One JSON error shape for every failure, and the one gRPC-to-HTTP status table."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.upstream import NoInstanceAvailable
+
+log = logging.getLogger(__name__)
+
+GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+# Anything else from upstream is the upstream's fault, not the client's.
+UPSTREAM_FAILURE = 502
+
+HTTP_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "ALREADY_EXISTS",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UPSTREAM_ERROR",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+class ApiError(Exception):
+    """An error the gateway reports to the client as-is."""
+
+    def __init__(
+        self, http_status: int, message: str, status: str = "", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.status = status or HTTP_STATUS_NAMES.get(http_status, "ERROR")
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_body(http_status: int, status: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The error shape: {"error": {"code": 404, "status": "NOT_FOUND", "message": "..."}}."""
+    return {"error": {"code": http_status, "status": status, "message": message, **extra}}
+
+
+def error_response(error: ApiError, **extra: Any) -> JSONResponse:
+    """Render an ApiError."""
+    body = error_body(error.http_status, error.status, error.message, **extra)
+    return JSONResponse(body, status_code=error.http_status, headers=error.headers)
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
+    """Translate an upstream status through the one table."""
+    code = error.code()
+    http_status = GRPC_TO_HTTP.get(code, UPSTREAM_FAILURE)
+    message = error.details() or code.name.lower()
+    if http_status == UPSTREAM_FAILURE:
+        log.error("upstream failure", extra={"code": code.name, "details": error.details()})
+        message = "an upstream service failed"
+    return ApiError(http_status, message, status=code.name)
+
+
+def unavailable(error: NoInstanceAvailable) -> ApiError:
+    """503 with Retry-After in whole seconds."""
+    retry_after = str(max(1, math.ceil(error.retry_after)))
+    return ApiError(503, f"{error.service} is unavailable, retry later", "UNAVAILABLE",
+                    {"Retry-After": retry_after})  # fmt: skip
+
+
+def _describe(errors: list[Any]) -> str:
+    parts = []
+    for entry in errors:
+        if entry.get("type") == "json_invalid":
+            return "request body is not valid JSON"
+        where = ".".join(str(part) for part in entry.get("loc", ()) if part != "body")
+        parts.append(f"{where or 'body'}: {entry.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception the app can raise to the one error shape."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(ApiError(422, _describe(list(error.errors()))))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return error_response(ApiError(error.status_code, str(error.detail), headers=error.headers))
+
+    @app.exception_handler(grpc.aio.AioRpcError)
+    async def rpc_error(_request: Request, error: grpc.aio.AioRpcError) -> JSONResponse:
+        return error_response(from_rpc_error(error))
+
+    @app.exception_handler(NoInstanceAvailable)
+    async def no_instance(_request: Request, error: NoInstanceAvailable) -> JSONResponse:
+        return error_response(unavailable(error))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(ApiError(500, "internal error"))

@@ -1,0 +1,182 @@
+"""REST request and response bodies: the seed's contract plus the documented extensions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+GoalTypeName = Literal["workouts_count", "active_minutes", "calories_burned", "distance_km"]
+
+
+class StrictBody(BaseModel):
+    """Request bodies: unknown fields and wrongly typed values are rejected, not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ProfileFields(StrictBody):
+    """Profile fields a user may set at registration or later."""
+
+    display_name: str | None = Field(None, max_length=64, examples=["Alice"])
+    weight_kg: float | None = Field(None, description="Body weight in kg", examples=[62.5])
+    height_cm: float | None = Field(None, description="Height in cm", examples=[170])
+    birth_year: int | None = Field(None, examples=[1990])
+
+
+class RegisterRequest(ProfileFields):
+    """POST /users/register."""
+
+    username: str = Field(examples=["alice"])
+    email: str = Field(examples=["alice@example.com"])
+    password: str = Field(examples=["correct horse battery"])
+
+
+class RegisterResponse(BaseModel):
+    """The account that was created."""
+
+    user_id: str
+    username: str
+    email: str
+
+
+class LoginRequest(StrictBody):
+    """POST /users/login."""
+
+    email: str
+    password: str
+
+
+class LoginResponse(BaseModel):
+    """A bearer token for the Authorization header."""
+
+    token: str
+    user_id: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+class UserResponse(BaseModel):
+    """A user and his profile (never the password hash)."""
+
+    user_id: str
+    username: str
+    email: str
+    display_name: str
+    weight_kg: float | None
+    height_cm: float | None
+    birth_year: int | None
+    created_at: str
+
+
+class ProfilePatch(ProfileFields):
+    """PATCH /users/{user_id}: only the fields present change; null is not a value."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"fields may not be null: {', '.join(nulls)}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class GoalRequest(StrictBody):
+    """POST /users/{user_id}/goals."""
+
+    goal_type: GoalTypeName
+    target_value: float = Field(description="Greater than 0, in the goal type's unit")
+    target_date: str = Field(description="YYYY-MM-DD, today or later", examples=["2030-01-31"])
+
+
+class GoalResponse(BaseModel):
+    """A goal: the seed's fields plus status and creation time."""
+
+    goal_id: str
+    goal_type: GoalTypeName
+    target_value: float
+    target_date: str
+    current_progress: float
+    status: str
+    created_at: str
+
+
+class GoalList(BaseModel):
+    """GET /users/{user_id}/goals."""
+
+    goals: list[GoalResponse]
+
+
+class StartWorkoutRequest(StrictBody):
+    """POST /workouts/start; user_id defaults to the caller and must be the caller."""
+
+    user_id: str | None = None
+    workout_type: str = Field(examples=["running"])
+
+
+class StartWorkoutResponse(BaseModel):
+    """The running session."""
+
+    session_id: str
+    start_time: str
+    user_id: str
+    workout_type: str
+
+
+class EndWorkoutRequest(StrictBody):
+    """POST /workouts/{session_id}/end; end_time defaults to now."""
+
+    end_time: str | None = Field(None, description="RFC 3339 with offset", examples=["2030-01-31T10:30:00Z"])
+
+
+class WorkoutResponse(BaseModel):
+    """A session: duration in seconds, calories in kcal."""
+
+    session_id: str
+    user_id: str
+    workout_type: str
+    start_time: str
+    end_time: str | None
+    duration: float
+    calories_burned: float
+
+
+class WorkoutPage(BaseModel):
+    """GET /users/{user_id}/workouts."""
+
+    workouts: list[WorkoutResponse]
+    next_page_token: str
+
+
+class StatisticsResponse(BaseModel):
+    """GET /users/{user_id}/statistics; durations in seconds."""
+
+    total_workouts: int
+    total_duration: float
+    total_calories_burned: float
+    average_session_duration: float
+
+
+class WorkoutTypeResponse(BaseModel):
+    """A workout type and its MET value."""
+
+    name: str
+    met: float
+    description: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: int = Field(description="HTTP status code")
+    status: str = Field(description="Canonical status name, e.g. NOT_FOUND")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of the API."""
+
+    error: ErrorDetail
