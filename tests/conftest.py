@@ -1,0 +1,57 @@
+"""Fixtures: signing keys, real SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy import embedded_postgres
+from services.user.tokens import generate_keypair
+from tests.helpers import KeyFiles, free_port
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
+    """A fresh Ed25519 key pair written to PEM files."""
+    folder = tmp_path_factory.mktemp("keys")
+    private, public = generate_keypair()
+    (folder / "private.pem").write_bytes(private)
+    (folder / "public.pem").write_bytes(public)
+    return KeyFiles(folder / "private.pem", folder / "public.pem")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server: TEST_POSTGRES_URL, or an embedded one on a free port."""
+    configured = os.environ.get("TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    root = tmp_path_factory.mktemp("postgres")
+    root.chmod(0o755)
+    server = embedded_postgres.start(root / "data", free_port())
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty database for one test."""
+    return embedded_postgres.create_database(postgres_server, f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite database file for one test."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each SQL test runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))

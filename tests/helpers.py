@@ -1,0 +1,86 @@
+"""Building blocks shared by the test suites."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services.activity.__main__ import build_server as build_activity_server
+from services.activity.config import ActivitySettings
+from services.common.grpc_runtime import GrpcServer
+from services.user.__main__ import build_deps as build_user_deps
+from services.user.__main__ import build_server as build_user_server
+from services.user.config import UserSettings
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    now: float = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    """PEM files of a JWT signing key pair."""
+
+    private: Path
+    public: Path
+
+
+async def start_user_server(database_url: str, keys: KeyFiles, port: int = 0) -> GrpcServer:
+    """A user service on loopback, migrated and serving."""
+    settings = UserSettings(
+        port=port, database_url=database_url, jwt_private_key_file=keys.private, hash_concurrency=2
+    )
+    server = build_user_server(settings, build_user_deps(settings))
+    await server.start()
+    return server
+
+
+async def start_activity_server(
+    database_url: str, user_addresses: list[str], port: int = 0
+) -> GrpcServer:
+    """An activity service on loopback using the SQL store, migrated and serving."""
+    settings = ActivitySettings(
+        port=port, database_url=database_url, user_service_addresses=user_addresses
+    )
+    server = build_activity_server(settings)
+    await server.start()
+    return server
+
+
+def address(server: GrpcServer) -> str:
+    """host:port a server listens on."""
+    return f"127.0.0.1:{server.port}"
+
+
+async def register_and_login(
+    client: httpx.AsyncClient, name: str, weight_kg: float | None = None
+) -> tuple[str, dict[str, str]]:
+    """Create an account and return its id and an Authorization header."""
+    body: dict[str, object] = {"username": name, "email": f"{name}@example.com", "password": "s3cret-pass"}
+    if weight_kg is not None:
+        body["weight_kg"] = weight_kg
+    registered = await client.post("/users/register", json=body)
+    assert registered.status_code == 201, registered.text
+    login = await client.post("/users/login", json={"email": body["email"], "password": body["password"]})
+    assert login.status_code == 200, login.text
+    return login.json()["user_id"], {"Authorization": f"Bearer {login.json()['token']}"}

@@ -1,0 +1,20 @@
+"""Integration fixtures: an in-process platform over real SQLite files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import KeyFiles
+from tests.integration.platform import Platform, running_platform
+
+
+@pytest.fixture
+async def platform(tmp_path: Path, jwt_keys: KeyFiles) -> AsyncIterator[Platform]:
+    """User, activity and gateway, one instance each, on fresh SQLite databases."""
+    async with running_platform(
+        f"sqlite:///{tmp_path / 'user.db'}", f"sqlite:///{tmp_path / 'activity.db'}", jwt_keys
+    ) as running:
+        yield running

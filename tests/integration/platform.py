@@ -1,0 +1,69 @@
+"""An in-process platform: real gRPC services on loopback behind the real gateway app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import FastAPI
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from gateway.dependencies import Upstreams
+from services.common.grpc_runtime import GrpcServer
+from tests.helpers import (
+    FakeClock,
+    KeyFiles,
+    address,
+    start_activity_server,
+    start_user_server,
+)
+
+
+@dataclass
+class Platform:
+    """Handles on every part, for tests to poke."""
+
+    client: httpx.AsyncClient
+    app: FastAPI
+    clock: FakeClock
+    user_servers: list[GrpcServer] = field(default_factory=list)
+    activity_servers: list[GrpcServer] = field(default_factory=list)
+
+    @property
+    def upstreams(self) -> Upstreams:
+        """The gateway's pools."""
+        pools: Upstreams = self.app.state.upstreams
+        return pools
+
+
+@asynccontextmanager
+async def running_platform(
+    user_db: str,
+    activity_db: str,
+    keys: KeyFiles,
+    user_ports: list[int] | None = None,
+    **gateway_options: object,
+) -> AsyncIterator[Platform]:
+    """Start user and activity services and the gateway; stop them all afterwards."""
+    users = [await start_user_server(user_db, keys, port) for port in user_ports or [0]]
+    user_addresses = [address(s) for s in users]
+    activity = await start_activity_server(activity_db, user_addresses)
+    settings = GatewaySettings(
+        user_service_addresses=user_addresses,
+        activity_service_addresses=[address(activity)],
+        jwt_public_key_file=keys.public,
+        **gateway_options,  # type: ignore[arg-type]
+    )
+    clock = FakeClock()
+    app = create_app(settings, clock=clock, health_checks=False)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+                yield Platform(client, app, clock, users, [activity])
+    finally:
+        for server in [*users, activity]:
+            await server.stop(grace=0)
