@@ -20,6 +20,12 @@ from services.common.grpc_runtime import outbound_metadata
 
 log = logging.getLogger(__name__)
 
+# Reconnect quickly to an instance that comes back; gRPC's default backoff reaches minutes.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
 # After this many seconds an unreachable pool is worth asking again.
 MIN_RETRY_AFTER = 1.0
 
@@ -79,7 +85,7 @@ class UpstreamPool:
         self.instances = [self._instance(a, stub_class, clock) for a in addresses]
 
     def _instance(self, address: str, stub_class: Any, clock: Clock) -> Instance:
-        channel = grpc.aio.insecure_channel(address)
+        channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
         breaker = AsyncCircuitBreaker(
             f"{self.service}@{address}", self.settings.fail_max, self.settings.reset_timeout, clock
         )
