@@ -1,0 +1,175 @@
+"""One contract for each repository port, run against every adapter on real stores.
+
+Activity: SQL on SQLite and PostgreSQL, MongoDB through mongomock-ng (see
+docs/activity.md for what the emulator cannot prove). User: SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import mongomock_ng
+import pytest
+
+from services.activity.__main__ import MIGRATIONS as ACTIVITY_MIGRATIONS
+from services.activity.domain import Cursor, WorkoutSession
+from services.activity.mongo_repository import MongoWorkoutRepository
+from services.activity.repository import WorkoutRepository
+from services.activity.sql_repository import SqlWorkoutRepository
+from services.common.db import make_engine, migrate
+from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
+from services.user.domain import (
+    EmailAlreadyRegistered,
+    Goal,
+    GoalStatus,
+    GoalType,
+    Profile,
+    User,
+    UsernameTaken,
+)
+from services.user.repository import SqlUserRepository
+
+T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mongomock"])
+def workouts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WorkoutRepository]:
+    """A WorkoutRepository adapter over an empty store."""
+    if request.param == "mongomock":
+        repo = MongoWorkoutRepository(mongomock_ng.MongoClient()["fitness_activity"])
+        repo.ensure_indexes()
+        yield repo
+        return
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    engine = make_engine(url)
+    migrate(engine, ACTIVITY_MIGRATIONS)
+    yield SqlWorkoutRepository(engine)
+    engine.dispose()
+
+
+def session(n: int, user: str = "u1", minutes: int = 0) -> WorkoutSession:
+    return WorkoutSession(f"s-{n:03d}", user, "running", T0 + timedelta(minutes=minutes))
+
+
+def test_a_stored_session_reads_back_equal(workouts: WorkoutRepository) -> None:
+    stored = workouts.add_session(session(1), "r1")
+    assert workouts.get_session("s-001") == stored == session(1)
+    assert workouts.get_session("missing") is None
+
+
+def test_a_known_request_id_returns_the_first_session(workouts: WorkoutRepository) -> None:
+    first = workouts.add_session(session(1), "r1")
+    assert workouts.add_session(session(2), "r1") == first
+    assert workouts.get_session("s-002") is None
+
+
+def test_sessions_without_request_ids_do_not_collide(workouts: WorkoutRepository) -> None:
+    workouts.add_session(session(1), "")
+    workouts.add_session(session(2), "")
+    assert workouts.get_session("s-002") is not None
+
+
+def test_completing_ends_once_and_counts_once(workouts: WorkoutRepository) -> None:
+    workouts.add_session(session(1), "r1")
+    end = T0 + timedelta(minutes=30)
+    ended = workouts.complete_session("s-001", end, 1800.0, 400.0, "e1")
+    assert ended is not None and ended.end_time == end and ended.calories_burned == 400.0
+    assert workouts.complete_session("s-001", end, 1800.0, 400.0, "e1") == ended
+    assert workouts.complete_session("s-001", end, 1800.0, 400.0, "e2") is None
+    stats = workouts.get_statistics("u1")
+    assert (stats.total_workouts, stats.total_duration, stats.total_calories_burned) == (1, 1800.0, 400.0)
+
+
+def test_statistics_accumulate_per_user(workouts: WorkoutRepository) -> None:
+    for n, user in ((1, "u1"), (2, "u1"), (3, "u2")):
+        workouts.add_session(session(n, user), f"r{n}")
+        workouts.complete_session(f"s-{n:03d}", T0 + timedelta(hours=1), 600.0 * n, 10.0 * n, f"e{n}")
+    assert workouts.get_statistics("u1").total_duration == 1800.0
+    assert workouts.get_statistics("u2").total_calories_burned == 30.0
+    assert workouts.get_statistics("nobody").total_workouts == 0
+
+
+def test_concurrent_ends_of_one_session_count_it_once(workouts: WorkoutRepository) -> None:
+    workouts.add_session(session(1), "r1")
+    end = T0 + timedelta(minutes=5)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: workouts.complete_session("s-001", end, 300.0, 5.0, f"e{n}"), range(8)))
+    assert sum(r is not None for r in results) == 1
+    assert workouts.get_statistics("u1").total_workouts == 1
+
+
+def test_listing_is_newest_first_with_keyset_paging(workouts: WorkoutRepository) -> None:
+    for n in range(5):
+        workouts.add_session(session(n, minutes=n), f"r{n}")
+    workouts.add_session(session(9, "other", minutes=9), "r9")
+    first = workouts.list_sessions("u1", 2, None)
+    assert [s.session_id for s in first] == ["s-004", "s-003"]
+    cursor = Cursor(first[-1].start_time, first[-1].session_id)
+    assert [s.session_id for s in workouts.list_sessions("u1", 10, cursor)] == ["s-002", "s-001", "s-000"]
+
+
+def test_sessions_starting_at_the_same_instant_page_by_id(workouts: WorkoutRepository) -> None:
+    for n in range(3):
+        workouts.add_session(session(n), f"r{n}")
+    page = workouts.list_sessions("u1", 1, None)
+    rest = workouts.list_sessions("u1", 5, Cursor(page[0].start_time, page[0].session_id))
+    assert [s.session_id for s in page + rest] == ["s-002", "s-001", "s-000"]
+
+
+@pytest.fixture
+def users(database_url: str) -> Iterator[SqlUserRepository]:
+    """A user repository on a migrated SQLite or PostgreSQL database."""
+    engine = make_engine(database_url)
+    migrate(engine, USER_MIGRATIONS)
+    yield SqlUserRepository(engine)
+    engine.dispose()
+
+
+def user(n: int, email: str | None = None) -> User:
+    return User(f"u-{n}", f"user{n}", email or f"user{n}@example.com", "hash", Profile(weight_kg=70.0), T0)
+
+
+def test_a_stored_user_reads_back_by_id_and_any_case_email(users: SqlUserRepository) -> None:
+    users.add_user(user(1, "Mixed@Example.com"), "r1")
+    assert users.get_user("u-1") == user(1, "Mixed@Example.com")
+    assert users.find_by_email("mixed@EXAMPLE.com") == user(1, "Mixed@Example.com")
+
+
+def test_email_and_username_uniqueness_are_told_apart(users: SqlUserRepository) -> None:
+    users.add_user(user(1), "r1")
+    with pytest.raises(EmailAlreadyRegistered):
+        users.add_user(User("u-2", "other", "USER1@example.com", "h", Profile(), T0), "r2")
+    with pytest.raises(UsernameTaken):
+        users.add_user(User("u-3", "user1", "new@example.com", "h", Profile(), T0), "r3")
+
+
+def test_a_retried_registration_returns_the_first_user(users: SqlUserRepository) -> None:
+    first = users.add_user(user(1), "r1")
+    assert users.add_user(user(2), "r1") == first
+    assert users.get_user("u-2") is None
+
+
+def test_profile_updates_touch_only_the_given_columns(users: SqlUserRepository) -> None:
+    users.add_user(user(1), "r1")
+    updated = users.update_profile("u-1", {"height_cm": 175.0, "display_name": "One"})
+    assert updated is not None
+    assert updated.profile == Profile("One", 70.0, 175.0, None)
+    assert users.update_profile("ghost", {"height_cm": 1.0}) is None
+
+
+def test_goals_are_stored_per_user_newest_first(users: SqlUserRepository) -> None:
+    users.add_user(user(1), "r1")
+    goals = [
+        Goal(f"g-{n}", "u-1", GoalType.DISTANCE_KM, 10.0 * n, date(2030, 6, 1), 0.0, GoalStatus.ACTIVE,
+             T0 + timedelta(minutes=n))
+        for n in range(3)
+    ]  # fmt: skip
+    for n, goal in enumerate(goals):
+        users.add_goal(goal, f"g{n}")
+    assert users.add_goal(goals[0], "g0") == goals[0]
+    assert users.list_goals("u-1") == list(reversed(goals))
+    assert users.get_goal("u-1", "g-1") == goals[1]
+    assert users.get_goal("someone-else", "g-1") is None

@@ -1,0 +1,143 @@
+"""In-memory adapters of the service ports, for unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.user.domain import EmailAlreadyRegistered, Goal, User, UsernameTaken, email_key
+
+
+class FakeUserRepository:
+    """UserRepository in dictionaries."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+        self.goals: dict[str, Goal] = {}
+        self.requests: dict[str, str] = {}
+
+    def add_user(self, user: User, request_id: str) -> User:
+        if request_id in self.requests:
+            return self.users[self.requests[request_id]]
+        if any(email_key(u.email) == email_key(user.email) for u in self.users.values()):
+            raise EmailAlreadyRegistered("taken")
+        if any(u.username == user.username for u in self.users.values()):
+            raise UsernameTaken("taken")
+        self.users[user.user_id] = user
+        self.requests[request_id] = user.user_id
+        return user
+
+    def get_user(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    def find_by_email(self, email: str) -> User | None:
+        return next((u for u in self.users.values() if email_key(u.email) == email_key(email)), None)
+
+    def update_profile(self, user_id: str, changes: Mapping[str, Any]) -> User | None:
+        user = self.users.get(user_id)
+        if user is None:
+            return None
+        self.users[user_id] = replace(user, profile=replace(user.profile, **changes))
+        return self.users[user_id]
+
+    def add_goal(self, goal: Goal, request_id: str) -> Goal:
+        if request_id in self.requests:
+            return self.goals[self.requests[request_id]]
+        self.goals[goal.goal_id] = goal
+        self.requests[request_id] = goal.goal_id
+        return goal
+
+    def get_goal(self, user_id: str, goal_id: str) -> Goal | None:
+        goal = self.goals.get(goal_id)
+        return goal if goal and goal.user_id == user_id else None
+
+    def list_goals(self, user_id: str) -> list[Goal]:
+        mine = [g for g in self.goals.values() if g.user_id == user_id]
+        return sorted(mine, key=lambda g: (g.created_at, g.goal_id), reverse=True)
+
+
+class FakeHasher:
+    """Reversible 'hashing' that records how often it ran."""
+
+    def __init__(self) -> None:
+        self.verifications = 0
+
+    def hash(self, password: str) -> str:
+        return f"hashed:{password}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verifications += 1
+        return password_hash == f"hashed:{password}"
+
+
+class FakeWorkoutRepository:
+    """WorkoutRepository in dictionaries."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, WorkoutSession] = {}
+        self.by_request: dict[str, str] = {}
+        self.statistics: dict[str, Statistics] = {}
+
+    def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
+        if request_id in self.by_request:
+            return self.sessions[self.by_request[request_id]]
+        self.sessions[session.session_id] = session
+        self.by_request[request_id] = session.session_id
+        return session
+
+    def get_session(self, session_id: str) -> WorkoutSession | None:
+        return self.sessions.get(session_id)
+
+    def complete_session(
+        self, session_id: str, end_time: datetime, duration: float, calories: float, request_id: str
+    ) -> WorkoutSession | None:
+        session = self.sessions[session_id]
+        if session.end_time is not None:
+            return session if session.end_request_id == request_id else None
+        ended = replace(session, end_time=end_time, duration=duration, calories_burned=calories,
+                        end_request_id=request_id)  # fmt: skip
+        self.sessions[session_id] = ended
+        old = self.statistics.get(session.user_id, Statistics())
+        self.statistics[session.user_id] = Statistics(
+            old.total_workouts + 1, old.total_duration + duration, old.total_calories_burned + calories
+        )
+        return ended
+
+    def list_sessions(self, user_id: str, limit: int, after: Cursor | None) -> list[WorkoutSession]:
+        mine = sorted(
+            (s for s in self.sessions.values() if s.user_id == user_id),
+            key=lambda s: (s.start_time, s.session_id),
+            reverse=True,
+        )
+        if after:
+            mine = [s for s in mine if (s.start_time, s.session_id) < (after.start_time, after.session_id)]
+        return mine[:limit]
+
+    def get_statistics(self, user_id: str) -> Statistics:
+        return self.statistics.get(user_id, Statistics())
+
+
+class FakeUserDirectory:
+    """UserDirectory with fixed weights."""
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        self.weights = weights or {}
+
+    def weight_kg(self, user_id: str) -> float | None:
+        return self.weights.get(user_id)
+
+
+class SteppingClock:
+    """A wall clock that advances by a fixed step on each reading."""
+
+    def __init__(self, start: datetime | None = None, step: timedelta = timedelta(seconds=1)) -> None:
+        self.now = start or datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+        self.step = step
+
+    def __call__(self) -> datetime:
+        current = self.now
+        self.now += self.step
+        return current

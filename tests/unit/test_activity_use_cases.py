@@ -1,0 +1,127 @@
+"""Activity use cases with fakes through the ports."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from services.activity import service
+from services.activity.domain import (
+    DEFAULT_WEIGHT_KG,
+    EndBeforeStart,
+    InvalidInput,
+    NotSessionOwner,
+    SessionAlreadyEnded,
+    SessionNotFound,
+    UnknownWorkoutType,
+    calories_burned,
+)
+from services.activity.service import ActivityDeps
+from tests.unit.fakes import FakeUserDirectory, FakeWorkoutRepository, SteppingClock
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock(step=timedelta(0))
+
+
+@pytest.fixture
+def deps(clock: SteppingClock) -> ActivityDeps:
+    ids = (f"s-{n:03d}" for n in itertools.count())
+    users = FakeUserDirectory({"heavy": 100.0})
+    return ActivityDeps(FakeWorkoutRepository(), users, clock, lambda: next(ids))
+
+
+def test_calories_are_met_times_weight_times_hours() -> None:
+    assert calories_burned(8.0, 75.0, 1800) == 300.0
+
+
+def test_an_unknown_workout_type_is_refused_not_guessed(deps: ActivityDeps) -> None:
+    with pytest.raises(UnknownWorkoutType, match="known: cycling"):
+        service.start_workout(deps, "u", "sleeping", "r")
+
+
+def test_starting_twice_with_one_request_id_makes_one_session(deps: ActivityDeps) -> None:
+    first = service.start_workout(deps, "u", "yoga", "r1")
+    assert service.start_workout(deps, "u", "yoga", "r1") == first
+
+
+def test_ending_uses_the_users_weight(deps: ActivityDeps, clock: SteppingClock) -> None:
+    session = service.start_workout(deps, "heavy", "running", "r1")
+    clock.now += timedelta(hours=2)
+    ended = service.end_workout(deps, session.session_id, "heavy", session.start_time + timedelta(minutes=30), "e1")
+    assert ended.duration == 1800
+    assert ended.calories_burned == calories_burned(9.8, 100.0, 1800)
+
+
+def test_ending_without_a_known_weight_uses_the_default(deps: ActivityDeps, clock: SteppingClock) -> None:
+    session = service.start_workout(deps, "light", "yoga", "r1")
+    clock.now += timedelta(hours=2)
+    ended = service.end_workout(deps, session.session_id, "light", session.start_time + timedelta(hours=1), "e1")
+    assert ended.calories_burned == calories_burned(2.5, DEFAULT_WEIGHT_KG, 3600)
+
+
+def test_a_retried_end_returns_the_first_result_but_a_new_end_is_refused(deps: ActivityDeps) -> None:
+    session = service.start_workout(deps, "u", "yoga", "r1")
+    first = service.end_workout(deps, session.session_id, "u", None, "e1")
+    assert service.end_workout(deps, session.session_id, "u", None, "e1") == first
+    with pytest.raises(SessionAlreadyEnded):
+        service.end_workout(deps, session.session_id, "u", None, "e2")
+    assert service.get_statistics(deps, "u").total_workouts == 1
+
+
+def test_ending_someone_elses_session_is_refused(deps: ActivityDeps) -> None:
+    session = service.start_workout(deps, "owner", "yoga", "r1")
+    with pytest.raises(NotSessionOwner):
+        service.end_workout(deps, session.session_id, "intruder", None, "e1")
+
+
+def test_ending_before_the_start_or_in_the_future_is_refused(deps: ActivityDeps) -> None:
+    session = service.start_workout(deps, "u", "yoga", "r1")
+    with pytest.raises(EndBeforeStart):
+        service.end_workout(deps, session.session_id, "u", session.start_time - timedelta(seconds=1), "e")
+    with pytest.raises(InvalidInput):
+        service.end_workout(deps, session.session_id, "u", session.start_time + timedelta(hours=1), "e")
+
+
+def test_ending_an_unknown_session_is_not_found(deps: ActivityDeps) -> None:
+    with pytest.raises(SessionNotFound):
+        service.end_workout(deps, "nope", "u", None, "e")
+
+
+def test_statistics_average_is_derived_from_the_totals(deps: ActivityDeps, clock: SteppingClock) -> None:
+    for minutes, request in ((10, "a"), (20, "b")):
+        session = service.start_workout(deps, "u", "walking", f"s{request}")
+        clock.now += timedelta(hours=1)
+        service.end_workout(deps, session.session_id, "u", session.start_time + timedelta(minutes=minutes), request)
+    stats = service.get_statistics(deps, "u")
+    assert (stats.total_workouts, stats.total_duration, stats.average_session_duration) == (2, 1800, 900)
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats(deps: ActivityDeps, clock: SteppingClock) -> None:
+    started = []
+    for n in range(5):
+        started.append(service.start_workout(deps, "u", "yoga", f"r{n}").session_id)
+        clock.now += timedelta(minutes=1)
+    seen, token = [], ""
+    while True:
+        page = service.list_workouts(deps, "u", 2, token)
+        seen += [s.session_id for s in page.sessions]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == list(reversed(started))
+
+
+@pytest.mark.parametrize(("size", "token"), [(-1, ""), (101, ""), (10, "!!notbase64"), (10, "e30=")])
+def test_bad_page_parameters_are_invalid_input(deps: ActivityDeps, size: int, token: str) -> None:
+    with pytest.raises(InvalidInput):
+        service.list_workouts(deps, "u", size, token)
+
+
+def test_workout_types_are_sorted_and_have_positive_mets() -> None:
+    types = service.list_workout_types()
+    assert [t.name for t in types] == sorted(t.name for t in types)
+    assert all(t.met > 0 for t in types)
