@@ -1,0 +1,151 @@
+"""End to end: real processes (2 user, 2 activity, gateway) driven over HTTP.
+
+The tests in this module share one platform and run in order: the last ones
+kill instances on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.local import LocalSettings, Supervisor, build_topology, prepare
+from tests.helpers import free_port
+
+
+@pytest.fixture(scope="module")
+def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
+    """The whole platform on free loopback ports, stopped (by PID) afterwards."""
+    root = tmp_path_factory.mktemp("platform")
+    settings = LocalSettings(
+        data_dir=root / "data",
+        gateway_port=free_port(),
+        user_ports=[str(free_port()), str(free_port())],
+        activity_ports=[str(free_port()), str(free_port())],
+        user_metrics_ports=[str(free_port()), str(free_port())],
+        activity_metrics_ports=[str(free_port()), str(free_port())],
+    )
+    topology = build_topology(settings)
+    gateway = next(s for s in topology.specs if s.name == "gateway")
+    gateway.env.update(GATEWAY_HEALTH_INTERVAL="0.3", GATEWAY_BREAKER_RESET_TIMEOUT="1",
+                       GATEWAY_BREAKER_FAIL_MAX="3")  # fmt: skip
+    prepare(topology)
+    running = Supervisor(topology, log_dir=root / "logs")
+    running.start_all()
+    try:
+        running.wait_ready(timeout=60)
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture(scope="module")
+def gateway(supervisor: Supervisor) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=supervisor.topology.gateway_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def account(gateway: httpx.Client) -> tuple[str, dict[str, str]]:
+    body = {"username": "e2e", "email": "e2e@example.com", "password": "s3cret-pass", "weight_kg": 70}
+    assert gateway.post("/users/register", json=body).status_code == 201
+    login = gateway.post("/users/login", json={"email": body["email"], "password": body["password"]}).json()
+    return login["user_id"], {"Authorization": f"Bearer {login['token']}"}
+
+
+def test_a_workout_flows_through_gateway_and_both_services(
+    gateway: httpx.Client, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    goal = gateway.post(f"/users/{user_id}/goals", headers=headers,
+                        json={"goal_type": "workouts_count", "target_value": 3, "target_date": "2099-01-01"})  # fmt: skip
+    assert goal.status_code == 201
+    started = gateway.post("/workouts/start", headers=headers, json={"user_id": user_id, "workout_type": "swimming"})
+    assert started.status_code == 201
+    ended = gateway.post(f"/workouts/{started.json()['session_id']}/end", headers=headers, json={})
+    assert ended.status_code == 200
+    stats = gateway.get(f"/users/{user_id}/statistics", headers=headers).json()
+    assert stats["total_workouts"] == 1
+    assert gateway.get("/docs").status_code == 200
+    assert "/users/register" in gateway.get("/openapi.json").json()["paths"]
+
+
+def test_the_request_id_reaches_the_logs_of_every_service_on_the_path(
+    supervisor: Supervisor, gateway: httpx.Client, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    started = gateway.post("/workouts/start", headers=headers, json={"workout_type": "yoga"})
+    trace = "e2e-trace-0001"
+    ended = gateway.post(f"/workouts/{started.json()['session_id']}/end",
+                         headers={**headers, "X-Request-ID": trace}, json={})  # fmt: skip
+    assert ended.headers["x-request-id"] == trace
+    log_dir = supervisor.log_dir
+    assert log_dir is not None
+    components = set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not {"activity-service", "user-service"} <= components:
+        for path in Path(log_dir).glob("*.log"):
+            for line in path.read_text().splitlines():
+                if trace in line and line.startswith("{"):
+                    components.add(json.loads(line)["component"])
+        time.sleep(0.1)
+    assert {"activity-service", "user-service"} <= components
+
+
+def test_every_service_process_exposes_prometheus_metrics(supervisor: Supervisor, gateway: httpx.Client) -> None:
+    settings = supervisor.topology.settings
+    for port in [*settings.user_metrics_ports, *settings.activity_metrics_ports]:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert "grpc_server_handled_total" in text
+        assert "grpc_server_handling_seconds_bucket" in text
+    assert "gateway_upstream_healthy" in gateway.get("/metrics").text
+
+
+async def _read_continuously(url: str, headers: dict[str, str], count: int, after_first: asyncio.Event) -> list[int]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        statuses = []
+        for n in range(count):
+            statuses.append((await client.get(url, headers=headers)).status_code)
+            if n == count // 4:
+                after_first.set()
+        return statuses
+
+
+async def test_killing_a_user_instance_mid_traffic_fails_no_reads(
+    supervisor: Supervisor, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    url = f"{supervisor.topology.gateway_url}/users/{user_id}"
+    warmed = asyncio.Event()
+    readers = [asyncio.create_task(_read_continuously(url, headers, 80, warmed)) for _ in range(4)]
+    await warmed.wait()
+    await asyncio.to_thread(supervisor.kill, "user-1")
+    statuses = [s for reader in await asyncio.gather(*readers) for s in reader]
+    assert statuses == [200] * len(statuses)
+
+
+def test_with_every_user_instance_down_the_gateway_says_503_retry_after_then_recovers(
+    supervisor: Supervisor, gateway: httpx.Client, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    supervisor.kill("user-2")
+    response = gateway.get(f"/users/{user_id}", headers=headers)
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["error"]["status"] == "UNAVAILABLE"
+    stats = gateway.get(f"/users/{user_id}/statistics", headers=headers)
+    assert stats.status_code == 200  # the activity service is unaffected
+
+    supervisor.start(supervisor.spec("user-1"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if gateway.get(f"/users/{user_id}", headers=headers).status_code == 200:
+            break
+        time.sleep(0.2)
+    assert gateway.get(f"/users/{user_id}", headers=headers).status_code == 200
