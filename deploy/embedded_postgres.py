@@ -54,7 +54,9 @@ def _run_as() -> str | None:
     return SERVICE_USER
 
 
-def start(data_dir: Path, port: int, host: str = "127.0.0.1", timeout: float = 30.0) -> EmbeddedPostgres:
+def start(
+    data_dir: Path, port: int, host: str = "127.0.0.1", timeout: float = 30.0
+) -> EmbeddedPostgres:
     """Initialise ``data_dir`` if needed and start a server listening on host:port."""
     user = _run_as()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,10 +65,22 @@ def start(data_dir: Path, port: int, host: str = "127.0.0.1", timeout: float = 3
         account = pwd.getpwnam(user)
         os.chown(data_dir, account.pw_uid, account.pw_gid)
     if not (data_dir / "PG_VERSION").exists():
-        _commands.initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=data_dir, user=user)
+        _commands.initdb(  # type: ignore[attr-defined]  # made at import, one per binary
+            ["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=data_dir, user=user
+        )
     options = [arg for setting in FAST_SETTINGS for arg in ("-c", setting)]
-    command = [str(_commands.POSTGRES_BIN_PATH / "postgres"), "-D", str(data_dir), "-h", host,
-               "-p", str(port), "-k", str(data_dir), *options]  # fmt: skip
+    command = [
+        str(_commands.POSTGRES_BIN_PATH / "postgres"),
+        "-D",
+        str(data_dir),
+        "-h",
+        host,
+        "-p",
+        str(port),
+        "-k",
+        str(data_dir),
+        *options,
+    ]
     log = (data_dir.parent / f"postgres-{port}.log").open("ab")
     process = subprocess.Popen(command, user=user, stdout=log, stderr=subprocess.STDOUT)
     server = EmbeddedPostgres(f"postgresql://postgres@{host}:{port}/postgres", process)

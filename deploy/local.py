@@ -85,7 +85,9 @@ def build_topology(settings: LocalSettings) -> Topology:
     for index, port in enumerate(settings.user_ports):
         metrics = settings.user_metrics_ports[index]
         env = {**user_env, "USER_PORT": port, "USER_METRICS_PORT": metrics}
-        topology.specs.append(ProcessSpec(f"user-{index + 1}", "services.user", env, [int(port), int(metrics)]))
+        topology.specs.append(
+            ProcessSpec(f"user-{index + 1}", "services.user", env, [int(port), int(metrics)])
+        )
     activity_env = {
         **shared,
         "ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
@@ -97,7 +99,9 @@ def build_topology(settings: LocalSettings) -> Topology:
         metrics = settings.activity_metrics_ports[index]
         env = {**activity_env, "ACTIVITY_PORT": port, "ACTIVITY_METRICS_PORT": metrics}
         topology.specs.append(
-            ProcessSpec(f"activity-{index + 1}", "services.activity", env, [int(port), int(metrics)])
+            ProcessSpec(
+                f"activity-{index + 1}", "services.activity", env, [int(port), int(metrics)]
+            )
         )
     gateway_env = {
         **shared,
@@ -133,7 +137,10 @@ def prepare(topology: Topology) -> None:
         private.write_bytes(private_pem)
         private.chmod(0o600)
         public.write_bytes(public_pem)
-    for spec in (topology.specs[0], next(s for s in topology.specs if s.module == "services.activity")):
+    for spec in (
+        topology.specs[0],
+        next(s for s in topology.specs if s.module == "services.activity"),
+    ):
         _run_module(spec.module, "migrate", spec.env)
 
 
@@ -224,9 +231,12 @@ def main() -> int:
     topology = build_topology(settings)
     taken = busy_ports(settings.host, [p for spec in topology.specs for p in spec.ports])
     if taken:
-        print(f"error: port(s) already in use: {', '.join(map(str, taken))}. "
-              "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
-              "LOCAL_ACTIVITY_PORTS.", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: port(s) already in use: {', '.join(map(str, taken))}. "
+            "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
+            "LOCAL_ACTIVITY_PORTS.",
+            file=sys.stderr,
+        )
         return 2
     prepare(topology)
     supervisor = Supervisor(topology)
@@ -258,11 +268,13 @@ def _print_urls(topology: Topology) -> None:
         f"  user service    {', '.join(topology.user_addresses())}   (gRPC, reflection on)",
         f"  activity svc    {', '.join(topology.activity_addresses())}   (gRPC, reflection on)",
         "  service metrics "
-        + ", ".join(f"http://{settings.host}:{p}/metrics"
-                    for p in [*settings.user_metrics_ports, *settings.activity_metrics_ports]),
+        + ", ".join(
+            f"http://{settings.host}:{p}/metrics"
+            for p in [*settings.user_metrics_ports, *settings.activity_metrics_ports]
+        ),
         f"  data            {settings.data_dir.resolve()}",
         "Press Ctrl-C to stop.",
-    ]  # fmt: skip
+    ]
     print("\n".join(lines), flush=True)
 
 

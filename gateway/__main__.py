@@ -15,9 +15,13 @@ def main() -> None:
     configure_logging("gateway", settings.log_level)
     app = create_app(settings)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=5,
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

@@ -29,14 +29,20 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
     pool = settings.pool_settings()
     return Upstreams(
         users=UpstreamPool(
-            USER_SERVICE, settings.user_service_addresses, user_service_pb2_grpc.UserServiceStub,
-            pool, clock,
+            USER_SERVICE,
+            settings.user_service_addresses,
+            user_service_pb2_grpc.UserServiceStub,
+            pool,
+            clock,
         ),
         activity=UpstreamPool(
-            ACTIVITY_SERVICE, settings.activity_service_addresses,
-            activity_service_pb2_grpc.ActivityServiceStub, pool, clock,
+            ACTIVITY_SERVICE,
+            settings.activity_service_addresses,
+            activity_service_pb2_grpc.ActivityServiceStub,
+            pool,
+            clock,
         ),
-    )  # fmt: skip
+    )
 
 
 def create_app(
@@ -60,7 +66,7 @@ def create_app(
     app = FastAPI(
         title="Fitness Goal Tracker API",
         version="1.0.0",
-        description="REST API of the mobile app. Errors: {\"error\": {code, status, message}}.",
+        description='REST API of the mobile app. Errors: {"error": {code, status, message}}.',
         lifespan=lifespan,
     )
     app.state.metrics = metrics

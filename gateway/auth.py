@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Request
 
@@ -16,8 +17,13 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 class TokenVerifier:
     """Verifies access tokens with the user service's public key."""
 
-    def __init__(self, public_key_pem: bytes, issuer: str, audience: str, leeway: float = 30) -> None:
-        self._key = load_pem_public_key(public_key_pem)
+    def __init__(
+        self, public_key_pem: bytes, issuer: str, audience: str, leeway: float = 30
+    ) -> None:
+        key = load_pem_public_key(public_key_pem)
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("the token verification key must be an Ed25519 public key")
+        self._key = key
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway

@@ -11,6 +11,7 @@ open -> half-open is timed by an injectable clock so tests need no sleeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -123,10 +124,8 @@ class AsyncCircuitBreaker:
             self._trial_in_flight = False
         elif self.state != pybreaker.STATE_CLOSED:
             return  # a late result from before the trip; only the trial decides now
-        try:
+        with contextlib.suppress(Exception):
             self._breaker.call(_replay, error)
-        except Exception:  # noqa: S110 - the caller re-raises the original error
-            pass
 
 
 def _replay(error: Exception | None) -> None:

@@ -55,7 +55,11 @@ class ApiError(Exception):
     """An error the gateway reports to the client as-is."""
 
     def __init__(
-        self, http_status: int, message: str, status: str = "", headers: dict[str, str] | None = None
+        self,
+        http_status: int,
+        message: str,
+        status: str = "",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
@@ -89,8 +93,12 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
 def unavailable(error: NoInstanceAvailable) -> ApiError:
     """503 with Retry-After in whole seconds."""
     retry_after = str(max(1, math.ceil(error.retry_after)))
-    return ApiError(503, f"{error.service} is unavailable, retry later", "UNAVAILABLE",
-                    {"Retry-After": retry_after})  # fmt: skip
+    return ApiError(
+        503,
+        f"{error.service} is unavailable, retry later",
+        "UNAVAILABLE",
+        {"Retry-After": retry_after},
+    )
 
 
 def _describe(errors: list[Any]) -> str:
@@ -116,7 +124,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return error_response(ApiError(error.status_code, str(error.detail), headers=error.headers))
+        headers = dict(error.headers) if error.headers else None
+        return error_response(ApiError(error.status_code, str(error.detail), headers=headers))
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def rpc_error(_request: Request, error: grpc.aio.AioRpcError) -> JSONResponse:

@@ -129,7 +129,9 @@ class StartWorkoutResponse(BaseModel):
 class EndWorkoutRequest(StrictBody):
     """POST /workouts/{session_id}/end; end_time defaults to now."""
 
-    end_time: str | None = Field(None, description="RFC 3339 with offset", examples=["2030-01-31T10:30:00Z"])
+    end_time: str | None = Field(
+        None, description="RFC 3339 with offset", examples=["2030-01-31T10:30:00Z"]
+    )
 
 
 class WorkoutResponse(BaseModel):

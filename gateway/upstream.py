@@ -120,12 +120,16 @@ class UpstreamPool:
         least_busy = [i for i in candidates if i.outstanding == fewest]
         return least_busy[next(self._rotation) % len(least_busy)]
 
-    async def _invoke(self, instance: Instance, method: str, request: Message, deadline: float) -> Any:
+    async def _invoke(
+        self, instance: Instance, method: str, request: Message, deadline: float
+    ) -> Any:
         instance.outstanding += 1
         code = "OK"
         try:
             return await getattr(instance.stub, method)(
-                request, timeout=max(0.001, deadline - time.monotonic()), metadata=outbound_metadata()
+                request,
+                timeout=max(0.001, deadline - time.monotonic()),
+                metadata=outbound_metadata(),
             )
         except grpc.aio.AioRpcError as error:
             code = error.code().name

@@ -20,14 +20,17 @@ from gateway.schemas import (
 )
 
 router = APIRouter(tags=["users"])
-AUTH_ERRORS = errors(401, 403, 404, 422, 503)
+AUTH_STATUSES = (401, 403, 404, 422, 503)
+AUTH_ERRORS = errors(*AUTH_STATUSES)
 GOAL_TYPE_PREFIX = "GOAL_TYPE_"
 
 
 @router.post(
-    "/users/register", status_code=201, response_model=RegisterResponse,
+    "/users/register",
+    status_code=201,
+    response_model=RegisterResponse,
     responses=errors(400, 409, 422, 503),
-)  # fmt: skip
+)
 async def register(body: RegisterRequest, pools: Pools) -> RegisterResponse:
     """Create an account; profile fields are optional."""
     profile = pb.Profile(display_name=body.display_name or "")
@@ -35,9 +38,12 @@ async def register(body: RegisterRequest, pools: Pools) -> RegisterResponse:
         if getattr(body, name) is not None:
             setattr(profile, name, getattr(body, name))
     request = pb.RegisterUserRequest(
-        request_id=new_request_id(), username=body.username, email=body.email,
-        password=body.password, profile=profile,
-    )  # fmt: skip
+        request_id=new_request_id(),
+        username=body.username,
+        email=body.email,
+        password=body.password,
+        profile=profile,
+    )
     reply = await pools.users.call("RegisterUser", request)
     return RegisterResponse(
         user_id=reply.user.user_id, username=reply.user.username, email=reply.user.email
@@ -47,7 +53,9 @@ async def register(body: RegisterRequest, pools: Pools) -> RegisterResponse:
 @router.post("/users/login", response_model=LoginResponse, responses=errors(401, 422, 429, 503))
 async def login(body: LoginRequest, pools: Pools) -> LoginResponse:
     """Exchange email and password for a bearer token."""
-    reply = await pools.users.call("Login", pb.LoginRequest(email=body.email, password=body.password))
+    reply = await pools.users.call(
+        "Login", pb.LoginRequest(email=body.email, password=body.password)
+    )
     return LoginResponse(token=reply.token, user_id=reply.user_id, expires_in=reply.expires_in)
 
 
@@ -59,29 +67,39 @@ async def get_user(user_id: str, caller: Caller, pools: Pools) -> UserResponse:
     return user_response(reply.user)
 
 
-@router.patch("/users/{user_id}", response_model=UserResponse, responses=errors(400, *AUTH_ERRORS))
+@router.patch(
+    "/users/{user_id}", response_model=UserResponse, responses=errors(400, *AUTH_STATUSES)
+)
 async def update_profile(
     user_id: str, body: ProfilePatch, caller: Caller, pools: Pools
 ) -> UserResponse:
     """Change display name, weight, height or birth year; other fields are refused."""
     require_self(user_id, caller)
-    request = pb.UpdateProfileRequest(request_id=new_request_id(), user_id=user_id, **body.changes())
+    request = pb.UpdateProfileRequest(
+        request_id=new_request_id(), user_id=user_id, **body.changes()
+    )
     reply = await pools.users.call("UpdateProfile", request)
     return user_response(reply.user)
 
 
 @router.post(
-    "/users/{user_id}/goals", status_code=201, response_model=GoalResponse,
-    responses=errors(400, *AUTH_ERRORS),
-)  # fmt: skip
-async def create_goal(user_id: str, body: GoalRequest, caller: Caller, pools: Pools) -> GoalResponse:
+    "/users/{user_id}/goals",
+    status_code=201,
+    response_model=GoalResponse,
+    responses=errors(400, *AUTH_STATUSES),
+)
+async def create_goal(
+    user_id: str, body: GoalRequest, caller: Caller, pools: Pools
+) -> GoalResponse:
     """Set a new goal."""
     require_self(user_id, caller)
     request = pb.CreateGoalRequest(
-        request_id=new_request_id(), user_id=user_id,
-        goal_type=pb.GoalType.Value(GOAL_TYPE_PREFIX + body.goal_type.upper()),
-        target_value=body.target_value, target_date=body.target_date,
-    )  # fmt: skip
+        request_id=new_request_id(),
+        user_id=user_id,
+        goal_type=GOAL_TYPE_PREFIX + body.goal_type.upper(),
+        target_value=body.target_value,
+        target_date=body.target_date,
+    )
     reply = await pools.users.call("CreateGoal", request)
     return goal_response(reply.goal)
 
@@ -98,7 +116,9 @@ async def list_goals(user_id: str, caller: Caller, pools: Pools) -> GoalList:
 async def get_goal(user_id: str, goal_id: str, caller: Caller, pools: Pools) -> GoalResponse:
     """Return one of your goals (GetUserGoal)."""
     require_self(user_id, caller)
-    reply = await pools.users.call("GetUserGoal", pb.GetUserGoalRequest(user_id=user_id, goal_id=goal_id))
+    reply = await pools.users.call(
+        "GetUserGoal", pb.GetUserGoalRequest(user_id=user_id, goal_id=goal_id)
+    )
     return goal_response(reply.goal)
 
 

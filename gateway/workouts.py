@@ -20,14 +20,19 @@ from gateway.schemas import (
 )
 
 router = APIRouter(tags=["workouts"])
-AUTH_ERRORS = errors(401, 403, 404, 422, 503)
+AUTH_STATUSES = (401, 403, 404, 422, 503)
+AUTH_ERRORS = errors(*AUTH_STATUSES)
 
 
 @router.post(
-    "/workouts/start", status_code=201, response_model=StartWorkoutResponse,
-    responses=errors(400, *AUTH_ERRORS),
-)  # fmt: skip
-async def start_workout(body: StartWorkoutRequest, caller: Caller, pools: Pools) -> StartWorkoutResponse:
+    "/workouts/start",
+    status_code=201,
+    response_model=StartWorkoutResponse,
+    responses=errors(400, *AUTH_STATUSES),
+)
+async def start_workout(
+    body: StartWorkoutRequest, caller: Caller, pools: Pools
+) -> StartWorkoutResponse:
     """Start a workout session for yourself."""
     user_id = body.user_id or caller
     require_self(user_id, caller)
@@ -36,28 +41,35 @@ async def start_workout(body: StartWorkoutRequest, caller: Caller, pools: Pools)
     )
     session = (await pools.activity.call("StartWorkoutSession", request)).session
     return StartWorkoutResponse(
-        session_id=session.session_id, start_time=session.start_time,
-        user_id=session.user_id, workout_type=session.workout_type,
-    )  # fmt: skip
+        session_id=session.session_id,
+        start_time=session.start_time,
+        user_id=session.user_id,
+        workout_type=session.workout_type,
+    )
 
 
 @router.post(
-    "/workouts/{session_id}/end", response_model=WorkoutResponse,
-    responses=errors(400, 409, *AUTH_ERRORS),
-)  # fmt: skip
+    "/workouts/{session_id}/end",
+    response_model=WorkoutResponse,
+    responses=errors(400, 409, *AUTH_STATUSES),
+)
 async def end_workout(
     session_id: str, caller: Caller, pools: Pools, body: EndWorkoutRequest | None = None
 ) -> WorkoutResponse:
     """End your running session; duration is in seconds, calories in kcal."""
     request = pb.EndWorkoutSessionRequest(
-        request_id=new_request_id(), session_id=session_id, user_id=caller,
+        request_id=new_request_id(),
+        session_id=session_id,
+        user_id=caller,
         end_time=(body.end_time if body else None) or "",
-    )  # fmt: skip
+    )
     reply = await pools.activity.call("EndWorkoutSession", request)
     return workout_response(reply.session)
 
 
-@router.get("/users/{user_id}/workouts", response_model=WorkoutPage, responses=errors(400, *AUTH_ERRORS))
+@router.get(
+    "/users/{user_id}/workouts", response_model=WorkoutPage, responses=errors(400, *AUTH_STATUSES)
+)
 async def list_workouts(
     user_id: str,
     caller: Caller,
@@ -67,10 +79,13 @@ async def list_workouts(
 ) -> WorkoutPage:
     """List your sessions, newest first; pass next_page_token as page_token for more."""
     require_self(user_id, caller)
-    request = pb.ListWorkoutSessionsRequest(user_id=user_id, page_size=page_size, page_token=page_token)
+    request = pb.ListWorkoutSessionsRequest(
+        user_id=user_id, page_size=page_size, page_token=page_token
+    )
     reply = await pools.activity.call("ListWorkoutSessions", request)
     return WorkoutPage(
-        workouts=[workout_response(s) for s in reply.sessions], next_page_token=reply.next_page_token
+        workouts=[workout_response(s) for s in reply.sessions],
+        next_page_token=reply.next_page_token,
     )
 
 
@@ -78,7 +93,9 @@ async def list_workouts(
 async def statistics(user_id: str, caller: Caller, pools: Pools) -> StatisticsResponse:
     """Your lifetime totals; durations in seconds."""
     require_self(user_id, caller)
-    reply = await pools.activity.call("GetUserStatistics", pb.GetUserStatisticsRequest(user_id=user_id))
+    reply = await pools.activity.call(
+        "GetUserStatistics", pb.GetUserStatisticsRequest(user_id=user_id)
+    )
     return StatisticsResponse(
         total_workouts=reply.total_workouts,
         total_duration=reply.total_duration,
@@ -91,7 +108,10 @@ async def statistics(user_id: str, caller: Caller, pools: Pools) -> StatisticsRe
 async def workout_types(_caller: Caller, pools: Pools) -> list[WorkoutTypeResponse]:
     """The workout types sessions may use, with their MET values."""
     reply = await pools.activity.call("ListWorkoutTypes", pb.ListWorkoutTypesRequest())
-    return [WorkoutTypeResponse(name=t.name, met=t.met, description=t.description) for t in reply.workout_types]
+    return [
+        WorkoutTypeResponse(name=t.name, met=t.met, description=t.description)
+        for t in reply.workout_types
+    ]
 
 
 def workout_response(session: pb.WorkoutSession) -> WorkoutResponse:

@@ -76,11 +76,17 @@ async def register_and_login(
     client: httpx.AsyncClient, name: str, weight_kg: float | None = None
 ) -> tuple[str, dict[str, str]]:
     """Create an account and return its id and an Authorization header."""
-    body: dict[str, object] = {"username": name, "email": f"{name}@example.com", "password": "s3cret-pass"}
+    body: dict[str, object] = {
+        "username": name,
+        "email": f"{name}@example.com",
+        "password": "s3cret-pass",
+    }
     if weight_kg is not None:
         body["weight_kg"] = weight_kg
     registered = await client.post("/users/register", json=body)
     assert registered.status_code == 201, registered.text
-    login = await client.post("/users/login", json={"email": body["email"], "password": body["password"]})
+    login = await client.post(
+        "/users/login", json={"email": body["email"], "password": body["password"]}
+    )
     assert login.status_code == 200, login.text
     return login.json()["user_id"], {"Authorization": f"Bearer {login.json()['token']}"}

@@ -28,4 +28,3 @@ class ActivitySettings(BaseSettings):
     worker_threads: int = Field(16, gt=0)
     max_concurrent_rpcs: int = Field(512, gt=0)
     log_level: str = "INFO"
-

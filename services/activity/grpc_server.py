@@ -11,7 +11,7 @@ from fitness.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from services.activity import domain, service
 from services.activity.domain import WorkoutSession
 from services.activity.service import ActivityDeps
-from services.common.grpc_runtime import Dispatcher, StatusTable
+from services.common.grpc_runtime import Context, Dispatcher, StatusTable
 from services.common.timeutil import format_time, parse_time
 
 STATUSES: StatusTable = {
@@ -31,41 +31,54 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         self.dispatcher = dispatcher
 
     async def StartWorkoutSession(  # noqa: N802 - gRPC method names are PascalCase
-        self, request: pb.StartWorkoutSessionRequest, context: grpc.aio.ServicerContext
+        self, request: pb.StartWorkoutSessionRequest, context: Context
     ) -> pb.StartWorkoutSessionResponse:
         """Start a session."""
         session = await self.dispatcher.run(
-            context, service.start_workout, self.deps, request.user_id, request.workout_type,
+            context,
+            service.start_workout,
+            self.deps,
+            request.user_id,
+            request.workout_type,
             request.request_id,
-        )  # fmt: skip
+        )
         return pb.StartWorkoutSessionResponse(session=session_to_proto(session))
 
     async def EndWorkoutSession(  # noqa: N802
-        self, request: pb.EndWorkoutSessionRequest, context: grpc.aio.ServicerContext
+        self, request: pb.EndWorkoutSessionRequest, context: Context
     ) -> pb.EndWorkoutSessionResponse:
         """End a session."""
         end_time = await _time_or_abort(request.end_time, context)
         session = await self.dispatcher.run(
-            context, service.end_workout, self.deps, request.session_id, request.user_id,
-            end_time, request.request_id,
-        )  # fmt: skip
+            context,
+            service.end_workout,
+            self.deps,
+            request.session_id,
+            request.user_id,
+            end_time,
+            request.request_id,
+        )
         return pb.EndWorkoutSessionResponse(session=session_to_proto(session))
 
     async def ListWorkoutSessions(  # noqa: N802
-        self, request: pb.ListWorkoutSessionsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListWorkoutSessionsRequest, context: Context
     ) -> pb.ListWorkoutSessionsResponse:
         """List a page of sessions."""
         page = await self.dispatcher.run(
-            context, service.list_workouts, self.deps, request.user_id, request.page_size,
+            context,
+            service.list_workouts,
+            self.deps,
+            request.user_id,
+            request.page_size,
             request.page_token,
-        )  # fmt: skip
+        )
         return pb.ListWorkoutSessionsResponse(
             sessions=[session_to_proto(s) for s in page.sessions],
             next_page_token=page.next_page_token,
         )
 
     async def GetUserStatistics(  # noqa: N802
-        self, request: pb.GetUserStatisticsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetUserStatisticsRequest, context: Context
     ) -> pb.GetUserStatisticsResponse:
         """Return the user's totals."""
         stats = await self.dispatcher.run(
@@ -79,7 +92,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         )
 
     async def ListWorkoutTypes(  # noqa: N802
-        self, request: pb.ListWorkoutTypesRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListWorkoutTypesRequest, context: Context
     ) -> pb.ListWorkoutTypesResponse:
         """List the known workout types."""
         return pb.ListWorkoutTypesResponse(
@@ -90,7 +103,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         )
 
 
-async def _time_or_abort(text: str, context: grpc.aio.ServicerContext) -> datetime | None:
+async def _time_or_abort(text: str, context: Context) -> datetime | None:
     if not text:
         return None
     try:

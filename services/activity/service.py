@@ -96,7 +96,9 @@ def _owned_session(deps: ActivityDeps, session_id: str, user_id: str) -> Workout
     return session
 
 
-def _checked_end(deps: ActivityDeps, session: WorkoutSession, end_time: datetime | None) -> datetime:
+def _checked_end(
+    deps: ActivityDeps, session: WorkoutSession, end_time: datetime | None
+) -> datetime:
     now = deps.now()
     end = end_time or now
     if end < session.start_time:

@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -26,9 +26,7 @@ T = TypeVar("T")
 RPC_HANDLED = Counter(
     "grpc_server_handled_total", "RPCs completed by the server.", ["method", "code"]
 )
-RPC_LATENCY = Histogram(
-    "grpc_server_handling_seconds", "Time spent serving an RPC.", ["method"]
-)
+RPC_LATENCY = Histogram("grpc_server_handling_seconds", "Time spent serving an RPC.", ["method"])
 
 deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "deadline", default=None
@@ -37,10 +35,18 @@ deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 # Health probes arrive every few seconds from each gateway; they would drown the log.
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+# grpc's classes are generic only in the type stubs, not at run time.
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
+    Handler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Context = grpc.aio.ServicerContext
+    Handler = grpc.RpcMethodHandler
+
+Behavior = Callable[[Any, Context], Awaitable[Any]]
 
 
-def _status_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
+def _status_name(context: Context, failed: bool) -> str:
     code = context.code()
     if code is None:
         return "UNKNOWN" if failed else "OK"
@@ -52,15 +58,15 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         """Wrap unary-unary handlers; streaming ones (health Watch) pass through."""
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
         metadata = dict(details.invocation_metadata or ())
-        behavior = self._observe(handler.unary_unary, details.method, metadata)
+        behavior = self._observe(cast(Behavior, handler.unary_unary), details.method, metadata)
         return grpc.unary_unary_rpc_method_handler(
             behavior,
             request_deserializer=handler.request_deserializer,
@@ -69,7 +75,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
     @staticmethod
     def _observe(behavior: Behavior, method: str, metadata: dict[str, Any]) -> Behavior:
-        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def observed(request: Any, context: Context) -> Any:
             request_id_var.set(str(metadata.get(REQUEST_ID_HEADER, "")))
             remaining = context.time_remaining()
             deadline_var.set(None if remaining is None else time.monotonic() + remaining)
@@ -181,7 +187,7 @@ class Dispatcher:
         self.executor = executor
         self.statuses = statuses
 
-    async def run(self, context: grpc.aio.ServicerContext, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, context: Context, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` off the event loop, keeping the request's context variables."""
         call = functools.partial(contextvars.copy_context().run, fn, *args)
         try:

@@ -8,7 +8,7 @@ import grpc
 from fitness.user.v1 import user_service_pb2 as pb
 from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
-from services.common.grpc_runtime import Dispatcher, StatusTable
+from services.common.grpc_runtime import Context, Dispatcher, StatusTable
 from services.common.timeutil import format_time, parse_date
 from services.user import domain, service
 from services.user.domain import Goal, GoalType, Profile, User
@@ -36,18 +36,24 @@ class UserServicer(pb_grpc.UserServiceServicer):
         self.dispatcher = dispatcher
 
     async def RegisterUser(  # noqa: N802 - gRPC method names are PascalCase
-        self, request: pb.RegisterUserRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RegisterUserRequest, context: Context
     ) -> pb.RegisterUserResponse:
         """Create an account."""
         profile = profile_from_proto(request.profile)
         user = await self.dispatcher.run(
-            context, service.register_user, self.deps, request.username, request.email,
-            request.password, profile, request.request_id,
-        )  # fmt: skip
+            context,
+            service.register_user,
+            self.deps,
+            request.username,
+            request.email,
+            request.password,
+            profile,
+            request.request_id,
+        )
         return pb.RegisterUserResponse(user=user_to_proto(user))
 
     async def Login(  # noqa: N802
-        self, request: pb.LoginRequest, context: grpc.aio.ServicerContext
+        self, request: pb.LoginRequest, context: Context
     ) -> pb.LoginResponse:
         """Issue a token for valid credentials."""
         user, issued = await self.dispatcher.run(
@@ -58,36 +64,44 @@ class UserServicer(pb_grpc.UserServiceServicer):
         )
 
     async def GetUser(  # noqa: N802
-        self, request: pb.GetUserRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetUserRequest, context: Context
     ) -> pb.GetUserResponse:
         """Return one user."""
         user = await self.dispatcher.run(context, service.get_user, self.deps, request.user_id)
         return pb.GetUserResponse(user=user_to_proto(user))
 
     async def UpdateProfile(  # noqa: N802
-        self, request: pb.UpdateProfileRequest, context: grpc.aio.ServicerContext
+        self, request: pb.UpdateProfileRequest, context: Context
     ) -> pb.UpdateProfileResponse:
         """Change the profile fields present in the request."""
-        changes = {name: getattr(request, name) for name in _PROFILE_FIELDS if request.HasField(name)}
+        changes = {
+            name: getattr(request, name) for name in _PROFILE_FIELDS if request.HasField(name)
+        }
         user = await self.dispatcher.run(
             context, service.update_profile, self.deps, request.user_id, changes
         )
         return pb.UpdateProfileResponse(user=user_to_proto(user))
 
     async def CreateGoal(  # noqa: N802
-        self, request: pb.CreateGoalRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CreateGoalRequest, context: Context
     ) -> pb.CreateGoalResponse:
         """Create a goal."""
         goal_type = await _goal_type_or_abort(request.goal_type, context)
         target_date = await _date_or_abort(request.target_date, context)
         goal = await self.dispatcher.run(
-            context, service.create_goal, self.deps, request.user_id, goal_type,
-            request.target_value, target_date, request.request_id,
-        )  # fmt: skip
+            context,
+            service.create_goal,
+            self.deps,
+            request.user_id,
+            goal_type,
+            request.target_value,
+            target_date,
+            request.request_id,
+        )
         return pb.CreateGoalResponse(goal=goal_to_proto(goal))
 
     async def GetUserGoal(  # noqa: N802
-        self, request: pb.GetUserGoalRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetUserGoalRequest, context: Context
     ) -> pb.GetUserGoalResponse:
         """Return one goal."""
         goal = await self.dispatcher.run(
@@ -96,21 +110,21 @@ class UserServicer(pb_grpc.UserServiceServicer):
         return pb.GetUserGoalResponse(goal=goal_to_proto(goal))
 
     async def ListGoals(  # noqa: N802
-        self, request: pb.ListGoalsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListGoalsRequest, context: Context
     ) -> pb.ListGoalsResponse:
         """List a user's goals."""
         found = await self.dispatcher.run(context, service.list_goals, self.deps, request.user_id)
         return pb.ListGoalsResponse(goals=[goal_to_proto(goal) for goal in found])
 
 
-async def _goal_type_or_abort(value: int, context: grpc.aio.ServicerContext) -> GoalType:
+async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
     name = pb.GoalType.Name(value) if value in pb.GoalType.values() else ""
     if not name.startswith(_GOAL_TYPE_PREFIX) or value == pb.GOAL_TYPE_UNSPECIFIED:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "goal_type must be set")
     return GoalType(name.removeprefix(_GOAL_TYPE_PREFIX).lower())
 
 
-async def _date_or_abort(text: str, context: grpc.aio.ServicerContext) -> Any:
+async def _date_or_abort(text: str, context: Context) -> Any:
     try:
         return parse_date(text)
     except ValueError:
@@ -145,10 +159,10 @@ def goal_to_proto(goal: Goal) -> pb.Goal:
     return pb.Goal(
         goal_id=goal.goal_id,
         user_id=goal.user_id,
-        goal_type=pb.GoalType.Value(_GOAL_TYPE_PREFIX + goal.goal_type.value.upper()),
+        goal_type=_GOAL_TYPE_PREFIX + goal.goal_type.value.upper(),
         target_value=goal.target_value,
         target_date=goal.target_date.isoformat(),
         current_progress=goal.current_progress,
-        status=pb.GoalStatus.Value("GOAL_STATUS_" + goal.status.value.upper()),
+        status="GOAL_STATUS_" + goal.status.value.upper(),
         create_time=format_time(goal.created_at),
     )

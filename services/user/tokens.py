@@ -33,7 +33,10 @@ class TokenIssuer:
         ttl_seconds: int,
         clock: Clock = utc_now,
     ) -> None:
-        self._key = serialization.load_pem_private_key(private_key_pem, password=None)
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the token signing key must be an Ed25519 private key")
+        self._key = key
         self._issuer = issuer
         self._audience = audience
         self._ttl = ttl_seconds

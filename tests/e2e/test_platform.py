@@ -33,8 +33,11 @@ def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]
     )
     topology = build_topology(settings)
     gateway = next(s for s in topology.specs if s.name == "gateway")
-    gateway.env.update(GATEWAY_HEALTH_INTERVAL="0.3", GATEWAY_BREAKER_RESET_TIMEOUT="1",
-                       GATEWAY_BREAKER_FAIL_MAX="3")  # fmt: skip
+    gateway.env.update(
+        GATEWAY_HEALTH_INTERVAL="0.3",
+        GATEWAY_BREAKER_RESET_TIMEOUT="1",
+        GATEWAY_BREAKER_FAIL_MAX="3",
+    )
     prepare(topology)
     running = Supervisor(topology, log_dir=root / "logs")
     running.start_all()
@@ -53,9 +56,16 @@ def gateway(supervisor: Supervisor) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def account(gateway: httpx.Client) -> tuple[str, dict[str, str]]:
-    body = {"username": "e2e", "email": "e2e@example.com", "password": "s3cret-pass", "weight_kg": 70}
+    body = {
+        "username": "e2e",
+        "email": "e2e@example.com",
+        "password": "s3cret-pass",
+        "weight_kg": 70,
+    }
     assert gateway.post("/users/register", json=body).status_code == 201
-    login = gateway.post("/users/login", json={"email": body["email"], "password": body["password"]}).json()
+    login = gateway.post(
+        "/users/login", json={"email": body["email"], "password": body["password"]}
+    ).json()
     return login["user_id"], {"Authorization": f"Bearer {login['token']}"}
 
 
@@ -63,10 +73,15 @@ def test_a_workout_flows_through_gateway_and_both_services(
     gateway: httpx.Client, account: tuple[str, dict[str, str]]
 ) -> None:
     user_id, headers = account
-    goal = gateway.post(f"/users/{user_id}/goals", headers=headers,
-                        json={"goal_type": "workouts_count", "target_value": 3, "target_date": "2099-01-01"})  # fmt: skip
+    goal = gateway.post(
+        f"/users/{user_id}/goals",
+        headers=headers,
+        json={"goal_type": "workouts_count", "target_value": 3, "target_date": "2099-01-01"},
+    )
     assert goal.status_code == 201
-    started = gateway.post("/workouts/start", headers=headers, json={"user_id": user_id, "workout_type": "swimming"})
+    started = gateway.post(
+        "/workouts/start", headers=headers, json={"user_id": user_id, "workout_type": "swimming"}
+    )
     assert started.status_code == 201
     ended = gateway.post(f"/workouts/{started.json()['session_id']}/end", headers=headers, json={})
     assert ended.status_code == 200
@@ -79,11 +94,14 @@ def test_a_workout_flows_through_gateway_and_both_services(
 def test_the_request_id_reaches_the_logs_of_every_service_on_the_path(
     supervisor: Supervisor, gateway: httpx.Client, account: tuple[str, dict[str, str]]
 ) -> None:
-    user_id, headers = account
+    _user_id, headers = account
     started = gateway.post("/workouts/start", headers=headers, json={"workout_type": "yoga"})
     trace = "e2e-trace-0001"
-    ended = gateway.post(f"/workouts/{started.json()['session_id']}/end",
-                         headers={**headers, "X-Request-ID": trace}, json={})  # fmt: skip
+    ended = gateway.post(
+        f"/workouts/{started.json()['session_id']}/end",
+        headers={**headers, "X-Request-ID": trace},
+        json={},
+    )
     assert ended.headers["x-request-id"] == trace
     log_dir = supervisor.log_dir
     assert log_dir is not None
@@ -98,7 +116,9 @@ def test_the_request_id_reaches_the_logs_of_every_service_on_the_path(
     assert {"activity-service", "user-service"} <= components
 
 
-def test_every_service_process_exposes_prometheus_metrics(supervisor: Supervisor, gateway: httpx.Client) -> None:
+def test_every_service_process_exposes_prometheus_metrics(
+    supervisor: Supervisor, gateway: httpx.Client
+) -> None:
     settings = supervisor.topology.settings
     for port in [*settings.user_metrics_ports, *settings.activity_metrics_ports]:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -107,7 +127,9 @@ def test_every_service_process_exposes_prometheus_metrics(supervisor: Supervisor
     assert "gateway_upstream_healthy" in gateway.get("/metrics").text
 
 
-async def _read_continuously(url: str, headers: dict[str, str], count: int, after_first: asyncio.Event) -> list[int]:
+async def _read_continuously(
+    url: str, headers: dict[str, str], count: int, after_first: asyncio.Event
+) -> list[int]:
     async with httpx.AsyncClient(timeout=10) as client:
         statuses = []
         for n in range(count):

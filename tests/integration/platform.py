@@ -61,9 +61,11 @@ async def running_platform(
     app = create_app(settings, clock=clock, health_checks=False)
     transport = httpx.ASGITransport(app=app)
     try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-                yield Platform(client, app, clock, users, [activity])
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
+        ):
+            yield Platform(client, app, clock, users, [activity])
     finally:
         for server in [*users, activity]:
             await server.stop(grace=0)

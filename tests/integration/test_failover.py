@@ -60,7 +60,9 @@ async def test_killing_one_instance_loses_no_reads(two_user_instances: Platform)
     reads = [platform.client.get(f"/users/{user_id}", headers=headers) for _ in range(10)]
     before = await asyncio.gather(*reads)
     await platform.user_servers[0].stop(grace=0)
-    after = await asyncio.gather(*[platform.client.get(f"/users/{user_id}", headers=headers) for _ in range(30)])
+    after = await asyncio.gather(
+        *[platform.client.get(f"/users/{user_id}", headers=headers) for _ in range(30)]
+    )
     assert [r.status_code for r in before + after] == [200] * 40
     assert breaker_states(platform) == ["open", "closed"]
 
@@ -72,7 +74,10 @@ async def test_writes_fail_over_too_because_the_request_id_makes_retries_safe(
     user_id, headers = await register_and_login(platform.client, "writer")
     await platform.user_servers[0].stop(grace=0)
     body = {"goal_type": "workouts_count", "target_value": 3, "target_date": "2099-01-01"}
-    created = [await platform.client.post(f"/users/{user_id}/goals", headers=headers, json=body) for _ in range(6)]
+    created = [
+        await platform.client.post(f"/users/{user_id}/goals", headers=headers, json=body)
+        for _ in range(6)
+    ]
     assert [r.status_code for r in created] == [201] * 6
     goals = (await platform.client.get(f"/users/{user_id}/goals", headers=headers)).json()["goals"]
     assert len(goals) == 6
@@ -86,7 +91,9 @@ async def test_with_every_instance_down_the_gateway_answers_503_then_recovers(
     for server in platform.user_servers:
         await server.stop(grace=0)
 
-    failures = [await platform.client.get(f"/users/{user_id}", headers=headers) for _ in range(FAIL_MAX)]
+    failures = [
+        await platform.client.get(f"/users/{user_id}", headers=headers) for _ in range(FAIL_MAX)
+    ]
     assert {r.status_code for r in failures} == {503}
     assert all(int(r.headers["retry-after"]) >= 1 for r in failures)
     assert failures[0].json()["error"]["status"] == "UNAVAILABLE"
@@ -107,9 +114,9 @@ async def test_with_every_instance_down_the_gateway_answers_503_then_recovers(
     recovered = await platform.client.get(f"/users/{user_id}", headers=headers)
     assert recovered.status_code == 200
     assert breaker_states(platform)[0] == "closed"
-    assert (await platform.client.get("/health")).json()["upstreams"]["fitness.user.v1.UserService"][0][
-        "breaker"
-    ] == "closed"
+    assert (await platform.client.get("/health")).json()["upstreams"][
+        "fitness.user.v1.UserService"
+    ][0]["breaker"] == "closed"
 
 
 async def test_breaker_states_are_exported_as_metrics(two_user_instances: Platform) -> None:
@@ -120,5 +127,8 @@ async def test_breaker_states_are_exported_as_metrics(two_user_instances: Platfo
         await platform.client.get(f"/users/{user_id}", headers=headers)
     text = (await platform.client.get("/metrics")).text
     dead = platform.upstreams.users.instances[0].address
-    assert f'gateway_upstream_breaker_state{{instance="{dead}",service="fitness.user.v1.UserService"}} 2.0' in text
+    assert (
+        "gateway_upstream_breaker_state"
+        f'{{instance="{dead}",service="fitness.user.v1.UserService"}} 2.0' in text
+    )
     assert 'gateway_http_requests_total{method="GET",route="/users/{user_id}",status="200"}' in text

@@ -8,7 +8,8 @@ from pathlib import Path
 _spec = importlib.util.spec_from_file_location(
     "proto_generate", Path(__file__).parents[2] / "proto" / "generate.py"
 )
-assert _spec and _spec.loader
+assert _spec
+assert _spec.loader
 proto_generate = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(proto_generate)
 PROTO_ROOT: Path = proto_generate.PROTO_ROOT

@@ -1,4 +1,4 @@
-"""The gRPC APIs called directly, as grpcurl or another service would: health, reflection, errors."""
+"""The gRPC APIs called directly, as grpcurl or a service would: health, reflection, errors."""
 
 from __future__ import annotations
 
@@ -32,11 +32,14 @@ class Services:
 @pytest.fixture
 async def services(tmp_path: Path, jwt_keys: KeyFiles) -> AsyncIterator[Services]:
     user_server = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys)
-    activity_server = await start_activity_server(f"sqlite:///{tmp_path / 'a.db'}", [address(user_server)])
+    activity_server = await start_activity_server(
+        f"sqlite:///{tmp_path / 'a.db'}", [address(user_server)]
+    )
     servers: list[GrpcServer] = [user_server, activity_server]
-    async with grpc.aio.insecure_channel(address(user_server)) as uc, grpc.aio.insecure_channel(
-        address(activity_server)
-    ) as ac:
+    async with (
+        grpc.aio.insecure_channel(address(user_server)) as uc,
+        grpc.aio.insecure_channel(address(activity_server)) as ac,
+    ):
         yield Services(ugrpc.UserServiceStub(uc), agrpc.ActivityServiceStub(ac), uc, ac)
     for server in servers:
         await server.stop(grace=0)
@@ -57,7 +60,9 @@ async def register(services: Services, name: str = "alice", request_id: str = "r
 
 
 @pytest.mark.parametrize("service_name", ["", "fitness.user.v1.UserService"])
-async def test_the_standard_health_service_reports_serving(services: Services, service_name: str) -> None:
+async def test_the_standard_health_service_reports_serving(
+    services: Services, service_name: str
+) -> None:
     health = health_pb2_grpc.HealthStub(services.user_channel)
     reply = await health.Check(health_pb2.HealthCheckRequest(service=service_name))
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
@@ -73,7 +78,9 @@ async def test_reflection_lists_the_services_like_grpcurl_list(services: Service
 
 async def test_reflection_serves_the_file_descriptor_for_calls_by_name(services: Services) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(services.user_channel)
-    request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="fitness.user.v1.UserService")
+    request = reflection_pb2.ServerReflectionRequest(
+        file_containing_symbol="fitness.user.v1.UserService"
+    )
     replies = [reply async for reply in stub.ServerReflectionInfo(iter([request]))]
     assert replies[0].file_descriptor_response.file_descriptor_proto
 
@@ -81,33 +88,55 @@ async def test_reflection_serves_the_file_descriptor_for_calls_by_name(services:
 async def test_register_and_get_user_goal_round_trip(services: Services) -> None:
     user = await register(services)
     goal_request = upb.CreateGoalRequest(
-        request_id="g1", user_id=user.user_id, goal_type=upb.GOAL_TYPE_DISTANCE_KM,
-        target_value=42.2, target_date="2099-01-01",
-    )  # fmt: skip
+        request_id="g1",
+        user_id=user.user_id,
+        goal_type=upb.GOAL_TYPE_DISTANCE_KM,
+        target_value=42.2,
+        target_date="2099-01-01",
+    )
     goal = (await services.users.CreateGoal(goal_request)).goal
-    fetched = await services.users.GetUserGoal(upb.GetUserGoalRequest(user_id=user.user_id, goal_id=goal.goal_id))
+    fetched = await services.users.GetUserGoal(
+        upb.GetUserGoalRequest(user_id=user.user_id, goal_id=goal.goal_id)
+    )
     assert fetched.goal == goal
 
 
 @pytest.mark.parametrize(
     ("request_fields", "code"),
     [
-        ({"username": "x", "email": "x@example.com", "password": "long-password"}, grpc.StatusCode.INVALID_ARGUMENT),
-        ({"username": "alice", "email": "ALICE@example.com", "password": "long-password"}, grpc.StatusCode.ALREADY_EXISTS),
-        ({"username": "bob", "email": "bob@example.com", "password": ""}, grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            {"username": "x", "email": "x@example.com", "password": "long-password"},
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            {"username": "alice", "email": "ALICE@example.com", "password": "long-password"},
+            grpc.StatusCode.ALREADY_EXISTS,
+        ),
+        (
+            {"username": "bob", "email": "bob@example.com", "password": ""},
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
     ],
 )
-async def test_register_user_errors(services: Services, request_fields: dict[str, str], code: grpc.StatusCode) -> None:
+async def test_register_user_errors(
+    services: Services, request_fields: dict[str, str], code: grpc.StatusCode
+) -> None:
     await register(services)
     request = upb.RegisterUserRequest(request_id="r2", **request_fields)
     assert await code_of(services.users.RegisterUser(request)) == code
 
 
 async def test_user_rpcs_report_missing_things_as_not_found(services: Services) -> None:
-    assert await code_of(services.users.GetUser(upb.GetUserRequest(user_id="ghost"))) == grpc.StatusCode.NOT_FOUND
+    assert (
+        await code_of(services.users.GetUser(upb.GetUserRequest(user_id="ghost")))
+        == grpc.StatusCode.NOT_FOUND
+    )
     missing_goal = upb.GetUserGoalRequest(user_id="ghost", goal_id="none")
     assert await code_of(services.users.GetUserGoal(missing_goal)) == grpc.StatusCode.NOT_FOUND
-    assert await code_of(services.users.ListGoals(upb.ListGoalsRequest(user_id="ghost"))) == grpc.StatusCode.NOT_FOUND
+    assert (
+        await code_of(services.users.ListGoals(upb.ListGoalsRequest(user_id="ghost")))
+        == grpc.StatusCode.NOT_FOUND
+    )
     patch = upb.UpdateProfileRequest(user_id="ghost", height_cm=170)
     assert await code_of(services.users.UpdateProfile(patch)) == grpc.StatusCode.NOT_FOUND
 
@@ -120,14 +149,23 @@ async def test_login_with_a_wrong_password_is_unauthenticated(services: Services
 
 @pytest.mark.parametrize(
     ("goal_type", "target_date"),
-    [(upb.GOAL_TYPE_UNSPECIFIED, "2099-01-01"), (99, "2099-01-01"), (upb.GOAL_TYPE_WORKOUTS_COUNT, "soon")],
+    [
+        (upb.GOAL_TYPE_UNSPECIFIED, "2099-01-01"),
+        (99, "2099-01-01"),
+        (upb.GOAL_TYPE_WORKOUTS_COUNT, "soon"),
+    ],
 )
 async def test_create_goal_rejects_unset_types_and_bad_dates(
     services: Services, goal_type: int, target_date: str
 ) -> None:
     user = await register(services)
-    request = upb.CreateGoalRequest(request_id="g", user_id=user.user_id, goal_type=goal_type,  # type: ignore[arg-type]
-                                    target_value=1, target_date=target_date)  # fmt: skip
+    request = upb.CreateGoalRequest(
+        request_id="g",
+        user_id=user.user_id,
+        goal_type=goal_type,  # type: ignore[arg-type]
+        target_value=1,
+        target_date=target_date,
+    )
     assert await code_of(services.users.CreateGoal(request)) == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -137,43 +175,71 @@ async def test_update_profile_rejects_out_of_range_values(services: Services) ->
     assert await code_of(services.users.UpdateProfile(request)) == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_the_activity_service_reads_the_weight_from_the_user_service(services: Services) -> None:
+async def test_the_activity_service_reads_the_weight_from_the_user_service(
+    services: Services,
+) -> None:
     request = upb.RegisterUserRequest(
-        request_id="r", username="heavy", email="heavy@example.com", password="long-password",
+        request_id="r",
+        username="heavy",
+        email="heavy@example.com",
+        password="long-password",
         profile=upb.Profile(weight_kg=100),
-    )  # fmt: skip
+    )
     user = (await services.users.RegisterUser(request)).user
     started = await services.activity.StartWorkoutSession(
         apb.StartWorkoutSessionRequest(request_id="s", user_id=user.user_id, workout_type="hiit")
     )
     end_request = apb.EndWorkoutSessionRequest(
-        request_id="e", session_id=started.session.session_id, user_id=user.user_id,
+        request_id="e",
+        session_id=started.session.session_id,
+        user_id=user.user_id,
         end_time=started.session.start_time.replace("Z", "+00:00"),
-    )  # fmt: skip
+    )
     ended = await services.activity.EndWorkoutSession(end_request)
     assert ended.session.duration == 0
-    stats = await services.activity.GetUserStatistics(apb.GetUserStatisticsRequest(user_id=user.user_id))
+    stats = await services.activity.GetUserStatistics(
+        apb.GetUserStatisticsRequest(user_id=user.user_id)
+    )
     assert stats.total_workouts == 1
 
 
 async def test_activity_rpc_errors(services: Services) -> None:
     activity = services.activity
-    unknown_type = apb.StartWorkoutSessionRequest(request_id="s0", user_id="u", workout_type="napping")
-    assert await code_of(activity.StartWorkoutSession(unknown_type)) == grpc.StatusCode.INVALID_ARGUMENT
+    unknown_type = apb.StartWorkoutSessionRequest(
+        request_id="s0", user_id="u", workout_type="napping"
+    )
+    assert (
+        await code_of(activity.StartWorkoutSession(unknown_type))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
     no_user = apb.StartWorkoutSessionRequest(request_id="s1", workout_type="yoga")
     assert await code_of(activity.StartWorkoutSession(no_user)) == grpc.StatusCode.INVALID_ARGUMENT
-    started = await activity.StartWorkoutSession(apb.StartWorkoutSessionRequest(request_id="s2", user_id="u", workout_type="yoga"))
+    started = await activity.StartWorkoutSession(
+        apb.StartWorkoutSessionRequest(request_id="s2", user_id="u", workout_type="yoga")
+    )
     session_id = started.session.session_id
     cases = [
         (apb.EndWorkoutSessionRequest(session_id="nope", user_id="u"), grpc.StatusCode.NOT_FOUND),
-        (apb.EndWorkoutSessionRequest(session_id=session_id, user_id="intruder"), grpc.StatusCode.PERMISSION_DENIED),
-        (apb.EndWorkoutSessionRequest(session_id=session_id, user_id="u", end_time="noon"), grpc.StatusCode.INVALID_ARGUMENT),
-        (apb.EndWorkoutSessionRequest(session_id=session_id, user_id="u", end_time="2000-01-01T00:00:00Z"),
-         grpc.StatusCode.INVALID_ARGUMENT),
-    ]  # fmt: skip
+        (
+            apb.EndWorkoutSessionRequest(session_id=session_id, user_id="intruder"),
+            grpc.StatusCode.PERMISSION_DENIED,
+        ),
+        (
+            apb.EndWorkoutSessionRequest(session_id=session_id, user_id="u", end_time="noon"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            apb.EndWorkoutSessionRequest(
+                session_id=session_id, user_id="u", end_time="2000-01-01T00:00:00Z"
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ]
     for request, code in cases:
         assert await code_of(activity.EndWorkoutSession(request)) == code
-    await activity.EndWorkoutSession(apb.EndWorkoutSessionRequest(request_id="e1", session_id=session_id, user_id="u"))
+    await activity.EndWorkoutSession(
+        apb.EndWorkoutSessionRequest(request_id="e1", session_id=session_id, user_id="u")
+    )
     again = apb.EndWorkoutSessionRequest(request_id="e2", session_id=session_id, user_id="u")
     assert await code_of(activity.EndWorkoutSession(again)) == grpc.StatusCode.FAILED_PRECONDITION
     bad_page = apb.ListWorkoutSessionsRequest(user_id="u", page_size=1000)
@@ -195,8 +261,12 @@ async def test_ending_fails_as_unavailable_when_the_user_service_is_gone(
             started = await stub.StartWorkoutSession(
                 apb.StartWorkoutSessionRequest(request_id="s", user_id="u", workout_type="yoga")
             )
-            end = apb.EndWorkoutSessionRequest(request_id="e", session_id=started.session.session_id, user_id="u")
-            assert await code_of(stub.EndWorkoutSession(end, timeout=5)) == grpc.StatusCode.UNAVAILABLE
+            end = apb.EndWorkoutSessionRequest(
+                request_id="e", session_id=started.session.session_id, user_id="u"
+            )
+            assert (
+                await code_of(stub.EndWorkoutSession(end, timeout=5)) == grpc.StatusCode.UNAVAILABLE
+            )
             listed = await stub.ListWorkoutSessions(apb.ListWorkoutSessionsRequest(user_id="u"))
             assert listed.sessions[0].end_time == ""
     finally:

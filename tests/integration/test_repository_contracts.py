@@ -76,17 +76,25 @@ def test_completing_ends_once_and_counts_once(workouts: WorkoutRepository) -> No
     workouts.add_session(session(1), "r1")
     end = T0 + timedelta(minutes=30)
     ended = workouts.complete_session("s-001", end, 1800.0, 400.0, "e1")
-    assert ended is not None and ended.end_time == end and ended.calories_burned == 400.0
+    assert ended is not None
+    assert ended.end_time == end
+    assert ended.calories_burned == 400.0
     assert workouts.complete_session("s-001", end, 1800.0, 400.0, "e1") == ended
     assert workouts.complete_session("s-001", end, 1800.0, 400.0, "e2") is None
     stats = workouts.get_statistics("u1")
-    assert (stats.total_workouts, stats.total_duration, stats.total_calories_burned) == (1, 1800.0, 400.0)
+    assert (stats.total_workouts, stats.total_duration, stats.total_calories_burned) == (
+        1,
+        1800.0,
+        400.0,
+    )
 
 
 def test_statistics_accumulate_per_user(workouts: WorkoutRepository) -> None:
     for n, user in ((1, "u1"), (2, "u1"), (3, "u2")):
         workouts.add_session(session(n, user), f"r{n}")
-        workouts.complete_session(f"s-{n:03d}", T0 + timedelta(hours=1), 600.0 * n, 10.0 * n, f"e{n}")
+        workouts.complete_session(
+            f"s-{n:03d}", T0 + timedelta(hours=1), 600.0 * n, 10.0 * n, f"e{n}"
+        )
     assert workouts.get_statistics("u1").total_duration == 1800.0
     assert workouts.get_statistics("u2").total_calories_burned == 30.0
     assert workouts.get_statistics("nobody").total_workouts == 0
@@ -96,7 +104,11 @@ def test_concurrent_ends_of_one_session_count_it_once(workouts: WorkoutRepositor
     workouts.add_session(session(1), "r1")
     end = T0 + timedelta(minutes=5)
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda n: workouts.complete_session("s-001", end, 300.0, 5.0, f"e{n}"), range(8)))
+        results = list(
+            pool.map(
+                lambda n: workouts.complete_session("s-001", end, 300.0, 5.0, f"e{n}"), range(8)
+            )
+        )
     assert sum(r is not None for r in results) == 1
     assert workouts.get_statistics("u1").total_workouts == 1
 
@@ -108,7 +120,11 @@ def test_listing_is_newest_first_with_keyset_paging(workouts: WorkoutRepository)
     first = workouts.list_sessions("u1", 2, None)
     assert [s.session_id for s in first] == ["s-004", "s-003"]
     cursor = Cursor(first[-1].start_time, first[-1].session_id)
-    assert [s.session_id for s in workouts.list_sessions("u1", 10, cursor)] == ["s-002", "s-001", "s-000"]
+    assert [s.session_id for s in workouts.list_sessions("u1", 10, cursor)] == [
+        "s-002",
+        "s-001",
+        "s-000",
+    ]
 
 
 def test_sessions_starting_at_the_same_instant_page_by_id(workouts: WorkoutRepository) -> None:
@@ -129,7 +145,9 @@ def users(database_url: str) -> Iterator[SqlUserRepository]:
 
 
 def user(n: int, email: str | None = None) -> User:
-    return User(f"u-{n}", f"user{n}", email or f"user{n}@example.com", "hash", Profile(weight_kg=70.0), T0)
+    return User(
+        f"u-{n}", f"user{n}", email or f"user{n}@example.com", "hash", Profile(weight_kg=70.0), T0
+    )
 
 
 def test_a_stored_user_reads_back_by_id_and_any_case_email(users: SqlUserRepository) -> None:
@@ -163,10 +181,18 @@ def test_profile_updates_touch_only_the_given_columns(users: SqlUserRepository) 
 def test_goals_are_stored_per_user_newest_first(users: SqlUserRepository) -> None:
     users.add_user(user(1), "r1")
     goals = [
-        Goal(f"g-{n}", "u-1", GoalType.DISTANCE_KM, 10.0 * n, date(2030, 6, 1), 0.0, GoalStatus.ACTIVE,
-             T0 + timedelta(minutes=n))
+        Goal(
+            f"g-{n}",
+            "u-1",
+            GoalType.DISTANCE_KM,
+            10.0 * n,
+            date(2030, 6, 1),
+            0.0,
+            GoalStatus.ACTIVE,
+            T0 + timedelta(minutes=n),
+        )
         for n in range(3)
-    ]  # fmt: skip
+    ]
     for n, goal in enumerate(goals):
         users.add_goal(goal, f"g{n}")
     assert users.add_goal(goals[0], "g0") == goals[0]

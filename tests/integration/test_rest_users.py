@@ -19,7 +19,8 @@ def assert_error(response: object, status: int) -> dict[str, object]:
     assert response.status_code == status, response.text  # type: ignore[attr-defined]
     error = response.json()["error"]  # type: ignore[attr-defined]
     assert error["code"] == status
-    assert error["status"] and error["message"]
+    assert error["status"]
+    assert error["message"]
     return dict(error)
 
 
@@ -57,11 +58,35 @@ async def test_register_refuses_a_taken_username(platform: Platform) -> None:
         ({"username": "x", "email": "x1@example.com", "password": "s3cret-pass"}, 400),
         ({"username": "eve", "email": "not-an-email", "password": "s3cret-pass"}, 400),
         ({"username": "eve", "email": "eve@example.com", "password": "short"}, 400),
-        ({"username": "eve", "email": "eve@example.com", "password": "s3cret-pass", "weight_kg": 5}, 400),
+        (
+            {
+                "username": "eve",
+                "email": "eve@example.com",
+                "password": "s3cret-pass",
+                "weight_kg": 5,
+            },
+            400,
+        ),
         ({"username": "eve", "email": "eve@example.com", "password": 12345678}, 422),
         ({"username": "eve", "email": "eve@example.com"}, 422),
-        ({"username": "eve", "email": "eve@example.com", "password": "s3cret-pass", "role": "admin"}, 422),
-        ({"username": "eve", "email": "eve@example.com", "password": "s3cret-pass", "weight_kg": "70"}, 422),
+        (
+            {
+                "username": "eve",
+                "email": "eve@example.com",
+                "password": "s3cret-pass",
+                "role": "admin",
+            },
+            422,
+        ),
+        (
+            {
+                "username": "eve",
+                "email": "eve@example.com",
+                "password": "s3cret-pass",
+                "weight_kg": "70",
+            },
+            422,
+        ),
     ],
 )
 async def test_register_rejects_bad_input_with_a_clear_client_error(
@@ -125,8 +150,13 @@ def _forged(claims: dict[str, object], key: object, algorithm: str) -> dict[str,
 async def test_tokens_signed_otherwise_or_expired_are_refused(platform: Platform) -> None:
     user_id, _ = await register_and_login(platform.client, "judy")
     now = datetime.now(UTC)
-    claims = {"sub": user_id, "iss": "fitness-user-service", "aud": "fitness-api",
-              "iat": now, "exp": now + timedelta(hours=1)}  # fmt: skip
+    claims = {
+        "sub": user_id,
+        "iss": "fitness-user-service",
+        "aud": "fitness-api",
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
     foreign_key, _ = generate_keypair()
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -148,8 +178,13 @@ async def test_an_expired_token_is_refused(platform: Platform, jwt_keys: object)
     user_id, _ = await register_and_login(platform.client, "kate")
     key = load_pem_private_key(jwt_keys.private.read_bytes(), None)  # type: ignore[attr-defined]
     past = datetime.now(UTC) - timedelta(hours=2)
-    claims = {"sub": user_id, "iss": "fitness-user-service", "aud": "fitness-api",
-              "iat": past, "exp": past + timedelta(minutes=10)}  # fmt: skip
+    claims = {
+        "sub": user_id,
+        "iss": "fitness-user-service",
+        "aud": "fitness-api",
+        "iat": past,
+        "exp": past + timedelta(minutes=10),
+    }
     response = await platform.client.get(f"/users/{user_id}", headers=_forged(claims, key, "EdDSA"))
     assert "expired" in str(assert_error(response, 401)["message"])
 
@@ -157,7 +192,11 @@ async def test_an_expired_token_is_refused(platform: Platform, jwt_keys: object)
 OTHER_USER_ROUTES = [
     ("GET", "/users/{other}", None),
     ("PATCH", "/users/{other}", {"display_name": "Mallory"}),
-    ("POST", "/users/{other}/goals", {"goal_type": "workouts_count", "target_value": 5, "target_date": FUTURE_DATE}),
+    (
+        "POST",
+        "/users/{other}/goals",
+        {"goal_type": "workouts_count", "target_value": 5, "target_date": FUTURE_DATE},
+    ),
     ("GET", "/users/{other}/goals", None),
     ("GET", "/users/{other}/goals/{goal}", None),
     ("GET", "/users/{other}/statistics", None),
@@ -174,13 +213,18 @@ async def test_a_user_cannot_touch_another_users_data(
     victim, victim_headers = await register_and_login(platform.client, "victim")
     _, mallory_headers = await register_and_login(platform.client, "mallory")
     goal = await platform.client.post(
-        f"/users/{victim}/goals", headers=victim_headers,
+        f"/users/{victim}/goals",
+        headers=victim_headers,
         json={"goal_type": "workouts_count", "target_value": 5, "target_date": FUTURE_DATE},
-    )  # fmt: skip
+    )
     session = await platform.client.post(
         "/workouts/start", headers=victim_headers, json={"workout_type": "yoga"}
     )
-    names = {"other": victim, "goal": goal.json()["goal_id"], "session": session.json()["session_id"]}
+    names = {
+        "other": victim,
+        "goal": goal.json()["goal_id"],
+        "session": session.json()["session_id"],
+    }
     url = path.format(**names)
     payload = {k: (v.format(**names) if isinstance(v, str) else v) for k, v in (body or {}).items()}
     response = await platform.client.request(
@@ -218,7 +262,9 @@ async def test_patch_refuses_privileged_or_invalid_fields(
     platform: Platform, body: dict[str, object], status: int
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "mia", weight_kg=60)
-    assert_error(await platform.client.patch(f"/users/{user_id}", headers=headers, json=body), status)
+    assert_error(
+        await platform.client.patch(f"/users/{user_id}", headers=headers, json=body), status
+    )
     unchanged = (await platform.client.get(f"/users/{user_id}", headers=headers)).json()
     assert unchanged["weight_kg"] == 60
     assert unchanged["email"] == "mia@example.com"
@@ -231,7 +277,8 @@ async def test_a_goal_is_created_with_the_seed_fields_and_listed(platform: Platf
     assert created.status_code == 201
     goal = created.json()
     assert {k: goal[k] for k in body} == {**body, "target_value": 5000.0}
-    assert goal["current_progress"] == 0 and goal["status"] == "active"
+    assert goal["current_progress"] == 0
+    assert goal["status"] == "active"
     listed = (await platform.client.get(f"/users/{user_id}/goals", headers=headers)).json()
     assert [g["goal_id"] for g in listed["goals"]] == [goal["goal_id"]]
     one = await platform.client.get(f"/users/{user_id}/goals/{goal['goal_id']}", headers=headers)
@@ -254,7 +301,9 @@ async def test_goal_creation_rejects_bad_input(
     platform: Platform, body: dict[str, object], status: int
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "otto")
-    assert_error(await platform.client.post(f"/users/{user_id}/goals", headers=headers, json=body), status)
+    assert_error(
+        await platform.client.post(f"/users/{user_id}/goals", headers=headers, json=body), status
+    )
     listed = (await platform.client.get(f"/users/{user_id}/goals", headers=headers)).json()
     assert listed["goals"] == []
 

@@ -12,9 +12,13 @@ from tests.integration.platform import Platform
 from tests.integration.test_rest_users import assert_error
 
 
-async def start(platform: Platform, headers: dict[str, str], workout_type: str = "running") -> dict[str, str]:
+async def start(
+    platform: Platform, headers: dict[str, str], workout_type: str = "running"
+) -> dict[str, str]:
     """Start a session and return its JSON."""
-    response = await platform.client.post("/workouts/start", headers=headers, json={"workout_type": workout_type})
+    response = await platform.client.post(
+        "/workouts/start", headers=headers, json={"workout_type": workout_type}
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -33,7 +37,9 @@ async def test_start_returns_the_seed_fields(platform: Platform) -> None:
     assert isinstance(datetime.fromisoformat(response.json()["start_time"]), datetime)
 
 
-async def test_ending_computes_duration_and_met_calories_from_the_weight(platform: Platform) -> None:
+async def test_ending_computes_duration_and_met_calories_from_the_weight(
+    platform: Platform,
+) -> None:
     _, headers = await register_and_login(platform.client, "ben", weight_kg=80)
     session = await start(platform, headers, "running")
     end_time = later(session["start_time"], 4)
@@ -51,9 +57,10 @@ async def test_a_user_without_weight_gets_the_documented_default(platform: Platf
     _, headers = await register_and_login(platform.client, "cat")
     session = await start(platform, headers, "walking")
     ended = await platform.client.post(
-        f"/workouts/{session['session_id']}/end", headers=headers,
+        f"/workouts/{session['session_id']}/end",
+        headers=headers,
         json={"end_time": later(session["start_time"], 3)},
-    )  # fmt: skip
+    )
     assert ended.json()["calories_burned"] == pytest.approx(3.5 * 70 * 180 / 3600, abs=0.06)
 
 
@@ -89,7 +96,9 @@ async def test_bad_end_times_are_refused_and_the_session_keeps_running(
     user_id, headers = await register_and_login(platform.client, "fay")
     session = await start(platform, headers)
     url = f"/workouts/{session['session_id']}/end"
-    assert_error(await platform.client.post(url, headers=headers, json={"end_time": end_time}), status)
+    assert_error(
+        await platform.client.post(url, headers=headers, json={"end_time": end_time}), status
+    )
     page = (await platform.client.get(f"/users/{user_id}/workouts", headers=headers)).json()
     assert page["workouts"][0]["end_time"] is None
 
@@ -101,9 +110,17 @@ async def test_an_unknown_session_is_404(platform: Platform) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"workout_type": "sleeping"}, {"workout_type": ""}, {}, {"workout_type": 3}, {"workout_type": "yoga", "x": 1}],
+    [
+        {"workout_type": "sleeping"},
+        {"workout_type": ""},
+        {},
+        {"workout_type": 3},
+        {"workout_type": "yoga", "x": 1},
+    ],
 )
-async def test_start_rejects_unknown_types_and_bad_bodies(platform: Platform, body: dict[str, object]) -> None:
+async def test_start_rejects_unknown_types_and_bad_bodies(
+    platform: Platform, body: dict[str, object]
+) -> None:
     _, headers = await register_and_login(platform.client, "hal")
     response = await platform.client.post("/workouts/start", headers=headers, json=body)
     assert response.status_code in (400, 422)
@@ -121,9 +138,10 @@ async def test_statistics_add_up_ended_sessions_only(platform: Platform) -> None
     for minutes in (2, 4):
         session = await start(platform, headers, "cycling")
         await platform.client.post(
-            f"/workouts/{session['session_id']}/end", headers=headers,
+            f"/workouts/{session['session_id']}/end",
+            headers=headers,
             json={"end_time": later(session["start_time"], minutes)},
-        )  # fmt: skip
+        )
     await start(platform, headers, "yoga")  # still running: not counted
     stats = (await platform.client.get(f"/users/{user_id}/statistics", headers=headers)).json()
     assert stats["total_workouts"] == 2
@@ -135,32 +153,51 @@ async def test_statistics_add_up_ended_sessions_only(platform: Platform) -> None
 async def test_statistics_of_a_new_user_are_zero(platform: Platform) -> None:
     user_id, headers = await register_and_login(platform.client, "jon")
     stats = (await platform.client.get(f"/users/{user_id}/statistics", headers=headers)).json()
-    assert stats == {"total_workouts": 0, "total_duration": 0.0, "total_calories_burned": 0.0,
-                     "average_session_duration": 0.0}  # fmt: skip
+    assert stats == {
+        "total_workouts": 0,
+        "total_duration": 0.0,
+        "total_calories_burned": 0.0,
+        "average_session_duration": 0.0,
+    }
 
 
 async def test_workouts_are_listed_newest_first_page_by_page(platform: Platform) -> None:
     user_id, headers = await register_and_login(platform.client, "kim")
-    started = [(await start(platform, headers, t))["session_id"] for t in ("yoga", "rowing", "hiit")]
+    started = [
+        (await start(platform, headers, t))["session_id"] for t in ("yoga", "rowing", "hiit")
+    ]
     url = f"/users/{user_id}/workouts"
     first = (await platform.client.get(url, headers=headers, params={"page_size": 2})).json()
     token = first["next_page_token"]
-    second = (await platform.client.get(url, headers=headers, params={"page_size": 2, "page_token": token})).json()
+    second = (
+        await platform.client.get(
+            url, headers=headers, params={"page_size": 2, "page_token": token}
+        )
+    ).json()
     listed = [w["session_id"] for w in first["workouts"] + second["workouts"]]
     assert listed == list(reversed(started))
     assert second["next_page_token"] == ""
 
 
-@pytest.mark.parametrize("params", [{"page_size": 0}, {"page_size": 101}, {"page_size": "x"}, {"page_token": "%%%"}])
-async def test_bad_paging_parameters_are_client_errors(platform: Platform, params: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "params", [{"page_size": 0}, {"page_size": 101}, {"page_size": "x"}, {"page_token": "%%%"}]
+)
+async def test_bad_paging_parameters_are_client_errors(
+    platform: Platform, params: dict[str, object]
+) -> None:
     user_id, headers = await register_and_login(platform.client, "lou")
-    response = await platform.client.get(f"/users/{user_id}/workouts", headers=headers, params=params)
+    response = await platform.client.get(
+        f"/users/{user_id}/workouts", headers=headers, params=params
+    )
     assert response.status_code in (400, 422)
     assert_error(response, response.status_code)
 
 
 async def test_workout_types_list_met_values(platform: Platform) -> None:
     _, headers = await register_and_login(platform.client, "max")
-    types = {t["name"]: t["met"] for t in (await platform.client.get("/workout-types", headers=headers)).json()}
+    types = {
+        t["name"]: t["met"]
+        for t in (await platform.client.get("/workout-types", headers=headers)).json()
+    }
     assert types["running"] == 9.8
     assert types["yoga"] == 2.5

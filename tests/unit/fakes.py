@@ -34,7 +34,9 @@ class FakeUserRepository:
         return self.users.get(user_id)
 
     def find_by_email(self, email: str) -> User | None:
-        return next((u for u in self.users.values() if email_key(u.email) == email_key(email)), None)
+        return next(
+            (u for u in self.users.values() if email_key(u.email) == email_key(email)), None
+        )
 
     def update_profile(self, user_id: str, changes: Mapping[str, Any]) -> User | None:
         user = self.users.get(user_id)
@@ -97,12 +99,19 @@ class FakeWorkoutRepository:
         session = self.sessions[session_id]
         if session.end_time is not None:
             return session if session.end_request_id == request_id else None
-        ended = replace(session, end_time=end_time, duration=duration, calories_burned=calories,
-                        end_request_id=request_id)  # fmt: skip
+        ended = replace(
+            session,
+            end_time=end_time,
+            duration=duration,
+            calories_burned=calories,
+            end_request_id=request_id,
+        )
         self.sessions[session_id] = ended
         old = self.statistics.get(session.user_id, Statistics())
         self.statistics[session.user_id] = Statistics(
-            old.total_workouts + 1, old.total_duration + duration, old.total_calories_burned + calories
+            old.total_workouts + 1,
+            old.total_duration + duration,
+            old.total_calories_burned + calories,
         )
         return ended
 
@@ -113,7 +122,11 @@ class FakeWorkoutRepository:
             reverse=True,
         )
         if after:
-            mine = [s for s in mine if (s.start_time, s.session_id) < (after.start_time, after.session_id)]
+            mine = [
+                s
+                for s in mine
+                if (s.start_time, s.session_id) < (after.start_time, after.session_id)
+            ]
         return mine[:limit]
 
     def get_statistics(self, user_id: str) -> Statistics:
@@ -133,7 +146,9 @@ class FakeUserDirectory:
 class SteppingClock:
     """A wall clock that advances by a fixed step on each reading."""
 
-    def __init__(self, start: datetime | None = None, step: timedelta = timedelta(seconds=1)) -> None:
+    def __init__(
+        self, start: datetime | None = None, step: timedelta = timedelta(seconds=1)
+    ) -> None:
         self.now = start or datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
         self.step = step
 

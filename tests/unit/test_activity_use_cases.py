@@ -51,19 +51,27 @@ def test_starting_twice_with_one_request_id_makes_one_session(deps: ActivityDeps
 def test_ending_uses_the_users_weight(deps: ActivityDeps, clock: SteppingClock) -> None:
     session = service.start_workout(deps, "heavy", "running", "r1")
     clock.now += timedelta(hours=2)
-    ended = service.end_workout(deps, session.session_id, "heavy", session.start_time + timedelta(minutes=30), "e1")
+    ended = service.end_workout(
+        deps, session.session_id, "heavy", session.start_time + timedelta(minutes=30), "e1"
+    )
     assert ended.duration == 1800
     assert ended.calories_burned == calories_burned(9.8, 100.0, 1800)
 
 
-def test_ending_without_a_known_weight_uses_the_default(deps: ActivityDeps, clock: SteppingClock) -> None:
+def test_ending_without_a_known_weight_uses_the_default(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
     session = service.start_workout(deps, "light", "yoga", "r1")
     clock.now += timedelta(hours=2)
-    ended = service.end_workout(deps, session.session_id, "light", session.start_time + timedelta(hours=1), "e1")
+    ended = service.end_workout(
+        deps, session.session_id, "light", session.start_time + timedelta(hours=1), "e1"
+    )
     assert ended.calories_burned == calories_burned(2.5, DEFAULT_WEIGHT_KG, 3600)
 
 
-def test_a_retried_end_returns_the_first_result_but_a_new_end_is_refused(deps: ActivityDeps) -> None:
+def test_a_retried_end_returns_the_first_result_but_a_new_end_is_refused(
+    deps: ActivityDeps,
+) -> None:
     session = service.start_workout(deps, "u", "yoga", "r1")
     first = service.end_workout(deps, session.session_id, "u", None, "e1")
     assert service.end_workout(deps, session.session_id, "u", None, "e1") == first
@@ -81,9 +89,13 @@ def test_ending_someone_elses_session_is_refused(deps: ActivityDeps) -> None:
 def test_ending_before_the_start_or_in_the_future_is_refused(deps: ActivityDeps) -> None:
     session = service.start_workout(deps, "u", "yoga", "r1")
     with pytest.raises(EndBeforeStart):
-        service.end_workout(deps, session.session_id, "u", session.start_time - timedelta(seconds=1), "e")
+        service.end_workout(
+            deps, session.session_id, "u", session.start_time - timedelta(seconds=1), "e"
+        )
     with pytest.raises(InvalidInput):
-        service.end_workout(deps, session.session_id, "u", session.start_time + timedelta(hours=1), "e")
+        service.end_workout(
+            deps, session.session_id, "u", session.start_time + timedelta(hours=1), "e"
+        )
 
 
 def test_ending_an_unknown_session_is_not_found(deps: ActivityDeps) -> None:
@@ -91,16 +103,26 @@ def test_ending_an_unknown_session_is_not_found(deps: ActivityDeps) -> None:
         service.end_workout(deps, "nope", "u", None, "e")
 
 
-def test_statistics_average_is_derived_from_the_totals(deps: ActivityDeps, clock: SteppingClock) -> None:
+def test_statistics_average_is_derived_from_the_totals(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
     for minutes, request in ((10, "a"), (20, "b")):
         session = service.start_workout(deps, "u", "walking", f"s{request}")
         clock.now += timedelta(hours=1)
-        service.end_workout(deps, session.session_id, "u", session.start_time + timedelta(minutes=minutes), request)
+        service.end_workout(
+            deps, session.session_id, "u", session.start_time + timedelta(minutes=minutes), request
+        )
     stats = service.get_statistics(deps, "u")
-    assert (stats.total_workouts, stats.total_duration, stats.average_session_duration) == (2, 1800, 900)
+    assert (stats.total_workouts, stats.total_duration, stats.average_session_duration) == (
+        2,
+        1800,
+        900,
+    )
 
 
-def test_pages_follow_each_other_without_gaps_or_repeats(deps: ActivityDeps, clock: SteppingClock) -> None:
+def test_pages_follow_each_other_without_gaps_or_repeats(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
     started = []
     for n in range(5):
         started.append(service.start_workout(deps, "u", "yoga", f"r{n}").session_id)
@@ -115,7 +137,9 @@ def test_pages_follow_each_other_without_gaps_or_repeats(deps: ActivityDeps, clo
     assert seen == list(reversed(started))
 
 
-@pytest.mark.parametrize(("size", "token"), [(-1, ""), (101, ""), (10, "!!notbase64"), (10, "e30=")])
+@pytest.mark.parametrize(
+    ("size", "token"), [(-1, ""), (101, ""), (10, "!!notbase64"), (10, "e30=")]
+)
 def test_bad_page_parameters_are_invalid_input(deps: ActivityDeps, size: int, token: str) -> None:
     with pytest.raises(InvalidInput):
         service.list_workouts(deps, "u", size, token)

@@ -43,7 +43,8 @@ async def trip(cb: AsyncCircuitBreaker, times: int) -> None:
 async def test_async_failures_are_counted_and_open_the_breaker() -> None:
     cb = breaker(FakeClock())
     await trip(cb, 2)
-    assert cb.state == "closed" and cb.fail_counter == 2
+    assert cb.state == "closed"
+    assert cb.fail_counter == 2
     await trip(cb, 1)
     assert cb.state == "open"
 
@@ -117,7 +118,8 @@ async def test_after_the_reset_timeout_one_trial_closes_it() -> None:
     clock.advance(10)
     assert cb.allows_calls()
     assert await cb.call(succeeding) == "ok"
-    assert cb.state == "closed" and cb.fail_counter == 0
+    assert cb.state == "closed"
+    assert cb.fail_counter == 0
 
 
 async def test_a_failed_trial_reopens_for_another_timeout() -> None:

@@ -14,12 +14,18 @@ from tests.unit.test_breaker import rpc_error
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [(grpc.StatusCode.INVALID_ARGUMENT, 400), (grpc.StatusCode.UNAUTHENTICATED, 401),
-     (grpc.StatusCode.PERMISSION_DENIED, 403), (grpc.StatusCode.NOT_FOUND, 404),
-     (grpc.StatusCode.ALREADY_EXISTS, 409), (grpc.StatusCode.FAILED_PRECONDITION, 409),
-     (grpc.StatusCode.RESOURCE_EXHAUSTED, 429), (grpc.StatusCode.UNAVAILABLE, 503),
-     (grpc.StatusCode.DEADLINE_EXCEEDED, 504)],
-)  # fmt: skip
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, 400),
+        (grpc.StatusCode.UNAUTHENTICATED, 401),
+        (grpc.StatusCode.PERMISSION_DENIED, 403),
+        (grpc.StatusCode.NOT_FOUND, 404),
+        (grpc.StatusCode.ALREADY_EXISTS, 409),
+        (grpc.StatusCode.FAILED_PRECONDITION, 409),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+        (grpc.StatusCode.UNAVAILABLE, 503),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, 504),
+    ],
+)
 def test_grpc_codes_map_to_http_statuses(code: grpc.StatusCode, status: int) -> None:
     assert GRPC_TO_HTTP[code] == status
     assert from_rpc_error(rpc_error(code)).http_status == status
@@ -37,21 +43,30 @@ def test_reads_are_retried_after_an_unavailable_instance() -> None:
 
 def test_writes_are_retried_only_with_a_request_id() -> None:
     unavailable = rpc_error(grpc.StatusCode.UNAVAILABLE)
-    with_id = activity_pb.StartWorkoutSessionRequest(request_id="r1", user_id="u", workout_type="yoga")
+    with_id = activity_pb.StartWorkoutSessionRequest(
+        request_id="r1", user_id="u", workout_type="yoga"
+    )
     without_id = activity_pb.StartWorkoutSessionRequest(user_id="u", workout_type="yoga")
     assert _may_retry(with_id, unavailable)
     assert not _may_retry(without_id, unavailable)
 
 
 @pytest.mark.parametrize(
-    "code", [grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.DEADLINE_EXCEEDED]
+    "code",
+    [
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    ],
 )
 def test_answers_and_spent_deadlines_are_not_retried(code: grpc.StatusCode) -> None:
     assert not _may_retry(user_pb.GetUserRequest(user_id="u"), rpc_error(code))
 
 
 async def test_the_least_busy_instance_is_picked_and_ties_rotate() -> None:
-    pool = UpstreamPool("svc", ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], lambda channel: None, PoolSettings())
+    pool = UpstreamPool(
+        "svc", ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], lambda channel: None, PoolSettings()
+    )
     try:
         pool.instances[0].outstanding = 2
         picks = [pool._pick(set()).address for _ in range(4)]

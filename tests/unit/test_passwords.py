@@ -23,7 +23,6 @@ def test_verification_accepts_the_password_and_rejects_others() -> None:
 
 def test_a_caller_that_cannot_get_a_slot_is_told_to_come_back() -> None:
     hasher = Argon2idHasher(max_concurrent=1, queue_timeout=0.01)
-    with hasher._slot():
-        with pytest.raises(Overloaded):
-            hasher.hash("long-password")
+    with hasher._slot(), pytest.raises(Overloaded):
+        hasher.hash("long-password")
     assert hasher.hash("long-password")

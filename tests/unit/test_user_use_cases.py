@@ -31,12 +31,21 @@ def deps() -> UserDeps:
     ids = (f"id-{n}" for n in itertools.count())
     clock = SteppingClock()
     tokens = TokenIssuer(PRIVATE, issuer="iss", audience="aud", ttl_seconds=600, clock=clock)
-    return UserDeps(FakeUserRepository(), FakeHasher(), tokens, clock, lambda: next(ids), "hashed:decoy")
+    return UserDeps(
+        FakeUserRepository(), FakeHasher(), tokens, clock, lambda: next(ids), "hashed:decoy"
+    )
 
 
-def register(deps: UserDeps, name: str = "alice", request_id: str = "r1", **profile: object) -> object:
+def register(
+    deps: UserDeps, name: str = "alice", request_id: str = "r1", **profile: object
+) -> object:
     return service.register_user(
-        deps, name, f"{name}@example.com", "long-password", Profile(**profile), request_id  # type: ignore[arg-type]
+        deps,
+        name,
+        f"{name}@example.com",
+        "long-password",
+        Profile(**profile),
+        request_id,  # type: ignore[arg-type]
     )
 
 
@@ -59,20 +68,35 @@ def test_a_second_account_with_the_same_email_is_refused(deps: UserDeps) -> None
 
 @pytest.mark.parametrize(
     ("username", "email", "password"),
-    [("al", "a@b.co", "long-password"), ("al ice", "a@b.co", "long-password"),
-     ("alice", "a@b", "long-password"), ("alice", "a@b.co", "short"), ("alice", "a@b.co", "x" * 129)],
-)  # fmt: skip
-def test_registration_rules_are_enforced(deps: UserDeps, username: str, email: str, password: str) -> None:
+    [
+        ("al", "a@b.co", "long-password"),
+        ("al ice", "a@b.co", "long-password"),
+        ("alice", "a@b", "long-password"),
+        ("alice", "a@b.co", "short"),
+        ("alice", "a@b.co", "x" * 129),
+    ],
+)
+def test_registration_rules_are_enforced(
+    deps: UserDeps, username: str, email: str, password: str
+) -> None:
     with pytest.raises(InvalidInput):
         service.register_user(deps, username, email, password, Profile(), "r")
 
 
 @pytest.mark.parametrize(
     "profile",
-    [{"weight_kg": 19.9}, {"weight_kg": float("nan")}, {"height_cm": 300}, {"birth_year": 1899},
-     {"birth_year": 2031}, {"display_name": "x" * 65}],
-)  # fmt: skip
-def test_profile_values_out_of_range_are_refused(deps: UserDeps, profile: dict[str, object]) -> None:
+    [
+        {"weight_kg": 19.9},
+        {"weight_kg": float("nan")},
+        {"height_cm": 300},
+        {"birth_year": 1899},
+        {"birth_year": 2031},
+        {"display_name": "x" * 65},
+    ],
+)
+def test_profile_values_out_of_range_are_refused(
+    deps: UserDeps, profile: dict[str, object]
+) -> None:
     with pytest.raises(InvalidInput):
         register(deps, **profile)
 
@@ -81,8 +105,14 @@ def test_login_issues_a_token_for_the_user_signed_with_eddsa(deps: UserDeps) -> 
     user = register(deps)
     logged_in, issued = service.login(deps, "Alice@Example.com", "long-password")
     assert logged_in == user
-    claims = jwt.decode(issued.token, load_pem_public_key(PUBLIC), algorithms=["EdDSA"],  # type: ignore[arg-type]
-                        audience="aud", issuer="iss", options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})  # fmt: skip
+    claims = jwt.decode(
+        issued.token,
+        load_pem_public_key(PUBLIC),
+        algorithms=["EdDSA"],  # type: ignore[arg-type]
+        audience="aud",
+        issuer="iss",
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
     assert claims["sub"] == user.user_id  # type: ignore[attr-defined]
     assert claims["exp"] - claims["iat"] == 600
 
@@ -112,13 +142,18 @@ def test_update_profile_of_an_unknown_user_is_not_found(deps: UserDeps) -> None:
 
 def test_goals_are_created_active_with_zero_progress(deps: UserDeps) -> None:
     user = register(deps)
-    goal = service.create_goal(deps, user.user_id, GoalType.ACTIVE_MINUTES, 300, date(2030, 2, 1), "g1")  # type: ignore[attr-defined]
-    assert goal.current_progress == 0 and goal.status.value == "active"
+    goal = service.create_goal(
+        deps, user.user_id, GoalType.ACTIVE_MINUTES, 300, date(2030, 2, 1), "g1"
+    )  # type: ignore[attr-defined]
+    assert goal.current_progress == 0
+    assert goal.status.value == "active"
     assert service.get_goal(deps, user.user_id, goal.goal_id) == goal  # type: ignore[attr-defined]
     assert service.list_goals(deps, user.user_id) == [goal]  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("value", "days"), [(0, 10), (-5, 10), (float("inf"), 10), (1e8, 10), (10, -1)])
+@pytest.mark.parametrize(
+    ("value", "days"), [(0, 10), (-5, 10), (float("inf"), 10), (1e8, 10), (10, -1)]
+)
 def test_goal_rules_are_enforced(deps: UserDeps, value: float, days: int) -> None:
     user = register(deps)
     target = date(2030, 1, 1) + timedelta(days=days)

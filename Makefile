@@ -1,0 +1,45 @@
+# Everything a fresh machine with Python 3.11 and pip needs; the venv is built on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format proto bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the pinned dependencies
+
+run: install  ## Start 2 user + 2 activity instances and the gateway on embedded stores
+	$(BIN)/python -m deploy.local
+
+test: install lint  ## Lint, type-check, then run every test suite
+	$(BIN)/pytest
+
+lint: install  ## Ruff and mypy, as configured in pyproject.toml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+proto: install  ## Regenerate the protobuf/gRPC code from proto/
+	$(BIN)/python proto/generate.py
+
+bench: install  ## Run the benchmarks and print the results
+	$(BIN)/python -m bench.gateway_hop
+	$(BIN)/python -m bench.logins
+
+lock: install  ## Re-pin the dependencies after changing pyproject.toml
+	$(BIN)/pip freeze --exclude-editable | grep -v '^fitness-goal-tracker' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
