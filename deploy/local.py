@@ -20,8 +20,8 @@ import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
 from services.common.settings import AddressList
-from services.user.tokens import generate_keypair
 
 
 class LocalSettings(BaseSettings):
@@ -78,7 +78,7 @@ def build_topology(settings: LocalSettings) -> Topology:
     user_env = {
         **shared,
         "USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
-        "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / "jwt_private.pem"),
+        "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
         "USER_MIGRATE_ON_START": "false",
         "USER_HOST": settings.host,
     }
@@ -109,7 +109,7 @@ def build_topology(settings: LocalSettings) -> Topology:
         "GATEWAY_PORT": str(settings.gateway_port),
         "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
-        "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / "jwt_public.pem"),
+        "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
     }
     topology.specs.append(ProcessSpec("gateway", "gateway", gateway_env, [settings.gateway_port]))
     return topology
@@ -129,14 +129,7 @@ def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
 
 def prepare(topology: Topology) -> None:
     """Create the data directory and signing keys, and migrate both databases once."""
-    keys = topology.settings.data_dir / "keys"
-    keys.mkdir(parents=True, exist_ok=True)
-    private, public = keys / "jwt_private.pem", keys / "jwt_public.pem"
-    if not private.exists():
-        private_pem, public_pem = generate_keypair()
-        private.write_bytes(private_pem)
-        private.chmod(0o600)
-        public.write_bytes(public_pem)
+    ensure_keys(topology.settings.data_dir / "keys")
     for spec in (
         topology.specs[0],
         next(s for s in topology.specs if s.module == "services.activity"),

@@ -1,0 +1,79 @@
+"""docker-compose.yml is checked here, since no Docker engine runs on our machines.
+
+The file is parsed by compose-spec (bindings to the Rust compose_spec crate, a strict
+implementation of the Compose Specification), then cross-checked against the code:
+Dockerfiles exist, dependencies name real services, settings name real fields.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from compose_spec import PyCompose
+from pydantic_settings import BaseSettings
+
+from gateway.config import GatewaySettings
+from services.activity.config import ActivitySettings
+from services.user.config import UserSettings
+
+ROOT = Path(__file__).parents[2]
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "USER_": UserSettings,
+    "ACTIVITY_": ActivitySettings,
+    "GATEWAY_": GatewaySettings,
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    text = (ROOT / "docker-compose.yml").read_text()
+    return dict(PyCompose.from_yaml(text).to_dict())
+
+
+def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> None:
+    expected = {"postgres", "mongo", "user-1", "user-2", "activity-1", "activity-2", "gateway"}
+    assert expected <= set(compose["services"])
+
+
+def test_the_specification_parser_rejects_what_compose_would(compose: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="imagee"):
+        PyCompose.from_yaml("services:\n  web:\n    imagee: nginx\n")
+
+
+def test_every_build_names_an_existing_dockerfile(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert (ROOT / service["build"]["dockerfile"]).is_file(), name
+
+
+def test_dependencies_name_services_of_the_file(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in compose["services"], f"{name} depends on unknown {dependency}"
+
+
+def test_every_component_setting_is_a_real_field(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key in service.get("environment", {}):
+            for prefix, settings in SETTINGS.items():
+                if key.startswith(prefix):
+                    field = key.removeprefix(prefix).lower()
+                    assert field in settings.model_fields, f"{name}: {key} is not a setting"
+
+
+def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any]) -> None:
+    for service in compose["services"].values():
+        for key, value in service.get("environment", {}).items():
+            if "PASSWORD" in key or "postgresql://" in str(value):
+                assert "${POSTGRES_PASSWORD" in str(value), key
+
+
+def test_dockerfiles_start_modules_that_exist() -> None:
+    for dockerfile in ROOT.glob("deploy/*/Dockerfile"):
+        module = re.search(r'CMD \["python", "-m", "([\w.]+)"\]', dockerfile.read_text())
+        assert module, dockerfile
+        package = ROOT / module.group(1).replace(".", "/")
+        assert (package / "__main__.py").is_file(), dockerfile
