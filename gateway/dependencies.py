@@ -25,7 +25,7 @@ class Upstreams:
         return [self.users, self.activity]
 
 
-def upstreams(request: Request) -> Upstreams:
+async def upstreams(request: Request) -> Upstreams:
     """The app's pools."""
     pools: Upstreams = request.app.state.upstreams
     return pools

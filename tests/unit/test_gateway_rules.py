@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
 
-from gateway.errors import GRPC_TO_HTTP, from_rpc_error
+from gateway.auth import TokenVerifier
+from gateway.errors import GRPC_TO_HTTP, ApiError, from_rpc_error
 from gateway.upstream import PoolSettings, UpstreamPool, _may_retry
+from services.user.tokens import TokenIssuer, generate_keypair
+from tests.helpers import FakeClock
 from tests.unit.test_breaker import rpc_error
 
 
@@ -76,3 +81,16 @@ async def test_the_least_busy_instance_is_picked_and_ties_rotate() -> None:
         assert pool._pick(set()).address == "127.0.0.1:3"
     finally:
         await pool.close()
+
+
+def test_a_cached_token_is_still_refused_once_it_expires() -> None:
+    private, public = generate_keypair()
+    issued = TokenIssuer(private, "iss", "aud", ttl_seconds=60).issue("u1")
+    clock = FakeClock(now=time.time())
+    verifier = TokenVerifier(public, "iss", "aud", leeway=0, clock=clock)
+    assert verifier.user_id(issued.token) == "u1"
+    assert verifier.user_id(issued.token) == "u1"
+    clock.advance(61)
+    with pytest.raises(ApiError) as refused:
+        verifier.user_id(issued.token)
+    assert refused.value.http_status == 401
