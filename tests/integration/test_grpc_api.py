@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from fitness.user.v1 import user_service_pb2_grpc as ugrpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from deploy.embedded_postgres import create_database
 from services.common.grpc_runtime import GrpcServer
 from tests.helpers import KeyFiles, address, start_activity_server, start_user_server
 
@@ -30,11 +32,16 @@ class Services:
 
 
 @pytest.fixture
-async def services(tmp_path: Path, jwt_keys: KeyFiles) -> AsyncIterator[Services]:
-    user_server = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys)
-    activity_server = await start_activity_server(
-        f"sqlite:///{tmp_path / 'a.db'}", [address(user_server)]
-    )
+async def services(
+    tmp_path: Path, jwt_keys: KeyFiles, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Services]:
+    """Both services on one SQL engine kind: every test runs on SQLite and on PostgreSQL."""
+    activity_db = f"sqlite:///{tmp_path / 'a.db'}"
+    if database_url.startswith("postgresql"):
+        server_url = request.getfixturevalue("postgres_server")
+        activity_db = create_database(server_url, f"activity_{uuid.uuid4().hex[:12]}")
+    user_server = await start_user_server(database_url, jwt_keys)
+    activity_server = await start_activity_server(activity_db, [address(user_server)])
     servers: list[GrpcServer] = [user_server, activity_server]
     async with (
         grpc.aio.insecure_channel(address(user_server)) as uc,

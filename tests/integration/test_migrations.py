@@ -1,0 +1,40 @@
+"""Alembic migrations build exactly the tables the code uses, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData
+
+from services.activity.__main__ import MIGRATIONS as ACTIVITY_MIGRATIONS
+from services.activity.sql_repository import metadata as activity_metadata
+from services.common.db import make_engine, migrate
+from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
+from services.user.repository import metadata as user_metadata
+
+
+@pytest.mark.parametrize(
+    ("migrations", "metadata"),
+    [(USER_MIGRATIONS, user_metadata), (ACTIVITY_MIGRATIONS, activity_metadata)],
+    ids=["user", "activity"],
+)
+def test_the_migrated_schema_matches_the_code(
+    database_url: str, migrations: Path, metadata: MetaData
+) -> None:
+    engine = make_engine(database_url)
+    migrate(engine, migrations)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_migrating_twice_changes_nothing(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine, USER_MIGRATIONS)
+    migrate(engine, USER_MIGRATIONS)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
