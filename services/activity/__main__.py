@@ -17,7 +17,7 @@ from services.activity.repository import WorkoutRepository
 from services.activity.service import ActivityDeps
 from services.activity.sql_repository import SqlWorkoutRepository
 from services.activity.users import GrpcUserDirectory
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer
 from services.common.logs import configure_logging
 
@@ -31,7 +31,7 @@ def build_repository(settings: ActivitySettings) -> WorkoutRepository:
         repo = MongoWorkoutRepository(connect(settings.mongo_url, settings.mongo_database))
         repo.ensure_indexes()
         return repo
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
     if settings.migrate_on_start:
         migrate(engine, MIGRATIONS)
     return SqlWorkoutRepository(engine)
@@ -43,7 +43,8 @@ def build_server(settings: ActivitySettings) -> GrpcServer:
     deps = ActivityDeps(repo=build_repository(settings), users=users)
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="activity")
     server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], settings.max_concurrent_rpcs)
-    servicer = ActivityServicer(deps, Dispatcher(executor, STATUSES))
+    inline_reads = settings.store == "sql" and reads_in_process(settings.database_url)
+    servicer = ActivityServicer(deps, Dispatcher(executor, STATUSES, inline_reads))
     activity_service_pb2_grpc.add_ActivityServiceServicer_to_server(servicer, server.server)
     return server
 

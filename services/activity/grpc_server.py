@@ -64,7 +64,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         self, request: pb.ListWorkoutSessionsRequest, context: Context
     ) -> pb.ListWorkoutSessionsResponse:
         """List a page of sessions."""
-        page = await self.dispatcher.run(
+        page = await self.dispatcher.read(
             context,
             service.list_workouts,
             self.deps,
@@ -81,7 +81,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         self, request: pb.GetUserStatisticsRequest, context: Context
     ) -> pb.GetUserStatisticsResponse:
         """Return the user's totals."""
-        stats = await self.dispatcher.run(
+        stats = await self.dispatcher.read(
             context, service.get_statistics, self.deps, request.user_id
         )
         return pb.GetUserStatisticsResponse(

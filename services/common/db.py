@@ -12,15 +12,25 @@ from sqlalchemy import Engine, create_engine, event
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def make_engine(url: str, **options: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+def make_engine(url: str, pool_size: int = 16, **options: Any) -> Engine:
+    """Create an engine pooling ``pool_size`` connections, one per worker thread.
+
+    SQLite connections get WAL, a busy timeout and foreign keys. A pool smaller than
+    the thread pool would open and close (and re-tune) a connection on most calls.
+    """
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    pooling = {"pool_size": pool_size, "max_overflow": 0, **options}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **options)
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
+        return create_engine(url, pool_pre_ping=True, **pooling)
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
+
+
+def reads_in_process(url: str) -> bool:
+    """Whether reads from this database are in-process work (SQLite) rather than network I/O."""
+    return url.startswith("sqlite")
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -181,11 +181,20 @@ StatusTable = dict[type[Exception], grpc.StatusCode]
 
 
 class Dispatcher:
-    """Runs blocking use cases on a bounded thread pool and maps domain errors to statuses."""
+    """Runs use cases for the gRPC layer and maps their domain errors to statuses.
 
-    def __init__(self, executor: Executor, statuses: StatusTable) -> None:
+    Use cases are blocking code, so they run on a bounded thread pool. The exception
+    is reads when ``inline_reads`` is set, which the composition roots do for SQLite:
+    its reads are in-process work that never waits for writers in WAL mode, and the
+    two thread hand-offs of a pool call cost more than the query (docs/benchmarks.md).
+    """
+
+    def __init__(
+        self, executor: Executor, statuses: StatusTable, inline_reads: bool = False
+    ) -> None:
         self.executor = executor
         self.statuses = statuses
+        self.inline_reads = inline_reads
 
     async def run(self, context: Context, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` off the event loop, keeping the request's context variables."""
@@ -193,11 +202,23 @@ class Dispatcher:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.executor, call)
         except Exception as error:
-            status = self.status_for(error)
-            if status is None:
-                raise
+            await self._abort_if_known(context, error)
+            raise
+
+    async def read(self, context: Context, fn: Callable[..., T], *args: Any) -> T:
+        """Run a read-only use case, on the loop itself when reads are cheap enough."""
+        if not self.inline_reads:
+            return await self.run(context, fn, *args)
+        try:
+            return fn(*args)
+        except Exception as error:
+            await self._abort_if_known(context, error)
+            raise
+
+    async def _abort_if_known(self, context: Context, error: Exception) -> None:
+        status = self.status_for(error)
+        if status is not None:
             await context.abort(status, str(error))
-            raise  # unreachable: abort raises
 
     def status_for(self, error: Exception) -> grpc.StatusCode | None:
         """The status for a domain error, found through its class hierarchy."""

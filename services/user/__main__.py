@@ -10,7 +10,7 @@ from pathlib import Path
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
 from prometheus_client import start_http_server
 
-from services.common.db import make_engine, migrate
+from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer
 from services.common.logs import configure_logging
 from services.user.config import UserSettings
@@ -26,7 +26,7 @@ SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_
 
 def build_deps(settings: UserSettings) -> UserDeps:
     """Wire the repository, hasher and token issuer from settings."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
     if settings.migrate_on_start:
         migrate(engine, MIGRATIONS)
     hasher = Argon2idHasher(max_concurrent=settings.hash_concurrency)
@@ -44,7 +44,10 @@ def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:
     """Create the gRPC server with the user servicer registered."""
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="user")
     server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], settings.max_concurrent_rpcs)
-    servicer = UserServicer(deps, Dispatcher(executor, STATUSES))
+    dispatcher = Dispatcher(
+        executor, STATUSES, inline_reads=reads_in_process(settings.database_url)
+    )
+    servicer = UserServicer(deps, dispatcher)
     user_service_pb2_grpc.add_UserServiceServicer_to_server(servicer, server.server)
     return server
 

@@ -67,7 +67,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
         self, request: pb.GetUserRequest, context: Context
     ) -> pb.GetUserResponse:
         """Return one user."""
-        user = await self.dispatcher.run(context, service.get_user, self.deps, request.user_id)
+        user = await self.dispatcher.read(context, service.get_user, self.deps, request.user_id)
         return pb.GetUserResponse(user=user_to_proto(user))
 
     async def UpdateProfile(  # noqa: N802
@@ -104,7 +104,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
         self, request: pb.GetUserGoalRequest, context: Context
     ) -> pb.GetUserGoalResponse:
         """Return one goal."""
-        goal = await self.dispatcher.run(
+        goal = await self.dispatcher.read(
             context, service.get_goal, self.deps, request.user_id, request.goal_id
         )
         return pb.GetUserGoalResponse(goal=goal_to_proto(goal))
@@ -113,7 +113,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
         self, request: pb.ListGoalsRequest, context: Context
     ) -> pb.ListGoalsResponse:
         """List a user's goals."""
-        found = await self.dispatcher.run(context, service.list_goals, self.deps, request.user_id)
+        found = await self.dispatcher.read(context, service.list_goals, self.deps, request.user_id)
         return pb.ListGoalsResponse(goals=[goal_to_proto(goal) for goal in found])
 
 
