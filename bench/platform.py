@@ -9,23 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from deploy.local import LocalSettings, Supervisor, Topology, build_topology, prepare
-from tests.helpers import free_port
+from deploy.local import Supervisor, Topology, build_topology, prepare, settings_on_free_ports
 
 
 @contextmanager
 def running_platform(gateway_module: str = "gateway") -> Iterator[Topology]:
     """One user, one activity instance and a gateway on free ports; stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="fitness-bench-") as root:
-        settings = LocalSettings(
-            data_dir=Path(root) / "data",
-            gateway_port=free_port(),
-            user_ports=[str(free_port())],
-            activity_ports=[str(free_port())],
-            user_metrics_ports=[str(free_port())],
-            activity_metrics_ports=[str(free_port())],
-        )
-        topology = build_topology(settings)
+        topology = build_topology(settings_on_free_ports(Path(root) / "data", instances=1))
         next(s for s in topology.specs if s.name == "gateway").module = gateway_module
         prepare(topology)
         supervisor = Supervisor(topology, log_dir=Path(root) / "logs")

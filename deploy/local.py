@@ -39,6 +39,29 @@ class LocalSettings(BaseSettings):
     startup_timeout: float = Field(30.0, gt=0)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
+    """A topology with ``instances`` of each service on free ports, for tests and benchmarks."""
+
+    def ports() -> list[str]:
+        return [str(free_port()) for _ in range(instances)]
+
+    return LocalSettings(
+        data_dir=data_dir,
+        gateway_port=free_port(),
+        user_ports=ports(),
+        activity_ports=ports(),
+        user_metrics_ports=ports(),
+        activity_metrics_ports=ports(),
+    )
+
+
 @dataclass
 class ProcessSpec:
     """How to start one component process."""
@@ -233,7 +256,7 @@ def main() -> int:
         return 2
     prepare(topology)
     supervisor = Supervisor(topology)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         supervisor.start_all()
         supervisor.wait_ready(settings.startup_timeout)
@@ -249,6 +272,10 @@ def main() -> int:
         return 1
     finally:
         supervisor.stop_all()
+
+
+def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_urls(topology: Topology) -> None:

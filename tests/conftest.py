@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from deploy import embedded_postgres
+from deploy.local import free_port
 from services.user.tokens import generate_keypair
-from tests.helpers import KeyFiles, free_port
+from tests.helpers import KeyFiles
 
 
 @pytest.fixture(scope="session")

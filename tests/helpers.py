@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +13,6 @@ from services.common.grpc_runtime import GrpcServer
 from services.user.__main__ import build_deps as build_user_deps
 from services.user.__main__ import build_server as build_user_server
 from services.user.config import UserSettings
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
-from prometheus_client import start_http_server
 
 from services.activity.config import ActivitySettings
 from services.activity.grpc_server import STATUSES, ActivityServicer
@@ -17,9 +14,9 @@ from services.activity.repository import WorkoutRepository
 from services.activity.service import ActivityDeps
 from services.activity.sql_repository import SqlWorkoutRepository
 from services.activity.users import GrpcUserDirectory
+from services.common.cli import run_service
 from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer
-from services.common.logs import configure_logging
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
@@ -55,18 +52,9 @@ async def serve(settings: ActivitySettings) -> None:
 
 
 def main() -> None:
-    """Run the chosen command."""
-    parser = argparse.ArgumentParser(prog="python -m services.activity")
-    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
-    command = parser.parse_args().command
+    """Run ``serve`` (the default) or ``migrate``."""
     settings = ActivitySettings()
-    configure_logging("activity-service", settings.log_level)
-    if command == "migrate":
-        migrate(make_engine(settings.database_url), MIGRATIONS)
-        return
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
-    asyncio.run(serve(settings))
+    run_service("activity-service", settings, MIGRATIONS, lambda: serve(settings))
 
 
 if __name__ == "__main__":

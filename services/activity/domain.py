@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 class DomainError(Exception):
@@ -92,6 +94,15 @@ class Statistics:
     total_workouts: int = 0
     total_duration: float = 0.0
     total_calories_burned: float = 0.0
+
+    @classmethod
+    def from_totals(cls, totals: Mapping[str, Any]) -> Statistics:
+        """Read the three totals from a stored row or document."""
+        return cls(
+            total_workouts=totals["total_workouts"],
+            total_duration=totals["total_duration"],
+            total_calories_burned=totals["total_calories_burned"],
+        )
 
     @property
     def average_session_duration(self) -> float:

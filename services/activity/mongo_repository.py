@@ -127,13 +127,7 @@ class MongoWorkoutRepository:
     def get_statistics(self, user_id: str) -> Statistics:
         """Read the maintained totals: one _id lookup."""
         found = self._statistics.find_one({"_id": user_id})
-        if not found:
-            return Statistics()
-        return Statistics(
-            total_workouts=found["total_workouts"],
-            total_duration=found["total_duration"],
-            total_calories_burned=found["total_calories_burned"],
-        )
+        return Statistics.from_totals(found) if found else Statistics()
 
 
 def _document(session: WorkoutSession, request_id: str) -> Document:

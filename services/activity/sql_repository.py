@@ -153,13 +153,7 @@ class SqlWorkoutRepository:
         query = select(statistics).where(statistics.c.user_id == user_id)
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        if row is None:
-            return Statistics()
-        return Statistics(
-            total_workouts=row["total_workouts"],
-            total_duration=row["total_duration"],
-            total_calories_burned=row["total_calories_burned"],
-        )
+        return Statistics.from_totals(dict(row)) if row else Statistics()
 
 
 def _row(session: WorkoutSession, request_id: str) -> dict[str, Any]:

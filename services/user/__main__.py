@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
-from prometheus_client import start_http_server
 
+from services.common.cli import run_service
 from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer
-from services.common.logs import configure_logging
 from services.user.config import UserSettings
 from services.user.grpc_server import STATUSES, UserServicer
 from services.user.passwords import Argon2idHasher
@@ -53,18 +50,9 @@ def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:
 
 
 def main() -> None:
-    """Run the chosen command."""
-    parser = argparse.ArgumentParser(prog="python -m services.user")
-    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
-    command = parser.parse_args().command
+    """Run ``serve`` (the default) or ``migrate``."""
     settings = UserSettings()
-    configure_logging("user-service", settings.log_level)
-    if command == "migrate":
-        migrate(make_engine(settings.database_url), MIGRATIONS)
-        return
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
-    asyncio.run(serve(settings))
+    run_service("user-service", settings, MIGRATIONS, lambda: serve(settings))
 
 
 async def serve(settings: UserSettings) -> None:

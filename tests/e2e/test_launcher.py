@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.helpers import free_port
+from deploy.local import free_port
 
 READY_LINE = "Press Ctrl-C to stop."
 

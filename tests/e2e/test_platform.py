@@ -15,22 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.local import LocalSettings, Supervisor, build_topology, prepare
-from tests.helpers import free_port
+from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
 
 
 @pytest.fixture(scope="module")
 def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
     """The whole platform on free loopback ports, stopped (by PID) afterwards."""
     root = tmp_path_factory.mktemp("platform")
-    settings = LocalSettings(
-        data_dir=root / "data",
-        gateway_port=free_port(),
-        user_ports=[str(free_port()), str(free_port())],
-        activity_ports=[str(free_port()), str(free_port())],
-        user_metrics_ports=[str(free_port()), str(free_port())],
-        activity_metrics_ports=[str(free_port()), str(free_port())],
-    )
+    settings = settings_on_free_ports(root / "data")
     topology = build_topology(settings)
     gateway = next(s for s in topology.specs if s.name == "gateway")
     gateway.env.update(

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from deploy.local import free_port
 from services.common.grpc_runtime import GrpcServer
-from tests.helpers import KeyFiles, free_port, register_and_login, start_user_server
+from tests.helpers import KeyFiles, register_and_login, start_user_server
 from tests.integration.platform import Platform, running_platform
 
 RESET_TIMEOUT = 10.0

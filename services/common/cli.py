@@ -1,0 +1,42 @@
+"""The command line every gRPC service shares: ``python -m services.X [serve|migrate]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, Protocol
+
+from prometheus_client import start_http_server
+
+from services.common.db import make_engine, migrate
+from services.common.logs import configure_logging
+
+
+class ServiceSettings(Protocol):
+    """The settings fields the shared command line reads."""
+
+    host: str
+    metrics_port: int
+    database_url: str
+    log_level: str
+
+
+def run_service(
+    component: str,
+    settings: ServiceSettings,
+    migrations: Path,
+    serve: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    """Migrate the database, or serve with JSON logs and (if configured) a metrics port."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{component.split('-')[0]}")
+    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
+    command = parser.parse_args().command
+    configure_logging(component, settings.log_level)
+    if command == "migrate":
+        migrate(make_engine(settings.database_url), migrations)
+        return
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    asyncio.run(serve())
