@@ -61,8 +61,7 @@ def start_workout(
     deps: ActivityDeps, user_id: str, type_name: str, request_id: str
 ) -> WorkoutSession:
     """Start a session of a known workout type now."""
-    if not user_id:
-        raise InvalidInput("user_id is required")
+    _require_user(user_id)
     workout_type(type_name)
     session = WorkoutSession(deps.make_id(), user_id, type_name, start_time=deps.now())
     return deps.repo.add_session(session, request_id)
@@ -110,6 +109,7 @@ def _checked_end(
 
 def list_workouts(deps: ActivityDeps, user_id: str, page_size: int, page_token: str) -> Page:
     """Return one page of the user's sessions, newest first."""
+    _require_user(user_id)
     if not 0 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     limit = page_size or DEFAULT_PAGE_SIZE
@@ -120,7 +120,13 @@ def list_workouts(deps: ActivityDeps, user_id: str, page_size: int, page_token: 
 
 def get_statistics(deps: ActivityDeps, user_id: str) -> Statistics:
     """Return the user's maintained lifetime totals."""
+    _require_user(user_id)
     return deps.repo.get_statistics(user_id)
+
+
+def _require_user(user_id: str) -> None:
+    if not user_id:
+        raise InvalidInput("user_id is required")
 
 
 def list_workout_types() -> list[WorkoutType]:

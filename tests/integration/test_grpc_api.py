@@ -251,6 +251,15 @@ async def test_activity_rpc_errors(services: Services) -> None:
     assert await code_of(activity.EndWorkoutSession(again)) == grpc.StatusCode.FAILED_PRECONDITION
     bad_page = apb.ListWorkoutSessionsRequest(user_id="u", page_size=1000)
     assert await code_of(activity.ListWorkoutSessions(bad_page)) == grpc.StatusCode.INVALID_ARGUMENT
+    no_user_page = apb.ListWorkoutSessionsRequest()
+    assert (
+        await code_of(activity.ListWorkoutSessions(no_user_page))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
+    no_user_stats = apb.GetUserStatisticsRequest()
+    assert (
+        await code_of(activity.GetUserStatistics(no_user_stats)) == grpc.StatusCode.INVALID_ARGUMENT
+    )
 
 
 async def test_workout_types_are_listed(services: Services) -> None:
