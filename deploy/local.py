@@ -256,7 +256,9 @@ def main() -> int:
         return 2
     prepare(topology)
     supervisor = Supervisor(topology)
-    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    # Set both explicitly: a shell that starts us in the background ignores SIGINT.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_like_ctrl_c)
     try:
         supervisor.start_all()
         supervisor.wait_ready(settings.startup_timeout)
