@@ -9,7 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from deploy.local import Supervisor, Topology, build_topology, prepare, settings_on_free_ports
+from deploy.local import (
+    Supervisor,
+    Topology,
+    build_topology,
+    prepare,
+    python_module,
+    settings_on_free_ports,
+)
 
 
 @contextmanager
@@ -17,7 +24,7 @@ def running_platform(gateway_module: str = "gateway") -> Iterator[Topology]:
     """One user, one activity instance and a gateway on free ports; stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="fitness-bench-") as root:
         topology = build_topology(settings_on_free_ports(Path(root) / "data", instances=1))
-        next(s for s in topology.specs if s.name == "gateway").module = gateway_module
+        next(s for s in topology.specs if s.name == "gateway").argv = python_module(gateway_module)
         prepare(topology)
         supervisor = Supervisor(topology, log_dir=Path(root) / "logs")
         supervisor.start_all()

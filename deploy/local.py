@@ -20,6 +20,7 @@ import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from deploy import embedded_redis
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
 from services.common.settings import AddressList
 
@@ -36,7 +37,13 @@ class LocalSettings(BaseSettings):
     activity_ports: AddressList = ["50061", "50062"]
     user_metrics_ports: AddressList = ["9101", "9102"]
     activity_metrics_ports: AddressList = ["9111", "9112"]
+    redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
+    redis_port: int = 6379
     startup_timeout: float = Field(30.0, gt=0)
+
+    def gateway_redis_url(self) -> str:
+        """The Redis the gateways share."""
+        return self.redis_url or f"redis://{self.host}:{self.redis_port}/0"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -59,6 +66,7 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         activity_ports=ports(),
         user_metrics_ports=ports(),
         activity_metrics_ports=ports(),
+        redis_port=free_port(),
     )
 
 
@@ -67,9 +75,14 @@ class ProcessSpec:
     """How to start one component process."""
 
     name: str
-    module: str
+    argv: list[str]
     env: dict[str, str]
     ports: list[int]
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """The command that runs a module of this project with the current interpreter."""
+    return [sys.executable, "-m", module, *args]
 
 
 @dataclass
@@ -97,6 +110,9 @@ def build_topology(settings: LocalSettings) -> Topology:
     """Describe every process of the local platform."""
     data = settings.data_dir.resolve()
     topology = Topology(settings)
+    if not settings.redis_url:
+        redis = embedded_redis.command(data / "redis", settings.redis_port, settings.host)
+        topology.specs.append(ProcessSpec("redis", redis, {}, [settings.redis_port]))
     shared = {"PYTHONUNBUFFERED": "1"}
     user_env = {
         **shared,
@@ -109,7 +125,9 @@ def build_topology(settings: LocalSettings) -> Topology:
         metrics = settings.user_metrics_ports[index]
         env = {**user_env, "USER_PORT": port, "USER_METRICS_PORT": metrics}
         topology.specs.append(
-            ProcessSpec(f"user-{index + 1}", "services.user", env, [int(port), int(metrics)])
+            ProcessSpec(
+                f"user-{index + 1}", python_module("services.user"), env, [int(port), int(metrics)]
+            )
         )
     activity_env = {
         **shared,
@@ -123,7 +141,10 @@ def build_topology(settings: LocalSettings) -> Topology:
         env = {**activity_env, "ACTIVITY_PORT": port, "ACTIVITY_METRICS_PORT": metrics}
         topology.specs.append(
             ProcessSpec(
-                f"activity-{index + 1}", "services.activity", env, [int(port), int(metrics)]
+                f"activity-{index + 1}",
+                python_module("services.activity"),
+                env,
+                [int(port), int(metrics)],
             )
         )
     gateway_env = {
@@ -133,8 +154,11 @@ def build_topology(settings: LocalSettings) -> Topology:
         "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
+        "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
+        "GATEWAY_ALLOWED_ORIGINS": f"http://{settings.host}:{settings.gateway_port}",
     }
-    topology.specs.append(ProcessSpec("gateway", "gateway", gateway_env, [settings.gateway_port]))
+    gateway = ProcessSpec("gateway", python_module("gateway"), gateway_env, [settings.gateway_port])
+    topology.specs.append(gateway)
     return topology
 
 
@@ -153,15 +177,9 @@ def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
 def prepare(topology: Topology) -> None:
     """Create the data directory and signing keys, and migrate both databases once."""
     ensure_keys(topology.settings.data_dir / "keys")
-    for spec in (
-        topology.specs[0],
-        next(s for s in topology.specs if s.module == "services.activity"),
-    ):
-        _run_module(spec.module, "migrate", spec.env)
-
-
-def _run_module(module: str, command: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", module, command], env={**os.environ, **env}, check=True)
+    for name in ("user-1", "activity-1"):
+        spec = next(s for s in topology.specs if s.name == name)
+        subprocess.run([*spec.argv, "migrate"], env={**os.environ, **spec.env}, check=True)
 
 
 class Supervisor:
@@ -179,7 +197,7 @@ class Supervisor:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = (self.log_dir / f"{spec.name}.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", spec.module],
+            spec.argv,
             env={**os.environ, **spec.env},
             stdout=output,
             stderr=subprocess.STDOUT if output else None,

@@ -21,6 +21,7 @@ def main() -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        ws_max_size=settings.ws_max_message_bytes,
     )
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
+from redis.asyncio import Redis
 
 from gateway import health, users, workouts
 from gateway.auth import TokenVerifier
@@ -16,6 +17,10 @@ from gateway.breaker import Clock
 from gateway.config import GatewaySettings
 from gateway.dependencies import Upstreams
 from gateway.errors import install_error_handlers
+from gateway.live import routes as live_routes
+from gateway.live.hub import Hub
+from gateway.live.routes import Live
+from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.upstream import UpstreamPool
@@ -59,7 +64,12 @@ def create_app(
         if health_checks:
             for pool in pools.all():
                 pool.start_health_checks()
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        app.state.live = Live(LiveStore(redis), Hub(redis), settings.live_settings())
+        app.state.live.hub.start()
         yield
+        await app.state.live.hub.stop()
+        await redis.aclose()
         for pool in pools.all():
             await pool.close()
 
@@ -73,7 +83,7 @@ def create_app(
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
     )
-    for router in (users.router, workouts.router, health.router):
+    for router in (users.router, workouts.router, live_routes.router, health.router):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

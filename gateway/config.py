@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.live.routes import LiveSettings
 from gateway.upstream import PoolSettings
 from services.common.settings import AddressList
 
@@ -28,7 +29,28 @@ class GatewaySettings(BaseSettings):
     breaker_reset_timeout: float = Field(10.0, gt=0)
     health_interval: float = Field(2.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    allowed_origins: AddressList = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    ws_max_message_bytes: int = Field(64 * 1024, gt=0)
+    ws_send_queue: int = Field(
+        256, gt=0, description="Frames queued per client before it is dropped"
+    )
+    ws_send_timeout: float = Field(
+        5.0, gt=0, description="A send stalled this long drops the client"
+    )
+    ws_rate_per_second: float = Field(10.0, gt=0)
+    ws_rate_burst: int = Field(20, gt=0)
     log_level: str = "INFO"
+
+    def live_settings(self) -> LiveSettings:
+        """The WebSocket part of the settings."""
+        return LiveSettings(
+            allowed_origins=self.allowed_origins,
+            queue_size=self.ws_send_queue,
+            send_timeout=self.ws_send_timeout,
+            rate_per_second=self.ws_rate_per_second,
+            rate_burst=self.ws_rate_burst,
+        )
 
     def pool_settings(self) -> PoolSettings:
         """The upstream tuning part of the settings."""

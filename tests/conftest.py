@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import embedded_postgres
+from deploy import embedded_postgres, embedded_redis
 from deploy.local import free_port
 from services.user.tokens import generate_keypair
 from tests.helpers import KeyFiles
@@ -56,3 +56,15 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """Each SQL test runs once on SQLite and once on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a Redis server: TEST_REDIS_URL, or an embedded one on a free port."""
+    configured = os.environ.get("TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = embedded_redis.start(tmp_path_factory.mktemp("redis"), free_port())
+    yield server.url
+    server.stop()

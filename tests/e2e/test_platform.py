@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
 
@@ -106,6 +107,31 @@ def test_the_request_id_reaches_the_logs_of_every_service_on_the_path(
                     components.add(json.loads(line)["component"])
         time.sleep(0.1)
     assert {"activity-service", "user-service"} <= components
+
+
+async def test_a_live_session_works_through_the_running_gateway(
+    supervisor: Supervisor, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    body = {"title": "Spin", "workout_type": "cycling"}
+    async with httpx.AsyncClient(base_url=supervisor.topology.gateway_url) as client:
+        created = await client.post("/group-sessions", headers=headers, json=body)
+        health = (await client.get("/health")).json()
+    assert created.status_code == 201
+    session_id = created.json()["session_id"]
+    url = supervisor.topology.gateway_url.replace("http", "ws") + f"/ws/sessions/{session_id}"
+    async with connect(
+        url, additional_headers=headers, origin=supervisor.topology.gateway_url
+    ) as ws:
+        await ws.send(json.dumps({"type": "join_session", "session_id": session_id}))
+        await ws.send(json.dumps({"type": "chat_message", "message": "ready?"}))
+        frames = [json.loads(await asyncio.wait_for(ws.recv(), 5))]
+        while frames[-1]["type"] != "chat_message":
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+    assert frames[0]["type"] == "session_snapshot"
+    chat = frames[-1]
+    assert (chat["user_id"], chat["message"]) == (user_id, "ready?")
+    assert health["redis"] == "ok"
 
 
 def test_every_service_process_exposes_prometheus_metrics(

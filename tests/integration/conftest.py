@@ -12,9 +12,14 @@ from tests.integration.platform import Platform, running_platform
 
 
 @pytest.fixture
-async def platform(tmp_path: Path, jwt_keys: KeyFiles) -> AsyncIterator[Platform]:
+async def platform(
+    tmp_path: Path, jwt_keys: KeyFiles, redis_server: str
+) -> AsyncIterator[Platform]:
     """User, activity and gateway, one instance each, on fresh SQLite databases."""
     async with running_platform(
-        f"sqlite:///{tmp_path / 'user.db'}", f"sqlite:///{tmp_path / 'activity.db'}", jwt_keys
+        f"sqlite:///{tmp_path / 'user.db'}",
+        f"sqlite:///{tmp_path / 'activity.db'}",
+        jwt_keys,
+        redis_server,
     ) as running:
         yield running

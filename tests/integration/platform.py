@@ -44,6 +44,7 @@ async def running_platform(
     user_db: str,
     activity_db: str,
     keys: KeyFiles,
+    redis_url: str,
     user_ports: list[int] | None = None,
     **gateway_options: object,
 ) -> AsyncIterator[Platform]:
@@ -55,6 +56,7 @@ async def running_platform(
         user_service_addresses=user_addresses,
         activity_service_addresses=[address(activity)],
         jwt_public_key_file=keys.public,
+        redis_url=redis_url,
         **gateway_options,  # type: ignore[arg-type]
     )
     clock = FakeClock()

@@ -18,12 +18,15 @@ FAIL_MAX = 3
 
 
 @pytest.fixture
-async def two_user_instances(tmp_path: Path, jwt_keys: KeyFiles) -> AsyncIterator[Platform]:
+async def two_user_instances(
+    tmp_path: Path, jwt_keys: KeyFiles, redis_server: str
+) -> AsyncIterator[Platform]:
     """Two user-service instances on fixed ports, so a stopped one can come back."""
     async with running_platform(
         f"sqlite:///{tmp_path / 'user.db'}",
         f"sqlite:///{tmp_path / 'activity.db'}",
         jwt_keys,
+        redis_server,
         user_ports=[free_port(), free_port()],
         breaker_fail_max=FAIL_MAX,
         breaker_reset_timeout=RESET_TIMEOUT,

@@ -1,0 +1,1 @@
+"""Live group workout sessions over WebSocket, shared between gateway instances through Redis."""

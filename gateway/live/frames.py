@@ -1,0 +1,51 @@
+"""Frames clients send over the session WebSocket, validated strictly."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class JoinSession(_Frame):
+    """First frame of a connection; last_seq asks for the events missed since."""
+
+    type: Literal["join_session"]
+    session_id: str
+    user_id: str | None = None
+    last_seq: int | None = Field(None, ge=0)
+
+
+class LeaveSession(_Frame):
+    """Leave the session (closing the socket does the same)."""
+
+    type: Literal["leave_session"]
+
+
+class ChatMessage(_Frame):
+    """A chat line for everyone in the session."""
+
+    type: Literal["chat_message"]
+    message: str = Field(min_length=1, max_length=1000)
+    user_id: str | None = None
+
+
+class ExerciseUpdate(_Frame):
+    """What the participant is doing now."""
+
+    type: Literal["exercise_update"]
+    exercise: str | None = Field(None, max_length=64)
+    reps: int | None = Field(None, ge=0, le=10_000)
+    heart_rate: int | None = Field(None, ge=20, le=250)
+    user_id: str | None = None
+
+
+ClientFrame = Annotated[
+    JoinSession | LeaveSession | ChatMessage | ExerciseUpdate, Field(discriminator="type")
+]
+CLIENT_FRAME = TypeAdapter(ClientFrame)
+FRAME_TYPES = ("join_session", "leave_session", "chat_message", "exercise_update")

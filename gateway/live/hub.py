@@ -1,0 +1,162 @@
+"""Fan-out of session events to the WebSocket clients connected to this gateway instance.
+
+Each instance subscribes once to every session channel in Redis and hands each event
+to its local connections of that session. Every connection has a bounded queue and
+its own writer task: a client that stops reading fills only its own queue and is
+disconnected, never slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.websockets import WebSocket
+
+from gateway.live.store import CHANNEL_PREFIX
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 1008
+
+
+class ClientConnection:
+    """One WebSocket client: what it has been sent, and a bounded queue of what it will be."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        session_id: str,
+        user_id: str,
+        queue_size: int,
+        send_timeout: float,
+    ) -> None:
+        self.websocket = websocket
+        self.session_id = session_id
+        self.user_id = user_id
+        self.connection_id = uuid.uuid4().hex
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(queue_size)
+        self.send_timeout = send_timeout
+        self.last_seq = 0
+        self.replaying = True
+        self.held_back: list[dict[str, Any]] = []
+        self.closed = asyncio.Event()
+
+    def offer(self, event: dict[str, Any]) -> None:
+        """Queue an event; while the backlog is being replayed, hold live events back."""
+        if self.replaying:
+            self.held_back.append(event)
+            return
+        self._enqueue(event)
+
+    def _enqueue(self, event: dict[str, Any]) -> None:
+        if self.closed.is_set():
+            return
+        seq = event.get("seq", 0)
+        if seq and seq <= self.last_seq:
+            return  # already delivered (replay and live delivery overlap)
+        if seq:
+            self.last_seq = seq
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning(
+                "slow client disconnected", extra={"session": self.session_id, "user": self.user_id}
+            )
+            self.closed.set()
+
+    def finish_replay(self, replayed: list[dict[str, Any]]) -> None:
+        """Queue the backlog, then the live events that arrived meanwhile, without duplicates."""
+        for event in [*replayed, *sorted(self.held_back, key=lambda e: e.get("seq", 0))]:
+            self._enqueue(event)
+        self.held_back.clear()
+        self.replaying = False
+
+    def send_now(self, frame: dict[str, Any]) -> None:
+        """Queue a frame for this client only (no sequence number)."""
+        self._enqueue(frame)
+
+    async def write_until_closed(self) -> None:
+        """Send queued frames; a send that stalls past the timeout disconnects the client."""
+        while not self.closed.is_set():
+            getter = asyncio.ensure_future(self.queue.get())
+            closer = asyncio.ensure_future(self.closed.wait())
+            done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
+            closer.cancel()
+            if getter not in done:
+                getter.cancel()
+                return
+            frame = getter.result()
+            if frame is None:
+                return
+            try:
+                await asyncio.wait_for(
+                    self.websocket.send_text(json.dumps(frame)), self.send_timeout
+                )
+            except (TimeoutError, RuntimeError, OSError):
+                self.closed.set()
+                return
+            if frame.get("type") == "session_ended":
+                return
+
+
+class Hub:
+    """This instance's registry of local connections, fed by one Redis subscription."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis: Any = redis  # redis-py's stubs type replies loosely
+        self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+
+    def add(self, connection: ClientConnection) -> None:
+        """Start delivering the session's events to the connection."""
+        self.connections[connection.session_id].add(connection)
+
+    def remove(self, connection: ClientConnection) -> None:
+        """Stop delivering to the connection."""
+        local = self.connections.get(connection.session_id)
+        if local is not None:
+            local.discard(connection)
+            if not local:
+                del self.connections[connection.session_id]
+
+    def deliver(self, session_id: str, event: dict[str, Any]) -> None:
+        """Offer an event to every local connection of the session."""
+        for connection in list(self.connections.get(session_id, ())):
+            connection.offer(event)
+
+    def start(self) -> None:
+        """Listen to Redis in the background, reconnecting after failures."""
+        self._task = asyncio.create_task(self._listen_forever())
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except (OSError, ConnectionError) as error:
+                self.subscribed.clear()
+                log.warning("live event subscription lost, retrying", extra={"error": str(error)})
+                await asyncio.sleep(1.0)
+
+    async def _listen(self) -> None:
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            self.subscribed.set()
+            async for message in pubsub.listen():
+                if message["type"] == "pmessage":
+                    session_id = message["channel"].removeprefix(CHANNEL_PREFIX)
+                    self.deliver(session_id, json.loads(message["data"]))

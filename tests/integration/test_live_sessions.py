@@ -1,0 +1,402 @@
+"""Live group sessions: two real gateway instances sharing one Redis, real WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from deploy.local import free_port
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from tests.helpers import (
+    KeyFiles,
+    address,
+    register_and_login,
+    start_activity_server,
+    start_user_server,
+)
+
+ORIGIN = "http://app.example"
+
+
+@dataclass
+class Cluster:
+    """Two gateway instances over the same services and Redis."""
+
+    urls: list[str]
+    http: httpx.AsyncClient
+    users: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    def ws_url(self, instance: int, session_id: str) -> str:
+        return self.urls[instance].replace("http", "ws") + f"/ws/sessions/{session_id}"
+
+    async def user(self, name: str) -> tuple[str, dict[str, str]]:
+        if name not in self.users:
+            self.users[name] = await register_and_login(self.http, name)
+        return self.users[name]
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, jwt_keys: KeyFiles, redis_server: str) -> AsyncIterator[Cluster]:
+    redis.Redis.from_url(redis_server).flushdb()
+    user = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys)
+    activity = await start_activity_server(f"sqlite:///{tmp_path / 'a.db'}", [address(user)])
+    servers, tasks, urls = [], [], []
+    for _ in range(2):
+        settings = GatewaySettings(
+            user_service_addresses=[address(user)],
+            activity_service_addresses=[address(activity)],
+            jwt_public_key_file=jwt_keys.public,
+            redis_url=redis_server,
+            allowed_origins=[ORIGIN],
+            ws_send_queue=64,
+            ws_send_timeout=0.5,
+            ws_rate_per_second=1000,
+            ws_rate_burst=1000,
+        )
+        port = free_port()
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws_max_size=settings.ws_max_message_bytes,
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        servers.append(server)
+        tasks.append(asyncio.create_task(server.serve()))
+        urls.append(f"http://127.0.0.1:{port}")
+    for server in servers:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
+            await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(base_url=urls[0], timeout=10) as http:
+        yield Cluster(urls, http)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)
+    for grpc_server in (activity, user):
+        await grpc_server.stop(grace=0)
+
+
+async def open_session(cluster: Cluster, owner: str = "coach") -> str:
+    _, headers = await cluster.user(owner)
+    body = {"title": "Morning HIIT", "workout_type": "hiit"}
+    created = await cluster.http.post("/group-sessions", headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    return str(created.json()["session_id"])
+
+
+async def join(
+    cluster: Cluster, name: str, session_id: str, instance: int = 0, last_seq: int | None = None
+) -> ClientConnection:
+    """Connect with the token in the Authorization header and send join_session."""
+    user_id, headers = await cluster.user(name)
+    socket_ = await connect(
+        cluster.ws_url(instance, session_id), additional_headers=headers, origin=ORIGIN
+    )  # type: ignore[arg-type]
+    frame: dict[str, Any] = {"type": "join_session", "session_id": session_id, "user_id": user_id}
+    if last_seq is not None:
+        frame["last_seq"] = last_seq
+    await socket_.send(json.dumps(frame))
+    return socket_
+
+
+async def next_of(socket_: ClientConnection, kind: str, within: float = 5.0) -> dict[str, Any]:
+    """The next frame of a given type, skipping others."""
+    async with asyncio.timeout(within):
+        while True:
+            frame = json.loads(await socket_.recv())
+            if frame["type"] == kind:
+                return dict(frame)
+
+
+async def test_sessions_are_created_listed_and_read_over_rest(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    _, headers = await cluster.user("viewer")
+    listed = (await cluster.http.get("/group-sessions", headers=headers)).json()["sessions"]
+    assert [s["session_id"] for s in listed] == [session_id]
+    snapshot = (await cluster.http.get(f"/group-sessions/{session_id}", headers=headers)).json()
+    assert (snapshot["state"], snapshot["participants"], snapshot["last_seq"]) == ("active", [], 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"title": "x", "workout_type": "napping"}, 400),
+        ({"title": "", "workout_type": "yoga"}, 422),
+        ({"workout_type": "yoga"}, 422),
+        ({"title": "x", "workout_type": "yoga", "extra": 1}, 422),
+    ],
+)
+async def test_bad_session_bodies_are_refused(
+    cluster: Cluster, body: dict[str, Any], status: int
+) -> None:
+    _, headers = await cluster.user("coach")
+    assert (
+        await cluster.http.post("/group-sessions", headers=headers, json=body)
+    ).status_code == status
+
+
+async def test_rest_routes_need_a_token_and_only_the_owner_ends(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    _, other = await cluster.user("other")
+    _, owner = await cluster.user("coach")
+    assert (await cluster.http.get("/group-sessions")).status_code == 401
+    assert (await cluster.http.get("/group-sessions/nope", headers=other)).status_code == 404
+    assert (
+        await cluster.http.post(f"/group-sessions/{session_id}/end", headers=other)
+    ).status_code == 403
+    assert (
+        await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
+    ).status_code == 200
+    assert (
+        await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
+    ).status_code == 409
+
+
+async def test_handshakes_without_a_valid_token_or_origin_are_refused(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    _, headers = await cluster.user("ann")
+    url = cluster.ws_url(0, session_id)
+    attempts: list[dict[str, Any]] = [
+        {"origin": ORIGIN},
+        {"origin": ORIGIN, "additional_headers": {"Authorization": "Bearer forged.token.value"}},
+        {"origin": "http://evil.example", "additional_headers": headers},
+    ]
+    for options in attempts:
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url, **options)
+        assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus):
+        await connect(
+            cluster.ws_url(0, "no-such-session"), origin=ORIGIN, additional_headers=headers
+        )  # type: ignore[arg-type]
+
+
+async def test_the_token_may_come_as_a_subprotocol(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    user_id, headers = await cluster.user("sub")
+    token = headers["Authorization"].removeprefix("Bearer ")
+    async with connect(
+        cluster.ws_url(0, session_id), origin=ORIGIN, subprotocols=["bearer", token]
+    ) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "bearer"
+        await ws.send(json.dumps({"type": "join_session", "session_id": session_id}))
+        snapshot = await next_of(ws, "session_snapshot")
+        assert snapshot["participants"] == [user_id]
+
+
+async def test_participants_on_different_instances_see_each_others_events_in_order(
+    cluster: Cluster,
+) -> None:
+    session_id = await open_session(cluster)
+    ann = await join(cluster, "ann", session_id, instance=0)
+    await next_of(ann, "session_snapshot")
+    bob = await join(cluster, "bob", session_id, instance=1)
+    bob_snapshot = await next_of(bob, "session_snapshot")
+    ann_id, _ = await cluster.user("ann")
+    bob_id, _ = await cluster.user("bob")
+    assert bob_snapshot["participants"] == sorted([ann_id, bob_id])
+    joined = await next_of(ann, "join_session")
+    assert joined["user_id"] == bob_id
+    for n in range(3):
+        await ann.send(json.dumps({"type": "chat_message", "message": f"set {n}"}))
+    await bob.send(
+        json.dumps(
+            {"type": "exercise_update", "exercise": "burpees", "reps": 12, "heart_rate": 150}
+        )
+    )
+    chats = [await next_of(bob, "chat_message") for _ in range(3)]
+    assert [c["message"] for c in chats] == ["set 0", "set 1", "set 2"]
+    assert [c["seq"] for c in chats] == sorted(c["seq"] for c in chats)
+    update = await next_of(ann, "exercise_update")
+    assert (update["user_id"], update["reps"], update["heart_rate"]) == (bob_id, 12, 150)
+    await ann.close()
+    left = await next_of(bob, "leave_session")
+    assert left["user_id"] == ann_id
+    await bob.close()
+
+
+async def test_a_user_on_two_devices_counts_once(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    watcher = await join(cluster, "watcher", session_id, instance=1)
+    await next_of(watcher, "session_snapshot")
+    phone = await join(cluster, "dual", session_id, instance=0)
+    await next_of(phone, "session_snapshot")
+    watch = await join(cluster, "dual", session_id, instance=1)
+    snapshot = await next_of(watch, "session_snapshot")
+    dual_id, _ = await cluster.user("dual")
+    assert snapshot["participants"].count(dual_id) == 1
+    await next_of(watcher, "join_session")
+    await phone.close()
+    await watcher.send(json.dumps({"type": "chat_message", "message": "still here?"}))
+    following = await next_of(watcher, "chat_message")
+    assert following["message"] == "still here?"  # no leave_session came before it
+    await watch.close()
+    assert (await next_of(watcher, "leave_session"))["user_id"] == dual_id
+    await watcher.close()
+
+
+async def test_a_reconnecting_client_gets_exactly_what_it_missed(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    ann = await join(cluster, "ann", session_id, instance=0)
+    await next_of(ann, "session_snapshot")
+    bob = await join(cluster, "bob", session_id, instance=1)
+    last_seen = (await next_of(bob, "session_snapshot"))["last_seq"]
+    await bob.close()
+    await next_of(ann, "leave_session")
+    for n in range(3):
+        await ann.send(json.dumps({"type": "chat_message", "message": f"missed {n}"}))
+        await next_of(ann, "chat_message")
+    bob = await join(cluster, "bob", session_id, instance=0, last_seq=last_seen)
+    replayed = []
+    async with asyncio.timeout(5):
+        while (frame := json.loads(await bob.recv()))["type"] != "resumed":
+            replayed.append(frame)
+    seqs = [f["seq"] for f in replayed]
+    assert seqs == list(range(last_seen + 1, last_seen + 1 + len(seqs)))
+    assert [f["message"] for f in replayed if f["type"] == "chat_message"] == [
+        "missed 0",
+        "missed 1",
+        "missed 2",
+    ]
+    await bob.close()
+    await ann.close()
+
+
+async def test_an_unknown_position_is_told_to_reload_the_snapshot(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    ws = await join(cluster, "ann", session_id, last_seq=10_000)
+    resync = await next_of(ws, "resync_required")
+    assert resync["reason"]
+    assert (await next_of(ws, "session_snapshot"))["state"] == "active"
+    await ws.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "malformed_json"),
+        (json.dumps({"type": "dance"}), "unknown_type"),
+        (json.dumps(["chat_message"]), "unknown_type"),
+        (json.dumps({"type": "chat_message", "message": "x" * 1001}), "invalid_frame"),
+        (json.dumps({"type": "exercise_update", "heart_rate": 900}), "invalid_frame"),
+        (
+            json.dumps({"type": "chat_message", "message": "hi", "user_id": "someone-else"}),
+            "forbidden",
+        ),
+    ],
+)
+async def test_bad_frames_get_an_error_frame_and_the_connection_survives(
+    cluster: Cluster, frame: str, code: str
+) -> None:
+    session_id = await open_session(cluster)
+    ws = await join(cluster, "ann", session_id)
+    await next_of(ws, "session_snapshot")
+    await ws.send(frame)
+    assert (await next_of(ws, "error"))["code"] == code
+    await ws.send(json.dumps({"type": "chat_message", "message": "still fine"}))
+    assert (await next_of(ws, "chat_message"))["message"] == "still fine"
+    await ws.close()
+
+
+async def test_frames_before_joining_are_refused(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    _, headers = await cluster.user("early")
+    async with connect(
+        cluster.ws_url(0, session_id), additional_headers=headers, origin=ORIGIN
+    ) as ws:  # type: ignore[arg-type]
+        await ws.send(json.dumps({"type": "chat_message", "message": "hello?"}))
+        assert (await next_of(ws, "error"))["code"] == "not_joined"
+
+
+async def test_oversized_and_binary_frames_close_the_connection(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    big = await join(cluster, "big", session_id)
+    await next_of(big, "session_snapshot")
+    await big.send("x" * (65 * 1024))
+    with pytest.raises(ConnectionClosed):
+        await next_of(big, "never")
+    assert big.close_code == 1009
+    binary = await join(cluster, "bin", session_id)
+    await next_of(binary, "session_snapshot")
+    await binary.send(b"\x00\x01")
+    with pytest.raises(ConnectionClosed):
+        await next_of(binary, "never")
+    assert binary.close_code == 1003
+
+
+async def test_ending_the_session_tells_everyone_and_closes_their_sockets(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    ws = await join(cluster, "ann", session_id, instance=1)
+    await next_of(ws, "session_snapshot")
+    _, owner = await cluster.user("coach")
+    await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
+    assert (await next_of(ws, "session_ended"))["session_id"] == session_id
+    with pytest.raises(ConnectionClosed):
+        await next_of(ws, "never")
+    assert ws.close_code == 1000
+
+
+def _stalled_client(url: str, token: str, session_id: str) -> socket.socket:
+    """A raw client that joins, then never reads, with a tiny receive buffer."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    raw.connect((host, int(port)))
+    path = "/" + url.split("/", 3)[3]
+    raw.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {ORIGIN}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
+    payload = json.dumps({"type": "join_session", "session_id": session_id}).encode()
+    mask = b"\x00\x00\x00\x00"
+    raw.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + payload)
+    return raw
+
+
+async def test_a_stalled_client_is_dropped_without_slowing_the_others(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    _, headers = await cluster.user("stalled")
+    stalled = _stalled_client(
+        cluster.ws_url(0, session_id), headers["Authorization"].split()[1], session_id
+    )
+    ann = await join(cluster, "ann", session_id, instance=0)
+    await next_of(ann, "session_snapshot")
+    sent = 400
+
+    async def send_all() -> None:
+        for n in range(sent):
+            await ann.send(json.dumps({"type": "chat_message", "message": f"{n:04d} " + "x" * 900}))
+
+    sending = asyncio.create_task(send_all())
+    received = [await next_of(ann, "chat_message") for _ in range(sent)]
+    await sending
+    assert [int(r["message"][:4]) for r in received] == list(range(sent))
+    stalled_id, _ = await cluster.user("stalled")
+    _, headers = await cluster.user("coach")
+    for _ in range(50):
+        snapshot = (await cluster.http.get(f"/group-sessions/{session_id}", headers=headers)).json()
+        if stalled_id not in snapshot["participants"]:
+            break
+        await asyncio.sleep(0.1)
+    assert stalled_id not in snapshot["participants"]
+    stalled.close()
+    await ann.close()
