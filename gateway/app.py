@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,8 +19,10 @@ from gateway.config import GatewaySettings
 from gateway.dependencies import Upstreams
 from gateway.errors import install_error_handlers
 from gateway.live import routes as live_routes
+from gateway.live import socket as live_socket
 from gateway.live.hub import Hub
-from gateway.live.routes import Live
+from gateway.live.machinery import Live
+from gateway.live.polls import close_due_polls_forever
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
@@ -67,7 +70,9 @@ def create_app(
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         app.state.live = Live(LiveStore(redis), Hub(redis), settings.live_settings())
         app.state.live.hub.start()
+        poll_closer = asyncio.create_task(close_due_polls_forever(app.state.live.store))
         yield
+        poll_closer.cancel()
         await app.state.live.hub.stop()
         await redis.aclose()
         for pool in pools.all():
@@ -83,7 +88,8 @@ def create_app(
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
     )
-    for router in (users.router, workouts.router, live_routes.router, health.router):
+    routers = (users.router, workouts.router, live_routes.router, live_socket.router, health.router)
+    for router in routers:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

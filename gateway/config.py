@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.live.routes import LiveSettings
+from gateway.live.machinery import LiveSettings
 from gateway.upstream import PoolSettings
 from services.common.settings import AddressList
 

@@ -44,8 +44,43 @@ class ExerciseUpdate(_Frame):
     user_id: str | None = None
 
 
+class StartPoll(_Frame):
+    """Ask the session a question; voting closes after duration_seconds."""
+
+    type: Literal["start_poll"]
+    question: str = Field(min_length=1, max_length=200)
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=2, max_length=10
+    )
+    duration_seconds: int = Field(60, ge=5, le=3600)
+
+
+class Vote(_Frame):
+    """Choose an option (by index); voting again changes the choice until the poll closes."""
+
+    type: Literal["vote"]
+    poll_id: str
+    option: int = Field(ge=0)
+
+
+class ClosePoll(_Frame):
+    """Close a poll early (its creator or the session owner)."""
+
+    type: Literal["close_poll"]
+    poll_id: str
+
+
 ClientFrame = Annotated[
-    JoinSession | LeaveSession | ChatMessage | ExerciseUpdate, Field(discriminator="type")
+    JoinSession | LeaveSession | ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll,
+    Field(discriminator="type"),
 ]
 CLIENT_FRAME = TypeAdapter(ClientFrame)
-FRAME_TYPES = ("join_session", "leave_session", "chat_message", "exercise_update")
+FRAME_TYPES = (
+    "join_session",
+    "leave_session",
+    "chat_message",
+    "exercise_update",
+    "start_poll",
+    "vote",
+    "close_poll",
+)

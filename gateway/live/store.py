@@ -15,20 +15,75 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 # Keep this many events per session; a client further behind must reload the snapshot.
 LOG_LENGTH = 10_000
 CHANNEL_PREFIX = "live:channel:"
 
-_APPEND = """
-local seq = redis.call('INCR', KEYS[1])
-local event = cjson.decode(ARGV[1])
-event['seq'] = seq
-local encoded = cjson.encode(event)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'event', encoded)
-redis.call('PUBLISH', KEYS[3], encoded)
-return encoded
+# Shared by the scripts below: number, log and publish one event; count a poll's votes.
+_LUA_HELPERS = """
+local function append(event)
+  local seq = redis.call('INCR', KEYS[1])
+  event['seq'] = seq
+  local encoded = cjson.encode(event)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-1', 'event', encoded)
+  redis.call('PUBLISH', KEYS[3], encoded)
+  return encoded
+end
+local function tally(votes_key, option_count)
+  local counts = {}
+  for i = 1, option_count do counts[i] = 0 end
+  for _, choice in ipairs(redis.call('HVALS', votes_key)) do
+    local slot = tonumber(choice) + 1
+    counts[slot] = counts[slot] + 1
+  end
+  return counts
+end
 """
+
+# KEYS: seq, log, channel. ARGV: log length, event.
+_APPEND = _LUA_HELPERS + "return append(cjson.decode(ARGV[2]))"
+
+# KEYS: seq, log, channel, poll, votes. ARGV: log length, event, user, option, now.
+# Recording the vote and publishing the new tally in one step keeps tallies in order.
+_VOTE = (
+    _LUA_HELPERS
+    + """
+local state = redis.call('HGET', KEYS[4], 'state')
+if not state then return redis.error_reply('no_such_poll') end
+if state ~= 'open' or tonumber(redis.call('HGET', KEYS[4], 'closes_at')) <= tonumber(ARGV[5]) then
+  return redis.error_reply('poll_closed')
+end
+local option_count = tonumber(redis.call('HGET', KEYS[4], 'option_count'))
+local option = tonumber(ARGV[4])
+if option < 0 or option >= option_count then return redis.error_reply('bad_option') end
+redis.call('HSET', KEYS[5], ARGV[3], option)
+local event = cjson.decode(ARGV[2])
+event['tally'] = tally(KEYS[5], option_count)
+return append(event)
+"""
+)
+
+# KEYS: seq, log, channel, poll, votes, deadlines. ARGV: log length, event, deadline member.
+# Only the first closer (a user, or any instance's deadline sweep) publishes close_poll.
+_CLOSE = (
+    _LUA_HELPERS
+    + """
+if redis.call('HGET', KEYS[4], 'state') ~= 'open' then return false end
+redis.call('HSET', KEYS[4], 'state', 'closed')
+redis.call('ZREM', KEYS[6], ARGV[3])
+local event = cjson.decode(ARGV[2])
+event['tally'] = tally(KEYS[5], tonumber(redis.call('HGET', KEYS[4], 'option_count')))
+return append(event)
+"""
+)
+
+POLL_DEADLINES = "live:poll-deadlines"
+
+
+class PollRefused(Exception):
+    """A vote or close the poll's state does not allow; the message is the reason code."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +115,8 @@ class LiveStore:
     def __init__(self, redis: Redis) -> None:
         self.redis: Any = redis  # replies are str (decode_responses); the stubs say bytes | str
         self._append = redis.register_script(_APPEND)
+        self._vote = redis.register_script(_VOTE)
+        self._close = redis.register_script(_CLOSE)
 
     async def create(
         self, owner_id: str, title: str, workout_type: str, scheduled_at: str
@@ -104,12 +161,87 @@ class LiveStore:
             await pipe.execute()
         return True
 
+    def _event_keys(self, session_id: str) -> list[str]:
+        return [_key(session_id, "seq"), _key(session_id, "log"), channel(session_id)]
+
     async def append(self, session_id: str, event: dict[str, Any]) -> dict[str, Any]:
         """Give the event the next sequence number, log it and publish it; return it."""
-        keys = [_key(session_id, "seq"), _key(session_id, "log"), channel(session_id)]
-        encoded = await self._append(keys=keys, args=[json.dumps(event), LOG_LENGTH])
+        keys = self._event_keys(session_id)
+        encoded = await self._append(keys=keys, args=[LOG_LENGTH, json.dumps(event)])
         result: dict[str, Any] = json.loads(encoded)
         return result
+
+    async def start_poll(
+        self, session_id: str, poll: dict[str, Any], event: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store an open poll with its deadline, then publish the event announcing it."""
+        poll_key = _key(session_id, f"poll:{poll['poll_id']}")
+        fields = {**poll, "options": json.dumps(poll["options"]), "state": "open"}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(poll_key, mapping={**fields, "option_count": len(poll["options"])})
+            pipe.sadd(_key(session_id, "polls"), poll["poll_id"])
+            pipe.zadd(POLL_DEADLINES, {f"{session_id}|{poll['poll_id']}": poll["closes_at"]})
+            await pipe.execute()
+        return await self.append(session_id, event)
+
+    async def vote(
+        self, session_id: str, poll_id: str, user_id: str, option: int, event: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record (or change) the user's vote and publish the new tally."""
+        poll_key = _key(session_id, f"poll:{poll_id}")
+        keys = [*self._event_keys(session_id), poll_key, poll_key + ":votes"]
+        args: list[str | int | float] = [
+            LOG_LENGTH,
+            json.dumps(event),
+            user_id,
+            option,
+            time.time(),
+        ]
+        try:
+            encoded = await self._vote(keys=keys, args=args)
+        except ResponseError as refused:
+            raise PollRefused(str(refused)) from None
+        result: dict[str, Any] = json.loads(encoded)
+        return result
+
+    async def close_poll(
+        self, session_id: str, poll_id: str, event: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Close an open poll and publish the final tally; None if it was not open."""
+        poll_key = _key(session_id, f"poll:{poll_id}")
+        keys = [*self._event_keys(session_id), poll_key, poll_key + ":votes", POLL_DEADLINES]
+        args: list[str | int] = [LOG_LENGTH, json.dumps(event), f"{session_id}|{poll_id}"]
+        encoded = await self._close(keys=keys, args=args)
+        return json.loads(encoded) if encoded else None
+
+    async def poll(self, session_id: str, poll_id: str) -> dict[str, Any] | None:
+        """A poll with its current tally, or None."""
+        poll_key = _key(session_id, f"poll:{poll_id}")
+        fields = await self.redis.hgetall(poll_key)
+        if not fields:
+            return None
+        options = json.loads(fields["options"])
+        tally = [0] * len(options)
+        for choice in await self.redis.hvals(poll_key + ":votes"):
+            tally[int(choice)] += 1
+        return {
+            **fields,
+            "options": options,
+            "closes_at": float(fields["closes_at"]),
+            "option_count": len(options),
+            "tally": tally,
+        }
+
+    async def open_polls(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's polls that still take votes."""
+        ids = sorted(await self.redis.smembers(_key(session_id, "polls")))
+        polls = [await self.poll(session_id, poll_id) for poll_id in ids]
+        return [p for p in polls if p and p["state"] == "open"]
+
+    async def due_polls(self, now: float, limit: int = 100) -> list[tuple[str, str]]:
+        """(session_id, poll_id) of open polls whose deadline has passed."""
+        members = await self.redis.zrangebyscore(POLL_DEADLINES, "-inf", now, start=0, num=limit)
+        return [tuple(member.split("|", 1)) for member in members]
 
     async def last_seq(self, session_id: str) -> int:
         """The sequence number of the session's newest event (0 before any)."""

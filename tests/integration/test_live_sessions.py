@@ -400,3 +400,77 @@ async def test_a_stalled_client_is_dropped_without_slowing_the_others(cluster: C
     assert stalled_id not in snapshot["participants"]
     stalled.close()
     await ann.close()
+
+
+async def start_poll(ws: ClientConnection, options: list[str], seconds: int = 60) -> dict[str, Any]:
+    """Start a poll from this client and return the announcement."""
+    frame = {
+        "type": "start_poll",
+        "question": "Next?",
+        "options": options,
+        "duration_seconds": seconds,
+    }
+    await ws.send(json.dumps(frame))
+    return await next_of(ws, "start_poll")
+
+
+async def test_votes_are_tallied_live_once_per_user_and_may_change(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    coach = await join(cluster, "coach", session_id, instance=0)
+    await next_of(coach, "session_snapshot")
+    ann = await join(cluster, "ann", session_id, instance=1)
+    await next_of(ann, "session_snapshot")
+    poll = await start_poll(coach, ["squats", "lunges", "rest"])
+    assert (await next_of(ann, "start_poll"))["poll_id"] == poll["poll_id"]
+    for voter, option in ((ann, 0), (coach, 0), (ann, 1)):
+        await voter.send(json.dumps({"type": "vote", "poll_id": poll["poll_id"], "option": option}))
+    tallies = [(await next_of(ann, "vote"))["tally"] for _ in range(3)]
+    assert tallies == [[1, 0, 0], [2, 0, 0], [1, 1, 0]]
+    snapshot = (
+        await cluster.http.get(
+            f"/group-sessions/{session_id}", headers=(await cluster.user("coach"))[1]
+        )
+    ).json()
+    assert snapshot["polls"][0]["tally"] == [1, 1, 0]
+    await coach.send(json.dumps({"type": "close_poll", "poll_id": poll["poll_id"]}))
+    closed = await next_of(ann, "close_poll")
+    assert closed["tally"] == [1, 1, 0]
+    await ann.send(json.dumps({"type": "vote", "poll_id": poll["poll_id"], "option": 2}))
+    assert (await next_of(ann, "error"))["code"] == "poll_closed"
+    await ann.close()
+    await coach.close()
+
+
+async def test_bad_votes_and_foreign_closes_are_refused(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    coach = await join(cluster, "coach", session_id)
+    await next_of(coach, "session_snapshot")
+    ann = await join(cluster, "ann", session_id)
+    await next_of(ann, "session_snapshot")
+    poll = await start_poll(coach, ["yes", "no"])
+    cases = [
+        ({"type": "vote", "poll_id": poll["poll_id"], "option": 5}, "bad_option"),
+        ({"type": "vote", "poll_id": "nope", "option": 0}, "no_such_poll"),
+        ({"type": "close_poll", "poll_id": poll["poll_id"]}, "forbidden"),
+        ({"type": "start_poll", "question": "?", "options": ["only one"]}, "invalid_frame"),
+    ]
+    for frame, code in cases:
+        await ann.send(json.dumps(frame))
+        assert (await next_of(ann, "error"))["code"] == code
+    await ann.close()
+    await coach.close()
+
+
+async def test_a_poll_closes_itself_at_its_deadline(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    coach = await join(cluster, "coach", session_id)
+    await next_of(coach, "session_snapshot")
+    poll = await start_poll(coach, ["a", "b"], seconds=5)
+    await coach.send(json.dumps({"type": "vote", "poll_id": poll["poll_id"], "option": 1}))
+    closed = await next_of(coach, "close_poll", within=10)
+    assert (closed["poll_id"], closed["reason"], closed["tally"]) == (
+        poll["poll_id"],
+        "deadline",
+        [0, 1],
+    )
+    await coach.close()

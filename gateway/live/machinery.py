@@ -1,0 +1,67 @@
+"""The wiring of live sessions: store, hub and limits, and the frames every part builds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from gateway.live.hub import Hub
+from gateway.live.store import GroupSession, LiveStore
+
+
+@dataclass
+class LiveSettings:
+    """Limits and origins of the WebSocket endpoint."""
+
+    allowed_origins: list[str]
+    queue_size: int = 256
+    send_timeout: float = 5.0
+    rate_per_second: float = 10.0
+    rate_burst: int = 20
+
+
+@dataclass
+class Live:
+    """What the live routes need, wired by create_app."""
+
+    store: LiveStore
+    hub: Hub
+    settings: LiveSettings
+
+
+async def live(request: Request) -> Live:
+    """The app's live-session machinery."""
+    machinery: Live = request.app.state.live
+    return machinery
+
+
+LiveDep = Annotated[Live, Depends(live)]
+
+
+async def snapshot(store: LiveStore, session: GroupSession) -> dict[str, Any]:
+    """The session as a late joiner needs it: who is here, open polls, the last sequence number."""
+    return {
+        **asdict(session),
+        "participants": await store.present(session.session_id),
+        "polls": await store.open_polls(session.session_id),
+        "last_seq": await store.last_seq(session.session_id),
+    }
+
+
+def make_event(kind: str, session_id: str, user_id: str, **payload: Any) -> dict[str, Any]:
+    """A session event as every participant receives it (the store adds its seq)."""
+    return {
+        "type": kind,
+        "session_id": session_id,
+        "user_id": user_id,
+        "ts": time.time(),
+        **payload,
+    }
+
+
+def error_frame(code: str, message: str) -> dict[str, Any]:
+    """A frame telling one client what was wrong with what it sent."""
+    return {"type": "error", "code": code, "message": message}

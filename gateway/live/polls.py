@@ -1,0 +1,77 @@
+"""Polls inside a live session: start, vote (changeable until close), close, auto-close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+
+from gateway.live.frames import ClosePoll, StartPoll, Vote
+from gateway.live.hub import ClientConnection
+from gateway.live.machinery import error_frame, make_event
+from gateway.live.store import LiveStore, PollRefused
+
+log = logging.getLogger(__name__)
+
+
+async def start(store: LiveStore, connection: ClientConnection, frame: StartPoll) -> None:
+    """Open a poll and announce it to the session."""
+    poll = {
+        "poll_id": uuid.uuid4().hex,
+        "question": frame.question,
+        "options": frame.options,
+        "creator": connection.user_id,
+        "closes_at": time.time() + frame.duration_seconds,
+    }
+    event = make_event("start_poll", connection.session_id, connection.user_id, **poll)
+    await store.start_poll(connection.session_id, poll, event)
+
+
+async def vote(store: LiveStore, connection: ClientConnection, frame: Vote) -> None:
+    """Record the vote; everyone gets the new tally, but not who chose what."""
+    event = make_event("vote", connection.session_id, connection.user_id, poll_id=frame.poll_id)
+    try:
+        await store.vote(
+            connection.session_id, frame.poll_id, connection.user_id, frame.option, event
+        )
+    except PollRefused as refused:
+        connection.send_now(error_frame(str(refused), f"vote not counted: {refused}"))
+
+
+async def close(store: LiveStore, connection: ClientConnection, frame: ClosePoll) -> None:
+    """Close a poll early; only its creator or the session owner may."""
+    poll = await store.poll(connection.session_id, frame.poll_id)
+    session = await store.get(connection.session_id)
+    if poll is None or session is None:
+        connection.send_now(error_frame("no_such_poll", "no such poll in this session"))
+        return
+    if connection.user_id not in (poll["creator"], session.owner_id):
+        connection.send_now(
+            error_frame("forbidden", "only the poll's creator or the owner may close it")
+        )
+        return
+    event = make_event(
+        "close_poll", connection.session_id, connection.user_id, poll_id=frame.poll_id
+    )
+    if await store.close_poll(connection.session_id, frame.poll_id, event) is None:
+        connection.send_now(error_frame("poll_closed", "the poll is already closed"))
+
+
+async def close_due_polls(store: LiveStore) -> int:
+    """Close every poll past its deadline; any instance may run this, only one close wins."""
+    closed = 0
+    for session_id, poll_id in await store.due_polls(time.time()):
+        event = make_event("close_poll", session_id, "", poll_id=poll_id, reason="deadline")
+        if await store.close_poll(session_id, poll_id, event) is not None:
+            closed += 1
+    return closed
+
+
+async def close_due_polls_forever(store: LiveStore, interval: float = 0.5) -> None:
+    """Sweep for expired polls every ``interval`` seconds, surviving Redis hiccups."""
+    while True:
+        with contextlib.suppress(OSError, ConnectionError):
+            await close_due_polls(store)
+        await asyncio.sleep(interval)
