@@ -10,7 +10,7 @@ from fitness.activity.v1 import activity_service_pb2_grpc as pb_grpc
 
 from services.activity import domain, service
 from services.activity.domain import WorkoutSession
-from services.activity.service import ActivityDeps
+from services.activity.service import ActivityDeps, ParticipantTime
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable
 from services.common.timeutil import format_time, parse_time
 
@@ -101,6 +101,37 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
                 for t in service.list_workout_types()
             ]
         )
+
+    async def RecordGroupWorkout(  # noqa: N802
+        self, request: pb.RecordGroupWorkoutRequest, context: Context
+    ) -> pb.RecordGroupWorkoutResponse:
+        """Record a finished group session."""
+        participants = [
+            ParticipantTime(
+                p.user_id,
+                await _required_time_or_abort(p.start_time, context),
+                await _required_time_or_abort(p.end_time, context),
+            )
+            for p in request.participants
+        ]
+        sessions = await self.dispatcher.run(
+            context,
+            service.record_group_workout,
+            self.deps,
+            request.group_session_id,
+            request.workout_type,
+            participants,
+            request.request_id,
+        )
+        return pb.RecordGroupWorkoutResponse(sessions=[session_to_proto(s) for s in sessions])
+
+
+async def _required_time_or_abort(text: str, context: Context) -> datetime:
+    moment = await _time_or_abort(text, context)
+    if moment is None:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "participant times are required")
+        raise AssertionError("unreachable: abort raises")
+    return moment
 
 
 async def _time_or_abort(text: str, context: Context) -> datetime | None:

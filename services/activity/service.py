@@ -32,6 +32,9 @@ from services.common.timeutil import Clock, utc_now
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_GROUP_PARTICIPANTS = 1000
+# Group workouts get ids derived from (request_id, user), so a retry finds the same session.
+GROUP_SESSION_NAMESPACE = uuid.UUID("5a1d7f0e-8c4b-4d6e-9f21-3b7c9e2a6d40")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,15 @@ class ActivityDeps:
         """Current time at millisecond precision, the precision every store keeps."""
         moment = self.clock()
         return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class ParticipantTime:
+    """When one participant of a group session was in it."""
+
+    user_id: str
+    start_time: datetime
+    end_time: datetime
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,39 @@ def end_workout(
     if ended is None:
         raise SessionAlreadyEnded(f"session {session_id} has already ended")
     return ended
+
+
+def record_group_workout(
+    deps: ActivityDeps,
+    group_session_id: str,
+    type_name: str,
+    participants: list[ParticipantTime],
+    request_id: str,
+) -> list[WorkoutSession]:
+    """Record one ended workout per participant; retries with the same request_id add nothing."""
+    if not (request_id and group_session_id):
+        raise InvalidInput("request_id and group_session_id are required")
+    if len(participants) > MAX_GROUP_PARTICIPANTS:
+        raise InvalidInput(f"at most {MAX_GROUP_PARTICIPANTS} participants")
+    workout_type(type_name)
+    for participant in participants:
+        _require_user(participant.user_id)
+        if participant.end_time < participant.start_time:
+            raise EndBeforeStart(f"{participant.user_id}: end_time is before start_time")
+    return [_record_participant(deps, type_name, p, request_id) for p in participants]
+
+
+def _record_participant(
+    deps: ActivityDeps, type_name: str, participant: ParticipantTime, request_id: str
+) -> WorkoutSession:
+    key = f"{request_id}:{participant.user_id}"
+    session_id = str(uuid.uuid5(GROUP_SESSION_NAMESPACE, key))
+    start = participant.start_time.replace(
+        microsecond=participant.start_time.microsecond // 1000 * 1000
+    )
+    started = WorkoutSession(session_id, participant.user_id, type_name, start_time=start)
+    deps.repo.add_session(started, key)
+    return end_workout(deps, session_id, participant.user_id, participant.end_time, key + ":end")
 
 
 def _owned_session(deps: ActivityDeps, session_id: str, user_id: str) -> WorkoutSession:

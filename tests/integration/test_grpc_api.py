@@ -287,3 +287,49 @@ async def test_ending_fails_as_unavailable_when_the_user_service_is_gone(
             assert listed.sessions[0].end_time == ""
     finally:
         await activity_server.stop(grace=0)
+
+
+async def test_group_workouts_are_recorded_once_per_participant(services: Services) -> None:
+    start = "2020-01-01T10:00:00Z"
+    participants = [
+        apb.GroupParticipant(user_id=u, start_time=start, end_time="2020-01-01T10:30:00Z")
+        for u in ("u1", "u2")
+    ]
+    request = apb.RecordGroupWorkoutRequest(
+        request_id="live-1",
+        group_session_id="live-1",
+        workout_type="cycling",
+        participants=participants,
+    )
+    first = await services.activity.RecordGroupWorkout(request)
+    again = await services.activity.RecordGroupWorkout(request)
+    assert [s.duration for s in first.sessions] == [1800, 1800]
+    assert first == again
+    stats = await services.activity.GetUserStatistics(apb.GetUserStatisticsRequest(user_id="u1"))
+    assert stats.total_workouts == 1
+
+
+@pytest.mark.parametrize(
+    "participant",
+    [
+        apb.GroupParticipant(user_id="u", start_time="noon", end_time="2020-01-01T10:30:00Z"),
+        apb.GroupParticipant(user_id="u", start_time="2020-01-01T10:30:00Z"),
+        apb.GroupParticipant(
+            user_id="u", start_time="2020-01-01T11:00:00Z", end_time="2020-01-01T10:00:00Z"
+        ),
+        apb.GroupParticipant(start_time="2020-01-01T10:00:00Z", end_time="2020-01-01T10:30:00Z"),
+    ],
+)
+async def test_bad_group_workouts_are_invalid_arguments(
+    services: Services, participant: object
+) -> None:
+    request = apb.RecordGroupWorkoutRequest(
+        request_id="g",
+        group_session_id="g",
+        workout_type="yoga",
+        participants=[participant],  # type: ignore[list-item]
+    )
+    assert (
+        await code_of(services.activity.RecordGroupWorkout(request))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )

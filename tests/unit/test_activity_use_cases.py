@@ -149,3 +149,47 @@ def test_workout_types_are_sorted_and_have_positive_mets() -> None:
     types = service.list_workout_types()
     assert [t.name for t in types] == sorted(t.name for t in types)
     assert all(t.met > 0 for t in types)
+
+
+def _participants(clock: SteppingClock, *users: str) -> list[service.ParticipantTime]:
+    start = clock.now - timedelta(minutes=45)
+    return [service.ParticipantTime(u, start, start + timedelta(minutes=30)) for u in users]
+
+
+def test_a_group_workout_becomes_one_ended_session_per_participant(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    recorded = service.record_group_workout(
+        deps, "g1", "hiit", _participants(clock, "heavy", "light"), "g1"
+    )
+    assert [(s.user_id, s.duration) for s in recorded] == [("heavy", 1800), ("light", 1800)]
+    assert recorded[0].calories_burned == calories_burned(8.0, 100.0, 1800)
+    assert service.get_statistics(deps, "light").total_workouts == 1
+
+
+def test_recording_a_group_workout_again_adds_nothing(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    people = _participants(clock, "a", "b")
+    first = service.record_group_workout(deps, "g1", "yoga", people, "g1")
+    assert service.record_group_workout(deps, "g1", "yoga", people, "g1") == first
+    assert service.get_statistics(deps, "a").total_workouts == 1
+
+
+@pytest.mark.parametrize(
+    ("group", "kind", "request_id"), [("", "yoga", "g"), ("g", "yoga", ""), ("g", "napping", "g")]
+)
+def test_group_workouts_need_ids_and_a_known_type(
+    deps: ActivityDeps, clock: SteppingClock, group: str, kind: str, request_id: str
+) -> None:
+    with pytest.raises(InvalidInput):
+        service.record_group_workout(deps, group, kind, _participants(clock, "a"), request_id)
+
+
+def test_a_participant_who_left_before_joining_is_refused(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    backwards = service.ParticipantTime("a", clock.now, clock.now - timedelta(minutes=1))
+    with pytest.raises(EndBeforeStart):
+        service.record_group_workout(deps, "g", "yoga", [backwards], "g")
+    assert service.get_statistics(deps, "a").total_workouts == 0

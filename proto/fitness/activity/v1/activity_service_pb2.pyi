@@ -113,3 +113,31 @@ class ListWorkoutTypesResponse(_message.Message):
     WORKOUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     workout_types: _containers.RepeatedCompositeFieldContainer[WorkoutType]
     def __init__(self, workout_types: _Optional[_Iterable[_Union[WorkoutType, _Mapping]]] = ...) -> None: ...
+
+class GroupParticipant(_message.Message):
+    __slots__ = ("user_id", "start_time", "end_time")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    start_time: str
+    end_time: str
+    def __init__(self, user_id: _Optional[str] = ..., start_time: _Optional[str] = ..., end_time: _Optional[str] = ...) -> None: ...
+
+class RecordGroupWorkoutRequest(_message.Message):
+    __slots__ = ("request_id", "group_session_id", "workout_type", "participants")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKOUT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    group_session_id: str
+    workout_type: str
+    participants: _containers.RepeatedCompositeFieldContainer[GroupParticipant]
+    def __init__(self, request_id: _Optional[str] = ..., group_session_id: _Optional[str] = ..., workout_type: _Optional[str] = ..., participants: _Optional[_Iterable[_Union[GroupParticipant, _Mapping]]] = ...) -> None: ...
+
+class RecordGroupWorkoutResponse(_message.Message):
+    __slots__ = ("sessions",)
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    sessions: _containers.RepeatedCompositeFieldContainer[WorkoutSession]
+    def __init__(self, sessions: _Optional[_Iterable[_Union[WorkoutSession, _Mapping]]] = ...) -> None: ...

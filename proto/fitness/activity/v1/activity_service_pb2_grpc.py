@@ -60,6 +60,11 @@ class ActivityServiceStub:
                 request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.ListWorkoutTypesRequest.SerializeToString,
                 response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.ListWorkoutTypesResponse.FromString,
                 _registered_method=True)
+        self.RecordGroupWorkout = channel.unary_unary(
+                '/fitness.activity.v1.ActivityService/RecordGroupWorkout',
+                request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutRequest.SerializeToString,
+                response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutResponse.FromString,
+                _registered_method=True)
 
 
 class ActivityServiceServicer:
@@ -101,6 +106,14 @@ class ActivityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordGroupWorkout(self, request, context):
+        """Records a finished live group session as one ended workout per participant.
+        Retrying with the same request_id records nothing twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActivityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +141,11 @@ def add_ActivityServiceServicer_to_server(servicer, server):
                     servicer.ListWorkoutTypes,
                     request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.ListWorkoutTypesRequest.FromString,
                     response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.ListWorkoutTypesResponse.SerializeToString,
+            ),
+            'RecordGroupWorkout': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordGroupWorkout,
+                    request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutRequest.FromString,
+                    response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +284,33 @@ class ActivityService:
             '/fitness.activity.v1.ActivityService/ListWorkoutTypes',
             fitness_dot_activity_dot_v1_dot_activity__service__pb2.ListWorkoutTypesRequest.SerializeToString,
             fitness_dot_activity_dot_v1_dot_activity__service__pb2.ListWorkoutTypesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordGroupWorkout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.activity.v1.ActivityService/RecordGroupWorkout',
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutRequest.SerializeToString,
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutResponse.FromString,
             options,
             channel_credentials,
             insecure,
