@@ -22,6 +22,7 @@ from gateway.live import routes as live_routes
 from gateway.live import socket as live_socket
 from gateway.live.hub import Hub
 from gateway.live.machinery import Live
+from gateway.live.persistence import sweep_forever
 from gateway.live.polls import close_due_polls_forever
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
@@ -70,9 +71,14 @@ def create_app(
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         app.state.live = Live(LiveStore(redis), Hub(redis), settings.live_settings())
         app.state.live.hub.start()
-        poll_closer = asyncio.create_task(close_due_polls_forever(app.state.live.store))
+        store = app.state.live.store
+        sweeps = [
+            asyncio.create_task(close_due_polls_forever(store)),
+            asyncio.create_task(sweep_forever(store, pools.activity, settings.live_empty_timeout)),
+        ]
         yield
-        poll_closer.cancel()
+        for sweep in sweeps:
+            sweep.cancel()
         await app.state.live.hub.stop()
         await redis.aclose()
         for pool in pools.all():

@@ -40,6 +40,7 @@ class GatewaySettings(BaseSettings):
     )
     ws_rate_per_second: float = Field(10.0, gt=0)
     ws_rate_burst: int = Field(20, gt=0)
+    live_empty_timeout: float = Field(300.0, gt=0, description="End a session nobody is in")
     log_level: str = "INFO"
 
     def live_settings(self) -> LiveSettings:

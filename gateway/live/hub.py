@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 from starlette.websockets import WebSocket
 
-from gateway.live.store import CHANNEL_PREFIX
+from gateway.live.redis_keys import CHANNEL_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -46,8 +46,9 @@ async def snapshot(store: LiveStore, session: GroupSession) -> dict[str, Any]:
     return {
         **asdict(session),
         "participants": await store.present(session.session_id),
-        "polls": await store.open_polls(session.session_id),
+        "polls": await store.polls.open(session.session_id),
         "last_seq": await store.last_seq(session.session_id),
+        "summary": await store.summary(session.session_id),
     }
 
 

@@ -11,7 +11,8 @@ import uuid
 from gateway.live.frames import ClosePoll, StartPoll, Vote
 from gateway.live.hub import ClientConnection
 from gateway.live.machinery import error_frame, make_event
-from gateway.live.store import LiveStore, PollRefused
+from gateway.live.poll_store import PollRefused
+from gateway.live.store import LiveStore
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,14 @@ async def start(store: LiveStore, connection: ClientConnection, frame: StartPoll
         "closes_at": time.time() + frame.duration_seconds,
     }
     event = make_event("start_poll", connection.session_id, connection.user_id, **poll)
-    await store.start_poll(connection.session_id, poll, event)
+    await store.polls.start(connection.session_id, poll, event)
 
 
 async def vote(store: LiveStore, connection: ClientConnection, frame: Vote) -> None:
     """Record the vote; everyone gets the new tally, but not who chose what."""
     event = make_event("vote", connection.session_id, connection.user_id, poll_id=frame.poll_id)
     try:
-        await store.vote(
+        await store.polls.vote(
             connection.session_id, frame.poll_id, connection.user_id, frame.option, event
         )
     except PollRefused as refused:
@@ -42,7 +43,7 @@ async def vote(store: LiveStore, connection: ClientConnection, frame: Vote) -> N
 
 async def close(store: LiveStore, connection: ClientConnection, frame: ClosePoll) -> None:
     """Close a poll early; only its creator or the session owner may."""
-    poll = await store.poll(connection.session_id, frame.poll_id)
+    poll = await store.polls.get(connection.session_id, frame.poll_id)
     session = await store.get(connection.session_id)
     if poll is None or session is None:
         connection.send_now(error_frame("no_such_poll", "no such poll in this session"))
@@ -55,16 +56,16 @@ async def close(store: LiveStore, connection: ClientConnection, frame: ClosePoll
     event = make_event(
         "close_poll", connection.session_id, connection.user_id, poll_id=frame.poll_id
     )
-    if await store.close_poll(connection.session_id, frame.poll_id, event) is None:
+    if await store.polls.close(connection.session_id, frame.poll_id, event) is None:
         connection.send_now(error_frame("poll_closed", "the poll is already closed"))
 
 
 async def close_due_polls(store: LiveStore) -> int:
     """Close every poll past its deadline; any instance may run this, only one close wins."""
     closed = 0
-    for session_id, poll_id in await store.due_polls(time.time()):
+    for session_id, poll_id in await store.polls.due(time.time()):
         event = make_event("close_poll", session_id, "", poll_id=poll_id, reason="deadline")
-        if await store.close_poll(session_id, poll_id, event) is not None:
+        if await store.polls.close(session_id, poll_id, event) is not None:
             closed += 1
     return closed
 

@@ -247,3 +247,8 @@ async def _publish(
     payload = frame.model_dump(exclude={"type", "user_id"}, exclude_none=True)
     event = make_event(frame.type, connection.session_id, connection.user_id, **payload)
     await machinery.store.append(connection.session_id, event)
+    if isinstance(frame, ChatMessage):
+        totals = {"chat_messages": 1}
+    else:
+        totals = {"exercise_updates": 1, "reps": frame.reps or 0}
+    await machinery.store.count(connection.session_id, connection.user_id, **totals)

@@ -65,6 +65,7 @@ async def cluster(tmp_path: Path, jwt_keys: KeyFiles, redis_server: str) -> Asyn
             ws_send_timeout=0.5,
             ws_rate_per_second=1000,
             ws_rate_burst=1000,
+            live_empty_timeout=1.0,
         )
         port = free_port()
         config = uvicorn.Config(
@@ -474,3 +475,74 @@ async def test_a_poll_closes_itself_at_its_deadline(cluster: Cluster) -> None:
         [0, 1],
     )
     await coach.close()
+
+
+async def summary_of(cluster: Cluster, session_id: str) -> dict[str, Any]:
+    """Wait (bounded) until the ended session's summary has been recorded."""
+    _, headers = await cluster.user("coach")
+    for _ in range(100):
+        snapshot = (await cluster.http.get(f"/group-sessions/{session_id}", headers=headers)).json()
+        if snapshot["summary"]:
+            return dict(snapshot["summary"])
+        await asyncio.sleep(0.1)
+    raise AssertionError("the summary was never recorded")
+
+
+async def workouts_of(cluster: Cluster, name: str) -> int:
+    user_id, headers = await cluster.user(name)
+    stats = await cluster.http.get(f"/users/{user_id}/statistics", headers=headers)
+    return int(stats.json()["total_workouts"])
+
+
+async def test_an_ended_session_becomes_each_participants_workout(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    ann = await join(cluster, "ann", session_id, instance=0)
+    await next_of(ann, "session_snapshot")
+    bob = await join(cluster, "bob", session_id, instance=1)
+    await next_of(bob, "session_snapshot")
+    await ann.send(json.dumps({"type": "chat_message", "message": "go"}))
+    await bob.send(json.dumps({"type": "exercise_update", "exercise": "squats", "reps": 15}))
+    await next_of(ann, "exercise_update")
+    _, owner = await cluster.user("coach")
+    await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
+    summary = await summary_of(cluster, session_id)
+    by_user = {p["user_id"]: p for p in summary["participants"]}
+    ann_id, _ = await cluster.user("ann")
+    bob_id, _ = await cluster.user("bob")
+    assert set(by_user) == {ann_id, bob_id}
+    assert (by_user[ann_id]["chat_messages"], by_user[bob_id]["reps"]) == (1, 15)
+    assert await workouts_of(cluster, "ann") == 1
+    assert await workouts_of(cluster, "bob") == 1
+
+
+async def test_a_session_everyone_left_ends_by_itself_and_is_recorded(cluster: Cluster) -> None:
+    session_id = await open_session(cluster)
+    ann = await join(cluster, "ann", session_id)
+    await next_of(ann, "session_snapshot")
+    await ann.close()
+    summary = await summary_of(cluster, session_id)
+    assert [p["user_id"] for p in summary["participants"]] == [(await cluster.user("ann"))[0]]
+    assert await workouts_of(cluster, "ann") == 1
+
+
+async def test_a_session_held_by_a_dead_instance_is_still_recorded_exactly_once(
+    cluster: Cluster, redis_server: str
+) -> None:
+    session_id = await open_session(cluster)
+    ann = await join(cluster, "ann", session_id)
+    await next_of(ann, "session_snapshot")
+    client = redis.Redis.from_url(redis_server, decode_responses=True)
+    # An instance that took the lease and then died: its lease outlives it for a second.
+    client.set(f"live:session:{session_id}:persist-lease", "dead-instance", ex=1)
+    _, owner = await cluster.user("coach")
+    await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
+    await summary_of(cluster, session_id)
+    # Replaying the same summary (a second instance racing, or a retry) adds nothing.
+    client.sadd("live:to-persist", session_id)
+    client.delete(f"live:session:{session_id}:persist-lease")
+    for _ in range(50):
+        if not client.sismember("live:to-persist", session_id):
+            break
+        await asyncio.sleep(0.1)
+    assert not client.sismember("live:to-persist", session_id)
+    assert await workouts_of(cluster, "ann") == 1

@@ -1,0 +1,50 @@
+"""The summary of a finished live session, built from recorded facts."""
+
+from __future__ import annotations
+
+from gateway.live.persistence import summarize
+from gateway.live.store import GroupSession, SessionFacts
+
+SESSION = GroupSession(
+    "s1", "coach", "HIIT", "hiit", "", created_at=900.0, state="ended", ended_at=2000.0
+)
+
+
+def test_participants_are_timed_from_first_join_to_last_leave_or_the_end() -> None:
+    facts = SessionFacts(
+        joined={"ann": 1000.0, "bob": 1100.0, "cat": 1200.0},
+        left={"ann": 1600.0, "cat": 1300.0},
+        totals={"ann": {"chat_messages": 3, "reps": 40, "exercise_updates": 2}},
+        present={"cat"},
+    )
+    summary = summarize(SESSION, facts, [])
+    times = {
+        p["user_id"]: (p["joined_at"], p["left_at"], p["duration"]) for p in summary["participants"]
+    }
+    assert times == {
+        "ann": (1000.0, 1600.0, 600.0),
+        "bob": (1100.0, 2000.0, 900.0),  # never left: counted to the end
+        "cat": (1200.0, 2000.0, 800.0),  # left, came back, still there at the end
+    }
+    ann = summary["participants"][0]
+    assert (ann["chat_messages"], ann["reps"], ann["exercise_updates"]) == (3, 40, 2)
+    assert summary["chat_messages"] == 3
+
+
+def test_leaves_recorded_after_the_end_are_cut_at_the_end() -> None:
+    facts = SessionFacts(joined={"ann": 1000.0}, left={"ann": 2005.0}, totals={}, present=set())
+    assert summarize(SESSION, facts, [])["participants"][0]["left_at"] == 2000.0
+
+
+def test_poll_results_are_kept() -> None:
+    poll = {
+        "poll_id": "p1",
+        "question": "Q?",
+        "options": ["a", "b"],
+        "tally": [2, 1],
+        "state": "closed",
+    }
+    facts = SessionFacts(joined={}, left={}, totals={}, present=set())
+    assert summarize(SESSION, facts, [poll])["polls"] == [
+        {"poll_id": "p1", "question": "Q?", "options": ["a", "b"], "tally": [2, 1]}
+    ]
