@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +27,8 @@ from services.common.timeutil import format_time
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30
+# An instance silent this long is taken for dead and its connections are dropped.
+HEARTBEAT_TTL = 10
 
 
 def summarize(
@@ -95,6 +96,12 @@ async def persist(store: LiveStore, activity: UpstreamPool, session_id: str, hol
     return True
 
 
+async def reap_dead_instances(store: LiveStore) -> None:
+    """Announce the leave of everyone whose only connection was on an instance that died."""
+    for session_id, user_id in await store.reap_dead_instances():
+        await store.append(session_id, make_event("leave_session", session_id, user_id))
+
+
 async def end_abandoned(store: LiveStore, empty_timeout: float) -> None:
     """End active sessions nobody has been in for ``empty_timeout`` seconds."""
     for session_id in await store.empty_since(time.time() - empty_timeout):
@@ -106,13 +113,14 @@ async def end_abandoned(store: LiveStore, empty_timeout: float) -> None:
 async def sweep_forever(
     store: LiveStore, activity: UpstreamPool, empty_timeout: float, interval: float = 1.0
 ) -> None:
-    """End abandoned sessions and persist ended ones, every ``interval`` seconds."""
-    holder = uuid.uuid4().hex
+    """Beat, reap dead instances, end abandoned sessions, persist ended ones; repeat."""
     while True:
         try:
+            await store.heartbeat(HEARTBEAT_TTL)
+            await reap_dead_instances(store)
             await end_abandoned(store, empty_timeout)
             for session_id in await store.pending_persistence():
-                await persist(store, activity, session_id, holder)
+                await persist(store, activity, session_id, store.instance_id)
         except (OSError, ConnectionError, grpc.aio.AioRpcError, NoInstanceAvailable) as error:
             log.warning("live session sweep failed, will retry", extra={"error": str(error)})
         await asyncio.sleep(interval)

@@ -37,6 +37,13 @@ class GroupSession:
     ended_at: float = 0.0
 
 
+INSTANCES = "live:instances"
+
+
+def _held_by(instance_id: str) -> str:
+    return f"live:instance:{instance_id}:connections"
+
+
 @dataclass(frozen=True)
 class SessionFacts:
     """Per-participant facts recorded while a session runs."""
@@ -50,10 +57,13 @@ class SessionFacts:
 class LiveStore:
     """Redis-backed storage of group sessions, event logs and presence."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, instance_id: str = "") -> None:
         self.redis: Any = redis  # replies are str (decode_responses); the stubs say bytes | str
         self._append = redis.register_script(_APPEND)
         self.polls = PollStore(redis, self)
+        # Connections are also filed under the gateway instance holding them, so the
+        # others can clean up after an instance that died (see reap_dead_instances).
+        self.instance_id = instance_id or uuid.uuid4().hex
 
     async def create(
         self, owner_id: str, title: str, workout_type: str, scheduled_at: str
@@ -136,19 +146,24 @@ class LiveStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(connections, connection_id)
             pipe.scard(connections)
+            pipe.sadd(_held_by(self.instance_id), f"{session_id}|{user_id}|{connection_id}")
             pipe.sadd(key(session_id, "present"), user_id)
             pipe.hsetnx(key(session_id, "joined_at"), user_id, time.time())
             pipe.zrem(EMPTY_SINCE, session_id)
             _added, count, *_ = await pipe.execute()
         return bool(count == 1)
 
-    async def disconnect(self, session_id: str, user_id: str, connection_id: str) -> bool:
+    async def disconnect(
+        self, session_id: str, user_id: str, connection_id: str, instance_id: str = ""
+    ) -> bool:
         """Forget a connection; True if it was the user's last (he just left)."""
         connections = key(session_id, f"presence:{user_id}")
+        held_by = _held_by(instance_id or self.instance_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(connections, connection_id)
             pipe.scard(connections)
-            _removed, count = await pipe.execute()
+            pipe.srem(held_by, f"{session_id}|{user_id}|{connection_id}")
+            _removed, count, _ = await pipe.execute()
         if count:
             return False
         now = time.time()
@@ -206,6 +221,26 @@ class LiveStore:
     async def empty_since(self, before: float) -> list[str]:
         """Active sessions nobody has been connected to since before ``before``."""
         return list(await self.redis.zrangebyscore(EMPTY_SINCE, "-inf", before))
+
+    async def heartbeat(self, ttl: int) -> None:
+        """Tell the other instances this one is alive for the next ``ttl`` seconds."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"live:instance:{self.instance_id}:alive", "1", ex=ttl)
+            pipe.sadd(INSTANCES, self.instance_id)
+            await pipe.execute()
+
+    async def reap_dead_instances(self) -> list[tuple[str, str]]:
+        """Drop the connections of instances that stopped beating; return who thereby left."""
+        left = []
+        for instance_id in await self.redis.smembers(INSTANCES):
+            if await self.redis.exists(f"live:instance:{instance_id}:alive"):
+                continue
+            for held in await self.redis.smembers(_held_by(instance_id)):
+                session_id, user_id, connection_id = held.split("|", 2)
+                if await self.disconnect(session_id, user_id, connection_id, instance_id):
+                    left.append((session_id, user_id))
+            await self.redis.srem(INSTANCES, instance_id)
+        return left
 
     async def present(self, session_id: str) -> list[str]:
         """Users with at least one open connection, sorted."""

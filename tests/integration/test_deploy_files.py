@@ -34,7 +34,16 @@ def compose() -> dict[str, Any]:
 
 
 def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> None:
-    expected = {"postgres", "mongo", "redis", "user-1", "user-2", "activity-1", "activity-2", "gateway"}
+    expected = {
+        "postgres",
+        "mongo",
+        "redis",
+        "user-1",
+        "user-2",
+        "activity-1",
+        "activity-2",
+        "gateway",
+    }
     assert expected <= set(compose["services"])
 
 

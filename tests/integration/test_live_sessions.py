@@ -14,12 +14,14 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from redis.asyncio import Redis as AsyncRedis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.live.store import LiveStore
 from tests.helpers import (
     KeyFiles,
     address,
@@ -546,3 +548,24 @@ async def test_a_session_held_by_a_dead_instance_is_still_recorded_exactly_once(
         await asyncio.sleep(0.1)
     assert not client.sismember("live:to-persist", session_id)
     assert await workouts_of(cluster, "ann") == 1
+
+
+async def test_connections_held_by_a_dead_instance_are_dropped(
+    cluster: Cluster, redis_server: str
+) -> None:
+    session_id = await open_session(cluster)
+    watcher = await join(cluster, "watcher", session_id)
+    await next_of(watcher, "session_snapshot")
+    ghost_id, _ = await cluster.user("ghost")
+    async with AsyncRedis.from_url(redis_server, decode_responses=True) as client:
+        dead = LiveStore(client, instance_id="instance-that-dies")
+        await dead.heartbeat(ttl=1)  # its last sign of life
+        await dead.connect(session_id, ghost_id, "ghost-connection")
+        _, headers = await cluster.user("watcher")
+        snapshot = await cluster.http.get(f"/group-sessions/{session_id}", headers=headers)
+        assert ghost_id in snapshot.json()["participants"]
+        left = await next_of(watcher, "leave_session", within=15)
+    assert left["user_id"] == ghost_id
+    snapshot = await cluster.http.get(f"/group-sessions/{session_id}", headers=headers)
+    assert ghost_id not in snapshot.json()["participants"]
+    await watcher.close()
