@@ -162,6 +162,14 @@ def build_topology(settings: LocalSettings) -> Topology:
     return topology
 
 
+def add_gateway(topology: Topology, name: str, port: int) -> ProcessSpec:
+    """Another gateway instance over the same services and Redis."""
+    first = next(s for s in topology.specs if s.name == "gateway")
+    spec = ProcessSpec(name, first.argv, {**first.env, "GATEWAY_PORT": str(port)}, [port])
+    topology.specs.append(spec)
+    return spec
+
+
 def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
     """The ports among ``ports`` that something already listens on or holds."""
     taken = []
