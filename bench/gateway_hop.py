@@ -59,7 +59,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    with running_platform(gateway_module="bench.bench_gateway") as topology:
+    with running_platform(gateway_module="bench.bench_gateway") as supervisor:
+        topology = supervisor.topology
         user_id, token = login(topology.gateway_url)
         asyncio.run(_measure(args, topology.settings.gateway_port, user_id, token))
 

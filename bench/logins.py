@@ -74,9 +74,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     threads = os.cpu_count() or 2
-    with running_platform() as topology:
-        login(topology.gateway_url)
-        address = topology.user_addresses()[0]
+    with running_platform() as supervisor:
+        login(supervisor.topology.gateway_url)
+        address = supervisor.topology.user_addresses()[0]
         ceilings, logins = [], []
         for _ in range(args.rounds):
             ceilings.append(hash_ceiling(args.seconds, threads))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +12,9 @@ import httpx
 
 from deploy.local import (
     Supervisor,
-    Topology,
+    add_gateway,
     build_topology,
+    free_port,
     prepare,
     python_module,
     settings_on_free_ports,
@@ -20,17 +22,29 @@ from deploy.local import (
 
 
 @contextmanager
-def running_platform(gateway_module: str = "gateway") -> Iterator[Topology]:
-    """One user, one activity instance and a gateway on free ports; stopped on exit."""
+def running_platform(
+    gateway_module: str = "gateway",
+    extra_gateways: int = 0,
+    gateway_env: dict[str, str] | None = None,
+) -> Iterator[Supervisor]:
+    """One user and one activity instance, gateways and Redis on free ports; stopped on exit.
+
+    Extra gateways are named gateway-2, gateway-3, ...
+    """
     with tempfile.TemporaryDirectory(prefix="fitness-bench-") as root:
         topology = build_topology(settings_on_free_ports(Path(root) / "data", instances=1))
-        next(s for s in topology.specs if s.name == "gateway").argv = python_module(gateway_module)
+        gateway = next(s for s in topology.specs if s.name == "gateway")
+        gateway.argv = python_module(gateway_module)
+        gateway.env.update(gateway_env or {})
+        for n in range(extra_gateways):
+            add_gateway(topology, f"gateway-{n + 2}", free_port())
         prepare(topology)
         supervisor = Supervisor(topology, log_dir=Path(root) / "logs")
         supervisor.start_all()
         try:
             supervisor.wait_ready(timeout=60)
-            yield topology
+            time.sleep(1.0)  # the extra gateways finish starting
+            yield supervisor
         finally:
             supervisor.stop_all()
 

@@ -246,11 +246,21 @@ class Supervisor:
             process.wait(timeout=10)
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """SIGTERM every component we started, then SIGKILL any that linger."""
-        for process in self.processes.values():
+        """SIGTERM every component we started, then SIGKILL any that linger.
+
+        Redis goes last, so the gateways can shut down cleanly while it still answers.
+        """
+        stateful = [p for name, p in self.processes.items() if name == "redis"]
+        services = [p for name, p in self.processes.items() if name != "redis"]
+        self._stop(services, timeout)
+        self._stop(stateful, timeout)
+
+    @staticmethod
+    def _stop(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
+        for process in processes:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes.values():
+        for process in processes:
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

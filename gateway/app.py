@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from gateway import health, users, workouts
 from gateway.auth import TokenVerifier
@@ -68,7 +68,14 @@ def create_app(
         if health_checks:
             for pool in pools.all():
                 pool.start_health_checks()
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        # Waits for a free connection under bursts instead of failing (the default pool raises).
+        redis_pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=5,
+            decode_responses=True,
+        )
+        redis = Redis(connection_pool=redis_pool)
         app.state.live = Live(LiveStore(redis), Hub(redis), settings.live_settings())
         app.state.live.hub.start()
         store = app.state.live.store

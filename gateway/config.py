@@ -30,6 +30,7 @@ class GatewaySettings(BaseSettings):
     health_interval: float = Field(2.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = Field(64, gt=0)
     allowed_origins: AddressList = ["http://127.0.0.1:8000", "http://localhost:8000"]
     ws_max_message_bytes: int = Field(64 * 1024, gt=0)
     ws_send_queue: int = Field(

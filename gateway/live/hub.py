@@ -14,9 +14,11 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from gateway.live.redis_keys import CHANNEL_PREFIX
@@ -24,6 +26,20 @@ from gateway.live.redis_keys import CHANNEL_PREFIX
 log = logging.getLogger(__name__)
 
 CLOSE_TOO_SLOW = 1008
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A frame ready to send: its sequence number and type, and its JSON text encoded once."""
+
+    seq: int
+    kind: str
+    text: str
+
+    @classmethod
+    def of(cls, frame: dict[str, Any]) -> Outgoing:
+        """Encode a frame built in this process."""
+        return cls(frame.get("seq", 0), frame.get("type", ""), json.dumps(frame))
 
 
 class ClientConnection:
@@ -41,30 +57,29 @@ class ClientConnection:
         self.session_id = session_id
         self.user_id = user_id
         self.connection_id = uuid.uuid4().hex
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(queue_size)
         self.send_timeout = send_timeout
         self.last_seq = 0
         self.replaying = True
-        self.held_back: list[dict[str, Any]] = []
+        self.held_back: list[Outgoing] = []
         self.closed = asyncio.Event()
 
-    def offer(self, event: dict[str, Any]) -> None:
+    def offer(self, item: Outgoing) -> None:
         """Queue an event; while the backlog is being replayed, hold live events back."""
         if self.replaying:
-            self.held_back.append(event)
+            self.held_back.append(item)
             return
-        self._enqueue(event)
+        self._enqueue(item)
 
-    def _enqueue(self, event: dict[str, Any]) -> None:
+    def _enqueue(self, item: Outgoing) -> None:
         if self.closed.is_set():
             return
-        seq = event.get("seq", 0)
-        if seq and seq <= self.last_seq:
+        if item.seq and item.seq <= self.last_seq:
             return  # already delivered (replay and live delivery overlap)
-        if seq:
-            self.last_seq = seq
+        if item.seq:
+            self.last_seq = item.seq
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
             log.warning(
                 "slow client disconnected", extra={"session": self.session_id, "user": self.user_id}
@@ -73,36 +88,29 @@ class ClientConnection:
 
     def finish_replay(self, replayed: list[dict[str, Any]]) -> None:
         """Queue the backlog, then the live events that arrived meanwhile, without duplicates."""
-        for event in [*replayed, *sorted(self.held_back, key=lambda e: e.get("seq", 0))]:
-            self._enqueue(event)
+        backlog = [Outgoing.of(event) for event in replayed]
+        for item in [*backlog, *sorted(self.held_back, key=lambda held: held.seq)]:
+            self._enqueue(item)
         self.held_back.clear()
         self.replaying = False
 
     def send_now(self, frame: dict[str, Any]) -> None:
         """Queue a frame for this client only (no sequence number)."""
-        self._enqueue(frame)
+        self._enqueue(Outgoing.of(frame))
 
     async def write_until_closed(self) -> None:
         """Send queued frames; a send that stalls past the timeout disconnects the client."""
-        while not self.closed.is_set():
-            getter = asyncio.ensure_future(self.queue.get())
-            closer = asyncio.ensure_future(self.closed.wait())
-            done, _ = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
-            closer.cancel()
-            if getter not in done:
-                getter.cancel()
-                return
-            frame = getter.result()
-            if frame is None:
+        while True:
+            item = await self.queue.get()
+            if self.closed.is_set():
                 return
             try:
-                await asyncio.wait_for(
-                    self.websocket.send_text(json.dumps(frame)), self.send_timeout
-                )
+                async with asyncio.timeout(self.send_timeout):
+                    await self.websocket.send_text(item.text)
             except (TimeoutError, RuntimeError, OSError):
                 self.closed.set()
                 return
-            if frame.get("type") == "session_ended":
+            if item.kind == "session_ended":
                 return
 
 
@@ -127,10 +135,10 @@ class Hub:
             if not local:
                 del self.connections[connection.session_id]
 
-    def deliver(self, session_id: str, event: dict[str, Any]) -> None:
+    def deliver(self, session_id: str, item: Outgoing) -> None:
         """Offer an event to every local connection of the session."""
         for connection in list(self.connections.get(session_id, ())):
-            connection.offer(event)
+            connection.offer(item)
 
     def start(self) -> None:
         """Listen to Redis in the background, reconnecting after failures."""
@@ -147,7 +155,7 @@ class Hub:
         while True:
             try:
                 await self._listen()
-            except (OSError, ConnectionError) as error:
+            except (OSError, RedisError) as error:
                 self.subscribed.clear()
                 log.warning("live event subscription lost, retrying", extra={"error": str(error)})
                 await asyncio.sleep(1.0)
@@ -159,4 +167,5 @@ class Hub:
             async for message in pubsub.listen():
                 if message["type"] == "pmessage":
                     session_id = message["channel"].removeprefix(CHANNEL_PREFIX)
-                    self.deliver(session_id, json.loads(message["data"]))
+                    event = json.loads(message["data"])
+                    self.deliver(session_id, Outgoing(event["seq"], event["type"], message["data"]))

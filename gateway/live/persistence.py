@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
+from redis.exceptions import RedisError
 
 from gateway.live.machinery import make_event
 from gateway.live.store import GroupSession, LiveStore, SessionFacts
@@ -121,6 +122,6 @@ async def sweep_forever(
             await end_abandoned(store, empty_timeout)
             for session_id in await store.pending_persistence():
                 await persist(store, activity, session_id, store.instance_id)
-        except (OSError, ConnectionError, grpc.aio.AioRpcError, NoInstanceAvailable) as error:
+        except (OSError, RedisError, grpc.aio.AioRpcError, NoInstanceAvailable) as error:
             log.warning("live session sweep failed, will retry", extra={"error": str(error)})
         await asyncio.sleep(interval)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
+
+from redis.exceptions import RedisError
 
 from gateway.live.frames import ClosePoll, StartPoll, Vote
 from gateway.live.hub import ClientConnection
@@ -73,6 +74,8 @@ async def close_due_polls(store: LiveStore) -> int:
 async def close_due_polls_forever(store: LiveStore, interval: float = 0.5) -> None:
     """Sweep for expired polls every ``interval`` seconds, surviving Redis hiccups."""
     while True:
-        with contextlib.suppress(OSError, ConnectionError):
+        try:
             await close_due_polls(store)
+        except (OSError, RedisError) as error:
+            log.warning("poll deadline sweep failed, will retry", extra={"error": str(error)})
         await asyncio.sleep(interval)

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from gateway.errors import ApiError
 from gateway.live import polls
@@ -38,6 +39,7 @@ router = APIRouter()
 CLOSE_NORMAL = 1000
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
 JOIN_TIMEOUT = 10.0
 
 
@@ -77,7 +79,11 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
     if authorized is None:
         return
     user_id, subprotocol = authorized
-    session = await machinery.store.get(session_id)
+    try:
+        session = await machinery.store.get(session_id)
+    except RedisError:
+        await websocket.close(CLOSE_TRY_AGAIN, reason="live sessions are unavailable, retry")
+        return
     if session is None or session.state != "active":
         await websocket.close(CLOSE_POLICY, reason="no such active session")
         return

@@ -1,0 +1,33 @@
+"""Baseline for bench.fanout: a bare websockets server relaying each message with broadcast().
+
+python -m bench.broadcast_server PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+clients: set[ServerConnection] = set()
+
+
+async def relay(connection: ServerConnection) -> None:
+    """Register the client and send everything it says to every other client."""
+    clients.add(connection)
+    try:
+        async for message in connection:
+            broadcast(clients - {connection}, message)
+    finally:
+        clients.discard(connection)
+
+
+async def main(port: int) -> None:
+    """Serve until killed."""
+    async with serve(relay, "127.0.0.1", port, max_queue=None):
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
