@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import socket
 import statistics
@@ -35,33 +36,70 @@ from deploy.keygen import PRIVATE_NAME
 from deploy.local import Supervisor, free_port
 from services.user.tokens import TokenIssuer
 
-CONNECT_CONCURRENCY = 200
+CONNECT_CONCURRENCY = 50
 
 
 @dataclass
 class Deliveries:
-    """Send-to-receive delays of every delivered event."""
+    """Send-to-receive delays of the events delivered in one phase."""
 
+    expected: int
     latencies: list[float] = field(default_factory=list)
     last_at: float = 0.0
+    complete: asyncio.Event = field(default_factory=asyncio.Event)
 
     def record(self, sent_at: float) -> None:
         now = time.time()
         self.latencies.append(now - sent_at)
         self.last_at = now
+        if len(self.latencies) >= self.expected:
+            self.complete.set()
 
 
-async def _receive(ws: ClientConnection, expected: int, deliveries: Deliveries, kind: str) -> None:
-    received = 0
-    async for raw in ws:
-        frame = json.loads(raw)
-        if frame.get("type", kind) == kind:
-            deliveries.record(
-                float(frame["message"].split()[0]) if "message" in frame else frame["t"]
-            )
-            received += 1
-            if received == expected:
-                return
+class Audience:
+    """The receivers, each reading everything it is sent for the whole run, like a real client."""
+
+    def __init__(self, kind: str) -> None:
+        self.phase = Deliveries(expected=0)
+        self.kind = kind
+        self.readers: list[asyncio.Task[None]] = []
+        self.sockets: list[ClientConnection] = []
+
+    @property
+    def size(self) -> int:
+        """How many receivers there are."""
+        return len(self.sockets)
+
+    def add(self, ws: ClientConnection) -> ClientConnection:
+        """Start reading a receiver at once, so it never falls behind (e.g. during joins)."""
+        self.sockets.append(ws)
+        self.readers.append(asyncio.create_task(self._read(ws)))
+        return ws
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") == self.kind:
+                sent_at = float(frame["message"].split()[0]) if "message" in frame else frame["t"]
+                self.phase.record(sent_at)
+
+    async def phase_of(
+        self, send: Callable[[float], object], events: int, spacing: float
+    ) -> Deliveries:
+        """Send ``events`` events ``spacing`` seconds apart and wait (60 s at most) for them."""
+        self.phase = phase = Deliveries(expected=self.size * events)
+        for _ in range(events):
+            await send(time.time())  # type: ignore[misc]
+            if spacing:
+                await asyncio.sleep(spacing)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(phase.complete.wait(), 60)
+        return phase
+
+    def stop(self) -> None:
+        """Stop reading."""
+        for reader in self.readers:
+            reader.cancel()
 
 
 async def _connect_all(count: int, open_one: Callable[[int], object]) -> list[ClientConnection]:
@@ -79,34 +117,16 @@ LATENCY_SPACING = 0.1
 
 
 async def _measure(
-    receivers: list[ClientConnection], send: Callable[[float], object], events: int, kind: str
+    audience: Audience, send: Callable[[float], object], events: int
 ) -> tuple[list[float], float, int]:
     """Latency from spaced events, then deliveries/s from a burst; and how many were lost."""
-    spaced = await _phase(receivers, send, LATENCY_EVENTS, kind, LATENCY_SPACING)
-    burst = await _phase(receivers, send, events, kind, 0.0)
-    expected = len(receivers) * (LATENCY_EVENTS + events)
-    lost = expected - len(spaced[0].latencies) - len(burst[0].latencies)
-    return spaced[0].latencies, len(burst[0].latencies) / burst[1], lost
-
-
-async def _phase(
-    receivers: list[ClientConnection],
-    send: Callable[[float], object],
-    events: int,
-    kind: str,
-    spacing: float,
-) -> tuple[Deliveries, float]:
-    deliveries = Deliveries()
-    readers = [asyncio.create_task(_receive(ws, events, deliveries, kind)) for ws in receivers]
     started = time.time()
-    for _ in range(events):
-        await send(time.time())  # type: ignore[misc]
-        if spacing:
-            await asyncio.sleep(spacing)
-    _done, pending = await asyncio.wait(readers, timeout=60)
-    for task in pending:
-        task.cancel()
-    return deliveries, max(deliveries.last_at - started, 1e-9)
+    spaced = await audience.phase_of(send, LATENCY_EVENTS, LATENCY_SPACING)
+    started = time.time()
+    burst = await audience.phase_of(send, events, 0.0)
+    rate = len(burst.latencies) / max(burst.last_at - started, 1e-9)
+    lost = spaced.expected - len(spaced.latencies) + burst.expected - len(burst.latencies)
+    return spaced.latencies, rate, lost
 
 
 def _report(name: str, participants: int, result: tuple[list[float], float, int]) -> float:
@@ -133,11 +153,17 @@ def baseline(participants: int, events: int) -> float:
 async def _baseline(port: int, participants: int, events: int) -> float:
     url = f"ws://127.0.0.1:{port}"
     await _wait_for_port(port)
-    receivers = await _connect_all(participants, lambda _n: connect(url, max_queue=None))
+    audience = Audience("x")
+
+    async def receiver(_n: int) -> ClientConnection:
+        return audience.add(await connect(url, max_queue=None))
+
+    receivers = await _connect_all(participants, receiver)
     sender = await connect(url)
     result = await _measure(
-        receivers, lambda t: sender.send(json.dumps({"type": "x", "t": t})), events, "x"
+        audience, lambda t: sender.send(json.dumps({"type": "x", "t": t})), events
     )
+    audience.stop()
     for ws in [*receivers, sender]:
         await ws.close()
     return _report("bare websockets broadcast()", participants, result)
@@ -195,6 +221,7 @@ async def _gateway_path(
             f"{url}/ws/sessions/{session_id}",
             additional_headers={"Authorization": f"Bearer {token}"},
             max_queue=None,
+            open_timeout=60,
         )
         await ws.send(json.dumps({"type": "join_session", "session_id": session_id}))
         while json.loads(await ws.recv())["type"] != "session_snapshot":
@@ -202,10 +229,13 @@ async def _gateway_path(
         return ws
 
     second_url = f"ws://127.0.0.1:{second_port}"
-    receivers = await _connect_all(
-        participants, lambda n: join(second_url, tokens.issue(f"fan-{n}").token)
-    )
-    await asyncio.sleep(1.0)  # let join events settle before measuring
+    audience = Audience("chat_message")
+
+    async def receiver(n: int) -> ClientConnection:
+        return audience.add(await join(second_url, tokens.issue(f"fan-{n}").token))
+
+    receivers = await _connect_all(participants, receiver)
+    await asyncio.sleep(2.0)  # let the join storm settle before measuring
     per_connection = (second.memory_info().rss - memory_before) / participants
     stalled = _stalled_client(second_port, session_id, tokens.issue("stalled").token)
     sender = await join(supervisor.topology.gateway_url.replace("http", "ws"), owner_token)
@@ -213,7 +243,8 @@ async def _gateway_path(
     async def send(sent_at: float) -> None:
         await sender.send(json.dumps({"type": "chat_message", "message": f"{sent_at} fan-out"}))
 
-    result = await _measure(receivers, send, events, "chat_message")
+    result = await _measure(audience, send, events)
+    audience.stop()
     rate = _report("gateway 1 -> Redis -> gateway 2", participants, result)
     print(f"    gateway 2 memory per idle connection: {per_connection / 1024:.1f} KiB")
     stalled.close()
