@@ -6,6 +6,7 @@ loopback, sharing SQLite files under the data directory. Ctrl-C stops them all.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from deploy import embedded_redis
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
 from services.common.settings import AddressList
+
+PR_SET_PDEATHSIG = 1
 
 
 class LocalSettings(BaseSettings):
@@ -206,6 +209,7 @@ class Supervisor:
             output = (self.log_dir / f"{spec.name}.log").open("ab")
         process = subprocess.Popen(
             spec.argv,
+            preexec_fn=_die_with_parent,
             env={**os.environ, **spec.env},
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
@@ -266,6 +270,12 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: have Linux send SIGTERM if the supervisor dies, so nothing is orphaned."""
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _all_upstreams_healthy(gateway_url: str) -> bool:

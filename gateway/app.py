@@ -24,6 +24,7 @@ from gateway.live.hub import Hub
 from gateway.live.machinery import Live
 from gateway.live.persistence import sweep_forever
 from gateway.live.polls import close_due_polls_forever
+from gateway.live.presence import PresenceAnnouncer
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
@@ -76,9 +77,9 @@ def create_app(
             decode_responses=True,
         )
         redis = Redis(connection_pool=redis_pool)
-        app.state.live = Live(LiveStore(redis), Hub(redis), settings.live_settings())
+        store = LiveStore(redis)
+        app.state.live = Live(store, Hub(redis), settings.live_settings(), PresenceAnnouncer(store))
         app.state.live.hub.start()
-        store = app.state.live.store
         sweeps = [
             asyncio.create_task(close_due_polls_forever(store)),
             asyncio.create_task(sweep_forever(store, pools.activity, settings.live_empty_timeout)),
@@ -86,6 +87,7 @@ def create_app(
         yield
         for sweep in sweeps:
             sweep.cancel()
+        await app.state.live.presence.close()
         await app.state.live.hub.stop()
         await redis.aclose()
         for pool in pools.all():

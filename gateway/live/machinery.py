@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
 from gateway.live.hub import Hub
 from gateway.live.store import GroupSession, LiveStore
+
+if TYPE_CHECKING:
+    from gateway.live.presence import PresenceAnnouncer
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Live:
     store: LiveStore
     hub: Hub
     settings: LiveSettings
+    presence: PresenceAnnouncer
 
 
 async def live(request: Request) -> Live:

@@ -100,7 +100,8 @@ async def persist(store: LiveStore, activity: UpstreamPool, session_id: str, hol
 async def reap_dead_instances(store: LiveStore) -> None:
     """Announce the leave of everyone whose only connection was on an instance that died."""
     for session_id, user_id in await store.reap_dead_instances():
-        await store.append(session_id, make_event("leave_session", session_id, user_id))
+        event = make_event("leave_session", session_id, user_id, user_ids=[user_id])
+        await store.append(session_id, event)
 
 
 async def end_abandoned(store: LiveStore, empty_timeout: float) -> None:

@@ -120,10 +120,7 @@ async def _leave(machinery: Live, connection: ClientConnection) -> None:
     machinery.hub.remove(connection)
     store = machinery.store
     if await store.disconnect(connection.session_id, connection.user_id, connection.connection_id):
-        await store.append(
-            connection.session_id,
-            make_event("leave_session", connection.session_id, connection.user_id),
-        )
+        machinery.presence.announce(connection.session_id, "leave_session", connection.user_id)
 
 
 class _Bucket:
@@ -217,7 +214,7 @@ async def _join(machinery: Live, connection: ClientConnection, frame: JoinSessio
         return False
     machinery.hub.add(connection)
     if await store.connect(session_id, connection.user_id, connection.connection_id):
-        await store.append(session_id, make_event("join_session", session_id, connection.user_id))
+        machinery.presence.announce(session_id, "join_session", connection.user_id)
     session = await store.get(session_id)
     if frame.last_seq is not None:
         missed = await store.events_after(session_id, frame.last_seq)
