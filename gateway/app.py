@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,9 +21,9 @@ from gateway.errors import install_error_handlers
 from gateway.live import routes as live_routes
 from gateway.live import socket as live_socket
 from gateway.live.hub import Hub
-from gateway.live.machinery import Live
-from gateway.live.persistence import sweep_forever
-from gateway.live.polls import close_due_polls_forever
+from gateway.live.machinery import Background, Live
+from gateway.live.persistence import sweep_until
+from gateway.live.polls import close_due_polls_until
 from gateway.live.presence import PresenceAnnouncer
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
@@ -79,16 +79,21 @@ def create_app(
         redis = Redis(connection_pool=redis_pool)
         store = LiveStore(redis)
         app.state.live = Live(store, Hub(redis), settings.live_settings(), PresenceAnnouncer(store))
-        app.state.live.hub.start()
-        sweeps = [
-            asyncio.create_task(close_due_polls_forever(store)),
-            asyncio.create_task(sweep_forever(store, pools.activity, settings.live_empty_timeout)),
-        ]
+        background = Background()
+        live = app.state.live
+        background.run(live.hub.listen_until)
+        background.run(functools.partial(close_due_polls_until, store=store))
+        background.run(
+            functools.partial(
+                sweep_until,
+                store=store,
+                activity=pools.activity,
+                empty_timeout=settings.live_empty_timeout,
+            )
+        )
         yield
-        for sweep in sweeps:
-            sweep.cancel()
-        await app.state.live.presence.close()
-        await app.state.live.hub.stop()
+        await background.stop()
+        await live.presence.close()
         await redis.aclose()
         for pool in pools.all():
             await pool.close()

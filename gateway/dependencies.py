@@ -43,3 +43,8 @@ Pools = Annotated[Upstreams, Depends(upstreams)]
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error responses a route can give."""
     return {status: {"model": ErrorBody} for status in statuses}
+
+
+# What any authenticated route over a user's resources can answer besides success.
+AUTH_STATUSES = (401, 403, 404, 422, 503)
+AUTH_ERRORS = errors(*AUTH_STATUSES)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fitness.user.v1 import user_service_pb2 as pb
 
 from gateway.auth import require_self
-from gateway.dependencies import Caller, Pools, errors, new_request_id
+from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
 from gateway.schemas import (
     GoalList,
     GoalRequest,
@@ -20,8 +20,6 @@ from gateway.schemas import (
 )
 
 router = APIRouter(tags=["users"])
-AUTH_STATUSES = (401, 403, 404, 422, 503)
-AUTH_ERRORS = errors(*AUTH_STATUSES)
 GOAL_TYPE_PREFIX = "GOAL_TYPE_"
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fitness.activity.v1 import activity_service_pb2 as pb
 
 from gateway.auth import require_self
-from gateway.dependencies import Caller, Pools, errors, new_request_id
+from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
 from gateway.schemas import (
     EndWorkoutRequest,
     StartWorkoutRequest,
@@ -20,8 +20,6 @@ from gateway.schemas import (
 )
 
 router = APIRouter(tags=["workouts"])
-AUTH_STATUSES = (401, 403, 404, 422, 503)
-AUTH_ERRORS = errors(*AUTH_STATUSES)
 
 
 @router.post(

@@ -9,7 +9,6 @@ disconnected, never slowing the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -120,7 +119,6 @@ class Hub:
     def __init__(self, redis: Redis) -> None:
         self.redis: Any = redis  # redis-py's stubs type replies loosely
         self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
-        self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
     def add(self, connection: ClientConnection) -> None:
@@ -140,19 +138,9 @@ class Hub:
         for connection in list(self.connections.get(session_id, ())):
             connection.offer(item)
 
-    def start(self) -> None:
-        """Listen to Redis in the background, reconnecting after failures."""
-        self._task = asyncio.create_task(self._listen_forever())
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _listen_forever(self) -> None:
-        while True:
+    async def listen_until(self, stopping: asyncio.Event) -> None:
+        """Relay Redis events to local connections, resubscribing after failures."""
+        while not stopping.is_set():
             try:
                 await self._listen()
             except (OSError, RedisError) as error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -65,6 +67,31 @@ def make_event(kind: str, session_id: str, user_id: str, **payload: Any) -> dict
         "ts": time.time(),
         **payload,
     }
+
+
+class Background:
+    """The live machinery's endless loops, stopped together.
+
+    Each loop checks ``stopping`` as well as being cancelled: redis-py can turn a
+    cancellation inside its connection pool into a connection error, which a loop that
+    retries on connection errors would otherwise take for a hiccup and carry on.
+    """
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def run(self, loop: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+        """Start a loop that takes the stop flag."""
+        self.tasks.append(asyncio.create_task(loop(self.stopping)))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Ask every loop to stop, cancel them, and wait for them (at most ``grace`` seconds)."""
+        self.stopping.set()
+        for task in self.tasks:
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=grace)
 
 
 def error_frame(code: str, message: str) -> dict[str, Any]:

@@ -112,11 +112,15 @@ async def end_abandoned(store: LiveStore, empty_timeout: float) -> None:
             await store.append(session_id, event)
 
 
-async def sweep_forever(
-    store: LiveStore, activity: UpstreamPool, empty_timeout: float, interval: float = 1.0
+async def sweep_until(
+    stopping: asyncio.Event,
+    store: LiveStore,
+    activity: UpstreamPool,
+    empty_timeout: float,
+    interval: float = 1.0,
 ) -> None:
     """Beat, reap dead instances, end abandoned sessions, persist ended ones; repeat."""
-    while True:
+    while not stopping.is_set():
         try:
             await store.heartbeat(HEARTBEAT_TTL)
             await reap_dead_instances(store)

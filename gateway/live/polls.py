@@ -71,9 +71,11 @@ async def close_due_polls(store: LiveStore) -> int:
     return closed
 
 
-async def close_due_polls_forever(store: LiveStore, interval: float = 0.5) -> None:
+async def close_due_polls_until(
+    stopping: asyncio.Event, store: LiveStore, interval: float = 0.5
+) -> None:
     """Sweep for expired polls every ``interval`` seconds, surviving Redis hiccups."""
-    while True:
+    while not stopping.is_set():
         try:
             await close_due_polls(store)
         except (OSError, RedisError) as error:

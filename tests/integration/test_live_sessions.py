@@ -442,9 +442,10 @@ async def test_votes_are_tallied_live_once_per_user_and_may_change(cluster: Clus
     await next_of(ann, "session_snapshot")
     poll = await start_poll(coach, ["squats", "lunges", "rest"])
     assert (await next_of(ann, "start_poll"))["poll_id"] == poll["poll_id"]
-    for voter, option in ((ann, 0), (coach, 0), (ann, 1)):
+    tallies = []
+    for voter, option in ((ann, 0), (coach, 0), (ann, 1)):  # one after the other: ordered
         await voter.send(json.dumps({"type": "vote", "poll_id": poll["poll_id"], "option": option}))
-    tallies = [(await next_of(ann, "vote"))["tally"] for _ in range(3)]
+        tallies.append((await next_of(ann, "vote"))["tally"])
     assert tallies == [[1, 0, 0], [2, 0, 0], [1, 1, 0]]
     snapshot = (
         await cluster.http.get(
