@@ -340,6 +340,8 @@ def _print_urls(topology: Topology) -> None:
             f"http://{settings.host}:{p}/metrics"
             for p in [*settings.user_metrics_ports, *settings.activity_metrics_ports]
         ),
+        f"  redis           {settings.gateway_redis_url()}"
+        + ("" if settings.redis_url else "   (embedded)"),
         f"  data            {settings.data_dir.resolve()}",
         "Press Ctrl-C to stop.",
     ]

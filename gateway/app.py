@@ -78,7 +78,12 @@ def create_app(
         )
         redis = Redis(connection_pool=redis_pool)
         store = LiveStore(redis)
-        app.state.live = Live(store, Hub(redis), settings.live_settings(), PresenceAnnouncer(store))
+        app.state.live = Live(
+            store,
+            Hub(redis, store.events_after),
+            settings.live_settings(),
+            PresenceAnnouncer(store),
+        )
         background = Background()
         live = app.state.live
         background.run(live.hub.listen_until)

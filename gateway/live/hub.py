@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,9 @@ from starlette.websockets import WebSocket
 from gateway.live.redis_keys import CHANNEL_PREFIX
 
 log = logging.getLogger(__name__)
+
+# The store's events_after: events of a session after a sequence number, or None if gone.
+EventsAfter = Callable[[str, int], Awaitable[list[dict[str, Any]] | None]]
 
 CLOSE_TOO_SLOW = 1008
 
@@ -116,10 +120,12 @@ class ClientConnection:
 class Hub:
     """This instance's registry of local connections, fed by one Redis subscription."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, events_after: EventsAfter) -> None:
         self.redis: Any = redis  # redis-py's stubs type replies loosely
+        self.events_after = events_after
         self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
         self.subscribed = asyncio.Event()
+        self._lost_events = False
 
     def add(self, connection: ClientConnection) -> None:
         """Start delivering the session's events to the connection."""
@@ -145,15 +151,31 @@ class Hub:
                 await self._listen()
             except (OSError, RedisError) as error:
                 self.subscribed.clear()
+                self._lost_events = True
                 log.warning("live event subscription lost, retrying", extra={"error": str(error)})
                 await asyncio.sleep(1.0)
 
     async def _listen(self) -> None:
         async with self.redis.pubsub() as pubsub:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            if self._lost_events:
+                await self._catch_up()
             self.subscribed.set()
             async for message in pubsub.listen():
                 if message["type"] == "pmessage":
                     session_id = message["channel"].removeprefix(CHANNEL_PREFIX)
                     event = json.loads(message["data"])
                     self.deliver(session_id, Outgoing(event["seq"], event["type"], message["data"]))
+
+    async def _catch_up(self) -> None:
+        """After a lost subscription, send local clients what was published meanwhile."""
+        self._lost_events = False
+        for session_id, local in list(self.connections.items()):
+            oldest = min((c.last_seq for c in local), default=0)
+            missed = await self.events_after(session_id, oldest)
+            for connection in list(local):
+                if missed is None:
+                    connection.send_now({"type": "resync_required", "reason": "events were lost"})
+                    continue
+                for event in missed:
+                    connection.offer(Outgoing.of(event))

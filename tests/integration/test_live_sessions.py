@@ -605,3 +605,22 @@ async def test_a_burst_of_joins_is_announced_in_few_events(cluster: Cluster) -> 
     assert events < len(names)
     for ws in [*members, watcher]:
         await ws.close()
+
+
+async def test_events_published_while_an_instance_lost_redis_still_reach_its_clients(
+    cluster: Cluster, redis_server: str
+) -> None:
+    session_id = await open_session(cluster)
+    ann = await join(cluster, "ann", session_id, instance=0)
+    await next_of(ann, "session_snapshot")
+    bob = await join(cluster, "bob", session_id, instance=1)
+    await next_of(bob, "session_snapshot")
+    client = redis.Redis.from_url(redis_server)
+    client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # both instances lose events
+    for n in range(3):
+        await ann.send(json.dumps({"type": "chat_message", "message": f"gap {n}"}))
+    received = [await next_of(bob, "chat_message", within=10) for _ in range(3)]
+    assert [r["message"] for r in received] == ["gap 0", "gap 1", "gap 2"]
+    assert [r["seq"] for r in received] == sorted({r["seq"] for r in received})
+    await ann.close()
+    await bob.close()
