@@ -100,7 +100,7 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
 
 async def _serve(machinery: Live, connection: ClientConnection) -> None:
     writer = asyncio.create_task(connection.write_until_closed())
-    reader = asyncio.create_task(_read(machinery, connection))
+    reader = asyncio.create_task(_Reader(machinery, connection).run())
     try:
         await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -140,43 +140,64 @@ class _Bucket:
         return True
 
 
-async def _read(machinery: Live, connection: ClientConnection) -> None:
-    bucket = _Bucket(machinery.settings.rate_per_second, machinery.settings.rate_burst)
-    refusals = 0
-    joined = False
-    while True:
+class _Reader:
+    """Reads one client's frames: join first, then the rest, within the rate limit."""
+
+    def __init__(self, machinery: Live, connection: ClientConnection) -> None:
+        self.machinery = machinery
+        self.connection = connection
+        self.bucket = _Bucket(machinery.settings.rate_per_second, machinery.settings.rate_burst)
+        self.refusals = 0
+        self.joined = False
+
+    async def run(self) -> None:
+        """Handle frames until the client leaves, misbehaves past the limits, or is gone."""
+        while (text := await self._next_text()) is not None:
+            if not self._within_rate():
+                if self.refusals > self.machinery.settings.rate_burst:
+                    self.connection.closed.set()
+                    return
+                continue
+            frame = _parse(self.connection, text)
+            if frame is not None and not await self._dispatch(frame):
+                return
+
+    async def _next_text(self) -> str | None:
+        """The next text frame; None when the client is gone, never joined, or sent binary."""
+        connection = self.connection
         try:
-            message = await asyncio.wait_for(
-                connection.websocket.receive(), None if joined else JOIN_TIMEOUT
-            )
+            wait = None if self.joined else JOIN_TIMEOUT
+            message = await asyncio.wait_for(connection.websocket.receive(), wait)
         except TimeoutError:
             connection.send_now(error_frame("join_timeout", "send join_session first"))
-            return
+            return None
         if message["type"] == "websocket.disconnect":
-            return
+            return None
         if message.get("text") is None:
             connection.closed.set()  # binary frames are not part of the protocol
             await connection.websocket.close(CLOSE_UNSUPPORTED, reason="text frames only")
-            return
-        if not bucket.take():
-            refusals += 1
-            connection.send_now(error_frame("rate_limited", "too many messages, slow down"))
-            if refusals > machinery.settings.rate_burst:
-                connection.closed.set()
-                return
-            continue
-        frame = _parse(connection, message["text"])
-        if frame is None:
-            continue
-        if not joined:
-            if not isinstance(frame, JoinSession):
-                connection.send_now(error_frame("not_joined", "send join_session first"))
-                continue
-            joined = await _join(machinery, connection, frame)
-            continue
+            return None
+        return str(message["text"])
+
+    def _within_rate(self) -> bool:
+        if self.bucket.take():
+            return True
+        self.refusals += 1
+        self.connection.send_now(error_frame("rate_limited", "too many messages, slow down"))
+        return False
+
+    async def _dispatch(self, frame: Any) -> bool:
+        """Act on a valid frame; False when the client leaves."""
+        if not self.joined:
+            if isinstance(frame, JoinSession):
+                self.joined = await _join(self.machinery, self.connection, frame)
+            else:
+                self.connection.send_now(error_frame("not_joined", "send join_session first"))
+            return True
         if isinstance(frame, LeaveSession):
-            return
-        await _handle(machinery, connection, frame)
+            return False
+        await _handle(self.machinery, self.connection, frame)
+        return True
 
 
 def _parse(connection: ClientConnection, text: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
 import grpc
 from fitness.user.v1 import user_service_pb2 as pb
@@ -124,11 +124,12 @@ async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
     return GoalType(name.removeprefix(_GOAL_TYPE_PREFIX).lower())
 
 
-async def _date_or_abort(text: str, context: Context) -> Any:
+async def _date_or_abort(text: str, context: Context) -> date:
     try:
         return parse_date(text)
     except ValueError:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "target_date must be YYYY-MM-DD")
+        raise
 
 
 def profile_from_proto(message: pb.Profile) -> Profile:
