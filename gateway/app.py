@@ -18,6 +18,7 @@ from gateway.breaker import Clock
 from gateway.config import GatewaySettings
 from gateway.dependencies import Upstreams
 from gateway.errors import install_error_handlers
+from gateway.idempotency import IdempotencyMiddleware
 from gateway.live import routes as live_routes
 from gateway.live import socket as live_socket
 from gateway.live.hub import Hub
@@ -117,6 +118,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from gateway.auth import current_user
+from gateway.idempotency import idempotency_var
 from gateway.schemas import ErrorBody
 from gateway.upstream import UpstreamPool
 
@@ -32,8 +33,11 @@ async def upstreams(request: Request) -> Upstreams:
 
 
 def new_request_id() -> str:
-    """Idempotency key for one mutating call; the gateway's failover retries reuse it."""
-    return uuid.uuid4().hex
+    """The request_id of a mutating call: derived from the client's Idempotency-Key when it
+    sent one (so its retries are deduplicated by the services), else fresh; the gateway's
+    own failover retries reuse it either way."""
+    scoped = idempotency_var.get()
+    return f"idem-{scoped}" if scoped else uuid.uuid4().hex
 
 
 Caller = Annotated[str, Depends(current_user)]

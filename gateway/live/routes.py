@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.dependencies import Caller, Pools, errors
 from gateway.errors import ApiError
+from gateway.idempotency import idempotency_var
 from gateway.live.machinery import LiveDep, make_event, snapshot
 from gateway.live.store import GroupSession, LiveStore
 
@@ -40,7 +41,11 @@ async def create_group_session(
     types = await pools.activity.call("ListWorkoutTypes", activity_pb.ListWorkoutTypesRequest())
     if body.workout_type not in {t.name for t in types.workout_types}:
         raise ApiError(400, f"unknown workout_type {body.workout_type!r}")
-    session = await machinery.store.create(caller, body.title, body.workout_type, body.scheduled_at)
+    # With an Idempotency-Key, a retry after a crash re-creates the same session, not a second.
+    scoped = idempotency_var.get()
+    session = await machinery.store.create(
+        caller, body.title, body.workout_type, body.scheduled_at, session_id=scoped
+    )
     return await snapshot(machinery.store, session)
 
 

@@ -66,11 +66,11 @@ class LiveStore:
         self.instance_id = instance_id or uuid.uuid4().hex
 
     async def create(
-        self, owner_id: str, title: str, workout_type: str, scheduled_at: str
+        self, owner_id: str, title: str, workout_type: str, scheduled_at: str, session_id: str = ""
     ) -> GroupSession:
-        """Store a new active session."""
+        """Store a new active session (under ``session_id`` when the caller chose one)."""
         session = GroupSession(
-            uuid.uuid4().hex, owner_id, title, workout_type, scheduled_at, time.time()
+            session_id or uuid.uuid4().hex, owner_id, title, workout_type, scheduled_at, time.time()
         )
         fields = {k: str(v) for k, v in asdict(session).items()}
         async with self.redis.pipeline(transaction=True) as pipe:
