@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 # The store's events_after: events of a session after a sequence number, or None if gone.
 EventsAfter = Callable[[str, int], Awaitable[list[dict[str, Any]] | None]]
 
-CLOSE_TOO_SLOW = 1008
-
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
@@ -124,7 +122,6 @@ class Hub:
         self.redis: Any = redis  # redis-py's stubs type replies loosely
         self.events_after = events_after
         self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
-        self.subscribed = asyncio.Event()
         self._lost_events = False
 
     def add(self, connection: ClientConnection) -> None:
@@ -150,7 +147,6 @@ class Hub:
             try:
                 await self._listen()
             except (OSError, RedisError) as error:
-                self.subscribed.clear()
                 self._lost_events = True
                 log.warning("live event subscription lost, retrying", extra={"error": str(error)})
                 await asyncio.sleep(1.0)
@@ -160,7 +156,6 @@ class Hub:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
             if self._lost_events:
                 await self._catch_up()
-            self.subscribed.set()
             async for message in pubsub.listen():
                 if message["type"] == "pmessage":
                     session_id = message["channel"].removeprefix(CHANNEL_PREFIX)

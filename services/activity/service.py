@@ -28,7 +28,7 @@ from services.activity.domain import (
 )
 from services.activity.repository import WorkoutRepository
 from services.activity.users import UserDirectory
-from services.common.timeutil import Clock, utc_now
+from services.common.timeutil import Clock, to_millis, utc_now
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -48,8 +48,7 @@ class ActivityDeps:
 
     def now(self) -> datetime:
         """Current time at millisecond precision, the precision every store keeps."""
-        moment = self.clock()
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        return to_millis(self.clock())
 
 
 @dataclass(frozen=True)
@@ -123,9 +122,7 @@ def _record_participant(
 ) -> WorkoutSession:
     key = f"{request_id}:{participant.user_id}"
     session_id = str(uuid.uuid5(GROUP_SESSION_NAMESPACE, key))
-    start = participant.start_time.replace(
-        microsecond=participant.start_time.microsecond // 1000 * 1000
-    )
+    start = to_millis(participant.start_time)
     started = WorkoutSession(session_id, participant.user_id, type_name, start_time=start)
     deps.repo.add_session(started, key)
     return end_workout(deps, session_id, participant.user_id, participant.end_time, key + ":end")

@@ -33,6 +33,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def to_millis(moment: datetime) -> datetime:
+    """Drop sub-millisecond precision, the precision every store keeps (MongoDB's)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def parse_date(text: str) -> date:
     """Parse a YYYY-MM-DD calendar date."""
     return date.fromisoformat(text)
