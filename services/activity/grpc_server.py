@@ -11,8 +11,9 @@ from fitness.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from services.activity import domain, service
 from services.activity.domain import WorkoutSession
 from services.activity.service import ActivityDeps, ParticipantTime
+from services.activity.suggestions import GoalPlan, InfeasibleGoal, Suggestion
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable
-from services.common.timeutil import format_time, parse_time
+from services.common.timeutil import format_time, parse_date, parse_time
 
 STATUSES: StatusTable = {
     domain.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -20,6 +21,7 @@ STATUSES: StatusTable = {
     domain.NotSessionOwner: grpc.StatusCode.PERMISSION_DENIED,
     domain.SessionAlreadyEnded: grpc.StatusCode.FAILED_PRECONDITION,
     domain.UserServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
+    InfeasibleGoal: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -124,6 +126,68 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             request.request_id,
         )
         return pb.RecordGroupWorkoutResponse(sessions=[session_to_proto(s) for s in sessions])
+
+    async def PutGoalPlan(  # noqa: N802
+        self, request: pb.PutGoalPlanRequest, context: Context
+    ) -> pb.PutGoalPlanResponse:
+        """Store or retire a goal's plan."""
+        plan = await _plan_or_abort(request, context)
+        found = await self.dispatcher.run(context, service.put_goal_plan, self.deps, plan)
+        if found is None:
+            return pb.PutGoalPlanResponse()
+        return pb.PutGoalPlanResponse(suggestion=suggestion_to_proto(found))
+
+    async def RestoreGoalPlan(  # noqa: N802
+        self, request: pb.RestoreGoalPlanRequest, context: Context
+    ) -> pb.RestoreGoalPlanResponse:
+        """Undo one PutGoalPlan call."""
+        await self.dispatcher.run(
+            context, service.restore_goal_plan, self.deps, request.goal_id, request.put_request_id
+        )
+        return pb.RestoreGoalPlanResponse()
+
+    async def GetSuggestions(  # noqa: N802
+        self, request: pb.GetSuggestionsRequest, context: Context
+    ) -> pb.GetSuggestionsResponse:
+        """Return the user's weekly plan."""
+        found = await self.dispatcher.run(
+            context, service.get_suggestions, self.deps, request.user_id
+        )
+        return pb.GetSuggestionsResponse(suggestions=[suggestion_to_proto(s) for s in found])
+
+
+async def _plan_or_abort(request: pb.PutGoalPlanRequest, context: Context) -> GoalPlan:
+    try:
+        target_date = parse_date(request.target_date)
+    except ValueError:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "target_date must be YYYY-MM-DD")
+        raise
+    return GoalPlan(
+        goal_id=request.goal_id,
+        user_id=request.user_id,
+        goal_type=request.goal_type,
+        target_value=request.target_value,
+        target_date=target_date,
+        start_time=await _required_time_or_abort(request.start_time, context),
+        active=request.active,
+        request_id=request.request_id,
+    )
+
+
+def suggestion_to_proto(found: Suggestion) -> pb.Suggestion:
+    """Render one goal's weekly suggestion."""
+    return pb.Suggestion(
+        goal_id=found.plan.goal_id,
+        goal_type=found.plan.goal_type,
+        target_value=found.plan.target_value,
+        target_date=found.plan.target_date.isoformat(),
+        progress=round(found.progress, 1),
+        remaining=round(found.remaining, 1),
+        weeks_left=found.weeks_left,
+        sessions_per_week=found.sessions_per_week,
+        minutes_per_session=found.minutes_per_session,
+        weekly_target=found.weekly_target,
+    )
 
 
 async def _required_time_or_abort(text: str, context: Context) -> datetime:

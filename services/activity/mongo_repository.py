@@ -7,7 +7,8 @@ statistics run in one multi-document transaction, which needs a replica set.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
@@ -18,6 +19,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.suggestions import GoalPlan, Totals
 from services.common.timeutil import as_utc
 
 Document = dict[str, Any]
@@ -38,6 +40,7 @@ class MongoWorkoutRepository:
         self._db = db
         self._sessions = db["workout_sessions"]
         self._statistics = db["user_statistics"]
+        self._plans = db["goal_plans"]
 
     def ensure_indexes(self) -> None:
         """Create the indexes the queries rely on; safe to call on every start."""
@@ -46,6 +49,12 @@ class MongoWorkoutRepository:
             name="user_newest_first",
         )
         self._sessions.create_index("request_id", unique=True, sparse=True, name="request_id")
+        self._sessions.create_index(
+            [("user_id", ASCENDING), ("end_time", ASCENDING)], name="user_ended"
+        )
+        self._plans.create_index(
+            [("user_id", ASCENDING), ("target_date", ASCENDING)], name="user_plans"
+        )
 
     def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
         """Insert the session unless this request_id already stored one."""
@@ -128,6 +137,81 @@ class MongoWorkoutRepository:
         """Read the maintained totals: one _id lookup."""
         found = self._statistics.find_one({"_id": user_id})
         return Statistics.from_totals(found) if found else Statistics()
+
+    def totals_since(self, user_id: str, since: datetime) -> Totals:
+        """One aggregation over the user's sessions ended since ``since``."""
+        pipeline: list[Document] = [
+            {"$match": {"user_id": user_id, "end_time": {"$gte": since}}},
+            {
+                "$group": {
+                    "_id": None,
+                    "sessions": {"$sum": 1},
+                    "seconds": {"$sum": "$duration"},
+                    "calories": {"$sum": "$calories_burned"},
+                }
+            },
+        ]
+        found = next(iter(self._sessions.aggregate(pipeline)), None)
+        if not found:
+            return Totals()
+        return Totals(found["sessions"], found["seconds"] / 60, found["calories"])
+
+    def put_plan(self, plan: GoalPlan) -> bool:
+        """Replace the goal's plan, remembering the replaced one (compare-and-set on it)."""
+        stored = self._plans.find_one({"_id": plan.goal_id})
+        if stored and stored["request_id"] == plan.request_id:
+            return False
+        previous = {k: v for k, v in stored.items() if k != "previous"} if stored else None
+        document = {**_plan_document(plan), "previous": previous}
+        expected = {"request_id": stored["request_id"]} if stored else {}
+        try:
+            self._plans.replace_one({"_id": plan.goal_id, **expected}, document, upsert=True)
+        except DuplicateKeyError:
+            return False  # a concurrent retry of the same put won
+        return True
+
+    def restore_plan(self, goal_id: str, put_request_id: str) -> None:
+        """Put back the plan the given put replaced (or remove the plan it created)."""
+        stored = self._plans.find_one({"_id": goal_id, "request_id": put_request_id})
+        if not stored:
+            return
+        if stored.get("previous"):
+            current = {"_id": goal_id, "request_id": put_request_id}
+            self._plans.replace_one(current, {**stored["previous"], "previous": None})
+        else:
+            self._plans.delete_one({"_id": goal_id, "request_id": put_request_id})
+
+    def get_plan(self, goal_id: str) -> GoalPlan | None:
+        """Return the goal's plan, if any."""
+        found = self._plans.find_one({"_id": goal_id})
+        return _to_plan(found) if found else None
+
+    def active_plans(self, user_id: str) -> list[GoalPlan]:
+        """The user's active plans, nearest target date first."""
+        found = self._plans.find({"user_id": user_id, "active": True})
+        return [_to_plan(d) for d in found.sort([("target_date", ASCENDING), ("_id", ASCENDING)])]
+
+
+def _plan_document(plan: GoalPlan) -> Document:
+    document = asdict(plan)
+    # BSON has no date type: a target day is stored as its UTC midnight.
+    document["target_date"] = datetime.combine(plan.target_date, time(), tzinfo=UTC)
+    document["_id"] = document.pop("goal_id")
+    return document
+
+
+def _to_plan(document: Document) -> GoalPlan:
+    target: datetime = document["target_date"]
+    return GoalPlan(
+        goal_id=document["_id"],
+        user_id=document["user_id"],
+        goal_type=document["goal_type"],
+        target_value=document["target_value"],
+        target_date=date(target.year, target.month, target.day),
+        start_time=as_utc(document["start_time"]),
+        active=document["active"],
+        request_id=document["request_id"],
+    )
 
 
 def _document(session: WorkoutSession, request_id: str) -> Document:

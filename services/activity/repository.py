@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.suggestions import GoalPlan, Totals
 
 
 class WorkoutRepository(Protocol):
@@ -40,4 +41,27 @@ class WorkoutRepository(Protocol):
 
     def get_statistics(self, user_id: str) -> Statistics:
         """Return the maintained totals of the user (zeros if he has none)."""
+        ...
+
+    def totals_since(self, user_id: str, since: datetime) -> Totals:
+        """Sum the user's sessions that ended at or after ``since``."""
+        ...
+
+    def put_plan(self, plan: GoalPlan) -> bool:
+        """Store the plan, keeping the one it replaces for restore_plan.
+
+        False, changing nothing, when the stored plan came from the same request_id.
+        """
+        ...
+
+    def restore_plan(self, goal_id: str, put_request_id: str) -> None:
+        """Undo put_plan(request_id=put_request_id) if it is the latest put, else nothing."""
+        ...
+
+    def get_plan(self, goal_id: str) -> GoalPlan | None:
+        """Return the goal's plan, if any."""
+        ...
+
+    def active_plans(self, user_id: str) -> list[GoalPlan]:
+        """Return the user's active plans, nearest target date first."""
         ...

@@ -27,6 +27,13 @@ from services.activity.domain import (
     workout_type,
 )
 from services.activity.repository import WorkoutRepository
+from services.activity.suggestions import (
+    GoalPlan,
+    Suggestion,
+    require_feasible,
+    suggest,
+    validated_plan,
+)
 from services.activity.users import UserDirectory
 from services.common.timeutil import Clock, to_millis, utc_now
 
@@ -169,6 +176,41 @@ def get_statistics(deps: ActivityDeps, user_id: str) -> Statistics:
 def _require_user(user_id: str) -> None:
     if not user_id:
         raise InvalidInput("user_id is required")
+
+
+def put_goal_plan(deps: ActivityDeps, plan: GoalPlan) -> Suggestion | None:
+    """Store a goal's plan (refusing one that cannot be met); a repeat changes nothing."""
+    if not plan.request_id:
+        raise InvalidInput("request_id is required")
+    validated_plan(plan)
+    suggestion = _suggestion(deps, plan) if plan.active else None
+    if suggestion:
+        require_feasible(suggestion)
+    deps.repo.put_plan(plan)
+    return suggestion
+
+
+def restore_goal_plan(deps: ActivityDeps, goal_id: str, put_request_id: str) -> None:
+    """Undo one put_goal_plan call, if it was applied and is still the latest."""
+    if not (goal_id and put_request_id):
+        raise InvalidInput("goal_id and put_request_id are required")
+    deps.repo.restore_plan(goal_id, put_request_id)
+
+
+def get_suggestions(deps: ActivityDeps, user_id: str) -> list[Suggestion]:
+    """This week's plan for each of the user's active goals."""
+    _require_user(user_id)
+    plans = deps.repo.active_plans(user_id)
+    if not plans:
+        return []
+    weight = deps.users.weight_kg(user_id) or DEFAULT_WEIGHT_KG
+    return [_suggestion(deps, plan, weight) for plan in plans]
+
+
+def _suggestion(deps: ActivityDeps, plan: GoalPlan, weight: float | None = None) -> Suggestion:
+    done = deps.repo.totals_since(plan.user_id, plan.start_time)
+    weight = weight or deps.users.weight_kg(plan.user_id) or DEFAULT_WEIGHT_KG
+    return suggest(plan, done, deps.clock().date(), weight)
 
 
 def list_workout_types() -> list[WorkoutType]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from dataclasses import asdict
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
+    Date,
     DateTime,
     Engine,
     Float,
@@ -15,7 +19,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     and_,
+    delete,
+    func,
     or_,
     select,
     update,
@@ -25,6 +32,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.suggestions import GoalPlan, Totals
 from services.common.timeutil import as_utc
 
 metadata = MetaData()
@@ -51,6 +59,21 @@ statistics = Table(
     Column("total_workouts", Integer, nullable=False),
     Column("total_duration", Float, nullable=False),
     Column("total_calories_burned", Float, nullable=False),
+)
+
+goal_plans = Table(
+    "goal_plans",
+    metadata,
+    Column("goal_id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("goal_type", String(32), nullable=False),
+    Column("target_value", Float, nullable=False),
+    Column("target_date", Date, nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("request_id", String(160), nullable=False),
+    # JSON of the plan this one replaced, so a saga compensation can put it back.
+    Column("previous", Text, nullable=True),
 )
 
 
@@ -154,6 +177,90 @@ class SqlWorkoutRepository:
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return Statistics.from_totals(dict(row)) if row else Statistics()
+
+    def totals_since(self, user_id: str, since: datetime) -> Totals:
+        """One aggregate over the user's sessions ended since ``since``."""
+        query = select(
+            func.count(),
+            func.coalesce(func.sum(sessions.c.duration), 0.0),
+            func.coalesce(func.sum(sessions.c.calories_burned), 0.0),
+        ).where(sessions.c.user_id == user_id, sessions.c.end_time >= since)
+        with self._engine.connect() as conn:
+            count, seconds, calories = conn.execute(query).one()
+        return Totals(int(count), float(seconds) / 60, float(calories))
+
+    def put_plan(self, plan: GoalPlan) -> bool:
+        """Replace the goal's plan, remembering the replaced one."""
+        with self._engine.begin() as conn:
+            stored = self._plan_row(conn, plan.goal_id)
+            if stored and stored["request_id"] == plan.request_id:
+                return False
+            previous = json.dumps(_plan_json(_to_plan(stored))) if stored else None
+            row = {**_plan_row(plan), "previous": previous}
+            upsert = self._insert(goal_plans).values(row)
+            conn.execute(upsert.on_conflict_do_update(index_elements=["goal_id"], set_=row))
+        return True
+
+    def restore_plan(self, goal_id: str, put_request_id: str) -> None:
+        """Put back the plan the given put replaced (or remove the plan it created)."""
+        with self._engine.begin() as conn:
+            stored = self._plan_row(conn, goal_id)
+            if not stored or stored["request_id"] != put_request_id:
+                return
+            conn.execute(delete(goal_plans).where(goal_plans.c.goal_id == goal_id))
+            if stored["previous"]:
+                earlier = _plan_from_json(json.loads(stored["previous"]))
+                conn.execute(goal_plans.insert().values(_plan_row(earlier)))
+
+    def get_plan(self, goal_id: str) -> GoalPlan | None:
+        """Return the goal's plan, if any."""
+        with self._engine.connect() as conn:
+            stored = self._plan_row(conn, goal_id)
+        return _to_plan(stored) if stored else None
+
+    def active_plans(self, user_id: str) -> list[GoalPlan]:
+        """The user's active plans, nearest target date first."""
+        query = (
+            select(goal_plans)
+            .where(goal_plans.c.user_id == user_id, goal_plans.c.active.is_(True))
+            .order_by(goal_plans.c.target_date, goal_plans.c.goal_id)
+        )
+        with self._engine.connect() as conn:
+            return [_to_plan(row) for row in conn.execute(query).mappings()]
+
+    def _plan_row(self, conn: Connection, goal_id: str) -> RowMapping | None:
+        query = select(goal_plans).where(goal_plans.c.goal_id == goal_id)
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return conn.execute(query).mappings().first()
+
+
+def _plan_row(plan: GoalPlan) -> dict[str, Any]:
+    return {**asdict(plan), "previous": None}
+
+
+def _plan_json(plan: GoalPlan) -> dict[str, Any]:
+    row = asdict(plan)
+    return {
+        **row,
+        "target_date": plan.target_date.isoformat(),
+        "start_time": plan.start_time.isoformat(),
+    }
+
+
+def _plan_from_json(data: dict[str, Any]) -> GoalPlan:
+    return GoalPlan(
+        **{
+            **data,
+            "target_date": date.fromisoformat(data["target_date"]),
+            "start_time": datetime.fromisoformat(data["start_time"]),
+        }
+    )
+
+
+def _to_plan(row: RowMapping) -> GoalPlan:
+    fields = {name: row[name] for name in GoalPlan.__dataclass_fields__}
+    return GoalPlan(**{**fields, "start_time": as_utc(row["start_time"])})
 
 
 def _row(session: WorkoutSession, request_id: str) -> dict[str, Any]:

@@ -15,5 +15,7 @@ def split_commas(value: object) -> object:
     return value
 
 
+# A list of names, written comma-separated in the environment.
+NameList = Annotated[list[str], NoDecode, BeforeValidator(split_commas)]
 # A list of host:port addresses, written comma-separated in the environment.
-AddressList = Annotated[list[str], NoDecode, BeforeValidator(split_commas)]
+AddressList = NameList

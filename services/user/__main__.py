@@ -34,7 +34,13 @@ def build_deps(settings: UserSettings) -> UserDeps:
         ttl_seconds=settings.token_ttl_seconds,
     )
     decoy = hasher.hash("decoy password that no account has")
-    return UserDeps(repo=SqlUserRepository(engine), hasher=hasher, tokens=tokens, decoy_hash=decoy)
+    return UserDeps(
+        repo=SqlUserRepository(engine),
+        hasher=hasher,
+        tokens=tokens,
+        decoy_hash=decoy,
+        admin_usernames=frozenset(settings.admin_usernames),
+    )
 
 
 def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.settings import NameList
+
 
 class UserSettings(BaseSettings):
     """Where the user service listens, stores data and finds its signing key."""
@@ -26,4 +28,7 @@ class UserSettings(BaseSettings):
     hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, gt=0)
     worker_threads: int = Field(16, gt=0)
     max_concurrent_rpcs: int = Field(512, gt=0)
+    admin_usernames: NameList = Field(
+        default_factory=list, description="Usernames whose tokens carry the admin role"
+    )
     log_level: str = "INFO"

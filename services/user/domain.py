@@ -41,6 +41,18 @@ class Overloaded(DomainError):
     """Too many password hashes are already in progress; the caller should retry later."""
 
 
+class GoalBusy(DomainError):
+    """Another saga is changing this goal; the caller should retry later."""
+
+
+class GoalOperation(StrEnum):
+    """A change to a goal that a saga prepares, then commits or cancels."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
 class GoalType(StrEnum):
     """What a goal measures; values are the REST spelling."""
 
@@ -100,6 +112,51 @@ class Goal:
     target_date: date
     current_progress: float
     status: GoalStatus
+    created_at: datetime
+    pending_operation: GoalOperation | None = None
+    pending_saga_id: str | None = None
+    # The target a prepared update will set, applied on commit.
+    pending_target: tuple[float, date] | None = None
+    achieved_at: datetime | None = None
+
+    def with_progress(self, added: float, now: datetime) -> Goal:
+        """The goal after ``added`` more progress, achieved once the target is reached."""
+        return replace(self, current_progress=self.current_progress + added).settled(now)
+
+    def settled(self, now: datetime) -> Goal:
+        """The goal with its status matching its progress against the target."""
+        if self.current_progress >= self.target_value:
+            return replace(self, status=GoalStatus.ACHIEVED, achieved_at=self.achieved_at or now)
+        return replace(self, status=GoalStatus.ACTIVE, achieved_at=None)
+
+
+@dataclass(frozen=True)
+class WorkoutDone:
+    """An ended workout, as far as goal progress is concerned."""
+
+    end_time: datetime
+    duration_seconds: float
+    calories: float
+
+    def progress_toward(self, goal_type: GoalType) -> float:
+        """How much this workout adds to a goal of this type (sessions carry no distance)."""
+        return {
+            GoalType.WORKOUTS_COUNT: 1.0,
+            GoalType.ACTIVE_MINUTES: self.duration_seconds / 60,
+            GoalType.CALORIES_BURNED: self.calories,
+            GoalType.DISTANCE_KM: 0.0,
+        }[goal_type]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something the platform tells a user, e.g. that he reached a goal."""
+
+    notification_id: str
+    user_id: str
+    kind: str
+    goal_id: str
+    message: str
     created_at: datetime
 
 

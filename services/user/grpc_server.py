@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import grpc
@@ -9,9 +10,10 @@ from fitness.user.v1 import user_service_pb2 as pb
 from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable
-from services.common.timeutil import format_time, parse_date
-from services.user import domain, service
-from services.user.domain import Goal, GoalType, Profile, User
+from services.common.timeutil import format_time, parse_date, parse_time
+from services.user import domain, goal_changes, service
+from services.user.domain import Goal, GoalOperation, GoalType, Notification, Profile, User
+from services.user.goal_changes import GoalChange
 from services.user.service import UserDeps
 
 STATUSES: StatusTable = {
@@ -22,9 +24,11 @@ STATUSES: StatusTable = {
     domain.UserNotFound: grpc.StatusCode.NOT_FOUND,
     domain.GoalNotFound: grpc.StatusCode.NOT_FOUND,
     domain.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    domain.GoalBusy: grpc.StatusCode.ABORTED,
 }
 
 _GOAL_TYPE_PREFIX = "GOAL_TYPE_"
+_OPERATION_PREFIX = "GOAL_OPERATION_"
 _PROFILE_FIELDS = ("display_name", "weight_kg", "height_cm", "birth_year")
 
 
@@ -116,6 +120,122 @@ class UserServicer(pb_grpc.UserServiceServicer):
         found = await self.dispatcher.read(context, service.list_goals, self.deps, request.user_id)
         return pb.ListGoalsResponse(goals=[goal_to_proto(goal) for goal in found])
 
+    async def PrepareGoalChange(  # noqa: N802
+        self, request: pb.PrepareGoalChangeRequest, context: Context
+    ) -> pb.GoalChangeResponse:
+        """Create a pending goal or claim an existing one for a saga."""
+        change = await _goal_change_or_abort(request, context)
+        goal = await self.dispatcher.run(
+            context, goal_changes.prepare_goal_change, self.deps, change, request.request_id
+        )
+        return _change_response(goal)
+
+    async def CommitGoalChange(  # noqa: N802
+        self, request: pb.GoalChangeStepRequest, context: Context
+    ) -> pb.GoalChangeResponse:
+        """Apply the change a saga prepared."""
+        return await self._finish(goal_changes.commit_goal_change, request, context)
+
+    async def CancelGoalChange(  # noqa: N802
+        self, request: pb.GoalChangeStepRequest, context: Context
+    ) -> pb.GoalChangeResponse:
+        """Forget the change a saga prepared."""
+        return await self._finish(goal_changes.cancel_goal_change, request, context)
+
+    async def _finish(
+        self,
+        use_case: Callable[..., Goal | None],
+        request: pb.GoalChangeStepRequest,
+        context: Context,
+    ) -> pb.GoalChangeResponse:
+        await _require_step_ids(request, context)
+        goal = await self.dispatcher.run(
+            context,
+            use_case,
+            self.deps,
+            request.saga_id,
+            request.user_id,
+            request.goal_id,
+            request.request_id,
+        )
+        return _change_response(goal)
+
+    async def RecordWorkoutProgress(  # noqa: N802
+        self, request: pb.RecordWorkoutProgressRequest, context: Context
+    ) -> pb.RecordWorkoutProgressResponse:
+        """Advance the user's goals by one ended workout."""
+        workout = await _workout_or_abort(request, context)
+        achieved = await self.dispatcher.run(
+            context,
+            goal_changes.record_workout_progress,
+            self.deps,
+            request.user_id,
+            workout,
+            request.request_id,
+        )
+        return pb.RecordWorkoutProgressResponse(achieved_goals=[goal_to_proto(g) for g in achieved])
+
+    async def ListNotifications(  # noqa: N802
+        self, request: pb.ListNotificationsRequest, context: Context
+    ) -> pb.ListNotificationsResponse:
+        """List a user's notifications."""
+        found = await self.dispatcher.read(
+            context, goal_changes.list_notifications, self.deps, request.user_id, request.page_size
+        )
+        return pb.ListNotificationsResponse(notifications=[notification_to_proto(n) for n in found])
+
+
+async def _goal_change_or_abort(
+    request: pb.PrepareGoalChangeRequest, context: Context
+) -> GoalChange:
+    await _require_step_ids(request, context)
+    name = (
+        pb.GoalOperation.Name(request.operation)
+        if request.operation in pb.GoalOperation.values()
+        else ""
+    )
+    if request.operation == pb.GOAL_OPERATION_UNSPECIFIED or not name:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "operation must be set")
+    operation = GoalOperation(name.removeprefix(_OPERATION_PREFIX).lower())
+    creating = operation is GoalOperation.CREATE
+    changing_target = operation is not GoalOperation.DELETE
+    return GoalChange(
+        saga_id=request.saga_id,
+        user_id=request.user_id,
+        goal_id=request.goal_id,
+        operation=operation,
+        goal_type=await _goal_type_or_abort(request.goal_type, context) if creating else None,
+        target_value=request.target_value,
+        target_date=await _date_or_abort(request.target_date, context) if changing_target else None,
+    )
+
+
+async def _require_step_ids(
+    request: pb.PrepareGoalChangeRequest | pb.GoalChangeStepRequest, context: Context
+) -> None:
+    missing = [
+        f for f in ("request_id", "saga_id", "user_id", "goal_id") if not getattr(request, f)
+    ]
+    if missing:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"required: {', '.join(missing)}")
+
+
+async def _workout_or_abort(
+    request: pb.RecordWorkoutProgressRequest, context: Context
+) -> domain.WorkoutDone:
+    try:
+        end_time = parse_time(request.end_time)
+    except ValueError:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "end_time must be RFC 3339")
+        raise
+    if not (request.duration >= 0 and request.calories_burned >= 0):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "duration and calories must be >= 0")
+    return domain.WorkoutDone(end_time, request.duration, request.calories_burned)
+
+
+def _change_response(goal: Goal | None) -> pb.GoalChangeResponse:
+    return pb.GoalChangeResponse(goal=goal_to_proto(goal)) if goal else pb.GoalChangeResponse()
+
 
 async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
     name = pb.GoalType.Name(value) if value in pb.GoalType.values() else ""
@@ -166,4 +286,23 @@ def goal_to_proto(goal: Goal) -> pb.Goal:
         current_progress=goal.current_progress,
         status="GOAL_STATUS_" + goal.status.value.upper(),
         create_time=format_time(goal.created_at),
+        pending_operation=(
+            _OPERATION_PREFIX + goal.pending_operation.value.upper()
+            if goal.pending_operation
+            else "GOAL_OPERATION_UNSPECIFIED"
+        ),
+        pending_saga_id=goal.pending_saga_id or "",
+        achieve_time=format_time(goal.achieved_at) if goal.achieved_at else "",
+    )
+
+
+def notification_to_proto(note: Notification) -> pb.Notification:
+    """Render a notification."""
+    return pb.Notification(
+        notification_id=note.notification_id,
+        user_id=note.user_id,
+        kind=note.kind,
+        goal_id=note.goal_id,
+        message=note.message,
+        create_time=format_time(note.created_at),
     )

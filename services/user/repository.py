@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -13,22 +14,26 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
+    delete,
     select,
     update,
 )
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from services.common.timeutil import as_utc
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
+    GoalOperation,
     GoalStatus,
     GoalType,
+    Notification,
     Profile,
     User,
     UsernameTaken,
@@ -67,6 +72,31 @@ class UserRepository(Protocol):
         """Return the user's goals, newest first."""
         ...
 
+    def write_goals(self, request_id: str, writes: Sequence[GoalWrite], now: datetime) -> bool:
+        """Apply the writes and record request_id (processed at ``now``), all or nothing.
+
+        Returns False, writing nothing, when request_id was recorded before; raises
+        StaleGoal when a goal no longer matches the state a write was computed from.
+        """
+        ...
+
+    def list_notifications(self, user_id: str, limit: int) -> list[Notification]:
+        """Return the user's notifications, newest first."""
+        ...
+
+
+class StaleGoal(Exception):
+    """A goal changed between reading it and writing the result; read again and retry."""
+
+
+@dataclass(frozen=True)
+class GoalWrite:
+    """One goal's new state (None deletes it), valid only if it still is ``previous``."""
+
+    previous: Goal | None
+    new: Goal | None
+    notifications: tuple[Notification, ...] = ()
+
 
 metadata = MetaData()
 
@@ -98,6 +128,31 @@ goals = Table(
     Column("status", String(16), nullable=False),
     Column("request_id", String(128), nullable=True, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("pending_operation", String(16), nullable=True),
+    Column("pending_saga_id", String(128), nullable=True),
+    Column("pending_target_value", Float, nullable=True),
+    Column("pending_target_date", Date, nullable=True),
+    Column("achieved_at", DateTime(timezone=True), nullable=True),
+)
+
+# Requests whose effect has been applied: written in the effect's own transaction.
+processed_requests = Table(
+    "processed_requests",
+    metadata,
+    Column("request_id", String(160), primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("notification_id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.user_id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("goal_id", String(36), nullable=False, server_default=""),
+    Column("message", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_notifications_user_id", "user_id", "created_at"),
 )
 
 PROFILE_COLUMNS = ("display_name", "weight_kg", "height_cm", "birth_year")
@@ -175,6 +230,39 @@ class SqlUserRepository:
         with self._engine.connect() as conn:
             return [_to_goal(row) for row in conn.execute(query).mappings()]
 
+    def write_goals(self, request_id: str, writes: Sequence[GoalWrite], now: datetime) -> bool:
+        """Apply the writes and record request_id in one transaction."""
+        try:
+            with self._engine.begin() as conn:
+                record = {"request_id": request_id, "processed_at": now}
+                conn.execute(processed_requests.insert().values(record))
+                for write in writes:
+                    _apply(conn, write)
+        except IntegrityError:
+            if self._processed(request_id):
+                return False
+            raise
+        return True
+
+    def _processed(self, request_id: str) -> bool:
+        query = select(processed_requests.c.request_id).where(
+            processed_requests.c.request_id == request_id
+        )
+        with self._engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def list_notifications(self, user_id: str, limit: int) -> list[Notification]:
+        """Return the user's notifications, newest first."""
+        query = (
+            select(notifications)
+            .where(notifications.c.user_id == user_id)
+            .order_by(notifications.c.created_at.desc(), notifications.c.notification_id)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [Notification(**{**row, "created_at": as_utc(row["created_at"])}) for row in rows]
+
     def _insert(self, table: Table, row: dict[str, Any]) -> None:
         with self._engine.begin() as conn:
             conn.execute(table.insert().values(row))
@@ -218,8 +306,40 @@ def _to_user(row: RowMapping) -> User:
     )
 
 
+def _apply(conn: Connection, write: GoalWrite) -> None:
+    """Insert, update or delete one goal, checking it did not change meanwhile."""
+    if write.previous is None and write.new is not None:
+        conn.execute(goals.insert().values(_goal_row(write.new, "")))
+    elif write.previous is not None:
+        changed = _guarded(write.previous, write.new)
+        if conn.execute(changed).rowcount != 1:
+            raise StaleGoal(f"goal {write.previous.goal_id} changed meanwhile")
+    for note in write.notifications:
+        conn.execute(notifications.insert().values(asdict(note)))
+
+
+def _guarded(previous: Goal, new: Goal | None) -> Any:
+    """The update (or delete) of ``previous``, matching only while it is unchanged."""
+    row = _goal_row(previous, "")
+    still = [
+        goals.c[name].is_(None) if row[name] is None else goals.c[name] == row[name]
+        for name in ("pending_saga_id", "current_progress", "target_value", "status")
+    ]
+    where = (goals.c.goal_id == previous.goal_id, *still)
+    if new is None:
+        return delete(goals).where(*where)
+    values = {k: v for k, v in _goal_row(new, "").items() if k != "request_id"}
+    return update(goals).where(*where).values(values)
+
+
 def _goal_row(goal: Goal, request_id: str) -> dict[str, Any]:
+    target = goal.pending_target
     return {
+        "pending_operation": goal.pending_operation.value if goal.pending_operation else None,
+        "pending_saga_id": goal.pending_saga_id,
+        "pending_target_value": target[0] if target else None,
+        "pending_target_date": target[1] if target else None,
+        "achieved_at": goal.achieved_at,
         "goal_id": goal.goal_id,
         "user_id": goal.user_id,
         "goal_type": goal.goal_type.value,
@@ -235,6 +355,8 @@ def _goal_row(goal: Goal, request_id: str) -> dict[str, Any]:
 def _to_goal(row: RowMapping) -> Goal:
     target_date: date = row["target_date"]
     created_at: datetime = row["created_at"]
+    operation = row["pending_operation"]
+    pending_value, pending_date = row["pending_target_value"], row["pending_target_date"]
     return Goal(
         goal_id=row["goal_id"],
         user_id=row["user_id"],
@@ -244,4 +366,8 @@ def _to_goal(row: RowMapping) -> Goal:
         current_progress=row["current_progress"],
         status=GoalStatus(row["status"]),
         created_at=as_utc(created_at),
+        pending_operation=GoalOperation(operation) if operation else None,
+        pending_saga_id=row["pending_saga_id"],
+        pending_target=(pending_value, pending_date) if pending_value is not None else None,
+        achieved_at=as_utc(row["achieved_at"]) if row["achieved_at"] else None,
     )

@@ -43,6 +43,8 @@ class UserDeps:
     make_id: Callable[[], str] = field(default=new_id)
     # Verified when the email is unknown, so both failures cost one hash (no timing oracle).
     decoy_hash: str = ""
+    # Users whose tokens carry the "admin" role (saga inspection and the like).
+    admin_usernames: frozenset[str] = frozenset()
 
 
 def register_user(
@@ -68,7 +70,8 @@ def login(deps: UserDeps, email: str, password: str) -> tuple[User, IssuedToken]
     stored_hash = user.password_hash if user else deps.decoy_hash
     if not deps.hasher.verify(stored_hash, password) or user is None:
         raise InvalidCredentials("email or password is wrong")
-    return user, deps.tokens.issue(user.user_id)
+    roles = ("admin",) if user.username in deps.admin_usernames else ()
+    return user, deps.tokens.issue(user.user_id, roles)
 
 
 def get_user(deps: UserDeps, user_id: str) -> User:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
@@ -42,8 +43,8 @@ class TokenIssuer:
         self._ttl = ttl_seconds
         self._clock = clock
 
-    def issue(self, user_id: str) -> IssuedToken:
-        """Return a token naming the user as subject, valid for the configured TTL."""
+    def issue(self, user_id: str, roles: Sequence[str] = ()) -> IssuedToken:
+        """Return a token naming the user as subject (and his roles), valid for the TTL."""
         now = int(self._clock().timestamp())
         claims = {
             "sub": user_id,
@@ -53,6 +54,7 @@ class TokenIssuer:
             "nbf": now,
             "exp": now + self._ttl,
             "jti": uuid.uuid4().hex,
+            "roles": list(roles),
         }
         return IssuedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), self._ttl)
 

@@ -37,4 +37,4 @@ def test_migrating_twice_changes_nothing(sqlite_url: str) -> None:
     migrate(engine, USER_MIGRATIONS)
     migrate(engine, USER_MIGRATIONS)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"

@@ -141,3 +141,79 @@ class RecordGroupWorkoutResponse(_message.Message):
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     sessions: _containers.RepeatedCompositeFieldContainer[WorkoutSession]
     def __init__(self, sessions: _Optional[_Iterable[_Union[WorkoutSession, _Mapping]]] = ...) -> None: ...
+
+class PutGoalPlanRequest(_message.Message):
+    __slots__ = ("request_id", "user_id", "goal_id", "goal_type", "target_value", "target_date", "start_time", "active")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    goal_id: str
+    goal_type: str
+    target_value: float
+    target_date: str
+    start_time: str
+    active: bool
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., goal_type: _Optional[str] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., start_time: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+
+class PutGoalPlanResponse(_message.Message):
+    __slots__ = ("suggestion",)
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    suggestion: Suggestion
+    def __init__(self, suggestion: _Optional[_Union[Suggestion, _Mapping]] = ...) -> None: ...
+
+class RestoreGoalPlanRequest(_message.Message):
+    __slots__ = ("request_id", "goal_id", "put_request_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PUT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    goal_id: str
+    put_request_id: str
+    def __init__(self, request_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., put_request_id: _Optional[str] = ...) -> None: ...
+
+class RestoreGoalPlanResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetSuggestionsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class Suggestion(_message.Message):
+    __slots__ = ("goal_id", "goal_type", "target_value", "target_date", "progress", "remaining", "weeks_left", "sessions_per_week", "minutes_per_session", "weekly_target")
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    WEEKS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    MINUTES_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
+    WEEKLY_TARGET_FIELD_NUMBER: _ClassVar[int]
+    goal_id: str
+    goal_type: str
+    target_value: float
+    target_date: str
+    progress: float
+    remaining: float
+    weeks_left: int
+    sessions_per_week: int
+    minutes_per_session: int
+    weekly_target: float
+    def __init__(self, goal_id: _Optional[str] = ..., goal_type: _Optional[str] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., progress: _Optional[float] = ..., remaining: _Optional[float] = ..., weeks_left: _Optional[int] = ..., sessions_per_week: _Optional[int] = ..., minutes_per_session: _Optional[int] = ..., weekly_target: _Optional[float] = ...) -> None: ...
+
+class GetSuggestionsResponse(_message.Message):
+    __slots__ = ("suggestions",)
+    SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
+    def __init__(self, suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ...) -> None: ...

@@ -65,6 +65,21 @@ class ActivityServiceStub:
                 request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutRequest.SerializeToString,
                 response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutResponse.FromString,
                 _registered_method=True)
+        self.PutGoalPlan = channel.unary_unary(
+                '/fitness.activity.v1.ActivityService/PutGoalPlan',
+                request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.PutGoalPlanRequest.SerializeToString,
+                response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.PutGoalPlanResponse.FromString,
+                _registered_method=True)
+        self.RestoreGoalPlan = channel.unary_unary(
+                '/fitness.activity.v1.ActivityService/RestoreGoalPlan',
+                request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RestoreGoalPlanRequest.SerializeToString,
+                response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RestoreGoalPlanResponse.FromString,
+                _registered_method=True)
+        self.GetSuggestions = channel.unary_unary(
+                '/fitness.activity.v1.ActivityService/GetSuggestions',
+                request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsRequest.SerializeToString,
+                response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsResponse.FromString,
+                _registered_method=True)
 
 
 class ActivityServiceServicer:
@@ -114,6 +129,28 @@ class ActivityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutGoalPlan(self, request, context):
+        """Saga step: stores (or, with active false, retires) the plan behind a goal's suggestions.
+        Fails with FAILED_PRECONDITION when the target cannot be reached by its date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreGoalPlan(self, request, context):
+        """Saga compensation: undoes the PutGoalPlan call with put_request_id, if it was applied.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSuggestions(self, request, context):
+        """Returns the user's weekly plan: what to do this week to reach each active goal in time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActivityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +183,21 @@ def add_ActivityServiceServicer_to_server(servicer, server):
                     servicer.RecordGroupWorkout,
                     request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutRequest.FromString,
                     response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutResponse.SerializeToString,
+            ),
+            'PutGoalPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutGoalPlan,
+                    request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.PutGoalPlanRequest.FromString,
+                    response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.PutGoalPlanResponse.SerializeToString,
+            ),
+            'RestoreGoalPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreGoalPlan,
+                    request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RestoreGoalPlanRequest.FromString,
+                    response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.RestoreGoalPlanResponse.SerializeToString,
+            ),
+            'GetSuggestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSuggestions,
+                    request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsRequest.FromString,
+                    response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +363,87 @@ class ActivityService:
             '/fitness.activity.v1.ActivityService/RecordGroupWorkout',
             fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutRequest.SerializeToString,
             fitness_dot_activity_dot_v1_dot_activity__service__pb2.RecordGroupWorkoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutGoalPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.activity.v1.ActivityService/PutGoalPlan',
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.PutGoalPlanRequest.SerializeToString,
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.PutGoalPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreGoalPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.activity.v1.ActivityService/RestoreGoalPlan',
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.RestoreGoalPlanRequest.SerializeToString,
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.RestoreGoalPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSuggestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.activity.v1.ActivityService/GetSuggestions',
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsRequest.SerializeToString,
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,6 +7,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GoalOperation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GOAL_OPERATION_UNSPECIFIED: _ClassVar[GoalOperation]
+    GOAL_OPERATION_CREATE: _ClassVar[GoalOperation]
+    GOAL_OPERATION_UPDATE: _ClassVar[GoalOperation]
+    GOAL_OPERATION_DELETE: _ClassVar[GoalOperation]
+
 class GoalType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     GOAL_TYPE_UNSPECIFIED: _ClassVar[GoalType]
@@ -20,6 +27,10 @@ class GoalStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GOAL_STATUS_UNSPECIFIED: _ClassVar[GoalStatus]
     GOAL_STATUS_ACTIVE: _ClassVar[GoalStatus]
     GOAL_STATUS_ACHIEVED: _ClassVar[GoalStatus]
+GOAL_OPERATION_UNSPECIFIED: GoalOperation
+GOAL_OPERATION_CREATE: GoalOperation
+GOAL_OPERATION_UPDATE: GoalOperation
+GOAL_OPERATION_DELETE: GoalOperation
 GOAL_TYPE_UNSPECIFIED: GoalType
 GOAL_TYPE_WORKOUTS_COUNT: GoalType
 GOAL_TYPE_ACTIVE_MINUTES: GoalType
@@ -56,7 +67,7 @@ class User(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., email: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., create_time: _Optional[str] = ...) -> None: ...
 
 class Goal(_message.Message):
-    __slots__ = ("goal_id", "user_id", "goal_type", "target_value", "target_date", "current_progress", "status", "create_time")
+    __slots__ = ("goal_id", "user_id", "goal_type", "target_value", "target_date", "current_progress", "status", "create_time", "pending_operation", "pending_saga_id", "achieve_time")
     GOAL_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +76,9 @@ class Goal(_message.Message):
     CURRENT_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PENDING_OPERATION_FIELD_NUMBER: _ClassVar[int]
+    PENDING_SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    ACHIEVE_TIME_FIELD_NUMBER: _ClassVar[int]
     goal_id: str
     user_id: str
     goal_type: GoalType
@@ -73,7 +87,10 @@ class Goal(_message.Message):
     current_progress: float
     status: GoalStatus
     create_time: str
-    def __init__(self, goal_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., current_progress: _Optional[float] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., create_time: _Optional[str] = ...) -> None: ...
+    pending_operation: GoalOperation
+    pending_saga_id: str
+    achieve_time: str
+    def __init__(self, goal_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., current_progress: _Optional[float] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., create_time: _Optional[str] = ..., pending_operation: _Optional[_Union[GoalOperation, str]] = ..., pending_saga_id: _Optional[str] = ..., achieve_time: _Optional[str] = ...) -> None: ...
 
 class RegisterUserRequest(_message.Message):
     __slots__ = ("request_id", "username", "email", "password", "profile")
@@ -192,3 +209,91 @@ class ListGoalsResponse(_message.Message):
     GOALS_FIELD_NUMBER: _ClassVar[int]
     goals: _containers.RepeatedCompositeFieldContainer[Goal]
     def __init__(self, goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...
+
+class PrepareGoalChangeRequest(_message.Message):
+    __slots__ = ("request_id", "saga_id", "user_id", "goal_id", "operation", "goal_type", "target_value", "target_date")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    saga_id: str
+    user_id: str
+    goal_id: str
+    operation: GoalOperation
+    goal_type: GoalType
+    target_value: float
+    target_date: str
+    def __init__(self, request_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., operation: _Optional[_Union[GoalOperation, str]] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
+
+class GoalChangeStepRequest(_message.Message):
+    __slots__ = ("request_id", "saga_id", "user_id", "goal_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    saga_id: str
+    user_id: str
+    goal_id: str
+    def __init__(self, request_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ...) -> None: ...
+
+class GoalChangeResponse(_message.Message):
+    __slots__ = ("goal",)
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    goal: Goal
+    def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ...) -> None: ...
+
+class RecordWorkoutProgressRequest(_message.Message):
+    __slots__ = ("request_id", "user_id", "end_time", "duration", "calories_burned")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    CALORIES_BURNED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    end_time: str
+    duration: float
+    calories_burned: float
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., end_time: _Optional[str] = ..., duration: _Optional[float] = ..., calories_burned: _Optional[float] = ...) -> None: ...
+
+class RecordWorkoutProgressResponse(_message.Message):
+    __slots__ = ("achieved_goals",)
+    ACHIEVED_GOALS_FIELD_NUMBER: _ClassVar[int]
+    achieved_goals: _containers.RepeatedCompositeFieldContainer[Goal]
+    def __init__(self, achieved_goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...
+
+class Notification(_message.Message):
+    __slots__ = ("notification_id", "user_id", "kind", "goal_id", "message", "create_time")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    GOAL_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    notification_id: str
+    user_id: str
+    kind: str
+    goal_id: str
+    message: str
+    create_time: str
+    def __init__(self, notification_id: _Optional[str] = ..., user_id: _Optional[str] = ..., kind: _Optional[str] = ..., goal_id: _Optional[str] = ..., message: _Optional[str] = ..., create_time: _Optional[str] = ...) -> None: ...
+
+class ListNotificationsRequest(_message.Message):
+    __slots__ = ("user_id", "page_size")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ListNotificationsResponse(_message.Message):
+    __slots__ = ("notifications",)
+    NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    notifications: _containers.RepeatedCompositeFieldContainer[Notification]
+    def __init__(self, notifications: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ...) -> None: ...

@@ -70,6 +70,31 @@ class UserServiceStub:
                 request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListGoalsRequest.SerializeToString,
                 response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListGoalsResponse.FromString,
                 _registered_method=True)
+        self.PrepareGoalChange = channel.unary_unary(
+                '/fitness.user.v1.UserService/PrepareGoalChange',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.PrepareGoalChangeRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.FromString,
+                _registered_method=True)
+        self.CommitGoalChange = channel.unary_unary(
+                '/fitness.user.v1.UserService/CommitGoalChange',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeStepRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.FromString,
+                _registered_method=True)
+        self.CancelGoalChange = channel.unary_unary(
+                '/fitness.user.v1.UserService/CancelGoalChange',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeStepRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.FromString,
+                _registered_method=True)
+        self.RecordWorkoutProgress = channel.unary_unary(
+                '/fitness.user.v1.UserService/RecordWorkoutProgress',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.RecordWorkoutProgressRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.RecordWorkoutProgressResponse.FromString,
+                _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/fitness.user.v1.UserService/ListNotifications',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -125,6 +150,42 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareGoalChange(self, request, context):
+        """Saga step: creates a pending goal, or marks an existing goal as being changed by a saga.
+        Fails with ABORTED while another saga changes the same goal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitGoalChange(self, request, context):
+        """Saga step: applies the change a saga prepared; cannot be undone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelGoalChange(self, request, context):
+        """Saga compensation: forgets the change a saga prepared (removes a pending new goal).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordWorkoutProgress(self, request, context):
+        """Adds an ended workout to the progress of the user's active goals; returns goals it achieved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """Lists a user's notifications (e.g. goal achieved), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +223,31 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListGoals,
                     request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListGoalsRequest.FromString,
                     response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListGoalsResponse.SerializeToString,
+            ),
+            'PrepareGoalChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareGoalChange,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.PrepareGoalChangeRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.SerializeToString,
+            ),
+            'CommitGoalChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitGoalChange,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeStepRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.SerializeToString,
+            ),
+            'CancelGoalChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelGoalChange,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeStepRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.SerializeToString,
+            ),
+            'RecordWorkoutProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordWorkoutProgress,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.RecordWorkoutProgressRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.RecordWorkoutProgressResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +440,141 @@ class UserService:
             '/fitness.user.v1.UserService/ListGoals',
             fitness_dot_user_dot_v1_dot_user__service__pb2.ListGoalsRequest.SerializeToString,
             fitness_dot_user_dot_v1_dot_user__service__pb2.ListGoalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareGoalChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/PrepareGoalChange',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.PrepareGoalChangeRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitGoalChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/CommitGoalChange',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeStepRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelGoalChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/CancelGoalChange',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeStepRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.GoalChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordWorkoutProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/RecordWorkoutProgress',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.RecordWorkoutProgressRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.RecordWorkoutProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/ListNotifications',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
