@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
+from fitness.saga.v1 import saga_service_pb2, saga_service_pb2_grpc
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from gateway import health, users, workouts
+from gateway import admin, goals, health, notifications, users, workouts
 from gateway.auth import TokenVerifier
 from gateway.breaker import Clock
 from gateway.config import GatewaySettings
@@ -29,10 +30,12 @@ from gateway.live.presence import PresenceAnnouncer
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from gateway.notifications import NotificationHub
 from gateway.upstream import UpstreamPool
 
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
+SAGA_SERVICE = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinator"].full_name
 
 
 def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
@@ -50,6 +53,13 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             ACTIVITY_SERVICE,
             settings.activity_service_addresses,
             activity_service_pb2_grpc.ActivityServiceStub,
+            pool,
+            clock,
+        ),
+        sagas=UpstreamPool(
+            SAGA_SERVICE,
+            settings.saga_coordinator_addresses,
+            saga_service_pb2_grpc.SagaCoordinatorStub,
             pool,
             clock,
         ),
@@ -85,8 +95,10 @@ def create_app(
             settings.live_settings(),
             PresenceAnnouncer(store),
         )
+        app.state.notifications = NotificationHub(redis)
         background = Background()
         live = app.state.live
+        background.run(app.state.notifications.listen_until)
         background.run(live.hub.listen_until)
         background.run(functools.partial(close_due_polls_until, store=store))
         background.run(
@@ -114,7 +126,16 @@ def create_app(
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
     )
-    routers = (users.router, workouts.router, live_routes.router, live_socket.router, health.router)
+    routers = (
+        users.router,
+        goals.router,
+        workouts.router,
+        notifications.router,
+        live_routes.router,
+        live_socket.router,
+        admin.router,
+        health.router,
+    )
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)

@@ -16,12 +16,13 @@ from gateway.errors import ApiError
 # Pinned: tokens are only ever accepted signed with Ed25519, never "none" or HMAC.
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+ADMIN_ROLE = "admin"
 
 
 class TokenVerifier:
     """Verifies access tokens with the user service's public key."""
 
-    _verified: Callable[[str], tuple[str, float]]
+    _verified: Callable[[str], tuple[str, float, frozenset[str]]]
 
     def __init__(
         self,
@@ -48,12 +49,16 @@ class TokenVerifier:
 
     def user_id(self, token: str) -> str:
         """Return the subject of a valid token, or raise a 401 ApiError."""
-        subject, expires_at = self._verified(token)
+        return self.principal(token)[0]
+
+    def principal(self, token: str) -> tuple[str, frozenset[str]]:
+        """Return the subject and roles of a valid token, or raise a 401 ApiError."""
+        subject, expires_at, roles = self._verified(token)
         if expires_at + self._leeway < self._clock():
             raise _unauthenticated("invalid token: Signature has expired")
-        return subject
+        return subject, roles
 
-    def _verify(self, token: str) -> tuple[str, float]:
+    def _verify(self, token: str) -> tuple[str, float, frozenset[str]]:
         try:
             claims = jwt.decode(
                 token,
@@ -66,7 +71,10 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as error:
             raise _unauthenticated(f"invalid token: {error}") from error
-        return str(claims["sub"]), float(claims["exp"])
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list):
+            raise _unauthenticated("invalid token: roles must be a list")
+        return str(claims["sub"]), float(claims["exp"]), frozenset(map(str, roles))
 
 
 def _unauthenticated(message: str) -> ApiError:
@@ -89,6 +97,15 @@ async def current_user(request: Request) -> str:
     """
     verifier: TokenVerifier = request.app.state.verifier
     return verifier.user_id(bearer_token(request))
+
+
+async def current_admin(request: Request) -> str:
+    """FastAPI dependency: the id of the authenticated user, who must hold the admin role."""
+    verifier: TokenVerifier = request.app.state.verifier
+    subject, roles = verifier.principal(bearer_token(request))
+    if ADMIN_ROLE not in roles:
+        raise ApiError(403, "this route needs the admin role")
+    return subject
 
 
 def require_self(user_id: str, caller: str) -> None:

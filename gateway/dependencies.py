@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gateway.auth import current_user
+from gateway.auth import current_admin, current_user
 from gateway.idempotency import idempotency_var
 from gateway.schemas import ErrorBody
 from gateway.upstream import UpstreamPool
@@ -20,10 +20,11 @@ class Upstreams:
 
     users: UpstreamPool
     activity: UpstreamPool
+    sagas: UpstreamPool
 
     def all(self) -> list[UpstreamPool]:
         """Every pool."""
-        return [self.users, self.activity]
+        return [self.users, self.activity, self.sagas]
 
 
 async def upstreams(request: Request) -> Upstreams:
@@ -41,6 +42,7 @@ def new_request_id() -> str:
 
 
 Caller = Annotated[str, Depends(current_user)]
+Admin = Annotated[str, Depends(current_admin)]
 Pools = Annotated[Upstreams, Depends(upstreams)]
 
 

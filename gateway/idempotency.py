@@ -31,6 +31,8 @@ IN_FLIGHT_SECONDS = 30
 KEEP_SECONDS = 24 * 3600
 IDEMPOTENT_ROUTES = (
     ("POST", re.compile(r"^/users/[^/]+/goals$")),
+    ("PATCH", re.compile(r"^/users/[^/]+/goals/[^/]+$")),
+    ("DELETE", re.compile(r"^/users/[^/]+/goals/[^/]+$")),
     ("POST", re.compile(r"^/workouts/start$")),
     ("POST", re.compile(r"^/workouts/[^/]+/end$")),
     ("POST", re.compile(r"^/group-sessions$")),

@@ -92,16 +92,86 @@ class GoalRequest(StrictBody):
     target_date: str = Field(description="YYYY-MM-DD, today or later", examples=["2030-01-31"])
 
 
+class GoalPatch(StrictBody):
+    """PATCH /users/{user_id}/goals/{goal_id}: a new target value, date, or both."""
+
+    target_value: float | None = Field(None, description="Greater than 0")
+    target_date: str | None = Field(None, description="YYYY-MM-DD, today or later")
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.target_value is None and self.target_date is None:
+            raise ValueError("send target_value, target_date or both")
+        return self
+
+
+class PendingChange(BaseModel):
+    """A change being carried out on a goal by a saga."""
+
+    operation: Literal["create", "update", "delete"]
+    saga_id: str
+
+
 class GoalResponse(BaseModel):
-    """A goal: the seed's fields plus status and creation time."""
+    """A goal: the seed's fields plus status, creation time and any change in progress."""
 
     goal_id: str
     goal_type: GoalTypeName
     target_value: float
     target_date: str
     current_progress: float
-    status: str
+    status: Literal["active", "achieved"]
     created_at: str
+    achieved_at: str | None = None
+    pending: PendingChange | None = Field(
+        None, description="Set while a change of this goal is still being carried out"
+    )
+
+
+class ChangeAccepted(BaseModel):
+    """202: the change is under way; follow goal_url (or the saga, as an admin)."""
+
+    saga_id: str
+    status: str
+    goal_id: str
+    goal_url: str
+
+
+class SuggestionResponse(BaseModel):
+    """This week's share of one goal."""
+
+    goal_id: str
+    goal_type: GoalTypeName
+    target_value: float
+    target_date: str
+    progress: float
+    remaining: float
+    weeks_left: int
+    sessions_per_week: int
+    minutes_per_session: int
+    weekly_target: float
+
+
+class SuggestionList(BaseModel):
+    """GET /users/{user_id}/suggestions: the weekly plan, nearest target date first."""
+
+    suggestions: list[SuggestionResponse]
+
+
+class NotificationResponse(BaseModel):
+    """Something the platform told the user."""
+
+    notification_id: str
+    kind: str
+    goal_id: str | None
+    message: str
+    created_at: str
+
+
+class NotificationList(BaseModel):
+    """GET /users/{user_id}/notifications, newest first."""
+
+    notifications: list[NotificationResponse]
 
 
 class GoalList(BaseModel):

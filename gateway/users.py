@@ -1,4 +1,4 @@
-"""REST routes for accounts, profiles and goals."""
+"""REST routes for accounts and profiles."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from fitness.user.v1 import user_service_pb2 as pb
 from gateway.auth import require_self
 from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
 from gateway.schemas import (
-    GoalList,
-    GoalRequest,
-    GoalResponse,
     LoginRequest,
     LoginResponse,
     ProfilePatch,
@@ -20,7 +17,6 @@ from gateway.schemas import (
 )
 
 router = APIRouter(tags=["users"])
-GOAL_TYPE_PREFIX = "GOAL_TYPE_"
 
 
 @router.post(
@@ -80,46 +76,6 @@ async def update_profile(
     return user_response(reply.user)
 
 
-@router.post(
-    "/users/{user_id}/goals",
-    status_code=201,
-    response_model=GoalResponse,
-    responses=errors(400, *AUTH_STATUSES),
-)
-async def create_goal(
-    user_id: str, body: GoalRequest, caller: Caller, pools: Pools
-) -> GoalResponse:
-    """Set a new goal."""
-    require_self(user_id, caller)
-    request = pb.CreateGoalRequest(
-        request_id=new_request_id(),
-        user_id=user_id,
-        goal_type=GOAL_TYPE_PREFIX + body.goal_type.upper(),
-        target_value=body.target_value,
-        target_date=body.target_date,
-    )
-    reply = await pools.users.call("CreateGoal", request)
-    return goal_response(reply.goal)
-
-
-@router.get("/users/{user_id}/goals", response_model=GoalList, responses=AUTH_ERRORS)
-async def list_goals(user_id: str, caller: Caller, pools: Pools) -> GoalList:
-    """List your goals, newest first."""
-    require_self(user_id, caller)
-    reply = await pools.users.call("ListGoals", pb.ListGoalsRequest(user_id=user_id))
-    return GoalList(goals=[goal_response(goal) for goal in reply.goals])
-
-
-@router.get("/users/{user_id}/goals/{goal_id}", response_model=GoalResponse, responses=AUTH_ERRORS)
-async def get_goal(user_id: str, goal_id: str, caller: Caller, pools: Pools) -> GoalResponse:
-    """Return one of your goals (GetUserGoal)."""
-    require_self(user_id, caller)
-    reply = await pools.users.call(
-        "GetUserGoal", pb.GetUserGoalRequest(user_id=user_id, goal_id=goal_id)
-    )
-    return goal_response(reply.goal)
-
-
 def user_response(user: pb.User) -> UserResponse:
     """Render a user."""
     profile = user.profile
@@ -132,17 +88,4 @@ def user_response(user: pb.User) -> UserResponse:
         height_cm=profile.height_cm if profile.HasField("height_cm") else None,
         birth_year=profile.birth_year if profile.HasField("birth_year") else None,
         created_at=user.create_time,
-    )
-
-
-def goal_response(goal: pb.Goal) -> GoalResponse:
-    """Render a goal with lower-case goal_type and status names."""
-    return GoalResponse(
-        goal_id=goal.goal_id,
-        goal_type=pb.GoalType.Name(goal.goal_type).removeprefix(GOAL_TYPE_PREFIX).lower(),  # type: ignore[arg-type]
-        target_value=goal.target_value,
-        target_date=goal.target_date,
-        current_progress=goal.current_progress,
-        status=pb.GoalStatus.Name(goal.status).removeprefix("GOAL_STATUS_").lower(),
-        created_at=goal.create_time,
     )

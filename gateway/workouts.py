@@ -9,6 +9,8 @@ from fitness.activity.v1 import activity_service_pb2 as pb
 
 from gateway.auth import require_self
 from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
+from gateway.goals import count_toward_goals
+from gateway.notifications import Notifications
 from gateway.schemas import (
     EndWorkoutRequest,
     StartWorkoutRequest,
@@ -52,7 +54,11 @@ async def start_workout(
     responses=errors(400, 409, *AUTH_STATUSES),
 )
 async def end_workout(
-    session_id: str, caller: Caller, pools: Pools, body: EndWorkoutRequest | None = None
+    session_id: str,
+    caller: Caller,
+    pools: Pools,
+    hub: Notifications,
+    body: EndWorkoutRequest | None = None,
 ) -> WorkoutResponse:
     """End your running session; duration is in seconds, calories in kcal."""
     request = pb.EndWorkoutSessionRequest(
@@ -62,6 +68,7 @@ async def end_workout(
         end_time=(body.end_time if body else None) or "",
     )
     reply = await pools.activity.call("EndWorkoutSession", request)
+    await count_toward_goals(hub, pools, reply.session)
     return workout_response(reply.session)
 
 

@@ -54,7 +54,7 @@ def _handshake_token(websocket: WebSocket) -> tuple[str, str | None]:
     return "", None
 
 
-async def _authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | None] | None:
+async def authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | None] | None:
     """The user and subprotocol for an allowed handshake; None after refusing it."""
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in machinery.settings.allowed_origins:
@@ -75,7 +75,7 @@ async def _authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | 
 async def session_socket(websocket: WebSocket, session_id: str) -> None:
     """Join a live session: send join_session first, then chat and exercise updates."""
     machinery: Live = websocket.app.state.live
-    authorized = await _authorize(websocket, machinery)
+    authorized = await authorize(websocket, machinery)
     if authorized is None:
         return
     user_id, subprotocol = authorized

@@ -28,9 +28,10 @@ def run_service(
     settings: ServiceSettings,
     migrations: Path,
     serve: Callable[[], Coroutine[Any, Any, None]],
+    prog: str = "",
 ) -> None:
     """Migrate the database, or serve with JSON logs and (if configured) a metrics port."""
-    parser = argparse.ArgumentParser(prog=f"python -m services.{component.split('-')[0]}")
+    parser = argparse.ArgumentParser(prog=prog or f"python -m services.{component.split('-')[0]}")
     parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
     command = parser.parse_args().command
     configure_logging(component, settings.log_level)

@@ -120,6 +120,14 @@ def balanced_channel(addresses: Iterable[str], service_names: Sequence[str]) -> 
     return grpc.insecure_channel("ipv4:" + ",".join(addresses), options=options)
 
 
+def balanced_aio_channel(
+    addresses: Iterable[str], service_names: Sequence[str]
+) -> grpc.aio.Channel:
+    """The asyncio twin of balanced_channel."""
+    options = [("grpc.service_config", service_config(service_names)), ("grpc.enable_retries", 1)]
+    return grpc.aio.insecure_channel("ipv4:" + ",".join(addresses), options=options)
+
+
 def outbound_metadata() -> list[tuple[str, str]]:
     """Metadata for a downstream call: the request id of the call being served."""
     request_id = request_id_var.get()

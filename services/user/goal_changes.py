@@ -134,9 +134,17 @@ def _unclaimed(goal: Goal) -> Goal:
     return replace(goal, pending_operation=None, pending_saga_id=None, pending_target=None)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """What one workout achieved: goals reached and the notifications telling of them."""
+
+    achieved: list[Goal]
+    notifications: list[Notification]
+
+
 def record_workout_progress(
     deps: UserDeps, user_id: str, workout: WorkoutDone, request_id: str
-) -> list[Goal]:
+) -> Progress:
     """Add the workout to the user's active goals; return those it achieved (once per request)."""
     if not request_id:
         raise InvalidInput("request_id is required")
@@ -144,9 +152,7 @@ def record_workout_progress(
     return _retrying_stale(lambda: _advance_goals(deps, user_id, workout, request_id))
 
 
-def _advance_goals(
-    deps: UserDeps, user_id: str, workout: WorkoutDone, request_id: str
-) -> list[Goal]:
+def _advance_goals(deps: UserDeps, user_id: str, workout: WorkoutDone, request_id: str) -> Progress:
     now = deps.clock()
     counting = [
         goal
@@ -161,8 +167,11 @@ def _advance_goals(
         if (new := goal.with_progress(workout.progress_toward(goal.goal_type), now)) != goal
     ]
     if not deps.repo.write_goals(request_id, writes, now):
-        return []  # this workout was counted before
-    return [w.new for w in writes if w.new and w.notifications]
+        return Progress([], [])  # this workout was counted before
+    reached = [w for w in writes if w.new and w.notifications]
+    return Progress(
+        [w.new for w in reached if w.new], [note for w in reached for note in w.notifications]
+    )
 
 
 def _achievement_notes(

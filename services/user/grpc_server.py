@@ -165,7 +165,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
     ) -> pb.RecordWorkoutProgressResponse:
         """Advance the user's goals by one ended workout."""
         workout = await _workout_or_abort(request, context)
-        achieved = await self.dispatcher.run(
+        progress = await self.dispatcher.run(
             context,
             goal_changes.record_workout_progress,
             self.deps,
@@ -173,7 +173,10 @@ class UserServicer(pb_grpc.UserServiceServicer):
             workout,
             request.request_id,
         )
-        return pb.RecordWorkoutProgressResponse(achieved_goals=[goal_to_proto(g) for g in achieved])
+        return pb.RecordWorkoutProgressResponse(
+            achieved_goals=[goal_to_proto(goal) for goal in progress.achieved],
+            notifications=[notification_to_proto(note) for note in progress.notifications],
+        )
 
     async def ListNotifications(  # noqa: N802
         self, request: pb.ListNotificationsRequest, context: Context

@@ -263,10 +263,12 @@ class RecordWorkoutProgressRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., end_time: _Optional[str] = ..., duration: _Optional[float] = ..., calories_burned: _Optional[float] = ...) -> None: ...
 
 class RecordWorkoutProgressResponse(_message.Message):
-    __slots__ = ("achieved_goals",)
+    __slots__ = ("achieved_goals", "notifications")
     ACHIEVED_GOALS_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
     achieved_goals: _containers.RepeatedCompositeFieldContainer[Goal]
-    def __init__(self, achieved_goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...
+    notifications: _containers.RepeatedCompositeFieldContainer[Notification]
+    def __init__(self, achieved_goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ..., notifications: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ...) -> None: ...
 
 class Notification(_message.Message):
     __slots__ = ("notification_id", "user_id", "kind", "goal_id", "message", "create_time")

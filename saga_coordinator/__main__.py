@@ -1,0 +1,83 @@
+"""Composition root of the saga coordinator: ``python -m saga_coordinator [serve|migrate]``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
+from fitness.saga.v1 import saga_service_pb2, saga_service_pb2_grpc
+from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
+
+from saga_coordinator.config import SagaSettings
+from saga_coordinator.engine import Engine
+from saga_coordinator.faults import freezing_probe
+from saga_coordinator.goal_saga import goal_sagas
+from saga_coordinator.grpc_server import SagaCoordinatorServicer
+from saga_coordinator.log import SqlSagaLog
+from saga_coordinator.participants import GrpcGoalParticipants
+from saga_coordinator.service import Coordinator
+from services.common.cli import run_service
+from services.common.db import make_engine, migrate
+from services.common.grpc_runtime import GrpcServer, balanced_aio_channel
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE_NAME = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinator"].full_name
+USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
+
+
+def build_coordinator(settings: SagaSettings) -> tuple[Coordinator, list[grpc.aio.Channel]]:
+    """Wire the log, the participants and the engine (needs a running event loop)."""
+    database = make_engine(settings.database_url, pool_size=4)
+    if settings.migrate_on_start:
+        migrate(database, MIGRATIONS)
+    users = balanced_aio_channel(settings.user_service_addresses, [USER_SERVICE])
+    activity = balanced_aio_channel(settings.activity_service_addresses, [ACTIVITY_SERVICE])
+    participants = GrpcGoalParticipants(
+        user_service_pb2_grpc.UserServiceStub(users),
+        activity_service_pb2_grpc.ActivityServiceStub(activity),
+        settings.step_timeout,
+    )
+    saga_log = SqlSagaLog(database)
+    engine = Engine(
+        saga_log,
+        goal_sagas(participants),
+        settings.retry_policy(),
+        probe=freezing_probe(settings.freeze_at, settings.freeze_marker),
+    )
+    return Coordinator(engine, saga_log), [users, activity]
+
+
+async def serve(settings: SagaSettings) -> None:
+    """Resume unfinished sagas, then serve until signalled."""
+    coordinator, channels = build_coordinator(settings)
+    server = GrpcServer(settings.host, settings.port, [SERVICE_NAME])
+    servicer = SagaCoordinatorServicer(coordinator, settings.wait_margin)
+    saga_service_pb2_grpc.add_SagaCoordinatorServicer_to_server(servicer, server.server)
+    await coordinator.recover()
+    resumer = asyncio.create_task(coordinator.recover_every(settings.resume_interval))
+    try:
+        await server.serve_until_signalled()
+    finally:
+        resumer.cancel()
+        await coordinator.stop()
+        for channel in channels:
+            await channel.close()
+
+
+def main() -> None:
+    """Run ``serve`` (the default) or ``migrate``."""
+    settings = SagaSettings()
+    run_service(
+        "saga-coordinator",
+        settings,
+        MIGRATIONS,
+        lambda: serve(settings),
+        prog="python -m saga_coordinator",
+    )
+
+
+if __name__ == "__main__":
+    main()

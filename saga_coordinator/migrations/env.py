@@ -1,0 +1,10 @@
+"""Alembic environment: migrates the connection handed over by services.common.db.migrate."""
+
+from alembic import context
+
+from saga_coordinator.log import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,122 @@
+"""The goal saga's participants over gRPC: the user and activity services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import grpc
+from fitness.activity.v1 import activity_service_pb2 as activity_pb
+from fitness.activity.v1 import activity_service_pb2_grpc as activity_grpc
+from fitness.user.v1 import user_service_pb2 as user_pb
+from fitness.user.v1 import user_service_pb2_grpc as user_grpc
+
+from saga_coordinator.domain import BusinessFailure, TransientFailure
+from saga_coordinator.engine import StepCall
+
+T = TypeVar("T")
+# Worth another try later; every other status is the participant saying no.
+TRANSIENT_CODES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+OPERATIONS = {
+    "create": user_pb.GOAL_OPERATION_CREATE,
+    "update": user_pb.GOAL_OPERATION_UPDATE,
+    "delete": user_pb.GOAL_OPERATION_DELETE,
+}
+
+
+async def classified(call: Callable[..., Awaitable[T]], request: Any, deadline: float) -> T:
+    """Call a participant with a ``deadline`` in seconds; map its error to a step failure."""
+    try:
+        return await call(request, timeout=deadline)
+    except grpc.aio.AioRpcError as error:
+        failure = TransientFailure if error.code() in TRANSIENT_CODES else BusinessFailure
+        raise failure(error.code().name, error.details() or "") from error
+
+
+class GrpcGoalParticipants:
+    """GoalParticipants on the user and activity services' gRPC APIs; every call has a deadline."""
+
+    def __init__(
+        self,
+        users: user_grpc.UserServiceStub,
+        activity: activity_grpc.ActivityServiceStub,
+        timeout: float,
+    ) -> None:
+        self.users = users
+        self.activity = activity
+        self.timeout = timeout
+
+    async def prepare_goal_change(self, call: StepCall) -> Mapping[str, Any]:
+        """Create the pending goal or claim the goal; return what the plan step needs."""
+        data = call.data
+        request = user_pb.PrepareGoalChangeRequest(
+            request_id=call.request_id,
+            saga_id=call.saga_id,
+            user_id=data["user_id"],
+            goal_id=data["goal_id"],
+            operation=OPERATIONS[data["operation"]],
+            goal_type="GOAL_TYPE_" + data.get("goal_type", "unspecified").upper(),
+            target_value=data.get("target_value", 0.0),
+            target_date=data.get("target_date", ""),
+        )
+        reply = await classified(self.users.PrepareGoalChange, request, self.timeout)
+        if not reply.HasField("goal"):
+            raise BusinessFailure("NOT_FOUND", f"goal {data['goal_id']} not found")
+        return _goal_facts(reply.goal, data["operation"])
+
+    async def cancel_goal_change(self, call: StepCall) -> None:
+        """Forget the prepared change."""
+        request = self._step_request(call)
+        await classified(self.users.CancelGoalChange, request, self.timeout)
+
+    async def commit_goal_change(self, call: StepCall) -> None:
+        """Apply the prepared change."""
+        request = self._step_request(call)
+        await classified(self.users.CommitGoalChange, request, self.timeout)
+
+    def _step_request(self, call: StepCall) -> user_pb.GoalChangeStepRequest:
+        return user_pb.GoalChangeStepRequest(
+            request_id=call.request_id,
+            saga_id=call.saga_id,
+            user_id=call.data["user_id"],
+            goal_id=call.data["goal_id"],
+        )
+
+    async def put_goal_plan(self, call: StepCall) -> None:
+        """Store (or retire, for a deletion) the goal's plan."""
+        data = call.data
+        request = activity_pb.PutGoalPlanRequest(
+            request_id=call.request_id,
+            user_id=data["user_id"],
+            goal_id=data["goal_id"],
+            goal_type=data["goal_type"],
+            target_value=data["target_value"],
+            target_date=data["target_date"],
+            start_time=data["start_time"],
+            active=data["operation"] != "delete",
+        )
+        await classified(self.activity.PutGoalPlan, request, self.timeout)
+
+    async def restore_goal_plan(self, call: StepCall) -> None:
+        """Undo the plan step's put."""
+        request = activity_pb.RestoreGoalPlanRequest(
+            request_id=call.request_id,
+            goal_id=call.data["goal_id"],
+            put_request_id=call.action_request_id,
+        )
+        await classified(self.activity.RestoreGoalPlan, request, self.timeout)
+
+
+def _goal_facts(goal: user_pb.Goal, operation: str) -> dict[str, Any]:
+    """What the plan step needs from the stored goal; an update keeps its new target."""
+    facts: dict[str, Any] = {
+        "goal_type": user_pb.GoalType.Name(goal.goal_type).removeprefix("GOAL_TYPE_").lower(),
+        "start_time": goal.create_time,
+    }
+    if operation == "delete":
+        facts.update(target_value=goal.target_value, target_date=goal.target_date)
+    return facts
