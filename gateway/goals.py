@@ -80,7 +80,13 @@ async def update_goal(
     return await _outcome(await pools.sagas.call("UpdateGoal", request), pools, 200)
 
 
-@router.delete("/users/{user_id}/goals/{goal_id}", status_code=204, responses=CHANGE_ERRORS)
+@router.delete(
+    "/users/{user_id}/goals/{goal_id}",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    responses=CHANGE_ERRORS,
+)
 async def delete_goal(user_id: str, goal_id: str, caller: Caller, pools: Pools) -> Any:
     """Delete a goal and its suggestions."""
     require_self(user_id, caller)

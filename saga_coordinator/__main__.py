@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import grpc
@@ -20,8 +21,9 @@ from saga_coordinator.participants import GrpcGoalParticipants
 from saga_coordinator.service import Coordinator
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate
-from services.common.grpc_runtime import GrpcServer, balanced_aio_channel
+from services.common.grpc_runtime import GrpcServer, balanced_aio_channel, wait_for_signal
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinator"].full_name
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
@@ -50,21 +52,41 @@ def build_coordinator(settings: SagaSettings) -> tuple[Coordinator, list[grpc.ai
     return Coordinator(engine, saga_log), [users, activity]
 
 
+class SagaProcess:
+    """The coordinator's server, sagas and background resumer, started and stopped together."""
+
+    def __init__(self, settings: SagaSettings) -> None:
+        self.settings = settings
+        self.coordinator, self.channels = build_coordinator(settings)
+        self.server = GrpcServer(settings.host, settings.port, [SERVICE_NAME])
+        servicer = SagaCoordinatorServicer(self.coordinator, settings.wait_margin)
+        saga_service_pb2_grpc.add_SagaCoordinatorServicer_to_server(servicer, self.server.server)
+        self._resumer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Resume unfinished sagas from the log, then take calls."""
+        await self.coordinator.recover()
+        interval = self.settings.resume_interval
+        self._resumer = asyncio.create_task(self.coordinator.recover_every(interval))
+        await self.server.start()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop serving and running sagas (the log keeps them) and close the channels."""
+        if self._resumer:
+            self._resumer.cancel()
+        await self.server.stop(grace)
+        await self.coordinator.stop()
+        for channel in self.channels:
+            await channel.close()
+
+
 async def serve(settings: SagaSettings) -> None:
     """Resume unfinished sagas, then serve until signalled."""
-    coordinator, channels = build_coordinator(settings)
-    server = GrpcServer(settings.host, settings.port, [SERVICE_NAME])
-    servicer = SagaCoordinatorServicer(coordinator, settings.wait_margin)
-    saga_service_pb2_grpc.add_SagaCoordinatorServicer_to_server(servicer, server.server)
-    await coordinator.recover()
-    resumer = asyncio.create_task(coordinator.recover_every(settings.resume_interval))
-    try:
-        await server.serve_until_signalled()
-    finally:
-        resumer.cancel()
-        await coordinator.stop()
-        for channel in channels:
-            await channel.close()
+    process = SagaProcess(settings)
+    await process.start()
+    log.info("serving", extra={"address": process.server.bound_address})
+    await wait_for_signal()
+    await process.stop()
 
 
 def main() -> None:

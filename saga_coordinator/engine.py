@@ -239,4 +239,3 @@ class Engine:
         updated = replace(record, **{**resets, **changes, "updated_at": self.clock()})
         await self.log.save(updated, event)
         return updated
-

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from saga_coordinator.__main__ import SagaProcess
+from saga_coordinator.config import SagaSettings
 from services.activity.__main__ import build_server as build_activity_server
 from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
@@ -57,6 +60,22 @@ async def start_activity_server(
     server = build_activity_server(settings)
     await server.start()
     return server
+
+
+async def start_saga_coordinator(
+    database_url: str, user_addresses: list[str], activity_addresses: list[str], **options: Any
+) -> SagaProcess:
+    """A saga coordinator on loopback over the given participants, migrated and serving."""
+    settings = SagaSettings(
+        port=0,
+        database_url=database_url,
+        user_service_addresses=user_addresses,
+        activity_service_addresses=activity_addresses,
+        **options,
+    )
+    process = SagaProcess(settings)
+    await process.start()
+    return process
 
 
 def address(server: GrpcServer) -> str:

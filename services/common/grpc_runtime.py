@@ -176,13 +176,23 @@ class GrpcServer:
     async def serve_until_signalled(self) -> None:
         """Run until SIGINT or SIGTERM, then shut down gracefully."""
         await self.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        log.info("serving", extra={"address": f"{self.address.rsplit(':', 1)[0]}:{self.port}"})
-        await stop.wait()
+        log.info("serving", extra={"address": self.bound_address})
+        await wait_for_signal()
         await self.stop()
+
+    @property
+    def bound_address(self) -> str:
+        """host:port the server actually listens on (port 0 resolved)."""
+        return f"{self.address.rsplit(':', 1)[0]}:{self.port}"
+
+
+async def wait_for_signal() -> None:
+    """Return once SIGINT or SIGTERM arrives."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
 
 
 StatusTable = dict[type[Exception], grpc.StatusCode]

@@ -19,6 +19,7 @@ async def platform(
     async with running_platform(
         f"sqlite:///{tmp_path / 'user.db'}",
         f"sqlite:///{tmp_path / 'activity.db'}",
+        f"sqlite:///{tmp_path / 'saga.db'}",
         jwt_keys,
         redis_server,
     ) as running:

@@ -12,12 +12,14 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.dependencies import Upstreams
+from saga_coordinator.__main__ import SagaProcess
 from services.common.grpc_runtime import GrpcServer
 from tests.helpers import (
     FakeClock,
     KeyFiles,
     address,
     start_activity_server,
+    start_saga_coordinator,
     start_user_server,
 )
 
@@ -31,6 +33,7 @@ class Platform:
     clock: FakeClock
     user_servers: list[GrpcServer] = field(default_factory=list)
     activity_servers: list[GrpcServer] = field(default_factory=list)
+    sagas: SagaProcess | None = None
 
     @property
     def upstreams(self) -> Upstreams:
@@ -43,6 +46,7 @@ class Platform:
 async def running_platform(
     user_db: str,
     activity_db: str,
+    saga_db: str,
     keys: KeyFiles,
     redis_url: str,
     user_ports: list[int] | None = None,
@@ -52,9 +56,11 @@ async def running_platform(
     users = [await start_user_server(user_db, keys, port) for port in user_ports or [0]]
     user_addresses = [address(s) for s in users]
     activity = await start_activity_server(activity_db, user_addresses)
+    sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)])
     settings = GatewaySettings(
         user_service_addresses=user_addresses,
         activity_service_addresses=[address(activity)],
+        saga_coordinator_addresses=[sagas.server.bound_address],
         jwt_public_key_file=keys.public,
         redis_url=redis_url,
         **gateway_options,  # type: ignore[arg-type]
@@ -67,7 +73,8 @@ async def running_platform(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
-            yield Platform(client, app, clock, users, [activity])
+            yield Platform(client, app, clock, users, [activity], sagas)
     finally:
+        await sagas.stop(grace=0)
         for server in [*users, activity]:
             await server.stop(grace=0)

@@ -25,6 +25,7 @@ async def two_user_instances(
     async with running_platform(
         f"sqlite:///{tmp_path / 'user.db'}",
         f"sqlite:///{tmp_path / 'activity.db'}",
+        f"sqlite:///{tmp_path / 'saga.db'}",
         jwt_keys,
         redis_server,
         user_ports=[free_port(), free_port()],

@@ -121,7 +121,8 @@ async def test_a_compensation_that_keeps_failing_ends_in_needs_attention() -> No
     record = await engine.log.get("s1")
     assert status is SagaStatus.NEEDS_ATTENTION
     assert index == 0  # stuck at undoing a
-    assert record is not None and "UNAVAILABLE" in record.last_error
+    assert record is not None
+    assert "UNAVAILABLE" in record.last_error
 
 
 async def test_a_refused_compensation_ends_in_needs_attention_at_once() -> None:
@@ -141,7 +142,8 @@ async def test_the_engine_refuses_to_compensate_past_a_step_that_cannot_be_undon
     assert status is SagaStatus.NEEDS_ATTENTION
     assert index == 1
     assert not [c for c in script.calls if c[1] == "compensation"]
-    assert record is not None and "pivot cannot be undone" in record.last_error
+    assert record is not None
+    assert "pivot cannot be undone" in record.last_error
 
 
 async def test_a_step_past_the_point_of_no_return_gets_the_longer_retry_budget() -> None:
@@ -158,7 +160,8 @@ async def test_step_outputs_are_kept_in_the_saga_data_for_later_steps() -> None:
     await run(engine)
     record = await engine.log.get("s1")
     assert script.seen_data["b/action"] == {"x": 1, "goal_id": "g1"}
-    assert record is not None and record.data["goal_id"] == "g1"
+    assert record is not None
+    assert record.data["goal_id"] == "g1"
 
 
 async def test_a_saga_resumed_from_its_log_runs_only_the_steps_left() -> None:
@@ -243,4 +246,6 @@ async def test_stopping_the_coordinator_leaves_a_waiting_saga_unfinished_in_the_
     await asyncio.sleep(0.05)
     await coordinator.stop()
     record = await coordinator.log.get("s1")
-    assert record is not None and record.status is SagaStatus.RUNNING and record.attempt == 1
+    assert record is not None
+    assert record.status is SagaStatus.RUNNING
+    assert record.attempt == 1
