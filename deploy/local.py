@@ -1,7 +1,8 @@
 """Start the whole platform locally on embedded stores: ``python -m deploy.local``.
 
-Two user-service instances, two activity-service instances and the gateway, on
-loopback, sharing SQLite files under the data directory. Ctrl-C stops them all.
+Two user-service instances, two activity-service instances, the saga coordinator and
+the gateway, on loopback, sharing SQLite files under the data directory, plus an
+embedded Redis. Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class LocalSettings(BaseSettings):
     activity_ports: AddressList = ["50061", "50062"]
     user_metrics_ports: AddressList = ["9101", "9102"]
     activity_metrics_ports: AddressList = ["9111", "9112"]
+    saga_port: int = 50071
+    saga_metrics_port: int = 9121
+    admin_usernames: str = Field("admin", description="Who gets the admin role (comma list)")
     redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
     redis_port: int = 6379
     startup_timeout: float = Field(30.0, gt=0)
@@ -69,6 +73,8 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         activity_ports=ports(),
         user_metrics_ports=ports(),
         activity_metrics_ports=ports(),
+        saga_port=free_port(),
+        saga_metrics_port=free_port(),
         redis_port=free_port(),
     )
 
@@ -108,6 +114,10 @@ class Topology:
         """host:port of every activity-service instance."""
         return [f"{self.settings.host}:{port}" for port in self.settings.activity_ports]
 
+    def saga_address(self) -> str:
+        """host:port of the saga coordinator."""
+        return f"{self.settings.host}:{self.settings.saga_port}"
+
 
 def build_topology(settings: LocalSettings) -> Topology:
     """Describe every process of the local platform."""
@@ -123,6 +133,7 @@ def build_topology(settings: LocalSettings) -> Topology:
         "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
         "USER_MIGRATE_ON_START": "false",
         "USER_HOST": settings.host,
+        "USER_ADMIN_USERNAMES": settings.admin_usernames,
     }
     for index, port in enumerate(settings.user_ports):
         metrics = settings.user_metrics_ports[index]
@@ -150,12 +161,14 @@ def build_topology(settings: LocalSettings) -> Topology:
                 [int(port), int(metrics)],
             )
         )
+    topology.specs.append(saga_spec(topology, data))
     gateway_env = {
         **shared,
         "GATEWAY_HOST": settings.host,
         "GATEWAY_PORT": str(settings.gateway_port),
         "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
+        "GATEWAY_SAGA_COORDINATOR_ADDRESSES": topology.saga_address(),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
         "GATEWAY_ALLOWED_ORIGINS": f"http://{settings.host}:{settings.gateway_port}",
@@ -163,6 +176,23 @@ def build_topology(settings: LocalSettings) -> Topology:
     gateway = ProcessSpec("gateway", python_module("gateway"), gateway_env, [settings.gateway_port])
     topology.specs.append(gateway)
     return topology
+
+
+def saga_spec(topology: Topology, data: Path) -> ProcessSpec:
+    """The saga coordinator: one instance, its log in SQLite next to the other stores."""
+    settings = topology.settings
+    env = {
+        "PYTHONUNBUFFERED": "1",
+        "SAGA_HOST": settings.host,
+        "SAGA_PORT": str(settings.saga_port),
+        "SAGA_METRICS_PORT": str(settings.saga_metrics_port),
+        "SAGA_DATABASE_URL": f"sqlite:///{data / 'saga.db'}",
+        "SAGA_MIGRATE_ON_START": "false",
+        "SAGA_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
+        "SAGA_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
+    }
+    ports = [settings.saga_port, settings.saga_metrics_port]
+    return ProcessSpec("saga", python_module("saga_coordinator"), env, ports)
 
 
 def add_gateway(topology: Topology, name: str, port: int) -> ProcessSpec:
@@ -186,9 +216,9 @@ def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
 
 
 def prepare(topology: Topology) -> None:
-    """Create the data directory and signing keys, and migrate both databases once."""
+    """Create the data directory and signing keys, and migrate every database once."""
     ensure_keys(topology.settings.data_dir / "keys")
-    for name in ("user-1", "activity-1"):
+    for name in ("user-1", "activity-1", "saga"):
         spec = next(s for s in topology.specs if s.name == name)
         subprocess.run([*spec.argv, "migrate"], env={**os.environ, **spec.env}, check=True)
 
@@ -296,7 +326,7 @@ def main() -> int:
         print(
             f"error: port(s) already in use: {', '.join(map(str, taken))}. "
             "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
-            "LOCAL_ACTIVITY_PORTS.",
+            "LOCAL_ACTIVITY_PORTS / LOCAL_SAGA_PORT.",
             file=sys.stderr,
         )
         return 2
@@ -335,10 +365,15 @@ def _print_urls(topology: Topology) -> None:
         f"  gateway metrics {topology.gateway_url}/metrics",
         f"  user service    {', '.join(topology.user_addresses())}   (gRPC, reflection on)",
         f"  activity svc    {', '.join(topology.activity_addresses())}   (gRPC, reflection on)",
+        f"  saga coord.     {topology.saga_address()}   (gRPC, reflection on)",
         "  service metrics "
         + ", ".join(
             f"http://{settings.host}:{p}/metrics"
-            for p in [*settings.user_metrics_ports, *settings.activity_metrics_ports]
+            for p in [
+                *settings.user_metrics_ports,
+                *settings.activity_metrics_ports,
+                settings.saga_metrics_port,
+            ]
         ),
         f"  redis           {settings.gateway_redis_url()}"
         + ("" if settings.redis_url else "   (embedded)"),

@@ -123,6 +123,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.settings = settings
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
     )

@@ -43,7 +43,11 @@ class KeyFiles:
 async def start_user_server(database_url: str, keys: KeyFiles, port: int = 0) -> GrpcServer:
     """A user service on loopback, migrated and serving."""
     settings = UserSettings(
-        port=port, database_url=database_url, jwt_private_key_file=keys.private, hash_concurrency=2
+        port=port,
+        database_url=database_url,
+        jwt_private_key_file=keys.private,
+        hash_concurrency=2,
+        admin_usernames=["admin"],
     )
     server = build_user_server(settings, build_user_deps(settings))
     await server.start()

@@ -9,17 +9,25 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 
+from saga_coordinator.__main__ import MIGRATIONS as SAGA_MIGRATIONS
+from saga_coordinator.log import metadata as saga_metadata
 from services.activity.__main__ import MIGRATIONS as ACTIVITY_MIGRATIONS
 from services.activity.sql_repository import metadata as activity_metadata
 from services.common.db import make_engine, migrate
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
 from services.user.repository import metadata as user_metadata
 
+VERSION_TABLES = {SAGA_MIGRATIONS: "saga_alembic_version"}
+
 
 @pytest.mark.parametrize(
     ("migrations", "metadata"),
-    [(USER_MIGRATIONS, user_metadata), (ACTIVITY_MIGRATIONS, activity_metadata)],
-    ids=["user", "activity"],
+    [
+        (USER_MIGRATIONS, user_metadata),
+        (ACTIVITY_MIGRATIONS, activity_metadata),
+        (SAGA_MIGRATIONS, saga_metadata),
+    ],
+    ids=["user", "activity", "saga"],
 )
 def test_the_migrated_schema_matches_the_code(
     database_url: str, migrations: Path, metadata: MetaData
@@ -27,9 +35,23 @@ def test_the_migrated_schema_matches_the_code(
     engine = make_engine(database_url)
     migrate(engine, migrations)
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        version_table = VERSION_TABLES.get(migrations, "alembic_version")
+        context = MigrationContext.configure(connection, opts={"version_table": version_table})
+        differences = compare_metadata(context, metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_the_saga_log_and_the_user_service_can_share_one_database(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine, USER_MIGRATIONS)
+    migrate(engine, SAGA_MIGRATIONS)
+    with engine.connect() as connection:
+        user_revision = MigrationContext.configure(connection).get_current_revision()
+        saga_context = MigrationContext.configure(
+            connection, opts={"version_table": "saga_alembic_version"}
+        )
+        assert (user_revision, saga_context.get_current_revision()) == ("0002", "0001")
 
 
 def test_migrating_twice_changes_nothing(sqlite_url: str) -> None:

@@ -199,6 +199,10 @@ OTHER_USER_ROUTES = [
     ),
     ("GET", "/users/{other}/goals", None),
     ("GET", "/users/{other}/goals/{goal}", None),
+    ("PATCH", "/users/{other}/goals/{goal}", {"target_value": 1}),
+    ("DELETE", "/users/{other}/goals/{goal}", None),
+    ("GET", "/users/{other}/suggestions", None),
+    ("GET", "/users/{other}/notifications", None),
     ("GET", "/users/{other}/statistics", None),
     ("GET", "/users/{other}/workouts", None),
     ("POST", "/workouts/start", {"user_id": "{other}", "workout_type": "running"}),
@@ -234,6 +238,10 @@ async def test_a_user_cannot_touch_another_users_data(
     assert_error(response, response.status_code)
     after = await platform.client.get(f"/users/{victim}", headers=victim_headers)
     assert after.json()["display_name"] == ""
+    goal_after = await platform.client.get(
+        f"/users/{victim}/goals/{names['goal']}", headers=victim_headers
+    )
+    assert goal_after.json() == goal.json()
 
 
 async def test_patch_changes_only_the_fields_sent(platform: Platform) -> None:
