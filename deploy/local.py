@@ -7,7 +7,6 @@ embedded Redis. Ctrl-C stops them all.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -25,8 +24,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from deploy import embedded_redis
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
 from services.common.settings import AddressList
-
-PR_SET_PDEATHSIG = 1
 
 
 class LocalSettings(BaseSettings):
@@ -238,8 +235,7 @@ class Supervisor:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = (self.log_dir / f"{spec.name}.log").open("ab")
         process = subprocess.Popen(
-            spec.argv,
-            preexec_fn=_die_with_parent,
+            python_module("deploy.orphan_guard", *spec.argv),
             env={**os.environ, **spec.env},
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
@@ -300,12 +296,6 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child: have Linux send SIGTERM if the supervisor dies, so nothing is orphaned."""
-    if sys.platform == "linux":
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _all_upstreams_healthy(gateway_url: str) -> bool:

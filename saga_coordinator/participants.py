@@ -15,8 +15,11 @@ from saga_coordinator.domain import BusinessFailure, TransientFailure
 from saga_coordinator.engine import StepCall
 
 T = TypeVar("T")
-# Worth another try later; every other status is the participant saying no.
+# Worth another try later; every other status is the participant saying no. UNKNOWN is
+# what gRPC reports for some connection failures (and for a participant's unhandled
+# error, which a later attempt may also get past).
 TRANSIENT_CODES = {
+    grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
