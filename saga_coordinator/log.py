@@ -143,7 +143,11 @@ class SqlSagaLog:
 
     async def unfinished(self) -> list[SagaRecord]:
         """Sagas to resume, oldest first."""
-        query = select(sagas).where(sagas.c.status.in_(UNFINISHED)).order_by(sagas.c.created_at)
+        query = (
+            select(sagas)
+            .where(sagas.c.status.in_(UNFINISHED))
+            .order_by(sagas.c.created_at, sagas.c.saga_id)
+        )
         return [_to_record(row) for row in await asyncio.to_thread(self._select, query)]
 
     async def recent(self, status: SagaStatus | None, limit: int) -> list[SagaRecord]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -19,18 +20,21 @@ from services.activity.domain import Cursor, WorkoutSession
 from services.activity.mongo_repository import MongoWorkoutRepository
 from services.activity.repository import WorkoutRepository
 from services.activity.sql_repository import SqlWorkoutRepository
+from services.activity.suggestions import GoalPlan, Totals
 from services.common.db import make_engine, migrate
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
+    GoalOperation,
     GoalStatus,
     GoalType,
+    Notification,
     Profile,
     User,
     UsernameTaken,
 )
-from services.user.repository import SqlUserRepository
+from services.user.repository import GoalWrite, SqlUserRepository, StaleGoal
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -199,3 +203,91 @@ def test_goals_are_stored_per_user_newest_first(users: SqlUserRepository) -> Non
     assert users.list_goals("u-1") == list(reversed(goals))
     assert users.get_goal("u-1", "g-1") == goals[1]
     assert users.get_goal("someone-else", "g-1") is None
+
+
+def plan(request_id: str, target: float = 300, active: bool = True) -> GoalPlan:
+    return GoalPlan("g-1", "u1", "active_minutes", target, date(2030, 2, 1), T0, active, request_id)
+
+
+def test_a_plan_put_twice_with_one_request_id_is_stored_once(workouts: WorkoutRepository) -> None:
+    assert workouts.put_plan(plan("saga-1:plan"))
+    assert not workouts.put_plan(plan("saga-1:plan", target=999))
+    assert workouts.get_plan("g-1") == plan("saga-1:plan")
+    assert workouts.active_plans("u1") == [plan("saga-1:plan")]
+
+
+def test_restoring_a_put_brings_back_the_plan_it_replaced(workouts: WorkoutRepository) -> None:
+    workouts.put_plan(plan("saga-1:plan"))
+    workouts.put_plan(plan("saga-2:plan", target=600))
+    workouts.restore_plan("g-1", "saga-2:plan")
+    assert workouts.get_plan("g-1") == plan("saga-1:plan")
+    workouts.restore_plan("g-1", "saga-2:plan")  # a repeat finds nothing to undo
+    assert workouts.get_plan("g-1") == plan("saga-1:plan")
+
+
+def test_restoring_the_first_put_removes_the_plan(workouts: WorkoutRepository) -> None:
+    workouts.restore_plan("g-1", "saga-1:plan")  # never applied: nothing happens
+    workouts.put_plan(plan("saga-1:plan"))
+    workouts.restore_plan("g-1", "saga-0:plan")  # not the latest put: nothing happens
+    assert workouts.get_plan("g-1") is not None
+    workouts.restore_plan("g-1", "saga-1:plan")
+    assert workouts.get_plan("g-1") is None
+
+
+def test_a_retired_plan_is_not_active(workouts: WorkoutRepository) -> None:
+    workouts.put_plan(plan("saga-1:plan"))
+    workouts.put_plan(plan("saga-2:plan", active=False))
+    assert workouts.active_plans("u1") == []
+    workouts.restore_plan("g-1", "saga-2:plan")
+    assert workouts.active_plans("u1") == [plan("saga-1:plan")]
+
+
+def test_totals_count_sessions_ended_since_a_moment(workouts: WorkoutRepository) -> None:
+    for n, ended in enumerate((-60, 30, 90)):
+        workouts.add_session(session(n), f"r{n}")
+        workouts.complete_session(
+            f"s-{n:03d}", T0 + timedelta(minutes=ended + 45), 2700, 300, f"e{n}"
+        )
+    workouts.add_session(session(9), "r9")  # still running: not counted
+    totals = workouts.totals_since("u1", T0)
+    assert (totals.sessions, totals.minutes, totals.calories) == (2, 90.0, 600.0)
+    assert workouts.totals_since("nobody", T0) == Totals()
+
+
+def goal(**changes: object) -> Goal:
+    base = Goal(
+        "g-1", "u-1", GoalType.WORKOUTS_COUNT, 2, date(2030, 2, 1), 0, GoalStatus.ACTIVE, T0
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_goal_writes_apply_once_per_request_id(users: SqlUserRepository) -> None:
+    users.add_user(user(1), "")
+    assert users.write_goals("saga:prepare", [GoalWrite(None, goal())], T0)
+    assert not users.write_goals("saga:prepare", [GoalWrite(None, goal(goal_id="g-2"))], T0)
+    assert [g.goal_id for g in users.list_goals("u-1")] == ["g-1"]
+
+
+def test_a_goal_write_computed_from_a_stale_read_is_refused_whole(users: SqlUserRepository) -> None:
+    users.add_user(user(1), "")
+    users.write_goals("create", [GoalWrite(None, goal())], T0)
+    users.write_goals("workout-1", [GoalWrite(goal(), goal(current_progress=1.0))], T0)
+    note = Notification("n-1", "u-1", "goal_achieved", "g-1", "done", T0)
+    stale = GoalWrite(goal(), goal(current_progress=2.0, status=GoalStatus.ACHIEVED), (note,))
+    with pytest.raises(StaleGoal):
+        users.write_goals("workout-2", [stale], T0)
+    assert users.get_goal("u-1", "g-1") == goal(current_progress=1.0)
+    assert users.list_notifications("u-1", 10) == []
+    assert users.write_goals("workout-2", [GoalWrite(goal(current_progress=1.0), None)], T0)
+
+
+def test_a_claimed_goal_keeps_its_pending_change(users: SqlUserRepository) -> None:
+    users.add_user(user(1), "")
+    users.write_goals("create", [GoalWrite(None, goal())], T0)
+    claimed = goal(
+        pending_operation=GoalOperation.UPDATE,
+        pending_saga_id="saga-9",
+        pending_target=(5.0, date(2030, 3, 1)),
+    )
+    users.write_goals("saga-9:prepare", [GoalWrite(goal(), claimed)], T0)
+    assert users.get_goal("u-1", "g-1") == claimed
