@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
-from services.user.domain import EmailAlreadyRegistered, Goal, User, UsernameTaken, email_key
+from services.user.domain import (
+    EmailAlreadyRegistered,
+    Goal,
+    Notification,
+    User,
+    UsernameTaken,
+    email_key,
+)
+from services.user.repository import GoalWrite, StaleGoal
 
 
 class FakeUserRepository:
@@ -18,6 +26,8 @@ class FakeUserRepository:
         self.users: dict[str, User] = {}
         self.goals: dict[str, Goal] = {}
         self.requests: dict[str, str] = {}
+        self.processed: set[str] = set()
+        self.notifications: list[Notification] = []
 
     def add_user(self, user: User, request_id: str) -> User:
         if request_id in self.requests:
@@ -59,6 +69,27 @@ class FakeUserRepository:
     def list_goals(self, user_id: str) -> list[Goal]:
         mine = [g for g in self.goals.values() if g.user_id == user_id]
         return sorted(mine, key=lambda g: (g.created_at, g.goal_id), reverse=True)
+
+    def write_goals(self, request_id: str, writes: Sequence[GoalWrite], now: datetime) -> bool:
+        if request_id in self.processed:
+            return False
+        for write in writes:
+            key = (write.previous or write.new).goal_id  # type: ignore[union-attr]
+            if self.goals.get(key) != write.previous:
+                raise StaleGoal(key)
+        for write in writes:
+            key = (write.previous or write.new).goal_id  # type: ignore[union-attr]
+            if write.new is None:
+                del self.goals[key]
+            else:
+                self.goals[key] = write.new
+            self.notifications.extend(write.notifications)
+        self.processed.add(request_id)
+        return True
+
+    def list_notifications(self, user_id: str, limit: int) -> list[Notification]:
+        mine = [n for n in self.notifications if n.user_id == user_id]
+        return sorted(mine, key=lambda n: n.created_at, reverse=True)[:limit]
 
 
 class FakeHasher:
