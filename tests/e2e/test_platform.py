@@ -134,6 +134,31 @@ async def test_a_live_session_works_through_the_running_gateway(
     assert health["redis"] == "ok"
 
 
+async def test_reaching_a_goal_through_the_running_platform_alerts_the_user_at_once(
+    supervisor: Supervisor, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    url = supervisor.topology.gateway_url
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        body = {"goal_type": "workouts_count", "target_value": 1, "target_date": "2099-01-01"}
+        goal = await client.post(f"/users/{user_id}/goals", headers=headers, json=body)
+        assert goal.status_code == 201, goal.text
+        ws_url = url.replace("http", "ws") + "/ws/notifications"
+        async with connect(ws_url, additional_headers=headers, origin=url) as ws:
+            started = await client.post(
+                "/workouts/start", headers=headers, json={"workout_type": "walking"}
+            )
+            session_id = started.json()["session_id"]
+            await client.post(f"/workouts/{session_id}/end", headers=headers, json={})
+            alerts = [json.loads(await asyncio.wait_for(ws.recv(), 5))]
+            while alerts[-1]["goal_id"] != goal.json()["goal_id"]:  # others may finish too
+                alerts.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+        listed = await client.get(f"/users/{user_id}/notifications", headers=headers)
+    assert alerts[-1]["type"] == "goal_achieved"
+    ids = [n["notification_id"] for n in listed.json()["notifications"]]
+    assert alerts[-1]["notification_id"] in ids
+
+
 def test_every_service_process_exposes_prometheus_metrics(
     supervisor: Supervisor, gateway: httpx.Client
 ) -> None:
