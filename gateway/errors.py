@@ -32,6 +32,7 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 }
 # Anything else from upstream is the upstream's fault, not the client's.
 UPSTREAM_FAILURE = 502
+ABORTED_RETRY_AFTER = "1"
 
 HTTP_STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -80,14 +81,21 @@ def error_response(error: ApiError, **extra: Any) -> JSONResponse:
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
-    """Translate an upstream status through the one table."""
-    code = error.code()
+    """Translate an upstream error through the one table."""
+    return from_status(error.code(), error.details() or "")
+
+
+def from_status(code: grpc.StatusCode, details: str) -> ApiError:
+    """Translate an upstream status (of a call, or of the step that undid a saga)."""
     http_status = GRPC_TO_HTTP.get(code, UPSTREAM_FAILURE)
-    message = error.details() or code.name.lower()
+    message = details or code.name.lower()
     if http_status == UPSTREAM_FAILURE:
-        log.error("upstream failure", extra={"code": code.name, "details": error.details()})
+        log.error("upstream failure", extra={"code": code.name, "details": details})
         message = "an upstream service failed"
-    return ApiError(http_status, message, status=code.name)
+    # ABORTED is a concurrency conflict (e.g. a goal another request is changing),
+    # usually gone within a second.
+    headers = {"Retry-After": ABORTED_RETRY_AFTER} if code is grpc.StatusCode.ABORTED else {}
+    return ApiError(http_status, message, status=code.name, headers=headers)
 
 
 def unavailable(error: NoInstanceAvailable) -> ApiError:

@@ -23,7 +23,7 @@ from gateway.dependencies import (
     errors,
     new_request_id,
 )
-from gateway.errors import GRPC_TO_HTTP, UPSTREAM_FAILURE, ApiError
+from gateway.errors import UPSTREAM_FAILURE, ApiError, from_status
 from gateway.notifications import NotificationHub, notification_event
 from gateway.schemas import (
     ChangeAccepted,
@@ -40,8 +40,6 @@ from gateway.upstream import NoInstanceAvailable
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["goals"])
 GOAL_TYPE_PREFIX = "GOAL_TYPE_"
-# A goal another request is changing is usually free again within a second.
-BUSY_RETRY_AFTER = "1"
 CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeAccepted}}
 
 
@@ -176,14 +174,8 @@ async def _outcome(saga: saga_pb.Saga, pools: Upstreams, success_status: int) ->
 
 def _failure(saga: saga_pb.Saga) -> ApiError:
     """The client's error for a saga that was undone, from the step failure that undid it."""
-    code = saga.failure_code or "UNKNOWN"
-    message = saga.last_error.removeprefix(f"{code}: ") or "the change was refused"
-    http_status = next(
-        (status for grpc_code, status in GRPC_TO_HTTP.items() if grpc_code.name == code),
-        UPSTREAM_FAILURE,
-    )
-    headers = {"Retry-After": BUSY_RETRY_AFTER} if code == "ABORTED" else {}
-    return ApiError(http_status, message, status=code, headers=headers)
+    code = grpc.StatusCode.__members__.get(saga.failure_code, grpc.StatusCode.UNKNOWN)
+    return from_status(code, saga.last_error.removeprefix(f"{saga.failure_code}: "))
 
 
 def _accepted(saga: saga_pb.Saga) -> JSONResponse:

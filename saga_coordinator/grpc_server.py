@@ -29,6 +29,8 @@ STATUSES: dict[type[Exception], grpc.StatusCode] = {
     SagaConflict: grpc.StatusCode.ALREADY_EXISTS,
 }
 _STATUS_PREFIX = "SAGA_STATUS_"
+# How long a call without a deadline (e.g. from grpcurl) waits for its saga to finish.
+WAIT_WITHOUT_DEADLINE = 10.0
 
 
 class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
@@ -81,7 +83,7 @@ class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
     ) -> pb.Saga:
         await _or_abort(context, self.coordinator.start(saga_type, saga_id, data))
         remaining = context.time_remaining()
-        budget = 10.0 if remaining is None else remaining - self.wait_margin
+        budget = WAIT_WITHOUT_DEADLINE if remaining is None else remaining - self.wait_margin
         record = await self.coordinator.wait(saga_id, budget)
         return saga_to_proto(SagaView(record, self.coordinator.current_step(record)))
 
