@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,8 @@ from services.user.domain import (
     email_key,
 )
 from services.user.repository import GoalWrite, StaleGoal
+from services.user.service import UserDeps
+from services.user.tokens import TokenIssuer
 
 
 class FakeUserRepository:
@@ -90,6 +93,18 @@ class FakeUserRepository:
     def list_notifications(self, user_id: str, limit: int) -> list[Notification]:
         mine = [n for n in self.notifications if n.user_id == user_id]
         return sorted(mine, key=lambda n: n.created_at, reverse=True)[:limit]
+
+
+def fake_user_deps(private_key_pem: bytes) -> UserDeps:
+    """User use-case dependencies on fakes, with a stepping clock and counted ids."""
+    ids = (f"id-{n}" for n in itertools.count())
+    clock = SteppingClock()
+    tokens = TokenIssuer(
+        private_key_pem, issuer="iss", audience="aud", ttl_seconds=600, clock=clock
+    )
+    return UserDeps(
+        FakeUserRepository(), FakeHasher(), tokens, clock, lambda: next(ids), "hashed:decoy"
+    )
 
 
 class FakeHasher:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -19,18 +18,15 @@ from services.user.domain import (
 )
 from services.user.goal_changes import GoalChange
 from services.user.service import UserDeps
-from services.user.tokens import TokenIssuer, generate_keypair
-from tests.unit.fakes import FakeHasher, FakeUserRepository, SteppingClock
+from services.user.tokens import generate_keypair
+from tests.unit.fakes import fake_user_deps
 
 PRIVATE, _ = generate_keypair()
 
 
 @pytest.fixture
 def deps() -> UserDeps:
-    ids = (f"id-{n}" for n in itertools.count())
-    clock = SteppingClock()
-    tokens = TokenIssuer(PRIVATE, issuer="iss", audience="aud", ttl_seconds=600, clock=clock)
-    deps = UserDeps(FakeUserRepository(), FakeHasher(), tokens, clock, lambda: next(ids))
+    deps = fake_user_deps(PRIVATE)
     service.register_user(deps, "ann", "ann@example.com", "password1", Profile(), "r")
     return deps
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,8 @@ from saga_coordinator.domain import (
     SagaStatus,
     TransientFailure,
 )
-from saga_coordinator.engine import Engine, RetryPolicy
+from saga_coordinator.engine import Engine, RetryPolicy, Step
+from saga_coordinator.log import SagaLog
 from saga_coordinator.service import Coordinator
 from tests.unit.saga_fakes import FakeTime, InMemorySagaLog, Script, new_record
 
@@ -25,31 +28,42 @@ def refused() -> BusinessFailure:
     return BusinessFailure("FAILED_PRECONDITION", "no")
 
 
-def engine_for(script: Script, *steps: object, policy: RetryPolicy | None = None) -> Engine:
+@dataclass
+class Harness:
+    """An engine over fake steps, with the fake time it runs on."""
+
+    engine: Engine
+    time: FakeTime
+
+    @property
+    def log(self) -> SagaLog:
+        return self.engine.log
+
+
+def engine_for(script: Script, *steps: Step, policy: RetryPolicy | None = None) -> Harness:
     time = FakeTime()
     engine = Engine(
         InMemorySagaLog(),
-        script.saga(*steps),  # type: ignore[arg-type]
+        script.saga(*steps),
         policy or RetryPolicy(max_attempts=3, compensation_max_attempts=4),
         clock=time,
         sleep=time.sleep,
         rng=lambda low, high: high,  # the longest jitter, so delays are predictable
     )
-    engine.time = time  # type: ignore[attr-defined]
-    return engine
+    return Harness(engine, time)
 
 
-async def run(engine: Engine, **changes: object) -> tuple[SagaStatus, int]:
-    record = new_record(engine.time, **changes)  # type: ignore[attr-defined]
-    await engine.log.create(record)
-    finished = await engine.run(record)
+async def run(harness: Harness, **changes: Any) -> tuple[SagaStatus, int]:
+    record = new_record(harness.time, **changes)
+    await harness.log.create(record)
+    finished = await harness.engine.run(record)
     return finished.status, finished.step_index
 
 
 async def test_a_saga_whose_steps_succeed_applies_each_once_in_order_and_completes() -> None:
     script = Script()
-    engine = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
-    status, _ = await run(engine)
+    harness = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
+    status, _ = await run(harness)
     assert status is SagaStatus.COMPLETED
     assert script.calls == [
         ("a", "action", "s1:a"),
@@ -60,9 +74,9 @@ async def test_a_saga_whose_steps_succeed_applies_each_once_in_order_and_complet
 
 async def test_a_business_failure_undoes_the_completed_steps_last_first() -> None:
     script = Script(outcomes={("c", "action"): [refused()]})
-    engine = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
-    status, _ = await run(engine)
-    record = await engine.log.get("s1")
+    harness = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
+    status, _ = await run(harness)
+    record = await harness.log.get("s1")
     assert status is SagaStatus.COMPENSATED
     assert script.calls[3:] == [
         ("b", "compensation", "s1:b:undo"),
@@ -70,16 +84,16 @@ async def test_a_business_failure_undoes_the_completed_steps_last_first() -> Non
     ]
     assert record is not None
     assert record.failure_code == "FAILED_PRECONDITION"
-    assert engine.time.slept == []  # type: ignore[attr-defined]
+    assert harness.time.slept == []
 
 
 async def test_transient_failures_are_retried_with_growing_backoff_then_succeed() -> None:
     script = Script(outcomes={("b", "action"): [unavailable(), unavailable()]})
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    status, _ = await run(engine)
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    status, _ = await run(harness)
     assert status is SagaStatus.COMPLETED
     assert [c for c in script.calls if c[0] == "b"] == [("b", "action", "s1:b")] * 3
-    assert engine.time.slept == [0.2, 0.4]  # type: ignore[attr-defined]
+    assert harness.time.slept == [0.2, 0.4]
 
 
 async def test_backoff_is_capped_and_jittered_below_the_cap() -> None:
@@ -91,8 +105,8 @@ async def test_backoff_is_capped_and_jittered_below_the_cap() -> None:
 
 async def test_exhausted_retries_compensate_including_the_step_that_may_have_applied() -> None:
     script = Script(outcomes={("b", "action"): [unavailable()] * 3})
-    engine = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
-    status, _ = await run(engine)
+    harness = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
+    status, _ = await run(harness)
     assert status is SagaStatus.COMPENSATED
     undone = [c[0] for c in script.calls if c[1] == "compensation"]
     assert undone == ["b", "a"]
@@ -106,8 +120,8 @@ async def test_compensations_are_retried_until_they_succeed() -> None:
             ("a", "compensation"): [unavailable(), unavailable(), unavailable()],
         }
     )
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    status, _ = await run(engine)
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    status, _ = await run(harness)
     assert status is SagaStatus.COMPENSATED
     assert [c[1] for c in script.calls].count("compensation") == 4
 
@@ -116,9 +130,9 @@ async def test_a_compensation_that_keeps_failing_ends_in_needs_attention() -> No
     script = Script(
         outcomes={("b", "action"): [refused()], ("a", "compensation"): [unavailable()] * 10}
     )
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    status, index = await run(engine)
-    record = await engine.log.get("s1")
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    status, index = await run(harness)
+    record = await harness.log.get("s1")
     assert status is SagaStatus.NEEDS_ATTENTION
     assert index == 0  # stuck at undoing a
     assert record is not None
@@ -127,8 +141,8 @@ async def test_a_compensation_that_keeps_failing_ends_in_needs_attention() -> No
 
 async def test_a_refused_compensation_ends_in_needs_attention_at_once() -> None:
     script = Script(outcomes={("b", "action"): [refused()], ("a", "compensation"): [refused()]})
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    status, _ = await run(engine)
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    status, _ = await run(harness)
     assert status is SagaStatus.NEEDS_ATTENTION
     assert [c[1] for c in script.calls].count("compensation") == 1
 
@@ -136,9 +150,9 @@ async def test_a_refused_compensation_ends_in_needs_attention_at_once() -> None:
 async def test_the_engine_refuses_to_compensate_past_a_step_that_cannot_be_undone() -> None:
     script = Script(outcomes={("c", "action"): [refused()]})
     steps = (script.step("a"), script.step("pivot", compensable=False), script.step("c"))
-    engine = engine_for(script, *steps)
-    status, index = await run(engine)
-    record = await engine.log.get("s1")
+    harness = engine_for(script, *steps)
+    status, index = await run(harness)
+    record = await harness.log.get("s1")
     assert status is SagaStatus.NEEDS_ATTENTION
     assert index == 1
     assert not [c for c in script.calls if c[1] == "compensation"]
@@ -148,17 +162,17 @@ async def test_the_engine_refuses_to_compensate_past_a_step_that_cannot_be_undon
 
 async def test_a_step_past_the_point_of_no_return_gets_the_longer_retry_budget() -> None:
     script = Script(outcomes={("pivot", "action"): [unavailable()] * 3})
-    engine = engine_for(script, script.step("a"), script.step("pivot", compensable=False))
-    status, _ = await run(engine)
+    harness = engine_for(script, script.step("a"), script.step("pivot", compensable=False))
+    status, _ = await run(harness)
     assert status is SagaStatus.COMPLETED
     assert len([c for c in script.calls if c[0] == "pivot"]) == 4
 
 
 async def test_step_outputs_are_kept_in_the_saga_data_for_later_steps() -> None:
     script = Script(outputs={"a": {"goal_id": "g1"}})
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    await run(engine)
-    record = await engine.log.get("s1")
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    await run(harness)
+    record = await harness.log.get("s1")
     assert script.seen_data["b/action"] == {"x": 1, "goal_id": "g1"}
     assert record is not None
     assert record.data["goal_id"] == "g1"
@@ -166,34 +180,34 @@ async def test_step_outputs_are_kept_in_the_saga_data_for_later_steps() -> None:
 
 async def test_a_saga_resumed_from_its_log_runs_only_the_steps_left() -> None:
     script = Script()
-    engine = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
-    status, _ = await run(engine, step_index=2)
+    harness = engine_for(script, script.step("a"), script.step("b"), script.step("c"))
+    status, _ = await run(harness, step_index=2)
     assert status is SagaStatus.COMPLETED
     assert script.calls == [("c", "action", "s1:c")]
 
 
 async def test_a_compensating_saga_resumed_from_its_log_goes_on_undoing() -> None:
     script = Script()
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    status, _ = await run(engine, status=SagaStatus.COMPENSATING, step_index=0)
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    status, _ = await run(harness, status=SagaStatus.COMPENSATING, step_index=0)
     assert status is SagaStatus.COMPENSATED
     assert script.calls == [("a", "compensation", "s1:a:undo")]
 
 
 async def test_a_resumed_saga_waits_out_its_scheduled_retry() -> None:
     script = Script()
-    engine = engine_for(script, script.step("a"))
-    time = engine.time  # type: ignore[attr-defined]
+    harness = engine_for(script, script.step("a"))
+    time = harness.time
     due = time.now.replace(second=3)
-    await run(engine, next_retry_at=due, attempt=1)
+    await run(harness, next_retry_at=due, attempt=1)
     assert time.slept == [3.0]
 
 
 async def test_every_move_is_logged_with_its_outcome_and_attempt() -> None:
     script = Script(outcomes={("a", "action"): [unavailable()], ("b", "action"): [refused()]})
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    await run(engine)
-    history = [(e.step, e.phase, e.outcome, e.attempt) for e in await engine.log.events("s1")]
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    await run(harness)
+    history = [(e.step, e.phase, e.outcome, e.attempt) for e in await harness.log.events("s1")]
     assert history == [
         ("a", "action", "retry_scheduled", 1),
         ("a", "action", "completed", 2),
@@ -202,14 +216,14 @@ async def test_every_move_is_logged_with_its_outcome_and_attempt() -> None:
     ]
 
 
-def coordinator_for(script: Script) -> Coordinator:
-    engine = engine_for(script, script.step("a"), script.step("b"))
-    return Coordinator(engine, engine.log, clock=engine.time)  # type: ignore[attr-defined]
+def coordinator_for(script: Script) -> tuple[Coordinator, FakeTime]:
+    harness = engine_for(script, script.step("a"), script.step("b"))
+    return Coordinator(harness.engine, harness.log, clock=harness.time), harness.time
 
 
 async def test_starting_a_saga_twice_with_one_id_runs_it_once() -> None:
     script = Script()
-    coordinator = coordinator_for(script)
+    coordinator, _ = coordinator_for(script)
     await coordinator.start("test", "s1", {"x": 1})
     await coordinator.start("test", "s1", {"x": 1})
     finished = await coordinator.wait("s1", 5)
@@ -218,7 +232,7 @@ async def test_starting_a_saga_twice_with_one_id_runs_it_once() -> None:
 
 
 async def test_reusing_a_saga_id_for_different_data_is_a_conflict() -> None:
-    coordinator = coordinator_for(Script())
+    coordinator, _ = coordinator_for(Script())
     await coordinator.start("test", "s1", {"x": 1})
     with pytest.raises(SagaConflict):
         await coordinator.start("test", "s1", {"x": 2})
@@ -227,8 +241,7 @@ async def test_reusing_a_saga_id_for_different_data_is_a_conflict() -> None:
 
 async def test_recover_resumes_unfinished_sagas_from_the_log() -> None:
     script = Script()
-    coordinator = coordinator_for(script)
-    time = coordinator.engine.time  # type: ignore[attr-defined]
+    coordinator, time = coordinator_for(script)
     await coordinator.log.create(new_record(time, "left-mid-way", step_index=1))
     await coordinator.log.create(new_record(time, "done", status=SagaStatus.COMPLETED))
     assert await coordinator.recover() == 1
@@ -239,9 +252,9 @@ async def test_recover_resumes_unfinished_sagas_from_the_log() -> None:
 
 async def test_stopping_the_coordinator_leaves_a_waiting_saga_unfinished_in_the_log() -> None:
     script = Script(outcomes={("a", "action"): [unavailable()]})
-    engine = engine_for(script, script.step("a"), policy=RetryPolicy(base_delay=60))
-    engine.sleep = asyncio.sleep  # a real, long wait that stop() must cut short
-    coordinator = Coordinator(engine, engine.log, clock=engine.time)  # type: ignore[attr-defined]
+    harness = engine_for(script, script.step("a"), policy=RetryPolicy(base_delay=60))
+    harness.engine.sleep = asyncio.sleep  # a real, long wait that stop() must cut short
+    coordinator = Coordinator(harness.engine, harness.log, clock=harness.time)
     await coordinator.start("test", "s1", {"x": 1})
     await asyncio.sleep(0.05)
     await coordinator.stop()

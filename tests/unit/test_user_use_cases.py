@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, timedelta
 
 import jwt
@@ -20,20 +19,15 @@ from services.user.domain import (
     UserNotFound,
 )
 from services.user.service import UserDeps
-from services.user.tokens import TokenIssuer, generate_keypair
-from tests.unit.fakes import FakeHasher, FakeUserRepository, SteppingClock
+from services.user.tokens import generate_keypair
+from tests.unit.fakes import fake_user_deps
 
 PRIVATE, PUBLIC = generate_keypair()
 
 
 @pytest.fixture
 def deps() -> UserDeps:
-    ids = (f"id-{n}" for n in itertools.count())
-    clock = SteppingClock()
-    tokens = TokenIssuer(PRIVATE, issuer="iss", audience="aud", ttl_seconds=600, clock=clock)
-    return UserDeps(
-        FakeUserRepository(), FakeHasher(), tokens, clock, lambda: next(ids), "hashed:decoy"
-    )
+    return fake_user_deps(PRIVATE)
 
 
 def register(
