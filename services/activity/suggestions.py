@@ -87,7 +87,7 @@ def suggest(plan: GoalPlan, done: Totals, today: date, weight_kg: float) -> Sugg
     weeks_left = max(1, math.ceil(((plan.target_date - today).days + 1) / 7))
     weekly = remaining / weeks_left
     sessions, minutes = _sessions(plan.goal_type, weekly, weight_kg)
-    return Suggestion(plan, progress, remaining, weeks_left, sessions, minutes, round(weekly, 1))
+    return Suggestion(plan, progress, remaining, weeks_left, sessions, minutes, round(weekly, 2))
 
 
 def require_feasible(suggestion: Suggestion) -> None:

@@ -61,6 +61,19 @@ class GoalType(StrEnum):
     CALORIES_BURNED = "calories_burned"
     DISTANCE_KM = "distance_km"
 
+    def quantity(self, value: float) -> str:
+        """How a quantity of this goal type reads, e.g. '1 workout', '5 workouts', '300 kcal'."""
+        one, many = _GOAL_UNITS[self]
+        return f"{value:g} {one if value == 1 else many}"
+
+
+_GOAL_UNITS = {
+    GoalType.WORKOUTS_COUNT: ("workout", "workouts"),
+    GoalType.ACTIVE_MINUTES: ("active minute", "active minutes"),
+    GoalType.CALORIES_BURNED: ("kcal burned", "kcal burned"),
+    GoalType.DISTANCE_KM: ("km", "km"),
+}
+
 
 class GoalStatus(StrEnum):
     """Where a goal stands."""

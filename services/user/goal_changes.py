@@ -181,7 +181,7 @@ def _achievement_notes(
         return ()
     if after.status is not GoalStatus.ACHIEVED:
         return ()
-    message = f"Goal reached: {after.target_value:g} {after.goal_type.value.replace('_', ' ')}"
+    message = f"Goal reached: {after.goal_type.quantity(after.target_value)}"
     note = Notification(
         deps.make_id(), after.user_id, "goal_achieved", after.goal_id, message, deps.clock()
     )

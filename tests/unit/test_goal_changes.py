@@ -147,3 +147,11 @@ def test_progress_needs_a_request_id(deps: UserDeps) -> None:
 def test_a_workout_adds_to_each_goal_type_in_its_unit(goal_type: GoalType, expected: float) -> None:
     done = WorkoutDone(date.today(), 1800, 250)  # type: ignore[arg-type]
     assert done.progress_toward(goal_type) == expected
+
+
+def test_the_achievement_message_names_the_goal_in_its_unit(deps: UserDeps) -> None:
+    created(deps, target=1)
+    goal_changes.record_workout_progress(deps, user_id(deps), workout(deps), "progress:w1")
+    [note] = goal_changes.list_notifications(deps, user_id(deps), 0)
+    assert note.message == "Goal reached: 1 workout"
+    assert GoalType.ACTIVE_MINUTES.quantity(90) == "90 active minutes"
