@@ -190,6 +190,16 @@ async def test_admins_see_sagas_with_their_history_and_others_may_not(platform: 
     assert bad.status_code == 422
 
 
+async def test_notification_pages_must_be_between_1_and_200(platform: Platform) -> None:
+    user_id, headers = await register_and_login(platform.client, "rhea")
+    for size in (0, 201, "many"):
+        answer = await platform.client.get(
+            f"/users/{user_id}/notifications?page_size={size}", headers=headers
+        )
+        assert answer.status_code == 422
+    assert (await platform.client.get(f"/users/{user_id}/notifications")).status_code == 401
+
+
 async def test_goal_changes_reject_bad_input(platform: Platform) -> None:
     user_id, headers = await register_and_login(platform.client, "paul")
     goal = await new_goal(platform, headers, user_id)

@@ -333,3 +333,117 @@ async def test_bad_group_workouts_are_invalid_arguments(
         await code_of(services.activity.RecordGroupWorkout(request))
         == grpc.StatusCode.INVALID_ARGUMENT
     )
+
+
+SOON = "2099-01-31"
+
+
+async def registered(services: Services, name: str) -> str:
+    request = upb.RegisterUserRequest(
+        request_id=name, username=name, email=f"{name}@example.com", password="s3cret-pass"
+    )
+    return str((await services.users.RegisterUser(request)).user.user_id)
+
+
+async def test_goal_change_rpcs_refuse_bad_requests(services: Services) -> None:
+    user_id = await registered(services, "gail")
+    ids = {"request_id": "s:prepare", "saga_id": "s", "user_id": user_id, "goal_id": "g"}
+    create = {"operation": upb.GOAL_OPERATION_CREATE, "goal_type": upb.GOAL_TYPE_WORKOUTS_COUNT}
+    bad = [
+        upb.PrepareGoalChangeRequest(
+            **{**ids, "saga_id": ""}, **create, target_value=1, target_date=SOON
+        ),
+        upb.PrepareGoalChangeRequest(**ids, target_value=1, target_date=SOON),
+        upb.PrepareGoalChangeRequest(**ids, **create, target_value=0, target_date=SOON),
+        upb.PrepareGoalChangeRequest(**ids, **create, target_value=1, target_date="soon"),
+        upb.PrepareGoalChangeRequest(
+            **ids, operation=upb.GOAL_OPERATION_CREATE, target_value=1, target_date=SOON
+        ),
+    ]
+    for request in bad:
+        assert (
+            await code_of(services.users.PrepareGoalChange(request))
+            == grpc.StatusCode.INVALID_ARGUMENT
+        )
+    missing = upb.PrepareGoalChangeRequest(**ids, operation=upb.GOAL_OPERATION_DELETE)
+    assert await code_of(services.users.PrepareGoalChange(missing)) == grpc.StatusCode.NOT_FOUND
+    stranger = upb.PrepareGoalChangeRequest(
+        **{**ids, "user_id": "nobody"}, **create, target_value=1, target_date=SOON
+    )
+    assert await code_of(services.users.PrepareGoalChange(stranger)) == grpc.StatusCode.NOT_FOUND
+    no_saga = upb.GoalChangeStepRequest(request_id="x", user_id=user_id, goal_id="g")
+    assert (
+        await code_of(services.users.CommitGoalChange(no_saga)) == grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert (
+        await code_of(services.users.CancelGoalChange(no_saga)) == grpc.StatusCode.INVALID_ARGUMENT
+    )
+
+
+async def test_progress_and_notification_rpcs_refuse_bad_requests(services: Services) -> None:
+    user_id = await registered(services, "hal")
+    now = "2030-01-01T10:00:00Z"
+    bad = [
+        upb.RecordWorkoutProgressRequest(user_id=user_id, end_time=now, duration=60),
+        upb.RecordWorkoutProgressRequest(request_id="p", user_id=user_id, end_time="10am"),
+        upb.RecordWorkoutProgressRequest(
+            request_id="p", user_id=user_id, end_time=now, duration=-1
+        ),
+    ]
+    for request in bad:
+        assert (
+            await code_of(services.users.RecordWorkoutProgress(request))
+            == grpc.StatusCode.INVALID_ARGUMENT
+        )
+    nobody = upb.RecordWorkoutProgressRequest(request_id="p", user_id="nobody", end_time=now)
+    assert await code_of(services.users.RecordWorkoutProgress(nobody)) == grpc.StatusCode.NOT_FOUND
+    too_many = upb.ListNotificationsRequest(user_id=user_id, page_size=1000)
+    assert (
+        await code_of(services.users.ListNotifications(too_many))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
+    unknown = upb.ListNotificationsRequest(user_id="nobody")
+    assert await code_of(services.users.ListNotifications(unknown)) == grpc.StatusCode.NOT_FOUND
+
+
+async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
+    plan = {
+        "request_id": "s:plan",
+        "user_id": "u",
+        "goal_id": "g",
+        "goal_type": "active_minutes",
+        "target_value": 300,
+        "target_date": SOON,
+        "start_time": "2030-01-01T10:00:00Z",
+        "active": True,
+    }
+    bad = [
+        {"request_id": ""},
+        {"goal_type": "sleeping"},
+        {"target_value": 0},
+        {"target_date": "31/01/2099"},
+        {"start_time": ""},
+        {"goal_id": ""},
+    ]
+    for change in bad:
+        request = apb.PutGoalPlanRequest(**{**plan, **change})
+        assert (
+            await code_of(services.activity.PutGoalPlan(request))
+            == grpc.StatusCode.INVALID_ARGUMENT
+        )
+    infeasible = apb.PutGoalPlanRequest(
+        **{**plan, "target_date": "2030-01-02", "target_value": 9e6}
+    )
+    assert (
+        await code_of(services.activity.PutGoalPlan(infeasible))
+        == grpc.StatusCode.FAILED_PRECONDITION
+    )
+    restore = apb.RestoreGoalPlanRequest(request_id="s:plan:undo", goal_id="g")
+    assert (
+        await code_of(services.activity.RestoreGoalPlan(restore))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
+    nobody = apb.GetSuggestionsRequest(user_id="")
+    assert (
+        await code_of(services.activity.GetSuggestions(nobody)) == grpc.StatusCode.INVALID_ARGUMENT
+    )
