@@ -20,7 +20,7 @@ from pymongo.write_concern import WriteConcern
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
 from services.activity.suggestions import GoalPlan, Totals
-from services.common.timeutil import as_utc
+from services.common.timeutil import Clock, as_utc, utc_now
 
 Document = dict[str, Any]
 
@@ -36,8 +36,9 @@ def connect(url: str, database: str) -> Database[Document]:
 class MongoWorkoutRepository:
     """Sessions keyed by session_id; statistics kept per user with atomic $inc."""
 
-    def __init__(self, db: Database[Document]) -> None:
+    def __init__(self, db: Database[Document], clock: Clock = utc_now) -> None:
         self._db = db
+        self._clock = clock
         self._sessions = db["workout_sessions"]
         self._statistics = db["user_statistics"]
         self._plans = db["goal_plans"]
@@ -52,6 +53,7 @@ class MongoWorkoutRepository:
         self._sessions.create_index(
             [("user_id", ASCENDING), ("end_time", ASCENDING)], name="user_ended"
         )
+        self._sessions.create_index("updated_at", name="updated_at")  # the ETL's extract
         self._plans.create_index(
             [("user_id", ASCENDING), ("target_date", ASCENDING)], name="user_plans"
         )
@@ -62,7 +64,9 @@ class MongoWorkoutRepository:
         if earlier:
             return earlier
         try:
-            self._sessions.insert_one(_document(session, request_id))
+            self._sessions.insert_one(
+                {**_document(session, request_id), "updated_at": self._clock()}
+            )
         except DuplicateKeyError:
             earlier = self._by_request(request_id)
             if earlier is None:
@@ -90,6 +94,7 @@ class MongoWorkoutRepository:
             "duration": duration,
             "calories_burned": calories,
             "end_request_id": request_id,
+            "updated_at": self._clock(),
         }
 
         def end_and_count(tx: ClientSession) -> Document | None:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
 from services.activity.suggestions import GoalPlan, Totals
-from services.common.timeutil import as_utc
+from services.common.timeutil import Clock, as_utc, utc_now
 
 metadata = MetaData()
 
@@ -49,6 +49,8 @@ sessions = Table(
     Column("calories_burned", Float, nullable=False, default=0.0),
     Column("request_id", String(128), nullable=True, unique=True),
     Column("end_request_id", String(128), nullable=True),
+    # When the row last changed (server clock): the ETL extracts by it.
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     Index("ix_workout_sessions_user_start", "user_id", "start_time", "session_id"),
 )
 
@@ -80,8 +82,9 @@ goal_plans = Table(
 class SqlWorkoutRepository:
     """Sessions in one table; statistics upserted in the same transaction as each end."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self._engine = engine
+        self._clock = clock
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
@@ -91,7 +94,8 @@ class SqlWorkoutRepository:
             return earlier
         try:
             with self._engine.begin() as conn:
-                conn.execute(sessions.insert().values(_row(session, request_id)))
+                row = {**_row(session, request_id), "updated_at": self._clock()}
+                conn.execute(sessions.insert().values(row))
         except IntegrityError:
             earlier = self._by_request(request_id)
             if earlier is None:
@@ -124,6 +128,7 @@ class SqlWorkoutRepository:
                     duration=duration,
                     calories_burned=calories,
                     end_request_id=request_id or None,
+                    updated_at=self._clock(),
                 )
                 .returning(sessions.c.user_id)
             ).first()

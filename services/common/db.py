@@ -42,10 +42,10 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine, migrations_dir: Path) -> None:
-    """Bring the database behind the engine to the newest Alembic revision."""
+def migrate(engine: Engine, migrations_dir: Path, revision: str = "head") -> None:
+    """Bring the database behind the engine to an Alembic revision (the newest by default)."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from services.common.timeutil import as_utc
+from services.common.timeutil import Clock, as_utc, utc_now
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
@@ -114,6 +114,7 @@ users = Table(
     Column("birth_year", Integer, nullable=True),
     Column("request_id", String(128), nullable=True, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 goals = Table(
@@ -133,6 +134,16 @@ goals = Table(
     Column("pending_target_value", Float, nullable=True),
     Column("pending_target_date", Date, nullable=True),
     Column("achieved_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Tombstones of deleted goals, written with the delete, so the ETL can see deletions.
+goal_deletions = Table(
+    "goal_deletions",
+    metadata,
+    Column("goal_id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 # Requests whose effect has been applied: written in the effect's own transaction.
@@ -161,8 +172,9 @@ PROFILE_COLUMNS = ("display_name", "weight_kg", "height_cm", "birth_year")
 class SqlUserRepository:
     """UserRepository on SQLAlchemy Core: SQLite embedded, PostgreSQL in production."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self._engine = engine
+        self._clock = clock
 
     def add_user(self, user: User, request_id: str) -> User:
         """Insert the user; on a unique violation tell which rule was broken."""
@@ -199,7 +211,8 @@ class SqlUserRepository:
             raise ValueError(f"not profile fields: {sorted(unknown)}")
         if changes:
             with self._engine.begin() as conn:
-                conn.execute(update(users).where(users.c.user_id == user_id).values(**changes))
+                changed = {**changes, "updated_at": self._clock()}
+                conn.execute(update(users).where(users.c.user_id == user_id).values(changed))
         return self._first_user(users.c.user_id == user_id)
 
     def add_goal(self, goal: Goal, request_id: str) -> Goal:
@@ -208,7 +221,7 @@ class SqlUserRepository:
         if earlier:
             return earlier
         try:
-            self._insert(goals, _goal_row(goal, request_id))
+            self._insert(goals, _goal_row(goal, request_id, goal.created_at))
         except IntegrityError:
             earlier = self._first_goal(goals.c.request_id == request_id) if request_id else None
             if earlier is None:
@@ -237,7 +250,7 @@ class SqlUserRepository:
                 record = {"request_id": request_id, "processed_at": now}
                 conn.execute(processed_requests.insert().values(record))
                 for write in writes:
-                    _apply(conn, write)
+                    _apply(conn, write, now)
         except IntegrityError:
             if self._processed(request_id):
                 return False
@@ -291,6 +304,7 @@ def _user_row(user: User, request_id: str) -> dict[str, Any]:
         "birth_year": user.profile.birth_year,
         "request_id": request_id or None,
         "created_at": user.created_at,
+        "updated_at": user.created_at,
     }
 
 
@@ -306,21 +320,29 @@ def _to_user(row: RowMapping) -> User:
     )
 
 
-def _apply(conn: Connection, write: GoalWrite) -> None:
+def _apply(conn: Connection, write: GoalWrite, now: datetime) -> None:
     """Insert, update or delete one goal, checking it did not change meanwhile."""
     if write.previous is None and write.new is not None:
-        conn.execute(goals.insert().values(_goal_row(write.new, "")))
+        conn.execute(goals.insert().values(_goal_row(write.new, "", now)))
     elif write.previous is not None:
-        changed = _guarded(write.previous, write.new)
+        changed = _guarded(write.previous, write.new, now)
         if conn.execute(changed).rowcount != 1:
             raise StaleGoal(f"goal {write.previous.goal_id} changed meanwhile")
+        if write.new is None:
+            _record_deletion(conn, write.previous, now)
     for note in write.notifications:
         conn.execute(notifications.insert().values(asdict(note)))
 
 
-def _guarded(previous: Goal, new: Goal | None) -> Any:
+def _record_deletion(conn: Connection, goal: Goal, now: datetime) -> None:
+    conn.execute(delete(goal_deletions).where(goal_deletions.c.goal_id == goal.goal_id))
+    tombstone = {"goal_id": goal.goal_id, "user_id": goal.user_id, "deleted_at": now}
+    conn.execute(goal_deletions.insert().values(tombstone))
+
+
+def _guarded(previous: Goal, new: Goal | None, now: datetime) -> Any:
     """The update (or delete) of ``previous``, matching only while it is unchanged."""
-    row = _goal_row(previous, "")
+    row = _goal_row(previous, "", now)
     still = [
         goals.c[name].is_(None) if row[name] is None else goals.c[name] == row[name]
         for name in ("pending_saga_id", "current_progress", "target_value", "status")
@@ -328,11 +350,11 @@ def _guarded(previous: Goal, new: Goal | None) -> Any:
     where = (goals.c.goal_id == previous.goal_id, *still)
     if new is None:
         return delete(goals).where(*where)
-    values = {k: v for k, v in _goal_row(new, "").items() if k != "request_id"}
+    values = {k: v for k, v in _goal_row(new, "", now).items() if k != "request_id"}
     return update(goals).where(*where).values(values)
 
 
-def _goal_row(goal: Goal, request_id: str) -> dict[str, Any]:
+def _goal_row(goal: Goal, request_id: str, updated_at: datetime) -> dict[str, Any]:
     target = goal.pending_target
     return {
         "pending_operation": goal.pending_operation.value if goal.pending_operation else None,
@@ -349,6 +371,7 @@ def _goal_row(goal: Goal, request_id: str) -> dict[str, Any]:
         "status": goal.status.value,
         "request_id": request_id or None,
         "created_at": goal.created_at,
+        "updated_at": updated_at,
     }
 
 
