@@ -1,0 +1,1 @@
+"""Nightly ETL from the services' stores into the PostgreSQL reporting warehouse."""

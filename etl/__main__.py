@@ -1,0 +1,234 @@
+"""Composition root and command line of the ETL: ``python -m etl`` (or ``etl``).
+
+etl migrate                          create/upgrade the warehouse schema
+etl run [--date D | --from D --to D] load last night (or the given days), with a bar
+etl schedule                         catch up, then run every night at ETL_SCHEDULE_AT
+etl report [NAME] [--limit N]        print the reporting views
+etl runs [--limit N]                 print the run manifest
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Never
+
+import psycopg
+from tqdm import tqdm
+
+from etl import reports
+from etl.config import EtlSettings
+from etl.domain import ReconciliationFailed, RunInProgress, RunReport, Trigger
+from etl.pipeline import EtlDeps, NoProgress, Progress, days_interval, nightly_interval, run_etl
+from etl.schedule import NightlyScheduler
+from etl.sources import ActivitySource, MongoActivitySource, SqlActivitySource, SqlUserSource
+from etl.warehouse import Warehouse
+from services.activity.mongo_repository import connect
+from services.common.db import make_engine, migrate
+from services.common.logs import configure_logging
+from services.common.timeutil import parse_date, utc_now
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("etl")
+
+
+class BarProgress:
+    """A tqdm bar over the workouts a run reads."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm[Never] | None = None
+
+    def begin(self, total_rows: int) -> None:
+        """Open the bar."""
+        self._bar = tqdm(total=total_rows, unit=" workouts", unit_scale=True, file=sys.stderr)
+
+    def advance(self, rows: int) -> None:
+        """Move the bar."""
+        if self._bar is not None:
+            self._bar.update(rows)
+
+    def close(self) -> None:
+        """Close the bar."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+def build_deps(settings: EtlSettings, progress: Progress | None = None) -> EtlDeps:
+    """Wire the sources and the warehouse from settings."""
+    return EtlDeps(
+        users=SqlUserSource(make_engine(settings.user_database_url, pool_size=2)),
+        activity=build_activity_source(settings),
+        warehouse=Warehouse(settings.warehouse_url),
+        lookback=timedelta(hours=settings.lookback_hours),
+        progress=progress or NoProgress(),
+    )
+
+
+def build_activity_source(settings: EtlSettings) -> ActivitySource:
+    """The configured activity store: SQL (embedded default) or MongoDB (production)."""
+    if settings.activity_store == "mongo":
+        return MongoActivitySource(
+            connect(settings.activity_mongo_url, settings.activity_mongo_database)
+        )
+    return SqlActivitySource(make_engine(settings.activity_database_url, pool_size=2))
+
+
+def migrate_warehouse(settings: EtlSettings) -> None:
+    """Bring the warehouse schema to the newest revision."""
+    engine = make_engine(settings.warehouse_url, pool_size=1)
+    migrate(engine, MIGRATIONS)
+    engine.dispose()
+
+
+def run_command(settings: EtlSettings, args: argparse.Namespace) -> int:
+    """``etl run``: the nightly interval, or the days asked for."""
+    bar = BarProgress() if args.progress else None
+    deps = build_deps(settings, bar)
+    first = args.date or args.first
+    interval = (
+        days_interval(first, args.date or args.last or first) if first else nightly_interval(deps)
+    )
+    if interval is None:
+        print("nothing to load: the warehouse is up to last midnight", file=sys.stderr)
+        return 0
+    try:
+        report = run_etl(deps, interval, Trigger.MANUAL)
+    finally:
+        if bar:
+            bar.close()
+    print(describe(report))
+    return 0
+
+
+def describe(report: RunReport) -> str:
+    """One paragraph on how a run went."""
+    interval = report.interval
+    return (
+        f"run {report.run_id} {report.status}: {interval.start:%Y-%m-%d %H:%M} .. "
+        f"{interval.end:%Y-%m-%d %H:%M} UTC in {report.seconds:.1f}s\n"
+        f"  read    {report.counts.read}\n  written {report.counts.written}"
+    )
+
+
+def schedule_command(settings: EtlSettings) -> int:
+    """``etl schedule``: the nightly loop, until SIGTERM or Ctrl-C."""
+    wait_for_warehouse(settings)
+    if settings.migrate_on_start:
+        migrate_warehouse(settings)
+    deps = build_deps(settings)
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+        raise SystemExit(0)  # a batch in flight rolls back; the next start resumes it
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
+
+    def run_pending() -> None:
+        interval = nightly_interval(deps)
+        if interval is None:
+            log.info("warehouse is up to date")
+            return
+        log.info("%s", describe(run_etl(deps, interval, Trigger.SCHEDULE)))
+
+    retry = timedelta(minutes=settings.retry_minutes)
+    NightlyScheduler(run_pending, settings.schedule_at, retry, utc_now, stop.wait).run_forever()
+    return 0
+
+
+def wait_for_warehouse(settings: EtlSettings) -> None:
+    """Block until the warehouse accepts connections (it may be starting next to us)."""
+    deadline = time.monotonic() + settings.startup_timeout
+    while True:
+        try:
+            Warehouse(settings.warehouse_url, connect_timeout=2).connect().close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def report_command(settings: EtlSettings, args: argparse.Namespace) -> int:
+    """``etl report``: one named report, or all of them."""
+    warehouse = Warehouse(settings.warehouse_url)
+    for name in [args.name] if args.name else list(reports.REPORTS):
+        columns, rows = reports.fetch(warehouse, name, args.limit)
+        print(f"== {name}: {reports.REPORTS[name].title}\n{reports.render(columns, rows)}\n")
+    return 0
+
+
+def runs_command(settings: EtlSettings, args: argparse.Namespace) -> int:
+    """``etl runs``: the newest manifest rows."""
+    columns, rows = Warehouse(settings.warehouse_url).query(reports.RUNS_QUERY, (args.limit,))
+    print(reports.render(columns, rows))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    root = argparse.ArgumentParser(prog="etl", description="Nightly warehouse ETL")
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="create or upgrade the warehouse schema")
+    run = commands.add_parser("run", help="load last night, or the days given")
+    days = run.add_mutually_exclusive_group()
+    days.add_argument("--date", type=parse_date, help="one UTC day, YYYY-MM-DD")
+    days.add_argument("--from", dest="first", type=parse_date, help="first UTC day")
+    run.add_argument("--to", dest="last", type=parse_date, help="last UTC day (with --from)")
+    run.add_argument("--no-progress", dest="progress", action="store_false")
+    commands.add_parser("schedule", help="run every night at ETL_SCHEDULE_AT (UTC)")
+    report = commands.add_parser("report", help="print the reporting views")
+    report.add_argument("name", nargs="?", choices=sorted(reports.REPORTS))
+    report.add_argument("--limit", type=int, default=20)
+    runs = commands.add_parser("runs", help="print the run manifest")
+    runs.add_argument("--limit", type=int, default=10)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run it; the exit code says how it went."""
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.command == "run" and args.last and not args.first:
+        cli.error("--to needs --from")
+    settings = EtlSettings()
+    configure_logging("etl", settings.log_level)
+    if not settings.warehouse_url:
+        cli.error("ETL_WAREHOUSE_URL is not set: the warehouse's PostgreSQL URL")
+    try:
+        return dispatch(settings, args)
+    except ReconciliationFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except RunInProgress as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except (psycopg.Error, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def dispatch(settings: EtlSettings, args: argparse.Namespace) -> int:
+    """Run one command."""
+    if args.command == "migrate":
+        migrate_warehouse(settings)
+        return 0
+    if args.command == "run":
+        return run_command(settings, args)
+    if args.command == "schedule":
+        return schedule_command(settings)
+    if args.command == "report":
+        return report_command(settings, args)
+    return runs_command(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""What the ETL moves and decides: source records, windows, totals, run outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+
+# The sources, each with its own watermark.
+USERS, GOALS, WORKOUTS = "users", "goals", "workouts"
+SOURCES = (USERS, GOALS, WORKOUTS)
+
+
+class RunStatus(StrEnum):
+    """Where a run stands in the manifest."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CRASHED = "crashed"  # found 'running' by a later run: the process died mid-run
+
+
+class Trigger(StrEnum):
+    """Who started a run."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Rows whose change time (updated_at) is in [since, until)."""
+
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The change-time interval a run covers, [start, end), split into per-day batches."""
+
+    start: datetime
+    end: datetime
+
+    def batches(self) -> list[Window]:
+        """Consecutive windows ending at each UTC midnight inside the interval."""
+        windows, since = [], self.start
+        while since < self.end:
+            until = min(start_of_day(since.date() + timedelta(days=1)), self.end)
+            windows.append(Window(since, until))
+            since = until
+        return windows
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+class UserRecord(NamedTuple):
+    """A user row as the user store has it now."""
+
+    user_id: str
+    username: str
+    display_name: str
+    weight_kg: float | None
+    height_cm: float | None
+    birth_year: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GoalRecord(NamedTuple):
+    """A committed goal as the user store has it now."""
+
+    goal_id: str
+    user_id: str
+    goal_type: str
+    target_value: float
+    target_date: date
+    current_progress: float
+    status: str
+    created_at: datetime
+    achieved_at: datetime | None
+    updated_at: datetime
+
+
+class GoalDeletion(NamedTuple):
+    """A goal's tombstone."""
+
+    goal_id: str
+    user_id: str
+    deleted_at: datetime
+
+
+class WorkoutRecord(NamedTuple):
+    """An ended workout session as the activity store has it."""
+
+    session_id: str
+    user_id: str
+    workout_type: str
+    start_time: datetime
+    end_time: datetime
+    duration: float
+    calories_burned: float
+    updated_at: datetime
+
+
+class DayTotals(NamedTuple):
+    """Workouts started on one UTC day: how many, and their summed seconds and kcal."""
+
+    workouts: int
+    duration: float
+    calories: float
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A day whose totals differ between a source and a warehouse table."""
+
+    day: date
+    table: str
+    source: DayTotals
+    warehouse: DayTotals
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.table}: source {self.source} != warehouse {self.warehouse}"
+
+
+class ReconciliationFailed(Exception):
+    """The warehouse disagrees with the sources after a load; the batch was rolled back."""
+
+    def __init__(self, mismatches: list[Mismatch]) -> None:
+        shown = "; ".join(str(m) for m in mismatches[:5])
+        more = f" (+{len(mismatches) - 5} more)" if len(mismatches) > 5 else ""
+        super().__init__(f"reconciliation failed on {len(mismatches)} day(s): {shown}{more}")
+        self.mismatches = mismatches
+
+
+class RunInProgress(Exception):
+    """Another ETL run holds the warehouse lock."""
+
+
+@dataclass
+class Counts:
+    """Rows read from and written to the warehouse, per source."""
+
+    read: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Counts) -> None:
+        """Accumulate another batch's counts."""
+        for mine, theirs in ((self.read, other.read), (self.written, other.written)):
+            for name, value in theirs.items():
+                mine[name] = mine.get(name, 0) + value
+
+    @property
+    def rows_written(self) -> int:
+        """All rows written, whatever the table."""
+        return sum(self.written.values())
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """How a run ended."""
+
+    run_id: str
+    interval: Interval
+    status: RunStatus
+    counts: Counts
+    seconds: float
+    error: str = ""

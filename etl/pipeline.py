@@ -1,0 +1,186 @@
+"""The ETL use cases: plan a run's interval, then extract, transform, load and reconcile
+it one day-batch at a time, each committed with its watermarks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
+
+from etl.domain import (
+    GOALS,
+    SOURCES,
+    USERS,
+    WORKOUTS,
+    Counts,
+    Interval,
+    ReconciliationFailed,
+    RunReport,
+    RunStatus,
+    Trigger,
+    Window,
+    start_of_day,
+)
+from etl.sources import ActivitySource, UserSource
+from etl.transform import compare_totals, goal_fact, user_version, workout_fact
+from etl.warehouse import BatchLoad, Warehouse
+from services.common.timeutil import Clock, utc_now
+
+T = TypeVar("T")
+AGGREGATES = "daily_activity"
+
+
+class Progress(Protocol):
+    """Where a run reports how far it got (a progress bar, or nothing)."""
+
+    def begin(self, total_rows: int) -> None:
+        """The run will read about this many workouts."""
+        ...
+
+    def advance(self, rows: int) -> None:
+        """This many more workouts were read."""
+        ...
+
+
+class NoProgress:
+    """Progress that shows nothing."""
+
+    def begin(self, total_rows: int) -> None:
+        """Ignore."""
+
+    def advance(self, rows: int) -> None:
+        """Ignore."""
+
+
+@dataclass(frozen=True)
+class EtlDeps:
+    """Everything a run needs, built by the composition root."""
+
+    users: UserSource
+    activity: ActivitySource
+    warehouse: Warehouse
+    lookback: timedelta = timedelta(hours=48)
+    clock: Clock = utc_now
+    progress: Progress = field(default_factory=NoProgress)
+    # Testing only: called after each committed batch (crash injection).
+    after_batch: Callable[[Window], None] | None = None
+
+
+def days_interval(first: date, last: date) -> Interval:
+    """The interval of changes made on the days first..last (UTC), both included."""
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    return Interval(start_of_day(first), start_of_day(last + timedelta(days=1)))
+
+
+def nightly_interval(deps: EtlDeps) -> Interval | None:
+    """From the oldest watermark (or the first change ever) to last midnight; None if done."""
+    cutoff = start_of_day(deps.clock().date())
+    marks = deps.warehouse.watermarks()
+    if len(marks) == len(SOURCES):
+        start = min(marks.values())
+    else:
+        earliest = [deps.users.earliest_change(), deps.activity.earliest_change()]
+        known = [moment for moment in earliest if moment]
+        if not known:
+            return None
+        start = start_of_day(min(known).date())
+    return Interval(start, cutoff) if start < cutoff else None
+
+
+def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL) -> RunReport:
+    """Load the interval batch by batch; a failed batch fails the run and changes nothing."""
+    run_id = str(uuid.uuid4())
+    began = time.monotonic()
+    counts = Counts()
+    with deps.warehouse.exclusive():
+        resume_at = deps.warehouse.start_run(run_id, trigger, interval, deps.clock())
+        windows = _windows_to_load(interval, resume_at, deps.lookback)
+        try:
+            deps.progress.begin(sum(deps.activity.count_workouts(w) for w in windows))
+            for window in windows:
+                counts.add(_load_batch(deps, run_id, window, counts))
+                if deps.after_batch:
+                    deps.after_batch(window)
+        except BaseException as error:  # also SIGTERM's SystemExit: say why the run stopped
+            seconds = time.monotonic() - began
+            reason = str(error) or type(error).__name__
+            deps.warehouse.finish_run(run_id, RunStatus.FAILED, deps.clock(), seconds, reason)
+            raise
+        seconds = time.monotonic() - began
+        deps.warehouse.finish_run(run_id, RunStatus.SUCCEEDED, deps.clock(), seconds)
+    return RunReport(run_id, interval, RunStatus.SUCCEEDED, counts, seconds)
+
+
+def _windows_to_load(
+    interval: Interval, resume_at: datetime | None, lookback: timedelta
+) -> list[Window]:
+    """The interval's day batches after the resume point; the first reaches back by lookback."""
+    windows = [w for w in interval.batches() if not resume_at or w.until > resume_at]
+    if windows:
+        windows[0] = Window(windows[0].since - lookback, windows[0].until)
+    return windows
+
+
+def _load_batch(deps: EtlDeps, run_id: str, window: Window, so_far: Counts) -> Counts:
+    """Extract, transform and load one window, reconcile it, and commit it with watermarks."""
+    batch = Counts()
+    with deps.warehouse.batch() as load:
+        loaded_to = max(window.until, load.watermark(WORKOUTS) or window.until)
+        users = _counted(deps.users.users(window), batch, USERS)
+        goals = _counted(deps.users.goals(window), batch, GOALS)
+        deletions = _counted(deps.users.goal_deletions(window), batch, GOALS)
+        workouts = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
+        batch.written[USERS] = load.load_users(map(user_version, users))
+        batch.written[GOALS] = load.load_goals(map(goal_fact, goals))
+        batch.written[GOALS] += load.apply_goal_deletions(deletions)
+        batch.written[WORKOUTS] = load.load_workouts(map(workout_fact, workouts))
+        days, batch.written[AGGREGATES] = load.refresh_dates_and_aggregates()
+        _reconcile(deps.activity, load, days, loaded_to)
+        load.advance_watermarks(SOURCES, window.until, deps.clock())
+        total = Counts()
+        total.add(so_far)
+        total.add(batch)
+        load.record_progress(run_id, total, window.until)
+    return batch
+
+
+def _reconcile(
+    activity: ActivitySource, load: BatchLoad, days: list[date], until: datetime
+) -> None:
+    """Compare the touched days' counts and sums: source vs facts and vs aggregates."""
+    if not days:
+        return
+    wanted = set(days)
+    source = {
+        day: totals
+        for day, totals in activity.daily_totals(days[0], days[-1], until).items()
+        if day in wanted
+    }
+    mismatches = [
+        mismatch
+        for table in ("fact_workout", "agg_daily_activity")
+        for mismatch in compare_totals(table, source, load.day_totals(table, days))
+    ]
+    if mismatches:
+        raise ReconciliationFailed(mismatches)
+
+
+def _counted(
+    rows: Iterable[T], counts: Counts, source: str, progress: Progress | None = None
+) -> Iterator[T]:
+    """Pass rows through, counting them as read from ``source``."""
+    counts.read.setdefault(source, 0)
+    step = 5_000
+    seen = 0
+    for row in rows:
+        seen += 1
+        if progress and seen % step == 0:
+            progress.advance(step)
+        yield row
+    counts.read[source] += seen
+    if progress:
+        progress.advance(seen % step)

@@ -1,0 +1,103 @@
+"""Pure transforms from source records to warehouse rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from etl.domain import DayTotals, GoalRecord, Mismatch, UserRecord, WorkoutRecord
+from services.common.timeutil import as_utc
+
+# Sums of floats in another order differ in the last bits; anything below this is equal.
+TOLERANCE = 1e-6
+
+
+def date_key(day: date) -> int:
+    """The date dimension's key: YYYYMMDD as an integer."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def key_date(key: int) -> date:
+    """The date behind a YYYYMMDD key."""
+    return date(key // 10000, key // 100 % 100, key % 100)
+
+
+def workout_fact(record: WorkoutRecord) -> tuple[object, ...]:
+    """A fact_workout row: UTC times, the start day's date key, a clean workout type."""
+    start = as_utc(record.start_time)
+    return (
+        record.session_id,
+        record.user_id,
+        date_key(start.date()),
+        record.workout_type.strip().lower(),
+        start,
+        as_utc(record.end_time),
+        float(record.duration),
+        float(record.calories_burned),
+        as_utc(record.updated_at),
+    )
+
+
+def user_version(record: UserRecord) -> tuple[object, ...]:
+    """A dim_user candidate version: tracked attributes and when they took effect."""
+    return (
+        record.user_id,
+        record.username,
+        record.display_name.strip(),
+        record.weight_kg,
+        record.height_cm,
+        record.birth_year,
+        as_utc(record.created_at),
+        as_utc(record.updated_at),
+    )
+
+
+def goal_fact(record: GoalRecord) -> tuple[object, ...]:
+    """A fact_goal row with date keys for creation, target and achievement."""
+    created = as_utc(record.created_at)
+    achieved = as_utc(record.achieved_at) if record.achieved_at else None
+    return (
+        record.goal_id,
+        record.user_id,
+        record.goal_type,
+        float(record.target_value),
+        float(record.current_progress),
+        record.status,
+        record.target_date,
+        date_key(created.date()),
+        date_key(record.target_date),
+        date_key(achieved.date()) if achieved else None,
+        created,
+        achieved,
+        as_utc(record.updated_at),
+    )
+
+
+def parse_timestamp(value: datetime | str) -> datetime:
+    """A stored timestamp as aware UTC; SQLite may hand back ISO text."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return as_utc(moment)
+
+
+def compare_totals(
+    table: str, source: dict[date, DayTotals], warehouse: dict[date, DayTotals]
+) -> list[Mismatch]:
+    """Days whose counts or sums differ between the source and a warehouse table."""
+    empty = DayTotals(0, 0.0, 0.0)
+    return [
+        Mismatch(day, table, source.get(day, empty), warehouse.get(day, empty))
+        for day in sorted(set(source) | set(warehouse))
+        if not _same(source.get(day, empty), warehouse.get(day, empty))
+    ]
+
+
+def _same(left: DayTotals, right: DayTotals) -> bool:
+    return left.workouts == right.workouts and all(
+        abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+        for a, b in ((left.duration, right.duration), (left.calories, right.calories))
+    )
+
+
+def days_of(keys: Iterable[int]) -> list[date]:
+    """The sorted calendar days behind date keys."""
+    return sorted({key_date(key) for key in keys})
