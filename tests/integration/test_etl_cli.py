@@ -1,0 +1,140 @@
+"""``etl`` as an operator runs it: a real process over real stores."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.integration.etl_world import EtlWorld, at
+
+DAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def world(tmp_path: Path, postgres_url: str) -> EtlWorld:
+    """Stores with one user and two workouts on DAY, and an empty warehouse."""
+    world = EtlWorld(
+        f"sqlite:///{tmp_path / 'user.db'}", f"sqlite:///{tmp_path / 'activity.db'}", postgres_url
+    )
+    ann = world.register("ann", 61.0, at(DAY, 7))
+    world.workout(ann, at(DAY, 8), kcal=300.0)
+    world.workout(ann, at(DAY, 18), kind="yoga", kcal=120.0)
+    return world
+
+
+def etl(tmp_path: Path, warehouse_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m etl ARGS`` against the test stores."""
+    env = {
+        **os.environ,
+        "ETL_WAREHOUSE_URL": warehouse_url,
+        "ETL_USER_DATABASE_URL": f"sqlite:///{tmp_path / 'user.db'}",
+        "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{tmp_path / 'activity.db'}",
+    }
+    command = [sys.executable, "-m", "etl", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_run_for_a_date_loads_it_and_prints_what_it_read_and_wrote(
+    world: EtlWorld, tmp_path: Path, postgres_url: str
+) -> None:
+    result = etl(tmp_path, postgres_url, "run", "--date", "2026-03-02")
+
+    assert result.returncode == 0, result.stderr
+    assert "succeeded" in result.stdout
+    assert "'workouts': 2" in result.stdout
+    assert world.scalar("SELECT count(*) FROM fact_workout") == 2
+
+
+def test_run_shows_a_progress_bar_of_workouts(
+    world: EtlWorld, tmp_path: Path, postgres_url: str
+) -> None:
+    result = etl(tmp_path, postgres_url, "run", "--from", "2026-03-01", "--to", "2026-03-02")
+
+    assert result.returncode == 0, result.stderr
+    assert "100%" in result.stderr
+    assert "2.00/2.00" in result.stderr
+    assert "workouts" in result.stderr
+
+
+def test_report_prints_every_view_as_a_table(
+    world: EtlWorld, tmp_path: Path, postgres_url: str
+) -> None:
+    etl(tmp_path, postgres_url, "run", "--date", "2026-03-02", "--no-progress")
+
+    result = etl(tmp_path, postgres_url, "report")
+    one = etl(tmp_path, postgres_url, "report", "workout-type-mix", "--limit", "1")
+
+    assert result.returncode == 0, result.stderr
+    for name in ("calories-per-user-week", "active-users-per-day", "goal-completion-rate"):
+        assert f"== {name}" in result.stdout
+    assert "ann" in result.stdout
+    assert one.stdout.splitlines()[3].split()[:2] == ["running", "1"]
+    assert len(one.stdout.strip().splitlines()) == 4  # title, header, rule, one row
+
+
+def test_runs_prints_the_manifest(world: EtlWorld, tmp_path: Path, postgres_url: str) -> None:
+    etl(tmp_path, postgres_url, "run", "--date", "2026-03-02", "--no-progress")
+
+    result = etl(tmp_path, postgres_url, "runs")
+
+    assert result.returncode == 0, result.stderr
+    assert "succeeded" in result.stdout
+    assert "'workouts': 2" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--date", "2026-13-01"], "invalid parse_date value"),
+        (["run", "--to", "2026-03-02"], "--to needs --from"),
+        (["run", "--date", "2026-03-02", "--from", "2026-03-01"], "not allowed with"),
+        (["report", "no-such-report"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(
+    tmp_path: Path, postgres_url: str, args: list[str], message: str
+) -> None:
+    result = etl(tmp_path, postgres_url, *args)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_backwards_range_is_refused(tmp_path: Path, postgres_url: str) -> None:
+    result = etl(tmp_path, postgres_url, "run", "--from", "2026-03-05", "--to", "2026-03-01")
+
+    assert result.returncode == 1
+    assert "before --from" in result.stderr
+
+
+def test_without_a_warehouse_url_it_says_which_variable_to_set(tmp_path: Path) -> None:
+    result = etl(tmp_path, "", "run")
+
+    assert result.returncode == 2
+    assert "ETL_WAREHOUSE_URL" in result.stderr
+
+
+def test_an_unreachable_warehouse_fails_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+    from deploy.local import free_port
+
+    result = etl(tmp_path, f"postgresql://postgres@127.0.0.1:{free_port()}/x", "runs")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error:")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_run_while_one_loads_exits_3(
+    world: EtlWorld, tmp_path: Path, postgres_url: str
+) -> None:
+    with world.warehouse.exclusive():
+        result = etl(tmp_path, postgres_url, "run", "--date", "2026-03-02")
+
+    assert result.returncode == 3
+    assert "another ETL run" in result.stderr
