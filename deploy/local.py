@@ -2,7 +2,8 @@
 
 Two user-service instances, two activity-service instances, the saga coordinator and
 the gateway, on loopback, sharing SQLite files under the data directory, plus an
-embedded Redis. Ctrl-C stops them all.
+embedded Redis, an embedded PostgreSQL warehouse and the nightly ETL scheduler.
+Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from deploy import embedded_redis
+from deploy import embedded_postgres, embedded_redis
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
 from services.common.settings import AddressList
 
@@ -43,11 +44,18 @@ class LocalSettings(BaseSettings):
     admin_usernames: str = Field("admin", description="Who gets the admin role (comma list)")
     redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
     redis_port: int = 6379
+    warehouse_url: str = Field("", description="An existing warehouse; empty starts one")
+    warehouse_port: int = 5433
+    etl_schedule_at: str = Field("02:00", description="UTC time of the nightly ETL run")
     startup_timeout: float = Field(30.0, gt=0)
 
     def gateway_redis_url(self) -> str:
         """The Redis the gateways share."""
         return self.redis_url or f"redis://{self.host}:{self.redis_port}/0"
+
+    def etl_warehouse_url(self) -> str:
+        """The PostgreSQL the ETL loads."""
+        return self.warehouse_url or embedded_postgres.server_url(self.host, self.warehouse_port)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -73,6 +81,7 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         saga_port=free_port(),
         saga_metrics_port=free_port(),
         redis_port=free_port(),
+        warehouse_port=free_port(),
     )
 
 
@@ -159,6 +168,7 @@ def build_topology(settings: LocalSettings) -> Topology:
             )
         )
     topology.specs.append(saga_spec(topology, data))
+    topology.specs.extend(warehouse_specs(settings, data))
     gateway_env = {
         **shared,
         "GATEWAY_HOST": settings.host,
@@ -192,6 +202,28 @@ def saga_spec(topology: Topology, data: Path) -> ProcessSpec:
     return ProcessSpec("saga", python_module("saga_coordinator"), env, ports)
 
 
+def warehouse_specs(settings: LocalSettings, data: Path) -> list[ProcessSpec]:
+    """The embedded warehouse (unless one is configured) and the nightly ETL scheduler."""
+    specs = []
+    if not settings.warehouse_url:
+        argv = python_module(
+            "deploy.embedded_postgres",
+            str(data / "warehouse"),
+            str(settings.warehouse_port),
+            settings.host,
+        )
+        specs.append(ProcessSpec("warehouse", argv, {}, [settings.warehouse_port]))
+    env = {
+        "PYTHONUNBUFFERED": "1",
+        "ETL_WAREHOUSE_URL": settings.etl_warehouse_url(),
+        "ETL_USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
+        "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
+        "ETL_SCHEDULE_AT": settings.etl_schedule_at,
+    }
+    specs.append(ProcessSpec("etl", python_module("etl", "schedule"), env, []))
+    return specs
+
+
 def add_gateway(topology: Topology, name: str, port: int) -> ProcessSpec:
     """Another gateway instance over the same services and Redis."""
     first = next(s for s in topology.specs if s.name == "gateway")
@@ -218,6 +250,10 @@ def prepare(topology: Topology) -> None:
     for name in ("user-1", "activity-1", "saga"):
         spec = next(s for s in topology.specs if s.name == name)
         subprocess.run([*spec.argv, "migrate"], env={**os.environ, **spec.env}, check=True)
+
+
+# Processes that hold data; stopped after everything that uses them.
+STORES = ("redis", "warehouse")
 
 
 class Supervisor:
@@ -278,10 +314,10 @@ class Supervisor:
     def stop_all(self, timeout: float = 10.0) -> None:
         """SIGTERM every component we started, then SIGKILL any that linger.
 
-        Redis goes last, so the gateways can shut down cleanly while it still answers.
+        The stores go last, so their clients can shut down cleanly while they still answer.
         """
-        stateful = [p for name, p in self.processes.items() if name == "redis"]
-        services = [p for name, p in self.processes.items() if name != "redis"]
+        stateful = [p for name, p in self.processes.items() if name in STORES]
+        services = [p for name, p in self.processes.items() if name not in STORES]
         self._stop(services, timeout)
         self._stop(stateful, timeout)
 
@@ -316,7 +352,7 @@ def main() -> int:
         print(
             f"error: port(s) already in use: {', '.join(map(str, taken))}. "
             "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
-            "LOCAL_ACTIVITY_PORTS / LOCAL_SAGA_PORT.",
+            "LOCAL_ACTIVITY_PORTS / LOCAL_SAGA_PORT / LOCAL_REDIS_PORT / LOCAL_WAREHOUSE_PORT.",
             file=sys.stderr,
         )
         return 2
@@ -367,6 +403,10 @@ def _print_urls(topology: Topology) -> None:
         ),
         f"  redis           {settings.gateway_redis_url()}"
         + ("" if settings.redis_url else "   (embedded)"),
+        f"  warehouse       {settings.etl_warehouse_url()}"
+        + ("" if settings.warehouse_url else "   (embedded)")
+        + f"   ETL nightly at {settings.etl_schedule_at} UTC",
+        f"  reports         ETL_WAREHOUSE_URL={settings.etl_warehouse_url()} .venv/bin/etl report",
         f"  data            {settings.data_dir.resolve()}",
         "Press Ctrl-C to stop.",
     ]

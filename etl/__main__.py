@@ -93,7 +93,9 @@ def run_command(settings: EtlSettings, args: argparse.Namespace) -> int:
     deps = build_deps(settings, bar)
     first = args.date or args.first
     interval = (
-        days_interval(first, args.date or args.last or first) if first else nightly_interval(deps)
+        days_interval(first, args.date or args.last or first, utc_now())
+        if first
+        else nightly_interval(deps)
     )
     if interval is None:
         print("nothing to load: the warehouse is up to last midnight", file=sys.stderr)

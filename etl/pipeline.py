@@ -69,11 +69,17 @@ class EtlDeps:
     after_batch: Callable[[Window], None] | None = None
 
 
-def days_interval(first: date, last: date) -> Interval:
-    """The interval of changes made on the days first..last (UTC), both included."""
+def days_interval(first: date, last: date, now: datetime | None = None) -> Interval:
+    """The interval of changes made on the days first..last (UTC), both included.
+
+    It stops at ``now``: a watermark must not claim a future that has not happened.
+    """
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
-    return Interval(start_of_day(first), start_of_day(last + timedelta(days=1)))
+    start, end = start_of_day(first), start_of_day(last + timedelta(days=1))
+    if now is not None and start >= now:
+        raise ValueError(f"{first} has not begun yet (UTC)")
+    return Interval(start, min(end, now) if now else end)
 
 
 def nightly_interval(deps: EtlDeps) -> Interval | None:

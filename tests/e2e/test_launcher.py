@@ -20,7 +20,7 @@ READY_LINE = "Press Ctrl-C to stop."
 
 def launcher_env(tmp_path: Path, gateway_port: int) -> dict[str, str]:
     """Environment for a launcher on free ports and a private data directory."""
-    ports = [free_port() for _ in range(11)]
+    ports = [free_port() for _ in range(12)]
     return {
         **os.environ,
         "LOCAL_DATA_DIR": str(tmp_path / "run"),
@@ -32,6 +32,7 @@ def launcher_env(tmp_path: Path, gateway_port: int) -> dict[str, str]:
         "LOCAL_REDIS_PORT": str(ports[8]),
         "LOCAL_SAGA_PORT": str(ports[9]),
         "LOCAL_SAGA_METRICS_PORT": str(ports[10]),
+        "LOCAL_WAREHOUSE_PORT": str(ports[11]),
     }
 
 
@@ -71,7 +72,8 @@ def test_the_launcher_serves_then_stops_every_child_on_ctrl_c(tmp_path: Path) ->
         assert health["status"] == "ok"
         assert health["redis"] == "ok"
         children = psutil.Process(launcher.pid).children()
-        assert len(children) == 7  # redis, 2 user, 2 activity, saga coordinator, gateway
+        # redis, 2 user, 2 activity, saga coordinator, warehouse, ETL scheduler, gateway
+        assert len(children) == 9
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=30) == 0
         deadline = time.monotonic() + 10

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -82,6 +86,35 @@ def test_a_workout_flows_through_gateway_and_both_services(
     assert stats["total_workouts"] == 1
     assert gateway.get("/docs").status_code == 200
     assert "/users/register" in gateway.get("/openapi.json").json()["paths"]
+
+
+def test_the_etl_loads_that_workout_into_the_warehouse_and_reports_it(
+    supervisor: Supervisor, account: tuple[str, dict[str, str]]
+) -> None:
+    etl = supervisor.spec("etl")
+    assert supervisor.processes["etl"].poll() is None, "the nightly scheduler is running"
+    today = datetime.now(UTC).date().isoformat()
+    env = {**os.environ, **etl.env}
+
+    loaded = subprocess.run(
+        [sys.executable, "-m", "etl", "run", "--date", today, "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    report = subprocess.run(
+        [sys.executable, "-m", "etl", "report", "calories-per-user-week"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert "'workouts': 1" in loaded.stdout
+    assert report.returncode == 0, report.stderr
+    assert "e2e" in report.stdout
 
 
 def test_the_request_id_reaches_the_logs_of_every_service_on_the_path(

@@ -35,6 +35,16 @@ def test_days_include_both_ends_and_refuse_a_backwards_range() -> None:
         days_interval(date(2026, 3, 3), date(2026, 3, 2))
 
 
+def test_days_stop_at_now_and_cannot_begin_in_the_future() -> None:
+    now = T0 + timedelta(hours=5)
+
+    assert days_interval(date(2026, 3, 1), date(2026, 3, 2), now) == Interval(
+        T0 - timedelta(days=1), now
+    )
+    with pytest.raises(ValueError, match="has not begun"):
+        days_interval(date(2026, 3, 3), date(2026, 3, 3), now)
+
+
 def test_date_keys_round_trip() -> None:
     assert date_key(date(2026, 12, 31)) == 20261231
     assert key_date(20261231) == date(2026, 12, 31)
