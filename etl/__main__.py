@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -45,9 +46,9 @@ class BarProgress:
     def __init__(self) -> None:
         self._bar: tqdm[Never] | None = None
 
-    def begin(self, total_rows: int) -> None:
+    def begin(self, count_rows: Callable[[], int]) -> None:
         """Open the bar."""
-        self._bar = tqdm(total=total_rows, unit=" workouts", unit_scale=True, file=sys.stderr)
+        self._bar = tqdm(total=count_rows(), unit=" workouts", unit_scale=True, file=sys.stderr)
 
     def advance(self, rows: int) -> None:
         """Move the bar."""

@@ -95,16 +95,20 @@ class GoalDeletion(NamedTuple):
 
 
 class WorkoutRecord(NamedTuple):
-    """An ended workout session as the activity store has it."""
+    """An ended workout session as the activity store has it.
+
+    Times are datetimes, or UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]' where the store keeps
+    them so (SQLite).
+    """
 
     session_id: str
     user_id: str
     workout_type: str
-    start_time: datetime
-    end_time: datetime
+    start_time: datetime | str
+    end_time: datetime | str
     duration: float
     calories_burned: float
-    updated_at: datetime
+    updated_at: datetime | str
 
 
 class DayTotals(NamedTuple):

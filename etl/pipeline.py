@@ -36,8 +36,8 @@ AGGREGATES = "daily_activity"
 class Progress(Protocol):
     """Where a run reports how far it got (a progress bar, or nothing)."""
 
-    def begin(self, total_rows: int) -> None:
-        """The run will read about this many workouts."""
+    def begin(self, count_rows: Callable[[], int]) -> None:
+        """The run starts; ``count_rows()`` says how many workouts it will read (a query)."""
         ...
 
     def advance(self, rows: int) -> None:
@@ -48,8 +48,8 @@ class Progress(Protocol):
 class NoProgress:
     """Progress that shows nothing."""
 
-    def begin(self, total_rows: int) -> None:
-        """Ignore."""
+    def begin(self, count_rows: Callable[[], int]) -> None:
+        """Ignore, without counting."""
 
     def advance(self, rows: int) -> None:
         """Ignore."""
@@ -106,7 +106,7 @@ def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL
         resume_at = deps.warehouse.start_run(run_id, trigger, interval, deps.clock())
         windows = _windows_to_load(interval, resume_at, deps.lookback)
         try:
-            deps.progress.begin(sum(deps.activity.count_workouts(w) for w in windows))
+            deps.progress.begin(lambda: sum(deps.activity.count_workouts(w) for w in windows))
             for window in windows:
                 counts.add(_load_batch(deps, run_id, window, counts))
                 if deps.after_batch:

@@ -24,18 +24,30 @@ def key_date(key: int) -> date:
 
 def workout_fact(record: WorkoutRecord) -> tuple[object, ...]:
     """A fact_workout row: UTC times, the start day's date key, a clean workout type."""
-    start = as_utc(record.start_time)
+    start = _utc(record.start_time)
     return (
         record.session_id,
         record.user_id,
-        date_key(start.date()),
+        _day_key(start),
         record.workout_type.strip().lower(),
         start,
-        as_utc(record.end_time),
+        _utc(record.end_time),
         float(record.duration),
         float(record.calories_burned),
-        as_utc(record.updated_at),
+        _utc(record.updated_at),
     )
+
+
+def _utc(moment: datetime | str) -> datetime | str:
+    """A time in UTC; UTC text stays text (the warehouse session reads it as UTC)."""
+    return moment if isinstance(moment, str) else as_utc(moment)
+
+
+def _day_key(moment: datetime | str) -> int:
+    """The date key of a UTC time or of UTC text."""
+    if isinstance(moment, str):
+        return int(moment[0:4]) * 10000 + int(moment[5:7]) * 100 + int(moment[8:10])
+    return date_key(moment.date())
 
 
 def user_version(record: UserRecord) -> tuple[object, ...]:

@@ -64,6 +64,17 @@ def test_a_workout_fact_is_in_utc_keyed_by_its_start_day_with_a_clean_type() -> 
     assert fact[6:8] == (3600.0, 500.0)
 
 
+def test_utc_text_from_sqlite_stays_text_and_keys_the_same_day() -> None:
+    record = WorkoutRecord(
+        "s1", "u1", "yoga", "2026-03-02 23:30:00.000000", "2026-03-03 00:10:00", 2400, 90, "x"
+    )
+
+    fact = workout_fact(record)
+
+    assert fact[2] == 20260302
+    assert fact[4] == "2026-03-02 23:30:00.000000"
+
+
 def test_totals_that_agree_within_float_noise_match() -> None:
     day = date(2026, 3, 2)
     source = {day: DayTotals(3, 5400.0, 0.1 + 0.2)}
