@@ -30,18 +30,27 @@ class Trigger(StrEnum):
 
 @dataclass(frozen=True)
 class Window:
-    """Rows whose change time (updated_at) is in [since, until)."""
+    """Rows whose change time (updated_at) is in [since, until).
+
+    A lookback window re-reads rows that were most likely loaded already.
+    """
 
     since: datetime
     until: datetime
+    lookback: bool = False
 
 
 @dataclass(frozen=True)
 class Interval:
-    """The change-time interval a run covers, [start, end), split into per-day batches."""
+    """The change-time interval a run covers, [start, end), split into per-day batches.
+
+    A nightly interval continues from the watermarks (or is the first load of all) and may
+    create them; a backfill only moves watermarks it reaches.
+    """
 
     start: datetime
     end: datetime
+    nightly: bool = False
 
     def batches(self) -> list[Window]:
         """Consecutive windows ending at each UTC midnight inside the interval."""

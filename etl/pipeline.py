@@ -94,7 +94,7 @@ def nightly_interval(deps: EtlDeps) -> Interval | None:
         if not known:
             return None
         start = start_of_day(min(known).date())
-    return Interval(start, cutoff) if start < cutoff else None
+    return Interval(start, cutoff, nightly=True) if start < cutoff else None
 
 
 def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL) -> RunReport:
@@ -108,7 +108,7 @@ def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL
         try:
             deps.progress.begin(lambda: sum(deps.activity.count_workouts(w) for w in windows))
             for window in windows:
-                counts.add(_load_batch(deps, run_id, window, counts))
+                counts.add(_load_batch(deps, run_id, window, counts, interval.nightly))
                 if deps.after_batch:
                     deps.after_batch(window)
         except BaseException as error:  # also SIGTERM's SystemExit: say why the run stopped
@@ -124,14 +124,17 @@ def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL
 def _windows_to_load(
     interval: Interval, resume_at: datetime | None, lookback: timedelta
 ) -> list[Window]:
-    """The interval's day batches after the resume point; the first reaches back by lookback."""
+    """The interval's day batches after the resume point, after a lookback batch."""
     windows = [w for w in interval.batches() if not resume_at or w.until > resume_at]
-    if windows:
-        windows[0] = Window(windows[0].since - lookback, windows[0].until)
+    if windows and lookback:
+        since = windows[0].since
+        windows.insert(0, Window(since - lookback, since, lookback=True))
     return windows
 
 
-def _load_batch(deps: EtlDeps, run_id: str, window: Window, so_far: Counts) -> Counts:
+def _load_batch(
+    deps: EtlDeps, run_id: str, window: Window, so_far: Counts, nightly: bool
+) -> Counts:
     """Extract, transform and load one window, reconcile it, and commit it with watermarks."""
     batch = Counts()
     with deps.warehouse.batch() as load:
@@ -139,19 +142,31 @@ def _load_batch(deps: EtlDeps, run_id: str, window: Window, so_far: Counts) -> C
         users = _counted(deps.users.users(window), batch, USERS)
         goals = _counted(deps.users.goals(window), batch, GOALS)
         deletions = _counted(deps.users.goal_deletions(window), batch, GOALS)
-        workouts = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
         batch.written[USERS] = load.load_users(map(user_version, users))
         batch.written[GOALS] = load.load_goals(map(goal_fact, goals))
         batch.written[GOALS] += load.apply_goal_deletions(deletions)
-        batch.written[WORKOUTS] = load.load_workouts(map(workout_fact, workouts))
+        batch.written[WORKOUTS] = _load_workouts(deps, window, load, batch)
         days, batch.written[AGGREGATES] = load.refresh_dates_and_aggregates()
         _reconcile(deps.activity, load, days, loaded_to)
-        load.advance_watermarks(SOURCES, window.until, deps.clock())
+        load.advance_watermarks(SOURCES, window, deps.clock(), may_create=nightly)
         total = Counts()
         total.add(so_far)
         total.add(batch)
         load.record_progress(run_id, total, window.until)
     return batch
+
+
+def _load_workouts(deps: EtlDeps, window: Window, load: BatchLoad, batch: Counts) -> int:
+    """Append the window's workouts with COPY; stage and upsert them if some were loaded."""
+    if not window.lookback:
+        workouts = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
+        appended = load.append_workouts(map(workout_fact, workouts))
+        if appended is not None:
+            return appended
+    # A re-read: extract again (the stream is spent), then upsert on the natural key.
+    batch.read[WORKOUTS] = 0
+    workouts = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
+    return load.load_workouts(map(workout_fact, workouts))
 
 
 def _reconcile(

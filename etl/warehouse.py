@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -23,8 +23,9 @@ from etl.domain import (
     RunInProgress,
     RunStatus,
     Trigger,
+    Window,
 )
-from etl.transform import days_of, key_date
+from etl.transform import days_of, key_date, parse_timestamp
 
 # pg_try_advisory_lock key: one ETL run at a time per warehouse ('ETL' in ASCII).
 LOCK_KEY = 0x45544C
@@ -40,6 +41,8 @@ WORKOUT_COLUMNS = (
     "calories",
     "source_updated_at",
 )
+# A fact as COPY appends it straight to fact_workout.
+FACT_COLUMNS = (*WORKOUT_COLUMNS, "user_key")
 USER_COLUMNS = (
     "user_id",
     "username",
@@ -181,9 +184,8 @@ SELECT to_char(d, 'YYYYMMDD')::integer, d, extract(year FROM d), extract(quarter
 FROM (SELECT to_date(k::text, 'YYYYMMDD') AS d FROM unnest(%s::integer[]) AS k) AS days
 ON CONFLICT (date_key) DO NOTHING
 """
-STAGED_DATE_KEYS = """
-SELECT date_key FROM stage_workout
-UNION SELECT created_date_key FROM stage_goal
+STAGED_GOAL_DATE_KEYS = """
+SELECT created_date_key FROM stage_goal
 UNION SELECT target_date_key FROM stage_goal
 UNION SELECT achieved_date_key FROM stage_goal WHERE achieved_date_key IS NOT NULL
 """
@@ -208,10 +210,16 @@ DAY_TOTALS = {
         SELECT date_key, sum(workouts), sum(duration_seconds), sum(calories)
         FROM agg_daily_activity WHERE date_key = ANY(%s) GROUP BY date_key""",
 }
+# A watermark moves only forward, and only over a batch that reaches it: a backfill of
+# a later day must not claim the days between.
 ADVANCE_WATERMARK = """
-INSERT INTO etl_watermarks (source, loaded_to, updated_at) VALUES (%s, %s, %s)
-ON CONFLICT (source) DO UPDATE SET loaded_to = excluded.loaded_to, updated_at = excluded.updated_at
-WHERE excluded.loaded_to > etl_watermarks.loaded_to
+UPDATE etl_watermarks SET loaded_to = %(until)s, updated_at = %(now)s
+WHERE source = %(source)s AND loaded_to >= %(since)s AND loaded_to < %(until)s
+"""
+CREATE_WATERMARK = """
+INSERT INTO etl_watermarks (source, loaded_to, updated_at)
+VALUES (%(source)s, %(until)s, %(now)s)
+ON CONFLICT (source) DO NOTHING
 """
 
 
@@ -220,6 +228,7 @@ class BatchLoad:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+        self._workout_days: set[int] = set()
         conn.execute(STAGING)
 
     def load_users(self, versions: Iterable[Sequence[object]]) -> int:
@@ -249,22 +258,48 @@ class BatchLoad:
             return 0
         return self._conn.execute(APPLY_GOAL_DELETIONS).rowcount
 
+    def append_workouts(self, facts: Iterable[Sequence[object]]) -> int | None:
+        """COPY new facts straight into fact_workout; None, having written nothing, if one
+        of them was there already (then stage and upsert them instead).
+
+        COPY into the table is PostgreSQL's bulk path, several times faster than any
+        INSERT ... SELECT: worth trying first, since most facts arrive once.
+        """
+        versions = self._user_versions()
+        rows = ((*fact, _user_key(versions, fact)) for fact in self._noting_days(facts))
+        try:
+            with self._conn.transaction():  # a savepoint: a conflict undoes only the COPY
+                appended = self._copy("fact_workout", FACT_COLUMNS, rows)
+        except psycopg.errors.UniqueViolation:
+            return None
+        return appended
+
     def load_workouts(self, facts: Iterable[Sequence[object]]) -> int:
         """COPY workout facts into staging and upsert them; returns the rows written."""
-        if not self._copy("stage_workout", WORKOUT_COLUMNS, facts):
+        if not self._copy("stage_workout", WORKOUT_COLUMNS, self._noting_days(facts)):
             return 0
         return self._conn.execute(UPSERT_WORKOUTS).rowcount
 
+    def _noting_days(self, facts: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
+        for fact in facts:
+            self._workout_days.add(fact[2])  # type: ignore[arg-type]  # the date_key
+            yield fact
+
+    def _user_versions(self) -> dict[str, list[tuple[datetime, datetime, int]]]:
+        versions: dict[str, list[tuple[datetime, datetime, int]]] = {}
+        query = "SELECT user_id, valid_from, valid_to, user_key FROM dim_user"
+        for user_id, since, until, key in self._conn.execute(query):
+            versions.setdefault(user_id, []).append((since, until, key))
+        return versions
+
     def refresh_dates_and_aggregates(self) -> tuple[list[date], int]:
         """Add missing dates, recompute the touched days' aggregates; (days, rows written)."""
-        keys = [row[0] for row in self._conn.execute(STAGED_DATE_KEYS)]
+        goal_keys = {row[0] for row in self._conn.execute(STAGED_GOAL_DATE_KEYS)}
+        keys = sorted(goal_keys | self._workout_days)
         dates = self._conn.execute(ENSURE_DATES, (keys,)).rowcount
-        workout_days = [
-            row[0]
-            for row in self._conn.execute(sql.SQL("SELECT DISTINCT date_key FROM stage_workout"))
-        ]
-        aggregates = self._conn.execute(REFRESH_AGGREGATES, (workout_days,)).rowcount
-        return days_of(workout_days), dates + aggregates
+        days = sorted(self._workout_days)
+        aggregates = self._conn.execute(REFRESH_AGGREGATES, (days,)).rowcount
+        return days_of(days), dates + aggregates
 
     def day_totals(self, table: str, days: Sequence[date]) -> dict[date, DayTotals]:
         """Per day: workouts, seconds and kcal as a warehouse table holds them."""
@@ -282,11 +317,17 @@ class BatchLoad:
         return row[0] if row else None
 
     def advance_watermarks(
-        self, sources: Iterable[str], loaded_to: datetime, now: datetime
+        self, sources: Iterable[str], window: Window, now: datetime, may_create: bool
     ) -> None:
-        """Move each source's watermark forward (never back) to ``loaded_to``."""
+        """Move each source's watermark to the window's end, if the window reaches it.
+
+        ``may_create``: a source without a watermark gets one (the first full load).
+        """
         for source in sources:
-            self._conn.execute(ADVANCE_WATERMARK, (source, loaded_to, now))
+            params = {"source": source, "since": window.since, "until": window.until, "now": now}
+            if may_create:
+                self._conn.execute(CREATE_WATERMARK, params)
+            self._conn.execute(ADVANCE_WATERMARK, params)
 
     def record_progress(self, run_id: str, counts: Counts, committed_to: datetime) -> None:
         """The run's totals so far, committed with the batch they include."""
@@ -307,6 +348,19 @@ class BatchLoad:
                 copy.write_row(row)
                 count += 1
         return count
+
+
+def _user_key(
+    versions: dict[str, list[tuple[datetime, datetime, int]]], fact: Sequence[object]
+) -> int | None:
+    """The key of the user's version valid when the workout began (as UPSERT_WORKOUTS joins)."""
+    spans = versions.get(str(fact[1]))
+    if not spans:
+        return None
+    if len(spans) == 1:  # one version: it spans all time
+        return spans[0][2]
+    began = parse_timestamp(cast(datetime | str, fact[4]))
+    return next((key for since, until, key in spans if since <= began < until), None)
 
 
 class Warehouse:

@@ -195,34 +195,67 @@ def test_a_run_that_fails_mid_extract_writes_nothing_of_that_batch(
     ]
 
 
-def test_a_crashed_run_resumes_after_its_last_committed_day_and_ends_like_a_clean_load(
+def crash_after_d1(window: Window) -> None:
+    """Die right after the batch of D1 committed."""
+    if window.until == at(D2, 0):
+        raise SystemExit("killed")
+
+
+def test_a_crashed_nightly_run_goes_on_from_its_watermark_and_ends_like_a_clean_load(
     world: EtlWorld, three_days: dict[str, str], postgres_server: str
 ) -> None:
-    def crash_after_first_day(window: Window) -> None:
-        if window.until == at(D2, 0):
-            raise SystemExit("killed")
-
     with pytest.raises(SystemExit):
-        world.load(D1, D3, after_batch=crash_after_first_day)
+        world.nightly(at(D4, 2), after_batch=crash_after_d1)
     assert world.scalar("SELECT count(*) FROM fact_workout") == 2
     assert set(world.watermarks().values()) == {at(D2, 0)}
 
-    resumed = world.load(D1, D3)
+    resumed = world.nightly(at(D4, 2))
 
+    assert resumed is not None
+    assert resumed.interval.start == at(D2, 0)
     assert resumed.counts.read["workouts"] == 3  # D2 and D3 only: D1 was committed
-    assert world.scalar("SELECT count(*) FROM fact_workout") == 5
-    statuses = world.rows("SELECT status, committed_to FROM etl_runs ORDER BY started_at")
-    assert statuses == [("failed", at(D2, 0)), ("succeeded", at(D4, 0))]
+    assert world.rows("SELECT status FROM etl_runs ORDER BY started_at") == [
+        ("failed",),
+        ("succeeded",),
+    ]
     clean = new_warehouse(postgres_server)
     run_etl(replace(world.deps, warehouse=clean), world.interval(D1, D3))
     assert _without_surrogates(world.snapshot()) == _without_surrogates(snapshot(clean))
+
+
+def test_a_crashed_backfill_resumes_after_its_last_committed_day(
+    world: EtlWorld, three_days: dict[str, str]
+) -> None:
+    with pytest.raises(SystemExit):
+        world.load(D1, D3, after_batch=crash_after_d1)
+
+    resumed = world.load(D1, D3)
+
+    assert resumed.counts.read["workouts"] == 3
+    assert world.scalar("SELECT count(*) FROM fact_workout") == 5
+    statuses = world.rows("SELECT status, committed_to FROM etl_runs ORDER BY started_at")
+    assert statuses == [("failed", at(D2, 0)), ("succeeded", at(D4, 0))]
+
+
+def test_a_backfill_of_a_later_day_does_not_claim_the_days_before_it(
+    world: EtlWorld, three_days: dict[str, str]
+) -> None:
+    world.load(D3)
+    assert world.watermarks() == {}
+
+    first_night = world.nightly(at(D4, 2))
+
+    assert first_night is not None
+    assert first_night.interval.start == at(D1, 0)
+    assert world.scalar("SELECT count(*) FROM fact_workout") == 5
 
 
 def test_a_run_left_running_by_a_dead_process_is_marked_crashed_and_resumed(
     world: EtlWorld, three_days: dict[str, str]
 ) -> None:
     def die(window: Window) -> None:
-        raise KeyboardInterrupt  # stands in for SIGKILL: the manifest row stays 'running'
+        if window.until == at(D2, 0):
+            raise KeyboardInterrupt  # stands in for SIGKILL, with the manifest fixed below
 
     deps = replace(world.deps, after_batch=die)
     interval = world.interval(D1, D3)
