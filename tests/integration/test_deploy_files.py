@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from compose_spec import PyCompose
 from pydantic_settings import BaseSettings
 
+from etl.config import EtlSettings
 from gateway.config import GatewaySettings
+from saga_coordinator.config import SagaSettings
 from services.activity.config import ActivitySettings
 from services.user.config import UserSettings
 
@@ -24,6 +27,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "USER_": UserSettings,
     "ACTIVITY_": ActivitySettings,
     "GATEWAY_": GatewaySettings,
+    "SAGA_": SagaSettings,
+    "ETL_": EtlSettings,
 }
 
 
@@ -43,6 +48,9 @@ def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> 
         "activity-1",
         "activity-2",
         "gateway",
+        "saga",
+        "warehouse",
+        "etl",
     }
     assert expected <= set(compose["services"])
 
@@ -82,7 +90,25 @@ def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any])
 
 def test_dockerfiles_start_modules_that_exist() -> None:
     for dockerfile in ROOT.glob("deploy/*/Dockerfile"):
-        module = re.search(r'CMD \["python", "-m", "([\w.]+)"\]', dockerfile.read_text())
+        module = re.search(r'CMD \["python", "-m", "([\w.]+)"[^\]]*\]', dockerfile.read_text())
         assert module, dockerfile
         package = ROOT / module.group(1).replace(".", "/")
         assert (package / "__main__.py").is_file(), dockerfile
+
+
+def test_the_etl_cronjob_runs_a_real_command_nightly_one_at_a_time() -> None:
+    cronjob = yaml.safe_load((ROOT / "deploy/kubernetes/etl-cronjob.yaml").read_text())
+    spec = cronjob["spec"]
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    commands = [c["command"] for c in pod["initContainers"] + pod["containers"]]
+    settings = [e["name"] for c in pod["containers"] for e in c.get("env", [])]
+
+    assert (cronjob["kind"], spec["schedule"], spec["concurrencyPolicy"]) == (
+        "CronJob",
+        "0 2 * * *",
+        "Forbid",
+    )
+    assert [c[3] for c in commands] == ["migrate", "run"]
+    assert all(c[:3] == ["python", "-m", "etl"] for c in commands)
+    assert (ROOT / "etl/__main__.py").is_file()
+    assert all(n.removeprefix("ETL_").lower() in EtlSettings.model_fields for n in settings)
