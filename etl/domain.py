@@ -130,15 +130,15 @@ class DayTotals(NamedTuple):
 
 @dataclass(frozen=True)
 class Mismatch:
-    """A day whose totals differ between a source and a warehouse table."""
+    """A day whose totals in a warehouse table differ from what they should be."""
 
     day: date
     table: str
-    source: DayTotals
-    warehouse: DayTotals
+    expected: DayTotals
+    found: DayTotals
 
     def __str__(self) -> str:
-        return f"{self.day} {self.table}: source {self.source} != warehouse {self.warehouse}"
+        return f"{self.day} {self.table}: expected {self.expected}, found {self.found}"
 
 
 class ReconciliationFailed(Exception):

@@ -172,7 +172,8 @@ def _load_workouts(deps: EtlDeps, window: Window, load: BatchLoad, batch: Counts
 def _reconcile(
     activity: ActivitySource, load: BatchLoad, days: list[date], until: datetime
 ) -> None:
-    """Compare the touched days' counts and sums: source vs facts and vs aggregates."""
+    """Check the touched days' counts and sums: the facts against the source (both as of
+    ``until``, what the warehouse should hold), the aggregates against the facts."""
     if not days:
         return
     wanted = set(days)
@@ -182,9 +183,8 @@ def _reconcile(
         if day in wanted
     }
     mismatches = [
-        mismatch
-        for table in ("fact_workout", "agg_daily_activity")
-        for mismatch in compare_totals(table, source, load.day_totals(table, days))
+        *compare_totals("fact_workout", source, load.fact_totals(days, until)),
+        *compare_totals("agg_daily_activity", load.fact_totals(days), load.aggregate_totals(days)),
     ]
     if mismatches:
         raise ReconciliationFailed(mismatches)

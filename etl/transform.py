@@ -92,14 +92,14 @@ def parse_timestamp(value: datetime | str) -> datetime:
 
 
 def compare_totals(
-    table: str, source: dict[date, DayTotals], warehouse: dict[date, DayTotals]
+    table: str, expected: dict[date, DayTotals], found: dict[date, DayTotals]
 ) -> list[Mismatch]:
-    """Days whose counts or sums differ between the source and a warehouse table."""
+    """Days whose counts or sums in ``table`` (found) differ from the expected ones."""
     empty = DayTotals(0, 0.0, 0.0)
     return [
-        Mismatch(day, table, source.get(day, empty), warehouse.get(day, empty))
-        for day in sorted(set(source) | set(warehouse))
-        if not _same(source.get(day, empty), warehouse.get(day, empty))
+        Mismatch(day, table, expected.get(day, empty), found.get(day, empty))
+        for day in sorted(set(expected) | set(found))
+        if not _same(expected.get(day, empty), found.get(day, empty))
     ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import psycopg
@@ -25,8 +25,9 @@ from etl.domain import (
     Trigger,
     Window,
 )
-from etl.transform import days_of, key_date, parse_timestamp
+from etl.transform import date_key, days_of, key_date, parse_timestamp
 
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 # pg_try_advisory_lock key: one ETL run at a time per warehouse ('ETL' in ASCII).
 LOCK_KEY = 0x45544C
 
@@ -202,14 +203,14 @@ WHERE (agg_daily_activity.workouts, agg_daily_activity.duration_seconds,
        agg_daily_activity.calories)
       IS DISTINCT FROM (excluded.workouts, excluded.duration_seconds, excluded.calories)
 """
-DAY_TOTALS = {
-    "fact_workout": """
-        SELECT date_key, count(*), coalesce(sum(duration_seconds), 0), coalesce(sum(calories), 0)
-        FROM fact_workout WHERE date_key = ANY(%s) GROUP BY date_key""",
-    "agg_daily_activity": """
-        SELECT date_key, sum(workouts), sum(duration_seconds), sum(calories)
-        FROM agg_daily_activity WHERE date_key = ANY(%s) GROUP BY date_key""",
-}
+FACT_TOTALS = """
+SELECT date_key, count(*), coalesce(sum(duration_seconds), 0), coalesce(sum(calories), 0)
+FROM fact_workout WHERE date_key = ANY(%s) AND source_updated_at < %s GROUP BY date_key
+"""
+AGGREGATE_TOTALS = """
+SELECT date_key, sum(workouts), sum(duration_seconds), sum(calories)
+FROM agg_daily_activity WHERE date_key = ANY(%s) GROUP BY date_key
+"""
 # A watermark moves only forward, and only over a batch that reaches it: a backfill of
 # a later day must not claim the days between.
 ADVANCE_WATERMARK = """
@@ -282,7 +283,7 @@ class BatchLoad:
 
     def _noting_days(self, facts: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
         for fact in facts:
-            self._workout_days.add(fact[2])  # type: ignore[arg-type]  # the date_key
+            self._workout_days.add(cast(int, fact[2]))  # the date_key
             yield fact
 
     def _user_versions(self) -> dict[str, list[tuple[datetime, datetime, int]]]:
@@ -301,10 +302,18 @@ class BatchLoad:
         aggregates = self._conn.execute(REFRESH_AGGREGATES, (days,)).rowcount
         return days_of(days), dates + aggregates
 
-    def day_totals(self, table: str, days: Sequence[date]) -> dict[date, DayTotals]:
-        """Per day: workouts, seconds and kcal as a warehouse table holds them."""
-        keys = [day.year * 10000 + day.month * 100 + day.day for day in days]
-        rows = self._conn.execute(DAY_TOTALS[table], (keys,)).fetchall()
+    def fact_totals(
+        self, days: Sequence[date], changed_before: datetime = END_OF_TIME
+    ) -> dict[date, DayTotals]:
+        """Per day: the workout facts whose source row changed before ``changed_before``."""
+        return self._totals(FACT_TOTALS, ([date_key(day) for day in days], changed_before))
+
+    def aggregate_totals(self, days: Sequence[date]) -> dict[date, DayTotals]:
+        """Per day: the daily aggregates summed over users."""
+        return self._totals(AGGREGATE_TOTALS, ([date_key(day) for day in days],))
+
+    def _totals(self, query: str, params: tuple[object, ...]) -> dict[date, DayTotals]:
+        rows = self._conn.execute(query, params).fetchall()
         return {
             key_date(row[0]): DayTotals(int(row[1]), float(row[2]), float(row[3])) for row in rows
         }
@@ -382,7 +391,8 @@ class Warehouse:
     def exclusive(self) -> Iterator[None]:
         """Hold the warehouse's ETL lock for the block; RunInProgress if another run has it."""
         with self.connect(autocommit=True) as conn:
-            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+            locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+            if not (locked and locked[0]):
                 raise RunInProgress("another ETL run is loading this warehouse")
             try:
                 yield
@@ -424,8 +434,10 @@ class Warehouse:
                 " started_at) VALUES (%s, %s, %s, %s, %s, %s)",
                 (run_id, trigger, interval.start, interval.end, RunStatus.RUNNING, now),
             )
-        unfinished = last and last[0] in (RunStatus.CRASHED, RunStatus.FAILED)
-        return last[1] if unfinished else None  # type: ignore[index]
+        if last and last[0] in (RunStatus.CRASHED, RunStatus.FAILED):
+            committed_to: datetime | None = last[1]
+            return committed_to
+        return None
 
     def finish_run(
         self, run_id: str, status: RunStatus, now: datetime, seconds: float, error: str = ""

@@ -91,7 +91,7 @@ def test_a_missing_day_a_count_or_a_sum_that_differs_is_a_mismatch() -> None:
     mismatches = compare_totals("agg_daily_activity", source, warehouse)
 
     assert [m.day for m in mismatches] == days
-    assert mismatches[0].warehouse == DayTotals(0, 0.0, 0.0)
+    assert mismatches[0].found == DayTotals(0, 0.0, 0.0)
     assert "agg_daily_activity" in str(mismatches[1])
 
 
