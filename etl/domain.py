@@ -41,6 +41,15 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Loaded:
+    """The change times the warehouse should hold after a batch: all before the watermark
+    (None: no watermark yet), and those in the batch's window."""
+
+    watermark: datetime | None
+    window: Window
+
+
+@dataclass(frozen=True)
 class Interval:
     """The change-time interval a run covers, [start, end), split into per-day batches.
 

@@ -17,6 +17,7 @@ from etl.domain import (
     WORKOUTS,
     Counts,
     Interval,
+    Loaded,
     ReconciliationFailed,
     RunReport,
     RunStatus,
@@ -138,7 +139,7 @@ def _load_batch(
     """Extract, transform and load one window, reconcile it, and commit it with watermarks."""
     batch = Counts()
     with deps.warehouse.batch() as load:
-        loaded_to = max(window.until, load.watermark(WORKOUTS) or window.until)
+        loaded = Loaded(load.watermark(WORKOUTS), window)
         users = _counted(deps.users.users(window), batch, USERS)
         goals = _counted(deps.users.goals(window), batch, GOALS)
         deletions = _counted(deps.users.goal_deletions(window), batch, GOALS)
@@ -147,7 +148,7 @@ def _load_batch(
         batch.written[GOALS] += load.apply_goal_deletions(deletions)
         batch.written[WORKOUTS] = _load_workouts(deps, window, load, batch)
         days, batch.written[AGGREGATES] = load.refresh_dates_and_aggregates()
-        _reconcile(deps.activity, load, days, loaded_to)
+        _reconcile(deps.activity, load, days, loaded)
         load.advance_watermarks(SOURCES, window, deps.clock(), may_create=nightly)
         total = Counts()
         total.add(so_far)
@@ -169,21 +170,19 @@ def _load_workouts(deps: EtlDeps, window: Window, load: BatchLoad, batch: Counts
     return load.load_workouts(map(workout_fact, workouts))
 
 
-def _reconcile(
-    activity: ActivitySource, load: BatchLoad, days: list[date], until: datetime
-) -> None:
-    """Check the touched days' counts and sums: the facts against the source (both as of
-    ``until``, what the warehouse should hold), the aggregates against the facts."""
+def _reconcile(activity: ActivitySource, load: BatchLoad, days: list[date], loaded: Loaded) -> None:
+    """Check the touched days' counts and sums: the facts against the source (both over
+    the change times the warehouse should hold), the aggregates against the facts."""
     if not days:
         return
     wanted = set(days)
     source = {
         day: totals
-        for day, totals in activity.daily_totals(days[0], days[-1], until).items()
+        for day, totals in activity.daily_totals(days[0], days[-1], loaded).items()
         if day in wanted
     }
     mismatches = [
-        *compare_totals("fact_workout", source, load.fact_totals(days, until)),
+        *compare_totals("fact_workout", source, load.fact_totals(days, loaded)),
         *compare_totals("agg_daily_activity", load.fact_totals(days), load.aggregate_totals(days)),
     ]
     if mismatches:

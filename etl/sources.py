@@ -10,12 +10,23 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.database import Database
-from sqlalchemy import Engine, Select, String, func, literal_column, or_, select, type_coerce
+from sqlalchemy import (
+    Engine,
+    Select,
+    String,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 
 from etl.domain import (
     DayTotals,
     GoalDeletion,
     GoalRecord,
+    Loaded,
     UserRecord,
     Window,
     WorkoutRecord,
@@ -60,8 +71,8 @@ class ActivitySource(Protocol):
         """How many rows ``workouts(window)`` will yield."""
         ...
 
-    def daily_totals(self, first: date, last: date, until: datetime) -> dict[date, DayTotals]:
-        """Per start day in [first, last]: ended workouts changed before ``until``."""
+    def daily_totals(self, first: date, last: date, loaded: Loaded) -> dict[date, DayTotals]:
+        """Per start day in [first, last]: ended workouts changed when ``loaded`` says."""
         ...
 
     def earliest_change(self) -> datetime | None:
@@ -137,8 +148,11 @@ class SqlActivitySource:
     def _ended_in(window: Window) -> list[Any]:
         return [*_inside(sessions.c.updated_at, window), sessions.c.end_time.is_not(None)]
 
-    def daily_totals(self, first: date, last: date, until: datetime) -> dict[date, DayTotals]:
+    def daily_totals(self, first: date, last: date, loaded: Loaded) -> dict[date, DayTotals]:
         """One GROUP BY over the days' ended workouts."""
+        changed = _without_index(self._engine, sessions.c.updated_at)
+        in_window = and_(*_inside(changed, loaded.window))
+        wanted = or_(changed < loaded.watermark, in_window) if loaded.watermark else in_window
         day = _utc_day(self._engine, sessions.c.start_time)
         query = (
             select(
@@ -149,7 +163,7 @@ class SqlActivitySource:
             )
             .where(
                 sessions.c.end_time.is_not(None),
-                _without_index(self._engine, sessions.c.updated_at) < until,
+                wanted,
                 sessions.c.start_time >= start_of_day(first),
                 sessions.c.start_time < start_of_day(last + timedelta(days=1)),
             )
@@ -206,11 +220,15 @@ class MongoActivitySource:
             "end_time": {"$ne": None},
         }
 
-    def daily_totals(self, first: date, last: date, until: datetime) -> dict[date, DayTotals]:
+    def daily_totals(self, first: date, last: date, loaded: Loaded) -> dict[date, DayTotals]:
         """One $group over the days' ended workouts."""
+        window = loaded.window
+        changed: list[Document] = [{"updated_at": {"$gte": window.since, "$lt": window.until}}]
+        if loaded.watermark:
+            changed.append({"updated_at": {"$lt": loaded.watermark}})
         match = {
             "end_time": {"$ne": None},
-            "updated_at": {"$lt": until},
+            "$or": changed,
             "start_time": {
                 "$gte": start_of_day(first),
                 "$lt": start_of_day(last + timedelta(days=1)),

@@ -20,6 +20,7 @@ from etl.domain import (
     DayTotals,
     GoalDeletion,
     Interval,
+    Loaded,
     RunInProgress,
     RunStatus,
     Trigger,
@@ -205,7 +206,11 @@ WHERE (agg_daily_activity.workouts, agg_daily_activity.duration_seconds,
 """
 FACT_TOTALS = """
 SELECT date_key, count(*), coalesce(sum(duration_seconds), 0), coalesce(sum(calories), 0)
-FROM fact_workout WHERE date_key = ANY(%s) AND source_updated_at < %s GROUP BY date_key
+FROM fact_workout
+WHERE date_key = ANY(%(days)s)
+  AND (source_updated_at < %(watermark)s
+       OR source_updated_at >= %(since)s AND source_updated_at < %(until)s)
+GROUP BY date_key
 """
 AGGREGATE_TOTALS = """
 SELECT date_key, sum(workouts), sum(duration_seconds), sum(calories)
@@ -303,16 +308,23 @@ class BatchLoad:
         return days_of(days), dates + aggregates
 
     def fact_totals(
-        self, days: Sequence[date], changed_before: datetime = END_OF_TIME
+        self, days: Sequence[date], loaded: Loaded | None = None
     ) -> dict[date, DayTotals]:
-        """Per day: the workout facts whose source row changed before ``changed_before``."""
-        return self._totals(FACT_TOTALS, ([date_key(day) for day in days], changed_before))
+        """Per day: the workout facts (only those whose change time ``loaded`` covers)."""
+        window = loaded.window if loaded else Window(END_OF_TIME, END_OF_TIME)
+        params = {
+            "days": [date_key(day) for day in days],
+            "watermark": loaded.watermark if loaded else END_OF_TIME,
+            "since": window.since,
+            "until": window.until,
+        }
+        return self._totals(FACT_TOTALS, params)
 
     def aggregate_totals(self, days: Sequence[date]) -> dict[date, DayTotals]:
         """Per day: the daily aggregates summed over users."""
         return self._totals(AGGREGATE_TOTALS, ([date_key(day) for day in days],))
 
-    def _totals(self, query: str, params: tuple[object, ...]) -> dict[date, DayTotals]:
+    def _totals(self, query: str, params: Any) -> dict[date, DayTotals]:
         rows = self._conn.execute(query, params).fetchall()
         return {
             key_date(row[0]): DayTotals(int(row[1]), float(row[2]), float(row[3])) for row in rows

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import mongomock_ng
 import pytest
 
-from etl.domain import DayTotals, Window
+from etl.domain import DayTotals, Loaded, Window
 from etl.sources import ActivitySource, MongoActivitySource, SqlActivitySource
 from etl.transform import parse_timestamp
 from services.activity.__main__ import MIGRATIONS as ACTIVITY_MIGRATIONS
@@ -83,7 +83,7 @@ def test_the_extract_reads_the_ended_workouts_changed_in_the_window(
     assert found[0].duration == 3600.0
 
 
-def test_daily_totals_count_ended_workouts_by_start_day_changed_before_the_bound(
+def test_daily_totals_count_ended_workouts_by_start_day_changed_where_the_warehouse_holds(
     store: tuple[WorkoutRepository, ActivitySource, Clock],
 ) -> None:
     repo, source, clock = store
@@ -91,14 +91,16 @@ def test_daily_totals_count_ended_workouts_by_start_day_changed_before_the_bound
     _workout(repo, clock, "a", MIDNIGHT + hour, MIDNIGHT + 2 * hour)
     _workout(repo, clock, "b", MIDNIGHT + 23 * hour, MIDNIGHT + 25 * hour)  # starts on DAY
     _workout(repo, clock, "c", MIDNIGHT + 26 * hour, MIDNIGHT + 27 * hour)
-    _workout(repo, clock, "d", MIDNIGHT + 30 * hour, MIDNIGHT + 50 * hour)  # ended too late
+    _workout(repo, clock, "d", MIDNIGHT + 30 * hour, MIDNIGHT + 50 * hour)  # in the window
     _workout(repo, clock, "e", MIDNIGHT + 31 * hour, None)
+    _workout(repo, clock, "f", MIDNIGHT + 32 * hour, MIDNIGHT + 40 * hour)  # a gap: not loaded
 
-    totals = source.daily_totals(DAY, DAY + timedelta(days=1), MIDNIGHT + 48 * hour)
+    loaded = Loaded(MIDNIGHT + 36 * hour, Window(MIDNIGHT + 48 * hour, MIDNIGHT + 52 * hour))
+    totals = source.daily_totals(DAY, DAY + timedelta(days=1), loaded)
 
     assert totals == {
         DAY: DayTotals(2, 3 * 3600.0, 201.0),
-        DAY + timedelta(days=1): DayTotals(1, 3600.0, 100.5),
+        DAY + timedelta(days=1): DayTotals(2, 3600.0 + 20 * 3600.0, 201.0),
     }
 
 
