@@ -31,7 +31,8 @@ from etl.warehouse import BatchLoad, Warehouse
 from services.common.timeutil import Clock, utc_now
 
 T = TypeVar("T")
-AGGREGATES = "daily_activity"
+# Rows written besides the sources' own: dates, and the daily aggregates.
+DATES, AGGREGATES = "dates", "daily_activity"
 
 
 class Progress(Protocol):
@@ -147,7 +148,8 @@ def _load_batch(
         batch.written[GOALS] = load.load_goals(map(goal_fact, goals))
         batch.written[GOALS] += load.apply_goal_deletions(deletions)
         batch.written[WORKOUTS] = _load_workouts(deps, window, load, batch)
-        days, batch.written[AGGREGATES] = load.refresh_dates_and_aggregates()
+        batch.written[DATES] = load.add_dates()
+        days, batch.written[AGGREGATES] = load.refresh_aggregates()
         _reconcile(deps.activity, load, days, loaded)
         load.advance_watermarks(SOURCES, window, deps.clock(), may_create=nightly)
         total = Counts()

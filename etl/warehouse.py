@@ -298,14 +298,16 @@ class BatchLoad:
             versions.setdefault(user_id, []).append((since, until, key))
         return versions
 
-    def refresh_dates_and_aggregates(self) -> tuple[list[date], int]:
-        """Add missing dates, recompute the touched days' aggregates; (days, rows written)."""
+    def add_dates(self) -> int:
+        """Add the dates the batch's facts name to dim_date; returns the rows written."""
         goal_keys = {row[0] for row in self._conn.execute(STAGED_GOAL_DATE_KEYS)}
         keys = sorted(goal_keys | self._workout_days)
-        dates = self._conn.execute(ENSURE_DATES, (keys,)).rowcount
+        return self._conn.execute(ENSURE_DATES, (keys,)).rowcount
+
+    def refresh_aggregates(self) -> tuple[list[date], int]:
+        """Recompute the aggregates of the days the batch's workouts touched: (days, rows)."""
         days = sorted(self._workout_days)
-        aggregates = self._conn.execute(REFRESH_AGGREGATES, (days,)).rowcount
-        return days_of(days), dates + aggregates
+        return days_of(days), self._conn.execute(REFRESH_AGGREGATES, (days,)).rowcount
 
     def fact_totals(
         self, days: Sequence[date], loaded: Loaded | None = None
