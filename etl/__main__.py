@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from etl import reports
 from etl.config import EtlSettings
-from etl.domain import ReconciliationFailed, RunInProgress, RunReport, Trigger
+from etl.domain import ReconciliationFailed, RunInProgress, RunReport, Trigger, Window
 from etl.pipeline import EtlDeps, NoProgress, Progress, days_interval, nightly_interval, run_etl
 from etl.schedule import NightlyScheduler
 from etl.sources import ActivitySource, MongoActivitySource, SqlActivitySource, SqlUserSource
@@ -69,7 +69,13 @@ def build_deps(settings: EtlSettings, progress: Progress | None = None) -> EtlDe
         warehouse=Warehouse(settings.warehouse_url),
         lookback=timedelta(hours=settings.lookback_hours),
         progress=progress or NoProgress(),
+        after_batch=pause(settings.pause_after_batch) if settings.pause_after_batch else None,
     )
+
+
+def pause(seconds: float) -> Callable[[Window], None]:
+    """Testing only: a hook that sleeps after each batch, so a test can kill us between."""
+    return lambda _window: time.sleep(seconds)
 
 
 def build_activity_source(settings: EtlSettings) -> ActivitySource:

@@ -27,4 +27,7 @@ class EtlSettings(BaseSettings):
     retry_minutes: float = Field(30.0, gt=0, description="Wait before retrying a failed night")
     migrate_on_start: bool = True
     startup_timeout: float = Field(60.0, gt=0, description="How long to wait for the warehouse")
+    pause_after_batch: float = Field(
+        0.0, ge=0, description="Testing only: seconds to sleep after each committed batch"
+    )
     log_level: str = "INFO"

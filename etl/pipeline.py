@@ -67,7 +67,7 @@ class EtlDeps:
     lookback: timedelta = timedelta(hours=48)
     clock: Clock = utc_now
     progress: Progress = field(default_factory=NoProgress)
-    # Testing only: called after each committed batch (crash injection).
+    # Testing only: called after each committed batch (crash injection, pauses).
     after_batch: Callable[[Window], None] | None = None
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,15 +29,20 @@ def world(tmp_path: Path, postgres_url: str) -> EtlWorld:
     return world
 
 
-def etl(tmp_path: Path, warehouse_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m etl ARGS`` against the test stores."""
-    env = {
+def etl_env(tmp_path: Path, warehouse_url: str) -> dict[str, str]:
+    """The environment of an ETL process over the test stores."""
+    return {
         **os.environ,
         "ETL_WAREHOUSE_URL": warehouse_url,
         "ETL_USER_DATABASE_URL": f"sqlite:///{tmp_path / 'user.db'}",
         "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{tmp_path / 'activity.db'}",
     }
+
+
+def etl(tmp_path: Path, warehouse_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m etl ARGS`` against the test stores."""
     command = [sys.executable, "-m", "etl", *args]
+    env = etl_env(tmp_path, warehouse_url)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -138,3 +145,44 @@ def test_a_second_run_while_one_loads_exits_3(
 
     assert result.returncode == 3
     assert "another ETL run" in result.stderr
+
+
+def test_a_run_killed_between_batches_is_found_crashed_and_resumed_by_the_next(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    world = EtlWorld(
+        f"sqlite:///{tmp_path / 'user.db'}", f"sqlite:///{tmp_path / 'activity.db'}", postgres_url
+    )
+    ann = world.register("ann", 61.0, at(DAY, 7))
+    for day in range(3):
+        world.workout(ann, at(DAY + timedelta(days=day), 8))
+    env = {**etl_env(tmp_path, postgres_url), "ETL_PAUSE_AFTER_BATCH": "3"}
+    command = [sys.executable, "-m", "etl", "run", "--from", "2026-03-02", "--to", "2026-03-04"]
+    victim = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: world.rows("SELECT committed_to FROM etl_runs") == [(at(DAY, 0),)])
+        _wait_for(
+            lambda: (
+                world.rows("SELECT committed_to FROM etl_runs")
+                == [(at(DAY + timedelta(days=1), 0),)]
+            )
+        )
+    finally:
+        victim.kill()  # SIGKILL: no cleanup, the manifest row stays 'running'
+        victim.wait()
+
+    resumed = etl(tmp_path, postgres_url, "run", "--from", "2026-03-02", "--to", "2026-03-04")
+
+    assert resumed.returncode == 0, resumed.stderr
+    runs = world.rows(
+        "SELECT status, (rows_written->>'workouts')::int FROM etl_runs ORDER BY started_at"
+    )
+    assert runs == [("crashed", 1), ("succeeded", 2)]  # the resumed run did the other two days
+    assert world.scalar("SELECT count(*) FROM fact_workout") == 3
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
