@@ -22,6 +22,8 @@ from types import FrameType
 from typing import Never
 
 import psycopg
+from pymongo.errors import PyMongoError
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from etl import reports
@@ -220,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     except RunInProgress as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
-    except (psycopg.Error, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (psycopg.Error, SQLAlchemyError, PyMongoError, ValueError) as error:
+        # A store unreachable or not what we expect: say so, no traceback.
+        cause = getattr(error, "orig", None) or error  # the driver's words, not SQLAlchemy's
+        print(f"error: {type(error).__name__}: {cause}", file=sys.stderr)
         return 1
 
 

@@ -49,6 +49,8 @@ from etl.statements import (
 from etl.transform import date_key, days_of, key_date, parse_timestamp
 
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+# Every change time: all facts.
+EVERYTHING = Loaded(END_OF_TIME, Window(END_OF_TIME, END_OF_TIME))
 # pg_try_advisory_lock key: one ETL run at a time per warehouse ('ETL' in ASCII).
 LOCK_KEY = 0x45544C
 

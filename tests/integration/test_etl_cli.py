@@ -137,6 +137,21 @@ def test_an_unreachable_warehouse_fails_with_a_message_not_a_traceback(tmp_path:
     assert "Traceback" not in result.stderr
 
 
+def test_stores_without_their_schema_fail_with_a_message_not_a_traceback(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from etl.__main__ import MIGRATIONS
+    from services.common.db import make_engine, migrate
+
+    migrate(make_engine(postgres_url, pool_size=1), MIGRATIONS)
+
+    result = etl(tmp_path, postgres_url, "run", "--date", "2026-03-02")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: OperationalError: no such table")
+    assert "Traceback" not in result.stderr
+
+
 def test_a_second_run_while_one_loads_exits_3(
     world: EtlWorld, tmp_path: Path, postgres_url: str
 ) -> None:
