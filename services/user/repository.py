@@ -166,6 +166,36 @@ notifications = Table(
     Index("ix_notifications_user_id", "user_id", "created_at"),
 )
 
+# Roles an operator granted (python -m services.user roles ...); never derived from a name.
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column(
+        "user_id", String(36), ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", String(32), primary_key=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+)
+
+# Refresh tokens by SHA-256 of the token; a family is one login's chain of rotations.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", String(36), nullable=False, index=True),
+    Column(
+        "user_id",
+        String(36),
+        ForeignKey("users.user_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
 PROFILE_COLUMNS = ("display_name", "weight_kg", "height_cm", "birth_year")
 
 
