@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import grpc
+import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +34,19 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 # Anything else from upstream is the upstream's fault, not the client's.
 UPSTREAM_FAILURE = 502
 ABORTED_RETRY_AFTER = "1"
+
+# Redis failures that mean "not now" rather than "never": refused, reset or timed-out
+# connections, a server still loading its append-only file (BusyLoadingError is a
+# ConnectionError), a replica not yet promoted. A retry shortly after succeeds.
+REDIS_OUTAGES: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+)
+# A restarted Redis answers within a second or two (see docs/operations.md).
+REDIS_RETRY_AFTER = "2"
 
 HTTP_STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -109,6 +123,17 @@ def unavailable(error: NoInstanceAvailable) -> ApiError:
     )
 
 
+def store_unavailable(error: Exception) -> ApiError:
+    """503 with Retry-After for a Redis outage: the one mapping every route and socket uses."""
+    log.warning("redis unavailable", extra={"error": repr(error)})
+    return ApiError(
+        503,
+        "the gateway's shared store is unavailable, retry later",
+        "UNAVAILABLE",
+        {"Retry-After": REDIS_RETRY_AFTER},
+    )
+
+
 def _describe(errors: list[Any]) -> str:
     parts = []
     for entry in errors:
@@ -142,6 +167,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NoInstanceAvailable)
     async def no_instance(_request: Request, error: NoInstanceAvailable) -> JSONResponse:
         return error_response(unavailable(error))
+
+    async def redis_outage(_request: Request, error: Exception) -> JSONResponse:
+        return error_response(store_unavailable(error))
+
+    for outage in REDIS_OUTAGES:
+        app.add_exception_handler(outage, redis_outage)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:

@@ -17,13 +17,12 @@ import json
 import re
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import bearer_token
-from gateway.errors import ApiError, error_body
+from gateway.errors import REDIS_OUTAGES, ApiError, error_body, store_unavailable
 
 HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -82,10 +81,8 @@ class IdempotencyMiddleware:
                 return
             status, headers, sent = await self._run(scope, body, send, scoped)
             await _remember(redis, record, fingerprint, status, headers, sent)
-        except RedisError as error:
-            raise ApiError(
-                503, "idempotency store unavailable, retry", headers={"Retry-After": "1"}
-            ) from error
+        except REDIS_OUTAGES as error:
+            raise store_unavailable(error) from error
 
     async def _run(
         self, scope: Scope, body: bytes, send: Send, scoped: str
