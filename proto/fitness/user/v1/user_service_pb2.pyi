@@ -121,14 +121,34 @@ class LoginRequest(_message.Message):
     def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class LoginResponse(_message.Message):
-    __slots__ = ("token", "user_id", "expires_in")
+    __slots__ = ("token", "user_id", "expires_in", "refresh_token", "refresh_expires_in")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
     token: str
     user_id: str
     expires_in: int
-    def __init__(self, token: _Optional[str] = ..., user_id: _Optional[str] = ..., expires_in: _Optional[int] = ...) -> None: ...
+    refresh_token: str
+    refresh_expires_in: int
+    def __init__(self, token: _Optional[str] = ..., user_id: _Optional[str] = ..., expires_in: _Optional[int] = ..., refresh_token: _Optional[str] = ..., refresh_expires_in: _Optional[int] = ...) -> None: ...
+
+class RefreshTokenRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class LogoutRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class LogoutResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class GetUserRequest(_message.Message):
     __slots__ = ("user_id",)

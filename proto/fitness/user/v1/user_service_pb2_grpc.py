@@ -45,6 +45,16 @@ class UserServiceStub:
                 request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LoginRequest.SerializeToString,
                 response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LoginResponse.FromString,
                 _registered_method=True)
+        self.RefreshToken = channel.unary_unary(
+                '/fitness.user.v1.UserService/RefreshToken',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.RefreshTokenRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LoginResponse.FromString,
+                _registered_method=True)
+        self.Logout = channel.unary_unary(
+                '/fitness.user.v1.UserService/Logout',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LogoutRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LogoutResponse.FromString,
+                _registered_method=True)
         self.GetUser = channel.unary_unary(
                 '/fitness.user.v1.UserService/GetUser',
                 request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GetUserRequest.SerializeToString,
@@ -110,6 +120,23 @@ class UserServiceServicer:
 
     def Login(self, request, context):
         """Checks an email and password and issues a signed access token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshToken(self, request, context):
+        """Exchanges a refresh token for a new access token and a new refresh token (rotation).
+        Presenting a refresh token that was already exchanged revokes its whole family.
+        Fails with UNAUTHENTICATED for an unknown, expired, used or revoked token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Logout(self, request, context):
+        """Revokes the refresh token's family (the login it came from and all its rotations).
+        Fails with UNAUTHENTICATED for an unknown token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -198,6 +225,16 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.Login,
                     request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LoginRequest.FromString,
                     response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LoginResponse.SerializeToString,
+            ),
+            'RefreshToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshToken,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.RefreshTokenRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LoginResponse.SerializeToString,
+            ),
+            'Logout': grpc.unary_unary_rpc_method_handler(
+                    servicer.Logout,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LogoutRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.LogoutResponse.SerializeToString,
             ),
             'GetUser': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUser,
@@ -305,6 +342,60 @@ class UserService:
             '/fitness.user.v1.UserService/Login',
             fitness_dot_user_dot_v1_dot_user__service__pb2.LoginRequest.SerializeToString,
             fitness_dot_user_dot_v1_dot_user__service__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/RefreshToken',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.RefreshTokenRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/Logout',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.LogoutRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.LogoutResponse.FromString,
             options,
             channel_credentials,
             insecure,
