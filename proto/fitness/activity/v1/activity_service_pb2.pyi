@@ -217,3 +217,17 @@ class GetSuggestionsResponse(_message.Message):
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
     suggestions: _containers.RepeatedCompositeFieldContainer[Suggestion]
     def __init__(self, suggestions: _Optional[_Iterable[_Union[Suggestion, _Mapping]]] = ...) -> None: ...
+
+class DeleteUserActivityRequest(_message.Message):
+    __slots__ = ("request_id", "user_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class DeleteUserActivityResponse(_message.Message):
+    __slots__ = ("deleted_sessions",)
+    DELETED_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    deleted_sessions: int
+    def __init__(self, deleted_sessions: _Optional[int] = ...) -> None: ...

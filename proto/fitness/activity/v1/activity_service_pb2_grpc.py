@@ -80,6 +80,11 @@ class ActivityServiceStub:
                 request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsRequest.SerializeToString,
                 response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsResponse.FromString,
                 _registered_method=True)
+        self.DeleteUserActivity = channel.unary_unary(
+                '/fitness.activity.v1.ActivityService/DeleteUserActivity',
+                request_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.DeleteUserActivityRequest.SerializeToString,
+                response_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.DeleteUserActivityResponse.FromString,
+                _registered_method=True)
 
 
 class ActivityServiceServicer:
@@ -88,6 +93,7 @@ class ActivityServiceServicer:
 
     def StartWorkoutSession(self, request, context):
         """Starts a workout session. Retrying with the same request_id returns the same session.
+        Fails with NOT_FOUND for a user the user service does not know (or is deleting).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -151,6 +157,14 @@ class ActivityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteUserActivity(self, request, context):
+        """Account deletion saga step: deletes every workout session, plan and statistic of the
+        user. Cannot be undone; repeating it deletes nothing more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActivityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +212,11 @@ def add_ActivityServiceServicer_to_server(servicer, server):
                     servicer.GetSuggestions,
                     request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsRequest.FromString,
                     response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsResponse.SerializeToString,
+            ),
+            'DeleteUserActivity': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteUserActivity,
+                    request_deserializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.DeleteUserActivityRequest.FromString,
+                    response_serializer=fitness_dot_activity_dot_v1_dot_activity__service__pb2.DeleteUserActivityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +463,33 @@ class ActivityService:
             '/fitness.activity.v1.ActivityService/GetSuggestions',
             fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsRequest.SerializeToString,
             fitness_dot_activity_dot_v1_dot_activity__service__pb2.GetSuggestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteUserActivity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.activity.v1.ActivityService/DeleteUserActivity',
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.DeleteUserActivityRequest.SerializeToString,
+            fitness_dot_activity_dot_v1_dot_activity__service__pb2.DeleteUserActivityResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,12 +15,14 @@ class SagaStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SAGA_STATUS_COMPLETED: _ClassVar[SagaStatus]
     SAGA_STATUS_COMPENSATED: _ClassVar[SagaStatus]
     SAGA_STATUS_NEEDS_ATTENTION: _ClassVar[SagaStatus]
+    SAGA_STATUS_NOT_ACCEPTED: _ClassVar[SagaStatus]
 SAGA_STATUS_UNSPECIFIED: SagaStatus
 SAGA_STATUS_RUNNING: SagaStatus
 SAGA_STATUS_COMPENSATING: SagaStatus
 SAGA_STATUS_COMPLETED: SagaStatus
 SAGA_STATUS_COMPENSATED: SagaStatus
 SAGA_STATUS_NEEDS_ATTENTION: SagaStatus
+SAGA_STATUS_NOT_ACCEPTED: SagaStatus
 
 class SagaEvent(_message.Message):
     __slots__ = ("step", "phase", "outcome", "attempt", "error", "time")
@@ -105,6 +107,22 @@ class DeleteGoalRequest(_message.Message):
     user_id: str
     goal_id: str
     def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ...) -> None: ...
+
+class DeleteUserRequest(_message.Message):
+    __slots__ = ("request_id", "user_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    user_id: str
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class FenceSagaRequest(_message.Message):
+    __slots__ = ("saga_id", "user_id")
+    SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    saga_id: str
+    user_id: str
+    def __init__(self, saga_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class GetSagaRequest(_message.Message):
     __slots__ = ("saga_id",)

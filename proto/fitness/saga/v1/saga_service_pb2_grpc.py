@@ -53,6 +53,16 @@ class SagaCoordinatorStub:
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteGoalRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
+        self.DeleteUser = channel.unary_unary(
+                '/fitness.saga.v1.SagaCoordinator/DeleteUser',
+                request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteUserRequest.SerializeToString,
+                response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
+                _registered_method=True)
+        self.FenceSaga = channel.unary_unary(
+                '/fitness.saga.v1.SagaCoordinator/FenceSaga',
+                request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.FenceSagaRequest.SerializeToString,
+                response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
+                _registered_method=True)
         self.GetSaga = channel.unary_unary(
                 '/fitness.saga.v1.SagaCoordinator/GetSaga',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.GetSagaRequest.SerializeToString,
@@ -93,6 +103,24 @@ class SagaCoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteUser(self, request, context):
+        """Deletes an account and its data in every service: mark the user deleting (logins and
+        new goals refused), erase his workouts, plans and statistics, then his goals,
+        notifications and the account itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FenceSaga(self, request, context):
+        """Returns the saga with this id; if there is none, records that there never will be one
+        (status NOT_ACCEPTED): a later start with this id is refused with ALREADY_EXISTS. This
+        settles the outcome of a start whose answer was lost (e.g. the coordinator died).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetSaga(self, request, context):
         """Returns one saga with its step history.
         """
@@ -123,6 +151,16 @@ def add_SagaCoordinatorServicer_to_server(servicer, server):
             'DeleteGoal': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteGoal,
                     request_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteGoalRequest.FromString,
+                    response_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.SerializeToString,
+            ),
+            'DeleteUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteUser,
+                    request_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteUserRequest.FromString,
+                    response_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.SerializeToString,
+            ),
+            'FenceSaga': grpc.unary_unary_rpc_method_handler(
+                    servicer.FenceSaga,
+                    request_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.FenceSagaRequest.FromString,
                     response_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.SerializeToString,
             ),
             'GetSaga': grpc.unary_unary_rpc_method_handler(
@@ -220,6 +258,60 @@ class SagaCoordinator:
             target,
             '/fitness.saga.v1.SagaCoordinator/DeleteGoal',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteGoalRequest.SerializeToString,
+            fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.saga.v1.SagaCoordinator/DeleteUser',
+            fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteUserRequest.SerializeToString,
+            fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FenceSaga(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.saga.v1.SagaCoordinator/FenceSaga',
+            fitness_dot_saga_dot_v1_dot_saga__service__pb2.FenceSagaRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
             channel_credentials,

@@ -319,3 +319,17 @@ class ListNotificationsResponse(_message.Message):
     NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
     notifications: _containers.RepeatedCompositeFieldContainer[Notification]
     def __init__(self, notifications: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ...) -> None: ...
+
+class UserDeletionStepRequest(_message.Message):
+    __slots__ = ("request_id", "saga_id", "user_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    saga_id: str
+    user_id: str
+    def __init__(self, request_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class UserDeletionStepResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -105,6 +105,21 @@ class UserServiceStub:
                 request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsRequest.SerializeToString,
                 response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsResponse.FromString,
                 _registered_method=True)
+        self.BeginUserDeletion = channel.unary_unary(
+                '/fitness.user.v1.UserService/BeginUserDeletion',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.FromString,
+                _registered_method=True)
+        self.CancelUserDeletion = channel.unary_unary(
+                '/fitness.user.v1.UserService/CancelUserDeletion',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.FromString,
+                _registered_method=True)
+        self.EraseUser = channel.unary_unary(
+                '/fitness.user.v1.UserService/EraseUser',
+                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.SerializeToString,
+                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -213,6 +228,30 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BeginUserDeletion(self, request, context):
+        """Account deletion saga step: marks the user as being deleted. From then on he is unknown
+        to GetUser, Login and every goal RPC (NOT_FOUND / UNAUTHENTICATED) and his refresh tokens
+        are revoked. Fails with NOT_FOUND for a user who does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelUserDeletion(self, request, context):
+        """Account deletion compensation: clears the mark BeginUserDeletion set for this saga.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseUser(self, request, context):
+        """Account deletion saga step: erases the user's goals (leaving tombstones), notifications,
+        tokens and the account, and records when (a tombstone for the ETL); cannot be undone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +324,21 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListNotifications,
                     request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsRequest.FromString,
                     response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'BeginUserDeletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.BeginUserDeletion,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.SerializeToString,
+            ),
+            'CancelUserDeletion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelUserDeletion,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.SerializeToString,
+            ),
+            'EraseUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseUser,
+                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.FromString,
+                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -666,6 +720,87 @@ class UserService:
             '/fitness.user.v1.UserService/ListNotifications',
             fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsRequest.SerializeToString,
             fitness_dot_user_dot_v1_dot_user__service__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BeginUserDeletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/BeginUserDeletion',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelUserDeletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/CancelUserDeletion',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fitness.user.v1.UserService/EraseUser',
+            fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepRequest.SerializeToString,
+            fitness_dot_user_dot_v1_dot_user__service__pb2.UserDeletionStepResponse.FromString,
             options,
             channel_credentials,
             insecure,
