@@ -5,20 +5,21 @@ etl run [--date D | --from D --to D] load last night (or the given days), with a
 etl schedule                         catch up, then run every night at ETL_SCHEDULE_AT
 etl report [NAME] [--limit N]        print the reporting views
 etl runs [--limit N]                 print the run manifest
+etl quarantine [--limit N]           print the source rows set aside, and why
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Never
 
 import psycopg
@@ -30,7 +31,7 @@ from etl import reports
 from etl.config import EtlSettings
 from etl.domain import ReconciliationFailed, RunInProgress, RunReport, Trigger, Window
 from etl.pipeline import EtlDeps, NoProgress, Progress, days_interval, nightly_interval, run_etl
-from etl.schedule import NightlyScheduler
+from etl.schedule import NightlyScheduler, StopRequested, StopSignal
 from etl.sources import ActivitySource, MongoActivitySource, SqlActivitySource, SqlUserSource
 from etl.warehouse import Warehouse
 from services.activity.mongo_repository import connect
@@ -124,24 +125,31 @@ def describe(report: RunReport) -> str:
     return (
         f"run {report.run_id} {report.status}: {interval.start:%Y-%m-%d %H:%M} .. "
         f"{interval.end:%Y-%m-%d %H:%M} UTC in {report.seconds:.1f}s\n"
-        f"  read    {report.counts.read}\n  written {report.counts.written}"
+        f"  read    {report.counts.read}\n  written {report.counts.written}" + _quarantined(report)
     )
 
 
+def _quarantined(report: RunReport) -> str:
+    """A line naming the rows set aside, if any were."""
+    quarantined = {name: n for name, n in report.counts.quarantined.items() if n}
+    if not quarantined:
+        return ""
+    return f"\n  quarantined {quarantined} (see etl_quarantine; etl quarantine lists them)"
+
+
 def schedule_command(settings: EtlSettings) -> int:
-    """``etl schedule``: the nightly loop, until SIGTERM or Ctrl-C."""
-    wait_for_warehouse(settings)
+    """``etl schedule``: the nightly loop, until SIGTERM or Ctrl-C.
+
+    A stop is seen while waiting, or after the batch in flight commits.
+    """
+    stop = StopSignal()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop.request)
+    if not wait_for_warehouse(settings, stop.wait):
+        return 0
     if settings.migrate_on_start:
         migrate_warehouse(settings)
-    deps = build_deps(settings)
-    stop = threading.Event()
-
-    def request_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-        raise SystemExit(0)  # a batch in flight rolls back; the next start resumes it
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, request_stop)
+    deps = with_stop(build_deps(settings), stop)
 
     def run_pending() -> None:
         interval = nightly_interval(deps)
@@ -151,21 +159,39 @@ def schedule_command(settings: EtlSettings) -> int:
         log.info("%s", describe(run_etl(deps, interval, Trigger.SCHEDULE)))
 
     retry = timedelta(minutes=settings.retry_minutes)
-    NightlyScheduler(run_pending, settings.schedule_at, retry, utc_now, stop.wait).run_forever()
+    scheduler = NightlyScheduler(run_pending, settings.schedule_at, retry, utc_now, stop.wait)
+    with contextlib.suppress(StopRequested):  # the manifest says the run was stopped
+        scheduler.run_forever()
     return 0
 
 
-def wait_for_warehouse(settings: EtlSettings) -> None:
-    """Block until the warehouse accepts connections (it may be starting next to us)."""
+def with_stop(deps: EtlDeps, stop: StopSignal) -> EtlDeps:
+    """The deps with a stop check after each committed batch (after any testing pause)."""
+    pause_hook = deps.after_batch
+
+    def after_batch(window: Window) -> None:
+        if pause_hook:
+            pause_hook(window)
+        stop.between_batches(window)
+
+    return dataclasses.replace(deps, after_batch=after_batch)
+
+
+def wait_for_warehouse(settings: EtlSettings, wait: Callable[[float], bool]) -> bool:
+    """Block until the warehouse accepts connections (it may be starting next to us).
+
+    False if ``wait`` says stop first.
+    """
     deadline = time.monotonic() + settings.startup_timeout
     while True:
         try:
             Warehouse(settings.warehouse_url, connect_timeout=2).connect().close()
-            return
+            return True
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.5)
+            if wait(0.5):
+                return False
 
 
 def report_command(settings: EtlSettings, args: argparse.Namespace) -> int:
@@ -180,6 +206,14 @@ def report_command(settings: EtlSettings, args: argparse.Namespace) -> int:
 def runs_command(settings: EtlSettings, args: argparse.Namespace) -> int:
     """``etl runs``: the newest manifest rows."""
     columns, rows = Warehouse(settings.warehouse_url).query(reports.RUNS_QUERY, (args.limit,))
+    print(reports.render(columns, rows))
+    return 0
+
+
+def quarantine_command(settings: EtlSettings, args: argparse.Namespace) -> int:
+    """``etl quarantine``: the source rows the warehouse could not hold, newest first."""
+    statement = reports.QUARANTINE_QUERY
+    columns, rows = Warehouse(settings.warehouse_url).query(statement, (args.limit,))
     print(reports.render(columns, rows))
     return 0
 
@@ -201,6 +235,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--limit", type=int, default=20)
     runs = commands.add_parser("runs", help="print the run manifest")
     runs.add_argument("--limit", type=int, default=10)
+    quarantine = commands.add_parser("quarantine", help="print the rows set aside, and why")
+    quarantine.add_argument("--limit", type=int, default=50)
     return root
 
 
@@ -240,6 +276,8 @@ def dispatch(settings: EtlSettings, args: argparse.Namespace) -> int:
         return schedule_command(settings)
     if args.command == "report":
         return report_command(settings, args)
+    if args.command == "quarantine":
+        return quarantine_command(settings, args)
     return runs_command(settings, args)
 
 

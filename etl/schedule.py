@@ -3,12 +3,52 @@
 from __future__ import annotations
 
 import logging
+import time as clock_time
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from services.common.timeutil import Clock
 
 log = logging.getLogger(__name__)
+STOP_POLL_SECONDS = 0.2
+
+
+class StopRequested(BaseException):  # not an error: a BaseException like SystemExit
+    """Raised between batches once a stop was asked for: the run ends at its last commit."""
+
+
+class StopSignal:
+    """A stop asked for by a signal handler, seen by the scheduler's waits and between batches.
+
+    A plain flag, not a threading.Event: the handler runs in the main thread, maybe while
+    it is inside Event.wait, and raising (or taking a lock) there breaks the Event's lock
+    ("RuntimeError: release unlocked lock"). The handler only sets the flag.
+    """
+
+    def __init__(
+        self,
+        sleep: Callable[[float], None] = clock_time.sleep,
+        monotonic: Callable[[], float] = clock_time.monotonic,
+    ) -> None:
+        self.requested = False
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    def request(self, _signum: int = 0, _frame: object = None) -> None:
+        """The signal handler: note the stop, nothing else."""
+        self.requested = True
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds`` in short steps; True once a stop was asked for."""
+        deadline = self._monotonic() + seconds
+        while not self.requested and (left := deadline - self._monotonic()) > 0:
+            self._sleep(min(left, STOP_POLL_SECONDS))
+        return self.requested
+
+    def between_batches(self, _window: object = None) -> None:
+        """Raise StopRequested if a stop was asked for (batches before it are committed)."""
+        if self.requested:
+            raise StopRequested("stopped by a signal; the next run resumes after this batch")
 
 
 def next_run_at(now: datetime, at: time) -> datetime:
