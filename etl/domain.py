@@ -166,14 +166,20 @@ class RunInProgress(Exception):
 
 @dataclass
 class Counts:
-    """Rows read from and written to the warehouse, per source."""
+    """Rows read from the sources, written to the warehouse and set aside, per source."""
 
     read: dict[str, int] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Counts) -> None:
         """Accumulate another batch's counts."""
-        for mine, theirs in ((self.read, other.read), (self.written, other.written)):
+        pairs = (
+            (self.read, other.read),
+            (self.written, other.written),
+            (self.quarantined, other.quarantined),
+        )
+        for mine, theirs in pairs:
             for name, value in theirs.items():
                 mine[name] = mine.get(name, 0) + value
 

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from etl.batch import BatchLoad
 from etl.domain import (
     GOALS,
     SOURCES,
@@ -25,9 +26,10 @@ from etl.domain import (
     Window,
     start_of_day,
 )
+from etl.quarantine import PROBLEMS, Screen
 from etl.sources import ActivitySource, UserSource
-from etl.transform import compare_totals, goal_fact, user_version, workout_fact
-from etl.warehouse import BatchLoad, Warehouse
+from etl.transform import add_totals, compare_totals, goal_fact, user_version, workout_fact
+from etl.warehouse import Warehouse
 from services.common.timeutil import Clock, utc_now
 
 T = TypeVar("T")
@@ -141,13 +143,15 @@ def _load_batch(
     batch = Counts()
     with deps.warehouse.batch() as load:
         loaded = Loaded(load.watermark(WORKOUTS), window)
-        users = _counted(deps.users.users(window), batch, USERS)
-        goals = _counted(deps.users.goals(window), batch, GOALS)
+        users = _screen(load, USERS, _counted(deps.users.users(window), batch, USERS))
+        goals = _screen(load, GOALS, _counted(deps.users.goals(window), batch, GOALS))
         deletions = _counted(deps.users.goal_deletions(window), batch, GOALS)
-        batch.written[USERS] = load.load_users(map(user_version, users))
-        batch.written[GOALS] = load.load_goals(map(goal_fact, goals))
+        batch.written[USERS] = load.load_users(map(user_version, users.rows()))
+        batch.written[GOALS] = load.load_goals(map(goal_fact, goals.rows()))
         batch.written[GOALS] += load.apply_goal_deletions(deletions)
-        batch.written[WORKOUTS] = _load_workouts(deps, window, load, batch)
+        workouts = _load_workouts(deps, window, load, batch)
+        for screen in (users, goals, workouts):
+            batch.quarantined[screen.source] = _set_aside(load, run_id, screen, deps.clock())
         batch.written[DATES] = load.add_dates()
         days, batch.written[AGGREGATES] = load.refresh_aggregates()
         _reconcile(deps.activity, load, days, loaded)
@@ -159,17 +163,38 @@ def _load_batch(
     return batch
 
 
-def _load_workouts(deps: EtlDeps, window: Window, load: BatchLoad, batch: Counts) -> int:
-    """Append the window's workouts with COPY; stage and upsert them if some were loaded."""
+def _load_workouts(deps: EtlDeps, window: Window, load: BatchLoad, batch: Counts) -> Screen[Any]:
+    """Append the window's workouts with COPY; stage and upsert them if some were loaded.
+
+    Returns the screen of the extract that was loaded, with the rows it set aside.
+    """
     if not window.lookback:
-        workouts = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
-        appended = load.append_workouts(map(workout_fact, workouts))
+        workouts = _workouts(deps, window, load, batch)
+        appended = load.append_workouts(map(workout_fact, workouts.rows()))
         if appended is not None:
-            return appended
+            batch.written[WORKOUTS] = appended
+            return workouts
     # A re-read: extract again (the stream is spent), then upsert on the natural key.
     batch.read[WORKOUTS] = 0
-    workouts = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
-    return load.load_workouts(map(workout_fact, workouts))
+    workouts = _workouts(deps, window, load, batch)
+    batch.written[WORKOUTS] = load.load_workouts(map(workout_fact, workouts.rows()))
+    return workouts
+
+
+def _workouts(deps: EtlDeps, window: Window, load: BatchLoad, batch: Counts) -> Screen[Any]:
+    rows = _counted(deps.activity.workouts(window), batch, WORKOUTS, deps.progress)
+    return _screen(load, WORKOUTS, rows)
+
+
+def _screen(load: BatchLoad, source: str, rows: Iterable[Any]) -> Screen[Any]:
+    """A screen over one source's rows, knowing which of its keys are in quarantine."""
+    return Screen(source, PROBLEMS[source], rows, load.quarantined_keys(source))
+
+
+def _set_aside(load: BatchLoad, run_id: str, screen: Screen[Any], now: datetime) -> int:
+    """Quarantine what the screen kept back, release what now loads; returns how many."""
+    load.release(screen.source, screen.released)
+    return load.quarantine(run_id, screen.set_aside, now)
 
 
 def _reconcile(activity: ActivitySource, load: BatchLoad, days: list[date], loaded: Loaded) -> None:
@@ -183,8 +208,9 @@ def _reconcile(activity: ActivitySource, load: BatchLoad, days: list[date], load
         for day, totals in activity.daily_totals(days[0], days[-1], loaded).items()
         if day in wanted
     }
+    accounted = add_totals(load.fact_totals(days, loaded), load.quarantine_totals(days, loaded))
     mismatches = [
-        *compare_totals("fact_workout", source, load.fact_totals(days, loaded)),
+        *compare_totals("fact_workout", source, accounted),
         *compare_totals("agg_daily_activity", load.fact_totals(days), load.aggregate_totals(days)),
     ]
     if mismatches:

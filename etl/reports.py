@@ -34,8 +34,14 @@ REPORTS = {
 }
 RUNS_QUERY = (
     "SELECT run_id, trigger, status, interval_start, interval_end, committed_to, rows_read,"
-    " rows_written, round(duration_seconds::numeric, 2) AS seconds, started_at, error"
+    " rows_written, rows_quarantined, round(duration_seconds::numeric, 2) AS seconds,"
+    " started_at, error"
     " FROM etl_runs ORDER BY started_at DESC LIMIT %s"
+)
+
+QUARANTINE_QUERY = (
+    "SELECT source, record_key, reason, last_seen_at, record FROM etl_quarantine"
+    " ORDER BY last_seen_at DESC, source, record_key LIMIT %s"
 )
 
 

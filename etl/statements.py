@@ -197,3 +197,24 @@ INSERT INTO etl_watermarks (source, loaded_to, updated_at)
 VALUES (%(source)s, %(until)s, %(now)s)
 ON CONFLICT (source) DO NOTHING
 """
+QUARANTINE = """
+INSERT INTO etl_quarantine (source, record_key, reason, record, run_id, first_seen_at,
+                            last_seen_at, date_key, duration_seconds, calories,
+                            source_updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (source, record_key) DO UPDATE SET
+    reason = excluded.reason, record = excluded.record, run_id = excluded.run_id,
+    last_seen_at = excluded.last_seen_at, date_key = excluded.date_key,
+    duration_seconds = excluded.duration_seconds, calories = excluded.calories,
+    source_updated_at = excluded.source_updated_at
+"""
+# Quarantined workouts are in the source's totals but not in the facts: reconciliation
+# counts them as accounted for, over the same change times as FACT_TOTALS.
+QUARANTINE_TOTALS = """
+SELECT date_key, count(*), coalesce(sum(duration_seconds), 0), coalesce(sum(calories), 0)
+FROM etl_quarantine
+WHERE source = 'workouts' AND date_key = ANY(%(days)s)
+  AND (source_updated_at < %(watermark)s
+       OR source_updated_at >= %(since)s AND source_updated_at < %(until)s)
+GROUP BY date_key
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date, datetime
 
@@ -28,7 +29,7 @@ def workout_fact(record: WorkoutRecord) -> tuple[object, ...]:
     return (
         record.session_id,
         record.user_id,
-        _day_key(start),
+        day_key(start),
         record.workout_type.strip().lower(),
         start,
         _utc(record.end_time),
@@ -43,7 +44,7 @@ def _utc(moment: datetime | str) -> datetime | str:
     return moment if isinstance(moment, str) else as_utc(moment)
 
 
-def _day_key(moment: datetime | str) -> int:
+def day_key(moment: datetime | str) -> int:
     """The date key of a UTC time or of UTC text."""
     if isinstance(moment, str):
         return int(moment[0:4]) * 10000 + int(moment[5:7]) * 100 + int(moment[8:10])
@@ -105,9 +106,28 @@ def compare_totals(
 
 def _same(left: DayTotals, right: DayTotals) -> bool:
     return left.workouts == right.workouts and all(
-        abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
-        for a, b in ((left.duration, right.duration), (left.calories, right.calories))
+        _close(a, b) for a, b in ((left.duration, right.duration), (left.calories, right.calories))
     )
+
+
+def _close(a: float, b: float) -> bool:
+    # A NaN a store holds sums to NaN on both sides: that is agreement, not drift.
+    both_nan = math.isnan(a) and math.isnan(b)
+    return both_nan or math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+
+
+def add_totals(*parts: dict[date, DayTotals]) -> dict[date, DayTotals]:
+    """Per-day totals summed over several tables."""
+    summed: dict[date, DayTotals] = {}
+    for part in parts:
+        for day, totals in part.items():
+            have = summed.get(day, DayTotals(0, 0.0, 0.0))
+            summed[day] = DayTotals(
+                have.workouts + totals.workouts,
+                have.duration + totals.duration,
+                have.calories + totals.calories,
+            )
+    return summed
 
 
 def days_of(keys: Iterable[int]) -> list[date]:

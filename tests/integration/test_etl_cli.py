@@ -94,6 +94,22 @@ def test_runs_prints_the_manifest(world: EtlWorld, tmp_path: Path, postgres_url:
     assert "'workouts': 2" in result.stdout
 
 
+def test_a_bad_row_is_named_by_the_run_and_listed_by_quarantine(
+    world: EtlWorld, tmp_path: Path, postgres_url: str
+) -> None:
+    bob = world.register("bob", 70.0, at(DAY, 9))
+    world.users.update_profile(bob, {"display_name": "Bob\x00"})
+
+    run = etl(tmp_path, postgres_url, "run", "--date", "2026-03-02", "--no-progress")
+    listed = etl(tmp_path, postgres_url, "quarantine")
+
+    assert run.returncode == 0, run.stderr
+    assert "quarantined {'users': 1}" in run.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert bob in listed.stdout
+    assert "display_name contains a NUL character" in listed.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
