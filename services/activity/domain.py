@@ -58,7 +58,7 @@ WORKOUT_TYPES: dict[str, WorkoutType] = {
         WorkoutType("elliptical", 5.0, "elliptical trainer, moderate effort"),
         WorkoutType("hiit", 8.0, "circuit training, vigorous effort"),
         WorkoutType("hiking", 6.0, "hiking, cross country"),
-        WorkoutType("rowing", 7.0, "rowing, stationary, moderate effort"),
+        WorkoutType("rowing", 7.0, "rowing, stationary, 100 watts, moderate effort"),
         WorkoutType("running", 9.8, "running, 6 mph (10 min/mile)"),
         WorkoutType("strength_training", 3.5, "resistance training, multiple exercises"),
         WorkoutType("swimming", 5.8, "swimming laps, freestyle, light or moderate effort"),

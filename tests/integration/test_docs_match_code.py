@@ -1,0 +1,30 @@
+"""What the docs promise about the code's tables is what the code holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.activity.domain import WORKOUT_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table_rows(markdown: str, header: str) -> list[list[str]]:
+    lines = markdown.splitlines()
+    start = lines.index(header) + 2  # past the header and its rule
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_workout_type_table_in_the_docs_matches_each_met_and_compendium_label() -> None:
+    header = "| workout_type | MET | Compendium code | Compendium activity |"
+    rows = _table_rows((ROOT / "docs" / "activity.md").read_text(), header)
+
+    documented = {name: (float(met), label.replace("–", "-")) for name, met, _, label in rows}
+
+    assert documented == {t.name: (t.met, t.description) for t in WORKOUT_TYPES.values()}
+    assert all(len(code) == 5 and code.isdigit() for _, _, code, _ in rows)
