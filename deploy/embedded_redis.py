@@ -28,10 +28,19 @@ class EmbeddedRedis:
             self.process.terminate()
             self.process.wait(timeout=30)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no save, connections cut."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
 
 def command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
-    """The redis-server command line: loopback only, append-only file in ``data_dir``."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """The redis-server command line: loopback only, append-only file in ``data_dir``.
+
+    Run it with umask 077 (``start`` and the launcher do), so its files are private.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     options = {
         "bind": host,
         "port": str(port),
@@ -48,7 +57,7 @@ def start(
     data_dir: Path, port: int, host: str = "127.0.0.1", timeout: float = 15.0
 ) -> EmbeddedRedis:
     """Start redis-server on host:port with its files in ``data_dir``."""
-    process = subprocess.Popen(command(data_dir, port, host))
+    process = subprocess.Popen(command(data_dir, port, host), umask=0o077)
     server = EmbeddedRedis(f"redis://{host}:{port}/0", process)
     _wait_until_answering(server, timeout)
     return server

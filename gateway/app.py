@@ -12,6 +12,9 @@ from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
 from fitness.saga.v1 import saga_service_pb2, saga_service_pb2_grpc
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway import admin, goals, health, notifications, users, workouts
 from gateway.auth import TokenVerifier
@@ -86,16 +89,25 @@ def create_app(
             max_connections=settings.redis_max_connections,
             timeout=5,
             decode_responses=True,
+            # A pooled connection that died with a restarted Redis fails once: retry
+            # that on a fresh connection, so the first request after an outage works.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         redis = Redis(connection_pool=redis_pool)
+        # Subscriptions must notice a lost connection (to catch up from the log), so
+        # they go through a client that never reconnects behind their back.
+        subscriber = Redis.from_url(
+            settings.redis_url, decode_responses=True, retry=Retry(NoBackoff(), 0)
+        )
         store = LiveStore(redis)
         app.state.live = Live(
             store,
-            Hub(redis, store.events_after),
+            Hub(subscriber, store.events_after),
             settings.live_settings(),
             PresenceAnnouncer(store),
         )
-        app.state.notifications = NotificationHub(redis)
+        app.state.notifications = NotificationHub(redis, subscriber)
         background = Background()
         live = app.state.live
         background.run(app.state.notifications.listen_until)
@@ -113,6 +125,7 @@ def create_app(
         await background.stop()
         await live.presence.close()
         await redis.aclose()
+        await subscriber.aclose()
         for pool in pools.all():
             await pool.close()
 

@@ -9,6 +9,7 @@ pattern subscription per instance serves all its sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import defaultdict
@@ -21,7 +22,15 @@ from redis.exceptions import RedisError
 
 from gateway.auth import require_self
 from gateway.dependencies import AUTH_ERRORS, Caller, Pools
-from gateway.live.socket import CLOSE_TRY_AGAIN, authorize
+from gateway.fields import PathId
+from gateway.live.handshake import GOODBYE_TIMEOUT, authorize, refuse_for_now
+from gateway.live.outage import (
+    CLOSE_TRY_AGAIN,
+    UNAVAILABLE_REASON,
+    Backoff,
+    OutageLog,
+    unavailable_frame,
+)
 from gateway.schemas import NotificationList, NotificationResponse
 
 log = logging.getLogger(__name__)
@@ -33,8 +42,10 @@ SEND_TIMEOUT = 5.0
 class NotificationHub:
     """Relays notifications published in Redis to this instance's open sockets."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, subscriber: Redis | None = None) -> None:
         self.redis = redis
+        # Subscribing through a client that does not retry silently, so a loss is noticed.
+        self.subscriber = subscriber or redis
         self.sockets: dict[str, set[WebSocket]] = defaultdict(set)
         self.subscribed = asyncio.Event()
 
@@ -43,19 +54,28 @@ class NotificationHub:
         await self.redis.publish(CHANNEL_PREFIX + user_id, json.dumps(notification))
 
     async def listen_until(self, stopping: asyncio.Event) -> None:
-        """Relay published notifications, resubscribing after Redis failures."""
+        """Relay published notifications, resubscribing after Redis failures.
+
+        When resubscribing fails too, Redis is down: every socket is told and closed
+        with 1013, and new ones are refused the same way until it is back.
+        """
+        backoff, outage = Backoff(), OutageLog(log, "notification subscription")
         while not stopping.is_set():
             try:
-                await self._listen()
+                await self._listen(backoff, outage)
             except (OSError, RedisError) as error:
+                outage.failed(error)
+                if not self.subscribed.is_set():
+                    await self._drop_all()
                 self.subscribed.clear()
-                log.warning("notification subscription lost", extra={"error": str(error)})
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(backoff.next())
 
-    async def _listen(self) -> None:
-        async with self.redis.pubsub() as pubsub:
+    async def _listen(self, backoff: Backoff, outage: OutageLog) -> None:
+        async with self.subscriber.pubsub() as pubsub:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
             self.subscribed.set()
+            backoff.reset()
+            outage.recovered()
             async for message in pubsub.listen():
                 if message["type"] == "pmessage":
                     user_id = message["channel"].removeprefix(CHANNEL_PREFIX)
@@ -71,15 +91,29 @@ class NotificationHub:
             if isinstance(result, BaseException):
                 self.sockets[user_id].discard(socket)  # a stalled or gone client
 
+    async def _drop_all(self) -> None:
+        sockets = [s for local in self.sockets.values() for s in local]
+        self.sockets.clear()
+        await asyncio.gather(*(_say_unavailable(s) for s in sockets))
+
     def add(self, user_id: str, socket: WebSocket) -> None:
         """Deliver the user's notifications to this socket from now on."""
         self.sockets[user_id].add(socket)
 
     def remove(self, user_id: str, socket: WebSocket) -> None:
         """Stop delivering to this socket."""
-        self.sockets[user_id].discard(socket)
-        if not self.sockets[user_id]:
-            del self.sockets[user_id]
+        local = self.sockets.get(user_id)
+        if local is not None:
+            local.discard(socket)
+            if not local:
+                del self.sockets[user_id]
+
+
+async def _say_unavailable(socket: WebSocket) -> None:
+    with contextlib.suppress(Exception):  # the client may be gone already
+        async with asyncio.timeout(GOODBYE_TIMEOUT):
+            await socket.send_text(json.dumps(unavailable_frame()))
+            await socket.close(CLOSE_TRY_AGAIN, reason=UNAVAILABLE_REASON)
 
 
 async def notification_hub(request: Request) -> NotificationHub:
@@ -111,7 +145,7 @@ def notification_response(note: pb.Notification) -> NotificationResponse:
     "/users/{user_id}/notifications", response_model=NotificationList, responses=AUTH_ERRORS
 )
 async def list_notifications(
-    user_id: str,
+    user_id: PathId,
     caller: Caller,
     pools: Pools,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -132,7 +166,7 @@ async def notification_socket(websocket: WebSocket) -> None:
     user_id, subprotocol = authorized
     hub: NotificationHub = websocket.app.state.notifications
     if not hub.subscribed.is_set():
-        await websocket.close(CLOSE_TRY_AGAIN, reason="notifications are unavailable, retry")
+        await refuse_for_now(websocket, subprotocol)
         return
     await websocket.accept(subprotocol=subprotocol)
     hub.add(user_id, websocket)

@@ -21,6 +21,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
+from gateway.live.outage import (
+    CLOSE_TRY_AGAIN,
+    UNAVAILABLE_REASON,
+    Backoff,
+    OutageLog,
+    unavailable_frame,
+)
 from gateway.live.redis_keys import CHANNEL_PREFIX
 
 log = logging.getLogger(__name__)
@@ -41,6 +48,20 @@ class Outgoing:
     def of(cls, frame: dict[str, Any]) -> Outgoing:
         """Encode a frame built in this process."""
         return cls(frame.get("seq", 0), frame.get("type", ""), json.dumps(frame))
+
+
+@dataclass(frozen=True, slots=True)
+class Farewell:
+    """How a connection ends: close code and reason, and a last frame sent just before."""
+
+    code: int
+    reason: str = ""
+    frame: dict[str, Any] | None = None
+
+
+def unavailable() -> Farewell:
+    """The end of a connection that Redis going away makes impossible to serve."""
+    return Farewell(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON, unavailable_frame())
 
 
 class ClientConnection:
@@ -64,6 +85,13 @@ class ClientConnection:
         self.replaying = True
         self.held_back: list[Outgoing] = []
         self.closed = asyncio.Event()
+        self.farewell: Farewell | None = None
+
+    def end(self, farewell: Farewell) -> None:
+        """Close the connection (its serving task notices) with this code, reason and frame."""
+        if not self.closed.is_set():
+            self.farewell = farewell
+            self.closed.set()
 
     def offer(self, item: Outgoing) -> None:
         """Queue an event; while the backlog is being replayed, hold live events back."""
@@ -123,6 +151,7 @@ class Hub:
         self.events_after = events_after
         self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
         self._lost_events = False
+        self.subscribed = False
 
     def add(self, connection: ClientConnection) -> None:
         """Start delivering the session's events to the connection."""
@@ -141,21 +170,39 @@ class Hub:
         for connection in list(self.connections.get(session_id, ())):
             connection.offer(item)
 
+    def drop_all(self, farewell: Farewell) -> None:
+        """End every local connection (when Redis is gone and nothing can be served)."""
+        for local in list(self.connections.values()):
+            for connection in list(local):
+                connection.end(farewell)
+
     async def listen_until(self, stopping: asyncio.Event) -> None:
-        """Relay Redis events to local connections, resubscribing after failures."""
+        """Relay Redis events to local connections, resubscribing after failures.
+
+        A lost subscription alone (Redis still answers) is caught up from the log and
+        clients notice nothing; when resubscribing fails too, Redis is down, and every
+        local client is told so and closed with 1013 rather than left waiting.
+        """
+        backoff, outage = Backoff(), OutageLog(log, "live event subscription")
         while not stopping.is_set():
+            self.subscribed = False
             try:
-                await self._listen()
+                await self._listen(backoff, outage)
             except (OSError, RedisError) as error:
                 self._lost_events = True
-                log.warning("live event subscription lost, retrying", extra={"error": str(error)})
-                await asyncio.sleep(1.0)
+                outage.failed(error)
+                if not self.subscribed:
+                    self.drop_all(unavailable())
+                await asyncio.sleep(backoff.next())
 
-    async def _listen(self) -> None:
+    async def _listen(self, backoff: Backoff, outage: OutageLog) -> None:
         async with self.redis.pubsub() as pubsub:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
             if self._lost_events:
                 await self._catch_up()
+            self.subscribed = True
+            backoff.reset()
+            outage.recovered()
             async for message in pubsub.listen():
                 if message["type"] == "pmessage":
                     session_id = message["channel"].removeprefix(CHANNEL_PREFIX)

@@ -6,12 +6,14 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
 from gateway.live.hub import Hub
 from gateway.live.store import GroupSession, LiveStore
+from services.common.timeutil import format_time
 
 if TYPE_CHECKING:
     from gateway.live.presence import PresenceAnnouncer
@@ -47,12 +49,34 @@ async def live(request: Request) -> Live:
 LiveDep = Annotated[Live, Depends(live)]
 
 
+def stamp(seconds: float | None) -> str | None:
+    """An epoch time (as Redis keeps it) the way the API shows times: RFC 3339 UTC, or None."""
+    if not seconds:
+        return None
+    return format_time(datetime.fromtimestamp(seconds, UTC))
+
+
+def session_view(session: GroupSession) -> dict[str, Any]:
+    """A session's own fields as clients see them: times as RFC 3339 strings, null if unset."""
+    return {
+        **asdict(session),
+        "scheduled_at": session.scheduled_at or None,
+        "created_at": stamp(session.created_at),
+        "ended_at": stamp(session.ended_at),
+    }
+
+
+def poll_view(poll: dict[str, Any]) -> dict[str, Any]:
+    """A poll as clients see it: its deadline as an RFC 3339 string."""
+    return {**poll, "closes_at": stamp(poll["closes_at"])}
+
+
 async def snapshot(store: LiveStore, session: GroupSession) -> dict[str, Any]:
     """The session as a late joiner needs it: who is here, open polls, the last sequence number."""
     return {
-        **asdict(session),
+        **session_view(session),
         "participants": await store.present(session.session_id),
-        "polls": await store.polls.open(session.session_id),
+        "polls": [poll_view(poll) for poll in await store.polls.open(session.session_id)],
         "last_seq": await store.last_seq(session.session_id),
         "summary": await store.summary(session.session_id),
     }
@@ -64,7 +88,7 @@ def make_event(kind: str, session_id: str, user_id: str, **payload: Any) -> dict
         "type": kind,
         "session_id": session_id,
         "user_id": user_id,
-        "ts": time.time(),
+        "ts": stamp(time.time()),
         **payload,
     }
 

@@ -13,17 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from redis.exceptions import RedisError
 
-from gateway.live.machinery import make_event
+from gateway.live.machinery import make_event, stamp
+from gateway.live.outage import OutageLog
 from gateway.live.store import GroupSession, LiveStore, SessionFacts
 from gateway.upstream import NoInstanceAvailable, UpstreamPool
-from services.common.timeutil import format_time
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,8 @@ def summarize(
         totals = facts.totals.get(user_id, {})
         participants.append({
             "user_id": user_id,
-            "joined_at": joined_at,
-            "left_at": left_at,
+            "joined_at": stamp(joined_at),
+            "left_at": stamp(left_at),
             "duration": round(left_at - joined_at, 3),
             "chat_messages": totals.get("chat_messages", 0),
             "exercise_updates": totals.get("exercise_updates", 0),
@@ -57,8 +56,8 @@ def summarize(
         "title": session.title,
         "workout_type": session.workout_type,
         "owner_id": session.owner_id,
-        "created_at": session.created_at,
-        "ended_at": session.ended_at,
+        "created_at": stamp(session.created_at),
+        "ended_at": stamp(session.ended_at),
         "participants": participants,
         "chat_messages": sum(p["chat_messages"] for p in participants),
         "polls": [{k: p[k] for k in ("poll_id", "question", "options", "tally")} for p in polls],
@@ -66,12 +65,9 @@ def summarize(
 
 
 def _record_request(summary: dict[str, Any]) -> activity_pb.RecordGroupWorkoutRequest:
-    def stamp(seconds: float) -> str:
-        return format_time(datetime.fromtimestamp(seconds, UTC))
-
     participants = [
         activity_pb.GroupParticipant(
-            user_id=p["user_id"], start_time=stamp(p["joined_at"]), end_time=stamp(p["left_at"])
+            user_id=p["user_id"], start_time=p["joined_at"], end_time=p["left_at"]
         )
         for p in summary["participants"]
     ]
@@ -99,7 +95,16 @@ async def persist(store: LiveStore, activity: UpstreamPool, session_id: str, hol
 
 async def reap_dead_instances(store: LiveStore) -> None:
     """Announce the leave of everyone whose only connection was on an instance that died."""
-    for session_id, user_id in await store.reap_dead_instances():
+    await _announce_left(store, await store.reap_dead_instances())
+
+
+async def leave_deferred(store: LiveStore) -> None:
+    """Announce the leave of those who disconnected while Redis was down, now that it is up."""
+    await _announce_left(store, await store.disconnect_deferred())
+
+
+async def _announce_left(store: LiveStore, left: list[tuple[str, str]]) -> None:
+    for session_id, user_id in left:
         event = make_event("leave_session", session_id, user_id, user_ids=[user_id])
         await store.append(session_id, event)
 
@@ -120,13 +125,16 @@ async def sweep_until(
     interval: float = 1.0,
 ) -> None:
     """Beat, reap dead instances, end abandoned sessions, persist ended ones; repeat."""
+    outage = OutageLog(log, "live session sweep")
     while not stopping.is_set():
         try:
             await store.heartbeat(HEARTBEAT_TTL)
+            await leave_deferred(store)
             await reap_dead_instances(store)
             await end_abandoned(store, empty_timeout)
             for session_id in await store.pending_persistence():
                 await persist(store, activity, session_id, store.instance_id)
+            outage.recovered()
         except (OSError, RedisError, grpc.aio.AioRpcError, NoInstanceAvailable) as error:
-            log.warning("live session sweep failed, will retry", extra={"error": str(error)})
+            outage.failed(error)
         await asyncio.sleep(interval)

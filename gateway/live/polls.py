@@ -11,7 +11,8 @@ from redis.exceptions import RedisError
 
 from gateway.live.frames import ClosePoll, StartPoll, Vote
 from gateway.live.hub import ClientConnection
-from gateway.live.machinery import error_frame, make_event
+from gateway.live.machinery import error_frame, make_event, poll_view
+from gateway.live.outage import OutageLog
 from gateway.live.poll_store import PollRefused
 from gateway.live.store import LiveStore
 
@@ -27,7 +28,8 @@ async def start(store: LiveStore, connection: ClientConnection, frame: StartPoll
         "creator": connection.user_id,
         "closes_at": time.time() + frame.duration_seconds,
     }
-    event = make_event("start_poll", connection.session_id, connection.user_id, **poll)
+    # Redis keeps the deadline as epoch seconds (the vote script compares it); clients get RFC 3339.
+    event = make_event("start_poll", connection.session_id, connection.user_id, **poll_view(poll))
     await store.polls.start(connection.session_id, poll, event)
 
 
@@ -74,10 +76,12 @@ async def close_due_polls(store: LiveStore) -> int:
 async def close_due_polls_until(
     stopping: asyncio.Event, store: LiveStore, interval: float = 0.5
 ) -> None:
-    """Sweep for expired polls every ``interval`` seconds, surviving Redis hiccups."""
+    """Sweep for expired polls every ``interval`` seconds, surviving Redis outages."""
+    outage = OutageLog(log, "poll deadline sweep")
     while not stopping.is_set():
         try:
             await close_due_polls(store)
+            outage.recovered()
         except (OSError, RedisError) as error:
-            log.warning("poll deadline sweep failed, will retry", extra={"error": str(error)})
+            outage.failed(error)
         await asyncio.sleep(interval)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
+from gateway.errors import REDIS_OUTAGES
 from gateway.live.machinery import make_event
 from gateway.live.store import LiveStore
 
+log = logging.getLogger(__name__)
 PRESENCE_WINDOW = 0.25
 
 
@@ -42,9 +45,11 @@ class PresenceAnnouncer:
         users = self._pending.pop(batch, [])
         if users:
             session_id, kind = batch
-            await self.store.append(
-                session_id, make_event(kind, session_id, users[0], user_ids=users)
-            )
+            event = make_event(kind, session_id, users[0], user_ids=users)
+            try:
+                await self.store.append(session_id, event)
+            except REDIS_OUTAGES as error:  # presence itself is in Redis, and snapshots show it
+                log.warning("presence announcement lost", extra={"error": repr(error)})
 
     async def close(self) -> None:
         """Send what is still pending (on shutdown)."""

@@ -11,64 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
-from typing import Any
 
 from fastapi import APIRouter, WebSocket
-from pydantic import ValidationError
-from redis.exceptions import RedisError
 
-from gateway.errors import ApiError
+from gateway.errors import REDIS_OUTAGES
 from gateway.live import polls
-from gateway.live.frames import (
-    CLIENT_FRAME,
-    FRAME_TYPES,
-    ChatMessage,
-    ClosePoll,
-    ExerciseUpdate,
-    JoinSession,
-    LeaveSession,
-    StartPoll,
-    Vote,
-)
-from gateway.live.hub import ClientConnection
+from gateway.live.frames import ChatMessage, ClosePoll, ExerciseUpdate, JoinSession, StartPoll, Vote
+from gateway.live.handshake import CLOSE_POLICY, GOODBYE_TIMEOUT, authorize, refuse_for_now
+from gateway.live.hub import ClientConnection, Farewell, unavailable
 from gateway.live.machinery import Live, error_frame, make_event, snapshot
+from gateway.live.parsing import Frame, Refusal, parse_frame
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 CLOSE_NORMAL = 1000
 CLOSE_UNSUPPORTED = 1003
-CLOSE_POLICY = 1008
-CLOSE_TRY_AGAIN = 1013
+CLOSE_INTERNAL = 1011
 JOIN_TIMEOUT = 10.0
-
-
-def _handshake_token(websocket: WebSocket) -> tuple[str, str | None]:
-    """The token from 'Authorization: Bearer' or the 'bearer, <token>' subprotocol pair."""
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip(), None
-    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
-    if len(offered) == 2 and offered[0].lower() == "bearer" and offered[1]:
-        return offered[1], "bearer"
-    return "", None
-
-
-async def authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | None] | None:
-    """The user and subprotocol for an allowed handshake; None after refusing it."""
-    origin = websocket.headers.get("origin")
-    if origin is not None and origin not in machinery.settings.allowed_origins:
-        await websocket.close(CLOSE_POLICY, reason="origin not allowed")
-        return None
-    token, subprotocol = _handshake_token(websocket)
-    try:
-        user_id = websocket.app.state.verifier.user_id(token) if token else None
-    except ApiError:
-        user_id = None
-    if user_id is None:
-        await websocket.close(CLOSE_POLICY, reason="missing or invalid token")
-        return None
-    return user_id, subprotocol
 
 
 @router.websocket("/ws/sessions/{session_id}")
@@ -81,8 +43,9 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
     user_id, subprotocol = authorized
     try:
         session = await machinery.store.get(session_id)
-    except RedisError:
-        await websocket.close(CLOSE_TRY_AGAIN, reason="live sessions are unavailable, retry")
+    except REDIS_OUTAGES as error:
+        log.warning("live session handshake refused, redis down", extra={"error": repr(error)})
+        await refuse_for_now(websocket, subprotocol)
         return
     if session is None or session.state != "active":
         await websocket.close(CLOSE_POLICY, reason="no such active session")
@@ -101,26 +64,43 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
 async def _serve(machinery: Live, connection: ClientConnection) -> None:
     writer = asyncio.create_task(connection.write_until_closed())
     reader = asyncio.create_task(_Reader(machinery, connection).run())
+    ended = asyncio.create_task(connection.closed.wait())  # e.g. the hub lost Redis
     try:
-        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({reader, writer, ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (reader, writer):
+        for task in (reader, writer, ended):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await _leave(machinery, connection)
-        code = CLOSE_POLICY if connection.closed.is_set() else CLOSE_NORMAL
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(connection.websocket.close(code), 1.0)
+        joined = connection in machinery.hub.connections.get(connection.session_id, ())
+        machinery.hub.remove(connection)
+        await _say_goodbye(connection)
+        if joined:
+            await _leave(machinery, connection)
+
+
+async def _say_goodbye(connection: ClientConnection) -> None:
+    """Send the farewell frame, if any, and close with its code (a client that cannot, 1008)."""
+    farewell = connection.farewell or (
+        Farewell(CLOSE_POLICY, "too slow") if connection.closed.is_set() else Farewell(CLOSE_NORMAL)
+    )
+    with contextlib.suppress(Exception):  # the client may be gone already
+        async with asyncio.timeout(GOODBYE_TIMEOUT):
+            if farewell.frame is not None:
+                await connection.websocket.send_text(json.dumps(farewell.frame))
+            await connection.websocket.close(farewell.code, reason=farewell.reason)
 
 
 async def _leave(machinery: Live, connection: ClientConnection) -> None:
-    if connection not in machinery.hub.connections.get(connection.session_id, ()):
+    store, session_id, user_id = machinery.store, connection.session_id, connection.user_id
+    try:
+        left = await store.disconnect(session_id, user_id, connection.connection_id)
+    except REDIS_OUTAGES:
+        # Without this the user would look present for good; the sweep retries it.
+        store.disconnect_later(session_id, user_id, connection.connection_id)
         return
-    machinery.hub.remove(connection)
-    store = machinery.store
-    if await store.disconnect(connection.session_id, connection.user_id, connection.connection_id):
-        machinery.presence.announce(connection.session_id, "leave_session", connection.user_id)
+    if left:
+        machinery.presence.announce(session_id, "leave_session", user_id)
 
 
 class _Bucket:
@@ -152,15 +132,42 @@ class _Reader:
 
     async def run(self) -> None:
         """Handle frames until the client leaves, misbehaves past the limits, or is gone."""
+        connection = self.connection
         while (text := await self._next_text()) is not None:
             if not self._within_rate():
                 if self.refusals > self.machinery.settings.rate_burst:
-                    self.connection.closed.set()
+                    connection.end(Farewell(CLOSE_POLICY, "rate limit exceeded"))
                     return
                 continue
-            frame = _parse(self.connection, text)
-            if frame is not None and not await self._dispatch(frame):
+            frame = parse_frame(text, connection.user_id)
+            if isinstance(frame, Refusal):
+                self._refuse(frame)
+                continue
+            try:
+                if not await self._dispatch(frame):
+                    return
+            except REDIS_OUTAGES as error:
+                log.warning("live session frame failed, redis down", extra=self._about(error))
+                connection.end(unavailable())
                 return
+            except Exception as error:
+                log.exception("live session frame failed", extra=self._about(error))
+                message = "the server failed to handle that frame; reconnect"
+                connection.end(
+                    Farewell(CLOSE_INTERNAL, "internal error", error_frame("internal", message))
+                )
+                return
+
+    def _about(self, error: BaseException) -> dict[str, str]:
+        connection = self.connection
+        return {"session": connection.session_id, "user": connection.user_id, "error": repr(error)}
+
+    def _refuse(self, refusal: Refusal) -> None:
+        log.info(
+            "live session frame refused",
+            extra={"session": self.connection.session_id, "code": refusal.code},
+        )
+        self.connection.send_now(error_frame(refusal.code, refusal.message))
 
     async def _next_text(self) -> str | None:
         """The next text frame; None when the client is gone, never joined, or sent binary."""
@@ -169,13 +176,13 @@ class _Reader:
             wait = None if self.joined else JOIN_TIMEOUT
             message = await asyncio.wait_for(connection.websocket.receive(), wait)
         except TimeoutError:
-            connection.send_now(error_frame("join_timeout", "send join_session first"))
+            frame = error_frame("join_timeout", "send join_session first")
+            connection.end(Farewell(CLOSE_POLICY, "join_session expected", frame))
             return None
         if message["type"] == "websocket.disconnect":
             return None
-        if message.get("text") is None:
-            connection.closed.set()  # binary frames are not part of the protocol
-            await connection.websocket.close(CLOSE_UNSUPPORTED, reason="text frames only")
+        if message.get("text") is None:  # binary frames are not part of the protocol
+            connection.end(Farewell(CLOSE_UNSUPPORTED, "text frames only"))
             return None
         return str(message["text"])
 
@@ -186,46 +193,21 @@ class _Reader:
         self.connection.send_now(error_frame("rate_limited", "too many messages, slow down"))
         return False
 
-    async def _dispatch(self, frame: Any) -> bool:
+    async def _dispatch(self, frame: Frame) -> bool:
         """Act on a valid frame; False when the client leaves."""
         if not self.joined:
             if isinstance(frame, JoinSession):
                 self.joined = await _join(self.machinery, self.connection, frame)
             else:
-                self.connection.send_now(error_frame("not_joined", "send join_session first"))
+                self._refuse(Refusal("not_joined", "send join_session first"))
             return True
-        if isinstance(frame, LeaveSession):
-            return False
-        await _handle(self.machinery, self.connection, frame)
-        return True
-
-
-def _parse(connection: ClientConnection, text: str) -> Any:
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        connection.send_now(error_frame("malformed_json", "frames must be JSON objects"))
-        return None
-    if not isinstance(raw, dict) or raw.get("type") not in FRAME_TYPES:
-        kind = raw.get("type") if isinstance(raw, dict) else None
-        connection.send_now(
-            error_frame(
-                "unknown_type", f"unknown frame type {kind!r}; known: {', '.join(FRAME_TYPES)}"
-            )
-        )
-        return None
-    try:
-        frame = CLIENT_FRAME.validate_python(raw)
-    except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in error.errors()
-        )
-        connection.send_now(error_frame("invalid_frame", details))
-        return None
-    if getattr(frame, "user_id", None) not in (None, connection.user_id):
-        connection.send_now(error_frame("forbidden", "user_id must be your own"))
-        return None
-    return frame
+        if isinstance(frame, JoinSession):
+            self._refuse(Refusal("already_joined", "this connection has joined already"))
+            return True
+        if isinstance(frame, ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll):
+            await _handle(self.machinery, self.connection, frame)
+            return True
+        return False  # leave_session
 
 
 async def _join(machinery: Live, connection: ClientConnection, frame: JoinSession) -> bool:
@@ -254,7 +236,11 @@ async def _join(machinery: Live, connection: ClientConnection, frame: JoinSessio
     return True
 
 
-async def _handle(machinery: Live, connection: ClientConnection, frame: Any) -> None:
+async def _handle(
+    machinery: Live,
+    connection: ClientConnection,
+    frame: ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll,
+) -> None:
     if isinstance(frame, StartPoll):
         await polls.start(machinery.store, connection, frame)
     elif isinstance(frame, Vote):

@@ -64,6 +64,8 @@ class LiveStore:
         # Connections are also filed under the gateway instance holding them, so the
         # others can clean up after an instance that died (see reap_dead_instances).
         self.instance_id = instance_id or uuid.uuid4().hex
+        # Disconnects Redis could not take (it was down); the sweep applies them later.
+        self.deferred_disconnects: list[tuple[str, str, str]] = []
 
     async def create(
         self, owner_id: str, title: str, workout_type: str, scheduled_at: str, session_id: str = ""
@@ -175,6 +177,20 @@ class LiveStore:
         if not still_present:
             await self.redis.zadd(EMPTY_SINCE, {session_id: now}, nx=True)
         return True
+
+    def disconnect_later(self, session_id: str, user_id: str, connection_id: str) -> None:
+        """Remember a disconnect that failed, for disconnect_deferred to apply."""
+        self.deferred_disconnects.append((session_id, user_id, connection_id))
+
+    async def disconnect_deferred(self) -> list[tuple[str, str]]:
+        """Apply the disconnects that failed earlier; return who thereby left."""
+        left = []
+        while self.deferred_disconnects:
+            session_id, user_id, connection_id = self.deferred_disconnects[0]
+            if await self.disconnect(session_id, user_id, connection_id):
+                left.append((session_id, user_id))
+            self.deferred_disconnects.pop(0)
+        return left
 
     async def count(self, session_id: str, user_id: str, **increments: int) -> None:
         """Add to a participant's running totals (chat messages, updates, reps)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.live.machinery import stamp
 from gateway.live.persistence import summarize
 from gateway.live.store import GroupSession, SessionFacts
 
@@ -22,9 +23,9 @@ def test_participants_are_timed_from_first_join_to_last_leave_or_the_end() -> No
         p["user_id"]: (p["joined_at"], p["left_at"], p["duration"]) for p in summary["participants"]
     }
     assert times == {
-        "ann": (1000.0, 1600.0, 600.0),
-        "bob": (1100.0, 2000.0, 900.0),  # never left: counted to the end
-        "cat": (1200.0, 2000.0, 800.0),  # left, came back, still there at the end
+        "ann": (stamp(1000.0), stamp(1600.0), 600.0),
+        "bob": (stamp(1100.0), stamp(2000.0), 900.0),  # never left: counted to the end
+        "cat": (stamp(1200.0), stamp(2000.0), 800.0),  # left, came back, still there at the end
     }
     ann = summary["participants"][0]
     assert (ann["chat_messages"], ann["reps"], ann["exercise_updates"]) == (3, 40, 2)
@@ -33,7 +34,17 @@ def test_participants_are_timed_from_first_join_to_last_leave_or_the_end() -> No
 
 def test_leaves_recorded_after_the_end_are_cut_at_the_end() -> None:
     facts = SessionFacts(joined={"ann": 1000.0}, left={"ann": 2005.0}, totals={}, present=set())
-    assert summarize(SESSION, facts, [])["participants"][0]["left_at"] == 2000.0
+    assert summarize(SESSION, facts, [])["participants"][0]["left_at"] == stamp(2000.0)
+
+
+def test_times_are_rfc_3339_strings_in_utc_like_the_rest_of_the_api() -> None:
+    facts = SessionFacts(joined={"ann": 1000.25}, left={}, totals={}, present=set())
+    summary = summarize(SESSION, facts, [])
+    assert (summary["created_at"], summary["ended_at"]) == (
+        "1970-01-01T00:15:00.000Z",
+        "1970-01-01T00:33:20.000Z",
+    )
+    assert summary["participants"][0]["joined_at"] == "1970-01-01T00:16:40.250Z"
 
 
 def test_poll_results_are_kept() -> None:

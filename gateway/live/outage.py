@@ -1,0 +1,68 @@
+"""Riding out a Redis outage: reconnect delays, one log line per outage, the word to clients.
+
+Every background loop of the gateway (the live hub, notifications, the session sweep,
+the poll deadline sweep) keeps running while Redis is down and picks up again by
+itself once it answers; sockets are told and closed with 1013 (try again later).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from gateway.errors import REDIS_RETRY_AFTER
+
+CLOSE_TRY_AGAIN = 1013
+UNAVAILABLE_REASON = "live sessions are unavailable, retry"
+
+
+def unavailable_frame() -> dict[str, Any]:
+    """The error frame a socket gets before it is closed with 1013 during an outage."""
+    return {
+        "type": "error",
+        "code": "unavailable",
+        "message": "the gateway's shared store is unavailable; reconnect in a few seconds",
+        "retry_after": int(REDIS_RETRY_AFTER),
+    }
+
+
+class Backoff:
+    """Delays between reconnect attempts: ``first`` seconds, doubling up to ``cap``."""
+
+    def __init__(self, first: float = 0.1, cap: float = 1.0) -> None:
+        self.first, self.cap = first, cap
+        self.delay = first
+
+    def next(self) -> float:
+        """The delay before the next attempt (and double it for the one after)."""
+        delay = self.delay
+        self.delay = min(self.cap, self.delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        """Connected again: the next failure starts from ``first`` again."""
+        self.delay = self.first
+
+
+class OutageLog:
+    """One warning when a loop starts failing, one line when it works again, not one a tick."""
+
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self.log, self.what = log, what
+        self.since: float | None = None
+
+    def failed(self, error: BaseException) -> None:
+        """Record a failed attempt; only the first of an outage is a warning."""
+        if self.since is None:
+            self.since = time.monotonic()
+            self.log.warning("%s failing, will retry", self.what, extra={"error": repr(error)})
+        else:
+            self.log.debug("%s still failing", self.what, extra={"error": repr(error)})
+
+    def recovered(self) -> None:
+        """Record a working attempt; logs how long the outage lasted, if there was one."""
+        if self.since is not None:
+            seconds = round(time.monotonic() - self.since, 1)
+            self.log.warning("%s recovered", self.what, extra={"outage_seconds": seconds})
+            self.since = None

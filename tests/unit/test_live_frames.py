@@ -1,0 +1,65 @@
+"""The frame parser takes anything a client may send and answers a frame or a refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+
+from gateway.live.frames import ChatMessage, JoinSession
+from gateway.live.parsing import MAX_DEPTH, Refusal, parse_frame
+from tests.frame_strategies import encode, frame_texts, nested
+
+CODES = {"malformed_json", "unknown_type", "invalid_frame", "forbidden"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame_texts)
+def test_any_text_becomes_a_frame_or_a_refusal_never_an_exception(text: str) -> None:
+    parsed = parse_frame(text, "me")
+    if isinstance(parsed, Refusal):
+        assert parsed.code in CODES
+        assert parsed.message
+    else:
+        # What is accepted can be stored in Redis and sent to clients: valid UTF-8 JSON.
+        json.dumps(parsed.model_dump(), ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH, 500, 40_000])
+def test_deeply_nested_json_is_an_invalid_frame(depth: int) -> None:
+    parsed = parse_frame(nested(depth), "me")
+    assert isinstance(parsed, Refusal)
+    assert (parsed.code, parsed.message) == (
+        "invalid_frame",
+        f"frames may nest at most {MAX_DEPTH} levels",
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "vote", "poll_id": "\ud800", "option": 0},
+        {"type": "chat_message", "message": "hi \udfff"},
+        {"type": "start_poll", "question": "?", "options": ["a", "\ud83d"]},
+        {"type": "chat_message", "message": "hi", "\ud800": 1},
+    ],
+)
+def test_lone_surrogates_anywhere_are_an_invalid_frame(frame: dict[str, object]) -> None:
+    parsed = parse_frame(encode(frame), "me")
+    assert isinstance(parsed, Refusal)
+    assert parsed.code == "invalid_frame"
+    assert "surrogate" in parsed.message
+
+
+def test_a_well_formed_frame_is_parsed_and_a_proper_surrogate_pair_is_fine() -> None:
+    assert parse_frame(encode({"type": "chat_message", "message": "💪"}), "me") == ChatMessage(
+        type="chat_message", message="💪"
+    )
+    join = parse_frame(encode({"type": "join_session", "session_id": "s", "last_seq": 3}), "me")
+    assert join == JoinSession(type="join_session", session_id="s", last_seq=3)
+
+
+def test_someone_elses_user_id_is_forbidden() -> None:
+    parsed = parse_frame(encode({"type": "chat_message", "message": "x", "user_id": "you"}), "me")
+    assert parsed == Refusal("forbidden", "user_id must be your own")
