@@ -41,9 +41,15 @@ ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivitySer
 SAGA_SERVICE = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinator"].full_name
 
 
+def connector(tls: TlsFiles, component: str) -> Connect:
+    """Opens mTLS channels to instances of ``component``, as the gateway."""
+    return functools.partial(secure_aio_channel, tls=tls, server=component, options=CHANNEL_OPTIONS)
+
+
 def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
     """One pool per service over the configured instances (needs a running event loop)."""
     pool = settings.pool_settings()
+    tls = settings.tls()
     return Upstreams(
         users=UpstreamPool(
             USER_SERVICE,
@@ -51,6 +57,7 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             user_service_pb2_grpc.UserServiceStub,
             pool,
             clock,
+            connect=connector(tls, USER),
         ),
         activity=UpstreamPool(
             ACTIVITY_SERVICE,
@@ -58,6 +65,7 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             activity_service_pb2_grpc.ActivityServiceStub,
             pool,
             clock,
+            connect=connector(tls, ACTIVITY),
         ),
         sagas=UpstreamPool(
             SAGA_SERVICE,
@@ -65,12 +73,16 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             saga_service_pb2_grpc.SagaCoordinatorStub,
             pool,
             clock,
+            connect=connector(tls, SAGA),
         ),
     )
 
 
 def create_app(
-    settings: GatewaySettings, clock: Clock = time.monotonic, health_checks: bool = True
+    settings: GatewaySettings,
+    clock: Clock = time.monotonic,
+    health_checks: bool = True,
+    wall_clock: Clock = time.time,
 ) -> FastAPI:
     """The gateway app; pools are created when it starts and closed when it stops."""
     metrics = GatewayMetrics()

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.live.machinery import LiveSettings
 from gateway.upstream import PoolSettings
 from services.common.settings import AddressList
+from services.common.tls import TlsFiles
 
 
 class GatewaySettings(BaseSettings):
@@ -43,7 +44,16 @@ class GatewaySettings(BaseSettings):
     ws_rate_per_second: float = Field(10.0, gt=0)
     ws_rate_burst: int = Field(20, gt=0)
     live_empty_timeout: float = Field(300.0, gt=0, description="End a session nobody is in")
+    tls_ca_file: Path = Field(
+        Path(".run/certs/gateway/ca.crt"), description="CA whose certificates are trusted (mTLS)"
+    )
+    tls_cert_file: Path = Path(".run/certs/gateway/tls.crt")
+    tls_key_file: Path = Path(".run/certs/gateway/tls.key")
     log_level: str = "INFO"
+
+    def tls(self) -> TlsFiles:
+        """The mutual-TLS files: every gRPC hop in and out uses them."""
+        return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
     def live_settings(self) -> LiveSettings:
         """The WebSocket part of the settings."""

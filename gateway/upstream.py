@@ -7,7 +7,7 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ CHANNEL_OPTIONS = [
 ]
 # After this many seconds an unreachable pool is worth asking again.
 MIN_RETRY_AFTER = 1.0
+# Opens the channel to one instance's address (mTLS in the gateway: gateway.app).
+Connect = Callable[[str], grpc.aio.Channel]
 
 
 class NoInstanceAvailable(Exception):
@@ -77,15 +79,18 @@ class UpstreamPool:
         stub_class: Any,
         settings: PoolSettings,
         clock: Clock = time.monotonic,
+        *,
+        connect: Connect,
     ) -> None:
         self.service = service
         self.settings = settings
+        self._connect = connect
         self._rotation = itertools.count()
         self._health_task: asyncio.Task[None] | None = None
         self.instances = [self._instance(a, stub_class, clock) for a in addresses]
 
     def _instance(self, address: str, stub_class: Any, clock: Clock) -> Instance:
-        channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        channel = self._connect(address)
         breaker = AsyncCircuitBreaker(
             f"{self.service}@{address}", self.settings.fail_max, self.settings.reset_timeout, clock
         )

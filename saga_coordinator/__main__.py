@@ -22,6 +22,7 @@ from saga_coordinator.service import Coordinator
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate
 from services.common.grpc_runtime import GrpcServer, balanced_aio_channel, wait_for_signal
+from services.common.trust import ACTIVITY, USER
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,8 +36,11 @@ def build_coordinator(settings: SagaSettings) -> tuple[Coordinator, list[grpc.ai
     database = make_engine(settings.database_url, pool_size=4)
     if settings.migrate_on_start:
         migrate(database, MIGRATIONS)
-    users = balanced_aio_channel(settings.user_service_addresses, [USER_SERVICE])
-    activity = balanced_aio_channel(settings.activity_service_addresses, [ACTIVITY_SERVICE])
+    tls = settings.tls()
+    users = balanced_aio_channel(settings.user_service_addresses, [USER_SERVICE], tls, USER)
+    activity = balanced_aio_channel(
+        settings.activity_service_addresses, [ACTIVITY_SERVICE], tls, ACTIVITY
+    )
     participants = GrpcGoalParticipants(
         user_service_pb2_grpc.UserServiceStub(users),
         activity_service_pb2_grpc.ActivityServiceStub(activity),
@@ -58,7 +62,7 @@ class SagaProcess:
     def __init__(self, settings: SagaSettings) -> None:
         self.settings = settings
         self.coordinator, self.channels = build_coordinator(settings)
-        self.server = GrpcServer(settings.host, settings.port, [SERVICE_NAME])
+        self.server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], tls=settings.tls())
         servicer = SagaCoordinatorServicer(self.coordinator, settings.wait_margin)
         saga_service_pb2_grpc.add_SagaCoordinatorServicer_to_server(servicer, self.server.server)
         self._resumer: asyncio.Task[None] | None = None

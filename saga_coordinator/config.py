@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from saga_coordinator.engine import RetryPolicy
 from services.common.settings import AddressList
+from services.common.tls import TlsFiles
 
 
 class SagaSettings(BaseSettings):
@@ -36,7 +37,16 @@ class SagaSettings(BaseSettings):
     )
     freeze_at: str = Field("", description="Testing only: freeze at this step boundary")
     freeze_marker: Path | None = Field(None, description="Testing only: file naming the freeze")
+    tls_ca_file: Path = Field(
+        Path(".run/certs/saga/ca.crt"), description="CA whose certificates are trusted (mTLS)"
+    )
+    tls_cert_file: Path = Path(".run/certs/saga/tls.crt")
+    tls_key_file: Path = Path(".run/certs/saga/tls.key")
     log_level: str = "INFO"
+
+    def tls(self) -> TlsFiles:
+        """The mutual-TLS files: every gRPC hop in and out uses them."""
+        return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
     def retry_policy(self) -> RetryPolicy:
         """The retry part of the settings."""

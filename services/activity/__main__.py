@@ -36,10 +36,18 @@ def build_repository(settings: ActivitySettings) -> WorkoutRepository:
 
 def build_server(settings: ActivitySettings) -> GrpcServer:
     """Wire the store, the user-service client and the servicer into a gRPC server."""
-    users = GrpcUserDirectory(settings.user_service_addresses, settings.user_service_timeout)
+    users = GrpcUserDirectory(
+        settings.user_service_addresses, settings.user_service_timeout, settings.tls()
+    )
     deps = ActivityDeps(repo=build_repository(settings), users=users)
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="activity")
-    server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], settings.max_concurrent_rpcs)
+    server = GrpcServer(
+        settings.host,
+        settings.port,
+        [SERVICE_NAME],
+        settings.max_concurrent_rpcs,
+        tls=settings.tls(),
+    )
     inline_reads = settings.store == "sql" and reads_in_process(settings.database_url)
     servicer = ActivityServicer(deps, Dispatcher(executor, STATUSES, inline_reads))
     activity_service_pb2_grpc.add_ActivityServiceServicer_to_server(servicer, server.server)

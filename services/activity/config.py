@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.settings import AddressList
+from services.common.tls import TlsFiles
 
 
 class ActivitySettings(BaseSettings):
@@ -27,4 +29,13 @@ class ActivitySettings(BaseSettings):
     user_service_timeout: float = Field(2.0, gt=0)
     worker_threads: int = Field(16, gt=0)
     max_concurrent_rpcs: int = Field(512, gt=0)
+    tls_ca_file: Path = Field(
+        Path(".run/certs/activity/ca.crt"), description="CA whose certificates are trusted (mTLS)"
+    )
+    tls_cert_file: Path = Path(".run/certs/activity/tls.crt")
+    tls_key_file: Path = Path(".run/certs/activity/tls.key")
     log_level: str = "INFO"
+
+    def tls(self) -> TlsFiles:
+        """The mutual-TLS files: every gRPC hop in and out uses them."""
+        return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)

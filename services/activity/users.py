@@ -11,6 +11,8 @@ from fitness.user.v1 import user_service_pb2_grpc as user_grpc
 
 from services.activity.domain import UserServiceUnavailable
 from services.common.grpc_runtime import balanced_channel, outbound_metadata, remaining_timeout
+from services.common.tls import TlsFiles
+from services.common.trust import USER
 
 USER_SERVICE = user_pb.DESCRIPTOR.services_by_name["UserService"].full_name
 
@@ -26,8 +28,8 @@ class UserDirectory(Protocol):
 class GrpcUserDirectory:
     """Asks the user service, balancing over its instances and honouring the caller's deadline."""
 
-    def __init__(self, addresses: Sequence[str], timeout: float) -> None:
-        self._channel = balanced_channel(addresses, [USER_SERVICE])
+    def __init__(self, addresses: Sequence[str], timeout: float, tls: TlsFiles) -> None:
+        self._channel = balanced_channel(addresses, [USER_SERVICE], tls, USER)
         self._stub = user_grpc.UserServiceStub(self._channel)
         self._timeout = timeout
 

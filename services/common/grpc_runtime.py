@@ -19,6 +19,8 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram
 
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
+from services.common.tls import TlsFiles, server_name_options
+from services.common.trust import AuthorizationInterceptor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,18 +116,35 @@ def service_config(service_names: Sequence[str]) -> str:
     )
 
 
-def balanced_channel(addresses: Iterable[str], service_names: Sequence[str]) -> grpc.Channel:
-    """A blocking channel balancing over every address and retrying UNAVAILABLE reads."""
-    options = [("grpc.service_config", service_config(service_names)), ("grpc.enable_retries", 1)]
-    return grpc.insecure_channel("ipv4:" + ",".join(addresses), options=options)
+def _balanced_options(service_names: Sequence[str], server: str) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.service_config", service_config(service_names)),
+        ("grpc.enable_retries", 1),
+        *server_name_options(server),
+    ]
+
+
+def balanced_channel(
+    addresses: Iterable[str], service_names: Sequence[str], tls: TlsFiles, server: str
+) -> grpc.Channel:
+    """A blocking mTLS channel to the component ``server``, balancing over every address
+    and retrying UNAVAILABLE reads."""
+    return grpc.secure_channel(
+        "ipv4:" + ",".join(addresses),
+        tls.channel_credentials(),
+        options=_balanced_options(service_names, server),
+    )
 
 
 def balanced_aio_channel(
-    addresses: Iterable[str], service_names: Sequence[str]
+    addresses: Iterable[str], service_names: Sequence[str], tls: TlsFiles, server: str
 ) -> grpc.aio.Channel:
     """The asyncio twin of balanced_channel."""
-    options = [("grpc.service_config", service_config(service_names)), ("grpc.enable_retries", 1)]
-    return grpc.aio.insecure_channel("ipv4:" + ",".join(addresses), options=options)
+    return grpc.aio.secure_channel(
+        "ipv4:" + ",".join(addresses),
+        tls.channel_credentials(),
+        options=_balanced_options(service_names, server),
+    )
 
 
 def outbound_metadata() -> list[tuple[str, str]]:
@@ -143,13 +162,25 @@ def remaining_timeout(default: float) -> float:
 
 
 class GrpcServer:
-    """An aio server with the standard health service and reflection switched on."""
+    """An aio mTLS server with the standard health service and reflection switched on.
+
+    Only clients with a certificate from the CA in ``tls`` get through the handshake, and
+    each call is checked against the call matrix of ``services.common.trust``.
+    """
 
     def __init__(
-        self, host: str, port: int, service_names: Sequence[str], max_concurrent_rpcs: int = 512
+        self,
+        host: str,
+        port: int,
+        service_names: Sequence[str],
+        max_concurrent_rpcs: int = 512,
+        *,
+        tls: TlsFiles,
     ) -> None:
+        # Outermost first: refused calls are still logged and counted.
+        interceptors = [ObservabilityInterceptor(), AuthorizationInterceptor()]
         self.server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor()], maximum_concurrent_rpcs=max_concurrent_rpcs
+            interceptors=interceptors, maximum_concurrent_rpcs=max_concurrent_rpcs
         )
         self.health = health.aio.HealthServicer()
         self.service_names = list(service_names)
@@ -158,7 +189,7 @@ class GrpcServer:
         reflection.enable_server_reflection(
             [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
-        self.port = self.server.add_insecure_port(self.address)
+        self.port = self.server.add_secure_port(self.address, tls.server_credentials())
         if self.port == 0:
             raise OSError(f"cannot bind gRPC server to {self.address}")
 

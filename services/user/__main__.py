@@ -46,7 +46,13 @@ def build_deps(settings: UserSettings) -> UserDeps:
 def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:
     """Create the gRPC server with the user servicer registered."""
     executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="user")
-    server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], settings.max_concurrent_rpcs)
+    server = GrpcServer(
+        settings.host,
+        settings.port,
+        [SERVICE_NAME],
+        settings.max_concurrent_rpcs,
+        tls=settings.tls(),
+    )
     dispatcher = Dispatcher(
         executor, STATUSES, inline_reads=reads_in_process(settings.database_url)
     )

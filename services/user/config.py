@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.settings import NameList
+from services.common.tls import TlsFiles
 
 
 class UserSettings(BaseSettings):
@@ -31,4 +32,13 @@ class UserSettings(BaseSettings):
     admin_usernames: NameList = Field(
         default_factory=list, description="Usernames whose tokens carry the admin role"
     )
+    tls_ca_file: Path = Field(
+        Path(".run/certs/user/ca.crt"), description="CA whose certificates are trusted (mTLS)"
+    )
+    tls_cert_file: Path = Path(".run/certs/user/tls.crt")
+    tls_key_file: Path = Path(".run/certs/user/tls.key")
     log_level: str = "INFO"
+
+    def tls(self) -> TlsFiles:
+        """The mutual-TLS files: every gRPC hop in and out uses them."""
+        return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)

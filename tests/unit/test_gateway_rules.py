@@ -70,7 +70,11 @@ def test_answers_and_spent_deadlines_are_not_retried(code: grpc.StatusCode) -> N
 
 async def test_the_least_busy_instance_is_picked_and_ties_rotate() -> None:
     pool = UpstreamPool(
-        "svc", ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], lambda channel: None, PoolSettings()
+        "svc",
+        ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"],
+        lambda channel: None,
+        PoolSettings(),
+        connect=grpc.aio.insecure_channel,  # never dialled: picking needs no connection
     )
     try:
         pool.instances[0].outstanding = 2

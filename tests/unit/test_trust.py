@@ -1,0 +1,59 @@
+"""The call matrix: which component may call which RPC (services/common/trust.py)."""
+
+from __future__ import annotations
+
+import pytest
+from fitness.activity.v1 import activity_service_pb2
+from fitness.saga.v1 import saga_service_pb2
+from fitness.user.v1 import user_service_pb2
+
+from services.common import trust
+from services.common.trust import ACTIVITY, COMPONENTS, GATEWAY, SAGA, USER, may_call
+
+RPCS = {
+    f"/{service.full_name}/{method.name}"
+    for module in (user_service_pb2, activity_service_pb2, saga_service_pb2)
+    for service in module.DESCRIPTOR.services_by_name.values()
+    for method in service.methods
+}
+
+
+def test_the_matrix_names_only_rpcs_that_exist() -> None:
+    assert set(trust.RPC_CALLERS) <= RPCS
+    assert set(trust.SERVICE_CALLERS) == {trust.service_of(rpc) for rpc in RPCS}
+
+
+@pytest.mark.parametrize("step", trust.SAGA_STEPS)
+def test_only_the_saga_coordinator_may_run_a_saga_step(step: str) -> None:
+    assert [c for c in COMPONENTS if may_call(c, step)] == [SAGA]
+
+
+def test_the_activity_service_may_read_a_user_and_do_nothing_else_with_the_user_service() -> None:
+    user_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.USER_SERVICE]
+    assert [rpc for rpc in user_rpcs if may_call(ACTIVITY, rpc)] == [
+        "/fitness.user.v1.UserService/GetUser"
+    ]
+
+
+def test_only_the_gateway_may_ask_the_saga_coordinator_for_anything() -> None:
+    saga_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.SAGA_SERVICE]
+    assert saga_rpcs
+    for rpc in saga_rpcs:
+        assert [c for c in COMPONENTS if may_call(c, rpc)] == [GATEWAY], rpc
+
+
+def test_no_service_may_call_its_own_kind_or_the_user_service_call_anything() -> None:
+    assert not any(may_call(USER, rpc) for rpc in RPCS)
+    assert not any(may_call(ACTIVITY, rpc) for rpc in RPCS if "ActivityService" in rpc)
+
+
+@pytest.mark.parametrize(
+    "method", ["/grpc.health.v1.Health/Check", "/grpc.reflection.v1alpha.ServerReflection/X"]
+)
+def test_health_and_reflection_are_open_to_every_component(method: str) -> None:
+    assert all(may_call(c, method) for c in COMPONENTS)
+
+
+def test_an_unknown_service_takes_calls_from_nobody() -> None:
+    assert not any(may_call(c, "/fitness.other.v1.Other/Do") for c in COMPONENTS)
+    assert not may_call("", "/fitness.user.v1.UserService/GetUser")
