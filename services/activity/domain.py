@@ -36,6 +36,10 @@ class SessionAlreadyEnded(DomainError):
     """The session was already ended by an earlier request."""
 
 
+class UnknownUser(DomainError):
+    """The user service does not know this user (never registered, deleted or being deleted)."""
+
+
 class UserServiceUnavailable(DomainError):
     """The user service could not be reached to read the body weight."""
 

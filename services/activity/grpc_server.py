@@ -21,6 +21,7 @@ STATUSES: StatusTable = {
     domain.NotSessionOwner: grpc.StatusCode.PERMISSION_DENIED,
     domain.SessionAlreadyEnded: grpc.StatusCode.FAILED_PRECONDITION,
     domain.UserServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
+    domain.UnknownUser: grpc.StatusCode.NOT_FOUND,
     InfeasibleGoal: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
@@ -154,6 +155,19 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             context, service.get_suggestions, self.deps, request.user_id
         )
         return pb.GetSuggestionsResponse(suggestions=[suggestion_to_proto(s) for s in found])
+
+    async def DeleteUserActivity(  # noqa: N802
+        self, request: pb.DeleteUserActivityRequest, context: Context
+    ) -> pb.DeleteUserActivityResponse:
+        """Delete a user's sessions, plans and statistics (account deletion saga step)."""
+        deleted = await self.dispatcher.run(
+            context,
+            service.delete_user_activity,
+            self.deps,
+            request.user_id,
+            request.request_id,
+        )
+        return pb.DeleteUserActivityResponse(deleted_sessions=deleted)
 
 
 async def _plan_or_abort(request: pb.PutGoalPlanRequest, context: Context) -> GoalPlan:

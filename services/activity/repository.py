@@ -65,3 +65,7 @@ class WorkoutRepository(Protocol):
     def active_plans(self, user_id: str) -> list[GoalPlan]:
         """Return the user's active plans, nearest target date first."""
         ...
+
+    def delete_user_data(self, user_id: str) -> int:
+        """Delete the user's sessions, statistics and plans; return the sessions deleted."""
+        ...

@@ -21,6 +21,7 @@ from services.activity.domain import (
     SessionAlreadyEnded,
     SessionNotFound,
     Statistics,
+    UnknownUser,
     WorkoutSession,
     WorkoutType,
     calories_burned,
@@ -78,9 +79,10 @@ class Page:
 def start_workout(
     deps: ActivityDeps, user_id: str, type_name: str, request_id: str
 ) -> WorkoutSession:
-    """Start a session of a known workout type now."""
+    """Start a session of a known workout type now, for a user the user service knows."""
     _require_user(user_id)
     workout_type(type_name)
+    deps.users.weight_kg(user_id)  # UnknownUser for an unknown or deleted user
     session = WorkoutSession(deps.make_id(), user_id, type_name, start_time=deps.now())
     return deps.repo.add_session(session, request_id)
 
@@ -111,7 +113,11 @@ def record_group_workout(
     participants: list[ParticipantTime],
     request_id: str,
 ) -> list[WorkoutSession]:
-    """Record one ended workout per participant; retries with the same request_id add nothing."""
+    """Record one ended workout per participant; retries with the same request_id add nothing.
+
+    A participant the user service no longer knows (his account was deleted during the
+    session) is left out rather than failing everyone's workout.
+    """
     if not (request_id and group_session_id):
         raise InvalidInput("request_id and group_session_id are required")
     if len(participants) > MAX_GROUP_PARTICIPANTS:
@@ -121,7 +127,19 @@ def record_group_workout(
         _require_user(participant.user_id)
         if participant.end_time < participant.start_time:
             raise EndBeforeStart(f"{participant.user_id}: end_time is before start_time")
-    return [_record_participant(deps, type_name, p, request_id) for p in participants]
+    return [
+        _record_participant(deps, type_name, p, request_id)
+        for p in participants
+        if _known(deps, p.user_id)
+    ]
+
+
+def _known(deps: ActivityDeps, user_id: str) -> bool:
+    try:
+        deps.users.weight_kg(user_id)
+    except UnknownUser:
+        return False
+    return True
 
 
 def _record_participant(
@@ -176,6 +194,16 @@ def get_statistics(deps: ActivityDeps, user_id: str) -> Statistics:
 def _require_user(user_id: str) -> None:
     if not user_id:
         raise InvalidInput("user_id is required")
+
+
+def delete_user_activity(deps: ActivityDeps, user_id: str, request_id: str) -> int:
+    """Delete every session, plan and statistic of the user; return how many sessions went.
+
+    Deleting everything is idempotent by nature: a repeat of the request deletes nothing more.
+    """
+    if not (user_id and request_id):
+        raise InvalidInput("user_id and request_id are required")
+    return deps.repo.delete_user_data(user_id)
 
 
 def put_goal_plan(deps: ActivityDeps, plan: GoalPlan) -> Suggestion | None:

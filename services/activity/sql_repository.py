@@ -233,6 +233,14 @@ class SqlWorkoutRepository:
         with self._engine.connect() as conn:
             return [_to_plan(row) for row in conn.execute(query).mappings()]
 
+    def delete_user_data(self, user_id: str) -> int:
+        """Delete the user's rows from every table in one transaction."""
+        with self._engine.begin() as conn:
+            deleted = conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            conn.execute(delete(statistics).where(statistics.c.user_id == user_id))
+            conn.execute(delete(goal_plans).where(goal_plans.c.user_id == user_id))
+        return int(deleted.rowcount)
+
     def _plan_row(self, conn: Connection, goal_id: str) -> RowMapping | None:
         query = select(goal_plans).where(goal_plans.c.goal_id == goal_id)
         if self._engine.dialect.name == "postgresql":

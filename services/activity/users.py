@@ -9,7 +9,7 @@ import grpc
 from fitness.user.v1 import user_service_pb2 as user_pb
 from fitness.user.v1 import user_service_pb2_grpc as user_grpc
 
-from services.activity.domain import UserServiceUnavailable
+from services.activity.domain import UnknownUser, UserServiceUnavailable
 from services.common.grpc_runtime import balanced_channel, outbound_metadata, remaining_timeout
 from services.common.tls import TlsFiles
 from services.common.trust import USER
@@ -21,7 +21,10 @@ class UserDirectory(Protocol):
     """Port: facts about users owned by the user service."""
 
     def weight_kg(self, user_id: str) -> float | None:
-        """The user's body weight, or None if he has not entered one."""
+        """The user's body weight, or None if he has not entered one.
+
+        Raises UnknownUser when the user service does not know him.
+        """
         ...
 
 
@@ -34,7 +37,7 @@ class GrpcUserDirectory:
         self._timeout = timeout
 
     def weight_kg(self, user_id: str) -> float | None:
-        """Read the weight with GetUser; unknown users have no weight."""
+        """Read the weight with GetUser; an unknown user is UnknownUser, not 70 kg."""
         request = user_pb.GetUserRequest(user_id=user_id)
         try:
             reply = self._stub.GetUser(
@@ -42,7 +45,7 @@ class GrpcUserDirectory:
             )
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
+                raise UnknownUser(f"user {user_id} not found") from error
             raise UserServiceUnavailable(f"user service: {error.code().name}") from error
         profile = reply.user.profile
         return profile.weight_kg if profile.HasField("weight_kg") else None

@@ -254,6 +254,21 @@ def test_totals_count_sessions_ended_since_a_moment(workouts: WorkoutRepository)
     assert workouts.totals_since("nobody", T0) == Totals()
 
 
+def test_deleting_a_users_data_removes_his_sessions_statistics_and_plans_only(
+    workouts: WorkoutRepository,
+) -> None:
+    for n, owner in enumerate(("u1", "u1", "u2")):
+        workouts.add_session(session(n, user=owner), f"r{n}")
+        workouts.complete_session(f"s-{n:03d}", T0 + timedelta(minutes=30), 1800, 200, f"e{n}")
+    workouts.put_plan(plan("saga-1:plan"))
+    assert workouts.delete_user_data("u1") == 2
+    assert workouts.list_sessions("u1", 10, None) == []
+    assert workouts.get_statistics("u1").total_workouts == 0
+    assert workouts.get_plan("g-1") is None
+    assert workouts.delete_user_data("u1") == 0
+    assert [s.session_id for s in workouts.list_sessions("u2", 10, None)] == ["s-002"]
+    assert workouts.get_statistics("u2").total_workouts == 1
+
 def goal(**changes: object) -> Goal:
     base = Goal(
         "g-1", "u-1", GoalType.WORKOUTS_COUNT, 2, date(2030, 2, 1), 0, GoalStatus.ACTIVE, T0

@@ -15,6 +15,7 @@ from services.activity.domain import (
     NotSessionOwner,
     SessionAlreadyEnded,
     SessionNotFound,
+    UnknownUser,
     UnknownWorkoutType,
     calories_burned,
 )
@@ -30,7 +31,7 @@ def clock() -> SteppingClock:
 @pytest.fixture
 def deps(clock: SteppingClock) -> ActivityDeps:
     ids = (f"s-{n:03d}" for n in itertools.count())
-    users = FakeUserDirectory({"heavy": 100.0})
+    users = FakeUserDirectory({"heavy": 100.0}, unknown={"deleted"})
     return ActivityDeps(FakeWorkoutRepository(), users, clock, lambda: next(ids))
 
 
@@ -67,6 +68,42 @@ def test_ending_without_a_known_weight_uses_the_default(
         deps, session.session_id, "light", session.start_time + timedelta(hours=1), "e1"
     )
     assert ended.calories_burned == calories_burned(2.5, DEFAULT_WEIGHT_KG, 3600)
+
+
+def test_a_user_the_user_service_does_not_know_cannot_start_a_workout(
+    deps: ActivityDeps,
+) -> None:
+    with pytest.raises(UnknownUser, match="deleted"):
+        service.start_workout(deps, "deleted", "yoga", "r1")
+    assert service.list_workouts(deps, "deleted", 10, "").sessions == []
+
+
+def test_a_group_workout_leaves_out_a_participant_who_no_longer_exists(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    start = clock.now
+    clock.now += timedelta(hours=1)
+    times = [
+        service.ParticipantTime(user, start, start + timedelta(minutes=30))
+        for user in ("heavy", "deleted")
+    ]
+    recorded = service.record_group_workout(deps, "g1", "hiit", times, "group-1")
+    assert [s.user_id for s in recorded] == ["heavy"]
+
+
+def test_deleting_a_users_activity_removes_his_sessions_and_statistics_only(
+    deps: ActivityDeps,
+) -> None:
+    for user in ("u", "other"):
+        session = service.start_workout(deps, user, "yoga", f"start-{user}")
+        service.end_workout(deps, session.session_id, user, None, f"end-{user}")
+    assert service.delete_user_activity(deps, "u", "saga:delete_activity_data") == 1
+    assert service.list_workouts(deps, "u", 10, "").sessions == []
+    assert service.get_statistics(deps, "u").total_workouts == 0
+    assert service.delete_user_activity(deps, "u", "saga:delete_activity_data") == 0
+    assert service.get_statistics(deps, "other").total_workouts == 1
+    with pytest.raises(InvalidInput):
+        service.delete_user_activity(deps, "u", "")
 
 
 def test_a_retried_end_returns_the_first_result_but_a_new_end_is_refused(
