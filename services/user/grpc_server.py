@@ -11,7 +11,7 @@ from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable
 from services.common.timeutil import format_time, parse_date, parse_time
-from services.user import domain, goal_changes, service
+from services.user import account_deletion, domain, goal_changes, service
 from services.user.domain import Goal, GoalOperation, GoalType, Notification, Profile, User
 from services.user.goal_changes import GoalChange
 from services.user.service import UserDeps
@@ -211,6 +211,35 @@ async def _goal_change_or_abort(
         target_value=request.target_value,
         target_date=await _date_or_abort(request.target_date, context) if changing_target else None,
     )
+
+    async def BeginUserDeletion(  # noqa: N802
+        self, request: pb.UserDeletionStepRequest, context: Context
+    ) -> pb.UserDeletionStepResponse:
+        """Mark a user as being deleted (account deletion saga step)."""
+        return await self._deletion_step(account_deletion.begin_user_deletion, request, context)
+
+    async def CancelUserDeletion(  # noqa: N802
+        self, request: pb.UserDeletionStepRequest, context: Context
+    ) -> pb.UserDeletionStepResponse:
+        """Clear the deletion mark (the saga's compensation)."""
+        return await self._deletion_step(account_deletion.cancel_user_deletion, request, context)
+
+    async def EraseUser(  # noqa: N802
+        self, request: pb.UserDeletionStepRequest, context: Context
+    ) -> pb.UserDeletionStepResponse:
+        """Erase the account and its data (account deletion saga step)."""
+        return await self._deletion_step(account_deletion.erase_user, request, context)
+
+    async def _deletion_step(
+        self,
+        use_case: Callable[..., None],
+        request: pb.UserDeletionStepRequest,
+        context: Context,
+    ) -> pb.UserDeletionStepResponse:
+        await self.dispatcher.run(
+            context, use_case, self.deps, request.saga_id, request.user_id, request.request_id
+        )
+        return pb.UserDeletionStepResponse()
 
 
 async def _require_step_ids(

@@ -84,6 +84,21 @@ class UserRepository(Protocol):
         """Return the user's notifications, newest first."""
         ...
 
+    def mark_deleting(self, user_id: str, saga_id: str, request_id: str, now: datetime) -> bool:
+        """Hide the user from every read and revoke his refresh tokens, once per request_id.
+
+        False when there is no such user (never registered, or already erased).
+        """
+        ...
+
+    def unmark_deleting(self, user_id: str, saga_id: str) -> None:
+        """Undo mark_deleting of this saga, unless the user was erased meanwhile."""
+        ...
+
+    def erase_user(self, user_id: str, request_id: str, now: datetime) -> None:
+        """Delete the user's goals (leaving tombstones), notifications, tokens and account."""
+        ...
+
 
 class StaleGoal(Exception):
     """A goal changed between reading it and writing the result; read again and retry."""
@@ -196,6 +211,17 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
+# Accounts being deleted (deleted_at null) or deleted: written by the deletion saga's first
+# step, which hides the user from every read; kept after the erase as the ETL's tombstone.
+user_deletions = Table(
+    "user_deletions",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("saga_id", String(160), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=True, index=True),
+)
+
 PROFILE_COLUMNS = ("display_name", "weight_kg", "height_cm", "birth_year")
 
 
@@ -306,13 +332,76 @@ class SqlUserRepository:
             rows = conn.execute(query).mappings().all()
         return [Notification(**{**row, "created_at": as_utc(row["created_at"])}) for row in rows]
 
+    def mark_deleting(self, user_id: str, saga_id: str, request_id: str, now: datetime) -> bool:
+        """Insert the deletion mark and revoke the refresh tokens in one transaction."""
+        if self._processed(request_id):
+            return True
+        exists = select(users.c.user_id).where(users.c.user_id == user_id)
+        try:
+            with self._engine.begin() as conn:
+                if conn.execute(exists).first() is None:
+                    return False
+                record = {"request_id": request_id, "processed_at": now}
+                conn.execute(processed_requests.insert().values(record))
+                marked = select(user_deletions).where(user_deletions.c.user_id == user_id)
+                if conn.execute(marked).first() is None:  # else another saga is deleting him
+                    mark = {"user_id": user_id, "saga_id": saga_id, "requested_at": now}
+                    conn.execute(user_deletions.insert().values(mark))
+                unrevoked = (refresh_tokens.c.user_id == user_id) & refresh_tokens.c.revoked_at.is_(
+                    None
+                )
+                conn.execute(update(refresh_tokens).where(unrevoked).values(revoked_at=now))
+        except IntegrityError:
+            if self._processed(request_id):
+                return True
+            raise
+        return True
+
+    def unmark_deleting(self, user_id: str, saga_id: str) -> None:
+        """Delete this saga's mark while the account still exists (a repeat finds none)."""
+        mine = (
+            (user_deletions.c.user_id == user_id)
+            & (user_deletions.c.saga_id == saga_id)
+            & user_deletions.c.deleted_at.is_(None)
+        )
+        with self._engine.begin() as conn:
+            conn.execute(delete(user_deletions).where(mine))
+
+    def erase_user(self, user_id: str, request_id: str, now: datetime) -> None:
+        """Delete everything of the user in one transaction; a repeat changes nothing."""
+        if self._processed(request_id):
+            return
+        with self._engine.begin() as conn:
+            conn.execute(
+                processed_requests.insert().values(request_id=request_id, processed_at=now)
+            )
+            mine = select(goals.c.goal_id).where(goals.c.user_id == user_id)
+            goal_ids = list(conn.execute(mine).scalars())
+            conn.execute(delete(goal_deletions).where(goal_deletions.c.goal_id.in_(goal_ids)))
+            tombstones = [{"goal_id": g, "user_id": user_id, "deleted_at": now} for g in goal_ids]
+            if tombstones:
+                conn.execute(goal_deletions.insert(), tombstones)
+            for table in (goals, notifications, refresh_tokens, user_roles):
+                conn.execute(delete(table).where(table.c.user_id == user_id))
+            conn.execute(delete(users).where(users.c.user_id == user_id))
+            conn.execute(
+                update(user_deletions)
+                .where(user_deletions.c.user_id == user_id, user_deletions.c.deleted_at.is_(None))
+                .values(deleted_at=now)
+            )
+
     def _insert(self, table: Table, row: dict[str, Any]) -> None:
         with self._engine.begin() as conn:
             conn.execute(table.insert().values(row))
 
     def _first_user(self, condition: Any) -> User | None:
+        # A user being deleted is gone for every caller: login, profile, goals, tokens.
+        deleting = select(user_deletions.c.user_id).where(
+            user_deletions.c.user_id == users.c.user_id
+        )
+        query = select(users).where(condition, ~deleting.exists())
         with self._engine.connect() as conn:
-            row = conn.execute(select(users).where(condition)).mappings().first()
+            row = conn.execute(query).mappings().first()
         return _to_user(row) if row else None
 
     def _first_goal(self, condition: Any) -> Goal | None:

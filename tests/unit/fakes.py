@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.domain import Cursor, Statistics, UnknownUser, WorkoutSession
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
@@ -31,6 +31,8 @@ class FakeUserRepository:
         self.requests: dict[str, str] = {}
         self.processed: set[str] = set()
         self.notifications: list[Notification] = []
+        # Users being deleted (hidden from reads) or erased (None), with the deleting saga.
+        self.deleting: dict[str, tuple[str, User | None]] = {}
 
     def add_user(self, user: User, request_id: str) -> User:
         if request_id in self.requests:
@@ -94,6 +96,28 @@ class FakeUserRepository:
         mine = [n for n in self.notifications if n.user_id == user_id]
         return sorted(mine, key=lambda n: n.created_at, reverse=True)[:limit]
 
+    def mark_deleting(self, user_id: str, saga_id: str, request_id: str, now: datetime) -> bool:
+        if request_id in self.processed:
+            return True
+        user = self.users.pop(user_id, None)
+        if user is None:
+            return False
+        self.deleting[user_id] = (saga_id, user)
+        self.processed.add(request_id)
+        return True
+
+    def unmark_deleting(self, user_id: str, saga_id: str) -> None:
+        if self.deleting.get(user_id, ("", None))[0] == saga_id:
+            _, user = self.deleting.pop(user_id)
+            if user is not None:
+                self.users[user_id] = user
+
+    def erase_user(self, user_id: str, request_id: str, now: datetime) -> None:
+        self.processed.add(request_id)
+        self.deleting[user_id] = ("", None)
+        self.goals = {k: g for k, g in self.goals.items() if g.user_id != user_id}
+        self.notifications = [n for n in self.notifications if n.user_id != user_id]
+
 
 def fake_user_deps(private_key_pem: bytes) -> UserDeps:
     """User use-case dependencies on fakes, with a stepping clock and counted ids."""
@@ -103,7 +127,13 @@ def fake_user_deps(private_key_pem: bytes) -> UserDeps:
         private_key_pem, issuer="iss", audience="aud", ttl_seconds=600, clock=clock
     )
     return UserDeps(
-        FakeUserRepository(), FakeHasher(), tokens, clock, lambda: next(ids), "hashed:decoy"
+        FakeUserRepository(),
+        FakeHasher(),
+        tokens,
+        FakeAuthStore(),
+        clock,
+        lambda: next(ids),
+        "hashed:decoy",
     )
 
 
@@ -178,14 +208,26 @@ class FakeWorkoutRepository:
     def get_statistics(self, user_id: str) -> Statistics:
         return self.statistics.get(user_id, Statistics())
 
+    def delete_user_data(self, user_id: str) -> int:
+        mine = [key for key, s in self.sessions.items() if s.user_id == user_id]
+        for key in mine:
+            del self.sessions[key]
+        self.statistics.pop(user_id, None)
+        return len(mine)
+
 
 class FakeUserDirectory:
-    """UserDirectory with fixed weights."""
+    """UserDirectory with fixed weights; users in ``unknown`` do not exist."""
 
-    def __init__(self, weights: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, weights: dict[str, float] | None = None, unknown: set[str] | None = None
+    ) -> None:
         self.weights = weights or {}
+        self.unknown = unknown if unknown is not None else set()
 
     def weight_kg(self, user_id: str) -> float | None:
+        if user_id in self.unknown:
+            raise UnknownUser(f"user {user_id} not found")
         return self.weights.get(user_id)
 
 
