@@ -11,6 +11,7 @@ from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
 from fitness.saga.v1 import saga_service_pb2, saga_service_pb2_grpc
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
 
+from saga_coordinator.account_saga import account_sagas
 from saga_coordinator.config import SagaSettings
 from saga_coordinator.engine import Engine
 from saga_coordinator.faults import freezing_probe
@@ -49,7 +50,7 @@ def build_coordinator(settings: SagaSettings) -> tuple[Coordinator, list[grpc.ai
     saga_log = SqlSagaLog(database)
     engine = Engine(
         saga_log,
-        goal_sagas(participants),
+        {**goal_sagas(participants), **account_sagas(participants)},
         settings.retry_policy(),
         probe=freezing_probe(settings.freeze_at, settings.freeze_marker),
     )

@@ -9,13 +9,15 @@ from typing import Any
 
 
 class SagaStatus(StrEnum):
-    """Where a saga stands; the last three are final."""
+    """Where a saga stands; all but the first two are final."""
 
     RUNNING = "running"
     COMPENSATING = "compensating"
     COMPLETED = "completed"
     COMPENSATED = "compensated"
     NEEDS_ATTENTION = "needs_attention"
+    # A fence: no saga had this id when asked, and none will (nothing was applied).
+    NOT_ACCEPTED = "not_accepted"
 
     @property
     def finished(self) -> bool:

@@ -9,7 +9,7 @@ import grpc
 from fitness.saga.v1 import saga_service_pb2 as pb
 from fitness.saga.v1 import saga_service_pb2_grpc as pb_grpc
 
-from saga_coordinator import goal_saga
+from saga_coordinator import account_saga, goal_saga
 from saga_coordinator.domain import (
     InvalidRequest,
     SagaConflict,
@@ -34,7 +34,7 @@ WAIT_WITHOUT_DEADLINE = 10.0
 
 
 class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
-    """Serves SagaCoordinator: starts goal sagas and waits for them within the deadline."""
+    """Serves SagaCoordinator: starts sagas and waits for them within the deadline."""
 
     def __init__(self, coordinator: Coordinator, wait_margin: float) -> None:
         self.coordinator = coordinator
@@ -77,6 +77,20 @@ class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
             context, goal_saga.delete_goal_data, request.user_id, request.goal_id
         )
         return await self._run("delete_goal", request.request_id, data, context)
+
+    async def DeleteUser(  # noqa: N802
+        self, request: pb.DeleteUserRequest, context: Context
+    ) -> pb.Saga:
+        """Start (or find) a delete_user saga."""
+        data = await _data_or_abort(context, account_saga.delete_user_data, request.user_id)
+        return await self._run("delete_user", request.request_id, data, context)
+
+    async def FenceSaga(  # noqa: N802
+        self, request: pb.FenceSagaRequest, context: Context
+    ) -> pb.Saga:
+        """Return the saga, or fence its id so that it never starts."""
+        record = await _or_abort(context, self.coordinator.fence(request.saga_id, request.user_id))
+        return saga_to_proto(SagaView(record, self.coordinator.current_step(record)))
 
     async def _run(
         self, saga_type: str, saga_id: str, data: dict[str, Any], context: Context

@@ -1,4 +1,4 @@
-"""The goal saga's participants over gRPC: the user and activity services."""
+"""The sagas' participants over gRPC: the user and activity services."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ async def classified(call: Callable[..., Awaitable[T]], request: Any, deadline: 
 
 
 class GrpcGoalParticipants:
-    """GoalParticipants on the user and activity services' gRPC APIs; every call has a deadline."""
+    """GoalParticipants and AccountParticipants on the user and activity services' gRPC APIs.
+
+    Every call has a deadline.
+    """
 
     def __init__(
         self,
@@ -112,6 +115,30 @@ class GrpcGoalParticipants:
             put_request_id=call.action_request_id,
         )
         await classified(self.activity.RestoreGoalPlan, request, self.timeout)
+
+    async def begin_user_deletion(self, call: StepCall) -> None:
+        """Mark the user as being deleted."""
+        await classified(self.users.BeginUserDeletion, self._deletion_step(call), self.timeout)
+
+    async def cancel_user_deletion(self, call: StepCall) -> None:
+        """Clear the deletion mark."""
+        await classified(self.users.CancelUserDeletion, self._deletion_step(call), self.timeout)
+
+    async def erase_user(self, call: StepCall) -> None:
+        """Erase the account and its data."""
+        await classified(self.users.EraseUser, self._deletion_step(call), self.timeout)
+
+    def _deletion_step(self, call: StepCall) -> user_pb.UserDeletionStepRequest:
+        return user_pb.UserDeletionStepRequest(
+            request_id=call.request_id, saga_id=call.saga_id, user_id=call.data["user_id"]
+        )
+
+    async def delete_user_activity(self, call: StepCall) -> None:
+        """Delete the user's sessions, plans and statistics."""
+        request = activity_pb.DeleteUserActivityRequest(
+            request_id=call.request_id, user_id=call.data["user_id"]
+        )
+        await classified(self.activity.DeleteUserActivity, request, self.timeout)
 
 
 def _goal_facts(goal: user_pb.Goal, operation: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from services.common.timeutil import Clock, utc_now
 
 log = logging.getLogger(__name__)
 MAX_PAGE_SIZE = 500
+# The saga_type of a fence (see Coordinator.fence): no definition, never run.
+FENCE_TYPE = "not_accepted"
 
 
 class Coordinator:
@@ -41,6 +43,28 @@ class Coordinator:
         if not created and not _same_request(stored, saga_type, data):
             raise SagaConflict(f"request_id {saga_id} was used for a different request")
         self._ensure_running(stored)
+        return stored
+
+    async def fence(self, saga_id: str, user_id: str) -> SagaRecord:
+        """Return the saga with this id; if there is none, record that none will ever start.
+
+        The fence takes the id in the log, so a start that arrives later (a call still in
+        flight when its caller gave up) is refused: "not accepted" is then certain.
+        """
+        if not saga_id:
+            raise InvalidRequest("saga_id is required")
+        now = self.clock()
+        fence = SagaRecord(
+            saga_id,
+            FENCE_TYPE,
+            SagaStatus.NOT_ACCEPTED,
+            0,
+            {"user_id": user_id},
+            now,
+            now,
+            last_error="the request never reached the coordinator; nothing was applied",
+        )
+        stored, _ = await self.log.create(fence)
         return stored
 
     async def wait(self, saga_id: str, patience: float) -> SagaRecord:
