@@ -41,7 +41,6 @@ class LocalSettings(BaseSettings):
     activity_metrics_ports: AddressList = ["9111", "9112"]
     saga_port: int = 50071
     saga_metrics_port: int = 9121
-    admin_usernames: str = Field("admin", description="Who gets the admin role (comma list)")
     redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
     redis_port: int = 6379
     warehouse_url: str = Field("", description="An existing warehouse; empty starts one")
@@ -139,7 +138,7 @@ def build_topology(settings: LocalSettings) -> Topology:
         "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
         "USER_MIGRATE_ON_START": "false",
         "USER_HOST": settings.host,
-        "USER_ADMIN_USERNAMES": settings.admin_usernames,
+
     }
     for index, port in enumerate(settings.user_ports):
         metrics = settings.user_metrics_ports[index]
@@ -382,10 +381,20 @@ def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def grant_admin_command(settings: LocalSettings, email: str = "you@example.com") -> str:
+    """The operator command that grants the admin role to an account of this platform."""
+    url = f"sqlite:///{settings.data_dir.resolve() / 'user.db'}"
+    grant = f".venv/bin/python -m services.user roles grant admin --email {email}"
+    return f"USER_DATABASE_URL={url} {grant}"
+
+
 def _print_urls(topology: Topology) -> None:
+
     settings = topology.settings
     lines = [
         "Fitness Goal Tracker is running:",
+        "  admin role      register an account, then grant it (takes effect at its next login):",
+        f"                  {grant_admin_command(settings)}",
         f"  REST API        {topology.gateway_url}   (OpenAPI: {topology.gateway_url}/docs)",
         f"  health          {topology.gateway_url}/health",
         f"  gateway metrics {topology.gateway_url}/metrics",

@@ -32,6 +32,7 @@ from gateway.live.polls import close_due_polls_until
 from gateway.live.presence import PresenceAnnouncer
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
+from gateway.login_throttle import LoginThrottle
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.notifications import NotificationHub
 from gateway.upstream import UpstreamPool
@@ -84,7 +85,11 @@ def create_app(
     health_checks: bool = True,
     wall_clock: Clock = time.time,
 ) -> FastAPI:
-    """The gateway app; pools are created when it starts and closed when it stops."""
+    """The gateway app; pools are created when it starts and closed when it stops.
+
+    ``clock`` times breakers and health checks; ``wall_clock`` times what gateway
+    instances share in Redis (login lockouts).
+    """
     metrics = GatewayMetrics()
 
     @asynccontextmanager
@@ -122,6 +127,9 @@ def create_app(
         app.state.notifications = NotificationHub(redis, subscriber)
         background = Background()
         live = app.state.live
+        app.state.login_throttle = LoginThrottle(
+            redis, settings.login_throttle_settings(), wall_clock
+        )
         background.run(app.state.notifications.listen_until)
         background.run(live.hub.listen_until)
         background.run(functools.partial(close_due_polls_until, store=store))

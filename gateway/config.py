@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.live.machinery import LiveSettings
+from gateway.login_throttle import ThrottleSettings
 from gateway.upstream import PoolSettings
 from services.common.settings import AddressList
 from services.common.tls import TlsFiles
@@ -45,6 +46,19 @@ class GatewaySettings(BaseSettings):
     ws_rate_burst: int = Field(20, gt=0)
     live_empty_timeout: float = Field(300.0, gt=0, description="End a session nobody is in")
     tls_ca_file: Path = Field(
+    login_account_max_failures: int = Field(
+        5, gt=0, description="Failed logins on one email before it is locked"
+    )
+    login_address_max_failures: int = Field(
+        50, gt=0, description="Failed logins from one client address before it is locked"
+    )
+    login_lockout_base: float = Field(
+        1.0, gt=0, description="First lockout; doubles with each further failure"
+    )
+    login_lockout_max: float = Field(900.0, gt=0, description="Longest lockout")
+    login_failure_window: float = Field(
+        3600.0, gt=0, description="Failures are forgotten this long after the last lockout ends"
+    )
         Path(".run/certs/gateway/ca.crt"), description="CA whose certificates are trusted (mTLS)"
     )
     tls_cert_file: Path = Path(".run/certs/gateway/tls.crt")
@@ -56,6 +70,16 @@ class GatewaySettings(BaseSettings):
         return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
     def live_settings(self) -> LiveSettings:
+    def login_throttle_settings(self) -> ThrottleSettings:
+        """The failed-login throttling part of the settings."""
+        return ThrottleSettings(
+            account_max_failures=self.login_account_max_failures,
+            address_max_failures=self.login_address_max_failures,
+            base_lockout=self.login_lockout_base,
+            max_lockout=self.login_lockout_max,
+            window=self.login_failure_window,
+        )
+
         """The WebSocket part of the settings."""
         return LiveSettings(
             allowed_origins=self.allowed_origins,

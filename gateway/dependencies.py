@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from gateway.auth import current_admin, current_user
 from gateway.idempotency import idempotency_var
+from gateway.login_throttle import LoginThrottle
 from gateway.schemas import ErrorBody
 from gateway.upstream import UpstreamPool
 
@@ -33,6 +34,12 @@ async def upstreams(request: Request) -> Upstreams:
     return pools
 
 
+async def login_throttle(request: Request) -> LoginThrottle:
+    """The app's failed-login throttle."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
 def new_request_id() -> str:
     """The request_id of a mutating call: derived from the client's Idempotency-Key when it
     sent one (so its retries are deduplicated by the services), else fresh; the gateway's
@@ -45,6 +52,7 @@ Caller = Annotated[str, Depends(current_user)]
 Admin = Annotated[str, Depends(current_admin)]
 Pools = Annotated[Upstreams, Depends(upstreams)]
 
+Throttle = Annotated[LoginThrottle, Depends(login_throttle)]
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error responses a route can give."""

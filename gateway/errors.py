@@ -108,7 +108,9 @@ def from_status(code: grpc.StatusCode, details: str) -> ApiError:
         message = "an upstream service failed"
     # ABORTED is a concurrency conflict (e.g. a goal another request is changing),
     # usually gone within a second.
-    headers = {"Retry-After": ABORTED_RETRY_AFTER} if code is grpc.StatusCode.ABORTED else {}
+    # RESOURCE_EXHAUSTED is load shedding (e.g. the password-hash queue is full), also brief.
+    retry_soon = code in (grpc.StatusCode.ABORTED, grpc.StatusCode.RESOURCE_EXHAUSTED)
+    headers = {"Retry-After": ABORTED_RETRY_AFTER} if retry_soon else {}
     return ApiError(http_status, message, status=code.name, headers=headers)
 
 

@@ -48,7 +48,7 @@ class LoginRequest(StrictBody):
 
 
 class LoginResponse(BaseModel):
-    """A bearer token for the Authorization header."""
+    """A bearer token for the Authorization header, and the refresh token that renews it."""
 
     token: str
     user_id: str
@@ -82,6 +82,14 @@ class ProfilePatch(ProfileFields):
     def changes(self) -> dict[str, Any]:
         """The fields the client sent."""
         return self.model_dump(include=self.model_fields_set)
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class RefreshTokenBody(StrictBody):
+    """POST /users/token/refresh and POST /users/logout."""
+
+    refresh_token: str = Field(min_length=1, max_length=256)
 
 
 class GoalRequest(StrictBody):

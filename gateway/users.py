@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import grpc
+from fastapi import APIRouter, Request, Response
 from fitness.user.v1 import user_service_pb2 as pb
 
 from gateway.auth import require_self
-from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
+from gateway.dependencies import (
+    AUTH_ERRORS,
+    AUTH_STATUSES,
+    Caller,
+    Pools,
+    Throttle,
+    errors,
+    new_request_id,
+)
 from gateway.schemas import (
     LoginRequest,
     LoginResponse,
     ProfilePatch,
+    RefreshTokenBody,
     RegisterRequest,
     RegisterResponse,
     UserResponse,
@@ -44,13 +54,63 @@ async def register(body: RegisterRequest, pools: Pools) -> RegisterResponse:
     )
 
 
+# Tokens must not be kept by browsers or proxies (RFC 6749 section 5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 @router.post("/users/login", response_model=LoginResponse, responses=errors(401, 422, 429, 503))
-async def login(body: LoginRequest, pools: Pools) -> LoginResponse:
-    """Exchange email and password for a bearer token."""
+async def login(
+    body: LoginRequest, request: Request, response: Response, pools: Pools, throttle: Throttle
+) -> LoginResponse:
+    """Exchange email and password for a bearer token and a refresh token.
+
+    Repeated failures lock the email and the client address for a growing time (429).
+    """
+    address = request.client.host if request.client else "unknown"
+    await throttle.check(body.email, address)
+    try:
+        reply = await pools.users.call(
+            "Login", pb.LoginRequest(email=body.email, password=body.password)
+        )
+    except grpc.aio.AioRpcError as error:
+        if error.code() is grpc.StatusCode.UNAUTHENTICATED:
+            await throttle.failed(body.email, address)
+        raise
+    await throttle.succeeded(body.email)
+    return token_response(reply, response)
+
+
+@router.post(
+    "/users/token/refresh", response_model=LoginResponse, responses=errors(401, 422, 429, 503)
+)
+async def refresh_token(body: RefreshTokenBody, response: Response, pools: Pools) -> LoginResponse:
+    """Exchange a refresh token for a new bearer token and a new refresh token.
+
+    Each refresh token works once; presenting a used one again ends its login everywhere.
+    """
     reply = await pools.users.call(
-        "Login", pb.LoginRequest(email=body.email, password=body.password)
+        "RefreshToken", pb.RefreshTokenRequest(refresh_token=body.refresh_token)
     )
-    return LoginResponse(token=reply.token, user_id=reply.user_id, expires_in=reply.expires_in)
+    return token_response(reply, response)
+
+
+@router.post("/users/logout", status_code=204, responses=errors(401, 422, 503))
+async def logout(body: RefreshTokenBody, pools: Pools) -> Response:
+    """End the login the refresh token belongs to (its access tokens expire on their own)."""
+    await pools.users.call("Logout", pb.LogoutRequest(refresh_token=body.refresh_token))
+    return Response(status_code=204, headers=NO_STORE)
+
+
+def token_response(reply: pb.LoginResponse, response: Response) -> LoginResponse:
+    """Render the tokens of a login or refresh, marked not to be cached."""
+    response.headers.update(NO_STORE)
+    return LoginResponse(
+        token=reply.token,
+        user_id=reply.user_id,
+        expires_in=reply.expires_in,
+        refresh_token=reply.refresh_token,
+        refresh_expires_in=reply.refresh_expires_in,
+    )
 
 
 @router.get("/users/{user_id}", response_model=UserResponse, responses=AUTH_ERRORS)

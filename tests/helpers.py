@@ -13,6 +13,9 @@ from saga_coordinator.config import SagaSettings
 from services.activity.__main__ import build_server as build_activity_server
 from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
+from services.user import roles_cli
+from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
+
 from services.user.__main__ import build_deps as build_user_deps
 from services.user.__main__ import build_server as build_user_server
 from services.user.config import UserSettings
@@ -47,7 +50,7 @@ async def start_user_server(database_url: str, keys: KeyFiles, port: int = 0) ->
         database_url=database_url,
         jwt_private_key_file=keys.private,
         hash_concurrency=2,
-        admin_usernames=["admin"],
+
     )
     server = build_user_server(settings, build_user_deps(settings))
     await server.start()
@@ -105,3 +108,22 @@ async def register_and_login(
     )
     assert login.status_code == 200, login.text
     return login.json()["user_id"], {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def grant_role(database_url: str, user_id: str, role: str = "admin") -> None:
+    """Grant a role the way an operator does: ``python -m services.user roles grant``."""
+    settings = UserSettings(database_url=database_url)
+    assert roles_cli.run(settings, USER_MIGRATIONS, ["grant", role, "--user-id", user_id]) == 0
+
+
+async def register_admin(
+    client: httpx.AsyncClient, user_database_url: str, name: str
+) -> tuple[str, dict[str, str]]:
+    """Create an account, grant it the admin role, and log in again to carry the role."""
+    user_id, _ = await register_and_login(client, name)
+    grant_role(user_database_url, user_id)
+    login = await client.post(
+        "/users/login", json={"email": f"{name}@example.com", "password": "s3cret-pass"}
+    )
+    assert login.status_code == 200, login.text
+    return user_id, {"Authorization": f"Bearer {login.json()['token']}"}

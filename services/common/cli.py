@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,11 +29,24 @@ def run_service(
     migrations: Path,
     serve: Callable[[], Coroutine[Any, Any, None]],
     prog: str = "",
+    commands: Mapping[str, Callable[[Sequence[str]], int]] | None = None,
 ) -> None:
-    """Migrate the database, or serve with JSON logs and (if configured) a metrics port."""
+    """Migrate the database, or serve with JSON logs and (if configured) a metrics port.
+
+    ``commands`` adds service-specific subcommands, each given the arguments after its name
+    and returning the exit status.
+    """
+    extra = dict(commands or {})
     parser = argparse.ArgumentParser(prog=prog or f"python -m services.{component.split('-')[0]}")
-    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
-    command = parser.parse_args().command
+    choices = ["serve", "migrate", *extra]
+    parser.add_argument("command", choices=choices, nargs="?", default="serve")
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    command = parsed.command
+    if command in extra:
+        raise SystemExit(extra[command](parsed.arguments))
+    if parsed.arguments:
+        parser.error(f"unexpected arguments: {' '.join(parsed.arguments)}")
     configure_logging(component, settings.log_level)
     if command == "migrate":
         migrate(make_engine(settings.database_url), migrations)

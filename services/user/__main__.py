@@ -1,7 +1,8 @@
-"""Composition root of the user service: ``python -m services.user [serve|migrate]``."""
+"""Composition root of the user service: ``python -m services.user [serve|migrate|roles]``."""
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer
+from services.user import roles_cli
+from services.user.auth_store import SqlAuthStore
 from services.user.config import UserSettings
 from services.user.grpc_server import STATUSES, UserServicer
 from services.user.passwords import Argon2idHasher
@@ -26,7 +29,11 @@ def build_deps(settings: UserSettings) -> UserDeps:
     engine = make_engine(settings.database_url, pool_size=settings.worker_threads)
     if settings.migrate_on_start:
         migrate(engine, MIGRATIONS)
-    hasher = Argon2idHasher(max_concurrent=settings.hash_concurrency)
+    hasher = Argon2idHasher(
+        max_concurrent=settings.hash_concurrency,
+        max_waiting=settings.hash_queue_size,
+        queue_timeout=settings.hash_queue_timeout,
+    )
     tokens = TokenIssuer(
         settings.jwt_private_key_file.read_bytes(),
         issuer=settings.jwt_issuer,
@@ -38,8 +45,9 @@ def build_deps(settings: UserSettings) -> UserDeps:
         repo=SqlUserRepository(engine),
         hasher=hasher,
         tokens=tokens,
+        auth=SqlAuthStore(engine),
         decoy_hash=decoy,
-        admin_usernames=frozenset(settings.admin_usernames),
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
     )
 
 
@@ -62,9 +70,12 @@ def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:
 
 
 def main() -> None:
-    """Run ``serve`` (the default) or ``migrate``."""
+    """Run ``serve`` (the default), ``migrate`` or ``roles ...``."""
     settings = UserSettings()
-    run_service("user-service", settings, MIGRATIONS, lambda: serve(settings))
+    roles = functools.partial(roles_cli.run, settings, MIGRATIONS)
+    run_service(
+        "user-service", settings, MIGRATIONS, lambda: serve(settings), commands={"roles": roles}
+    )
 
 
 async def serve(settings: UserSettings) -> None:

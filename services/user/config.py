@@ -8,7 +8,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.settings import NameList
 from services.common.tls import TlsFiles
 
 
@@ -25,13 +24,23 @@ class UserSettings(BaseSettings):
     jwt_private_key_file: Path = Path(".run/keys/jwt_private.pem")
     jwt_issuer: str = "fitness-user-service"
     jwt_audience: str = "fitness-api"
-    token_ttl_seconds: int = Field(3600, gt=0)
+    token_ttl_seconds: int = Field(
+        900, gt=0, le=900, description="Access-token lifetime; at most 15 minutes"
+    )
+    refresh_token_ttl_seconds: int = Field(
+        30 * 24 * 3600, gt=0, description="A refresh token expires this long after it is issued"
+    )
     hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, gt=0)
+    hash_queue_size: int = Field(
+        default_factory=lambda: 4 * (os.cpu_count() or 2),
+        ge=0,
+        description="Hashes that may wait for a hashing thread; more are refused at once",
+    )
+    hash_queue_timeout: float = Field(
+        1.0, gt=0, description="A hash that waited this long is refused (under the gateway's 3 s)"
+    )
     worker_threads: int = Field(16, gt=0)
     max_concurrent_rpcs: int = Field(512, gt=0)
-    admin_usernames: NameList = Field(
-        default_factory=list, description="Usernames whose tokens carry the admin role"
-    )
     tls_ca_file: Path = Field(
         Path(".run/certs/user/ca.crt"), description="CA whose certificates are trusted (mTLS)"
     )

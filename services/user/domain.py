@@ -41,6 +41,10 @@ class Overloaded(DomainError):
     """Too many password hashes are already in progress; the caller should retry later."""
 
 
+class InvalidRefreshToken(DomainError):
+    """The refresh token is unknown, expired, revoked, or was already exchanged."""
+
+
 class GoalBusy(DomainError):
     """Another saga is changing this goal; the caller should retry later."""
 
@@ -112,6 +116,33 @@ class User:
     password_hash: str
     profile: Profile
     created_at: datetime
+
+
+# Roles an operator may grant; a token carries those its user holds.
+ADMIN_ROLE = "admin"
+ROLES = frozenset({ADMIN_ROLE})
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role an operator granted to a user."""
+
+    user_id: str
+    role: str
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    """What the store keeps of a refresh token: its SHA-256, never the token itself."""
+
+    token_hash: str
+    family_id: str
+    user_id: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ STATUSES: StatusTable = {
     domain.EmailAlreadyRegistered: grpc.StatusCode.ALREADY_EXISTS,
     domain.UsernameTaken: grpc.StatusCode.ALREADY_EXISTS,
     domain.InvalidCredentials: grpc.StatusCode.UNAUTHENTICATED,
+    domain.InvalidRefreshToken: grpc.StatusCode.UNAUTHENTICATED,
     domain.UserNotFound: grpc.StatusCode.NOT_FOUND,
     domain.GoalNotFound: grpc.StatusCode.NOT_FOUND,
     domain.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -59,13 +60,27 @@ class UserServicer(pb_grpc.UserServiceServicer):
     async def Login(  # noqa: N802
         self, request: pb.LoginRequest, context: Context
     ) -> pb.LoginResponse:
-        """Issue a token for valid credentials."""
-        user, issued = await self.dispatcher.run(
+        """Issue an access and a refresh token for valid credentials."""
+        session = await self.dispatcher.run(
             context, service.login, self.deps, request.email, request.password
         )
-        return pb.LoginResponse(
-            token=issued.token, user_id=user.user_id, expires_in=issued.expires_in
+        return session_to_proto(session)
+
+    async def RefreshToken(  # noqa: N802
+        self, request: pb.RefreshTokenRequest, context: Context
+    ) -> pb.LoginResponse:
+        """Rotate a refresh token."""
+        session = await self.dispatcher.run(
+            context, service.refresh_session, self.deps, request.refresh_token
         )
+        return session_to_proto(session)
+
+    async def Logout(  # noqa: N802
+        self, request: pb.LogoutRequest, context: Context
+    ) -> pb.LogoutResponse:
+        """Revoke the refresh token's family."""
+        await self.dispatcher.run(context, service.logout, self.deps, request.refresh_token)
+        return pb.LogoutResponse()
 
     async def GetUser(  # noqa: N802
         self, request: pb.GetUserRequest, context: Context
@@ -187,31 +202,6 @@ class UserServicer(pb_grpc.UserServiceServicer):
         )
         return pb.ListNotificationsResponse(notifications=[notification_to_proto(n) for n in found])
 
-
-async def _goal_change_or_abort(
-    request: pb.PrepareGoalChangeRequest, context: Context
-) -> GoalChange:
-    await _require_step_ids(request, context)
-    name = (
-        pb.GoalOperation.Name(request.operation)
-        if request.operation in pb.GoalOperation.values()
-        else ""
-    )
-    if request.operation == pb.GOAL_OPERATION_UNSPECIFIED or not name:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "operation must be set")
-    operation = GoalOperation(name.removeprefix(_OPERATION_PREFIX).lower())
-    creating = operation is GoalOperation.CREATE
-    changing_target = operation is not GoalOperation.DELETE
-    return GoalChange(
-        saga_id=request.saga_id,
-        user_id=request.user_id,
-        goal_id=request.goal_id,
-        operation=operation,
-        goal_type=await _goal_type_or_abort(request.goal_type, context) if creating else None,
-        target_value=request.target_value,
-        target_date=await _date_or_abort(request.target_date, context) if changing_target else None,
-    )
-
     async def BeginUserDeletion(  # noqa: N802
         self, request: pb.UserDeletionStepRequest, context: Context
     ) -> pb.UserDeletionStepResponse:
@@ -240,6 +230,31 @@ async def _goal_change_or_abort(
             context, use_case, self.deps, request.saga_id, request.user_id, request.request_id
         )
         return pb.UserDeletionStepResponse()
+
+
+async def _goal_change_or_abort(
+    request: pb.PrepareGoalChangeRequest, context: Context
+) -> GoalChange:
+    await _require_step_ids(request, context)
+    name = (
+        pb.GoalOperation.Name(request.operation)
+        if request.operation in pb.GoalOperation.values()
+        else ""
+    )
+    if request.operation == pb.GOAL_OPERATION_UNSPECIFIED or not name:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "operation must be set")
+    operation = GoalOperation(name.removeprefix(_OPERATION_PREFIX).lower())
+    creating = operation is GoalOperation.CREATE
+    changing_target = operation is not GoalOperation.DELETE
+    return GoalChange(
+        saga_id=request.saga_id,
+        user_id=request.user_id,
+        goal_id=request.goal_id,
+        operation=operation,
+        goal_type=await _goal_type_or_abort(request.goal_type, context) if creating else None,
+        target_value=request.target_value,
+        target_date=await _date_or_abort(request.target_date, context) if changing_target else None,
+    )
 
 
 async def _require_step_ids(
@@ -289,6 +304,17 @@ def profile_from_proto(message: pb.Profile) -> Profile:
     optional = ("weight_kg", "height_cm", "birth_year")
     values = {name: getattr(message, name) if message.HasField(name) else None for name in optional}
     return Profile(display_name=message.display_name, **values)
+
+
+def session_to_proto(session: service.Session) -> pb.LoginResponse:
+    """Render the tokens of a login or refresh."""
+    return pb.LoginResponse(
+        token=session.access.token,
+        user_id=session.user.user_id,
+        expires_in=session.access.expires_in,
+        refresh_token=session.refresh_token,
+        refresh_expires_in=session.refresh_expires_in,
+    )
 
 
 def user_to_proto(user: User) -> pb.User:

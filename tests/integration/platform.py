@@ -37,6 +37,7 @@ class Platform:
 
     @property
     def upstreams(self) -> Upstreams:
+    user_database_url: str = ""
         """The gateway's pools."""
         pools: Upstreams = self.app.state.upstreams
         return pools
@@ -73,7 +74,8 @@ async def running_platform(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
-            yield Platform(client, app, clock, users, [activity], sagas)
+            yield Platform(client, app, clock, users, [activity], sagas, user_db)
+
     finally:
         await sagas.stop(grace=0)
         for server in [*users, activity]:

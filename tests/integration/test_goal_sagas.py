@@ -19,7 +19,8 @@ from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from services.common.grpc_runtime import balanced_aio_channel
-from tests.helpers import address, register_and_login
+from tests.helpers import address, register_admin, register_and_login
+
 from tests.integration.platform import Platform
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
@@ -162,7 +163,7 @@ async def test_an_idempotency_key_makes_a_retried_create_return_the_same_goal(
     assert first.content == second.content
     listed = (await platform.client.get(f"/users/{user_id}/goals", headers=headers)).json()
     assert len(listed["goals"]) == 1
-    _admin_id, admin = await register_and_login(platform.client, "admin")
+    _admin_id, admin = await register_admin(platform.client, platform.user_database_url, "ada")
     sagas = (await platform.client.get("/admin/sagas", headers=admin)).json()["sagas"]
     assert next(s["saga_id"] for s in sagas if s["user_id"] == user_id).startswith("idem-")
 
@@ -172,7 +173,7 @@ async def test_admins_see_sagas_with_their_history_and_others_may_not(platform: 
     await new_goal(platform, headers, user_id)
     body = {"goal_type": "active_minutes", "target_value": 50_000, "target_date": SOON}
     await platform.client.post(f"/users/{user_id}/goals", headers=headers, json=body)
-    _, admin = await register_and_login(platform.client, "admin")
+    _, admin = await register_admin(platform.client, platform.user_database_url, "ada")
     assert (await platform.client.get("/admin/sagas", headers=headers)).status_code == 403
     assert (await platform.client.get("/admin/sagas")).status_code == 401
     undone = await platform.client.get("/admin/sagas?status=compensated", headers=admin)

@@ -13,6 +13,8 @@ from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
     Notification,
+    RefreshRecord,
+    RoleGrant,
     User,
     UsernameTaken,
     email_key,
@@ -135,6 +137,50 @@ def fake_user_deps(private_key_pem: bytes) -> UserDeps:
         lambda: next(ids),
         "hashed:decoy",
     )
+
+
+class FakeAuthStore:
+    """AuthStore in dictionaries."""
+
+    def __init__(self) -> None:
+        self.grants: dict[tuple[str, str], RoleGrant] = {}
+        self.refresh: dict[str, RefreshRecord] = {}
+
+    def roles_of(self, user_id: str) -> tuple[str, ...]:
+        return tuple(sorted(role for uid, role in self.grants if uid == user_id))
+
+    def grant_role(self, grant: RoleGrant) -> bool:
+        key = (grant.user_id, grant.role)
+        if key in self.grants:
+            return False
+        self.grants[key] = grant
+        return True
+
+    def revoke_role(self, user_id: str, role: str) -> bool:
+        return self.grants.pop((user_id, role), None) is not None
+
+    def list_grants(self, role: str | None) -> list[RoleGrant]:
+        found = [g for g in self.grants.values() if role is None or g.role == role]
+        return sorted(found, key=lambda g: (g.granted_at, g.user_id))
+
+    def add_refresh(self, record: RefreshRecord) -> None:
+        self.refresh[record.token_hash] = record
+
+    def find_refresh(self, token_hash: str) -> RefreshRecord | None:
+        return self.refresh.get(token_hash)
+
+    def exchange_refresh(self, token_hash: str, new: RefreshRecord, now: datetime) -> bool:
+        old = self.refresh[token_hash]
+        if old.used_at is not None or old.revoked_at is not None:
+            return False
+        self.refresh[token_hash] = replace(old, used_at=now)
+        self.refresh[new.token_hash] = new
+        return True
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        for key, record in self.refresh.items():
+            if record.family_id == family_id and record.revoked_at is None:
+                self.refresh[key] = replace(record, revoked_at=now)
 
 
 class FakeHasher:

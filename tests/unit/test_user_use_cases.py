@@ -97,7 +97,8 @@ def test_profile_values_out_of_range_are_refused(
 
 def test_login_issues_a_token_for_the_user_signed_with_eddsa(deps: UserDeps) -> None:
     user = register(deps)
-    logged_in, issued = service.login(deps, "Alice@Example.com", "long-password")
+    session = service.login(deps, "Alice@Example.com", "long-password")
+    logged_in, issued = session.user, session.access
     assert logged_in == user
     claims = jwt.decode(
         issued.token,

@@ -1,0 +1,160 @@
+"""Storage of granted roles and refresh tokens: the port, and its SQLAlchemy adapter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from services.common.timeutil import as_utc
+from services.user.domain import RefreshRecord, RoleGrant
+from services.user.repository import refresh_tokens, user_roles
+
+
+class AuthStore(Protocol):
+    """Port: which roles users hold, and which refresh tokens exist."""
+
+    def roles_of(self, user_id: str) -> tuple[str, ...]:
+        """The roles the user holds, sorted."""
+        ...
+
+    def grant_role(self, grant: RoleGrant) -> bool:
+        """Record the grant; False when the user already held the role."""
+        ...
+
+    def revoke_role(self, user_id: str, role: str) -> bool:
+        """Remove the role; False when the user did not hold it."""
+        ...
+
+    def list_grants(self, role: str | None) -> list[RoleGrant]:
+        """Every grant (of one role, if given), oldest first."""
+        ...
+
+    def add_refresh(self, record: RefreshRecord) -> None:
+        """Store a new refresh token."""
+        ...
+
+    def find_refresh(self, token_hash: str) -> RefreshRecord | None:
+        """The refresh token with this SHA-256, if any."""
+        ...
+
+    def exchange_refresh(self, token_hash: str, new: RefreshRecord, now: datetime) -> bool:
+        """Mark the token used and store its successor, all or nothing.
+
+        False, storing nothing, when the token was used or revoked meanwhile.
+        """
+        ...
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        """Revoke every refresh token of one login."""
+        ...
+
+
+class SqlAuthStore:
+    """AuthStore on SQLAlchemy Core, in the user service's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def roles_of(self, user_id: str) -> tuple[str, ...]:
+        """The roles the user holds, sorted."""
+        query = select(user_roles.c.role).where(user_roles.c.user_id == user_id)
+        with self._engine.connect() as conn:
+            return tuple(sorted(conn.execute(query).scalars()))
+
+    def grant_role(self, grant: RoleGrant) -> bool:
+        """Insert the grant; a primary-key clash means the user already held it."""
+        row = {"user_id": grant.user_id, "role": grant.role, "granted_at": grant.granted_at}
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(user_roles.insert().values(row))
+        except IntegrityError:
+            if grant.role in self.roles_of(grant.user_id):
+                return False
+            raise
+        return True
+
+    def revoke_role(self, user_id: str, role: str) -> bool:
+        """Delete the grant."""
+        query = delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role == role)
+        with self._engine.begin() as conn:
+            return conn.execute(query).rowcount == 1
+
+    def list_grants(self, role: str | None) -> list[RoleGrant]:
+        """Every grant (of one role, if given), oldest first."""
+        query = select(user_roles).order_by(user_roles.c.granted_at, user_roles.c.user_id)
+        if role is not None:
+            query = query.where(user_roles.c.role == role)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [RoleGrant(row["user_id"], row["role"], as_utc(row["granted_at"])) for row in rows]
+
+    def add_refresh(self, record: RefreshRecord) -> None:
+        """Insert the token's record."""
+        with self._engine.begin() as conn:
+            conn.execute(refresh_tokens.insert().values(_refresh_row(record)))
+
+    def find_refresh(self, token_hash: str) -> RefreshRecord | None:
+        """The record with this SHA-256, if any."""
+        query = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return _to_refresh(row) if row else None
+
+    def exchange_refresh(self, token_hash: str, new: RefreshRecord, now: datetime) -> bool:
+        """Compare-and-set used_at, so two concurrent exchanges cannot both succeed."""
+        claim = (
+            update(refresh_tokens)
+            .where(
+                refresh_tokens.c.token_hash == token_hash,
+                refresh_tokens.c.used_at.is_(None),
+                refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        with self._engine.begin() as conn:
+            if conn.execute(claim).rowcount != 1:
+                return False
+            conn.execute(refresh_tokens.insert().values(_refresh_row(new)))
+        return True
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        """Set revoked_at on the family's tokens that are not revoked yet."""
+        query = (
+            update(refresh_tokens)
+            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        with self._engine.begin() as conn:
+            conn.execute(query)
+
+
+def _refresh_row(record: RefreshRecord) -> dict[str, Any]:
+    return {
+        "token_hash": record.token_hash,
+        "family_id": record.family_id,
+        "user_id": record.user_id,
+        "issued_at": record.issued_at,
+        "expires_at": record.expires_at,
+        "used_at": record.used_at,
+        "revoked_at": record.revoked_at,
+    }
+
+
+def _to_refresh(row: RowMapping) -> RefreshRecord:
+    def when(name: str) -> datetime | None:
+        value = row[name]
+        return as_utc(value) if value is not None else None
+
+    return RefreshRecord(
+        token_hash=row["token_hash"],
+        family_id=row["family_id"],
+        user_id=row["user_id"],
+        issued_at=as_utc(row["issued_at"]),
+        expires_at=as_utc(row["expires_at"]),
+        used_at=when("used_at"),
+        revoked_at=when("revoked_at"),
+    )
