@@ -67,5 +67,5 @@ frame_texts = (
     st.text(max_size=200)
     | json_values.map(encode)
     | shaped_frames().map(encode)
-    | st.integers(min_value=1, max_value=40_000).map(nested)
+    | st.integers(min_value=1, max_value=30_000).map(nested)
 )

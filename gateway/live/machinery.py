@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 from gateway.live.hub import Hub
 from gateway.live.store import GroupSession, LiveStore
-from services.common.timeutil import format_time
+from services.common.timeutil import format_time, parse_time
 
 if TYPE_CHECKING:
     from gateway.live.presence import PresenceAnnouncer
@@ -60,10 +60,20 @@ def session_view(session: GroupSession) -> dict[str, Any]:
     """A session's own fields as clients see them: times as RFC 3339 strings, null if unset."""
     return {
         **asdict(session),
-        "scheduled_at": session.scheduled_at or None,
+        "scheduled_at": _rfc3339(session.scheduled_at),
         "created_at": stamp(session.created_at),
         "ended_at": stamp(session.ended_at),
     }
+
+
+def _rfc3339(text: str) -> str | None:
+    """A client's RFC 3339 time in the API's one format (UTC, milliseconds, Z); None if unset."""
+    if not text:
+        return None
+    try:
+        return format_time(parse_time(text))
+    except ValueError:  # stored before times were validated: show it as it came
+        return text
 
 
 def poll_view(poll: dict[str, Any]) -> dict[str, Any]:

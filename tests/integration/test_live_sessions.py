@@ -17,6 +17,7 @@ import uvicorn
 from redis.asyncio import Redis as AsyncRedis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin, Subprotocol
 
 from deploy.local import free_port
 from gateway.app import create_app
@@ -30,7 +31,7 @@ from tests.helpers import (
     start_user_server,
 )
 
-ORIGIN = "http://app.example"
+ORIGIN = Origin("http://app.example")
 
 
 @dataclass
@@ -109,7 +110,7 @@ async def join(
     user_id, headers = await cluster.user(name)
     socket_ = await connect(
         cluster.ws_url(instance, session_id), additional_headers=headers, origin=ORIGIN
-    )  # type: ignore[arg-type]
+    )
     frame: dict[str, Any] = {"type": "join_session", "session_id": session_id, "user_id": user_id}
     if last_seq is not None:
         frame["last_seq"] = last_seq
@@ -197,7 +198,7 @@ async def test_handshakes_without_a_valid_token_or_origin_are_refused(cluster: C
     with pytest.raises(InvalidStatus):
         await connect(
             cluster.ws_url(0, "no-such-session"), origin=ORIGIN, additional_headers=headers
-        )  # type: ignore[arg-type]
+        )
 
 
 async def test_the_token_may_come_as_a_subprotocol(cluster: Cluster) -> None:
@@ -205,8 +206,10 @@ async def test_the_token_may_come_as_a_subprotocol(cluster: Cluster) -> None:
     user_id, headers = await cluster.user("sub")
     token = headers["Authorization"].removeprefix("Bearer ")
     async with connect(
-        cluster.ws_url(0, session_id), origin=ORIGIN, subprotocols=["bearer", token]
-    ) as ws:  # type: ignore[list-item]
+        cluster.ws_url(0, session_id),
+        origin=ORIGIN,
+        subprotocols=[Subprotocol("bearer"), Subprotocol(token)],
+    ) as ws:
         assert ws.subprotocol == "bearer"
         await ws.send(json.dumps({"type": "join_session", "session_id": session_id}))
         snapshot = await next_of(ws, "session_snapshot")
@@ -318,6 +321,12 @@ async def test_an_unknown_position_is_told_to_reload_the_snapshot(cluster: Clust
             json.dumps({"type": "chat_message", "message": "hi", "user_id": "someone-else"}),
             "forbidden",
         ),
+        (
+            '{"type": "chat_message", "message": ' + "[" * 20_000 + "]" * 20_000 + "}",
+            "invalid_frame",
+        ),
+        (json.dumps({"type": "vote", "poll_id": "\ud800", "option": 0}), "invalid_frame"),
+        (json.dumps({"type": "join_session", "session_id": "again"}), "already_joined"),
     ],
 )
 async def test_bad_frames_get_an_error_frame_and_the_connection_survives(
@@ -338,7 +347,7 @@ async def test_frames_before_joining_are_refused(cluster: Cluster) -> None:
     _, headers = await cluster.user("early")
     async with connect(
         cluster.ws_url(0, session_id), additional_headers=headers, origin=ORIGIN
-    ) as ws:  # type: ignore[arg-type]
+    ) as ws:
         await ws.send(json.dumps({"type": "chat_message", "message": "hello?"}))
         assert (await next_of(ws, "error"))["code"] == "not_joined"
 
@@ -616,7 +625,7 @@ async def test_events_published_while_an_instance_lost_redis_still_reach_its_cli
     bob = await join(cluster, "bob", session_id, instance=1)
     await next_of(bob, "session_snapshot")
     client = redis.Redis.from_url(redis_server)
-    client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # both instances lose events
+    client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # type: ignore[no-untyped-call]
     for n in range(3):
         await ann.send(json.dumps({"type": "chat_message", "message": f"gap {n}"}))
     received = [await next_of(bob, "chat_message", within=10) for _ in range(3)]
