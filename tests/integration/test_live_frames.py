@@ -1,4 +1,4 @@
-"""Generated frames over a real socket: each gets its answer and the connection stays open."""
+"""Frames over a real socket: generated ones each get their answer, and times read as RFC 3339."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 
 from gateway.live.parsing import Refusal, parse_frame
+from services.common.timeutil import format_time, parse_time
 from tests.frame_strategies import frame_texts
 from tests.integration import test_live_sessions as live
 from tests.integration.test_live_sessions import Cluster, frames_until, join, next_of, open_session
@@ -62,3 +63,40 @@ async def test_generated_frames_each_get_an_answer_and_never_close_the_connectio
         else:
             assert "internal" not in errors, text
     await ws.close()
+
+
+def is_rfc3339(value: object) -> bool:
+    """An RFC 3339 UTC time in the API's one format (as workouts and goals show times)."""
+    return isinstance(value, str) and format_time(parse_time(value)) == value
+
+
+async def test_times_are_rfc_3339_strings_or_null_in_rest_and_in_frames(cluster: Cluster) -> None:
+    _, headers = await cluster.user("coach")
+    body = {
+        "title": "Noon run",
+        "workout_type": "running",
+        "scheduled_at": "2030-01-31T12:30:00+01:00",
+    }
+    created = (await cluster.http.post("/group-sessions", headers=headers, json=body)).json()
+    assert created["scheduled_at"] == "2030-01-31T11:30:00.000Z"
+    assert is_rfc3339(created["created_at"])
+    assert created["ended_at"] is None
+    unscheduled = await open_session(cluster)
+    snapshot = (await cluster.http.get(f"/group-sessions/{unscheduled}", headers=headers)).json()
+    assert snapshot["scheduled_at"] is None
+    ws = await join(cluster, "coach", unscheduled)
+    joined = await next_of(ws, "session_snapshot")
+    assert is_rfc3339(joined["created_at"])
+    poll = await live.start_poll(ws, ["a", "b"])
+    assert is_rfc3339(poll["ts"])
+    assert is_rfc3339(poll["closes_at"])
+    listed = (await cluster.http.get(f"/group-sessions/{unscheduled}", headers=headers)).json()
+    assert is_rfc3339(listed["polls"][0]["closes_at"])
+    ended = await cluster.http.post(f"/group-sessions/{unscheduled}/end", headers=headers)
+    assert is_rfc3339(ended.json()["ended_at"])
+    assert is_rfc3339((await next_of(ws, "session_ended"))["ts"])
+    summary = await live.summary_of(cluster, unscheduled)
+    assert all(is_rfc3339(summary[k]) for k in ("created_at", "ended_at"))
+    attendee = summary["participants"][0]
+    assert is_rfc3339(attendee["joined_at"])
+    assert is_rfc3339(attendee["left_at"])
