@@ -9,6 +9,7 @@ from fitness.saga.v1 import saga_service_pb2 as pb
 from pydantic import BaseModel
 
 from gateway.dependencies import Admin, Pools, errors
+from gateway.fields import PathId
 
 router = APIRouter(tags=["admin"])
 SagaStatusName = Literal["running", "compensating", "completed", "compensated", "needs_attention"]
@@ -66,7 +67,7 @@ async def list_sagas(
 @router.get(
     "/admin/sagas/{saga_id}", response_model=SagaResponse, responses=errors(401, 403, 404, 503)
 )
-async def get_saga(saga_id: str, _admin: Admin, pools: Pools) -> SagaResponse:
+async def get_saga(saga_id: PathId, _admin: Admin, pools: Pools) -> SagaResponse:
     """One saga with its step history."""
     reply = await pools.sagas.call("GetSaga", pb.GetSagaRequest(saga_id=saga_id))
     return saga_response(reply, with_events=True)

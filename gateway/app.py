@@ -21,6 +21,7 @@ from gateway.auth import TokenVerifier
 from gateway.breaker import Clock
 from gateway.config import GatewaySettings
 from gateway.dependencies import Upstreams
+from gateway.edge import JsonTextMiddleware
 from gateway.errors import install_error_handlers
 from gateway.idempotency import IdempotencyMiddleware
 from gateway.live import routes as live_routes
@@ -35,6 +36,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.login_throttle import LoginThrottle
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.notifications import NotificationHub
+from gateway.openapi import install_openapi
 from gateway.upstream import UpstreamPool
 
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
@@ -173,6 +175,8 @@ def create_app(
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(JsonTextMiddleware)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

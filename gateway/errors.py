@@ -11,7 +11,9 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.upstream import NoInstanceAvailable
 
@@ -142,8 +144,19 @@ def _describe(errors: list[Any]) -> str:
         if entry.get("type") == "json_invalid":
             return "request body is not valid JSON"
         where = ".".join(str(part) for part in entry.get("loc", ()) if part != "body")
-        parts.append(f"{where or 'body'}: {entry.get('msg', 'invalid')}")
+        message = str(entry.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where or 'body'}: {message}")
     return "; ".join(parts)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the path answers; Starlette's 405 names only one route's."""
+    methods: set[str] = set()
+    probe = {**request.scope, "method": ""}
+    for route in iter_route_contexts(request.app.routes):
+        if route.matches(probe)[0] is not Match.NONE:
+            methods.update(route.methods or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -158,8 +171,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(ApiError(422, _describe(list(error.errors()))))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         headers = dict(error.headers) if error.headers else None
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         return error_response(ApiError(error.status_code, str(error.detail), headers=headers))
 
     @app.exception_handler(grpc.aio.AioRpcError)

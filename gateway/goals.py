@@ -24,6 +24,7 @@ from gateway.dependencies import (
     new_request_id,
 )
 from gateway.errors import UPSTREAM_FAILURE, ApiError, from_status
+from gateway.fields import PathId
 from gateway.notifications import NotificationHub, notification_event
 from gateway.schemas import (
     ChangeAccepted,
@@ -46,7 +47,7 @@ CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeA
 @router.post(
     "/users/{user_id}/goals", status_code=201, response_model=GoalResponse, responses=CHANGE_ERRORS
 )
-async def create_goal(user_id: str, body: GoalRequest, caller: Caller, pools: Pools) -> Any:
+async def create_goal(user_id: PathId, body: GoalRequest, caller: Caller, pools: Pools) -> Any:
     """Set a new goal; 202 if it is still being set up when the deadline nears."""
     require_self(user_id, caller)
     request = saga_pb.CreateGoalRequest(
@@ -63,7 +64,7 @@ async def create_goal(user_id: str, body: GoalRequest, caller: Caller, pools: Po
     "/users/{user_id}/goals/{goal_id}", response_model=GoalResponse, responses=CHANGE_ERRORS
 )
 async def update_goal(
-    user_id: str, goal_id: str, body: GoalPatch, caller: Caller, pools: Pools
+    user_id: PathId, goal_id: PathId, body: GoalPatch, caller: Caller, pools: Pools
 ) -> Any:
     """Change a goal's target value or date; 409 with Retry-After while another change runs."""
     require_self(user_id, caller)
@@ -85,7 +86,7 @@ async def update_goal(
     response_model=None,
     responses=CHANGE_ERRORS,
 )
-async def delete_goal(user_id: str, goal_id: str, caller: Caller, pools: Pools) -> Any:
+async def delete_goal(user_id: PathId, goal_id: PathId, caller: Caller, pools: Pools) -> Any:
     """Delete a goal and its suggestions."""
     require_self(user_id, caller)
     request = saga_pb.DeleteGoalRequest(
@@ -95,7 +96,7 @@ async def delete_goal(user_id: str, goal_id: str, caller: Caller, pools: Pools) 
 
 
 @router.get("/users/{user_id}/goals", response_model=GoalList, responses=AUTH_ERRORS)
-async def list_goals(user_id: str, caller: Caller, pools: Pools) -> GoalList:
+async def list_goals(user_id: PathId, caller: Caller, pools: Pools) -> GoalList:
     """List your goals, newest first."""
     require_self(user_id, caller)
     reply = await pools.users.call("ListGoals", user_pb.ListGoalsRequest(user_id=user_id))
@@ -103,14 +104,14 @@ async def list_goals(user_id: str, caller: Caller, pools: Pools) -> GoalList:
 
 
 @router.get("/users/{user_id}/goals/{goal_id}", response_model=GoalResponse, responses=AUTH_ERRORS)
-async def get_goal(user_id: str, goal_id: str, caller: Caller, pools: Pools) -> GoalResponse:
+async def get_goal(user_id: PathId, goal_id: PathId, caller: Caller, pools: Pools) -> GoalResponse:
     """Return one of your goals (GetUserGoal)."""
     require_self(user_id, caller)
     return goal_response(await _goal(pools, user_id, goal_id))
 
 
 @router.get("/users/{user_id}/suggestions", response_model=SuggestionList, responses=AUTH_ERRORS)
-async def suggestions(user_id: str, caller: Caller, pools: Pools) -> SuggestionList:
+async def suggestions(user_id: PathId, caller: Caller, pools: Pools) -> SuggestionList:
     """Your weekly plan: sessions and minutes this week to reach each active goal in time."""
     require_self(user_id, caller)
     reply = await pools.activity.call(

@@ -5,6 +5,24 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from gateway.fields import (
+    BirthYear,
+    BodyId,
+    DisplayName,
+    Email,
+    HeightCm,
+    IsoDate,
+    LoginPassword,
+    Password,
+    TargetValue,
+    Timestamp,
+    Username,
+    WeightKg,
+    WorkoutType,
+)
+from services.common.text import describe, unsafe_character
 
 GoalTypeName = Literal["workouts_count", "active_minutes", "calories_burned", "distance_km"]
 
@@ -14,22 +32,32 @@ class StrictBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @model_validator(mode="after")
+    def _no_unsafe_strings(self) -> Self:
+        # A safety net for string fields declared without a gateway.fields type.
+        for name, value in self:
+            for text in value if isinstance(value, list) else [value]:
+                bad = unsafe_character(text, multiline=True) if isinstance(text, str) else None
+                if bad is not None:
+                    raise ValueError(f"{name} must not contain {describe(bad)}")
+        return self
+
 
 class ProfileFields(StrictBody):
     """Profile fields a user may set at registration or later."""
 
-    display_name: str | None = Field(None, max_length=64, examples=["Alice"])
-    weight_kg: float | None = Field(None, description="Body weight in kg", examples=[62.5])
-    height_cm: float | None = Field(None, description="Height in cm", examples=[170])
-    birth_year: int | None = Field(None, examples=[1990])
+    display_name: DisplayName | None = None
+    weight_kg: WeightKg | None = None
+    height_cm: HeightCm | None = None
+    birth_year: BirthYear | None = None
 
 
 class RegisterRequest(ProfileFields):
     """POST /users/register."""
 
-    username: str = Field(examples=["alice"])
-    email: str = Field(examples=["alice@example.com"])
-    password: str = Field(examples=["correct horse battery"])
+    username: Username
+    email: Email
+    password: Password
 
 
 class RegisterResponse(BaseModel):
@@ -43,8 +71,8 @@ class RegisterResponse(BaseModel):
 class LoginRequest(StrictBody):
     """POST /users/login."""
 
-    email: str
-    password: str
+    email: Email
+    password: LoginPassword
 
 
 class LoginResponse(BaseModel):
@@ -69,8 +97,8 @@ class UserResponse(BaseModel):
     created_at: str
 
 
-class ProfilePatch(ProfileFields):
-    """PATCH /users/{user_id}: only the fields present change; null is not a value."""
+class PatchBody(StrictBody):
+    """PATCH bodies: only the fields present change; null is not a value."""
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Self:
@@ -78,6 +106,17 @@ class ProfilePatch(ProfileFields):
         if nulls:
             raise ValueError(f"fields may not be null: {', '.join(nulls)}")
         return self
+
+
+class ProfilePatch(PatchBody):
+    """PATCH /users/{user_id}: only the fields present change; null is not a value."""
+
+    # Optional but not nullable: SkipJsonSchema keeps None (the "not sent" default) out
+    # of the schema, and _no_nulls refuses an explicit null.
+    display_name: DisplayName | SkipJsonSchema[None] = None
+    weight_kg: WeightKg | SkipJsonSchema[None] = None
+    height_cm: HeightCm | SkipJsonSchema[None] = None
+    birth_year: BirthYear | SkipJsonSchema[None] = None
 
     def changes(self) -> dict[str, Any]:
         """The fields the client sent."""
@@ -96,15 +135,20 @@ class GoalRequest(StrictBody):
     """POST /users/{user_id}/goals."""
 
     goal_type: GoalTypeName
-    target_value: float = Field(description="Greater than 0, in the goal type's unit")
-    target_date: str = Field(description="YYYY-MM-DD, today or later", examples=["2030-01-31"])
+    target_value: TargetValue
+    target_date: IsoDate = Field(description="YYYY-MM-DD, today or later")
 
 
-class GoalPatch(StrictBody):
+class GoalPatch(PatchBody):
     """PATCH /users/{user_id}/goals/{goal_id}: a new target value, date, or both."""
 
-    target_value: float | None = Field(None, description="Greater than 0")
-    target_date: str | None = Field(None, description="YYYY-MM-DD, today or later")
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    # Optional but not nullable, as in ProfilePatch.
+    target_value: TargetValue | SkipJsonSchema[None] = None
+    target_date: IsoDate | SkipJsonSchema[None] = Field(
+        None, description="YYYY-MM-DD, today or later"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -191,8 +235,8 @@ class GoalList(BaseModel):
 class StartWorkoutRequest(StrictBody):
     """POST /workouts/start; user_id defaults to the caller and must be the caller."""
 
-    user_id: str | None = None
-    workout_type: str = Field(examples=["running"])
+    user_id: BodyId | None = None
+    workout_type: WorkoutType
 
 
 class StartWorkoutResponse(BaseModel):
@@ -207,8 +251,8 @@ class StartWorkoutResponse(BaseModel):
 class EndWorkoutRequest(StrictBody):
     """POST /workouts/{session_id}/end; end_time defaults to now."""
 
-    end_time: str | None = Field(
-        None, description="RFC 3339 with offset", examples=["2030-01-31T10:30:00Z"]
+    end_time: Timestamp | None = Field(
+        None, description="RFC 3339 with an offset; not before the start nor over 5 min ahead"
     )
 
 

@@ -16,6 +16,7 @@ from gateway.dependencies import (
     errors,
     new_request_id,
 )
+from gateway.fields import PathId
 from gateway.schemas import (
     LoginRequest,
     LoginResponse,
@@ -33,7 +34,7 @@ router = APIRouter(tags=["users"])
     "/users/register",
     status_code=201,
     response_model=RegisterResponse,
-    responses=errors(400, 409, 422, 503),
+    responses=errors(400, 409, 422, 429, 503),
 )
 async def register(body: RegisterRequest, pools: Pools) -> RegisterResponse:
     """Create an account; profile fields are optional."""
@@ -114,7 +115,7 @@ def token_response(reply: pb.LoginResponse, response: Response) -> LoginResponse
 
 
 @router.get("/users/{user_id}", response_model=UserResponse, responses=AUTH_ERRORS)
-async def get_user(user_id: str, caller: Caller, pools: Pools) -> UserResponse:
+async def get_user(user_id: PathId, caller: Caller, pools: Pools) -> UserResponse:
     """Return your own account and profile."""
     require_self(user_id, caller)
     reply = await pools.users.call("GetUser", pb.GetUserRequest(user_id=user_id))
@@ -125,7 +126,7 @@ async def get_user(user_id: str, caller: Caller, pools: Pools) -> UserResponse:
     "/users/{user_id}", response_model=UserResponse, responses=errors(400, *AUTH_STATUSES)
 )
 async def update_profile(
-    user_id: str, body: ProfilePatch, caller: Caller, pools: Pools
+    user_id: PathId, body: ProfilePatch, caller: Caller, pools: Pools
 ) -> UserResponse:
     """Change display name, weight, height or birth year; other fields are refused."""
     require_self(user_id, caller)

@@ -9,6 +9,7 @@ from fitness.activity.v1 import activity_service_pb2 as pb
 
 from gateway.auth import require_self
 from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
+from gateway.fields import PageToken, PathId
 from gateway.goals import count_toward_goals
 from gateway.notifications import Notifications
 from gateway.schemas import (
@@ -54,7 +55,7 @@ async def start_workout(
     responses=errors(400, 409, *AUTH_STATUSES),
 )
 async def end_workout(
-    session_id: str,
+    session_id: PathId,
     caller: Caller,
     pools: Pools,
     hub: Notifications,
@@ -76,11 +77,11 @@ async def end_workout(
     "/users/{user_id}/workouts", response_model=WorkoutPage, responses=errors(400, *AUTH_STATUSES)
 )
 async def list_workouts(
-    user_id: str,
+    user_id: PathId,
     caller: Caller,
     pools: Pools,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    page_token: Annotated[str, Query(max_length=512)] = "",
+    page_token: PageToken = "",
 ) -> WorkoutPage:
     """List your sessions, newest first; pass next_page_token as page_token for more."""
     require_self(user_id, caller)
@@ -95,7 +96,7 @@ async def list_workouts(
 
 
 @router.get("/users/{user_id}/statistics", response_model=StatisticsResponse, responses=AUTH_ERRORS)
-async def statistics(user_id: str, caller: Caller, pools: Pools) -> StatisticsResponse:
+async def statistics(user_id: PathId, caller: Caller, pools: Pools) -> StatisticsResponse:
     """Your lifetime totals; durations in seconds."""
     require_self(user_id, caller)
     reply = await pools.activity.call(

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
+
+from gateway.fields import (
+    INT64_MAX,
+    BodyId,
+    ChatText,
+    ExerciseName,
+    PollOption,
+    PollQuestion,
+)
+from gateway.schemas import StrictBody
+
+MAX_POLL_OPTIONS = 10
 
 
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class _Frame(StrictBody):
+    """Unknown fields and wrongly typed values are refused; strings are safe text."""
 
 
 class JoinSession(_Frame):
     """First frame of a connection; last_seq asks for the events missed since."""
 
     type: Literal["join_session"]
-    session_id: str
-    user_id: str | None = None
-    last_seq: int | None = Field(None, ge=0)
+    session_id: BodyId
+    user_id: BodyId | None = None
+    last_seq: int | None = Field(None, ge=0, le=INT64_MAX)
 
 
 class LeaveSession(_Frame):
@@ -30,28 +42,26 @@ class ChatMessage(_Frame):
     """A chat line for everyone in the session."""
 
     type: Literal["chat_message"]
-    message: str = Field(min_length=1, max_length=1000)
-    user_id: str | None = None
+    message: ChatText
+    user_id: BodyId | None = None
 
 
 class ExerciseUpdate(_Frame):
     """What the participant is doing now."""
 
     type: Literal["exercise_update"]
-    exercise: str | None = Field(None, max_length=64)
+    exercise: ExerciseName | None = None
     reps: int | None = Field(None, ge=0, le=10_000)
     heart_rate: int | None = Field(None, ge=20, le=250)
-    user_id: str | None = None
+    user_id: BodyId | None = None
 
 
 class StartPoll(_Frame):
     """Ask the session a question; voting closes after duration_seconds."""
 
     type: Literal["start_poll"]
-    question: str = Field(min_length=1, max_length=200)
-    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        min_length=2, max_length=10
-    )
+    question: PollQuestion
+    options: list[PollOption] = Field(min_length=2, max_length=MAX_POLL_OPTIONS)
     duration_seconds: int = Field(60, ge=5, le=3600)
 
 
@@ -59,15 +69,15 @@ class Vote(_Frame):
     """Choose an option (by index); voting again changes the choice until the poll closes."""
 
     type: Literal["vote"]
-    poll_id: str
-    option: int = Field(ge=0)
+    poll_id: BodyId
+    option: int = Field(ge=0, lt=MAX_POLL_OPTIONS)
 
 
 class ClosePoll(_Frame):
     """Close a poll early (its creator or the session owner)."""
 
     type: Literal["close_poll"]
-    poll_id: str
+    poll_id: BodyId
 
 
 ClientFrame = Annotated[

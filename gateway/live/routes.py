@@ -6,24 +6,25 @@ from typing import Any
 
 from fastapi import APIRouter
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from gateway.dependencies import Caller, Pools, errors
 from gateway.errors import ApiError
+from gateway.fields import PathId, Timestamp, Title, WorkoutType
 from gateway.idempotency import idempotency_var
 from gateway.live.machinery import LiveDep, make_event, snapshot
 from gateway.live.store import GroupSession, LiveStore
+from gateway.schemas import StrictBody
 
 router = APIRouter(tags=["group sessions"])
 
 
-class CreateGroupSession(BaseModel):
+class CreateGroupSession(StrictBody):
     """POST /group-sessions."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
-    title: str = Field(min_length=1, max_length=100)
-    workout_type: str
-    scheduled_at: str = Field("", max_length=40, description="RFC 3339, optional")
+    title: Title
+    workout_type: WorkoutType
+    scheduled_at: Timestamp = Field("", description="When it starts; optional")
 
 
 async def _session_or_404(store: LiveStore, session_id: str) -> GroupSession:
@@ -57,13 +58,17 @@ async def list_group_sessions(_caller: Caller, machinery: LiveDep) -> dict[str, 
 
 
 @router.get("/group-sessions/{session_id}", responses=errors(401, 404))
-async def get_group_session(session_id: str, _caller: Caller, machinery: LiveDep) -> dict[str, Any]:
+async def get_group_session(
+    session_id: PathId, _caller: Caller, machinery: LiveDep
+) -> dict[str, Any]:
     """A session's snapshot: participants, state and last sequence number."""
     return await snapshot(machinery.store, await _session_or_404(machinery.store, session_id))
 
 
 @router.post("/group-sessions/{session_id}/end", responses=errors(401, 403, 404, 409))
-async def end_group_session(session_id: str, caller: Caller, machinery: LiveDep) -> dict[str, Any]:
+async def end_group_session(
+    session_id: PathId, caller: Caller, machinery: LiveDep
+) -> dict[str, Any]:
     """End the session (its owner only); everyone connected gets session_ended."""
     session = await _session_or_404(machinery.store, session_id)
     if session.owner_id != caller:

@@ -209,9 +209,9 @@ async def test_goal_changes_reject_bad_input(platform: Platform) -> None:
         ({}, 422),
         ({"target_value": "lots"}, 422),
         ({"colour": "red"}, 422),
-        ({"target_value": -5}, 400),
+        ({"target_value": -5}, 422),
         ({"target_date": "2001-01-01"}, 400),
-        ({"target_date": "tomorrow"}, 400),
+        ({"target_date": "tomorrow"}, 422),
     ]:
         answer = await platform.client.patch(url, headers=headers, json=body)
         assert answer.status_code == status, (body, answer.text)

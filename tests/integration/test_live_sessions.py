@@ -150,7 +150,7 @@ async def test_sessions_are_created_listed_and_read_over_rest(cluster: Cluster) 
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        ({"title": "x", "workout_type": "napping"}, 400),
+        ({"title": "x", "workout_type": "napping"}, 422),
         ({"title": "", "workout_type": "yoga"}, 422),
         ({"workout_type": "yoga"}, 422),
         ({"title": "x", "workout_type": "yoga", "extra": 1}, 422),
