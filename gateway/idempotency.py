@@ -14,6 +14,7 @@ import base64
 import contextvars
 import hashlib
 import json
+import logging
 import re
 from typing import Any
 
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.auth import bearer_token
 from gateway.errors import REDIS_OUTAGES, ApiError, error_body, store_unavailable
 
+log = logging.getLogger(__name__)
 HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 IN_FLIGHT_SECONDS = 30
@@ -79,10 +81,14 @@ class IdempotencyMiddleware:
             if not claimed:
                 await _answer_from(await redis.get(record), fingerprint, send)
                 return
-            status, headers, sent = await self._run(scope, body, send, scoped)
-            await _remember(redis, record, fingerprint, status, headers, sent)
         except REDIS_OUTAGES as error:
             raise store_unavailable(error) from error
+        status, headers, sent = await self._run(scope, body, send, scoped)
+        try:
+            await _remember(redis, record, fingerprint, status, headers, sent)
+        except REDIS_OUTAGES as error:
+            # The answer is sent already; the claim expires and a retry then runs again.
+            log.warning("idempotent answer not kept, redis down", extra={"error": repr(error)})
 
     async def _run(
         self, scope: Scope, body: bytes, send: Send, scoped: str
