@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
+from deploy.local import LocalSettings, grant_admin_command
 from services.common.db import make_engine
 from services.user import roles_cli
 from services.user.__main__ import MIGRATIONS
@@ -184,3 +187,17 @@ async def test_the_roles_command_needs_one_account_and_a_known_action(
     with pytest.raises(SystemExit) as exited:
         roles_cli.run(settings, MIGRATIONS, args)
     assert exited.value.code == 2
+
+
+async def test_the_grant_command_make_run_prints_makes_an_admin(
+    platform: Platform, tmp_path: Path
+) -> None:
+    # The platform's user store is tmp_path/user.db, where a launcher with this data dir keeps it.
+    assert platform.user_database_url == f"sqlite:///{tmp_path / 'user.db'}"
+    await register_and_login(platform.client, "ops")
+    command = grant_admin_command(LocalSettings(data_dir=tmp_path), email="ops@example.com")
+    done = await asyncio.create_subprocess_shell(command, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(done.communicate(), 60)
+    assert done.returncode == 0, stderr
+    fresh = bearer(await log_in(platform, "ops"))
+    assert (await platform.client.get("/admin/sagas", headers=fresh)).status_code == 200
