@@ -16,7 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway import admin, goals, health, notifications, users, workouts
+from gateway import accounts, admin, changes, goals, health, notifications, users, workouts
 from gateway.auth import TokenVerifier
 from gateway.breaker import Clock
 from gateway.config import GatewaySettings
@@ -164,7 +164,9 @@ def create_app(
     )
     routers = (
         users.router,
+        accounts.router,
         goals.router,
+        changes.router,
         workouts.router,
         notifications.router,
         live_routes.router,

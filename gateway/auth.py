@@ -116,6 +116,19 @@ async def current_admin(request: Request, _scheme: Bearer) -> str:
     return subject
 
 
+async def current_principal(request: Request, _scheme: Bearer) -> tuple[str, frozenset[str]]:
+    """FastAPI dependency: the authenticated user's id and roles."""
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.principal(bearer_token(request))
+
+
+def require_self_or_admin(user_id: str, principal: tuple[str, frozenset[str]]) -> None:
+    """Refuse with 403 unless the caller is this user or holds the admin role."""
+    subject, roles = principal
+    if user_id != subject and ADMIN_ROLE not in roles:
+        raise ApiError(403, "only the user himself or an admin may do this")
+
+
 def require_self(user_id: str, caller: str) -> None:
     """Refuse access to another user's resources with 403."""
     if user_id != caller:

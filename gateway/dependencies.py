@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gateway.auth import current_admin, current_user
+from gateway.auth import current_admin, current_principal, current_user
 from gateway.idempotency import idempotency_var
 from gateway.login_throttle import LoginThrottle
 from gateway.schemas import ErrorBody
@@ -50,9 +50,10 @@ def new_request_id() -> str:
 
 Caller = Annotated[str, Depends(current_user)]
 Admin = Annotated[str, Depends(current_admin)]
+Principal = Annotated[tuple[str, frozenset[str]], Depends(current_principal)]
 Pools = Annotated[Upstreams, Depends(upstreams)]
-
 Throttle = Annotated[LoginThrottle, Depends(login_throttle)]
+
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error responses a route can give."""

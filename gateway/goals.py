@@ -14,6 +14,7 @@ from fitness.user.v1 import user_service_pb2 as user_pb
 from redis.exceptions import RedisError
 
 from gateway.auth import require_self
+from gateway.changes import accepted, accepted_saga, saga_failure, start_saga
 from gateway.dependencies import (
     AUTH_ERRORS,
     AUTH_STATUSES,
@@ -23,7 +24,6 @@ from gateway.dependencies import (
     errors,
     new_request_id,
 )
-from gateway.errors import UPSTREAM_FAILURE, ApiError, from_status
 from gateway.fields import PathId
 from gateway.notifications import NotificationHub, notification_event
 from gateway.schemas import (
@@ -57,7 +57,10 @@ async def create_goal(user_id: PathId, body: GoalRequest, caller: Caller, pools:
         target_value=body.target_value,
         target_date=body.target_date,
     )
-    return await _outcome(await pools.sagas.call("CreateGoal", request), pools, 201)
+    saga = await start_saga(pools, "CreateGoal", request)
+    if saga is None:
+        return accepted(user_id, request.request_id)
+    return await _outcome(saga, pools, 201)
 
 
 @router.patch(
@@ -76,7 +79,10 @@ async def update_goal(
         target_value=current.target_value if body.target_value is None else body.target_value,
         target_date=current.target_date if body.target_date is None else body.target_date,
     )
-    return await _outcome(await pools.sagas.call("UpdateGoal", request), pools, 200)
+    saga = await start_saga(pools, "UpdateGoal", request)
+    if saga is None:
+        return accepted(user_id, request.request_id, goal_id=goal_id)
+    return await _outcome(saga, pools, 200)
 
 
 @router.delete(
@@ -92,7 +98,10 @@ async def delete_goal(user_id: PathId, goal_id: PathId, caller: Caller, pools: P
     request = saga_pb.DeleteGoalRequest(
         request_id=new_request_id(), user_id=user_id, goal_id=goal_id
     )
-    return await _outcome(await pools.sagas.call("DeleteGoal", request), pools, 204)
+    saga = await start_saga(pools, "DeleteGoal", request)
+    if saga is None:
+        return accepted(user_id, request.request_id, goal_id=goal_id)
+    return await _outcome(saga, pools, 204)
 
 
 @router.get("/users/{user_id}/goals", response_model=GoalList, responses=AUTH_ERRORS)
@@ -162,32 +171,15 @@ async def _outcome(saga: saga_pb.Saga, pools: Upstreams, success_status: int) ->
     if saga.status == saga_pb.SAGA_STATUS_COMPLETED:
         if success_status == 204:
             return Response(status_code=204)
-        goal = goal_response(await _goal(pools, saga.user_id, saga.goal_id))
+        try:
+            goal = goal_response(await _goal(pools, saga.user_id, saga.goal_id))
+        except (grpc.aio.AioRpcError, NoInstanceAvailable):
+            # Applied, but the goal cannot be read back now: not a failure, a 202.
+            return accepted_saga(saga, saga.user_id)
         return JSONResponse(goal.model_dump(), status_code=success_status)
-    if saga.status == saga_pb.SAGA_STATUS_COMPENSATED:
-        raise _failure(saga)
-    if saga.status == saga_pb.SAGA_STATUS_NEEDS_ATTENTION:
-        raise ApiError(
-            UPSTREAM_FAILURE, f"the change could not be completed or undone (saga {saga.saga_id})"
-        )
-    return _accepted(saga)
-
-
-def _failure(saga: saga_pb.Saga) -> ApiError:
-    """The client's error for a saga that was undone, from the step failure that undid it."""
-    code = grpc.StatusCode.__members__.get(saga.failure_code, grpc.StatusCode.UNKNOWN)
-    return from_status(code, saga.last_error.removeprefix(f"{saga.failure_code}: "))
-
-
-def _accepted(saga: saga_pb.Saga) -> JSONResponse:
-    goal_url = f"/users/{saga.user_id}/goals/{saga.goal_id}"
-    body = ChangeAccepted(
-        saga_id=saga.saga_id,
-        status=saga_pb.SagaStatus.Name(saga.status).removeprefix("SAGA_STATUS_").lower(),
-        goal_id=saga.goal_id,
-        goal_url=goal_url,
-    )
-    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": goal_url})
+    if saga.status in (saga_pb.SAGA_STATUS_COMPENSATED, saga_pb.SAGA_STATUS_NEEDS_ATTENTION):
+        raise saga_failure(saga)
+    return accepted_saga(saga, saga.user_id)
 
 
 def goal_response(goal: user_pb.Goal) -> GoalResponse:

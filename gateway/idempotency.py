@@ -34,10 +34,14 @@ IDEMPOTENT_ROUTES = (
     ("POST", re.compile(r"^/users/[^/]+/goals$")),
     ("PATCH", re.compile(r"^/users/[^/]+/goals/[^/]+$")),
     ("DELETE", re.compile(r"^/users/[^/]+/goals/[^/]+$")),
+    ("DELETE", re.compile(r"^/users/[^/]+$")),
     ("POST", re.compile(r"^/workouts/start$")),
     ("POST", re.compile(r"^/workouts/[^/]+/end$")),
     ("POST", re.compile(r"^/group-sessions$")),
 )
+
+# Replayed with the body: its type, and where a 202 says the outcome will be told.
+KEPT_HEADERS = (b"content-type", b"location")
 
 # Set while a request with a key runs: the caller-scoped key, hashed.
 idempotency_var: contextvars.ContextVar[str] = contextvars.ContextVar("idempotency", default="")
@@ -177,9 +181,7 @@ async def _remember(
         await redis.delete(record)
         return
     kept = [
-        (k.decode("latin-1"), v.decode("latin-1"))
-        for k, v in headers
-        if k.lower() == b"content-type"
+        (k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k.lower() in KEPT_HEADERS
     ]
     value = {
         "fingerprint": fingerprint,

@@ -33,12 +33,17 @@ Connect = Callable[[str], grpc.aio.Channel]
 
 
 class NoInstanceAvailable(Exception):
-    """Every instance of the service is down, unhealthy or behind an open breaker."""
+    """Every instance of the service is down, unhealthy or behind an open breaker.
 
-    def __init__(self, service: str, retry_after: float) -> None:
+    ``attempted`` tells whether the call was sent to some instance before (and failed
+    there): only when it was not is it certain that the call had no effect.
+    """
+
+    def __init__(self, service: str, retry_after: float, attempted: bool = False) -> None:
         super().__init__(f"{service} is unavailable")
         self.service = service
         self.retry_after = retry_after
+        self.attempted = attempted
 
 
 @dataclass
@@ -100,8 +105,9 @@ class UpstreamPool:
         """Call ``method`` on the best instance, failing over while the deadline allows."""
         deadline = time.monotonic() + self.settings.call_timeout
         tried: set[str] = set()
+        attempted = False
         while True:
-            instance = self._pick(tried)
+            instance = self._pick(tried, attempted)
             tried.add(instance.address)
             try:
                 attempt = functools.partial(self._invoke, instance, method, request, deadline)
@@ -109,6 +115,7 @@ class UpstreamPool:
             except BreakerOpen:
                 continue
             except grpc.aio.AioRpcError as error:
+                attempted = True
                 if not (_may_retry(request, error) and deadline > time.monotonic()):
                     raise
                 log.warning(
@@ -116,10 +123,10 @@ class UpstreamPool:
                     extra={"instance": instance.address, "code": error.code().name, "rpc": method},
                 )
 
-    def _pick(self, tried: set[str]) -> Instance:
+    def _pick(self, tried: set[str], attempted: bool = False) -> Instance:
         candidates = [i for i in self.instances if i.address not in tried and i.available()]
         if not candidates:
-            raise NoInstanceAvailable(self.service, self.retry_after())
+            raise NoInstanceAvailable(self.service, self.retry_after(), attempted)
         # Round robin among the least busy, so equal load still spreads.
         fewest = min(i.outstanding for i in candidates)
         least_busy = [i for i in candidates if i.outstanding == fewest]

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from pydantic import Field
 
+from gateway.accounts import require_account
 from gateway.dependencies import Caller, Pools, errors
 from gateway.errors import ApiError
 from gateway.fields import PathId, Timestamp, Title, WorkoutType
@@ -39,6 +40,7 @@ async def create_group_session(
     body: CreateGroupSession, caller: Caller, pools: Pools, machinery: LiveDep
 ) -> dict[str, Any]:
     """Open a live class that others can join."""
+    await require_account(pools, caller)
     types = await pools.activity.call("ListWorkoutTypes", activity_pb.ListWorkoutTypesRequest())
     if body.workout_type not in {t.name for t in types.workout_types}:
         raise ApiError(400, f"unknown workout_type {body.workout_type!r}")

@@ -1,0 +1,143 @@
+"""Changes run as sagas: starting one without lying about its outcome, and where it stands.
+
+An answer must not say "failed" when the change may have been accepted. Once the call to
+the coordinator was sent, a lost answer (the coordinator died, the deadline passed) is a
+202 pointing at ``GET /users/{user_id}/changes/{saga_id}``; only a call that was never
+sent (no instance could take it) is a 503. The status route settles an unknown saga for
+good with the coordinator's FenceSaga: either the saga exists, or it never will.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from fitness.saga.v1 import saga_service_pb2 as saga_pb
+from google.protobuf.message import Message
+
+from gateway.auth import require_self_or_admin
+from gateway.dependencies import AUTH_ERRORS, Pools, Principal, Upstreams
+from gateway.errors import UPSTREAM_FAILURE, ApiError, from_status
+from gateway.fields import PathId
+from gateway.schemas import ChangeAccepted, ChangeStatus, ErrorDetail
+from gateway.upstream import NoInstanceAvailable
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["changes"])
+
+# Answers the coordinator gives itself: the saga was refused, certainly not started.
+DEFINITE_CODES = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.UNIMPLEMENTED,
+}
+_STATUS_PREFIX = "SAGA_STATUS_"
+FINAL = {"completed", "compensated", "needs_attention", "not_accepted"}
+
+
+async def start_saga(pools: Upstreams, method: str, request: Message) -> saga_pb.Saga | None:
+    """Start a saga and return it; None when the call may have reached the coordinator
+    but its answer was lost, so the outcome is unknown (the caller answers 202)."""
+    try:
+        saga: saga_pb.Saga = await pools.sagas.call(method, request)
+    except NoInstanceAvailable as error:
+        if not error.attempted:
+            raise  # never sent: 503 is the truth
+        log.warning("saga start answer lost", extra={"rpc": method, "error": str(error)})
+        return None
+    except grpc.aio.AioRpcError as error:
+        if error.code() in DEFINITE_CODES:
+            raise
+        log.warning("saga start answer lost", extra={"rpc": method, "code": error.code().name})
+        return None
+    return saga
+
+
+def change_url(user_id: str, saga_id: str) -> str:
+    """Where the outcome of a change is told."""
+    return f"/users/{user_id}/changes/{saga_id}"
+
+
+def goal_url(user_id: str, goal_id: str) -> str | None:
+    """The goal's own resource, when the goal is known."""
+    return f"/users/{user_id}/goals/{goal_id}" if goal_id else None
+
+
+def accepted(
+    user_id: str, saga_id: str, status: str = "unknown", goal_id: str = ""
+) -> JSONResponse:
+    """202: the change is (or may be) under way; Location tells its outcome."""
+    url = change_url(user_id, saga_id)
+    body = ChangeAccepted(
+        saga_id=saga_id,
+        status=status,
+        change_url=url,
+        goal_id=goal_id or None,
+        goal_url=goal_url(user_id, goal_id),
+    )
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": url})
+
+
+def accepted_saga(saga: saga_pb.Saga, user_id: str) -> JSONResponse:
+    """202 for a saga the coordinator returned before it finished."""
+    return accepted(user_id, saga.saga_id, status_name(saga), saga.goal_id)
+
+
+def status_name(saga: saga_pb.Saga) -> str:
+    """The lower-case status, e.g. 'running'."""
+    return saga_pb.SagaStatus.Name(saga.status).removeprefix(_STATUS_PREFIX).lower()
+
+
+def saga_failure(saga: saga_pb.Saga) -> ApiError:
+    """The client's error for a saga that was undone, from the step failure that undid it."""
+    if saga.status == saga_pb.SAGA_STATUS_NEEDS_ATTENTION:
+        message = f"the change could not be completed or undone (saga {saga.saga_id})"
+        return ApiError(UPSTREAM_FAILURE, message)
+    if saga.status == saga_pb.SAGA_STATUS_NOT_ACCEPTED:
+        return ApiError(503, "the change was not accepted; send it again", "UNAVAILABLE")
+    code = grpc.StatusCode.__members__.get(saga.failure_code, grpc.StatusCode.UNKNOWN)
+    return from_status(code, saga.last_error.removeprefix(f"{saga.failure_code}: "))
+
+
+@router.get(
+    "/users/{user_id}/changes/{saga_id}", response_model=ChangeStatus, responses=AUTH_ERRORS
+)
+async def get_change(
+    user_id: PathId, saga_id: PathId, principal: Principal, pools: Pools
+) -> ChangeStatus:
+    """Where a change stands (the Location of a 202): running, or its final outcome."""
+    require_self_or_admin(user_id, principal)
+    request = saga_pb.FenceSagaRequest(saga_id=saga_id, user_id=user_id)
+    saga: saga_pb.Saga = await pools.sagas.call("FenceSaga", request)
+    if saga.user_id != user_id:
+        raise ApiError(404, f"change {saga_id} not found")
+    return change_status(saga, user_id)
+
+
+def change_status(saga: saga_pb.Saga, user_id: str) -> ChangeStatus:
+    """Render a saga as a change's status."""
+    status = status_name(saga)
+    error = None
+    if status in FINAL and status != "completed":
+        failure = saga_failure(saga)
+        error = ErrorDetail(
+            code=failure.http_status, status=failure.status, message=failure.message
+        )
+    return ChangeStatus(
+        saga_id=saga.saga_id,
+        kind=saga.saga_type,
+        status=status,  # type: ignore[arg-type]
+        done=status in FINAL,
+        applied=status == "completed",
+        goal_id=saga.goal_id or None,
+        goal_url=goal_url(user_id, saga.goal_id),
+        error=error,
+    )
