@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from gateway.app import create_app
 from gateway.auth import require_self
@@ -39,8 +40,14 @@ def bench_app(settings: GatewaySettings) -> FastAPI:
 
 if __name__ == "__main__":
     settings = GatewaySettings()
+    app = bench_app(settings)
+    if settings.metrics_port:
+        # As python -m gateway does: the launcher's readiness check reads these metrics.
+        start_http_server(
+            settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
+        )
     uvicorn.run(
-        bench_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",

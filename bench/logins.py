@@ -18,11 +18,14 @@ import statistics
 import threading
 import time
 
-import grpc
 from fitness.user.v1 import user_service_pb2 as pb
 from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from bench.platform import login, running_platform
+from deploy.certs import component_files
+from deploy.local import certs_dir
+from services.common.tls import TlsFiles, secure_aio_channel
+from services.common.trust import GATEWAY, USER
 from services.user.passwords import Argon2idHasher
 
 PASSWORD = "bench-password"
@@ -49,11 +52,13 @@ def hash_ceiling(seconds: float, threads: int) -> float:
     return sum(counts) / (time.perf_counter() - started)
 
 
-async def login_rate(address: str, email: str, seconds: float, in_flight: int) -> float:
-    """Successful Login RPCs per second."""
+async def login_rate(
+    address: str, tls: TlsFiles, email: str, seconds: float, in_flight: int
+) -> float:
+    """Successful Login RPCs per second, called as the gateway calls them (mTLS)."""
     done = 0
     stop_at = time.perf_counter() + seconds
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with secure_aio_channel(address, tls, USER) as channel:
         stub = pb_grpc.UserServiceStub(channel)
 
         async def keep_logging_in() -> None:
@@ -77,11 +82,15 @@ def main() -> None:
     with running_platform() as supervisor:
         login(supervisor.topology.gateway_url)
         address = supervisor.topology.user_addresses()[0]
+        data = supervisor.topology.settings.data_dir.resolve()
+        tls = component_files(certs_dir(data), GATEWAY)
         ceilings, logins = [], []
         for _ in range(args.rounds):
             ceilings.append(hash_ceiling(args.seconds, threads))
             logins.append(
-                asyncio.run(login_rate(address, "bench@example.com", args.seconds, 4 * threads))
+                asyncio.run(
+                    login_rate(address, tls, "bench@example.com", args.seconds, 4 * threads)
+                )
             )
     ceiling, rate = statistics.median(ceilings), statistics.median(logins)
     ratios = [r / c for r, c in zip(logins, ceilings, strict=True)]

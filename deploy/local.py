@@ -23,6 +23,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy import embedded_postgres, embedded_redis
+from deploy.certs import component_files, ensure_certs
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
 from services.common.settings import AddressList
 
@@ -138,7 +139,7 @@ def build_topology(settings: LocalSettings) -> Topology:
         "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
         "USER_MIGRATE_ON_START": "false",
         "USER_HOST": settings.host,
-
+        **tls_env("USER_", data, "user"),
     }
     for index, port in enumerate(settings.user_ports):
         metrics = settings.user_metrics_ports[index]
@@ -154,6 +155,7 @@ def build_topology(settings: LocalSettings) -> Topology:
         "ACTIVITY_MIGRATE_ON_START": "false",
         "ACTIVITY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "ACTIVITY_HOST": settings.host,
+        **tls_env("ACTIVITY_", data, "activity"),
     }
     for index, port in enumerate(settings.activity_ports):
         metrics = settings.activity_metrics_ports[index]
@@ -178,10 +180,26 @@ def build_topology(settings: LocalSettings) -> Topology:
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
         "GATEWAY_ALLOWED_ORIGINS": f"http://{settings.host}:{settings.gateway_port}",
+        **tls_env("GATEWAY_", data, "gateway"),
     }
     gateway = ProcessSpec("gateway", python_module("gateway"), gateway_env, [settings.gateway_port])
     topology.specs.append(gateway)
     return topology
+
+
+def certs_dir(data: Path) -> Path:
+    """Where the service CA and the components' mTLS certificates live (deploy/certs.py)."""
+    return data / "certs"
+
+
+def tls_env(prefix: str, data: Path, component: str) -> dict[str, str]:
+    """The settings that point a component at its own CA file, certificate and key only."""
+    files = component_files(certs_dir(data), component)
+    return {
+        f"{prefix}TLS_CA_FILE": str(files.ca),
+        f"{prefix}TLS_CERT_FILE": str(files.cert),
+        f"{prefix}TLS_KEY_FILE": str(files.key),
+    }
 
 
 def saga_spec(topology: Topology, data: Path) -> ProcessSpec:
@@ -196,6 +214,7 @@ def saga_spec(topology: Topology, data: Path) -> ProcessSpec:
         "SAGA_MIGRATE_ON_START": "false",
         "SAGA_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "SAGA_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
+        **tls_env("SAGA_", data, "saga"),
     }
     ports = [settings.saga_port, settings.saga_metrics_port]
     return ProcessSpec("saga", python_module("saga_coordinator"), env, ports)
@@ -246,6 +265,7 @@ def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
 def prepare(topology: Topology) -> None:
     """Create the data directory and signing keys, and migrate every database once."""
     ensure_keys(topology.settings.data_dir / "keys")
+    ensure_certs(certs_dir(topology.settings.data_dir.resolve()))
     for name in ("user-1", "activity-1", "saga"):
         spec = next(s for s in topology.specs if s.name == name)
         subprocess.run([*spec.argv, "migrate"], env={**os.environ, **spec.env}, check=True)
@@ -401,6 +421,8 @@ def _print_urls(topology: Topology) -> None:
         f"  user service    {', '.join(topology.user_addresses())}   (gRPC, reflection on)",
         f"  activity svc    {', '.join(topology.activity_addresses())}   (gRPC, reflection on)",
         f"  saga coord.     {topology.saga_address()}   (gRPC, reflection on)",
+        f"  gRPC is mTLS    certificates in {certs_dir(settings.data_dir.resolve())}"
+        "   (grpcurl: see README)",
         "  service metrics "
         + ", ".join(
             f"http://{settings.host}:{p}/metrics"

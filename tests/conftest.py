@@ -1,4 +1,4 @@
-"""Fixtures: signing keys, real SQLite files and a real PostgreSQL server."""
+"""Fixtures: signing keys, the service CA, real SQLite files and a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from deploy import embedded_postgres, embedded_redis
+from deploy.certs import ensure_certs
 from deploy.local import free_port
 from services.user.tokens import generate_keypair
-from tests.helpers import KeyFiles
+from tests.helpers import KeyFiles, ServiceCerts
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,14 @@ def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
     (folder / "private.pem").write_bytes(private)
     (folder / "public.pem").write_bytes(public)
     return KeyFiles(folder / "private.pem", folder / "public.pem")
+
+
+@pytest.fixture(scope="session")
+def service_certs(tmp_path_factory: pytest.TempPathFactory) -> ServiceCerts:
+    """A private CA and every component's mTLS certificate, made as `make run` makes them."""
+    folder = tmp_path_factory.mktemp("certs")
+    ensure_certs(folder)
+    return ServiceCerts(folder)
 
 
 @pytest.fixture(scope="session")

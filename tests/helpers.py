@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 
+from deploy.certs import component_files
 from saga_coordinator.__main__ import SagaProcess
 from saga_coordinator.config import SagaSettings
 from services.activity.__main__ import build_server as build_activity_server
 from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
+from services.common.tls import TlsFiles, secure_aio_channel
+from services.common.trust import ACTIVITY, SAGA, USER
 from services.user import roles_cli
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
-
 from services.user.__main__ import build_deps as build_user_deps
 from services.user.__main__ import build_server as build_user_server
 from services.user.config import UserSettings
@@ -43,14 +46,34 @@ class KeyFiles:
     public: Path
 
 
-async def start_user_server(database_url: str, keys: KeyFiles, port: int = 0) -> GrpcServer:
-    """A user service on loopback, migrated and serving."""
+@dataclass(frozen=True)
+class ServiceCerts:
+    """A test CA's folder (deploy.certs layout): every component's mutual-TLS files."""
+
+    folder: Path
+
+    def of(self, component: str) -> TlsFiles:
+        """The CA, certificate and key of ``component``."""
+        return component_files(self.folder, component)
+
+
+def channel_as(certs: ServiceCerts, caller: str, server: str, target: str) -> grpc.aio.Channel:
+    """An mTLS channel to the component ``server`` at ``target``, presenting ``caller``'s cert."""
+    return secure_aio_channel(target, certs.of(caller), server)
+
+
+async def start_user_server(
+    database_url: str, keys: KeyFiles, port: int = 0, *, certs: ServiceCerts
+) -> GrpcServer:
+    """A user service on loopback, migrated and serving over mTLS."""
     settings = UserSettings(
         port=port,
         database_url=database_url,
         jwt_private_key_file=keys.private,
         hash_concurrency=2,
-
+        tls_ca_file=certs.of(USER).ca,
+        tls_cert_file=certs.of(USER).cert,
+        tls_key_file=certs.of(USER).key,
     )
     server = build_user_server(settings, build_user_deps(settings))
     await server.start()
@@ -58,11 +81,16 @@ async def start_user_server(database_url: str, keys: KeyFiles, port: int = 0) ->
 
 
 async def start_activity_server(
-    database_url: str, user_addresses: list[str], port: int = 0
+    database_url: str, user_addresses: list[str], port: int = 0, *, certs: ServiceCerts
 ) -> GrpcServer:
-    """An activity service on loopback using the SQL store, migrated and serving."""
+    """An activity service on loopback using the SQL store, migrated and serving over mTLS."""
     settings = ActivitySettings(
-        port=port, database_url=database_url, user_service_addresses=user_addresses
+        port=port,
+        database_url=database_url,
+        user_service_addresses=user_addresses,
+        tls_ca_file=certs.of(ACTIVITY).ca,
+        tls_cert_file=certs.of(ACTIVITY).cert,
+        tls_key_file=certs.of(ACTIVITY).key,
     )
     server = build_activity_server(settings)
     await server.start()
@@ -70,14 +98,22 @@ async def start_activity_server(
 
 
 async def start_saga_coordinator(
-    database_url: str, user_addresses: list[str], activity_addresses: list[str], **options: Any
+    database_url: str,
+    user_addresses: list[str],
+    activity_addresses: list[str],
+    *,
+    certs: ServiceCerts,
+    **options: Any,
 ) -> SagaProcess:
-    """A saga coordinator on loopback over the given participants, migrated and serving."""
+    """A saga coordinator on loopback over the given participants, migrated, serving mTLS."""
     settings = SagaSettings(
         port=0,
         database_url=database_url,
         user_service_addresses=user_addresses,
         activity_service_addresses=activity_addresses,
+        tls_ca_file=certs.of(SAGA).ca,
+        tls_cert_file=certs.of(SAGA).cert,
+        tls_key_file=certs.of(SAGA).key,
         **options,
     )
     process = SagaProcess(settings)

@@ -23,7 +23,18 @@ from fitness.saga.v1 import saga_service_pb2_grpc as saga_grpc
 from fitness.user.v1 import user_service_pb2 as user_pb
 from fitness.user.v1 import user_service_pb2_grpc as user_grpc
 
-from deploy.local import ProcessSpec, Supervisor, build_topology, prepare, settings_on_free_ports
+from deploy.certs import component_files
+from deploy.local import (
+    ProcessSpec,
+    Supervisor,
+    Topology,
+    build_topology,
+    certs_dir,
+    prepare,
+    settings_on_free_ports,
+)
+from services.common.tls import secure_channel
+from services.common.trust import ACTIVITY, GATEWAY, SAGA, USER
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
 FINISHED = {
@@ -53,7 +64,8 @@ class Participants:
     def start_coordinator(self, **env: str) -> saga_grpc.SagaCoordinatorStub:
         spec = ProcessSpec("saga", self.saga_spec.argv, {**self.saga_spec.env, **env}, [])
         self.supervisor.start(spec)
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.saga_spec.env['SAGA_PORT']}")
+        target = f"127.0.0.1:{self.saga_spec.env['SAGA_PORT']}"
+        channel = gateway_channel(self.supervisor.topology, target, SAGA)
         grpc.channel_ready_future(channel).result(timeout=20)
         return saga_grpc.SagaCoordinatorStub(channel)
 
@@ -66,6 +78,12 @@ class Participants:
         return list(self.activity.GetSuggestions(request, timeout=5).suggestions)
 
 
+def gateway_channel(topology: Topology, target: str, server: str) -> grpc.Channel:
+    """An mTLS channel to the component ``server``, presenting the gateway's certificate."""
+    files = component_files(certs_dir(topology.settings.data_dir.resolve()), GATEWAY)
+    return secure_channel(target, files, server)
+
+
 @pytest.fixture(scope="module")
 def participants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Participants]:
     root = tmp_path_factory.mktemp("sagas")
@@ -75,8 +93,8 @@ def participants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Participa
     for name in ("user-1", "activity-1"):
         supervisor.start(supervisor.spec(name))
     env = topology.specs
-    users = grpc.insecure_channel(topology.user_addresses()[0])
-    activity = grpc.insecure_channel(topology.activity_addresses()[0])
+    users = gateway_channel(topology, topology.user_addresses()[0], USER)
+    activity = gateway_channel(topology, topology.activity_addresses()[0], ACTIVITY)
     try:
         for channel in (users, activity):
             grpc.channel_ready_future(channel).result(timeout=30)
@@ -308,6 +326,7 @@ def restart_activity(participants: Participants) -> None:
     if process.poll() is None:
         return
     participants.supervisor.start(participants.supervisor.spec("activity-1"))
-    channel = grpc.insecure_channel(participants.supervisor.topology.activity_addresses()[0])
+    topology = participants.supervisor.topology
+    channel = gateway_channel(topology, topology.activity_addresses()[0], ACTIVITY)
     grpc.channel_ready_future(channel).result(timeout=30)
     channel.close()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import KeyFiles
+from tests.helpers import KeyFiles, ServiceCerts
 from tests.integration.platform import Platform, running_platform
 
 
 @pytest.fixture
 async def platform(
-    tmp_path: Path, jwt_keys: KeyFiles, redis_server: str
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:
     """User, activity and gateway, one instance each, on fresh SQLite databases."""
     async with running_platform(
@@ -22,5 +22,6 @@ async def platform(
         f"sqlite:///{tmp_path / 'saga.db'}",
         jwt_keys,
         redis_server,
+        certs=service_certs,
     ) as running:
         yield running

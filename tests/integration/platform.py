@@ -14,9 +14,11 @@ from gateway.config import GatewaySettings
 from gateway.dependencies import Upstreams
 from saga_coordinator.__main__ import SagaProcess
 from services.common.grpc_runtime import GrpcServer
+from services.common.trust import GATEWAY
 from tests.helpers import (
     FakeClock,
     KeyFiles,
+    ServiceCerts,
     address,
     start_activity_server,
     start_saga_coordinator,
@@ -31,13 +33,14 @@ class Platform:
     client: httpx.AsyncClient
     app: FastAPI
     clock: FakeClock
+    certs: ServiceCerts
     user_servers: list[GrpcServer] = field(default_factory=list)
     activity_servers: list[GrpcServer] = field(default_factory=list)
     sagas: SagaProcess | None = None
+    user_database_url: str = ""
 
     @property
     def upstreams(self) -> Upstreams:
-    user_database_url: str = ""
         """The gateway's pools."""
         pools: Upstreams = self.app.state.upstreams
         return pools
@@ -51,14 +54,21 @@ async def running_platform(
     keys: KeyFiles,
     redis_url: str,
     user_ports: list[int] | None = None,
+    *,
+    certs: ServiceCerts,
     **gateway_options: object,
 ) -> AsyncIterator[Platform]:
-    """Start user and activity services and the gateway; stop them all afterwards."""
-    users = [await start_user_server(user_db, keys, port) for port in user_ports or [0]]
+    """Start user and activity services and the gateway, all over mTLS; stop them afterwards."""
+    users = [
+        await start_user_server(user_db, keys, port, certs=certs) for port in user_ports or [0]
+    ]
     user_addresses = [address(s) for s in users]
-    activity = await start_activity_server(activity_db, user_addresses)
-    sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)])
+    activity = await start_activity_server(activity_db, user_addresses, certs=certs)
+    sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)], certs=certs)
     settings = GatewaySettings(
+        tls_ca_file=certs.of(GATEWAY).ca,
+        tls_cert_file=certs.of(GATEWAY).cert,
+        tls_key_file=certs.of(GATEWAY).key,
         user_service_addresses=user_addresses,
         activity_service_addresses=[address(activity)],
         saga_coordinator_addresses=[sagas.server.bound_address],
@@ -74,8 +84,7 @@ async def running_platform(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
-            yield Platform(client, app, clock, users, [activity], sagas, user_db)
-
+            yield Platform(client, app, clock, certs, users, [activity], sagas, user_db)
     finally:
         await sagas.stop(grace=0)
         for server in [*users, activity]:

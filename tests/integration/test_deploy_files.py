@@ -16,6 +16,7 @@ import yaml
 from compose_spec import PyCompose
 from pydantic_settings import BaseSettings
 
+from deploy.certs import component_files
 from etl.config import EtlSettings
 from gateway.config import GatewaySettings
 from saga_coordinator.config import SagaSettings
@@ -119,3 +120,46 @@ def test_the_etl_cronjob_runs_a_real_command_nightly_one_at_a_time() -> None:
     assert all(c[:3] == ["python", "-m", "etl"] for c in commands)
     assert (ROOT / "etl/__main__.py").is_file()
     assert all(n.removeprefix("ETL_").lower() in EtlSettings.model_fields for n in settings)
+
+
+def _sources(service: dict[str, Any]) -> set[str]:
+    return {str(volume).split(":")[0] for volume in service.get("volumes", [])}
+
+
+# Which mTLS identity each serving module runs as, and its settings prefix.
+COMPONENT_OF_MODULE = {
+    "services.user": ("user", "USER_"),
+    "services.activity": ("activity", "ACTIVITY_"),
+    "saga_coordinator": ("saga", "SAGA_"),
+    "gateway": ("gateway", "GATEWAY_"),
+}
+
+
+def test_each_service_mounts_its_own_certificate_and_key_and_nothing_of_the_others(
+    compose: dict[str, Any],
+) -> None:
+    keygen = compose["services"]["keygen"]
+    assert "python -m deploy.certs /certs" in " ".join(keygen["command"])
+    made = {v.split(":")[1]: v.split(":")[0] for v in keygen["volumes"]}
+    serving = set()
+    for name, service in compose["services"].items():
+        if name == "keygen":
+            continue
+        command = " ".join(service.get("command", []))
+        module = re.search(r"python -m ([\w.]+)$", command)
+        certs = {v for v in service.get("volumes", []) if v.split(":")[0].startswith("certs-")}
+        if not module or module.group(1) not in COMPONENT_OF_MODULE:
+            assert certs == set(), f"{name} runs no gRPC component but mounts {certs}"
+            continue
+        component, prefix = COMPONENT_OF_MODULE[module.group(1)]
+        folder = f"/certs/{component}"
+        assert certs == {f"{made[folder]}:{folder}:ro"}, name
+        files = component_files(Path("/certs"), component)
+        environment = service["environment"]
+        assert environment[f"{prefix}TLS_CA_FILE"] == str(files.ca), name
+        assert environment[f"{prefix}TLS_CERT_FILE"] == str(files.cert), name
+        assert environment[f"{prefix}TLS_KEY_FILE"] == str(files.key), name
+        serving.add(name)
+    assert serving == {"user-1", "user-2", "activity-1", "activity-2", "saga", "gateway"}
+    ca_key = made["/certs/ca"]
+    assert [n for n, s in compose["services"].items() if ca_key in _sources(s)] == ["keygen"]

@@ -10,7 +10,7 @@ import pytest
 
 from deploy.local import free_port
 from services.common.grpc_runtime import GrpcServer
-from tests.helpers import KeyFiles, register_and_login, start_user_server
+from tests.helpers import KeyFiles, ServiceCerts, register_and_login, start_user_server
 from tests.integration.platform import Platform, running_platform
 
 RESET_TIMEOUT = 10.0
@@ -19,7 +19,7 @@ FAIL_MAX = 3
 
 @pytest.fixture
 async def two_user_instances(
-    tmp_path: Path, jwt_keys: KeyFiles, redis_server: str
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:
     """Two user-service instances on fixed ports, so a stopped one can come back."""
     async with running_platform(
@@ -29,6 +29,7 @@ async def two_user_instances(
         jwt_keys,
         redis_server,
         user_ports=[free_port(), free_port()],
+        certs=service_certs,
         breaker_fail_max=FAIL_MAX,
         breaker_reset_timeout=RESET_TIMEOUT,
     ) as running:
@@ -43,7 +44,8 @@ def breaker_states(platform: Platform) -> list[str]:
 async def restart(platform: Platform, index: int, tmp_path: Path, keys: KeyFiles) -> GrpcServer:
     """Start a user-service instance again on the port it had."""
     port = platform.user_servers[index].port
-    server = await start_user_server(f"sqlite:///{tmp_path / 'user.db'}", keys, port)
+    database = f"sqlite:///{tmp_path / 'user.db'}"
+    server = await start_user_server(database, keys, port, certs=platform.certs)
     platform.user_servers[index] = server
     return server
 

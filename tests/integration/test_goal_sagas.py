@@ -18,9 +18,8 @@ from websockets.exceptions import InvalidStatus
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from services.common.grpc_runtime import balanced_aio_channel
-from tests.helpers import address, register_admin, register_and_login
-
+from services.common.trust import SAGA, USER
+from tests.helpers import address, channel_as, register_admin, register_and_login
 from tests.integration.platform import Platform
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
@@ -105,7 +104,7 @@ async def test_a_goal_being_changed_shows_pending_and_refuses_another_change_wit
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "liam")
     goal = await new_goal(platform, headers, user_id)
-    channel = balanced_aio_channel([address(platform.user_servers[0])], [])
+    channel = channel_as(platform.certs, SAGA, USER, address(platform.user_servers[0]))
     users = user_grpc.UserServiceStub(channel)
     step = {"saga_id": "other-saga", "user_id": user_id, "goal_id": goal["goal_id"]}
     await users.PrepareGoalChange(

@@ -18,36 +18,60 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from deploy.embedded_postgres import create_database
 from services.common.grpc_runtime import GrpcServer
-from tests.helpers import KeyFiles, address, start_activity_server, start_user_server
+from services.common.trust import ACTIVITY, GATEWAY, SAGA, USER
+from tests.helpers import (
+    KeyFiles,
+    ServiceCerts,
+    address,
+    channel_as,
+    start_activity_server,
+    start_user_server,
+)
 
 
 @dataclass
 class Services:
-    """Stubs on real servers."""
+    """Stubs on real servers: as the gateway, and as the saga for the saga's steps."""
 
     users: ugrpc.UserServiceStub
     activity: agrpc.ActivityServiceStub
     user_channel: grpc.aio.Channel
     activity_channel: grpc.aio.Channel
+    saga_users: ugrpc.UserServiceStub
+    saga_activity: agrpc.ActivityServiceStub
 
 
 @pytest.fixture
 async def services(
-    tmp_path: Path, jwt_keys: KeyFiles, database_url: str, request: pytest.FixtureRequest
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    database_url: str,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Services]:
     """Both services on one SQL engine kind: every test runs on SQLite and on PostgreSQL."""
     activity_db = f"sqlite:///{tmp_path / 'a.db'}"
     if database_url.startswith("postgresql"):
         server_url = request.getfixturevalue("postgres_server")
         activity_db = create_database(server_url, f"activity_{uuid.uuid4().hex[:12]}")
-    user_server = await start_user_server(database_url, jwt_keys)
-    activity_server = await start_activity_server(activity_db, [address(user_server)])
+    certs = service_certs
+    user_server = await start_user_server(database_url, jwt_keys, certs=certs)
+    activity_server = await start_activity_server(activity_db, [address(user_server)], certs=certs)
     servers: list[GrpcServer] = [user_server, activity_server]
     async with (
-        grpc.aio.insecure_channel(address(user_server)) as uc,
-        grpc.aio.insecure_channel(address(activity_server)) as ac,
+        channel_as(certs, GATEWAY, USER, address(user_server)) as uc,
+        channel_as(certs, GATEWAY, ACTIVITY, address(activity_server)) as ac,
+        channel_as(certs, SAGA, USER, address(user_server)) as saga_uc,
+        channel_as(certs, SAGA, ACTIVITY, address(activity_server)) as saga_ac,
     ):
-        yield Services(ugrpc.UserServiceStub(uc), agrpc.ActivityServiceStub(ac), uc, ac)
+        yield Services(
+            ugrpc.UserServiceStub(uc),
+            agrpc.ActivityServiceStub(ac),
+            uc,
+            ac,
+            ugrpc.UserServiceStub(saga_uc),
+            agrpc.ActivityServiceStub(saga_ac),
+        )
     for server in servers:
         await server.stop(grace=0)
 
@@ -268,11 +292,14 @@ async def test_workout_types_are_listed(services: Services) -> None:
 
 
 async def test_ending_fails_as_unavailable_when_the_user_service_is_gone(
-    tmp_path: Path, jwt_keys: KeyFiles
+    tmp_path: Path, service_certs: ServiceCerts
 ) -> None:
-    activity_server = await start_activity_server(f"sqlite:///{tmp_path / 'a.db'}", ["127.0.0.1:1"])
+    activity_server = await start_activity_server(
+        f"sqlite:///{tmp_path / 'a.db'}", ["127.0.0.1:1"], certs=service_certs
+    )
     try:
-        async with grpc.aio.insecure_channel(address(activity_server)) as channel:
+        target = address(activity_server)
+        async with channel_as(service_certs, GATEWAY, ACTIVITY, target) as channel:
             stub = agrpc.ActivityServiceStub(channel)
             started = await stub.StartWorkoutSession(
                 apb.StartWorkoutSessionRequest(request_id="s", user_id="u", workout_type="yoga")
@@ -362,21 +389,27 @@ async def test_goal_change_rpcs_refuse_bad_requests(services: Services) -> None:
     ]
     for request in bad:
         assert (
-            await code_of(services.users.PrepareGoalChange(request))
+            await code_of(services.saga_users.PrepareGoalChange(request))
             == grpc.StatusCode.INVALID_ARGUMENT
         )
     missing = upb.PrepareGoalChangeRequest(**ids, operation=upb.GOAL_OPERATION_DELETE)
-    assert await code_of(services.users.PrepareGoalChange(missing)) == grpc.StatusCode.NOT_FOUND
+    assert (
+        await code_of(services.saga_users.PrepareGoalChange(missing)) == grpc.StatusCode.NOT_FOUND
+    )
     stranger = upb.PrepareGoalChangeRequest(
         **{**ids, "user_id": "nobody"}, **create, target_value=1, target_date=SOON
     )
-    assert await code_of(services.users.PrepareGoalChange(stranger)) == grpc.StatusCode.NOT_FOUND
+    assert (
+        await code_of(services.saga_users.PrepareGoalChange(stranger)) == grpc.StatusCode.NOT_FOUND
+    )
     no_saga = upb.GoalChangeStepRequest(request_id="x", user_id=user_id, goal_id="g")
     assert (
-        await code_of(services.users.CommitGoalChange(no_saga)) == grpc.StatusCode.INVALID_ARGUMENT
+        await code_of(services.saga_users.CommitGoalChange(no_saga))
+        == grpc.StatusCode.INVALID_ARGUMENT
     )
     assert (
-        await code_of(services.users.CancelGoalChange(no_saga)) == grpc.StatusCode.INVALID_ARGUMENT
+        await code_of(services.saga_users.CancelGoalChange(no_saga))
+        == grpc.StatusCode.INVALID_ARGUMENT
     )
 
 
@@ -428,19 +461,19 @@ async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
     for change in bad:
         request = apb.PutGoalPlanRequest(**{**plan, **change})
         assert (
-            await code_of(services.activity.PutGoalPlan(request))
+            await code_of(services.saga_activity.PutGoalPlan(request))
             == grpc.StatusCode.INVALID_ARGUMENT
         )
     infeasible = apb.PutGoalPlanRequest(
         **{**plan, "target_date": "2030-01-02", "target_value": 9e6}
     )
     assert (
-        await code_of(services.activity.PutGoalPlan(infeasible))
+        await code_of(services.saga_activity.PutGoalPlan(infeasible))
         == grpc.StatusCode.FAILED_PRECONDITION
     )
     restore = apb.RestoreGoalPlanRequest(request_id="s:plan:undo", goal_id="g")
     assert (
-        await code_of(services.activity.RestoreGoalPlan(restore))
+        await code_of(services.saga_activity.RestoreGoalPlan(restore))
         == grpc.StatusCode.INVALID_ARGUMENT
     )
     nobody = apb.GetSuggestionsRequest(user_id="")

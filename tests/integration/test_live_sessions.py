@@ -23,8 +23,10 @@ from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.live.store import LiveStore
+from services.common.trust import GATEWAY
 from tests.helpers import (
     KeyFiles,
+    ServiceCerts,
     address,
     register_and_login,
     start_activity_server,
@@ -52,10 +54,16 @@ class Cluster:
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path, jwt_keys: KeyFiles, redis_server: str) -> AsyncIterator[Cluster]:
+async def cluster(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
+) -> AsyncIterator[Cluster]:
     redis.Redis.from_url(redis_server).flushdb()
-    user = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys)
-    activity = await start_activity_server(f"sqlite:///{tmp_path / 'a.db'}", [address(user)])
+    certs = service_certs
+    user = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs)
+    activity = await start_activity_server(
+        f"sqlite:///{tmp_path / 'a.db'}", [address(user)], certs=certs
+    )
+    tls = certs.of(GATEWAY)
     servers, tasks, urls = [], [], []
     for _ in range(2):
         settings = GatewaySettings(
@@ -69,6 +77,9 @@ async def cluster(tmp_path: Path, jwt_keys: KeyFiles, redis_server: str) -> Asyn
             ws_rate_per_second=1000,
             ws_rate_burst=1000,
             live_empty_timeout=1.0,
+            tls_ca_file=tls.ca,
+            tls_cert_file=tls.cert,
+            tls_key_file=tls.key,
         )
         port = free_port()
         config = uvicorn.Config(

@@ -10,9 +10,12 @@ import pytest
 from fitness.saga.v1 import saga_service_pb2 as pb
 from fitness.saga.v1 import saga_service_pb2_grpc as pb_grpc
 
+from services.common.trust import GATEWAY, SAGA
 from tests.helpers import (
     KeyFiles,
+    ServiceCerts,
     address,
+    channel_as,
     start_activity_server,
     start_saga_coordinator,
     start_user_server,
@@ -22,13 +25,19 @@ SOON = "2099-01-31"
 
 
 @pytest.fixture
-async def sagas(tmp_path: Path, jwt_keys: KeyFiles) -> AsyncIterator[pb_grpc.SagaCoordinatorStub]:
-    users = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys)
-    activity = await start_activity_server(f"sqlite:///{tmp_path / 'a.db'}", [address(users)])
-    coordinator = await start_saga_coordinator(
-        f"sqlite:///{tmp_path / 's.db'}", [address(users)], [address(activity)]
+async def sagas(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts
+) -> AsyncIterator[pb_grpc.SagaCoordinatorStub]:
+    certs = service_certs
+    users = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs)
+    activity = await start_activity_server(
+        f"sqlite:///{tmp_path / 'a.db'}", [address(users)], certs=certs
     )
-    async with grpc.aio.insecure_channel(coordinator.server.bound_address) as channel:
+    coordinator = await start_saga_coordinator(
+        f"sqlite:///{tmp_path / 's.db'}", [address(users)], [address(activity)], certs=certs
+    )
+    target = coordinator.server.bound_address
+    async with channel_as(certs, GATEWAY, SAGA, target) as channel:
         yield pb_grpc.SagaCoordinatorStub(channel)
     await coordinator.stop(grace=0)
     for server in (activity, users):
