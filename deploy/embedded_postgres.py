@@ -80,16 +80,33 @@ def server_url(host: str, port: int) -> str:
 def initialise(data_dir: Path) -> str | None:
     """Create the cluster in ``data_dir`` unless it exists; returns the user to run as."""
     user = _run_as()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if user:
-        ensure_prefix_permissions(data_dir)
         account = pwd.getpwnam(user)
+        _let_server_user_reach(data_dir)
         os.chown(data_dir, account.pw_uid, account.pw_gid)
     if not (data_dir / "PG_VERSION").exists():
         _commands.initdb(  # type: ignore[attr-defined]  # made at import, one per binary
             ["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=data_dir, user=user
         )
     return user
+
+
+def _let_server_user_reach(data_dir: Path) -> None:
+    """Let the server's user traverse to ``data_dir``, keeping a private folder unlisted.
+
+    A folder holding it that others cannot list (the launcher's 0700 data dir) gets
+    traversal only (0711: nothing in it can be listed, and all it holds is 0600/0700);
+    any other is opened as the wheel does. Group and others both: the wheel's initdb runs
+    with our (root) group, the server with its own.
+    """
+    folder = data_dir.parent
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if mode & (stat.S_IROTH | stat.S_IWOTH):  # not private: the wheel's way
+        ensure_prefix_permissions(data_dir)
+        return
+    ensure_prefix_permissions(folder)  # the folders above it
+    folder.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def server_command(
@@ -111,7 +128,8 @@ def serve(data_dir: Path, port: int, host: str) -> None:
         os.setuid(account.pw_uid)
         # Changing user clears the parent-death signal the supervisor asked for: ask again.
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    command = server_command(data_dir.resolve(), port, host)
+    # Its socket (0777 by default) sits in the private data dir; say it is private too.
+    command = server_command(data_dir.resolve(), port, host, ("unix_socket_permissions=0700",))
     os.execv(command[0], command)
 
 

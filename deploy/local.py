@@ -3,7 +3,7 @@
 Two user-service instances, two activity-service instances, the saga coordinator and
 the gateway, on loopback, sharing SQLite files under the data directory, plus an
 embedded Redis, an embedded PostgreSQL warehouse and the nightly ETL scheduler.
-Ctrl-C stops them all.
+A child that dies is restarted (deploy/supervisor.py); Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -11,20 +11,21 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy import embedded_postgres, embedded_redis
 from deploy.certs import component_files, ensure_certs
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME, ensure_keys
+from deploy.supervisor import CHILD_UMASK, CrashLoop, RestartPolicy
+from deploy.supervisor import Supervisor as Supervisor  # the launcher's, for the e2e tests
 from services.common.settings import AddressList
 
 
@@ -36,6 +37,7 @@ class LocalSettings(BaseSettings):
     host: str = "127.0.0.1"
     data_dir: Path = Path(".run")
     gateway_port: int = 8000
+    gateway_metrics_port: int = 9100
     user_ports: AddressList = ["50051", "50052"]
     activity_ports: AddressList = ["50061", "50062"]
     user_metrics_ports: AddressList = ["9101", "9102"]
@@ -48,6 +50,13 @@ class LocalSettings(BaseSettings):
     warehouse_port: int = 5433
     etl_schedule_at: str = Field("02:00", description="UTC time of the nightly ETL run")
     startup_timeout: float = Field(30.0, gt=0)
+    restart_limit: int = Field(5, ge=0, description="Deaths in the window still restarted")
+    restart_window: float = Field(60.0, gt=0, description="Seconds over which deaths are counted")
+    restart_backoff: float = Field(0.5, gt=0, description="First restart delay; doubles per death")
+
+    def restart_policy(self) -> RestartPolicy:
+        """How the supervisor restarts children that die."""
+        return RestartPolicy(self.restart_limit, self.restart_window, self.restart_backoff)
 
     def gateway_redis_url(self) -> str:
         """The Redis the gateways share."""
@@ -74,6 +83,7 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
     return LocalSettings(
         data_dir=data_dir,
         gateway_port=free_port(),
+        gateway_metrics_port=free_port(),
         user_ports=ports(),
         activity_ports=ports(),
         user_metrics_ports=ports(),
@@ -111,6 +121,11 @@ class Topology:
     def gateway_url(self) -> str:
         """Base URL of the gateway."""
         return f"http://{self.settings.host}:{self.settings.gateway_port}"
+
+    @property
+    def gateway_metrics_url(self) -> str:
+        """The gateway's Prometheus endpoint, on its own port."""
+        return f"http://{self.settings.host}:{self.settings.gateway_metrics_port}/metrics"
 
     def user_addresses(self) -> list[str]:
         """host:port of every user-service instance."""
@@ -174,15 +189,17 @@ def build_topology(settings: LocalSettings) -> Topology:
         **shared,
         "GATEWAY_HOST": settings.host,
         "GATEWAY_PORT": str(settings.gateway_port),
+        "GATEWAY_METRICS_PORT": str(settings.gateway_metrics_port),
         "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
         "GATEWAY_SAGA_COORDINATOR_ADDRESSES": topology.saga_address(),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
-        "GATEWAY_ALLOWED_ORIGINS": f"http://{settings.host}:{settings.gateway_port}",
+        "GATEWAY_ALLOWED_ORIGINS": ",".join(local_origins(settings.host, settings.gateway_port)),
         **tls_env("GATEWAY_", data, "gateway"),
     }
-    gateway = ProcessSpec("gateway", python_module("gateway"), gateway_env, [settings.gateway_port])
+    ports = [settings.gateway_port, settings.gateway_metrics_port]
+    gateway = ProcessSpec("gateway", python_module("gateway"), gateway_env, ports)
     topology.specs.append(gateway)
     return topology
 
@@ -200,6 +217,12 @@ def tls_env(prefix: str, data: Path, component: str) -> dict[str, str]:
         f"{prefix}TLS_CERT_FILE": str(files.cert),
         f"{prefix}TLS_KEY_FILE": str(files.key),
     }
+
+
+def local_origins(host: str, port: int) -> list[str]:
+    """The browser Origins of a gateway on this machine: its host, 127.0.0.1 and localhost."""
+    hosts = dict.fromkeys([host, "127.0.0.1", "localhost"])
+    return [f"http://{name}:{port}" for name in hosts]
 
 
 def saga_spec(topology: Topology, data: Path) -> ProcessSpec:
@@ -243,9 +266,10 @@ def warehouse_specs(settings: LocalSettings, data: Path) -> list[ProcessSpec]:
 
 
 def add_gateway(topology: Topology, name: str, port: int) -> ProcessSpec:
-    """Another gateway instance over the same services and Redis."""
+    """Another gateway instance over the same services and Redis (no metrics port)."""
     first = next(s for s in topology.specs if s.name == "gateway")
-    spec = ProcessSpec(name, first.argv, {**first.env, "GATEWAY_PORT": str(port)}, [port])
+    env = {**first.env, "GATEWAY_PORT": str(port), "GATEWAY_METRICS_PORT": "0"}
+    spec = ProcessSpec(name, first.argv, env, [port])
     topology.specs.append(spec)
     return spec
 
@@ -255,6 +279,8 @@ def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
     taken = []
     for port in ports:
         with socket.socket() as probe:
+            # As the servers do: a port whose last connections linger in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError:
@@ -263,103 +289,31 @@ def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
 
 
 def prepare(topology: Topology) -> None:
-    """Create the data directory and signing keys, and migrate every database once."""
+    """Create the private data directory, signing keys and service certificates, and
+    migrate every database once."""
+    make_private(topology.settings.data_dir)
     ensure_keys(topology.settings.data_dir / "keys")
     ensure_certs(certs_dir(topology.settings.data_dir.resolve()))
     for name in ("user-1", "activity-1", "saga"):
         spec = next(s for s in topology.specs if s.name == name)
-        subprocess.run([*spec.argv, "migrate"], env={**os.environ, **spec.env}, check=True)
+        env = {**os.environ, **spec.env}
+        subprocess.run([*spec.argv, "migrate"], env=env, check=True, umask=CHILD_UMASK)
 
 
-# Processes that hold data; stopped after everything that uses them.
-STORES = ("redis", "warehouse")
+def make_private(data_dir: Path) -> None:
+    """Create ``data_dir`` 0700 and take group and other permissions off all it holds.
 
-
-class Supervisor:
-    """Starts the processes of a topology and stops exactly those, by PID."""
-
-    def __init__(self, topology: Topology, log_dir: Path | None = None) -> None:
-        self.topology = topology
-        self.log_dir = log_dir
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
-        """Start one component, logging to a file when a log directory is set."""
-        output = None
-        if self.log_dir:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = (self.log_dir / f"{spec.name}.log").open("ab")
-        process = subprocess.Popen(
-            python_module("deploy.orphan_guard", *spec.argv),
-            env={**os.environ, **spec.env},
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-        )
-        self.processes[spec.name] = process
-        return process
-
-    def start_all(self) -> None:
-        """Start every component."""
-        for spec in self.topology.specs:
-            self.start(spec)
-
-    def spec(self, name: str) -> ProcessSpec:
-        """The spec of a component by name."""
-        return next(s for s in self.topology.specs if s.name == name)
-
-    def wait_ready(self, timeout: float) -> None:
-        """Block until the gateway answers and sees every instance healthy."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.raise_if_exited()
-            if _all_upstreams_healthy(self.topology.gateway_url):
-                return
-            time.sleep(0.2)
-        raise TimeoutError("the platform did not become ready in time")
-
-    def raise_if_exited(self) -> None:
-        """Fail loudly if a component died."""
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}")
-
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Send a signal to one component we started."""
-        process = self.processes[name]
-        if process.poll() is None:
-            os.kill(process.pid, sig)
-            process.wait(timeout=10)
-
-    def stop_all(self, timeout: float = 10.0) -> None:
-        """SIGTERM every component we started, then SIGKILL any that linger.
-
-        The stores go last, so their clients can shut down cleanly while they still answer.
-        """
-        stateful = [p for name, p in self.processes.items() if name in STORES]
-        services = [p for name, p in self.processes.items() if name not in STORES]
-        self._stop(services, timeout)
-        self._stop(stateful, timeout)
-
-    @staticmethod
-    def _stop(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _all_upstreams_healthy(gateway_url: str) -> bool:
-    try:
-        body = httpx.get(f"{gateway_url}/health", timeout=1.0).json()
-    except (httpx.HTTPError, ValueError):
-        return False
-    instances = [i for pool in body.get("upstreams", {}).values() for i in pool]
-    return bool(instances) and all(i["healthy"] for i in instances) and body["status"] == "ok"
+    It holds password hashes and signing keys; a data dir from before files were
+    created private is tightened too. Symbolic links are left alone.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for root, folders, files in os.walk(data_dir):
+        for name in [*folders, *files]:
+            path = Path(root, name)
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and stat.S_IMODE(mode) & 0o077:
+                path.chmod(stat.S_IMODE(mode) & 0o700)
 
 
 def main() -> int:
@@ -376,29 +330,23 @@ def main() -> int:
         )
         return 2
     prepare(topology)
-    supervisor = Supervisor(topology)
+    supervisor = Supervisor(topology, policy=settings.restart_policy())
     # Set both explicitly: a shell that starts us in the background ignores SIGINT.
+    # The handler only sets a flag: raising from it mid-Popen or mid-lock breaks them.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _stop_like_ctrl_c)
+        signal.signal(signum, supervisor.request_stop)
     try:
         supervisor.start_all()
-        supervisor.wait_ready(settings.startup_timeout)
-        _print_urls(topology)
-        while True:
-            supervisor.raise_if_exited()
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+        if supervisor.wait_ready(settings.startup_timeout):
+            _print_urls(topology)
+            supervisor.supervise_until_stopped()
         print("\nstopping...", file=sys.stderr)
         return 0
-    except (RuntimeError, TimeoutError) as error:
+    except (CrashLoop, TimeoutError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
         supervisor.stop_all()
-
-
-def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def grant_admin_command(settings: LocalSettings, email: str = "you@example.com") -> str:
@@ -416,8 +364,9 @@ def _print_urls(topology: Topology) -> None:
         "  admin role      register an account, then grant it (takes effect at its next login):",
         f"                  {grant_admin_command(settings)}",
         f"  REST API        {topology.gateway_url}   (OpenAPI: {topology.gateway_url}/docs)",
-        f"  health          {topology.gateway_url}/health",
-        f"  gateway metrics {topology.gateway_url}/metrics",
+        f"  health          {topology.gateway_url}/health/live, /health/ready"
+        "   (details: /health, admin token)",
+        f"  gateway metrics {topology.gateway_metrics_url}",
         f"  user service    {', '.join(topology.user_addresses())}   (gRPC, reflection on)",
         f"  activity svc    {', '.join(topology.activity_addresses())}   (gRPC, reflection on)",
         f"  saga coord.     {topology.saga_address()}   (gRPC, reflection on)",

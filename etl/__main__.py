@@ -152,6 +152,8 @@ def schedule_command(settings: EtlSettings) -> int:
     deps = with_stop(build_deps(settings), stop)
 
     def run_pending() -> None:
+        if stop.requested:  # asked while starting up: no run to begin
+            return
         interval = nightly_interval(deps)
         if interval is None:
             log.info("warehouse is up to date")

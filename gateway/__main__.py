@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+from prometheus_client import start_http_server
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
@@ -14,6 +15,11 @@ def main() -> None:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
     app = create_app(settings)
+    if settings.metrics_port:
+        # Its own port, like the services': metrics stay off the public API.
+        start_http_server(
+            settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
+        )
     uvicorn.run(
         app,
         host=settings.host,
@@ -22,6 +28,7 @@ def main() -> None:
         access_log=False,
         timeout_graceful_shutdown=5,
         ws_max_size=settings.ws_max_message_bytes,
+        server_header=False,  # no "server: uvicorn" banner
     )
 
 

@@ -34,7 +34,12 @@ from gateway.live.presence import PresenceAnnouncer
 from gateway.live.store import LiveStore
 from gateway.metrics import GatewayMetrics
 from gateway.login_throttle import LoginThrottle
-from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from gateway.middleware import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from gateway.notifications import NotificationHub
 from gateway.openapi import install_openapi
 from gateway.upstream import UpstreamPool
@@ -183,4 +188,5 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -21,6 +21,7 @@ class GatewaySettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    metrics_port: int = Field(0, description="Prometheus port; 0 disables the endpoint")
     user_service_addresses: AddressList = ["127.0.0.1:50051", "127.0.0.1:50052"]
     activity_service_addresses: AddressList = ["127.0.0.1:50061", "127.0.0.1:50062"]
     saga_coordinator_addresses: AddressList = ["127.0.0.1:50071"]

@@ -1,28 +1,46 @@
-"""Public operational routes: health with upstream breaker states, and Prometheus metrics."""
+"""Operational routes: public liveness and readiness, and the admins' detailed health."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Request
 from redis.exceptions import RedisError
 
-from gateway.dependencies import Pools
+from gateway.dependencies import Admin, Pools, Upstreams, errors
+from gateway.errors import ApiError
 
 router = APIRouter(tags=["operations"])
 REDIS_PING_TIMEOUT = 0.5
+OK = {"status": "ok"}
 
 
-@router.get("/health")
-async def health(request: Request, pools: Pools) -> dict[str, Any]:
-    """Liveness, each upstream instance's health and breaker state, and Redis reachability."""
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """The process answers; nothing about what is behind it."""
+    return OK
+
+
+@router.get("/health/ready", responses=errors(503))
+async def ready(request: Request, pools: Pools) -> dict[str, str]:
+    """200 when every service has an instance that can take calls and Redis answers, else 503."""
+    if not _reachable(pools) or await _redis_status(request) != "ok":
+        raise ApiError(503, "not ready")
+    return OK
+
+
+@router.get("/health", responses=errors(401, 403))
+async def health(_admin: Admin, request: Request, pools: Pools) -> dict[str, Any]:
+    """Admins only: each upstream instance's address, health and breaker state, and Redis."""
     upstreams = {pool.service: pool.snapshot() for pool in pools.all()}
-    reachable = all(any(i.available() for i in pool.instances) for pool in pools.all())
     redis = await _redis_status(request)
-    status = "ok" if reachable and redis == "ok" else "degraded"
+    status = "ok" if _reachable(pools) and redis == "ok" else "degraded"
     return {"status": status, "upstreams": upstreams, "redis": redis}
+
+
+def _reachable(pools: Upstreams) -> bool:
+    return all(any(i.available() for i in pool.instances) for pool in pools.all())
 
 
 async def _redis_status(request: Request) -> str:
@@ -31,10 +49,3 @@ async def _redis_status(request: Request) -> str:
     except (TimeoutError, OSError, RedisError):
         return "unreachable"
     return "ok"
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    """Prometheus exposition of this gateway's metrics."""
-    body = generate_latest(request.app.state.metrics.registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, body size limit, and HTTP metrics."""
+"""ASGI middleware: request ids, security headers, body size limit, and HTTP metrics."""
 
 from __future__ import annotations
 
@@ -39,6 +39,31 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+# Sent on every answer: browsers must not guess a content type other than the declared one.
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS to every HTTP response, error answers included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Append the headers when the response starts."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].extend(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyLimitMiddleware:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -17,12 +19,14 @@ def make_engine(url: str, pool_size: int = 16, **options: Any) -> Engine:
 
     SQLite connections get WAL, a busy timeout and foreign keys. A pool smaller than
     the thread pool would open and close (and re-tune) a connection on most calls.
+    A new SQLite file is created readable by its owner only.
     """
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     pooling = {"pool_size": pool_size, "max_overflow": 0, **options}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **pooling)
+    create_private_sqlite_file(url)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
@@ -31,6 +35,22 @@ def make_engine(url: str, pool_size: int = 16, **options: Any) -> Engine:
 def reads_in_process(url: str) -> bool:
     """Whether reads from this database are in-process work (SQLite) rather than network I/O."""
     return url.startswith("sqlite")
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create the file of a SQLite URL with mode 0600 unless it exists.
+
+    SQLite would create it 0644 (under the usual umask), and it holds password hashes;
+    it gives its -wal and -shm files the database file's mode, so they follow.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():  # a missing folder stays SQLite's to report
+        return
+    with contextlib.suppress(FileExistsError):  # another instance created it first
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -1,30 +1,42 @@
-"""`make run`'s launcher as a user meets it: taken ports, startup, Ctrl-C."""
+"""`make run`'s launcher as a user meets it: taken ports, supervision, file modes, Ctrl-C.
+
+Each launcher runs in a session of its own, so a Ctrl-C (SIGINT to the foreground
+process group, as a terminal sends it) reaches exactly the processes this test started.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local import free_port
 
 READY_LINE = "Press Ctrl-C to stop."
+CHILDREN = 9  # redis, 2 user, 2 activity, saga coordinator, warehouse, ETL scheduler, gateway
 
 
-def launcher_env(tmp_path: Path, gateway_port: int) -> dict[str, str]:
+def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, str]:
     """Environment for a launcher on free ports and a private data directory."""
-    ports = [free_port() for _ in range(12)]
+    ports = [free_port() for _ in range(13)]
     return {
         **os.environ,
         "LOCAL_DATA_DIR": str(tmp_path / "run"),
         "LOCAL_GATEWAY_PORT": str(gateway_port),
+        "LOCAL_GATEWAY_METRICS_PORT": str(ports[12]),
         "LOCAL_USER_PORTS": f"{ports[0]},{ports[1]}",
         "LOCAL_ACTIVITY_PORTS": f"{ports[2]},{ports[3]}",
         "LOCAL_USER_METRICS_PORTS": f"{ports[4]},{ports[5]}",
@@ -33,7 +45,109 @@ def launcher_env(tmp_path: Path, gateway_port: int) -> dict[str, str]:
         "LOCAL_SAGA_PORT": str(ports[9]),
         "LOCAL_SAGA_METRICS_PORT": str(ports[10]),
         "LOCAL_WAREHOUSE_PORT": str(ports[11]),
+        **extra,
     }
+
+
+@dataclass
+class Launch:
+    """A running ``python -m deploy.local`` and everything it printed so far."""
+
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.env['LOCAL_GATEWAY_PORT']}"
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def launcher_lines(self) -> str:
+        """What the launcher itself said, without the children's JSON logs."""
+        return "".join(line for line in self.lines if not line.startswith("{"))[-5000:]
+
+    def wait_for(self, text: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            assert self.process.poll() is None or text in self.output, self.output[-3000:]
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output[-3000:]}"
+            time.sleep(0.1)
+
+    def children(self) -> list[psutil.Process]:
+        children: list[psutil.Process] = psutil.Process(self.process.pid).children()
+        return children
+
+    def ctrl_c(self) -> int:
+        """SIGINT to the launcher and all its children at once, as a terminal does."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+    def kill_everything(self) -> None:
+        """Clean-up: SIGKILL our own process group."""
+        if self.process.poll() is None or _group_members(self.process.pid):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+
+def launch(env: dict[str, str]) -> Launch:
+    """Start the launcher in a new session; a thread collects its merged output."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy.local"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    running = Launch(process, env)
+    assert process.stdout is not None
+    stream = process.stdout
+
+    def collect() -> None:
+        running.lines.extend(iter(stream.readline, ""))
+
+    threading.Thread(target=collect, daemon=True).start()
+    return running
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return members
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def linger_in_time_wait(port: int) -> None:
+    """Leave a TIME_WAIT socket on ``port``, as a server that closed its connections does."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the side that closes first keeps TIME_WAIT
+            client.recv(1)
 
 
 def test_a_taken_port_stops_the_launcher_with_a_clear_message(tmp_path: Path) -> None:
@@ -52,34 +166,176 @@ def test_a_taken_port_stops_the_launcher_with_a_clear_message(tmp_path: Path) ->
     assert f"port(s) already in use: {taken}" in result.stderr
 
 
-def test_the_launcher_serves_then_stops_every_child_on_ctrl_c(tmp_path: Path) -> None:
-    gateway_port = free_port()
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "deploy.local"],
-        env=launcher_env(tmp_path, gateway_port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+def test_ctrl_c_stops_every_child_without_a_traceback_and_a_relaunch_starts_at_once(
+    tmp_path: Path,
+) -> None:
+    env = launcher_env(tmp_path, free_port())
+    first = launch(env)
     try:
-        assert launcher.stdout is not None
-        printed = [launcher.stdout.readline()]
-        while READY_LINE not in printed[-1] and printed[-1] and len(printed) < 30:
-            printed.append(launcher.stdout.readline())
-        assert READY_LINE in printed[-1], printed
-        assert f"http://127.0.0.1:{gateway_port}" in "".join(printed)
-        health = httpx.get(f"http://127.0.0.1:{gateway_port}/health", timeout=5).json()
-        assert health["status"] == "ok"
-        assert health["redis"] == "ok"
-        children = psutil.Process(launcher.pid).children()
-        # redis, 2 user, 2 activity, saga coordinator, warehouse, ETL scheduler, gateway
-        assert len(children) == 9
-        launcher.send_signal(signal.SIGINT)
-        assert launcher.wait(timeout=30) == 0
-        deadline = time.monotonic() + 10
-        while any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children):
-            assert time.monotonic() < deadline, "children outlived the launcher"
-            time.sleep(0.1)
+        first.wait_for(READY_LINE)
+        assert f"{first.gateway}/health/live" in first.output
+        children = first.children()
+        assert len(children) == CHILDREN, first.launcher_lines()
+        assert first.ctrl_c() == 0
+        _wait_until(
+            lambda: (
+                not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+            ),
+            10,
+            "children outlived the launcher",
+        )
     finally:
-        if launcher.poll() is None:
-            launcher.kill()
+        first.kill_everything()
+    assert "Traceback" not in first.output, first.launcher_lines()
+    after_ready = first.output.split(READY_LINE)[1].splitlines()
+    assert [line for line in after_ready if line.startswith("error")] == []  # nobody failed
+    assert "stopping..." in first.output
+
+    linger_in_time_wait(int(env["LOCAL_GATEWAY_PORT"]))
+    second = launch(env)
+    try:
+        second.wait_for(READY_LINE)
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=60) == 0
+    finally:
+        second.kill_everything()
+    assert "already in use" not in second.output
+
+
+def test_a_child_that_always_dies_makes_the_launcher_give_up_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    # An invalid ETL setting: the scheduler exits at every start, the rest runs fine.
+    env = launcher_env(
+        tmp_path,
+        free_port(),
+        ETL_RETRY_MINUTES="-1",
+        LOCAL_RESTART_LIMIT="2",
+        LOCAL_RESTART_BACKOFF="0.2",
+    )
+    running = launch(env)
+    try:
+        code = running.process.wait(timeout=180)
+        _wait_until(lambda: not _group_members(running.process.pid), 15, "children outlived it")
+    finally:
+        running.kill_everything()
+    assert code == 1
+    assert "launcher: etl exited with code 1; restarting in 0.2 s" in running.output
+    assert "error: etl exited 3 times within 60 s (last: code 1); giving up" in running.output
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launch]:
+    """One launcher shared by the tests below, stopped with Ctrl-C afterwards."""
+    running = launch(launcher_env(tmp_path_factory.mktemp("launcher"), free_port()))
+    try:
+        running.wait_for(READY_LINE)
+        yield running
+        assert running.ctrl_c() == 0
+    finally:
+        running.kill_everything()
+
+
+@pytest.fixture(scope="module")
+def account(platform: Launch) -> tuple[str, dict[str, str]]:
+    body = {"username": "kim", "email": "kim@example.com", "password": "s3cret-pass"}
+    with httpx.Client(base_url=platform.gateway, timeout=10) as client:
+        assert client.post("/users/register", json=body).status_code == 201
+        login = client.post("/users/login", json={k: body[k] for k in ("email", "password")})
+    token = login.json()
+    return token["user_id"], {"Authorization": f"Bearer {token['token']}"}
+
+
+def _child(platform: Launch, variable: str, value: str) -> psutil.Process | None:
+    for child in platform.children():
+        try:
+            if child.environ().get(variable) == value and child.is_running():
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def _gateway_sees_healthy(platform: Launch, address: str) -> bool:
+    url = f"http://127.0.0.1:{platform.env['LOCAL_GATEWAY_METRICS_PORT']}/metrics"
+    text = httpx.get(url, timeout=2).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "gateway_upstream_healthy" and sample.labels["instance"] == address:
+                return sample.value == 1.0
+    return False
+
+
+def test_a_killed_user_instance_is_restarted_while_the_gateway_keeps_answering(
+    platform: Launch, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    port = platform.env["LOCAL_USER_PORTS"].split(",")[0]
+    victim = _child(platform, "USER_PORT", port)
+    assert victim is not None
+    others = {c.pid for c in platform.children()} - {victim.pid}
+    statuses: list[int] = []
+    reading = threading.Event()
+    reading.set()
+
+    def read() -> None:
+        with httpx.Client(base_url=platform.gateway, timeout=10) as client:
+            while reading.is_set():
+                try:
+                    statuses.append(client.get(f"/users/{user_id}", headers=headers).status_code)
+                except httpx.HTTPError:
+                    statuses.append(0)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    _wait_until(lambda: len(statuses) > 20, 30, "no reads before the kill")
+    killed_at = time.monotonic()
+    victim.kill()
+    try:
+        _wait_until(
+            lambda: (
+                (new := _child(platform, "USER_PORT", port)) is not None and new.pid != victim.pid
+            ),
+            30,
+            "user-1 was not restarted",
+        )
+        _wait_until(lambda: _gateway_sees_healthy(platform, f"127.0.0.1:{port}"), 60, "not back")
+        recovered = time.monotonic() - killed_at
+    finally:
+        reading.clear()
+        for reader in readers:
+            reader.join()
+    failed = [s for s in statuses if s != 200]
+    print(f"\n{len(statuses)} reads, {len(failed)} failed, serving again in {recovered:.1f} s")
+    assert failed == []
+    assert "launcher: user-1 exited with signal SIGKILL; restarting in 0.5 s" in platform.output
+    assert "launcher: user-1 restarted (pid" in platform.output
+    assert others <= {c.pid for c in platform.children()}  # nobody else was touched
+
+
+def test_every_file_under_the_data_dir_is_private(
+    platform: Launch, account: tuple[str, dict[str, str]]
+) -> None:
+    data = Path(platform.env["LOCAL_DATA_DIR"])
+    modes = {
+        path: stat.S_IMODE(path.lstat().st_mode)
+        for root, folders, files in os.walk(data)
+        for path in (Path(root, name) for name in [*folders, *files])
+    }
+    open_to_others = {str(path): oct(mode) for path, mode in modes.items() if mode & 0o077}
+    assert open_to_others == {}
+    names = {path.name for path in modes}
+    assert {"user.db", "user.db-wal", "user.db-shm", "jwt_private.pem", "jwt_public.pem"} <= names
+    assert any(name.startswith("appendonly") for name in names)  # Redis' AOF
+    # Only when we are root may the embedded PostgreSQL's user pass through (never list).
+    assert stat.S_IMODE(data.stat().st_mode) == (0o711 if os.geteuid() == 0 else 0o700)
+
+
+def test_the_running_gateway_tells_the_public_only_whether_it_is_up(platform: Launch) -> None:
+    with httpx.Client(base_url=platform.gateway, timeout=5) as client:
+        live, ready = client.get("/health/live"), client.get("/health/ready")
+        detail, metrics = client.get("/health"), client.get("/metrics")
+    assert (live.json(), ready.json()) == ({"status": "ok"}, {"status": "ok"})
+    assert (detail.status_code, metrics.status_code) == (401, 404)
+    assert "server" not in live.headers

@@ -48,9 +48,9 @@ def _wait_healthy(url: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).json()["status"] == "ok":
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
                 return
-        except (httpx.HTTPError, ValueError):
+        except httpx.HTTPError:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} never became healthy")

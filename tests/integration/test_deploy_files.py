@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 
 from deploy.certs import component_files
 from etl.config import EtlSettings
+from gateway import health
 from gateway.config import GatewaySettings
 from saga_coordinator.config import SagaSettings
 from services.activity.config import ActivitySettings
@@ -124,6 +125,30 @@ def test_the_etl_cronjob_runs_a_real_command_nightly_one_at_a_time() -> None:
 
 def _sources(service: dict[str, Any]) -> set[str]:
     return {str(volume).split(":")[0] for volume in service.get("volumes", [])}
+
+
+def test_only_the_user_service_and_keygen_mount_the_private_signing_key(
+    compose: dict[str, Any],
+) -> None:
+    keygen = compose["services"]["keygen"]
+    written = "python -m deploy.keygen /keys"
+    assert written in " ".join(keygen["command"])
+    private = next(v.split(":")[0] for v in keygen["volumes"] if v.split(":")[1] == "/keys")
+    holders = {name for name, s in compose["services"].items() if private in _sources(s)}
+    assert holders == {"keygen", "user-1", "user-2"}
+    [public] = {v for v in _sources(compose["services"]["gateway"]) if not v.startswith("certs-")}
+    [folder] = [v.split(":")[1] for v in keygen["volumes"] if v.split(":")[0] == public]
+    assert f"cp /keys/jwt_public.pem {folder}/jwt_public.pem" in " ".join(keygen["command"])
+
+
+def test_the_gateway_serves_metrics_on_its_own_port_and_is_probed_on_readiness(
+    compose: dict[str, Any],
+) -> None:
+    gateway = compose["services"]["gateway"]
+    assert int(gateway["environment"]["GATEWAY_METRICS_PORT"]) > 0
+    probe = " ".join(gateway["healthcheck"]["test"])
+    assert "/health/ready" in probe
+    assert "/health/ready" in {getattr(route, "path", "") for route in health.router.routes}
 
 
 # Which mTLS identity each serving module runs as, and its settings prefix.

@@ -7,10 +7,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from deploy.local import free_port
 from services.common.grpc_runtime import GrpcServer
-from tests.helpers import KeyFiles, ServiceCerts, register_and_login, start_user_server
+from tests.helpers import (
+    KeyFiles,
+    ServiceCerts,
+    register_admin,
+    register_and_login,
+    start_user_server,
+)
 from tests.integration.platform import Platform, running_platform
 
 RESET_TIMEOUT = 10.0
@@ -95,6 +102,7 @@ async def test_with_every_instance_down_the_gateway_answers_503_then_recovers(
 ) -> None:
     platform = two_user_instances
     user_id, headers = await register_and_login(platform.client, "patient")
+    _, admin = await register_admin(platform.client, f"sqlite:///{tmp_path / 'user.db'}", "ops")
     for server in platform.user_servers:
         await server.stop(grace=0)
 
@@ -109,8 +117,11 @@ async def test_with_every_instance_down_the_gateway_answers_503_then_recovers(
     refused = await platform.client.get(f"/users/{user_id}", headers=headers)
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == str(int(RESET_TIMEOUT))
-    health = (await platform.client.get("/health")).json()
+    health = (await platform.client.get("/health", headers=admin)).json()
     assert health["status"] == "degraded"
+    not_ready = await platform.client.get("/health/ready")
+    assert not_ready.status_code == 503
+    assert not_ready.json()["error"]["status"] == "UNAVAILABLE"
 
     await restart(platform, 0, tmp_path, jwt_keys)
     await wait_until_healthy(platform, 0)
@@ -121,9 +132,10 @@ async def test_with_every_instance_down_the_gateway_answers_503_then_recovers(
     recovered = await platform.client.get(f"/users/{user_id}", headers=headers)
     assert recovered.status_code == 200
     assert breaker_states(platform)[0] == "closed"
-    assert (await platform.client.get("/health")).json()["upstreams"][
+    assert (await platform.client.get("/health", headers=admin)).json()["upstreams"][
         "fitness.user.v1.UserService"
     ][0]["breaker"] == "closed"
+    assert (await platform.client.get("/health/ready")).json() == {"status": "ok"}
 
 
 async def test_breaker_states_are_exported_as_metrics(two_user_instances: Platform) -> None:
@@ -132,7 +144,7 @@ async def test_breaker_states_are_exported_as_metrics(two_user_instances: Platfo
     await platform.user_servers[0].stop(grace=0)
     for _ in range(8):
         await platform.client.get(f"/users/{user_id}", headers=headers)
-    text = (await platform.client.get("/metrics")).text
+    text = generate_latest(platform.app.state.metrics.registry).decode()
     dead = platform.upstreams.users.instances[0].address
     assert (
         "gateway_upstream_breaker_state"

@@ -327,8 +327,10 @@ async def test_unknown_routes_and_methods_use_the_error_shape(platform: Platform
 
 
 async def test_the_request_id_is_echoed_or_created(platform: Platform) -> None:
-    given = await platform.client.get("/health", headers={"X-Request-ID": "trace-123"})
+    given = await platform.client.get("/health/live", headers={"X-Request-ID": "trace-123"})
     assert given.headers["x-request-id"] == "trace-123"
-    unsafe = await platform.client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    unsafe = await platform.client.get(
+        "/health/live", headers={"X-Request-ID": "bad id\twith spaces"}
+    )
     assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
     assert len(unsafe.headers["x-request-id"]) == 32
