@@ -614,6 +614,8 @@ async def test_a_burst_of_joins_is_announced_in_few_events(cluster: Cluster) -> 
     watcher = await join(cluster, "watcher", session_id, instance=1)
     await next_of(watcher, "session_snapshot")
     names = [f"member{n}" for n in range(12)]
+    for name in names:  # accounts first: the burst under test is of joins, not of logins
+        await cluster.user(name)
     members = await asyncio.gather(*(join(cluster, name, session_id, instance=0) for name in names))
     expected = {(await cluster.user(name))[0] for name in names}
     announced: set[str] = set()
