@@ -12,7 +12,9 @@ from gateway.dependencies import Admin, Pools, errors
 from gateway.fields import PathId
 
 router = APIRouter(tags=["admin"])
-SagaStatusName = Literal["running", "compensating", "completed", "compensated", "needs_attention"]
+SagaStatusName = Literal[
+    "running", "compensating", "completed", "compensated", "needs_attention", "not_accepted"
+]
 
 
 class SagaEventResponse(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from services.common.timeutil import parse_time
 from tests.helpers import register_and_login
 from tests.integration.platform import Platform
+from tests.integration.test_openapi_contract import served
 from tests.integration.test_rest_users import assert_error
 
 SURROGATE = "\ud800"
@@ -196,3 +198,37 @@ async def test_a_wrong_method_answers_405_naming_every_method_of_the_path(
     response = await platform.client.put("/users/some-user")
     assert_error(response, 405)
     assert set(response.headers["allow"].split(", ")) >= {"GET", "PATCH"}
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes) -> int:
+    """Send one login request on an open connection and read its answer; its status."""
+    writer.write(
+        b"POST /users/login HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n"
+        + b"content-length: %d\r\n\r\n" % len(body)
+        + body
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await reader.readexactly(length)
+    return int(head.split(b" ", 2)[1])
+
+
+async def test_a_lone_surrogate_does_not_cost_the_client_its_keep_alive_connection(
+    platform: Platform,
+) -> None:
+    async with served(platform.app) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            bad = b'{"email": "a\\ud800@example.com", "password": "s3cret-pass"}'
+            assert await _exchange(reader, writer, bad) == 422
+            unknown = b'{"email": "nobody@example.com", "password": "s3cret-pass"}'
+            assert await _exchange(reader, writer, unknown) == 401
+        finally:
+            writer.close()
+            await writer.wait_closed()
