@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from services.common.db import make_engine
 from services.user.repository import goal_deletions, goals, user_deletions, users
@@ -36,11 +36,11 @@ async def with_goal_and_workout(platform: Platform, user_id: str, headers: dict[
     return str(goal.json()["goal_id"])
 
 
-def count(url: str, table: object, user_id: str) -> int:
+def count(url: str, table: Table, user_id: str) -> int:
     engine = make_engine(url)
     with engine.connect() as conn:
         found = conn.execute(
-            select(func.count()).select_from(table).where(table.c.user_id == user_id)  # type: ignore[attr-defined]
+            select(func.count()).select_from(table).where(table.c.user_id == user_id)
         ).scalar_one()
     engine.dispose()
     return int(found)
@@ -99,10 +99,14 @@ async def test_an_admin_may_delete_any_account_but_another_user_may_not(
     _, other = await register_and_login(platform.client, "otis")
     refused = await platform.client.delete(f"/users/{victim}", headers=other)
     assert refused.status_code == 403
-    assert (await platform.client.get(f"/users/{victim}", headers=victim_headers)).status_code == 200
+    assert (
+        await platform.client.get(f"/users/{victim}", headers=victim_headers)
+    ).status_code == 200
     _, admin = await register_admin(platform.client, user_db(tmp_path), "root")
     assert (await platform.client.delete(f"/users/{victim}", headers=admin)).status_code == 204
-    assert (await platform.client.get(f"/users/{victim}", headers=victim_headers)).status_code == 404
+    assert (
+        await platform.client.get(f"/users/{victim}", headers=victim_headers)
+    ).status_code == 404
     unknown = await platform.client.delete("/users/nobody", headers=admin)
     assert unknown.status_code == 404
 

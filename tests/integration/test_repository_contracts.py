@@ -269,6 +269,7 @@ def test_deleting_a_users_data_removes_his_sessions_statistics_and_plans_only(
     assert [s.session_id for s in workouts.list_sessions("u2", 10, None)] == ["s-002"]
     assert workouts.get_statistics("u2").total_workouts == 1
 
+
 def goal(**changes: object) -> Goal:
     base = Goal(
         "g-1", "u-1", GoalType.WORKOUTS_COUNT, 2, date(2030, 2, 1), 0, GoalStatus.ACTIVE, T0
@@ -306,3 +307,39 @@ def test_a_claimed_goal_keeps_its_pending_change(users: SqlUserRepository) -> No
     )
     users.write_goals("saga-9:prepare", [GoalWrite(goal(), claimed)], T0)
     assert users.get_goal("u-1", "g-1") == claimed
+
+
+def test_a_user_marked_for_deletion_is_hidden_and_unmarking_brings_him_back(
+    users: SqlUserRepository,
+) -> None:
+    users.add_user(user(1), "r1")
+    assert users.mark_deleting("u-1", "saga-d", "saga-d:mark", T0)
+    assert users.mark_deleting("u-1", "saga-d", "saga-d:mark", T0)  # a repeat
+    assert users.get_user("u-1") is None
+    assert users.find_by_email("user1@example.com") is None
+    users.unmark_deleting("u-1", "another-saga")  # not this saga's mark: nothing
+    assert users.get_user("u-1") is None
+    users.unmark_deleting("u-1", "saga-d")
+    assert users.get_user("u-1") == user(1)
+    assert not users.mark_deleting("ghost", "saga-g", "saga-g:mark", T0)
+
+
+def test_erasing_a_user_deletes_his_rows_and_leaves_tombstones(
+    users: SqlUserRepository,
+) -> None:
+    users.add_user(user(1), "r1")
+    users.add_user(user(2), "r2")
+    note = Notification("n-1", "u-1", "goal_achieved", "g-1", "done", T0)
+    users.write_goals("create", [GoalWrite(None, goal(), (note,))], T0)
+    users.write_goals("other", [GoalWrite(None, goal(goal_id="g-2", user_id="u-2"))], T0)
+    users.mark_deleting("u-1", "saga-d", "saga-d:mark", T0)
+    users.erase_user("u-1", "saga-d:erase", T0 + timedelta(seconds=1))
+    users.erase_user("u-1", "saga-d:erase", T0 + timedelta(seconds=2))  # a repeat
+    assert users.list_goals("u-1") == []
+    assert users.list_notifications("u-1", 10) == []
+    users.unmark_deleting("u-1", "saga-d")  # too late: the account is gone for good
+    assert users.get_user("u-1") is None
+    assert not users.mark_deleting("u-1", "saga-e", "saga-e:mark", T0)
+    assert [g.goal_id for g in users.list_goals("u-2")] == ["g-2"]
+    # The email is free again for a new account.
+    users.add_user(User("u-3", "user1", "user1@example.com", "h", Profile(), T0), "r3")
