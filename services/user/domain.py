@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from services.common.text import describe, unsafe_character
+
 
 class DomainError(Exception):
     """Base of the errors a use case reports to its caller."""
@@ -211,13 +213,18 @@ def email_key(email: str) -> str:
 
 def validate_registration(username: str, email: str, password: str) -> None:
     """Reject a username, email or password that breaks the documented rules."""
-    if not USERNAME_PATTERN.match(username):
+    # fullmatch: with match, "$" would also accept a trailing newline.
+    if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInput("username must be 3-32 letters, digits, '.', '_' or '-'")
-    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+    bad = unsafe_character(email, formats=False)
+    if bad is not None:
+        raise InvalidInput(f"email must not contain {describe(bad)}")
+    if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
         raise InvalidInput("email is not a valid address")
     low, high = PASSWORD_LENGTH
     if not low <= len(password) <= high:
         raise InvalidInput(f"password must be {low}-{high} characters")
+    _check_text("password", password)
 
 
 def validated_profile(profile: Profile, this_year: int) -> Profile:
@@ -225,11 +232,19 @@ def validated_profile(profile: Profile, this_year: int) -> Profile:
     name = profile.display_name.strip()
     if len(name) > DISPLAY_NAME_MAX:
         raise InvalidInput(f"display_name must be at most {DISPLAY_NAME_MAX} characters")
+    _check_text("display_name", name)
     _check_range("weight_kg", profile.weight_kg, WEIGHT_KG_RANGE)
     _check_range("height_cm", profile.height_cm, HEIGHT_CM_RANGE)
     if profile.birth_year is not None:
         _check_range("birth_year", profile.birth_year, (EARLIEST_BIRTH_YEAR, this_year))
     return replace(profile, display_name=name)
+
+
+def _check_text(name: str, value: str) -> None:
+    """Refuse controls and bidi overrides (the gateway does too; this is for gRPC callers)."""
+    bad = unsafe_character(value)
+    if bad is not None:
+        raise InvalidInput(f"{name} must not contain {describe(bad)}")
 
 
 def _check_range(name: str, value: float | None, bounds: tuple[float, float]) -> None:

@@ -6,8 +6,10 @@ import asyncio
 import json
 from typing import Any
 
+import grpc
 import httpx
 import pytest
+from fitness.user.v1 import user_service_pb2 as user_pb
 
 from services.common.timeutil import parse_time
 from tests.helpers import register_and_login
@@ -232,3 +234,26 @@ async def test_a_lone_surrogate_does_not_cost_the_client_its_keep_alive_connecti
         finally:
             writer.close()
             await writer.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("email", "display_name"),
+    [
+        ("zed\x00@example.com", "Zed"),
+        ("zed\u202e@example.com", "Zed"),
+        ("zed@example.com", "Z\x00"),
+    ],
+)
+async def test_direct_grpc_callers_get_invalid_argument_for_unsafe_text(
+    platform: Platform, email: str, display_name: str
+) -> None:
+    request = user_pb.RegisterUserRequest(
+        request_id="direct",
+        username="zed",
+        email=email,
+        password="s3cret-pass",
+        profile=user_pb.Profile(display_name=display_name),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await platform.upstreams.users.call("RegisterUser", request)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
