@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from deploy.local import ProcessSpec, Supervisor, build_topology, prepare, settings_on_free_ports
 
@@ -183,6 +185,9 @@ def test_an_account_deletion_cut_off_by_a_coordinator_crash_completes_after_the_
     running: Running,
 ) -> None:
     user_id, headers, credentials = account(running)
+    _, coach, _ = account(running)
+    body = {"title": "Row", "workout_type": "rowing"}
+    live = running.gateway.post("/group-sessions", headers=coach, json=body).json()["session_id"]
     new_goal(running, user_id, headers)
     started = running.gateway.post(
         "/workouts/start", headers=headers, json={"workout_type": "yoga"}
@@ -207,3 +212,8 @@ def test_an_account_deletion_cut_off_by_a_coordinator_crash_completes_after_the_
         "/group-sessions", headers=headers, json={"title": "HIIT", "workout_type": "hiit"}
     )
     assert group.status_code == 401
+    socket_url = running.supervisor.topology.gateway_url.replace("http", "ws")
+    # Joining the live class is refused at the handshake, like a session that does not exist.
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{socket_url}/ws/sessions/{live}", additional_headers=headers).close()
+    assert refused.value.response.status_code == 403
