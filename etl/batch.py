@@ -23,6 +23,8 @@ from etl.statements import (
     CLOSE_CHANGED_USERS,
     CREATE_WATERMARK,
     ENSURE_DATES,
+    ERASE_USER_ROWS,
+    ERASE_USER_WORKOUTS,
     FACT_COLUMNS,
     FACT_TOTALS,
     GOAL_COLUMNS,
@@ -122,6 +124,18 @@ class BatchLoad:
         """Recompute the aggregates of the days the batch's workouts touched: (days, rows)."""
         days = sorted(self._workout_days)
         return days_of(days), self._conn.execute(REFRESH_AGGREGATES, (days,)).rowcount
+
+    def erase_users(self, user_ids: Sequence[str]) -> int:
+        """Remove every row of erased accounts; returns the rows written."""
+        if not user_ids:
+            return 0
+        ids = list(user_ids)
+        days = [row[0] for row in self._conn.execute(ERASE_USER_WORKOUTS, (ids,))]
+        self._workout_days.update(days)
+        erased = sum(
+            self._conn.execute(statement, (ids,)).rowcount for statement in ERASE_USER_ROWS
+        )
+        return len(days) + erased
 
     def quarantined_keys(self, source: str) -> frozenset[str]:
         """The keys of a source's rows in quarantine now."""
@@ -230,7 +244,7 @@ def _totals_params(days: Sequence[date], loaded: Loaded | None) -> dict[str, obj
 
 
 def _quarantine_row(row: Quarantined, run_id: str, now: datetime) -> tuple[object, ...]:
-    return (row.source, row.record_key, row.reason, row.record, run_id, now, now)
+    return (row.source, row.record_key, row.user_id, row.reason, row.record, run_id, now, now)
 
 
 def _user_key(

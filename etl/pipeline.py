@@ -150,6 +150,9 @@ def _load_batch(
         batch.written[GOALS] = load.load_goals(map(goal_fact, goals.rows()))
         batch.written[GOALS] += load.apply_goal_deletions(deletions)
         workouts = _load_workouts(deps, window, load, batch)
+        # Every batch, not just the deletion's: a backfill of an older day must not
+        # compare facts of an erased account with a source that no longer has them.
+        batch.written[USERS] += load.erase_users(deps.users.erased_users())
         for screen in (users, goals, workouts):
             batch.quarantined[screen.source] = _set_aside(load, run_id, screen, deps.clock())
         batch.written[DATES] = load.add_dates()

@@ -117,6 +117,7 @@ class Quarantined:
 
     source: str
     record_key: str
+    user_id: str
     reason: str
     record: str
     totals: tuple[Any, ...] | None = None  # workouts: (start, duration, calories, updated_at)
@@ -154,7 +155,8 @@ def _quarantined(source: str, key: str, reason: str, record: Any) -> Quarantined
     if isinstance(record, WorkoutRecord):
         duration, calories = _float(record.duration), _float(record.calories_burned)
         totals = (record.start_time, duration, calories, record.updated_at)
-    return Quarantined(source, key, reason, printable(tuple(record)), totals)
+    user_id = printable(record[0] if isinstance(record, UserRecord) else record[1], 200)
+    return Quarantined(source, key, user_id, reason, printable(tuple(record)), totals)
 
 
 def _float(value: object) -> float:

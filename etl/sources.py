@@ -34,7 +34,7 @@ from etl.domain import (
 )
 from etl.transform import parse_timestamp
 from services.activity.sql_repository import sessions
-from services.user.repository import goal_deletions, goals, users
+from services.user.repository import goal_deletions, goals, user_deletions, users
 
 STREAM_ROWS = 20_000
 Document = dict[str, Any]
@@ -53,6 +53,10 @@ class UserSource(Protocol):
 
     def goal_deletions(self, window: Window) -> Iterator[GoalDeletion]:
         """Goals deleted in the window."""
+        ...
+
+    def erased_users(self) -> list[str]:
+        """Every account erased so far (their tombstones: few, and read whole)."""
         ...
 
     def earliest_change(self) -> datetime | None:
@@ -104,6 +108,12 @@ class SqlUserSource:
         columns = [goal_deletions.c[name] for name in GoalDeletion._fields]
         query = select(*columns).where(*_inside(goal_deletions.c.deleted_at, window))
         return (GoalDeletion._make(row) for row in _stream(self._engine, query))
+
+    def erased_users(self) -> list[str]:
+        """Every account erased so far (their tombstones: few, and read whole)."""
+        query = select(user_deletions.c.user_id).where(user_deletions.c.deleted_at.is_not(None))
+        with self._engine.connect() as conn:
+            return list(conn.execute(query).scalars())
 
     def earliest_change(self) -> datetime | None:
         """The oldest updated_at of a user or goal."""

@@ -198,12 +198,13 @@ VALUES (%(source)s, %(until)s, %(now)s)
 ON CONFLICT (source) DO NOTHING
 """
 QUARANTINE = """
-INSERT INTO etl_quarantine (source, record_key, reason, record, run_id, first_seen_at,
-                            last_seen_at, date_key, duration_seconds, calories,
+INSERT INTO etl_quarantine (source, record_key, user_id, reason, record, run_id,
+                            first_seen_at, last_seen_at, date_key, duration_seconds, calories,
                             source_updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (source, record_key) DO UPDATE SET
-    reason = excluded.reason, record = excluded.record, run_id = excluded.run_id,
+    user_id = excluded.user_id, reason = excluded.reason, record = excluded.record,
+    run_id = excluded.run_id,
     last_seen_at = excluded.last_seen_at, date_key = excluded.date_key,
     duration_seconds = excluded.duration_seconds, calories = excluded.calories,
     source_updated_at = excluded.source_updated_at
@@ -218,3 +219,10 @@ WHERE source = 'workouts' AND date_key = ANY(%(days)s)
        OR source_updated_at >= %(since)s AND source_updated_at < %(until)s)
 GROUP BY date_key
 """
+# An erased account leaves nothing behind: its facts, aggregates, versions and quarantined
+# rows go. Workout days are returned so their aggregates are refreshed and reconciled.
+ERASE_USER_WORKOUTS = "DELETE FROM fact_workout WHERE user_id = ANY(%s) RETURNING date_key"
+ERASE_USER_ROWS = tuple(
+    f"DELETE FROM {table} WHERE user_id = ANY(%s)"
+    for table in ("fact_goal", "agg_daily_activity", "dim_user", "etl_quarantine")
+)

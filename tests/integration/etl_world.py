@@ -112,6 +112,14 @@ class EtlWorld:
         """The goal's deletion commits at ``when``."""
         self.users.write_goals(str(uuid.uuid4()), [GoalWrite(goal, None)], when)
 
+    def erase(self, user_id: str, when: datetime) -> None:
+        """The account deletion saga's steps for the user, all at ``when``."""
+        self.now = when
+        saga = str(uuid.uuid4())
+        self.users.mark_deleting(user_id, saga, f"{saga}:mark", when)
+        self.workouts.delete_user_data(user_id)
+        self.users.erase_user(user_id, f"{saga}:erase", when)
+
     def load(self, first: date, last: date | None = None, **deps: Any) -> RunReport:
         """``etl run --from first --to last`` (one day without ``last``)."""
         return run_etl(replace(self.deps, **deps), days_interval(first, last or first))

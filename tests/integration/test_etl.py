@@ -364,3 +364,24 @@ def _without_surrogates(snapshot: dict[str, list[tuple[object, ...]]]) -> dict[s
     goals = sorted(row[:2] + row[3:] for row in snapshot["fact_goal"])
     rest = {k: v for k, v in snapshot.items() if k not in ("dim_user", "fact_workout", "fact_goal")}
     return {**rest, "dim_user": users, "fact_workout": facts, "fact_goal": goals}
+
+
+def test_an_erased_account_leaves_the_warehouse_and_later_nights_still_reconcile(
+    world: EtlWorld, three_days: dict[str, str]
+) -> None:
+    world.nightly(at(D4, 2))
+    world.erase(three_days["bob"], at(D4, 9))
+    # Ann's workout on D1, recorded on D4, makes D1 (where bob had one) be reconciled again.
+    world.workout(three_days["ann"], at(D1, 21), kcal=50.0, recorded=at(D4, 10))
+
+    report = world.nightly(at(D4 + timedelta(days=1), 2))
+    backfill = world.load(D1)
+
+    assert report is not None
+    assert report.status is RunStatus.SUCCEEDED
+    assert backfill.status is RunStatus.SUCCEEDED
+    bob = three_days["bob"]
+    for table in ("fact_workout", "fact_goal", "agg_daily_activity", "dim_user"):
+        assert world.scalar(f"SELECT count(*) FROM {table} WHERE user_id = %s", bob) == 0
+    assert world.scalar("SELECT count(*) FROM fact_workout") == 4
+    assert world.scalar("SELECT sum(workouts) FROM agg_daily_activity") == 4

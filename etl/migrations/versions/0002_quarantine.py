@@ -14,6 +14,7 @@ ALTER TABLE etl_runs ADD COLUMN rows_quarantined jsonb NOT NULL DEFAULT '{}';
 CREATE TABLE etl_quarantine (
     source            varchar(16) NOT NULL,      -- users, goals or workouts
     record_key        text NOT NULL,             -- the row's natural key, escaped
+    user_id           text NOT NULL,             -- whose row it is, escaped (for erasure)
     reason            text NOT NULL,             -- e.g. 'display_name contains a NUL character'
     record            text NOT NULL,             -- the row as a person reads it, escaped
     run_id            uuid NOT NULL,             -- the run that last set it aside
@@ -26,6 +27,7 @@ CREATE TABLE etl_quarantine (
     source_updated_at timestamptz,
     PRIMARY KEY (source, record_key)
 );
+CREATE INDEX etl_quarantine_user ON etl_quarantine (user_id);
 """
 DOWN = """
 DROP TABLE etl_quarantine;
