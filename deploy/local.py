@@ -357,12 +357,9 @@ def grant_admin_command(settings: LocalSettings, email: str = "you@example.com")
 
 
 def _print_urls(topology: Topology) -> None:
-
     settings = topology.settings
     lines = [
         "Fitness Goal Tracker is running:",
-        "  admin role      register an account, then grant it (takes effect at its next login):",
-        f"                  {grant_admin_command(settings)}",
         f"  REST API        {topology.gateway_url}   (OpenAPI: {topology.gateway_url}/docs)",
         f"  health          {topology.gateway_url}/health/live, /health/ready"
         "   (details: /health, admin token)",
@@ -388,6 +385,8 @@ def _print_urls(topology: Topology) -> None:
         + f"   ETL nightly at {settings.etl_schedule_at} UTC",
         f"  reports         ETL_WAREHOUSE_URL={settings.etl_warehouse_url()} .venv/bin/etl report",
         f"  data            {settings.data_dir.resolve()}",
+        "  admin role      register an account, then grant it (takes effect at its next login):",
+        f"                  {grant_admin_command(settings)}",
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

@@ -32,8 +32,8 @@ from gateway.live.persistence import sweep_until
 from gateway.live.polls import close_due_polls_until
 from gateway.live.presence import PresenceAnnouncer
 from gateway.live.store import LiveStore
-from gateway.metrics import GatewayMetrics
 from gateway.login_throttle import LoginThrottle
+from gateway.metrics import GatewayMetrics
 from gateway.middleware import (
     BodyLimitMiddleware,
     MetricsMiddleware,
@@ -42,7 +42,9 @@ from gateway.middleware import (
 )
 from gateway.notifications import NotificationHub
 from gateway.openapi import install_openapi
-from gateway.upstream import UpstreamPool
+from gateway.upstream import CHANNEL_OPTIONS, Connect, UpstreamPool
+from services.common.tls import TlsFiles, secure_aio_channel
+from services.common.trust import ACTIVITY, SAGA, USER
 
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
@@ -125,6 +127,9 @@ def create_app(
             settings.redis_url, decode_responses=True, retry=Retry(NoBackoff(), 0)
         )
         store = LiveStore(redis)
+        app.state.login_throttle = LoginThrottle(
+            redis, settings.login_throttle_settings(), wall_clock
+        )
         app.state.live = Live(
             store,
             Hub(subscriber, store.events_after),
@@ -134,9 +139,6 @@ def create_app(
         app.state.notifications = NotificationHub(redis, subscriber)
         background = Background()
         live = app.state.live
-        app.state.login_throttle = LoginThrottle(
-            redis, settings.login_throttle_settings(), wall_clock
-        )
         background.run(app.state.notifications.listen_until)
         background.run(live.hub.listen_until)
         background.run(functools.partial(close_due_polls_until, store=store))

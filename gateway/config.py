@@ -46,7 +46,6 @@ class GatewaySettings(BaseSettings):
     ws_rate_per_second: float = Field(10.0, gt=0)
     ws_rate_burst: int = Field(20, gt=0)
     live_empty_timeout: float = Field(300.0, gt=0, description="End a session nobody is in")
-    tls_ca_file: Path = Field(
     login_account_max_failures: int = Field(
         5, gt=0, description="Failed logins on one email before it is locked"
     )
@@ -60,6 +59,7 @@ class GatewaySettings(BaseSettings):
     login_failure_window: float = Field(
         3600.0, gt=0, description="Failures are forgotten this long after the last lockout ends"
     )
+    tls_ca_file: Path = Field(
         Path(".run/certs/gateway/ca.crt"), description="CA whose certificates are trusted (mTLS)"
     )
     tls_cert_file: Path = Path(".run/certs/gateway/tls.crt")
@@ -70,7 +70,6 @@ class GatewaySettings(BaseSettings):
         """The mutual-TLS files: every gRPC hop in and out uses them."""
         return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
 
-    def live_settings(self) -> LiveSettings:
     def login_throttle_settings(self) -> ThrottleSettings:
         """The failed-login throttling part of the settings."""
         return ThrottleSettings(
@@ -81,6 +80,7 @@ class GatewaySettings(BaseSettings):
             window=self.login_failure_window,
         )
 
+    def live_settings(self) -> LiveSettings:
         """The WebSocket part of the settings."""
         return LiveSettings(
             allowed_origins=self.allowed_origins,

@@ -82,6 +82,14 @@ class LoginResponse(BaseModel):
     user_id: str
     token_type: str = "Bearer"
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class RefreshTokenBody(StrictBody):
+    """POST /users/token/refresh and POST /users/logout."""
+
+    refresh_token: str = Field(min_length=1, max_length=256)
 
 
 class UserResponse(BaseModel):
@@ -121,14 +129,6 @@ class ProfilePatch(PatchBody):
     def changes(self) -> dict[str, Any]:
         """The fields the client sent."""
         return self.model_dump(include=self.model_fields_set)
-    refresh_token: str
-    refresh_expires_in: int
-
-
-class RefreshTokenBody(StrictBody):
-    """POST /users/token/refresh and POST /users/logout."""
-
-    refresh_token: str = Field(min_length=1, max_length=256)
 
 
 class GoalRequest(StrictBody):
