@@ -196,13 +196,13 @@ class MongoWorkoutRepository:
         found = self._plans.find({"user_id": user_id, "active": True})
         return [_to_plan(d) for d in found.sort([("target_date", ASCENDING), ("_id", ASCENDING)])]
 
-
     def delete_user_data(self, user_id: str) -> int:
         """Delete the user's documents; each delete is idempotent, so a retry finishes it."""
         deleted = self._sessions.delete_many({"user_id": user_id}).deleted_count
         self._statistics.delete_one({"_id": user_id})
         self._plans.delete_many({"user_id": user_id})
         return deleted
+
 
 def _plan_document(plan: GoalPlan) -> Document:
     document = asdict(plan)

@@ -24,7 +24,9 @@ def test_the_workout_type_table_in_the_docs_matches_each_met_and_compendium_labe
     header = "| workout_type | MET | Compendium code | Compendium activity |"
     rows = _table_rows((ROOT / "docs" / "activity.md").read_text(), header)
 
-    documented = {name: (float(met), label.replace("–", "-")) for name, met, _, label in rows}
+    documented = {
+        name: (float(met), label.replace("\N{EN DASH}", "-")) for name, met, _, label in rows
+    }
 
     assert documented == {t.name: (t.met, t.description) for t in WORKOUT_TYPES.values()}
     assert all(len(code) == 5 and code.isdigit() for _, _, code, _ in rows)
