@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import schemathesis
 import uvicorn
 from fastapi import FastAPI
@@ -237,6 +238,8 @@ def run_stateful(
     )
 
 
+# A minute on a loaded two-core machine; the default 120 s leaves too little margin.
+@pytest.mark.timeout(300)
 async def test_generated_requests_get_documented_answers_and_never_a_5xx(
     platform: Platform,
 ) -> None:
@@ -249,6 +252,8 @@ async def test_generated_requests_get_documented_answers_and_never_a_5xx(
     assert failures == [], "\n\n".join(failures)
 
 
+# A minute on a loaded two-core machine; the default 120 s leaves too little margin.
+@pytest.mark.timeout(300)
 async def test_chains_of_linked_requests_get_documented_answers(platform: Platform) -> None:
     user_id, headers = await register_admin(platform.client, platform.user_database_url, "stateful")
     document = platform.app.openapi()
