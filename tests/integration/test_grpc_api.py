@@ -446,9 +446,10 @@ async def test_progress_and_notification_rpcs_refuse_bad_requests(services: Serv
 
 
 async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
+    user = await register(services)
     plan = {
         "request_id": "s:plan",
-        "user_id": "u",
+        "user_id": user.user_id,
         "goal_id": "g",
         "goal_type": "active_minutes",
         "target_value": 300,
@@ -477,6 +478,8 @@ async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
         await code_of(services.saga_activity.PutGoalPlan(infeasible))
         == grpc.StatusCode.FAILED_PRECONDITION
     )
+    ghost = apb.PutGoalPlanRequest(**{**plan, "user_id": "nobody"})
+    assert await code_of(services.saga_activity.PutGoalPlan(ghost)) == grpc.StatusCode.NOT_FOUND
     restore = apb.RestoreGoalPlanRequest(request_id="s:plan:undo", goal_id="g")
     assert (
         await code_of(services.saga_activity.RestoreGoalPlan(restore))
