@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from etl.domain import GOALS, USERS, WORKOUTS, GoalRecord, UserRecord, WorkoutRecord
+from etl.transform import day_key, parse_timestamp
 
 R = TypeVar("R", GoalRecord, UserRecord, WorkoutRecord)
 INT4 = (-(2**31), 2**31 - 1)
@@ -93,7 +95,24 @@ def workout_problem(workout: WorkoutRecord) -> str | None:
         else "workout_type is not text",
         number_problem("duration", workout.duration),
         number_problem("calories_burned", workout.calories_burned),
+        time_problem("start_time", workout.start_time),
+        time_problem("end_time", workout.end_time),
+        time_problem("updated_at", workout.updated_at),
     )
+
+
+def time_problem(name: str, value: object) -> str | None:
+    """Why a time (a datetime, or the UTC text SQLite keeps) cannot be loaded, or None."""
+    if isinstance(value, datetime):
+        return None
+    if not isinstance(value, str):
+        return f"{name} is not a time"
+    try:
+        parse_timestamp(value)
+        day_key(value)
+    except (ValueError, OverflowError):
+        return f"{name} is not a time"
+    return None
 
 
 def _first(*problems: str | None) -> str | None:
@@ -152,11 +171,17 @@ class Screen(Generic[R]):
 
 def _quarantined(source: str, key: str, reason: str, record: Any) -> Quarantined:
     totals = None
-    if isinstance(record, WorkoutRecord):
+    if isinstance(record, WorkoutRecord) and not _bad_times(record):
         duration, calories = _float(record.duration), _float(record.calories_burned)
         totals = (record.start_time, duration, calories, record.updated_at)
     user_id = printable(record[0] if isinstance(record, UserRecord) else record[1], 200)
     return Quarantined(source, key, user_id, reason, printable(tuple(record)), totals)
+
+
+def _bad_times(workout: WorkoutRecord) -> bool:
+    """A workout whose day or change time is unreadable has no day to be counted on."""
+    times = (("start_time", workout.start_time), ("updated_at", workout.updated_at))
+    return any(time_problem(name, value) for name, value in times)
 
 
 def _float(value: object) -> float:

@@ -97,3 +97,24 @@ def test_quarantining_the_same_row_again_keeps_one_entry_and_writes_no_fact(
     assert again.counts.quarantined["users"] == 1
     assert again.counts.rows_written == 0
     assert world.scalar("SELECT count(*) FROM etl_quarantine") == 1
+
+
+def test_a_workout_with_an_unreadable_time_in_the_store_is_quarantined_not_fatal(
+    world: EtlWorld,
+) -> None:
+    ann = world.register("ann", 60.0, at(D1, 8))
+    world.workout(ann, at(D1, 10), kcal=200.0)
+    bad = world.workout(ann, at(D1, 12), kcal=300.0)
+    with world.activity_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE workout_sessions SET end_time = 'not a time' WHERE session_id = ?", (bad,)
+        )
+
+    report = world.nightly(at(D2, 2))
+
+    assert report is not None
+    assert report.status is RunStatus.SUCCEEDED
+    assert world.scalar("SELECT count(*) FROM fact_workout") == 1
+    assert world.rows("SELECT record_key, reason FROM etl_quarantine") == [
+        (bad, "end_time is not a time")
+    ]

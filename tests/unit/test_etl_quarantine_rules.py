@@ -102,3 +102,16 @@ def test_reconciliation_treats_nan_sums_on_both_sides_as_agreement() -> None:
 
     assert compare_totals("t", {day: nan}, {day: nan}) == []
     assert compare_totals("t", {day: nan}, {day: DayTotals(1, 0.0, 1.0)}) != []
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "2026-13-45 10:00:00", "", 17])
+def test_a_workout_whose_time_cannot_be_read_is_set_aside_without_a_day(bad: object) -> None:
+    screen = Screen("workouts", workout_problem, [workout(start_time=bad)])
+
+    assert list(screen.rows()) == []
+    assert screen.set_aside[0].reason == "start_time is not a time"
+    assert screen.set_aside[0].totals is None
+
+
+def test_utc_text_as_sqlite_keeps_it_is_a_time() -> None:
+    assert workout_problem(workout(start_time="2026-03-02 10:00:00.123456")) is None
