@@ -191,7 +191,8 @@ def create_goal(
 
 
 def get_goal(deps: UserDeps, user_id: str, goal_id: str) -> Goal:
-    """Return one goal of the user or raise GoalNotFound."""
+    """Return one goal of an existing user (not one being deleted) or raise a NotFound."""
+    get_user(deps, user_id)
     goal = deps.repo.get_goal(user_id, goal_id)
     if goal is None:
         raise GoalNotFound(f"goal {goal_id} not found")

@@ -36,6 +36,17 @@ def test_a_user_being_deleted_can_no_longer_log_in_or_be_read(deps: UserDeps) ->
         service.get_user(deps, user_id)
 
 
+def test_the_goals_of_a_user_being_deleted_can_no_longer_be_read(deps: UserDeps) -> None:
+    user_id = registered(deps, "dora")
+    target = deps.clock().date() + timedelta(days=30)
+    goal = service.create_goal(deps, user_id, GoalType.WORKOUTS_COUNT, 3, target, "goal-1")
+    account_deletion.begin_user_deletion(deps, "saga-1", user_id, "saga-1:mark")
+    with pytest.raises(UserNotFound):
+        service.get_goal(deps, user_id, goal.goal_id)
+    with pytest.raises(UserNotFound):
+        service.list_goals(deps, user_id)
+
+
 def test_marking_twice_with_one_request_id_is_one_mark(deps: UserDeps) -> None:
     user_id = registered(deps, "dora")
     account_deletion.begin_user_deletion(deps, "saga-1", user_id, "saga-1:mark")

@@ -159,5 +159,8 @@ def test_goal_rules_are_enforced(deps: UserDeps, value: float, days: int) -> Non
 def test_goals_of_unknown_users_and_unknown_goals_are_not_found(deps: UserDeps) -> None:
     with pytest.raises(UserNotFound):
         service.create_goal(deps, "ghost", GoalType.WORKOUTS_COUNT, 1, date(2031, 1, 1), "g")
-    with pytest.raises(GoalNotFound):
+    with pytest.raises(UserNotFound):
         service.get_goal(deps, "ghost", "nothing")
+    user = register(deps)
+    with pytest.raises(GoalNotFound):
+        service.get_goal(deps, user.user_id, "nothing")  # type: ignore[attr-defined]
