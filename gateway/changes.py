@@ -4,12 +4,15 @@ An answer must not say "failed" when the change may have been accepted. Once the
 the coordinator was sent, a lost answer (the coordinator died, the deadline passed) is a
 202 pointing at ``GET /users/{user_id}/changes/{saga_id}``; only a call that was never
 sent (no instance could take it) is a 503. The status route settles an unknown saga for
-good with the coordinator's FenceSaga: either the saga exists, or it never will.
+good with the coordinator's FenceSaga: either the saga exists, or it never will. Only an
+id of the form the gateway issues is fenced; any other is 404 and writes nothing, so a
+client cannot fill the saga log with ids the gateway never gave out.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 import grpc
 from fastapi import APIRouter
@@ -39,6 +42,9 @@ DEFINITE_CODES = {
     grpc.StatusCode.ABORTED,
     grpc.StatusCode.UNIMPLEMENTED,
 }
+# The saga ids gateway.dependencies.new_request_id issues: a uuid4 in hex, or
+# "idem-" and the caller-scoped hash of an Idempotency-Key (gateway.idempotency).
+ISSUED_SAGA_ID = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}|idem-[0-9a-f]{32}")
 _STATUS_PREFIX = "SAGA_STATUS_"
 FINAL = {"completed", "compensated", "needs_attention", "not_accepted"}
 
@@ -115,6 +121,8 @@ async def get_change(
 ) -> ChangeStatus:
     """Where a change stands (the Location of a 202): running, or its final outcome."""
     require_self_or_admin(user_id, principal)
+    if not ISSUED_SAGA_ID.fullmatch(saga_id):
+        raise ApiError(404, f"change {saga_id} not found")
     request = saga_pb.FenceSagaRequest(saga_id=saga_id, user_id=user_id)
     saga: saga_pb.Saga = await pools.sagas.call("FenceSaga", request)
     if saga.user_id != user_id:

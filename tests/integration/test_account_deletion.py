@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -153,9 +154,25 @@ async def test_a_change_the_coordinator_never_received_is_told_as_not_accepted_f
     platform: Platform,
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "nell")
-    url = f"/users/{user_id}/changes/lost-request"
+    url = f"/users/{user_id}/changes/{uuid.uuid4().hex}"  # an id the gateway could have issued
     told = (await platform.client.get(url, headers=headers)).json()
     assert (told["status"], told["done"], told["applied"]) == ("not_accepted", True, False)
     assert told["error"]["status"] == "UNAVAILABLE"
     # The fence holds: the same id can no longer start a saga.
     assert (await platform.client.get(url, headers=headers)).json() == told
+
+
+async def test_an_id_the_gateway_never_issues_is_not_found_and_leaves_no_saga_behind(
+    platform: Platform, tmp_path: Path
+) -> None:
+    user_id, headers = await register_and_login(platform.client, "nora")
+    _, admin = await register_admin(platform.client, user_db(tmp_path), "root")
+    for saga_id in ("lost-request", "x" * 128, uuid.uuid4().hex.upper(), f"idem-{'0' * 31}"):
+        told = await platform.client.get(f"/users/{user_id}/changes/{saga_id}", headers=headers)
+        assert told.status_code == 404, told.text
+        assert told.json()["error"]["status"] == "NOT_FOUND"
+        looked_up = await platform.client.get(f"/admin/sagas/{saga_id}", headers=admin)
+        assert looked_up.status_code == 404, looked_up.text
+    listed = await platform.client.get("/admin/sagas?status=not_accepted", headers=admin)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["sagas"] == []
