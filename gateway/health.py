@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from redis.exceptions import RedisError
 
 from gateway.dependencies import Admin, Pools, Upstreams, errors
-from gateway.errors import ApiError
+from gateway.errors import REDIS_RETRY_AFTER, ApiError
 
 router = APIRouter(tags=["operations"])
 REDIS_PING_TIMEOUT = 0.5
@@ -24,9 +24,13 @@ async def live() -> dict[str, str]:
 
 @router.get("/health/ready", responses=errors(503))
 async def ready(request: Request, pools: Pools) -> dict[str, str]:
-    """200 when every service has an instance that can take calls and Redis answers, else 503."""
+    """200 when every service has an instance that can take calls and Redis answers, else 503.
+
+    The 503 carries Retry-After, the same as a Redis outage's on every other route.
+    """
     if not _reachable(pools) or await _redis_status(request) != "ok":
-        raise ApiError(503, "not ready")
+        # Load balancers and orchestrators back off by it, as clients do on the routes.
+        raise ApiError(503, "not ready", headers={"Retry-After": REDIS_RETRY_AFTER})
     return OK
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import register_admin, register_and_login
-from tests.integration.platform import Platform
+from deploy.local import free_port
+from gateway.errors import REDIS_RETRY_AFTER
+from tests.helpers import KeyFiles, ServiceCerts, register_admin, register_and_login
+from tests.integration.platform import Platform, running_platform
 
 
 async def test_liveness_and_readiness_tell_anyone_only_a_status(platform: Platform) -> None:
@@ -13,6 +15,20 @@ async def test_liveness_and_readiness_tell_anyone_only_a_status(platform: Platfo
     ready = await platform.client.get("/health/ready")
     assert (live.status_code, live.json()) == (200, {"status": "ok"})
     assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+
+
+async def test_not_ready_says_when_to_ask_again(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts
+) -> None:
+    nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
+    user, activity, saga = (f"sqlite:///{tmp_path / n}.db" for n in ("user", "activity", "saga"))
+    async with running_platform(
+        user, activity, saga, jwt_keys, nothing_listens, certs=service_certs
+    ) as unready:
+        ready = await unready.client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.headers["retry-after"] == REDIS_RETRY_AFTER
+    assert ready.json()["error"]["status"] == "UNAVAILABLE"
 
 
 async def test_health_details_with_instance_addresses_are_for_admins_only(
