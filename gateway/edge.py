@@ -4,7 +4,8 @@ FastAPI reads JSON bodies with ``json.loads``, which decodes a non-UTF-8 body as
 or fails with a 400 of its own, turns ``"\\ud800"`` into half a UTF-16 pair that
 protobuf cannot encode (a 500 far downstream), and gives up with a RecursionError on
 deep nesting. This middleware answers all three with 422 in the one error shape, for
-every route, including routes added later.
+every route, including routes added later, and for bodies sent without a Content-Type
+too, which FastAPI reads as JSON unless the route is strict about it.
 """
 
 from __future__ import annotations
@@ -60,11 +61,13 @@ def _strings(document: Any) -> Iterable[str]:
 
 
 def _is_json(scope: Scope) -> bool:
+    # A body without a Content-Type (or with an empty one) is checked too: FastAPI reads it
+    # as JSON on any route with strict_content_type=False, and refuses it (422) elsewhere.
     for key, value in scope.get("headers", ()):
         if key.lower() == b"content-type":
             kind = bytes(value).split(b";")[0].strip().lower()
-            return kind == b"application/json" or kind.endswith(b"+json")
-    return False
+            return not kind or kind == b"application/json" or kind.endswith(b"+json")
+    return True
 
 
 class JsonTextMiddleware:

@@ -75,21 +75,44 @@ async def test_a_body_that_is_not_utf8_is_a_422(platform: Platform) -> None:
     assert "UTF-8" in str(assert_error(response, 422)["message"])
 
 
-async def test_a_utf16_body_is_a_422_not_silently_decoded(platform: Platform) -> None:
+# The edge checks a body as JSON when its Content-Type says so, and also without one.
+JSON_CONTENT_TYPES = pytest.mark.parametrize(
+    "headers",
+    [{"content-type": "application/json"}, {}, {"content-type": ""}],
+    ids=["json", "no-content-type", "empty-content-type"],
+)
+
+
+@JSON_CONTENT_TYPES
+async def test_a_utf16_body_is_a_422_not_silently_decoded(
+    platform: Platform, headers: dict[str, str]
+) -> None:
     body = '{"email": "a@example.com", "password": "s3cret-pass"}'.encode("utf-16")
-    response = await platform.client.post(
-        "/users/login", content=body, headers={"content-type": "application/json"}
-    )
-    assert_error(response, 422)
+    response = await platform.client.post("/users/login", content=body, headers=headers)
+    assert "UTF-8" in str(assert_error(response, 422)["message"])
 
 
-async def test_a_deeply_nested_body_is_a_422(platform: Platform) -> None:
+@JSON_CONTENT_TYPES
+async def test_a_deeply_nested_body_is_a_422(platform: Platform, headers: dict[str, str]) -> None:
     response = await platform.client.post(
-        "/users/login",
-        content=b"[" * 30_000 + b"]" * 30_000,
-        headers={"content-type": "application/json"},
+        "/users/login", content=b"[" * 30_000 + b"]" * 30_000, headers=headers
     )
     assert "deeply" in str(assert_error(response, 422)["message"])
+
+
+async def test_a_body_without_a_content_type_is_checked_and_then_refused_as_not_json(
+    platform: Platform,
+) -> None:
+    unsafe = json.dumps({**REGISTER, "display_name": SURROGATE}).encode()
+    refused = await platform.client.post("/users/register", content=unsafe)
+    assert "content-type" not in refused.request.headers
+    assert "surrogate" in str(assert_error(refused, 422)["message"])
+    # A sound body is not taken as JSON either (FastAPI's strict_content_type): 422, no account.
+    body = json.dumps({**REGISTER, "username": "notype", "email": "notype@example.com"})
+    untyped = await platform.client.post("/users/register", content=body.encode())
+    assert_error(untyped, 422)
+    login = {"email": "notype@example.com", "password": REGISTER["password"]}
+    assert (await platform.client.post("/users/login", json=login)).status_code == 401
 
 
 @pytest.mark.parametrize(
