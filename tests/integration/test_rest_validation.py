@@ -9,8 +9,11 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from fastapi import FastAPI
 from fitness.user.v1 import user_service_pb2 as user_pb
 
+from gateway.dependencies import Admin, Caller, Principal
+from gateway.openapi import install_openapi
 from services.common.timeutil import parse_time
 from tests.helpers import register_and_login
 from tests.integration.platform import Platform
@@ -280,3 +283,24 @@ async def test_direct_grpc_callers_get_invalid_argument_for_unsafe_text(
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await platform.upstreams.users.call("RegisterUser", request)
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_each_auth_dependency_declares_its_401_on_a_route_that_declares_nothing() -> None:
+    app = FastAPI()
+
+    @app.get("/caller")
+    async def caller(_caller: Caller) -> None:
+        """Needs a user."""
+
+    @app.get("/principal")
+    async def principal(_principal: Principal) -> None:
+        """Needs a user or an admin."""
+
+    @app.get("/admin")
+    async def admin(_admin: Admin) -> None:
+        """Needs an admin."""
+
+    install_openapi(app)
+    paths = app.openapi()["paths"]
+    declared = {path: set(paths[path]["get"]["responses"]) - {"200"} for path in paths}
+    assert declared == {"/caller": {"401"}, "/principal": {"401"}, "/admin": {"401", "403"}}
