@@ -93,8 +93,13 @@ class SqlAuthStore:
         return [RoleGrant(row["user_id"], row["role"], as_utc(row["granted_at"])) for row in rows]
 
     def add_refresh(self, record: RefreshRecord) -> None:
-        """Insert the token's record."""
+        """Insert the token's record, and drop the user's expired ones (they prove nothing)."""
+        expired = delete(refresh_tokens).where(
+            refresh_tokens.c.user_id == record.user_id,
+            refresh_tokens.c.expires_at < record.issued_at,
+        )
         with self._engine.begin() as conn:
+            conn.execute(expired)
             conn.execute(refresh_tokens.insert().values(_refresh_row(record)))
 
     def find_refresh(self, token_hash: str) -> RefreshRecord | None:
@@ -105,7 +110,15 @@ class SqlAuthStore:
         return _to_refresh(row) if row else None
 
     def exchange_refresh(self, token_hash: str, new: RefreshRecord, now: datetime) -> bool:
-        """Compare-and-set used_at, so two concurrent exchanges cannot both succeed."""
+        """Compare-and-set used_at, so two concurrent exchanges cannot both succeed.
+
+        The family's rows are locked first (PostgreSQL; SQLite serialises writers anyway),
+        so a concurrent revoke_family either finishes before (and the exchange is refused)
+        or waits and then sees the successor too. The family's older rows are deleted: the
+        one just presented stays, marked used, so presenting it again is still detected.
+        """
+        family = refresh_tokens.c.family_id == new.family_id
+        locked = select(refresh_tokens.c.revoked_at).where(family).with_for_update()
         claim = (
             update(refresh_tokens)
             .where(
@@ -115,20 +128,29 @@ class SqlAuthStore:
             )
             .values(used_at=now)
         )
+        older = delete(refresh_tokens).where(family, refresh_tokens.c.token_hash != token_hash)
         with self._engine.begin() as conn:
+            if any(revoked is not None for revoked in conn.execute(locked).scalars()):
+                return False
             if conn.execute(claim).rowcount != 1:
                 return False
+            conn.execute(older)
             conn.execute(refresh_tokens.insert().values(_refresh_row(new)))
         return True
 
     def revoke_family(self, family_id: str, now: datetime) -> None:
         """Set revoked_at on the family's tokens that are not revoked yet."""
+        family = refresh_tokens.c.family_id == family_id
+        # Waits for an exchange in progress, then (a new statement, a new snapshot on
+        # PostgreSQL's READ COMMITTED) revokes the successor it stored as well.
+        locked = select(refresh_tokens.c.token_hash).where(family).with_for_update()
         query = (
             update(refresh_tokens)
-            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+            .where(family, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         with self._engine.begin() as conn:
+            conn.execute(locked)
             conn.execute(query)
 
 
