@@ -1,4 +1,4 @@
-"""The WebSocket handshake: origin, token, and refusing it as retryable during an outage."""
+"""The WebSocket handshake: origin, token, account, and refusing it as retryable in an outage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 
 from fastapi import WebSocket
 
+from gateway.accounts import GONE, account_exists
 from gateway.errors import ApiError
 from gateway.live.machinery import Live
 from gateway.live.outage import CLOSE_TRY_AGAIN, UNAVAILABLE_REASON, unavailable_frame
@@ -28,7 +29,10 @@ def _handshake_token(websocket: WebSocket) -> tuple[str, str | None]:
 
 
 async def authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | None] | None:
-    """The user and subprotocol for an allowed handshake; None after refusing it."""
+    """The user and subprotocol for an allowed handshake; None after refusing it.
+
+    Every socket checks the account as well as the token: a token outlives its account.
+    """
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in machinery.settings.allowed_origins:
         await websocket.close(CLOSE_POLICY, reason="origin not allowed")
@@ -40,6 +44,9 @@ async def authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | N
         user_id = None
     if user_id is None:
         await websocket.close(CLOSE_POLICY, reason="missing or invalid token")
+        return None
+    if not await account_exists(websocket.app.state.upstreams, user_id):
+        await websocket.close(CLOSE_POLICY, reason=GONE)
         return None
     return user_id, subprotocol
 

@@ -16,7 +16,6 @@ import time
 
 from fastapi import APIRouter, WebSocket
 
-from gateway.accounts import GONE, account_exists
 from gateway.errors import REDIS_OUTAGES
 from gateway.live import polls
 from gateway.live.frames import ChatMessage, ClosePoll, ExerciseUpdate, JoinSession, StartPoll, Vote
@@ -42,9 +41,6 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
     if authorized is None:
         return
     user_id, subprotocol = authorized
-    if not await account_exists(websocket.app.state.upstreams, user_id):
-        await websocket.close(CLOSE_POLICY, reason=GONE)
-        return
     try:
         session = await machinery.store.get(session_id)
     except REDIS_OUTAGES as error:

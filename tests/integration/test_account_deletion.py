@@ -7,12 +7,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Table, func, select
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from services.common.db import make_engine
 from services.user.repository import goal_deletions, goals, user_deletions, users
 from tests.helpers import register_admin, register_and_login
 from tests.integration.platform import Platform
+from tests.integration.test_openapi_contract import served
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
 
@@ -91,6 +95,24 @@ async def test_a_deleted_users_old_token_can_neither_work_out_nor_open_a_group_s
     goal = {"goal_type": "workouts_count", "target_value": 5, "target_date": SOON}
     created = await platform.client.post(f"/users/{user_id}/goals", headers=headers, json=goal)
     assert created.status_code == 404
+
+
+async def test_a_deleted_users_old_token_no_longer_opens_the_notification_socket(
+    platform: Platform,
+) -> None:
+    user_id, headers = await register_and_login(platform.client, "wes")
+    async with served(platform.app) as base:
+        url = base.replace("http", "ws", 1) + "/ws/notifications"
+        async with connect(url, additional_headers=headers):
+            pass  # while the account exists, its token opens the socket
+        assert (
+            await platform.client.delete(f"/users/{user_id}", headers=headers)
+        ).status_code == 204
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, additional_headers=headers):
+                pass
+    # Closed before it was accepted (1008, "this account no longer exists"): a 403.
+    assert refused.value.response.status_code == 403
 
 
 async def test_an_admin_may_delete_any_account_but_another_user_may_not(
