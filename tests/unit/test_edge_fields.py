@@ -16,7 +16,10 @@ from pydantic import ValidationError
 from gateway.edge import body_problem
 from gateway.fields import (
     EMAIL_PATTERN,
+    ID_MAX,
+    ID_PATTERN,
     USERNAME_PATTERN,
+    WORKOUT_TYPE_NAMES,
     email_address,
     iso_date,
     rfc3339,
@@ -208,29 +211,46 @@ def test_an_accepted_registration_always_fits_the_protobuf_request() -> None:
     assert accepted >= 150, f"only {accepted} of 300 examples were valid registrations"
 
 
-@reproducible
-@given(profiles)
-def test_an_accepted_profile_change_always_fits_the_protobuf_request(
-    profile: dict[str, Any],
-) -> None:
-    try:
-        patch = ProfilePatch.model_validate(profile)
-    except ValidationError:
-        return
-    user_pb.UpdateProfileRequest(user_id="u", **patch.changes()).SerializeToString()
+def test_an_accepted_profile_change_always_fits_the_protobuf_request() -> None:
+    accepted = 0
+
+    @reproducible
+    @given(sound_profiles | profiles)
+    def check(profile: dict[str, Any]) -> None:
+        nonlocal accepted
+        try:
+            patch = ProfilePatch.model_validate(profile)
+        except ValidationError:
+            return
+        accepted += 1
+        user_pb.UpdateProfileRequest(user_id="u", **patch.changes()).SerializeToString()
+
+    check()
+    assert accepted >= 100, f"only {accepted} of 300 examples were valid profile changes"
 
 
-@reproducible
-@given(texts | st.sampled_from(["yoga", "running", "sleeping"]), texts | st.none())
-def test_an_accepted_workout_start_always_fits_the_protobuf_request(
-    workout_type: str, user_id: str | None
-) -> None:
-    try:
-        body = StartWorkoutRequest.model_validate(
-            {"workout_type": workout_type, "user_id": user_id}
-        )
-    except ValidationError:
-        return
-    activity_pb.StartWorkoutSessionRequest(
-        user_id=body.user_id or "", workout_type=body.workout_type
-    ).SerializeToString()
+def test_an_accepted_workout_start_always_fits_the_protobuf_request() -> None:
+    accepted = 0
+
+    @reproducible
+    @given(
+        st.sampled_from(WORKOUT_TYPE_NAMES) | texts,
+        st.from_regex(ID_PATTERN, fullmatch=True).filter(lambda i: len(i) <= ID_MAX)
+        | st.none()
+        | texts,
+    )
+    def check(workout_type: str, user_id: str | None) -> None:
+        nonlocal accepted
+        try:
+            body = StartWorkoutRequest.model_validate(
+                {"workout_type": workout_type, "user_id": user_id}
+            )
+        except ValidationError:
+            return
+        accepted += 1
+        activity_pb.StartWorkoutSessionRequest(
+            user_id=body.user_id or "", workout_type=body.workout_type
+        ).SerializeToString()
+
+    check()
+    assert accepted >= 75, f"only {accepted} of 300 examples were valid workout starts"
