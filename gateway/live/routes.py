@@ -14,6 +14,7 @@ from gateway.errors import ApiError
 from gateway.fields import PathId, Timestamp, Title, WorkoutType
 from gateway.idempotency import idempotency_var
 from gateway.live.machinery import LiveDep, make_event, snapshot
+from gateway.live.schemas import GroupSessionList, GroupSessionResponse
 from gateway.live.store import GroupSession, LiveStore
 from gateway.schemas import StrictBody
 
@@ -25,7 +26,7 @@ class CreateGroupSession(StrictBody):
 
     title: Title
     workout_type: WorkoutType
-    scheduled_at: Timestamp = Field("", description="When it starts; optional")
+    scheduled_at: Timestamp | None = Field(None, description="When it starts; optional")
 
 
 async def _session_or_404(store: LiveStore, session_id: str) -> GroupSession:
@@ -35,7 +36,12 @@ async def _session_or_404(store: LiveStore, session_id: str) -> GroupSession:
     return session
 
 
-@router.post("/group-sessions", status_code=201, responses=errors(400, 401, 422, 503))
+@router.post(
+    "/group-sessions",
+    status_code=201,
+    response_model=GroupSessionResponse,
+    responses=errors(400, 401, 422, 503),
+)
 async def create_group_session(
     body: CreateGroupSession, caller: Caller, pools: Pools, machinery: LiveDep
 ) -> dict[str, Any]:
@@ -47,19 +53,23 @@ async def create_group_session(
     # With an Idempotency-Key, a retry after a crash re-creates the same session, not a second.
     scoped = idempotency_var.get()
     session = await machinery.store.create(
-        caller, body.title, body.workout_type, body.scheduled_at, session_id=scoped
+        caller, body.title, body.workout_type, body.scheduled_at or "", session_id=scoped
     )
     return await snapshot(machinery.store, session)
 
 
-@router.get("/group-sessions", responses=errors(401))
+@router.get("/group-sessions", response_model=GroupSessionList, responses=errors(401))
 async def list_group_sessions(_caller: Caller, machinery: LiveDep) -> dict[str, Any]:
     """Active sessions, newest first."""
     sessions = await machinery.store.active()
     return {"sessions": [await snapshot(machinery.store, s) for s in sessions]}
 
 
-@router.get("/group-sessions/{session_id}", responses=errors(401, 404))
+@router.get(
+    "/group-sessions/{session_id}",
+    response_model=GroupSessionResponse,
+    responses=errors(401, 404),
+)
 async def get_group_session(
     session_id: PathId, _caller: Caller, machinery: LiveDep
 ) -> dict[str, Any]:
@@ -67,7 +77,11 @@ async def get_group_session(
     return await snapshot(machinery.store, await _session_or_404(machinery.store, session_id))
 
 
-@router.post("/group-sessions/{session_id}/end", responses=errors(401, 403, 404, 409))
+@router.post(
+    "/group-sessions/{session_id}/end",
+    response_model=GroupSessionResponse,
+    responses=errors(401, 403, 404, 409),
+)
 async def end_group_session(
     session_id: PathId, caller: Caller, machinery: LiveDep
 ) -> dict[str, Any]:

@@ -158,6 +158,53 @@ async def test_sessions_are_created_listed_and_read_over_rest(cluster: Cluster) 
     assert (snapshot["state"], snapshot["participants"], snapshot["last_seq"]) == ("active", [], 0)
 
 
+async def test_session_answers_show_unset_times_as_null_and_set_ones_in_rfc_3339(
+    cluster: Cluster,
+) -> None:
+    _, headers = await cluster.user("coach")
+    unscheduled = {"title": "Drop-in", "workout_type": "yoga"}
+    scheduled = {**unscheduled, "scheduled_at": "2030-01-31T11:30:00+01:00"}
+    created = [
+        await cluster.http.post("/group-sessions", headers=headers, json=body)
+        for body in (unscheduled, scheduled)
+    ]
+    assert [c.status_code for c in created] == [201, 201]
+    assert created[0].json()["scheduled_at"] is None
+    assert created[1].json()["scheduled_at"] == "2030-01-31T10:30:00.000Z"
+    assert created[0].json()["ended_at"] is None
+    assert created[0].json()["summary"] is None
+    explicit = {**unscheduled, "scheduled_at": None}
+    assert (await cluster.http.post("/group-sessions", headers=headers, json=explicit)).json()[
+        "scheduled_at"
+    ] is None
+
+
+async def test_the_openapi_document_declares_every_group_session_answer_body(
+    cluster: Cluster,
+) -> None:
+    document = (await cluster.http.get("/openapi.json")).json()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    answers = {
+        ("post", "/group-sessions", "201"): "GroupSessionResponse",
+        ("get", "/group-sessions", "200"): "GroupSessionList",
+        ("get", "/group-sessions/{session_id}", "200"): "GroupSessionResponse",
+        ("post", "/group-sessions/{session_id}/end", "200"): "GroupSessionResponse",
+    }
+    for (method, path, status), model in answers.items():
+        content = paths[path][method]["responses"][status]["content"]["application/json"]
+        assert content["schema"] == {"$ref": f"#/components/schemas/{model}"}, (method, path)
+    snapshot = schemas["GroupSessionResponse"]
+    assert set(snapshot["required"]) >= {"session_id", "state", "participants", "last_seq"}
+    create = schemas["CreateGroupSession"]
+    scheduled = create["properties"]["scheduled_at"]
+    assert "scheduled_at" not in create.get("required", [])
+    assert scheduled.get("default") is None  # not "", which is no date-time
+    assert {"type": "null"} in scheduled["anyOf"]
+    assert {"string", "null"} == {
+        option["type"] for option in snapshot["properties"]["scheduled_at"]["anyOf"]
+    }
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
