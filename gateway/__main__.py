@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+from fastapi import FastAPI
 from prometheus_client import start_http_server
 
 from gateway.app import create_app
@@ -20,7 +21,12 @@ def main() -> None:
         start_http_server(
             settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
         )
-    uvicorn.run(
+    uvicorn.Server(server_config(app, settings)).run()
+
+
+def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
+    """How uvicorn serves the app: proxy headers are believed only from trusted proxies."""
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -29,6 +35,10 @@ def main() -> None:
         timeout_graceful_shutdown=5,
         ws_max_size=settings.ws_max_message_bytes,
         server_header=False,  # no "server: uvicorn" banner
+        # uvicorn's default believes X-Forwarded-For from 127.0.0.1, so any local client
+        # could pick the address the login throttle counts against.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
 
 

@@ -1,18 +1,23 @@
-"""Failed-login throttling per account and per client address, shared by every gateway in Redis.
+"""Login and registration throttling per account and per client address, shared in Redis.
 
-After ``max_failures`` failed logins on one key (the submitted email, or the client
-address), each further failure locks the key for an exponentially growing time
-(``base_lockout`` doubled per failure, capped at ``max_lockout``), as OWASP's
-authentication guidance and NIST SP 800-63B section 5.2.2 ask. A locked key is answered
-429 with Retry-After before the user service is asked, so the right password is refused
-too and a known email is throttled exactly like an unknown one. Failures are forgotten
-``window`` seconds after the last lockout ends; a successful login forgets the
-account's (not the address's) failures.
+Every login attempt counts against the submitted email and the client address *before*
+the user service is asked, in one Redis script that refuses a locked key instead, so
+parallel guesses cannot slip past the lock. The attempt that reaches ``max_failures`` on
+a key locks it for ``base_lockout``, each further one for twice as long (capped at
+``max_lockout``), as OWASP's authentication guidance and NIST SP 800-63B section 5.2.2
+ask. A locked key is answered 429 with Retry-After, so the right password is refused too
+and a known email is throttled exactly like an unknown one. Counts are forgotten
+``window`` seconds after the last lockout ends. A successful login forgets the account's
+count and takes its own attempt back from the address's count.
+
+Registration is limited per address: at most ``register_max_attempts`` in a fixed
+``register_window``, every attempt counting.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -22,11 +27,20 @@ from redis.asyncio import Redis
 
 from gateway.errors import ApiError
 
-# Counts a failure on each key and, past the threshold, pushes its lock further out.
+# Refuses while any key is locked (answering the milliseconds left); otherwise counts the
+# attempt on each key and, at or past its threshold, pushes its lock further out.
 # KEYS: counter hashes. ARGV: now, then per key max_failures; then base, cap, window.
-_RECORD_FAILURE = """
+_ATTEMPT = """
 local now, base, cap, window = tonumber(ARGV[1]), tonumber(ARGV[#ARGV - 2]),
     tonumber(ARGV[#ARGV - 1]), tonumber(ARGV[#ARGV])
+local remaining = 0
+for _, key in ipairs(KEYS) do
+  local untils = tonumber(redis.call('HGET', key, 'until') or '0')
+  remaining = math.max(remaining, untils - now)
+end
+if remaining > 0 then
+  return math.ceil(remaining * 1000)
+end
 for i, key in ipairs(KEYS) do
   local count = redis.call('HINCRBY', key, 'failures', 1)
   local over = count - tonumber(ARGV[i + 1])
@@ -37,13 +51,40 @@ for i, key in ipairs(KEYS) do
   end
   redis.call('PEXPIRE', key, math.ceil((lock + window) * 1000))
 end
-return 1
+return 0
+"""
+
+# Takes one attempt back from each key; below its threshold again, the lock goes too.
+# KEYS: counter hashes. ARGV: 1 to delete the first key outright, else 0; per key max_failures.
+_RELEASE = """
+for i, key in ipairs(KEYS) do
+  if i == 1 and ARGV[1] == '1' then
+    redis.call('DEL', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    local count = redis.call('HINCRBY', key, 'failures', -1)
+    if count <= 0 then
+      redis.call('DEL', key)
+    elseif count < tonumber(ARGV[i + 1]) then
+      redis.call('HDEL', key, 'until')
+    end
+  end
+end
+return 0
+"""
+
+# A fixed-window counter: answers the milliseconds left in the window once it is full.
+# KEYS[1]: the counter. ARGV: max attempts, window in milliseconds.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if count > tonumber(ARGV[1]) then return math.max(1, redis.call('PTTL', KEYS[1])) end
+return 0
 """
 
 
 @dataclass(frozen=True)
 class ThrottleSettings:
-    """How many failures lock an account or an address, and for how long."""
+    """How many attempts lock an account or an address, and for how long."""
 
     account_max_failures: int = 5
     # Many users can share one address (carrier NAT), so its threshold is higher.
@@ -51,10 +92,32 @@ class ThrottleSettings:
     base_lockout: float = 1.0
     max_lockout: float = 900.0
     window: float = 3600.0
+    register_max_attempts: int = 30
+    register_window: float = 3600.0
+
+
+def address_bucket(address: str) -> str:
+    """The part of a client address the throttle keys on: IPv4 whole, IPv6 by its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        # One subscriber gets a whole /64 and can rotate through it at will.
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def too_many(retry_after: float, message: str) -> ApiError:
+    """The 429 answer, telling the client when to retry (whole seconds, at least one)."""
+    seconds = str(max(1, math.ceil(retry_after)))
+    return ApiError(429, message, headers={"Retry-After": seconds})
 
 
 class LoginThrottle:
-    """Refuses logins to locked accounts and from locked addresses; records the outcome."""
+    """Refuses logins to locked accounts and from locked addresses, and registration floods."""
 
     def __init__(
         self,
@@ -68,27 +131,14 @@ class LoginThrottle:
         # Wall-clock time: every gateway instance compares against the same lock times.
         self._clock = clock
         self._prefix = prefix
-        self._record = redis.register_script(_RECORD_FAILURE)
+        self._attempt = redis.register_script(_ATTEMPT)
+        self._release = redis.register_script(_RELEASE)
+        self._count = redis.register_script(_COUNT)
 
     async def check(self, email: str, address: str) -> None:
-        """Raise a 429 ApiError with Retry-After while the account or the address is locked."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self._account_key(email), "until")
-            pipe.hget(self._address_key(address), "until")
-            locks = await pipe.execute()
-        now = self._clock()
-        remaining = max((float(until) - now for until in locks if until), default=0.0)
-        if remaining > 0:
-            raise ApiError(
-                429,
-                "too many failed logins, retry later",
-                headers={"Retry-After": str(max(1, math.ceil(remaining)))},
-            )
-
-    async def failed(self, email: str, address: str) -> None:
-        """Count a failed login against the account and the address."""
+        """Count a login attempt, or raise a 429 ApiError while the account or address is locked."""
         s = self._settings
-        await self._record(
+        waiting_ms = await self._attempt(
             keys=[self._account_key(email), self._address_key(address)],
             args=[
                 self._clock(),
@@ -99,10 +149,34 @@ class LoginThrottle:
                 s.window,
             ],
         )
+        if int(waiting_ms) > 0:
+            raise too_many(int(waiting_ms) / 1000, "too many failed logins, retry later")
 
-    async def succeeded(self, email: str) -> None:
-        """Forget the account's failures (the address keeps its count)."""
-        await self._redis.delete(self._account_key(email))
+    async def succeeded(self, email: str, address: str) -> None:
+        """Forget the account's count, and take this attempt back from the address's."""
+        await self._give_back(email, address, forget_account=True)
+
+    async def not_judged(self, email: str, address: str) -> None:
+        """Take back an attempt the user service never judged (down, overloaded, bad input)."""
+        # No password was tried, so the attempt tells an attacker nothing.
+        await self._give_back(email, address, forget_account=False)
+
+    async def _give_back(self, email: str, address: str, *, forget_account: bool) -> None:
+        s = self._settings
+        await self._release(
+            keys=[self._account_key(email), self._address_key(address)],
+            args=[int(forget_account), s.account_max_failures, s.address_max_failures],
+        )
+
+    async def check_registration(self, address: str) -> None:
+        """Count a registration attempt, or raise a 429 ApiError once the address's are used up."""
+        s = self._settings
+        waiting_ms = await self._count(
+            keys=[f"{self._prefix}:register:{address_bucket(address)}"],
+            args=[s.register_max_attempts, math.ceil(s.register_window * 1000)],
+        )
+        if int(waiting_ms) > 0:
+            raise too_many(int(waiting_ms) / 1000, "too many registrations, retry later")
 
     def _account_key(self, email: str) -> str:
         # Hashed: Redis need not hold the emails people try.
@@ -110,4 +184,4 @@ class LoginThrottle:
         return f"{self._prefix}:account:{digest}"
 
     def _address_key(self, address: str) -> str:
-        return f"{self._prefix}:address:{address}"
+        return f"{self._prefix}:address:{address_bucket(address)}"

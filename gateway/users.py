@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
+
 import grpc
 from fastapi import APIRouter, Request, Response
 from fitness.user.v1 import user_service_pb2 as pb
@@ -16,6 +19,7 @@ from gateway.dependencies import (
     errors,
     new_request_id,
 )
+from gateway.errors import REDIS_OUTAGES
 from gateway.fields import PathId
 from gateway.schemas import (
     LoginRequest,
@@ -28,6 +32,7 @@ from gateway.schemas import (
 )
 
 router = APIRouter(tags=["users"])
+log = logging.getLogger(__name__)
 
 
 @router.post(
@@ -36,23 +41,42 @@ router = APIRouter(tags=["users"])
     response_model=RegisterResponse,
     responses=errors(400, 409, 422, 429, 503),
 )
-async def register(body: RegisterRequest, pools: Pools) -> RegisterResponse:
-    """Create an account; profile fields are optional."""
+async def register(
+    body: RegisterRequest, request: Request, pools: Pools, throttle: Throttle
+) -> RegisterResponse:
+    """Create an account; profile fields are optional.
+
+    Each client address may try a limited number of registrations per window (429).
+    """
+    await throttle.check_registration(client_address(request))
     profile = pb.Profile(display_name=body.display_name or "")
     for name in ("weight_kg", "height_cm", "birth_year"):
         if getattr(body, name) is not None:
             setattr(profile, name, getattr(body, name))
-    request = pb.RegisterUserRequest(
+    message = pb.RegisterUserRequest(
         request_id=new_request_id(),
         username=body.username,
         email=body.email,
         password=body.password,
         profile=profile,
     )
-    reply = await pools.users.call("RegisterUser", request)
+    reply = await pools.users.call("RegisterUser", message)
     return RegisterResponse(
         user_id=reply.user.user_id, username=reply.user.username, email=reply.user.email
     )
+
+
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn saw it (proxies are believed only when trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def quietly(bookkeeping: Awaitable[None]) -> None:
+    """Run throttle bookkeeping whose loss in a Redis outage must not fail the request."""
+    try:
+        await bookkeeping
+    except REDIS_OUTAGES as error:
+        log.warning("login throttle bookkeeping lost in a Redis outage: %r", error)
 
 
 # Tokens must not be kept by browsers or proxies (RFC 6749 section 5.1).
@@ -67,17 +91,21 @@ async def login(
 
     Repeated failures lock the email and the client address for a growing time (429).
     """
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     await throttle.check(body.email, address)
     try:
         reply = await pools.users.call(
             "Login", pb.LoginRequest(email=body.email, password=body.password)
         )
-    except grpc.aio.AioRpcError as error:
-        if error.code() is grpc.StatusCode.UNAUTHENTICATED:
-            await throttle.failed(body.email, address)
+    except Exception as error:
+        judged = isinstance(error, grpc.aio.AioRpcError) and (
+            error.code() is grpc.StatusCode.UNAUTHENTICATED
+        )
+        if not judged:
+            await quietly(throttle.not_judged(body.email, address))
         raise
-    await throttle.succeeded(body.email)
+    # The tokens exist now: a Redis hiccup must not turn them into a 503 and lose them.
+    await quietly(throttle.succeeded(body.email, address))
     return token_response(reply, response)
 
 

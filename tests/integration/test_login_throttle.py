@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
+import redis.exceptions
+import uvicorn
+from fastapi import FastAPI
+from redis.asyncio import Redis
 
+from deploy.local import free_port
+from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.login_throttle import LoginThrottle
 from tests.helpers import FakeClock, register_and_login
 from tests.integration.platform import Platform
 from tests.integration.test_rest_users import assert_error
@@ -26,16 +33,46 @@ class Gateways:
         self.settings = base.model_copy(update=options)
         self.clock = FakeClock(now=1_900_000_000.0)
 
+    def app(self) -> FastAPI:
+        """A new gateway instance."""
+        return create_app(self.settings, health_checks=False, wall_clock=self.clock)
+
     @asynccontextmanager
-    async def client(self, address: str) -> AsyncIterator[httpx.AsyncClient]:
-        """A client of a new gateway instance, calling from ``address``."""
-        app = create_app(self.settings, health_checks=False, wall_clock=self.clock)
+    async def client(
+        self, address: str, adjust: Callable[[FastAPI], None] = lambda app: None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of a new gateway instance (started, then adjusted), calling from ``address``."""
+        app = self.app()
         transport = httpx.ASGITransport(app=app, client=(address, 40_000))
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
+            adjust(app)
             yield client
+
+
+class SuccessLostToRedis(LoginThrottle):
+    """A throttle whose Redis goes away just after the user service accepted the password."""
+
+    async def succeeded(self, email: str, address: str) -> None:
+        raise redis.exceptions.ConnectionError("Redis went away")
+
+
+@asynccontextmanager
+async def served(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[str]:
+    """The app served by uvicorn as ``python -m gateway`` configures it; yields its base URL."""
+    server = uvicorn.Server(server_config(app, settings))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def fresh_address() -> str:
@@ -160,3 +197,111 @@ async def test_failures_are_forgotten_after_the_window(platform: Platform) -> No
         await asyncio.sleep(0.5)
         assert_error(await login(client, email, "wrong-password"), 401)
         assert (await login(client, email, PASSWORD)).status_code == 200
+
+
+async def test_parallel_guesses_cannot_slip_past_the_lock(platform: Platform) -> None:
+    gateways = Gateways(platform, login_account_max_failures=3)
+    email = await new_account(platform)
+    async with gateways.client(fresh_address()) as client:
+        answers = await asyncio.gather(*(login(client, email, "wrong-password") for _ in range(20)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [401] * 3 + [429] * 17
+
+
+async def test_registrations_from_one_address_are_limited_and_every_attempt_counts(
+    platform: Platform,
+) -> None:
+    gateways = Gateways(platform, register_max_attempts=3)
+    name = f"r{uuid.uuid4().hex[:10]}"
+    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    async with gateways.client(fresh_address()) as client:
+        assert (await client.post("/users/register", json=body)).status_code == 201
+        for _ in range(2):
+            assert_error(await client.post("/users/register", json=body), 409)
+        refused = await client.post("/users/register", json={**body, "username": name + "x"})
+        assert assert_error(refused, 429)["status"] == "RESOURCE_EXHAUSTED"
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    other = {"username": name + "y", "email": f"{name}y@example.com", "password": PASSWORD}
+    async with gateways.client(fresh_address()) as elsewhere:
+        assert (await elsewhere.post("/users/register", json=other)).status_code == 201
+
+
+async def test_a_redis_lost_after_the_password_is_accepted_still_hands_out_the_tokens(
+    platform: Platform,
+) -> None:
+    gateways = Gateways(platform)
+    email = await new_account(platform)
+    async with Redis.from_url(gateways.settings.redis_url, decode_responses=True) as store:
+        flaky = SuccessLostToRedis(
+            store, gateways.settings.login_throttle_settings(), gateways.clock
+        )
+
+        def lose_redis_on_success(app: FastAPI) -> None:
+            app.state.login_throttle = flaky
+
+        async with gateways.client(fresh_address(), lose_redis_on_success) as client:
+            answer = await login(client, email, PASSWORD)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token"]
+    assert answer.json()["refresh_token"]
+
+
+async def test_x_forwarded_for_from_a_local_client_does_not_move_the_throttled_address(
+    platform: Platform,
+) -> None:
+    gateways = Gateways(platform, login_address_max_failures=3, host="127.0.0.1", port=free_port())
+    assert gateways.settings.trusted_proxies == []
+    app = gateways.app()
+    async with (
+        Redis.from_url(gateways.settings.redis_url, decode_responses=True) as store,
+        served(app, gateways.settings) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        # Calls come from 127.0.0.1, which uvicorn's own default trusts, and which other
+        # tests' clients use too: this gateway keeps its counts apart.
+        app.state.login_throttle = LoginThrottle(
+            store,
+            gateways.settings.login_throttle_settings(),
+            gateways.clock,
+            prefix=f"test-{uuid.uuid4().hex}",
+        )
+        for n in range(4):
+            answer = await client.post(
+                "/users/login",
+                json={"email": f"guess{n}-{uuid.uuid4().hex}@x.io", "password": "password1"},
+                headers={"X-Forwarded-For": fresh_address()},
+            )
+            assert answer.status_code == (401 if n < 3 else 429), answer.text
+
+
+async def test_x_forwarded_for_from_a_trusted_proxy_is_the_client_address(
+    platform: Platform,
+) -> None:
+    gateways = Gateways(
+        platform,
+        login_address_max_failures=2,
+        host="127.0.0.1",
+        port=free_port(),
+        trusted_proxies=["127.0.0.1"],
+    )
+    async with (
+        served(gateways.app(), gateways.settings) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        for n in range(4):
+            answer = await client.post(
+                "/users/login",
+                json={"email": f"guess{n}-{uuid.uuid4().hex}@x.io", "password": "password1"},
+                headers={"X-Forwarded-For": fresh_address()},
+            )
+            assert answer.status_code == 401, answer.text
+
+
+async def test_logins_the_user_service_could_not_judge_do_not_count(platform: Platform) -> None:
+    gateways = Gateways(platform, login_account_max_failures=1, login_address_max_failures=1)
+    email = await new_account(platform)
+    for server in platform.user_servers:
+        await server.stop(grace=0)
+    async with gateways.client(fresh_address()) as client:
+        for _ in range(3):
+            assert_error(await login(client, email, PASSWORD), 503)

@@ -9,6 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from gateway.login_throttle import address_bucket
 from services.user import roles, service
 from services.user.domain import InvalidInput, InvalidRefreshToken, Profile, User, UserNotFound
 from services.user.service import Session, UserDeps
@@ -154,3 +155,20 @@ def test_accounts_are_named_by_exactly_one_known_id_or_email(deps: UserDeps) -> 
         roles.find_account(deps.repo, email="nobody@example.com")
     with pytest.raises(InvalidInput, match="unknown role"):
         roles.grant_role(deps.auth, user, "root")
+
+
+@pytest.mark.parametrize(
+    ("address", "bucket"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_the_throttle_keys_ipv4_clients_whole_and_ipv6_clients_by_their_64(
+    address: str, bucket: str
+) -> None:
+    assert address_bucket(address) == bucket
