@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.live.machinery import LiveSettings
 from gateway.login_throttle import ThrottleSettings
 from gateway.upstream import PoolSettings
-from services.common.settings import AddressList
+from services.common.settings import AddressList, NameList
 from services.common.tls import TlsFiles
 
 
@@ -35,6 +35,11 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, gt=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = Field(64, gt=0)
+    redis_timeout: float = Field(
+        1.0,
+        gt=0,
+        description="Deadline of one Redis connect or reply; a hung Redis is then an outage (503)",
+    )
     allowed_origins: AddressList = ["http://127.0.0.1:8000", "http://localhost:8000"]
     ws_max_message_bytes: int = Field(64 * 1024, gt=0)
     ws_send_queue: int = Field(
@@ -59,6 +64,13 @@ class GatewaySettings(BaseSettings):
     login_failure_window: float = Field(
         3600.0, gt=0, description="Failures are forgotten this long after the last lockout ends"
     )
+    register_max_attempts: int = Field(
+        30, gt=0, description="Registrations one client address may try per window"
+    )
+    register_window: float = Field(3600.0, gt=0, description="Registration window, seconds")
+    trusted_proxies: NameList = Field(
+        [], description="Proxy addresses whose X-Forwarded-For is believed; empty trusts none"
+    )
     tls_ca_file: Path = Field(
         Path(".run/certs/gateway/ca.crt"), description="CA whose certificates are trusted (mTLS)"
     )
@@ -78,6 +90,8 @@ class GatewaySettings(BaseSettings):
             base_lockout=self.login_lockout_base,
             max_lockout=self.login_lockout_max,
             window=self.login_failure_window,
+            register_max_attempts=self.register_max_attempts,
+            register_window=self.register_window,
         )
 
     def live_settings(self) -> LiveSettings:
