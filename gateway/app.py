@@ -117,14 +117,24 @@ def create_app(
             decode_responses=True,
             # A pooled connection that died with a restarted Redis fails once: retry
             # that on a fresh connection, so the first request after an outage works.
-            retry=Retry(NoBackoff(), 1),
+            # A timeout is not retried: a Redis that hangs would only double the wait.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             retry_on_error=[RedisConnectionError],
+            # A Redis that hangs (or a network that drops packets) must fail as an
+            # outage (503, sockets closed with 1013), not hang every request using it.
+            socket_timeout=settings.redis_timeout,
+            socket_connect_timeout=settings.redis_timeout,
         )
         redis = Redis(connection_pool=redis_pool)
         # Subscriptions must notice a lost connection (to catch up from the log), so
-        # they go through a client that never reconnects behind their back.
+        # they go through a client that never reconnects behind their back. Their reads
+        # wait for messages with their own timeout and PING (see live.outage.published).
         subscriber = Redis.from_url(
-            settings.redis_url, decode_responses=True, retry=Retry(NoBackoff(), 0)
+            settings.redis_url,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 0),
+            socket_timeout=settings.redis_timeout,
+            socket_connect_timeout=settings.redis_timeout,
         )
         store = LiveStore(redis)
         app.state.login_throttle = LoginThrottle(
@@ -132,11 +142,11 @@ def create_app(
         )
         app.state.live = Live(
             store,
-            Hub(subscriber, store.events_after),
+            Hub(subscriber, store.events_after, settings.redis_timeout),
             settings.live_settings(),
             PresenceAnnouncer(store),
         )
-        app.state.notifications = NotificationHub(redis, subscriber)
+        app.state.notifications = NotificationHub(redis, subscriber, settings.redis_timeout)
         background = Background()
         live = app.state.live
         background.run(app.state.notifications.listen_until)

@@ -29,6 +29,8 @@ from gateway.live.outage import (
     UNAVAILABLE_REASON,
     Backoff,
     OutageLog,
+    published,
+    subscribe,
     unavailable_frame,
 )
 from gateway.schemas import NotificationList, NotificationResponse
@@ -42,10 +44,11 @@ SEND_TIMEOUT = 5.0
 class NotificationHub:
     """Relays notifications published in Redis to this instance's open sockets."""
 
-    def __init__(self, redis: Redis, subscriber: Redis | None = None) -> None:
+    def __init__(self, redis: Redis, subscriber: Redis | None = None, timeout: float = 1.0) -> None:
         self.redis = redis
         # Subscribing through a client that does not retry silently, so a loss is noticed.
         self.subscriber = subscriber or redis
+        self.timeout = timeout  # silence after which Redis is asked, then taken for gone
         self.sockets: dict[str, set[WebSocket]] = defaultdict(set)
         self.subscribed = asyncio.Event()
 
@@ -72,14 +75,13 @@ class NotificationHub:
 
     async def _listen(self, backoff: Backoff, outage: OutageLog) -> None:
         async with self.subscriber.pubsub() as pubsub:
-            await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            await subscribe(pubsub, CHANNEL_PREFIX + "*", self.timeout)
             self.subscribed.set()
             backoff.reset()
             outage.recovered()
-            async for message in pubsub.listen():
-                if message["type"] == "pmessage":
-                    user_id = message["channel"].removeprefix(CHANNEL_PREFIX)
-                    await self._deliver(user_id, message["data"])
+            async for message in published(pubsub, self.timeout):
+                user_id = message["channel"].removeprefix(CHANNEL_PREFIX)
+                await self._deliver(user_id, message["data"])
 
     async def _deliver(self, user_id: str, text: str) -> None:
         sockets = list(self.sockets.get(user_id, ()))

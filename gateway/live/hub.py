@@ -26,6 +26,8 @@ from gateway.live.outage import (
     UNAVAILABLE_REASON,
     Backoff,
     OutageLog,
+    published,
+    subscribe,
     unavailable_frame,
 )
 from gateway.live.redis_keys import CHANNEL_PREFIX
@@ -146,9 +148,10 @@ class ClientConnection:
 class Hub:
     """This instance's registry of local connections, fed by one Redis subscription."""
 
-    def __init__(self, redis: Redis, events_after: EventsAfter) -> None:
+    def __init__(self, redis: Redis, events_after: EventsAfter, timeout: float = 1.0) -> None:
         self.redis: Any = redis  # redis-py's stubs type replies loosely
         self.events_after = events_after
+        self.timeout = timeout  # silence after which Redis is asked, then taken for gone
         self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
         self._lost_events = False
         self.subscribed = False
@@ -197,17 +200,16 @@ class Hub:
 
     async def _listen(self, backoff: Backoff, outage: OutageLog) -> None:
         async with self.redis.pubsub() as pubsub:
-            await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            await subscribe(pubsub, CHANNEL_PREFIX + "*", self.timeout)
             if self._lost_events:
                 await self._catch_up()
             self.subscribed = True
             backoff.reset()
             outage.recovered()
-            async for message in pubsub.listen():
-                if message["type"] == "pmessage":
-                    session_id = message["channel"].removeprefix(CHANNEL_PREFIX)
-                    event = json.loads(message["data"])
-                    self.deliver(session_id, Outgoing(event["seq"], event["type"], message["data"]))
+            async for message in published(pubsub, self.timeout):
+                session_id = message["channel"].removeprefix(CHANNEL_PREFIX)
+                event = json.loads(message["data"])
+                self.deliver(session_id, Outgoing(event["seq"], event["type"], message["data"]))
 
     async def _catch_up(self) -> None:
         """After a lost subscription, send local clients what was published meanwhile."""

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
+
+from redis.asyncio.client import PubSub
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.errors import REDIS_RETRY_AFTER
 
@@ -66,3 +70,33 @@ class OutageLog:
             seconds = round(time.monotonic() - self.since, 1)
             self.log.warning("%s recovered", self.what, extra={"outage_seconds": seconds})
             self.since = None
+
+
+async def subscribe(pubsub: PubSub, pattern: str, silence: float) -> None:
+    """Subscribe to ``pattern`` and wait (at most ``silence`` seconds) for Redis to confirm it."""
+    await pubsub.psubscribe(pattern)
+    # psubscribe only sends: a Redis that hangs would otherwise look subscribed.
+    if await pubsub.get_message(timeout=silence) is None:
+        raise RedisTimeoutError(f"no subscription confirmation within {silence} s")
+
+
+async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, Any]]:
+    """The subscription's published messages; raises TimeoutError once Redis stops answering.
+
+    A blocking listen() waits forever on a Redis that hangs (or a network that drops
+    packets without resetting): after ``silence`` seconds without a message this sends
+    a PING, and a second silence means nothing is answering. redis-py's health_check_interval is no
+    substitute: it sends its PING but never notices a missing PONG.
+    """
+    pinged = False
+    while True:
+        message = await pubsub.get_message(timeout=silence)
+        if message is None:
+            if pinged:
+                raise RedisTimeoutError(f"no answer from Redis within {silence} s")
+            await pubsub.ping()  # answered with a "pong" message
+            pinged = True
+            continue
+        pinged = False
+        if message["type"] == "pmessage":
+            yield message

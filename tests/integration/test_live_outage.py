@@ -1,4 +1,5 @@
-"""Redis dies and comes back: a dedicated real Redis, SIGKILLed and restarted on its port.
+"""Redis dies or hangs and comes back: a dedicated real Redis, SIGKILLed and restarted on
+its port, or stopped (SIGSTOP) and continued.
 
 Two gateway instances (the cluster of test_live_sessions) over a Redis only these tests
 use, so killing it disturbs no other test.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +50,22 @@ class RestartableRedis:
     def restart(self) -> None:
         self.server = embedded_redis.start(self.data_dir, self.port)
 
+    def hang(self) -> None:
+        """SIGSTOP our own server: connections are accepted by the kernel, nothing answers."""
+        os.kill(self.server.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT our own server (a no-op when it is running)."""
+        if self.server.process.poll() is None:
+            os.kill(self.server.process.pid, signal.SIGCONT)
+
 
 @pytest.fixture
 def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
     port, data_dir = free_port(), tmp_path / "redis"
     server = RestartableRedis(data_dir, port, embedded_redis.start(data_dir, port))
     yield server
+    server.resume()  # a stopped process would not act on SIGTERM
     server.server.stop()
 
 
@@ -129,6 +142,55 @@ async def test_while_redis_is_down_session_routes_answer_503_and_the_first_after
     listed = await cluster.http.get("/group-sessions", headers=headers)
     assert listed.status_code == 200
     assert session_id in [s["session_id"] for s in listed.json()["sessions"]]
+
+
+async def test_while_redis_hangs_requests_using_it_answer_503_and_work_once_it_answers(
+    cluster: Cluster, restartable_redis: RestartableRedis
+) -> None:
+    session_id = await open_session(cluster)
+    _, headers = await cluster.user("coach")
+    await fill_the_pool(cluster, headers)
+    body = {"title": "Evening yoga", "workout_type": "yoga"}
+    keyed = {**headers, "Idempotency-Key": "while-hung"}
+    login = {"email": "coach@example.com", "password": "wrong password"}
+    # Without a Redis deadline these would wait for as long as Redis hangs.
+    async with httpx.AsyncClient(base_url=cluster.urls[1], timeout=8) as patient:
+        restartable_redis.hang()
+        try:
+            assert_unavailable(await patient.get("/group-sessions", headers=headers))
+            assert_unavailable(await patient.get(f"/group-sessions/{session_id}", headers=headers))
+            assert_unavailable(await patient.post("/group-sessions", headers=keyed, json=body))
+            assert_unavailable(await patient.post("/users/login", json=login))
+        finally:
+            restartable_redis.resume()
+        listed = await patient.get("/group-sessions", headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert session_id in [s["session_id"] for s in listed.json()["sessions"]]
+        retried = await patient.post("/group-sessions", headers=keyed, json=body)
+        assert retried.status_code == 201, retried.text
+
+
+async def test_open_sockets_are_told_and_closed_with_1013_when_redis_hangs(
+    cluster: Cluster, restartable_redis: RestartableRedis
+) -> None:
+    session_id = await open_session(cluster)
+    idle = await join(cluster, "idle", session_id, instance=0)
+    await next_of(idle, "session_snapshot")
+    _, headers = await cluster.user("idle")
+    notifications = await connect(
+        cluster.urls[1].replace("http", "ws") + "/ws/notifications",
+        additional_headers=headers,
+        origin=ORIGIN,
+    )
+    restartable_redis.hang()
+    try:
+        # Nobody sends anything: only the hubs' own PINGs can notice the silence.
+        for socket_ in (idle, notifications):
+            await told_to_retry(socket_)
+    finally:
+        restartable_redis.resume()
+    ann = await eventually_joined(cluster, "ann", session_id, instance=0)
+    await ann.close()
 
 
 async def test_open_sockets_are_told_and_closed_with_1013_when_redis_dies(
