@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from redis.asyncio import Redis
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -31,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
 
 from deploy.local import free_port
 from gateway.fields import WORKOUT_TYPE_NAMES
-from tests.helpers import register_admin
-from tests.integration.platform import Platform
+from tests.helpers import KeyFiles, ServiceCerts, register_admin
+from tests.integration.platform import Platform, running_platform
 
 PUBLIC = {
     ("POST", "/users/register"),
@@ -52,6 +54,8 @@ CHECKS = [
 # and the same examples are generated on every run.
 EXAMPLES_PER_OPERATION = 20
 STATEFUL_SCENARIOS = 40
+# The chains test's own Redis database (the suite shares one server, on database 0).
+CHAINS_REDIS_DB = 7
 # Deleting the test's own account would leave nothing for the operations after it.
 KEEP_RANDOM_USER_ID = {("DELETE", "/users/{user_id}")}
 
@@ -252,9 +256,32 @@ async def test_generated_requests_get_documented_answers_and_never_a_5xx(
     assert failures == [], "\n\n".join(failures)
 
 
+@pytest.fixture
+async def fresh_platform(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
+) -> AsyncIterator[Platform]:
+    """A platform over a Redis database of its own, empty: what an admin lists (group
+    sessions) must not depend on what earlier tests left, or Hypothesis' replay of a
+    chain sees other data and calls the strategy flaky."""
+    url = redis_server.rsplit("/", 1)[0] + f"/{CHAINS_REDIS_DB}"
+    client = Redis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    async with running_platform(
+        f"sqlite:///{tmp_path / 'user.db'}",
+        f"sqlite:///{tmp_path / 'activity.db'}",
+        f"sqlite:///{tmp_path / 'saga.db'}",
+        jwt_keys,
+        url,
+        certs=service_certs,
+    ) as running:
+        yield running
+
+
 # A minute on a loaded two-core machine; the default 120 s leaves too little margin.
 @pytest.mark.timeout(300)
-async def test_chains_of_linked_requests_get_documented_answers(platform: Platform) -> None:
+async def test_chains_of_linked_requests_get_documented_answers(fresh_platform: Platform) -> None:
+    platform = fresh_platform
     user_id, headers = await register_admin(platform.client, platform.user_database_url, "stateful")
     document = platform.app.openapi()
     async with served(platform.app) as base_url:
