@@ -5,8 +5,9 @@ the coordinator was sent, a lost answer (the coordinator died, the deadline pass
 202 pointing at ``GET /users/{user_id}/changes/{saga_id}``; only a call that was never
 sent (no instance could take it) is a 503. The status route settles an unknown saga for
 good with the coordinator's FenceSaga: either the saga exists, or it never will. Only an
-id of the form the gateway issues is fenced; any other is 404 and writes nothing, so a
-client cannot fill the saga log with ids the gateway never gave out.
+id of the form the gateway issues is fenced, and an Idempotency-Key's id only while the
+key is claimed; any other id is looked up or 404 and writes nothing, so a client cannot
+fill the saga log with ids the gateway never gave out, nor fence another user's future id.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ import logging
 import re
 
 import grpc
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from google.protobuf.message import Message
 
 from gateway.auth import require_self_or_admin
 from gateway.dependencies import AUTH_ERRORS, Pools, Principal, Upstreams
-from gateway.errors import UPSTREAM_FAILURE, ApiError, from_status
+from gateway.errors import (
+    REDIS_OUTAGES,
+    UPSTREAM_FAILURE,
+    ApiError,
+    from_status,
+    store_unavailable,
+)
 from gateway.fields import PathId
 from gateway.schemas import ChangeAccepted, ChangeStatus, ErrorDetail
 from gateway.upstream import NoInstanceAvailable
@@ -45,6 +52,7 @@ DEFINITE_CODES = {
 # The saga ids gateway.dependencies.new_request_id issues: a uuid4 in hex, or
 # "idem-" and the caller-scoped hash of an Idempotency-Key (gateway.idempotency).
 ISSUED_SAGA_ID = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}|idem-[0-9a-f]{32}")
+KEYED_PREFIX = "idem-"
 _STATUS_PREFIX = "SAGA_STATUS_"
 FINAL = {"completed", "compensated", "needs_attention", "not_accepted"}
 
@@ -117,17 +125,37 @@ def saga_failure(saga: saga_pb.Saga) -> ApiError:
     "/users/{user_id}/changes/{saga_id}", response_model=ChangeStatus, responses=AUTH_ERRORS
 )
 async def get_change(
-    user_id: PathId, saga_id: PathId, principal: Principal, pools: Pools
+    user_id: PathId, saga_id: PathId, principal: Principal, pools: Pools, request: Request
 ) -> ChangeStatus:
     """Where a change stands (the Location of a 202): running, or its final outcome."""
     require_self_or_admin(user_id, principal)
     if not ISSUED_SAGA_ID.fullmatch(saga_id):
         raise ApiError(404, f"change {saga_id} not found")
-    request = saga_pb.FenceSagaRequest(saga_id=saga_id, user_id=user_id)
-    saga: saga_pb.Saga = await pools.sagas.call("FenceSaga", request)
+    saga: saga_pb.Saga
+    if await _may_fence(request, saga_id):
+        fence = saga_pb.FenceSagaRequest(saga_id=saga_id, user_id=user_id)
+        saga = await pools.sagas.call("FenceSaga", fence)
+    else:  # only look: NOT_FOUND is a 404
+        saga = await pools.sagas.call("GetSaga", saga_pb.GetSagaRequest(saga_id=saga_id))
     if saga.user_id != user_id:
         raise ApiError(404, f"change {saga_id} not found")
     return change_status(saga, user_id)
+
+
+async def _may_fence(request: Request, saga_id: str) -> bool:
+    """A uuid may have been issued to anyone; a keyed id only while its key is claimed.
+
+    The keyed id is the caller-scoped hash of an Idempotency-Key, which the idempotency
+    middleware keeps as ``idempotency:<hash>`` for 24 hours; without that record nobody
+    sent the request, so another user who guesses a key cannot fence its future id.
+    """
+    if not saga_id.startswith(KEYED_PREFIX):
+        return True
+    redis = request.app.state.live.store.redis
+    try:
+        return bool(await redis.exists(f"idempotency:{saga_id.removeprefix(KEYED_PREFIX)}"))
+    except REDIS_OUTAGES as error:
+        raise store_unavailable(error) from error
 
 
 def change_status(saga: saga_pb.Saga, user_id: str) -> ChangeStatus:

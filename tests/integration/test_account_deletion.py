@@ -182,6 +182,14 @@ async def test_a_change_the_coordinator_never_received_is_told_as_not_accepted_f
     assert told["error"]["status"] == "UNAVAILABLE"
     # The fence holds: the same id can no longer start a saga.
     assert (await platform.client.get(url, headers=headers)).json() == told
+    # A keyed id is fenced too once its key was claimed (here by a request that is no saga).
+    keyed = {**headers, "Idempotency-Key": "claimed"}
+    body = {"workout_type": "yoga"}
+    started = await platform.client.post("/workouts/start", headers=keyed, json=body)
+    assert started.status_code == 201, started.text
+    saga_id = "idem-" + hashlib.sha256(f"{user_id}\0claimed".encode()).hexdigest()[:32]
+    fenced = await platform.client.get(f"/users/{user_id}/changes/{saga_id}", headers=headers)
+    assert fenced.json()["status"] == "not_accepted", fenced.text
 
 
 async def test_an_id_the_gateway_never_issues_is_not_found_and_leaves_no_saga_behind(
@@ -189,7 +197,9 @@ async def test_an_id_the_gateway_never_issues_is_not_found_and_leaves_no_saga_be
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "nora")
     _, admin = await register_admin(platform.client, user_db(tmp_path), "root")
-    for saga_id in ("lost-request", "x" * 128, uuid.uuid4().hex.upper(), f"idem-{'0' * 31}"):
+    unused_key = "idem-" + hashlib.sha256(f"{user_id}\0never-sent".encode()).hexdigest()[:32]
+    ids = ["lost-request", "x" * 128, uuid.uuid4().hex.upper(), f"idem-{'0' * 31}", unused_key]
+    for saga_id in ids:
         told = await platform.client.get(f"/users/{user_id}/changes/{saga_id}", headers=headers)
         assert told.status_code == 404, told.text
         assert told.json()["error"]["status"] == "NOT_FOUND"
