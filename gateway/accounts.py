@@ -11,7 +11,7 @@ from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
 
 from gateway.auth import require_self_or_admin
-from gateway.changes import accepted, accepted_saga, saga_failure, start_saga
+from gateway.changes import Lost, accepted, accepted_saga, saga_failure, start_saga
 from gateway.dependencies import (
     AUTH_STATUSES,
     Pools,
@@ -37,11 +37,11 @@ GONE = "this account no longer exists"
     response_model=None,
     responses={**errors(502, *AUTH_STATUSES), 202: {"model": ChangeAccepted}},
 )
-async def delete_user(user_id: PathId, principal: Principal, pools: Pools) -> Any:
+async def delete_user(user_id: PathId, principal: Principal, pools: Pools, lost: Lost) -> Any:
     """Delete an account (your own, or any as an admin) with its goals, workouts and alerts."""
     require_self_or_admin(user_id, principal)
     request = saga_pb.DeleteUserRequest(request_id=new_request_id(), user_id=user_id)
-    saga = await start_saga(pools, "DeleteUser", request)
+    saga = await start_saga(pools, "DeleteUser", request, lost)
     if saga is None:
         return accepted(user_id, request.request_id)
     if saga.status == saga_pb.SAGA_STATUS_COMPLETED:

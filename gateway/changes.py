@@ -5,21 +5,23 @@ the coordinator was sent, a lost answer (the coordinator died, the deadline pass
 202 pointing at ``GET /users/{user_id}/changes/{saga_id}``; only a call that was never
 sent (no instance could take it) is a 503. The status route settles an unknown saga for
 good with the coordinator's FenceSaga: either the saga exists, or it never will. Only an
-id of the form the gateway issues is fenced, and an Idempotency-Key's id only while the
-key is claimed; any other id is looked up or 404 and writes nothing, so a client cannot
-fill the saga log with ids the gateway never gave out, nor fence another user's future id.
+id the gateway answered 202 for is fenced: a fresh id is remembered in Redis, for its
+user, when its answer is lost, and an Idempotency-Key's id only while the key is claimed.
+Any other id is looked up or 404 and writes nothing, so a client cannot fill the saga log
+with ids the gateway never gave out, nor fence another user's future id.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Annotated
 
 import grpc
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
-from google.protobuf.message import Message
+from redis.asyncio import Redis
 
 from gateway.auth import require_self_or_admin
 from gateway.dependencies import AUTH_ERRORS, Pools, Principal, Upstreams
@@ -57,7 +59,52 @@ _STATUS_PREFIX = "SAGA_STATUS_"
 FINAL = {"completed", "compensated", "needs_attention", "not_accepted"}
 
 
-async def start_saga(pools: Upstreams, method: str, request: Message) -> saga_pb.Saga | None:
+# The requests that start a saga: each names its saga (request_id) and its user.
+SagaStart = (
+    saga_pb.CreateGoalRequest
+    | saga_pb.UpdateGoalRequest
+    | saga_pb.DeleteGoalRequest
+    | saga_pb.DeleteUserRequest
+)
+# How long the status route may settle a lost change: as long as a keyed one's record.
+LOST_KEEP_SECONDS = 24 * 3600
+
+
+class LostChanges:
+    """The fresh saga ids whose start answer was lost, and whose they are (in Redis)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def remember(self, saga_id: str, user_id: str) -> None:
+        """Note a lost change so its status route may fence it; an outage only logs."""
+        try:
+            await self._redis.set(f"lost-change:{saga_id}", user_id, ex=LOST_KEEP_SECONDS)
+        except REDIS_OUTAGES as error:  # the 202 stands; its route can only look, not fence
+            log.warning(
+                "lost change not remembered", extra={"saga_id": saga_id, "error": str(error)}
+            )
+
+    async def issued_to(self, saga_id: str) -> str | None:
+        """Whose lost change this is, if the gateway answered 202 for it."""
+        try:
+            owner = await self._redis.get(f"lost-change:{saga_id}")
+        except REDIS_OUTAGES as error:
+            raise store_unavailable(error) from error
+        return str(owner) if owner is not None else None
+
+
+def lost_changes(request: Request) -> LostChanges:
+    """The app's record of lost changes."""
+    return LostChanges(request.app.state.live.store.redis)
+
+
+Lost = Annotated[LostChanges, Depends(lost_changes)]
+
+
+async def start_saga(
+    pools: Upstreams, method: str, request: SagaStart, lost: LostChanges
+) -> saga_pb.Saga | None:
     """Start a saga and return it; None when the call may have reached the coordinator
     but its answer was lost, so the outcome is unknown (the caller answers 202)."""
     try:
@@ -66,13 +113,16 @@ async def start_saga(pools: Upstreams, method: str, request: Message) -> saga_pb
         if not error.attempted:
             raise  # never sent: 503 is the truth
         log.warning("saga start answer lost", extra={"rpc": method, "error": str(error)})
-        return None
     except grpc.aio.AioRpcError as error:
         if error.code() in DEFINITE_CODES:
             raise
         log.warning("saga start answer lost", extra={"rpc": method, "code": error.code().name})
-        return None
-    return saga
+    else:
+        return saga
+    saga_id = request.request_id
+    if not saga_id.startswith(KEYED_PREFIX):  # a keyed one is remembered by its key's record
+        await lost.remember(saga_id, request.user_id)
+    return None
 
 
 def change_url(user_id: str, saga_id: str) -> str:
@@ -125,14 +175,19 @@ def saga_failure(saga: saga_pb.Saga) -> ApiError:
     "/users/{user_id}/changes/{saga_id}", response_model=ChangeStatus, responses=AUTH_ERRORS
 )
 async def get_change(
-    user_id: PathId, saga_id: PathId, principal: Principal, pools: Pools, request: Request
+    user_id: PathId,
+    saga_id: PathId,
+    principal: Principal,
+    pools: Pools,
+    request: Request,
+    lost: Lost,
 ) -> ChangeStatus:
     """Where a change stands (the Location of a 202): running, or its final outcome."""
     require_self_or_admin(user_id, principal)
     if not ISSUED_SAGA_ID.fullmatch(saga_id):
         raise ApiError(404, f"change {saga_id} not found")
     saga: saga_pb.Saga
-    if await _may_fence(request, saga_id):
+    if await _may_fence(request, saga_id, user_id, lost):
         fence = saga_pb.FenceSagaRequest(saga_id=saga_id, user_id=user_id)
         saga = await pools.sagas.call("FenceSaga", fence)
     else:  # only look: NOT_FOUND is a 404
@@ -142,15 +197,16 @@ async def get_change(
     return change_status(saga, user_id)
 
 
-async def _may_fence(request: Request, saga_id: str) -> bool:
-    """A uuid may have been issued to anyone; a keyed id only while its key is claimed.
+async def _may_fence(request: Request, saga_id: str, user_id: str, lost: LostChanges) -> bool:
+    """A fresh id only if the gateway answered 202 for it, to this user; a keyed id only
+    while its key is claimed.
 
     The keyed id is the caller-scoped hash of an Idempotency-Key, which the idempotency
     middleware keeps as ``idempotency:<hash>`` for 24 hours; without that record nobody
     sent the request, so another user who guesses a key cannot fence its future id.
     """
     if not saga_id.startswith(KEYED_PREFIX):
-        return True
+        return await lost.issued_to(saga_id) == user_id
     redis = request.app.state.live.store.redis
     try:
         return bool(await redis.exists(f"idempotency:{saga_id.removeprefix(KEYED_PREFIX)}"))

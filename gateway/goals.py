@@ -14,7 +14,7 @@ from fitness.user.v1 import user_service_pb2 as user_pb
 from redis.exceptions import RedisError
 
 from gateway.auth import require_self
-from gateway.changes import accepted, accepted_saga, saga_failure, start_saga
+from gateway.changes import Lost, accepted, accepted_saga, saga_failure, start_saga
 from gateway.dependencies import (
     AUTH_ERRORS,
     AUTH_STATUSES,
@@ -47,7 +47,9 @@ CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeA
 @router.post(
     "/users/{user_id}/goals", status_code=201, response_model=GoalResponse, responses=CHANGE_ERRORS
 )
-async def create_goal(user_id: PathId, body: GoalRequest, caller: Caller, pools: Pools) -> Any:
+async def create_goal(
+    user_id: PathId, body: GoalRequest, caller: Caller, pools: Pools, lost: Lost
+) -> Any:
     """Set a new goal; 202 if it is still being set up when the deadline nears."""
     require_self(user_id, caller)
     request = saga_pb.CreateGoalRequest(
@@ -57,7 +59,7 @@ async def create_goal(user_id: PathId, body: GoalRequest, caller: Caller, pools:
         target_value=body.target_value,
         target_date=body.target_date,
     )
-    saga = await start_saga(pools, "CreateGoal", request)
+    saga = await start_saga(pools, "CreateGoal", request, lost)
     if saga is None:
         return accepted(user_id, request.request_id)
     return await _outcome(saga, pools, 201)
@@ -67,7 +69,7 @@ async def create_goal(user_id: PathId, body: GoalRequest, caller: Caller, pools:
     "/users/{user_id}/goals/{goal_id}", response_model=GoalResponse, responses=CHANGE_ERRORS
 )
 async def update_goal(
-    user_id: PathId, goal_id: PathId, body: GoalPatch, caller: Caller, pools: Pools
+    user_id: PathId, goal_id: PathId, body: GoalPatch, caller: Caller, pools: Pools, lost: Lost
 ) -> Any:
     """Change a goal's target value or date; 409 with Retry-After while another change runs."""
     require_self(user_id, caller)
@@ -79,7 +81,7 @@ async def update_goal(
         target_value=current.target_value if body.target_value is None else body.target_value,
         target_date=current.target_date if body.target_date is None else body.target_date,
     )
-    saga = await start_saga(pools, "UpdateGoal", request)
+    saga = await start_saga(pools, "UpdateGoal", request, lost)
     if saga is None:
         return accepted(user_id, request.request_id, goal_id=goal_id)
     return await _outcome(saga, pools, 200)
@@ -92,13 +94,15 @@ async def update_goal(
     response_model=None,
     responses=CHANGE_ERRORS,
 )
-async def delete_goal(user_id: PathId, goal_id: PathId, caller: Caller, pools: Pools) -> Any:
+async def delete_goal(
+    user_id: PathId, goal_id: PathId, caller: Caller, pools: Pools, lost: Lost
+) -> Any:
     """Delete a goal and its suggestions."""
     require_self(user_id, caller)
     request = saga_pb.DeleteGoalRequest(
         request_id=new_request_id(), user_id=user_id, goal_id=goal_id
     )
-    saga = await start_saga(pools, "DeleteGoal", request)
+    saga = await start_saga(pools, "DeleteGoal", request, lost)
     if saga is None:
         return accepted(user_id, request.request_id, goal_id=goal_id)
     return await _outcome(saga, pools, 204)

@@ -12,6 +12,7 @@ from sqlalchemy import Table, func, select
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from gateway.changes import LostChanges
 from services.common.db import make_engine
 from services.user.repository import goal_deletions, goals, user_deletions, users
 from tests.helpers import register_admin, register_and_login
@@ -176,7 +177,13 @@ async def test_a_change_the_coordinator_never_received_is_told_as_not_accepted_f
     platform: Platform,
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "nell")
-    url = f"/users/{user_id}/changes/{uuid.uuid4().hex}"  # an id the gateway could have issued
+    saga_id = uuid.uuid4().hex
+    # What the gateway does when a start's answer is lost (gateway.changes.start_saga).
+    await LostChanges(platform.app.state.live.store.redis).remember(saga_id, user_id)
+    url = f"/users/{user_id}/changes/{saga_id}"
+    other_id, other = await register_and_login(platform.client, "otto")
+    others = await platform.client.get(f"/users/{other_id}/changes/{saga_id}", headers=other)
+    assert others.status_code == 404, others.text  # not his lost change: nothing fenced
     told = (await platform.client.get(url, headers=headers)).json()
     assert (told["status"], told["done"], told["applied"]) == ("not_accepted", True, False)
     assert told["error"]["status"] == "UNAVAILABLE"
@@ -198,7 +205,9 @@ async def test_an_id_the_gateway_never_issues_is_not_found_and_leaves_no_saga_be
     user_id, headers = await register_and_login(platform.client, "nora")
     _, admin = await register_admin(platform.client, user_db(tmp_path), "root")
     unused_key = "idem-" + hashlib.sha256(f"{user_id}\0never-sent".encode()).hexdigest()[:32]
+    never_answered = uuid.uuid4().hex  # the gateway's form, but no 202 ever named it
     ids = ["lost-request", "x" * 128, uuid.uuid4().hex.upper(), f"idem-{'0' * 31}", unused_key]
+    ids.append(never_answered)
     for saga_id in ids:
         told = await platform.client.get(f"/users/{user_id}/changes/{saga_id}", headers=headers)
         assert told.status_code == 404, told.text
