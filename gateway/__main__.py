@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import start_http_server
@@ -21,7 +23,9 @@ def main() -> None:
         start_http_server(
             settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
         )
-    uvicorn.Server(server_config(app, settings)).run()
+    # uvicorn.run() swallows the Ctrl-C that ends a server; Server.run() does not.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(server_config(app, settings)).run()
 
 
 def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
