@@ -18,7 +18,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import error_body
+from gateway.errors import ApiError, error_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -84,11 +84,12 @@ class JsonTextMiddleware:
         try:
             body = await _read(receive)
         except HTTPException as error:  # raised by BodyLimitMiddleware's receive
-            await _send_error(send, error.status_code, "PAYLOAD_TOO_LARGE", str(error.detail))
+            too_large = ApiError(error.status_code, str(error.detail), "PAYLOAD_TOO_LARGE")
+            await _send_error(scope, receive, send, too_large)
             return
         problem = body_problem(body)
         if problem:
-            await _send_error(send, 422, "INVALID_ARGUMENT", problem)
+            await _send_error(scope, receive, send, ApiError(422, problem))
             return
         sent = False
 
@@ -114,11 +115,5 @@ async def _read(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _send_error(send: Send, status: int, name: str, message: str) -> None:
-    payload = json.dumps(error_body(status, name, message)).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+async def _send_error(scope: Scope, receive: Receive, send: Send, error: ApiError) -> None:
+    await error_response(error)(scope, receive, send)
