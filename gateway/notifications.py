@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from fitness.user.v1 import user_service_pb2 as pb
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from gateway.auth import require_self
 from gateway.dependencies import AUTH_ERRORS, Caller, Pools
@@ -27,10 +26,7 @@ from gateway.live.handshake import GOODBYE_TIMEOUT, authorize, refuse_for_now
 from gateway.live.outage import (
     CLOSE_TRY_AGAIN,
     UNAVAILABLE_REASON,
-    Backoff,
-    OutageLog,
-    published,
-    subscribe,
+    Subscription,
     unavailable_frame,
 )
 from gateway.schemas import NotificationList, NotificationResponse
@@ -39,6 +35,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["notifications"])
 CHANNEL_PREFIX = "notifications:"
 SEND_TIMEOUT = 5.0
+
+
+async def _nothing_missed() -> None:
+    """Notifications missed during an outage stay in the REST list; nothing to replay."""
 
 
 class NotificationHub:
@@ -50,11 +50,18 @@ class NotificationHub:
         self.subscriber = subscriber or redis
         self.timeout = timeout  # silence after which Redis is asked, then taken for gone
         self.sockets: dict[str, set[WebSocket]] = defaultdict(set)
-        self.subscribed = asyncio.Event()
+        self.subscription = Subscription(
+            self.subscriber, CHANNEL_PREFIX, timeout, "notification subscription"
+        )
 
     async def publish(self, user_id: str, notification: dict[str, Any]) -> None:
         """Tell every instance to deliver the notification to the user's sockets."""
         await self.redis.publish(CHANNEL_PREFIX + user_id, json.dumps(notification))
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether notifications published anywhere reach this instance now."""
+        return self.subscription.up
 
     async def listen_until(self, stopping: asyncio.Event) -> None:
         """Relay published notifications, resubscribing after Redis failures.
@@ -62,26 +69,9 @@ class NotificationHub:
         When resubscribing fails too, Redis is down: every socket is told and closed
         with 1013, and new ones are refused the same way until it is back.
         """
-        backoff, outage = Backoff(), OutageLog(log, "notification subscription")
-        while not stopping.is_set():
-            try:
-                await self._listen(backoff, outage)
-            except (OSError, RedisError) as error:
-                outage.failed(error)
-                if not self.subscribed.is_set():
-                    await self._drop_all()
-                self.subscribed.clear()
-                await asyncio.sleep(backoff.next())
-
-    async def _listen(self, backoff: Backoff, outage: OutageLog) -> None:
-        async with self.subscriber.pubsub() as pubsub:
-            await subscribe(pubsub, CHANNEL_PREFIX + "*", self.timeout)
-            self.subscribed.set()
-            backoff.reset()
-            outage.recovered()
-            async for message in published(pubsub, self.timeout):
-                user_id = message["channel"].removeprefix(CHANNEL_PREFIX)
-                await self._deliver(user_id, message["data"])
+        await self.subscription.relay_until(
+            stopping, self._deliver, _nothing_missed, self._drop_all
+        )
 
     async def _deliver(self, user_id: str, text: str) -> None:
         sockets = list(self.sockets.get(user_id, ()))
@@ -167,7 +157,7 @@ async def notification_socket(websocket: WebSocket) -> None:
         return
     user_id, subprotocol = authorized
     hub: NotificationHub = websocket.app.state.notifications
-    if not hub.subscribed.is_set():
+    if not hub.subscribed:
         await refuse_for_now(websocket, subprotocol)
         return
     await websocket.accept(subprotocol=subprotocol)

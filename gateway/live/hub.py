@@ -18,16 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from gateway.live.outage import (
     CLOSE_TRY_AGAIN,
     UNAVAILABLE_REASON,
-    Backoff,
-    OutageLog,
-    published,
-    subscribe,
+    Subscription,
     unavailable_frame,
 )
 from gateway.live.redis_keys import CHANNEL_PREFIX
@@ -153,8 +149,7 @@ class Hub:
         self.events_after = events_after
         self.timeout = timeout  # silence after which Redis is asked, then taken for gone
         self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
-        self._lost_events = False
-        self.subscribed = False
+        self.subscription = Subscription(redis, CHANNEL_PREFIX, timeout, "live event subscription")
 
     def add(self, connection: ClientConnection) -> None:
         """Start delivering the session's events to the connection."""
@@ -179,6 +174,11 @@ class Hub:
             for connection in list(local):
                 connection.end(farewell)
 
+    @property
+    def subscribed(self) -> bool:
+        """Whether events from other instances reach this one now."""
+        return self.subscription.up
+
     async def listen_until(self, stopping: asyncio.Event) -> None:
         """Relay Redis events to local connections, resubscribing after failures.
 
@@ -186,34 +186,17 @@ class Hub:
         clients notice nothing; when resubscribing fails too, Redis is down, and every
         local client is told so and closed with 1013 rather than left waiting.
         """
-        backoff, outage = Backoff(), OutageLog(log, "live event subscription")
-        while not stopping.is_set():
-            self.subscribed = False
-            try:
-                await self._listen(backoff, outage)
-            except (OSError, RedisError) as error:
-                self._lost_events = True
-                outage.failed(error)
-                if not self.subscribed:
-                    self.drop_all(unavailable())
-                await asyncio.sleep(backoff.next())
+        await self.subscription.relay_until(stopping, self._relay, self._catch_up, self._down)
 
-    async def _listen(self, backoff: Backoff, outage: OutageLog) -> None:
-        async with self.redis.pubsub() as pubsub:
-            await subscribe(pubsub, CHANNEL_PREFIX + "*", self.timeout)
-            if self._lost_events:
-                await self._catch_up()
-            self.subscribed = True
-            backoff.reset()
-            outage.recovered()
-            async for message in published(pubsub, self.timeout):
-                session_id = message["channel"].removeprefix(CHANNEL_PREFIX)
-                event = json.loads(message["data"])
-                self.deliver(session_id, Outgoing(event["seq"], event["type"], message["data"]))
+    async def _relay(self, session_id: str, data: str) -> None:
+        event = json.loads(data)
+        self.deliver(session_id, Outgoing(event["seq"], event["type"], data))
+
+    async def _down(self) -> None:
+        self.drop_all(unavailable())
 
     async def _catch_up(self) -> None:
         """After a lost subscription, send local clients what was published meanwhile."""
-        self._lost_events = False
         for session_id, local in list(self.connections.items()):
             oldest = min((c.last_seq for c in local), default=0)
             missed = await self.events_after(session_id, oldest)

@@ -7,12 +7,15 @@ itself once it answers; sockets are told and closed with 1013 (try again later).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.errors import REDIS_RETRY_AFTER
@@ -100,3 +103,47 @@ async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, A
         pinged = False
         if message["type"] == "pmessage":
             yield message
+
+
+class Subscription:
+    """A pattern subscription kept up across Redis outages; ``up`` while it holds.
+
+    Each message goes to ``on_message(channel suffix, data)``. After a failure, a new
+    subscription first calls ``on_resumed`` (to catch up on what was missed); when
+    subscribing fails too, Redis is down and ``on_down`` tells the local sockets.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, silence: float, what: str) -> None:
+        self.redis: Any = redis  # redis-py's stubs type pubsub() loosely
+        self.prefix, self.silence, self.what = prefix, silence, what
+        self.up: bool = False
+
+    async def relay_until(
+        self,
+        stopping: asyncio.Event,
+        on_message: Callable[[str, str], Awaitable[None]],
+        on_resumed: Callable[[], Awaitable[None]],
+        on_down: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Relay until ``stopping`` is set, resubscribing with backoff after failures."""
+        backoff, outage = Backoff(), OutageLog(logging.getLogger(__name__), self.what)
+        failed = False
+        while not stopping.is_set():
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await subscribe(pubsub, self.prefix + "*", self.silence)
+                    if failed:
+                        await on_resumed()
+                    self.up, failed = True, False
+                    backoff.reset()
+                    outage.recovered()
+                    async for message in published(pubsub, self.silence):
+                        await on_message(
+                            message["channel"].removeprefix(self.prefix), message["data"]
+                        )
+            except (OSError, RedisError) as error:
+                outage.failed(error)
+                if not self.up:
+                    await on_down()
+                self.up, failed = False, True
+                await asyncio.sleep(backoff.next())
