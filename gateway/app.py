@@ -20,6 +20,7 @@ from gateway import accounts, admin, changes, goals, health, notifications, user
 from gateway.auth import TokenVerifier
 from gateway.breaker import Clock
 from gateway.config import GatewaySettings
+from gateway.creation_limit import CreationLimit
 from gateway.dependencies import Upstreams
 from gateway.edge import JsonTextMiddleware
 from gateway.errors import install_error_handlers
@@ -137,6 +138,7 @@ def create_app(
             socket_connect_timeout=settings.redis_timeout,
         )
         store = LiveStore(redis)
+        app.state.creation_limit = CreationLimit(redis, settings.creation_settings())
         app.state.login_throttle = LoginThrottle(
             redis, settings.login_throttle_settings(), wall_clock
         )

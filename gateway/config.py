@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.creation_limit import CreationSettings
 from gateway.live.machinery import LiveSettings
 from gateway.login_throttle import ThrottleSettings
 from gateway.upstream import PoolSettings
@@ -68,6 +69,10 @@ class GatewaySettings(BaseSettings):
         30, gt=0, description="Registrations one client address may try per window"
     )
     register_window: float = Field(3600.0, gt=0, description="Registration window, seconds")
+    create_max_per_window: int = Field(
+        120, gt=0, description="Workouts, goals and group sessions one user may create per window"
+    )
+    create_window: float = Field(60.0, gt=0, description="Creation window, seconds")
     trusted_proxies: NameList = Field(
         [], description="Proxy addresses whose X-Forwarded-For is believed; empty trusts none"
     )
@@ -93,6 +98,10 @@ class GatewaySettings(BaseSettings):
             register_max_attempts=self.register_max_attempts,
             register_window=self.register_window,
         )
+
+    def creation_settings(self) -> CreationSettings:
+        """The per-user creation limit."""
+        return CreationSettings(self.create_max_per_window, self.create_window)
 
     def live_settings(self) -> LiveSettings:
         """The WebSocket part of the settings."""

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from gateway.auth import current_admin, current_principal, current_user
+from gateway.creation_limit import CreationLimit
 from gateway.idempotency import idempotency_var
 from gateway.login_throttle import LoginThrottle
 from gateway.schemas import ErrorBody
@@ -34,6 +35,13 @@ async def upstreams(request: Request) -> Upstreams:
     return pools
 
 
+async def creating_user(request: Request, caller: Annotated[str, Depends(current_user)]) -> str:
+    """The caller of a route that creates something, counted against his creation limit."""
+    limit: CreationLimit = request.app.state.creation_limit
+    await limit.check(caller)
+    return caller
+
+
 async def login_throttle(request: Request) -> LoginThrottle:
     """The app's failed-login throttle."""
     throttle: LoginThrottle = request.app.state.login_throttle
@@ -52,6 +60,7 @@ Caller = Annotated[str, Depends(current_user)]
 Admin = Annotated[str, Depends(current_admin)]
 Principal = Annotated[tuple[str, frozenset[str]], Depends(current_principal)]
 Pools = Annotated[Upstreams, Depends(upstreams)]
+Creator = Annotated[str, Depends(creating_user)]
 Throttle = Annotated[LoginThrottle, Depends(login_throttle)]
 
 

@@ -19,6 +19,7 @@ from gateway.dependencies import (
     AUTH_ERRORS,
     AUTH_STATUSES,
     Caller,
+    Creator,
     Pools,
     Upstreams,
     errors,
@@ -48,7 +49,7 @@ CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeA
     "/users/{user_id}/goals", status_code=201, response_model=GoalResponse, responses=CHANGE_ERRORS
 )
 async def create_goal(
-    user_id: PathId, body: GoalRequest, caller: Caller, pools: Pools, lost: Lost
+    user_id: PathId, body: GoalRequest, caller: Creator, pools: Pools, lost: Lost
 ) -> Any:
     """Set a new goal; 202 if it is still being set up when the deadline nears."""
     require_self(user_id, caller)

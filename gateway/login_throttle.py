@@ -74,7 +74,7 @@ return 0
 
 # A fixed-window counter: answers the milliseconds left in the window once it is full.
 # KEYS[1]: the counter. ARGV: max attempts, window in milliseconds.
-_COUNT = """
+COUNT_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if count > tonumber(ARGV[1]) then return math.max(1, redis.call('PTTL', KEYS[1])) end
@@ -133,7 +133,7 @@ class LoginThrottle:
         self._prefix = prefix
         self._attempt = redis.register_script(_ATTEMPT)
         self._release = redis.register_script(_RELEASE)
-        self._count = redis.register_script(_COUNT)
+        self._count = redis.register_script(COUNT_SCRIPT)
 
     async def check(self, email: str, address: str) -> None:
         """Count a login attempt, or raise a 429 ApiError while the account or address is locked."""

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from gateway.auth import current_admin, current_principal, current_user
-from gateway.dependencies import upstreams
+from gateway.dependencies import creating_user, upstreams
 from gateway.idempotency import IDEMPOTENT_ROUTES
 from gateway.live.machinery import live
 from gateway.notifications import notification_hub
@@ -33,6 +33,7 @@ RETRY_AFTER = {
 # The errors a route can give because it depends on something.
 DEPENDENCY_ERRORS: dict[Callable[..., Any], tuple[int, ...]] = {
     current_user: (401,),
+    creating_user: (401, 429),
     current_principal: (401,),  # its 403 (require_self_or_admin) is the route's own
     current_admin: (401, 403),
     upstreams: (502, 503, 504),

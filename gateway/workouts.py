@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query
 from fitness.activity.v1 import activity_service_pb2 as pb
 
 from gateway.auth import require_self
-from gateway.dependencies import AUTH_ERRORS, AUTH_STATUSES, Caller, Pools, errors, new_request_id
+from gateway.dependencies import (
+    AUTH_ERRORS,
+    AUTH_STATUSES,
+    Caller,
+    Creator,
+    Pools,
+    errors,
+    new_request_id,
+)
 from gateway.fields import PageToken, PathId
 from gateway.goals import count_toward_goals
 from gateway.notifications import Notifications
@@ -32,7 +40,7 @@ router = APIRouter(tags=["workouts"])
     responses=errors(400, *AUTH_STATUSES),
 )
 async def start_workout(
-    body: StartWorkoutRequest, caller: Caller, pools: Pools
+    body: StartWorkoutRequest, caller: Creator, pools: Pools
 ) -> StartWorkoutResponse:
     """Start a workout session for yourself."""
     user_id = body.user_id or caller

@@ -9,7 +9,7 @@ from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from pydantic import Field
 
 from gateway.accounts import require_account
-from gateway.dependencies import Caller, Pools, errors
+from gateway.dependencies import Caller, Creator, Pools, errors
 from gateway.errors import ApiError
 from gateway.fields import PathId, Timestamp, Title, WorkoutType
 from gateway.idempotency import idempotency_var
@@ -43,7 +43,7 @@ async def _session_or_404(store: LiveStore, session_id: str) -> GroupSession:
     responses=errors(400, 401, 422, 503),
 )
 async def create_group_session(
-    body: CreateGroupSession, caller: Caller, pools: Pools, machinery: LiveDep
+    body: CreateGroupSession, caller: Creator, pools: Pools, machinery: LiveDep
 ) -> dict[str, Any]:
     """Open a live class that others can join."""
     await require_account(pools, caller)

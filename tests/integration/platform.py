@@ -74,8 +74,13 @@ async def running_platform(
         saga_coordinator_addresses=[sagas.server.bound_address],
         jwt_public_key_file=keys.public,
         redis_url=redis_url,
-        # Every test registers from the one ASGI client address into the session's Redis.
-        **{"register_max_attempts": 1_000_000, **gateway_options},  # type: ignore[arg-type]
+        # Every test registers from the one ASGI client address into the session's Redis,
+        # and the generative tests create far more per minute than a person would.
+        **{  # type: ignore[arg-type]
+            "register_max_attempts": 1_000_000,
+            "create_max_per_window": 1_000_000,
+            **gateway_options,
+        },
     )
     clock = FakeClock()
     app = create_app(settings, clock=clock, health_checks=False)
