@@ -34,7 +34,7 @@ from etl.domain import (
 )
 from etl.transform import parse_timestamp
 from services.activity.sql_repository import sessions
-from services.user.repository import goal_deletions, goals, user_deletions, users
+from services.user.tables import goal_deletions, goals, user_deletions, users
 
 STREAM_ROWS = 20_000
 Document = dict[str, Any]

@@ -16,8 +16,8 @@ from services.user.auth_store import SqlAuthStore
 from services.user.config import UserSettings
 from services.user.grpc_server import STATUSES, UserServicer
 from services.user.passwords import Argon2idHasher
-from services.user.repository import SqlUserRepository
 from services.user.service import UserDeps
+from services.user.sql_repository import SqlUserRepository
 from services.user.tokens import TokenIssuer
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common.timeutil import as_utc
 from services.user.domain import RefreshRecord, RoleGrant
-from services.user.repository import refresh_tokens, user_roles
+from services.user.tables import refresh_tokens, user_roles
 
 
 class AuthStore(Protocol):

@@ -51,6 +51,10 @@ class GoalBusy(DomainError):
     """Another saga is changing this goal; the caller should retry later."""
 
 
+class StaleGoal(Exception):
+    """A goal changed between reading it and writing the result; read again and retry."""
+
+
 class GoalOperation(StrEnum):
     """A change to a goal that a saga prepares, then commits or cancels."""
 

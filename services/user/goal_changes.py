@@ -15,10 +15,11 @@ from services.user.domain import (
     GoalType,
     InvalidInput,
     Notification,
+    StaleGoal,
     WorkoutDone,
     validate_goal,
 )
-from services.user.repository import GoalWrite, StaleGoal
+from services.user.repository import GoalWrite
 from services.user.service import UserDeps, get_goal, get_user
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from services.user import roles
 from services.user.auth_store import SqlAuthStore
 from services.user.config import UserSettings
 from services.user.domain import ADMIN_ROLE, DomainError
-from services.user.repository import SqlUserRepository
+from services.user.sql_repository import SqlUserRepository
 
 
 def parser() -> argparse.ArgumentParser:

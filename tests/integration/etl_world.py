@@ -20,7 +20,8 @@ from services.activity.sql_repository import SqlWorkoutRepository
 from services.common.db import make_engine, migrate
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
 from services.user.domain import Goal, GoalStatus, GoalType, Profile, User
-from services.user.repository import GoalWrite, SqlUserRepository
+from services.user.repository import GoalWrite
+from services.user.sql_repository import SqlUserRepository
 
 LOOKBACK = timedelta(hours=6)
 

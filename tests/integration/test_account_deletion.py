@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 
 from gateway.changes import LostChanges
 from services.common.db import make_engine
-from services.user.repository import goal_deletions, goals, user_deletions, users
+from services.user.tables import goal_deletions, goals, user_deletions, users
 from tests.helpers import register_admin, register_and_login
 from tests.integration.platform import Platform
 from tests.integration.test_openapi_contract import served

@@ -13,7 +13,8 @@ from services.common.db import make_engine, migrate
 from services.user.__main__ import MIGRATIONS
 from services.user.auth_store import SqlAuthStore
 from services.user.domain import Profile, RefreshRecord, RoleGrant, User
-from services.user.repository import SqlUserRepository, users
+from services.user.sql_repository import SqlUserRepository
+from services.user.tables import users
 
 NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 

@@ -19,7 +19,8 @@ from services.common.trust import GATEWAY, USER
 from services.user.__main__ import MIGRATIONS
 from services.user.auth_store import SqlAuthStore
 from services.user.domain import Profile, RefreshRecord, User
-from services.user.repository import SqlUserRepository, refresh_tokens
+from services.user.sql_repository import SqlUserRepository
+from services.user.tables import refresh_tokens
 from tests.helpers import (
     KeyFiles,
     ServiceCerts,

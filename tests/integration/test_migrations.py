@@ -17,7 +17,7 @@ from services.activity.sql_repository import metadata as activity_metadata
 from services.common.db import make_engine, migrate
 from services.common.timeutil import as_utc
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
-from services.user.repository import metadata as user_metadata
+from services.user.tables import metadata as user_metadata
 
 VERSION_TABLES = {SAGA_MIGRATIONS: "saga_alembic_version"}
 

@@ -31,10 +31,12 @@ from services.user.domain import (
     GoalType,
     Notification,
     Profile,
+    StaleGoal,
     User,
     UsernameTaken,
 )
-from services.user.repository import GoalWrite, SqlUserRepository, StaleGoal
+from services.user.repository import GoalWrite
+from services.user.sql_repository import SqlUserRepository
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from services.common.db import make_engine
 from services.user import roles_cli
 from services.user.__main__ import MIGRATIONS
 from services.user.config import UserSettings
-from services.user.repository import users
+from services.user.tables import users
 from tests.helpers import register_and_login
 from tests.integration.platform import Platform
 from tests.integration.test_rest_users import assert_error

@@ -15,11 +15,12 @@ from services.user.domain import (
     Notification,
     RefreshRecord,
     RoleGrant,
+    StaleGoal,
     User,
     UsernameTaken,
     email_key,
 )
-from services.user.repository import GoalWrite, StaleGoal
+from services.user.repository import GoalWrite
 from services.user.service import UserDeps
 from services.user.tokens import TokenIssuer
 
