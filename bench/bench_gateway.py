@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from prometheus_client import start_http_server
 
 from gateway.app import create_app
-from gateway.auth import require_self
 from gateway.config import GatewaySettings
-from gateway.dependencies import Caller
-from gateway.schemas import UserResponse
+from gateway.edge.auth import require_self
+from gateway.edge.dependencies import Caller
+from gateway.routes.schemas import UserResponse
 
 
 def bench_app(settings: GatewaySettings) -> FastAPI:

@@ -16,33 +16,35 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway import accounts, admin, changes, goals, health, notifications, users, workouts
-from gateway.auth import TokenVerifier
 from gateway.breaker import Clock
 from gateway.config import GatewaySettings
-from gateway.creation_limit import CreationLimit
-from gateway.dependencies import Upstreams
-from gateway.edge import JsonTextMiddleware
-from gateway.errors import install_error_handlers
-from gateway.idempotency import IdempotencyMiddleware
-from gateway.live import routes as live_routes
-from gateway.live import socket as live_socket
-from gateway.live.hub import Hub
-from gateway.live.machinery import Background, Live
-from gateway.live.persistence import sweep_until
-from gateway.live.polls import close_due_polls_until
-from gateway.live.presence import PresenceAnnouncer
-from gateway.live.store import LiveStore
-from gateway.login_throttle import LoginThrottle
-from gateway.metrics import GatewayMetrics
-from gateway.middleware import (
+from gateway.edge import health
+from gateway.edge.auth import TokenVerifier
+from gateway.edge.creation_limit import CreationLimit
+from gateway.edge.dependencies import Upstreams
+from gateway.edge.errors import install_error_handlers
+from gateway.edge.idempotency import IdempotencyMiddleware
+from gateway.edge.login_throttle import LoginThrottle
+from gateway.edge.metrics import GatewayMetrics
+from gateway.edge.middleware import (
     BodyLimitMiddleware,
     MetricsMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
-from gateway.notifications import NotificationHub
-from gateway.openapi import install_openapi
+from gateway.edge.openapi import install_openapi
+from gateway.edge.text import JsonTextMiddleware
+from gateway.realtime import notifications
+from gateway.realtime import socket as live_socket
+from gateway.realtime.hub import Hub
+from gateway.realtime.machinery import Background, Live
+from gateway.realtime.notifications import NotificationHub
+from gateway.realtime.persistence import sweep_until
+from gateway.realtime.polls import close_due_polls_until
+from gateway.realtime.presence import PresenceAnnouncer
+from gateway.realtime.store import LiveStore
+from gateway.routes import accounts, admin, changes, goals, users, workouts
+from gateway.routes import group_sessions as live_routes
 from gateway.upstream import CHANNEL_OPTIONS, Connect, UpstreamPool
 from services.common.tls import TlsFiles, secure_aio_channel
 from services.common.trust import ACTIVITY, SAGA, USER

@@ -7,9 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.creation_limit import CreationSettings
-from gateway.live.machinery import LiveSettings
-from gateway.login_throttle import ThrottleSettings
+from gateway.edge.creation_limit import CreationSettings
+from gateway.edge.login_throttle import ThrottleSettings
+from gateway.realtime.machinery import LiveSettings
 from gateway.upstream import PoolSettings
 from services.common.settings import AddressList, NameList
 from services.common.tls import TlsFiles

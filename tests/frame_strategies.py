@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from gateway.live.frames import FRAME_TYPES
+from gateway.realtime.frames import FRAME_TYPES
 
 FIELDS = (
     "type",

@@ -133,7 +133,7 @@ def new_goal(running: Running, user_id: str, headers: dict[str, str]) -> str:
 
 
 def saga_id_of(user_id: str, key: str) -> str:
-    """The saga id the gateway derives from an Idempotency-Key (gateway.dependencies)."""
+    """The saga id the gateway derives from an Idempotency-Key (gateway.edge.dependencies)."""
     return "idem-" + hashlib.sha256(f"{user_id}\0{key}".encode()).hexdigest()[:32]
 
 

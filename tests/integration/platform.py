@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.dependencies import Upstreams
+from gateway.edge.dependencies import Upstreams
 from saga_coordinator.__main__ import SagaProcess
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import GATEWAY

@@ -12,7 +12,7 @@ from sqlalchemy import Table, func, select
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from gateway.changes import LostChanges
+from gateway.routes.changes import LostChanges
 from services.common.db import make_engine
 from services.user.tables import goal_deletions, goals, user_deletions, users
 from tests.helpers import register_admin, register_and_login
@@ -178,7 +178,7 @@ async def test_a_change_the_coordinator_never_received_is_told_as_not_accepted_f
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "nell")
     saga_id = uuid.uuid4().hex
-    # What the gateway does when a start's answer is lost (gateway.changes.start_saga).
+    # What the gateway does when a start's answer is lost (gateway.routes.changes.start_saga).
     await LostChanges(platform.app.state.live.store.redis).remember(saga_id, user_id)
     url = f"/users/{user_id}/changes/{saga_id}"
     other_id, other = await register_and_login(platform.client, "otto")

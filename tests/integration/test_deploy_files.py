@@ -18,8 +18,8 @@ from pydantic_settings import BaseSettings
 
 from deploy.certs import component_files
 from etl.config import EtlSettings
-from gateway import health
 from gateway.config import GatewaySettings
+from gateway.edge import health
 from saga_coordinator.config import SagaSettings
 from services.activity.config import ActivitySettings
 from services.user.config import UserSettings

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from gateway.live.parsing import Refusal, parse_frame
+from gateway.realtime.parsing import Refusal, parse_frame
 from services.common.timeutil import format_time, parse_time
 from tests.frame_strategies import frame_texts
 from tests.integration import test_live_sessions as live

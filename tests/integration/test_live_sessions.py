@@ -22,7 +22,7 @@ from websockets.typing import Origin, Subprotocol
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.live.store import LiveStore
+from gateway.realtime.store import LiveStore
 from services.common.trust import GATEWAY
 from tests.helpers import (
     KeyFiles,

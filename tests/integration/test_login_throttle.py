@@ -17,7 +17,7 @@ from deploy.local import free_port
 from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.login_throttle import LoginThrottle
+from gateway.edge.login_throttle import LoginThrottle
 from tests.helpers import FakeClock, register_and_login
 from tests.integration.platform import Platform
 from tests.integration.test_rest_users import assert_error

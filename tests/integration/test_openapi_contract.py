@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from deploy.local import free_port
-from gateway.fields import WORKOUT_TYPE_NAMES
+from gateway.routes.fields import WORKOUT_TYPE_NAMES
 from tests.helpers import KeyFiles, ServiceCerts, register_admin
 from tests.integration.platform import Platform, running_platform
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deploy.local import free_port
-from gateway.errors import REDIS_RETRY_AFTER
+from gateway.edge.errors import REDIS_RETRY_AFTER
 from tests.helpers import KeyFiles, ServiceCerts, register_admin, register_and_login
 from tests.integration.platform import Platform, running_platform
 

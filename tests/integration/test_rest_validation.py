@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from fitness.user.v1 import user_service_pb2 as user_pb
 
-from gateway.dependencies import Admin, Caller, Principal
-from gateway.openapi import install_openapi
+from gateway.edge.dependencies import Admin, Caller, Principal
+from gateway.edge.openapi import install_openapi
 from services.common.timeutil import parse_time
 from tests.helpers import register_and_login
 from tests.integration.platform import Platform

@@ -7,8 +7,8 @@ from typing import Any, cast
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.creation_limit import CreationLimit, CreationSettings
-from gateway.errors import ApiError
+from gateway.edge.creation_limit import CreationLimit, CreationSettings
+from gateway.edge.errors import ApiError
 
 
 class ScriptRedis:

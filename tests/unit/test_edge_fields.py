@@ -13,8 +13,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from gateway.edge import body_problem
-from gateway.fields import (
+from gateway.edge.text import body_problem
+from gateway.routes.fields import (
     EMAIL_PATTERN,
     ID_MAX,
     ID_PATTERN,
@@ -26,7 +26,7 @@ from gateway.fields import (
     safe_multiline,
     safe_text,
 )
-from gateway.schemas import ProfilePatch, RegisterRequest, StartWorkoutRequest
+from gateway.routes.schemas import ProfilePatch, RegisterRequest, StartWorkoutRequest
 from services.common.timeutil import parse_time
 from services.user.domain import validate_registration
 

@@ -9,8 +9,8 @@ import pytest
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
 
-from gateway.auth import TokenVerifier
-from gateway.errors import GRPC_TO_HTTP, ApiError, from_rpc_error
+from gateway.edge.auth import TokenVerifier
+from gateway.edge.errors import GRPC_TO_HTTP, ApiError, from_rpc_error
 from gateway.upstream import PoolSettings, UpstreamPool, _may_retry
 from services.user.tokens import TokenIssuer, generate_keypair
 from tests.helpers import FakeClock

@@ -7,8 +7,8 @@ import json
 import pytest
 from hypothesis import given, settings
 
-from gateway.live.frames import ChatMessage, JoinSession
-from gateway.live.parsing import MAX_DEPTH, Refusal, parse_frame
+from gateway.realtime.frames import ChatMessage, JoinSession
+from gateway.realtime.parsing import MAX_DEPTH, Refusal, parse_frame
 from tests.frame_strategies import encode, frame_texts, nested
 
 CODES = {"malformed_json", "unknown_type", "invalid_frame", "forbidden"}

@@ -7,8 +7,8 @@ from typing import Any, cast
 import pytest
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 
-from gateway.changes import LostChanges, start_saga
-from gateway.dependencies import Upstreams
+from gateway.edge.dependencies import Upstreams
+from gateway.routes.changes import LostChanges, start_saga
 from gateway.upstream import NoInstanceAvailable
 
 

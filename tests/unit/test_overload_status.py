@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from gateway.errors import from_status
+from gateway.edge.errors import from_status
 
 
 def test_a_full_hash_queue_is_a_429_with_retry_after() -> None:

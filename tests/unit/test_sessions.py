@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from gateway.login_throttle import address_bucket
+from gateway.edge.login_throttle import address_bucket
 from services.user import roles, service
 from services.user.domain import InvalidInput, InvalidRefreshToken, Profile, User, UserNotFound
 from services.user.service import Session, UserDeps

@@ -1,0 +1,4 @@
+"""The edge: what every request passes.
+
+Errors, auth, middleware, idempotency, rate limits, metrics and health.
+"""

@@ -1,0 +1,149 @@
+"""Riding out a Redis outage: reconnect delays, one log line per outage, the word to clients.
+
+Every background loop of the gateway (the live hub, notifications, the session sweep,
+the poll deadline sweep) keeps running while Redis is down and picks up again by
+itself once it answers; sockets are told and closed with 1013 (try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway.edge.errors import REDIS_RETRY_AFTER
+
+CLOSE_TRY_AGAIN = 1013
+UNAVAILABLE_REASON = "live sessions are unavailable, retry"
+
+
+def unavailable_frame() -> dict[str, Any]:
+    """The error frame a socket gets before it is closed with 1013 during an outage."""
+    return {
+        "type": "error",
+        "code": "unavailable",
+        "message": "the gateway's shared store is unavailable; reconnect in a few seconds",
+        "retry_after": int(REDIS_RETRY_AFTER),
+    }
+
+
+class Backoff:
+    """Delays between reconnect attempts: ``first`` seconds, doubling up to ``cap``."""
+
+    def __init__(self, first: float = 0.1, cap: float = 1.0) -> None:
+        self.first, self.cap = first, cap
+        self.delay = first
+
+    def next(self) -> float:
+        """The delay before the next attempt (and double it for the one after)."""
+        delay = self.delay
+        self.delay = min(self.cap, self.delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        """Connected again: the next failure starts from ``first`` again."""
+        self.delay = self.first
+
+
+class OutageLog:
+    """One warning when a loop starts failing, one line when it works again, not one a tick."""
+
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self.log, self.what = log, what
+        self.since: float | None = None
+
+    def failed(self, error: BaseException) -> None:
+        """Record a failed attempt; only the first of an outage is a warning."""
+        if self.since is None:
+            self.since = time.monotonic()
+            self.log.warning("%s failing, will retry", self.what, extra={"error": repr(error)})
+        else:
+            self.log.debug("%s still failing", self.what, extra={"error": repr(error)})
+
+    def recovered(self) -> None:
+        """Record a working attempt; logs how long the outage lasted, if there was one."""
+        if self.since is not None:
+            seconds = round(time.monotonic() - self.since, 1)
+            self.log.warning("%s recovered", self.what, extra={"outage_seconds": seconds})
+            self.since = None
+
+
+async def subscribe(pubsub: PubSub, pattern: str, silence: float) -> None:
+    """Subscribe to ``pattern`` and wait (at most ``silence`` seconds) for Redis to confirm it."""
+    await pubsub.psubscribe(pattern)
+    # psubscribe only sends: a Redis that hangs would otherwise look subscribed.
+    if await pubsub.get_message(timeout=silence) is None:
+        raise RedisTimeoutError(f"no subscription confirmation within {silence} s")
+
+
+async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, Any]]:
+    """The subscription's published messages; raises TimeoutError once Redis stops answering.
+
+    A blocking listen() waits forever on a Redis that hangs (or a network that drops
+    packets without resetting): after ``silence`` seconds without a message this sends
+    a PING, and a second silence means nothing is answering. redis-py's health_check_interval is no
+    substitute: it sends its PING but never notices a missing PONG.
+    """
+    pinged = False
+    while True:
+        message = await pubsub.get_message(timeout=silence)
+        if message is None:
+            if pinged:
+                raise RedisTimeoutError(f"no answer from Redis within {silence} s")
+            await pubsub.ping()  # answered with a "pong" message
+            pinged = True
+            continue
+        pinged = False
+        if message["type"] == "pmessage":
+            yield message
+
+
+class Subscription:
+    """A pattern subscription kept up across Redis outages; ``up`` while it holds.
+
+    Each message goes to ``on_message(channel suffix, data)``. After a failure, a new
+    subscription first calls ``on_resumed`` (to catch up on what was missed); when
+    subscribing fails too, Redis is down and ``on_down`` tells the local sockets.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, silence: float, what: str) -> None:
+        self.redis: Any = redis  # redis-py's stubs type pubsub() loosely
+        self.prefix, self.silence, self.what = prefix, silence, what
+        self.up: bool = False
+
+    async def relay_until(
+        self,
+        stopping: asyncio.Event,
+        on_message: Callable[[str, str], Awaitable[None]],
+        on_resumed: Callable[[], Awaitable[None]],
+        on_down: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Relay until ``stopping`` is set, resubscribing with backoff after failures."""
+        backoff, outage = Backoff(), OutageLog(logging.getLogger(__name__), self.what)
+        failed = False
+        while not stopping.is_set():
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await subscribe(pubsub, self.prefix + "*", self.silence)
+                    if failed:
+                        await on_resumed()
+                    self.up, failed = True, False
+                    backoff.reset()
+                    outage.recovered()
+                    async for message in published(pubsub, self.silence):
+                        await on_message(
+                            message["channel"].removeprefix(self.prefix), message["data"]
+                        )
+            except (OSError, RedisError) as error:
+                outage.failed(error)
+                if not self.up:
+                    await on_down()
+                self.up, failed = False, True
+                await asyncio.sleep(backoff.next())

@@ -1,0 +1,1 @@
+"""Thin REST routes, one module per resource: translate HTTP to upstream calls and back."""
