@@ -32,9 +32,14 @@ from etl.config import EtlSettings
 from etl.domain import ReconciliationFailed, RunInProgress, RunReport, Trigger, Window
 from etl.pipeline import EtlDeps, NoProgress, Progress, days_interval, nightly_interval, run_etl
 from etl.schedule import NightlyScheduler, StopRequested, StopSignal
-from etl.sources import ActivitySource, MongoActivitySource, SqlActivitySource, SqlUserSource
+from etl.sources import (
+    ActivitySource,
+    ExportedActivitySource,
+    SqlActivitySource,
+    SqlUserSource,
+)
 from etl.warehouse import Warehouse
-from services.activity.mongo_repository import connect
+from services.activity.export import connect_mongo
 from services.common.db import make_engine, migrate
 from services.common.logs import configure_logging
 from services.common.timeutil import parse_date, utc_now
@@ -84,8 +89,8 @@ def pause(seconds: float) -> Callable[[Window], None]:
 def build_activity_source(settings: EtlSettings) -> ActivitySource:
     """The configured activity store: SQL (embedded default) or MongoDB (production)."""
     if settings.activity_store == "mongo":
-        return MongoActivitySource(
-            connect(settings.activity_mongo_url, settings.activity_mongo_database)
+        return ExportedActivitySource(
+            connect_mongo(settings.activity_mongo_url, settings.activity_mongo_database)
         )
     return SqlActivitySource(make_engine(settings.activity_database_url, pool_size=2))
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+
+# The source records are the rows the services publish for extraction (their export
+# modules): the ETL reads the stores only through those.
+from services.activity.export import DayTotals as DayTotals
+from services.activity.export import WorkoutRecord as WorkoutRecord
+from services.user.export import GoalDeletion as GoalDeletion
+from services.user.export import GoalRecord as GoalRecord
+from services.user.export import UserRecord as UserRecord
 
 # The sources, each with its own watermark.
 USERS, GOALS, WORKOUTS = "users", "goals", "workouts"
@@ -74,67 +81,6 @@ class Interval:
 def start_of_day(day: date) -> datetime:
     """Midnight UTC at the start of ``day``."""
     return datetime.combine(day, time(), tzinfo=UTC)
-
-
-class UserRecord(NamedTuple):
-    """A user row as the user store has it now."""
-
-    user_id: str
-    username: str
-    display_name: str
-    weight_kg: float | None
-    height_cm: float | None
-    birth_year: int | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class GoalRecord(NamedTuple):
-    """A committed goal as the user store has it now."""
-
-    goal_id: str
-    user_id: str
-    goal_type: str
-    target_value: float
-    target_date: date
-    current_progress: float
-    status: str
-    created_at: datetime
-    achieved_at: datetime | None
-    updated_at: datetime
-
-
-class GoalDeletion(NamedTuple):
-    """A goal's tombstone."""
-
-    goal_id: str
-    user_id: str
-    deleted_at: datetime
-
-
-class WorkoutRecord(NamedTuple):
-    """An ended workout session as the activity store has it.
-
-    Times are datetimes, or UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]' where the store keeps
-    them so (SQLite).
-    """
-
-    session_id: str
-    user_id: str
-    workout_type: str
-    start_time: datetime | str
-    end_time: datetime | str
-    duration: float
-    calories_burned: float
-    updated_at: datetime | str
-
-
-class DayTotals(NamedTuple):
-    """Workouts started on one UTC day: how many, and their summed seconds and kcal."""
-
-    workouts: int
-    duration: float
-    calories: float
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, Select, create_engine, event, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -69,3 +70,10 @@ def migrate(engine: Engine, migrations_dir: Path, revision: str = "head") -> Non
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def stream(engine: Engine, query: Select[Any], chunk: int) -> Iterator[Any]:
+    """Rows of a query, fetched ``chunk`` at a time on one connection held while iterating."""
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk).execute(query)
+        yield from result
