@@ -1,7 +1,9 @@
 """One contract for each repository port, run against every adapter on real stores.
 
 Activity: SQL on SQLite and PostgreSQL, MongoDB through mongomock-ng (see
-docs/activity.md for what the emulator cannot prove). User: SQLite and PostgreSQL.
+docs/activity.md for what the emulator cannot prove). User: SQLite and PostgreSQL. Both
+also run against the in-memory fakes the unit tests use (tests/unit/fakes.py), so a fake
+cannot drift from the adapters it stands in for.
 """
 
 from __future__ import annotations
@@ -35,15 +37,19 @@ from services.user.domain import (
     User,
     UsernameTaken,
 )
-from services.user.repository import GoalWrite
+from services.user.repository import GoalWrite, UserRepository
 from services.user.sql_repository import SqlUserRepository
+from tests.unit.fakes import FakeUserRepository, FakeWorkoutRepository
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mongomock"])
+@pytest.fixture(params=["sqlite", "postgresql", "mongomock", "fake"])
 def workouts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WorkoutRepository]:
-    """A WorkoutRepository adapter over an empty store."""
+    """A WorkoutRepository adapter over an empty store, or the unit tests' fake."""
+    if request.param == "fake":
+        yield FakeWorkoutRepository()
+        return
     if request.param == "mongomock":
         repo = MongoWorkoutRepository(mongomock_ng.MongoClient()["fitness_activity"])
         repo.ensure_indexes()
@@ -141,10 +147,14 @@ def test_sessions_starting_at_the_same_instant_page_by_id(workouts: WorkoutRepos
     assert [s.session_id for s in page + rest] == ["s-002", "s-001", "s-000"]
 
 
-@pytest.fixture
-def users(database_url: str) -> Iterator[SqlUserRepository]:
-    """A user repository on a migrated SQLite or PostgreSQL database."""
-    engine = make_engine(database_url)
+@pytest.fixture(params=["sqlite", "postgresql", "fake"])
+def users(request: pytest.FixtureRequest) -> Iterator[UserRepository]:
+    """A user repository on a migrated SQLite or PostgreSQL database, or the unit tests' fake."""
+    if request.param == "fake":
+        yield FakeUserRepository()
+        return
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    engine = make_engine(url)
     migrate(engine, USER_MIGRATIONS)
     yield SqlUserRepository(engine)
     engine.dispose()
@@ -156,13 +166,13 @@ def user(n: int, email: str | None = None) -> User:
     )
 
 
-def test_a_stored_user_reads_back_by_id_and_any_case_email(users: SqlUserRepository) -> None:
+def test_a_stored_user_reads_back_by_id_and_any_case_email(users: UserRepository) -> None:
     users.add_user(user(1, "Mixed@Example.com"), "r1")
     assert users.get_user("u-1") == user(1, "Mixed@Example.com")
     assert users.find_by_email("mixed@EXAMPLE.com") == user(1, "Mixed@Example.com")
 
 
-def test_email_and_username_uniqueness_are_told_apart(users: SqlUserRepository) -> None:
+def test_email_and_username_uniqueness_are_told_apart(users: UserRepository) -> None:
     users.add_user(user(1), "r1")
     with pytest.raises(EmailAlreadyRegistered):
         users.add_user(User("u-2", "other", "USER1@example.com", "h", Profile(), T0), "r2")
@@ -170,13 +180,13 @@ def test_email_and_username_uniqueness_are_told_apart(users: SqlUserRepository) 
         users.add_user(User("u-3", "user1", "new@example.com", "h", Profile(), T0), "r3")
 
 
-def test_a_retried_registration_returns_the_first_user(users: SqlUserRepository) -> None:
+def test_a_retried_registration_returns_the_first_user(users: UserRepository) -> None:
     first = users.add_user(user(1), "r1")
     assert users.add_user(user(2), "r1") == first
     assert users.get_user("u-2") is None
 
 
-def test_profile_updates_touch_only_the_given_columns(users: SqlUserRepository) -> None:
+def test_profile_updates_touch_only_the_given_columns(users: UserRepository) -> None:
     users.add_user(user(1), "r1")
     updated = users.update_profile("u-1", {"height_cm": 175.0, "display_name": "One"})
     assert updated is not None
@@ -184,7 +194,7 @@ def test_profile_updates_touch_only_the_given_columns(users: SqlUserRepository) 
     assert users.update_profile("ghost", {"height_cm": 1.0}) is None
 
 
-def test_goals_are_stored_per_user_newest_first(users: SqlUserRepository) -> None:
+def test_goals_are_stored_per_user_newest_first(users: UserRepository) -> None:
     users.add_user(user(1), "r1")
     goals = [
         Goal(
@@ -279,14 +289,14 @@ def goal(**changes: object) -> Goal:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_goal_writes_apply_once_per_request_id(users: SqlUserRepository) -> None:
+def test_goal_writes_apply_once_per_request_id(users: UserRepository) -> None:
     users.add_user(user(1), "")
     assert users.write_goals("saga:prepare", [GoalWrite(None, goal())], T0)
     assert not users.write_goals("saga:prepare", [GoalWrite(None, goal(goal_id="g-2"))], T0)
     assert [g.goal_id for g in users.list_goals("u-1")] == ["g-1"]
 
 
-def test_a_goal_write_computed_from_a_stale_read_is_refused_whole(users: SqlUserRepository) -> None:
+def test_a_goal_write_computed_from_a_stale_read_is_refused_whole(users: UserRepository) -> None:
     users.add_user(user(1), "")
     users.write_goals("create", [GoalWrite(None, goal())], T0)
     users.write_goals("workout-1", [GoalWrite(goal(), goal(current_progress=1.0))], T0)
@@ -299,7 +309,7 @@ def test_a_goal_write_computed_from_a_stale_read_is_refused_whole(users: SqlUser
     assert users.write_goals("workout-2", [GoalWrite(goal(current_progress=1.0), None)], T0)
 
 
-def test_a_claimed_goal_keeps_its_pending_change(users: SqlUserRepository) -> None:
+def test_a_claimed_goal_keeps_its_pending_change(users: UserRepository) -> None:
     users.add_user(user(1), "")
     users.write_goals("create", [GoalWrite(None, goal())], T0)
     claimed = goal(
@@ -312,7 +322,7 @@ def test_a_claimed_goal_keeps_its_pending_change(users: SqlUserRepository) -> No
 
 
 def test_a_user_marked_for_deletion_is_hidden_and_unmarking_brings_him_back(
-    users: SqlUserRepository,
+    users: UserRepository,
 ) -> None:
     users.add_user(user(1), "r1")
     assert users.mark_deleting("u-1", "saga-d", "saga-d:mark", T0)
@@ -327,7 +337,7 @@ def test_a_user_marked_for_deletion_is_hidden_and_unmarking_brings_him_back(
 
 
 def test_erasing_a_user_deletes_his_rows_and_leaves_tombstones(
-    users: SqlUserRepository,
+    users: UserRepository,
 ) -> None:
     users.add_user(user(1), "r1")
     users.add_user(user(2), "r2")

@@ -1,4 +1,8 @@
-"""The SQL saga log on SQLite and PostgreSQL: what the engine writes is what a restart reads."""
+"""The SQL saga log on SQLite and PostgreSQL: what the engine writes is what a restart reads.
+
+The same contract runs against the in-memory log the engine's unit tests use
+(tests/unit/saga_fakes.py), so that fake cannot drift from the real log.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,21 @@ import pytest
 
 from saga_coordinator.__main__ import MIGRATIONS
 from saga_coordinator.domain import SagaEvent, SagaRecord, SagaStatus
-from saga_coordinator.log import SqlSagaLog
+from saga_coordinator.log import SagaLog, SqlSagaLog
 from services.common.db import make_engine, migrate
+from tests.unit.saga_fakes import InMemorySagaLog
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def saga_log(database_url: str) -> Iterator[SqlSagaLog]:
-    engine = make_engine(database_url)
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+def saga_log(request: pytest.FixtureRequest) -> Iterator[SagaLog]:
+    """The SQL saga log on a migrated database, or the unit tests' in-memory log."""
+    if request.param == "memory":
+        yield InMemorySagaLog()
+        return
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    engine = make_engine(url)
     migrate(engine, MIGRATIONS)
     yield SqlSagaLog(engine)
     engine.dispose()
@@ -31,7 +41,7 @@ def record(saga_id: str = "s1", **changes: object) -> SagaRecord:
 
 
 async def test_a_created_saga_reads_back_equal_and_its_id_is_taken_once(
-    saga_log: SqlSagaLog,
+    saga_log: SagaLog,
 ) -> None:
     assert await saga_log.create(record()) == (record(), True)
     assert await saga_log.create(record(saga_type="delete_goal")) == (record(), False)
@@ -39,7 +49,7 @@ async def test_a_created_saga_reads_back_equal_and_its_id_is_taken_once(
     assert await saga_log.get("missing") is None
 
 
-async def test_saved_state_and_history_survive_for_the_next_process(saga_log: SqlSagaLog) -> None:
+async def test_saved_state_and_history_survive_for_the_next_process(saga_log: SagaLog) -> None:
     await saga_log.create(record())
     retry_at = T0 + timedelta(seconds=3)
     moved = record(
@@ -57,7 +67,7 @@ async def test_saved_state_and_history_survive_for_the_next_process(saga_log: Sq
 
 
 async def test_only_unfinished_sagas_are_resumed_and_listing_filters_by_status(
-    saga_log: SqlSagaLog,
+    saga_log: SagaLog,
 ) -> None:
     await saga_log.create(record("a"))
     await saga_log.create(record("b", status=SagaStatus.COMPENSATING, updated_at=T0 + timedelta(1)))

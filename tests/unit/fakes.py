@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.activity.domain import Cursor, Statistics, UnknownUser, WorkoutSession
+from services.activity.suggestions import GoalPlan, Totals
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
@@ -38,7 +40,7 @@ class FakeUserRepository:
         self.deleting: dict[str, tuple[str, User | None]] = {}
 
     def add_user(self, user: User, request_id: str) -> User:
-        if request_id in self.requests:
+        if request_id and request_id in self.requests:
             return self.users[self.requests[request_id]]
         if any(email_key(u.email) == email_key(user.email) for u in self.users.values()):
             raise EmailAlreadyRegistered("taken")
@@ -64,7 +66,7 @@ class FakeUserRepository:
         return self.users[user_id]
 
     def add_goal(self, goal: Goal, request_id: str) -> Goal:
-        if request_id in self.requests:
+        if request_id and request_id in self.requests:
             return self.goals[self.requests[request_id]]
         self.goals[goal.goal_id] = goal
         self.requests[request_id] = goal.goal_id
@@ -205,9 +207,12 @@ class FakeWorkoutRepository:
         self.sessions: dict[str, WorkoutSession] = {}
         self.by_request: dict[str, str] = {}
         self.statistics: dict[str, Statistics] = {}
+        # Per goal: its plan and the plan it replaced (kept one level deep, as stored).
+        self.plans: dict[str, tuple[GoalPlan, GoalPlan | None]] = {}
+        self._ending = threading.Lock()  # concurrent ends count once, as in a transaction
 
     def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
-        if request_id in self.by_request:
+        if request_id and request_id in self.by_request:
             return self.sessions[self.by_request[request_id]]
         self.sessions[session.session_id] = session
         self.by_request[request_id] = session.session_id
@@ -219,9 +224,17 @@ class FakeWorkoutRepository:
     def complete_session(
         self, session_id: str, end_time: datetime, duration: float, calories: float, request_id: str
     ) -> WorkoutSession | None:
-        session = self.sessions[session_id]
+        with self._ending:
+            return self._complete(session_id, end_time, duration, calories, request_id)
+
+    def _complete(
+        self, session_id: str, end_time: datetime, duration: float, calories: float, request_id: str
+    ) -> WorkoutSession | None:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None
         if session.end_time is not None:
-            return session if session.end_request_id == request_id else None
+            return session if request_id and session.end_request_id == request_id else None
         ended = replace(
             session,
             end_time=end_time,
@@ -255,11 +268,44 @@ class FakeWorkoutRepository:
     def get_statistics(self, user_id: str) -> Statistics:
         return self.statistics.get(user_id, Statistics())
 
+    def totals_since(self, user_id: str, since: datetime) -> Totals:
+        ended = [
+            s
+            for s in self.sessions.values()
+            if s.user_id == user_id and s.end_time is not None and s.end_time >= since
+        ]
+        minutes = sum(s.duration for s in ended) / 60
+        return Totals(len(ended), minutes, sum(s.calories_burned for s in ended))
+
+    def put_plan(self, plan: GoalPlan) -> bool:
+        stored = self.plans.get(plan.goal_id)
+        if stored and stored[0].request_id == plan.request_id:
+            return False
+        self.plans[plan.goal_id] = (plan, stored[0] if stored else None)
+        return True
+
+    def restore_plan(self, goal_id: str, put_request_id: str) -> None:
+        stored = self.plans.get(goal_id)
+        if not stored or stored[0].request_id != put_request_id:
+            return
+        del self.plans[goal_id]
+        if stored[1]:
+            self.plans[goal_id] = (stored[1], None)
+
+    def get_plan(self, goal_id: str) -> GoalPlan | None:
+        stored = self.plans.get(goal_id)
+        return stored[0] if stored else None
+
+    def active_plans(self, user_id: str) -> list[GoalPlan]:
+        mine = [p for p, _ in self.plans.values() if p.user_id == user_id and p.active]
+        return sorted(mine, key=lambda p: (p.target_date, p.goal_id))
+
     def delete_user_data(self, user_id: str) -> int:
         mine = [key for key, s in self.sessions.items() if s.user_id == user_id]
         for key in mine:
             del self.sessions[key]
         self.statistics.pop(user_id, None)
+        self.plans = {k: p for k, p in self.plans.items() if p[0].user_id != user_id}
         return len(mine)
 
 
