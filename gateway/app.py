@@ -51,7 +51,7 @@ from services.common.trust import ACTIVITY, SAGA, USER
 
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
-SAGA_SERVICE = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinator"].full_name
+SAGA_SERVICE = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinatorService"].full_name
 
 
 def connector(tls: TlsFiles, component: str) -> Connect:
@@ -83,7 +83,7 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
         sagas=UpstreamPool(
             SAGA_SERVICE,
             settings.saga_coordinator_addresses,
-            saga_service_pb2_grpc.SagaCoordinatorStub,
+            saga_service_pb2_grpc.SagaCoordinatorServiceStub,
             pool,
             clock,
             connect=connector(tls, SAGA),

@@ -27,7 +27,7 @@ from services.common.trust import ACTIVITY, USER
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
-SERVICE_NAME = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinator"].full_name
+SERVICE_NAME = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinatorService"].full_name
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
 
@@ -65,7 +65,9 @@ class SagaProcess:
         self.coordinator, self.channels = build_coordinator(settings)
         self.server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], tls=settings.tls())
         servicer = SagaCoordinatorServicer(self.coordinator, settings.wait_margin)
-        saga_service_pb2_grpc.add_SagaCoordinatorServicer_to_server(servicer, self.server.server)
+        saga_service_pb2_grpc.add_SagaCoordinatorServiceServicer_to_server(
+            servicer, self.server.server
+        )
         self._resumer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from saga_coordinator.domain import InvalidRequest
 from saga_coordinator.engine import SagaDefinition, Step, StepCall
+from services.common.goal_types import GOAL_TYPE_NAMES, GoalType
 
-GOAL_TYPES = ("workouts_count", "active_minutes", "calories_burned", "distance_km")
 # Goal ids of created goals derive from the saga id, so every replay names the same goal.
 GOAL_ID_NAMESPACE = uuid.UUID("1f0c2b7a-4d3e-4a5b-9c8d-6e7f8a9b0c1d")
 
@@ -55,15 +55,16 @@ def goal_sagas(participants: GoalParticipants) -> dict[str, SagaDefinition]:
 
 
 def create_goal_data(
-    saga_id: str, user_id: str, goal_type: str, target_value: float, target_date: str
+    saga_id: str, user_id: str, goal_type: GoalType | None, target_value: float, target_date: str
 ) -> dict[str, Any]:
     """The saga data of a goal creation; the goal id is derived from the saga id."""
-    if goal_type not in GOAL_TYPES:
-        raise InvalidRequest(f"goal_type must be one of {', '.join(GOAL_TYPES)}")
+    if goal_type is None:
+        raise InvalidRequest(f"goal_type must be one of {', '.join(GOAL_TYPE_NAMES)}")
     goal_id = str(uuid.uuid5(GOAL_ID_NAMESPACE, saga_id))
+    # The log keeps the REST name: sagas logged before the enum existed read the same.
     return {
         **_target(user_id, goal_id, "create", target_value, target_date),
-        "goal_type": goal_type,
+        "goal_type": goal_type.value,
     }
 
 

@@ -19,11 +19,12 @@ from saga_coordinator.domain import (
     SagaView,
 )
 from saga_coordinator.service import Coordinator
-from services.common.grpc_runtime import Context
+from services.common.goal_types import GoalType
+from services.common.grpc_runtime import Context, StatusTable, abort_if_known, awaited_or_abort
 from services.common.timeutil import format_time
 
 T = TypeVar("T")
-STATUSES: dict[type[Exception], grpc.StatusCode] = {
+STATUSES: StatusTable = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     SagaNotFound: grpc.StatusCode.NOT_FOUND,
     SagaConflict: grpc.StatusCode.ALREADY_EXISTS,
@@ -33,8 +34,8 @@ _STATUS_PREFIX = "SAGA_STATUS_"
 WAIT_WITHOUT_DEADLINE = 10.0
 
 
-class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
-    """Serves SagaCoordinator: starts sagas and waits for them within the deadline."""
+class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServiceServicer):
+    """Serves SagaCoordinatorService: starts sagas and waits for them within the deadline."""
 
     def __init__(self, coordinator: Coordinator, wait_margin: float) -> None:
         self.coordinator = coordinator
@@ -49,7 +50,7 @@ class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
             goal_saga.create_goal_data,
             request.request_id,
             request.user_id,
-            request.goal_type,
+            GoalType.from_proto(request.goal_type),
             request.target_value,
             request.target_date,
         )
@@ -119,21 +120,17 @@ class SagaCoordinatorServicer(pb_grpc.SagaCoordinatorServicer):
 
 async def _or_abort(context: Context, work: Awaitable[T]) -> T:
     """Await the work, answering a known error with its status from the table."""
-    try:
-        return await work
-    except tuple(STATUSES) as error:
-        await context.abort(STATUSES[type(error)], str(error))
-        raise
+    return await awaited_or_abort(context, STATUSES, work)
 
 
 async def _data_or_abort(
     context: Context, build: Callable[..., dict[str, Any]], *args: Any
 ) -> dict[str, Any]:
-    """Build a saga's data from a request, answering a broken rule with INVALID_ARGUMENT."""
+    """Build a saga's data from a request, answering a broken rule with its table status."""
     try:
         return build(*args)
-    except InvalidRequest as error:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+    except Exception as error:
+        await abort_if_known(context, STATUSES, error)
         raise
 
 

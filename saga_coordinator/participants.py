@@ -8,11 +8,13 @@ from typing import Any, TypeVar
 import grpc
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.activity.v1 import activity_service_pb2_grpc as activity_grpc
+from fitness.goal.v1 import goal_pb2
 from fitness.user.v1 import user_service_pb2 as user_pb
 from fitness.user.v1 import user_service_pb2_grpc as user_grpc
 
 from saga_coordinator.domain import BusinessFailure, TransientFailure
 from saga_coordinator.engine import StepCall
+from services.common.goal_types import GoalType
 
 T = TypeVar("T")
 # Worth another try later; every other status is the participant saying no. UNKNOWN is
@@ -65,7 +67,7 @@ class GrpcGoalParticipants:
             user_id=data["user_id"],
             goal_id=data["goal_id"],
             operation=OPERATIONS[data["operation"]],
-            goal_type="GOAL_TYPE_" + data.get("goal_type", "unspecified").upper(),
+            goal_type=_goal_type(data),
             target_value=data.get("target_value", 0.0),
             target_date=data.get("target_date", ""),
         )
@@ -99,7 +101,7 @@ class GrpcGoalParticipants:
             request_id=call.request_id,
             user_id=data["user_id"],
             goal_id=data["goal_id"],
-            goal_type=data["goal_type"],
+            goal_type=_goal_type(data),
             target_value=data["target_value"],
             target_date=data["target_date"],
             start_time=data["start_time"],
@@ -141,10 +143,17 @@ class GrpcGoalParticipants:
         await classified(self.activity.DeleteUserActivity, request, self.timeout)
 
 
+def _goal_type(data: Mapping[str, Any]) -> goal_pb2.GoalType:
+    """The saga data's goal type (its REST name) as the proto enum; unspecified when absent."""
+    name = data.get("goal_type")
+    return GoalType(name).to_proto() if name else goal_pb2.GOAL_TYPE_UNSPECIFIED
+
+
 def _goal_facts(goal: user_pb.Goal, operation: str) -> dict[str, Any]:
     """What the plan step needs from the stored goal; an update keeps its new target."""
+    stored = GoalType.from_proto(goal.goal_type)
     facts: dict[str, Any] = {
-        "goal_type": user_pb.GoalType.Name(goal.goal_type).removeprefix("GOAL_TYPE_").lower(),
+        "goal_type": stored.value if stored else "",
         "start_time": goal.create_time,
     }
     if operation == "delete":

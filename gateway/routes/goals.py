@@ -38,10 +38,10 @@ from gateway.routes.schemas import (
     SuggestionResponse,
 )
 from gateway.upstream import NoInstanceAvailable
+from services.common.goal_types import GoalType
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["goals"])
-GOAL_TYPE_PREFIX = "GOAL_TYPE_"
 CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeAccepted}}
 
 
@@ -56,7 +56,7 @@ async def create_goal(
     request = saga_pb.CreateGoalRequest(
         request_id=new_request_id(),
         user_id=user_id,
-        goal_type=body.goal_type,
+        goal_type=body.goal_type.to_proto(),
         target_value=body.target_value,
         target_date=body.target_date,
     )
@@ -198,7 +198,7 @@ def goal_response(goal: user_pb.Goal) -> GoalResponse:
         )
     return GoalResponse(
         goal_id=goal.goal_id,
-        goal_type=user_pb.GoalType.Name(goal.goal_type).removeprefix(GOAL_TYPE_PREFIX).lower(),  # type: ignore[arg-type]
+        goal_type=GoalType.of_proto(goal.goal_type),
         target_value=goal.target_value,
         target_date=goal.target_date,
         current_progress=round(goal.current_progress, 2),
@@ -212,7 +212,7 @@ def goal_response(goal: user_pb.Goal) -> GoalResponse:
 def _suggestion(found: activity_pb.Suggestion) -> SuggestionResponse:
     return SuggestionResponse(
         goal_id=found.goal_id,
-        goal_type=found.goal_type,  # type: ignore[arg-type]
+        goal_type=GoalType.of_proto(found.goal_type),
         target_value=found.target_value,
         target_date=found.target_date,
         progress=found.progress,

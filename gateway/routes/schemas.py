@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from gateway.routes.fields import (
@@ -22,9 +22,17 @@ from gateway.routes.fields import (
     WeightKg,
     WorkoutType,
 )
+from services.common.goal_types import GOAL_TYPE_NAMES, GoalType
 from services.common.text import describe, unsafe_character
 
-GoalTypeName = Literal["workouts_count", "active_minutes", "calories_burned", "distance_km"]
+# The platform's goal types (fitness.goal.v1.GoalType) by their lower-case names. Not
+# strict: a JSON body carries the name, never a GoalType, and pydantic's strict mode would
+# want the instance. The schema is inline, as for the other enums of the API.
+GoalTypeName = Annotated[
+    GoalType,
+    Field(strict=False),
+    WithJsonSchema({"type": "string", "enum": list(GOAL_TYPE_NAMES)}),
+]
 
 
 class StrictBody(BaseModel):

@@ -12,6 +12,7 @@ from services.activity import domain, service
 from services.activity.domain import WorkoutSession
 from services.activity.service import ActivityDeps, ParticipantTime
 from services.activity.suggestions import GoalPlan, InfeasibleGoal, Suggestion
+from services.common.goal_types import GoalType
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable
 from services.common.timeutil import format_time, parse_date, parse_time
 
@@ -179,7 +180,7 @@ async def _plan_or_abort(request: pb.PutGoalPlanRequest, context: Context) -> Go
     return GoalPlan(
         goal_id=request.goal_id,
         user_id=request.user_id,
-        goal_type=request.goal_type,
+        goal_type=await _goal_type_or_abort(request.goal_type, context),
         target_value=request.target_value,
         target_date=target_date,
         start_time=await _required_time_or_abort(request.start_time, context),
@@ -192,7 +193,7 @@ def suggestion_to_proto(found: Suggestion) -> pb.Suggestion:
     """Render one goal's weekly suggestion."""
     return pb.Suggestion(
         goal_id=found.plan.goal_id,
-        goal_type=found.plan.goal_type,
+        goal_type=found.plan.goal_type.to_proto(),
         target_value=found.plan.target_value,
         target_date=found.plan.target_date.isoformat(),
         progress=round(found.progress, 1),
@@ -202,6 +203,14 @@ def suggestion_to_proto(found: Suggestion) -> pb.Suggestion:
         minutes_per_session=found.minutes_per_session,
         weekly_target=found.weekly_target,
     )
+
+
+async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
+    goal_type = GoalType.from_proto(value)
+    if goal_type is None:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "goal_type must be set")
+        raise AssertionError("unreachable: abort raises")
+    return goal_type
 
 
 async def _required_time_or_abort(text: str, context: Context) -> datetime:

@@ -20,6 +20,7 @@ from pymongo.write_concern import WriteConcern
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
 from services.activity.suggestions import GoalPlan, Totals
+from services.common.goal_types import GoalType
 from services.common.timeutil import Clock, as_utc, utc_now
 
 Document = dict[str, Any]
@@ -217,7 +218,7 @@ def _to_plan(document: Document) -> GoalPlan:
     return GoalPlan(
         goal_id=document["_id"],
         user_id=document["user_id"],
-        goal_type=document["goal_type"],
+        goal_type=GoalType(document["goal_type"]),
         target_value=document["target_value"],
         target_date=date(target.year, target.month, target.day),
         start_time=as_utc(document["start_time"]),

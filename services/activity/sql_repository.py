@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession
 from services.activity.suggestions import GoalPlan, Totals
+from services.common.goal_types import GoalType
 from services.common.timeutil import Clock, as_utc, utc_now
 
 metadata = MetaData()
@@ -265,6 +266,7 @@ def _plan_from_json(data: dict[str, Any]) -> GoalPlan:
     return GoalPlan(
         **{
             **data,
+            "goal_type": GoalType(data["goal_type"]),
             "target_date": date.fromisoformat(data["target_date"]),
             "start_time": datetime.fromisoformat(data["start_time"]),
         }
@@ -273,7 +275,13 @@ def _plan_from_json(data: dict[str, Any]) -> GoalPlan:
 
 def _to_plan(row: RowMapping) -> GoalPlan:
     fields = {name: row[name] for name in GoalPlan.__dataclass_fields__}
-    return GoalPlan(**{**fields, "start_time": as_utc(row["start_time"])})
+    return GoalPlan(
+        **{
+            **fields,
+            "goal_type": GoalType(row["goal_type"]),
+            "start_time": as_utc(row["start_time"]),
+        }
+    )
 
 
 def _row(session: WorkoutSession, request_id: str) -> dict[str, Any]:

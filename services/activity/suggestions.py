@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.activity.domain import DomainError, InvalidInput, calories_burned
+from services.common.goal_types import GoalType
 
-GOAL_TYPES = ("workouts_count", "active_minutes", "calories_burned", "distance_km")
 # A planned session lasts about this long; more weekly minutes mean more sessions.
 SESSION_MINUTES = 45
 # What a session of a workouts_count goal is planned at.
@@ -31,7 +31,7 @@ class GoalPlan:
 
     goal_id: str
     user_id: str
-    goal_type: str
+    goal_type: GoalType
     target_value: float
     target_date: date
     start_time: datetime
@@ -47,13 +47,14 @@ class Totals:
     minutes: float = 0.0
     calories: float = 0.0
 
-    def toward(self, goal_type: str) -> float:
+    def toward(self, goal_type: GoalType) -> float:
         """Progress toward a goal of this type (sessions carry no distance)."""
         return {
-            "workouts_count": float(self.sessions),
-            "active_minutes": self.minutes,
-            "calories_burned": self.calories,
-        }.get(goal_type, 0.0)
+            GoalType.WORKOUTS_COUNT: float(self.sessions),
+            GoalType.ACTIVE_MINUTES: self.minutes,
+            GoalType.CALORIES_BURNED: self.calories,
+            GoalType.DISTANCE_KM: 0.0,
+        }[goal_type]
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,7 @@ class Suggestion:
 
 
 def validated_plan(plan: GoalPlan) -> GoalPlan:
-    """Reject a plan with an unknown goal type or a non-positive target."""
-    if plan.goal_type not in GOAL_TYPES:
-        raise InvalidInput(f"goal_type must be one of {', '.join(GOAL_TYPES)}")
+    """Reject a plan with a non-positive target or without its ids."""
     if not (math.isfinite(plan.target_value) and plan.target_value > 0):
         raise InvalidInput("target_value must be greater than 0")
     if not (plan.goal_id and plan.user_id):
@@ -103,21 +102,21 @@ def require_feasible(suggestion: Suggestion) -> None:
         )
 
 
-def _sessions(goal_type: str, weekly: float, weight_kg: float) -> tuple[int, int]:
+def _sessions(goal_type: GoalType, weekly: float, weight_kg: float) -> tuple[int, int]:
     """Sessions per week and minutes per session for a weekly share of the goal."""
     if weekly <= 0:
         return 0, 0
-    if goal_type == "workouts_count":
+    if goal_type is GoalType.WORKOUTS_COUNT:
         return math.ceil(weekly), COUNT_SESSION_MINUTES
     minutes = _weekly_minutes(goal_type, weekly, weight_kg)
     sessions = min(7, max(1, math.ceil(minutes / SESSION_MINUTES)))
     return sessions, math.ceil(minutes / sessions)
 
 
-def _weekly_minutes(goal_type: str, weekly: float, weight_kg: float) -> float:
-    if goal_type == "calories_burned":
+def _weekly_minutes(goal_type: GoalType, weekly: float, weight_kg: float) -> float:
+    if goal_type is GoalType.CALORIES_BURNED:
         per_minute = calories_burned(PLANNING_MET, weight_kg, 60)
         return weekly / per_minute
-    if goal_type == "distance_km":
+    if goal_type is GoalType.DISTANCE_KM:
         return weekly / PLANNING_PACE_KMH * 60
     return weekly

@@ -229,6 +229,34 @@ async def wait_for_signal() -> None:
 StatusTable = dict[type[Exception], grpc.StatusCode]
 
 
+def status_for(statuses: StatusTable, error: BaseException) -> grpc.StatusCode | None:
+    """The status for a domain error, found through its class hierarchy.
+
+    A subclass of a mapped error gets its parent's status, so a new, finer error cannot
+    fall out of a server's table into UNKNOWN.
+    """
+    for cls in type(error).__mro__:
+        if cls in statuses:
+            return statuses[cls]
+    return None
+
+
+async def abort_if_known(context: Context, statuses: StatusTable, error: BaseException) -> None:
+    """Answer the call with the table's status for ``error``; unknown errors pass."""
+    status = status_for(statuses, error)
+    if status is not None:
+        await context.abort(status, str(error))
+
+
+async def awaited_or_abort(context: Context, statuses: StatusTable, work: Awaitable[T]) -> T:
+    """Await async work (no thread hop), answering a known error with its table status."""
+    try:
+        return await work
+    except Exception as error:
+        await abort_if_known(context, statuses, error)
+        raise
+
+
 class Dispatcher:
     """Runs use cases for the gRPC layer and maps their domain errors to statuses.
 
@@ -251,7 +279,7 @@ class Dispatcher:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.executor, call)
         except Exception as error:
-            await self._abort_if_known(context, error)
+            await abort_if_known(context, self.statuses, error)
             raise
 
     async def read(self, context: Context, fn: Callable[..., T], *args: Any) -> T:
@@ -261,17 +289,9 @@ class Dispatcher:
         try:
             return fn(*args)
         except Exception as error:
-            await self._abort_if_known(context, error)
+            await abort_if_known(context, self.statuses, error)
             raise
-
-    async def _abort_if_known(self, context: Context, error: Exception) -> None:
-        status = self.status_for(error)
-        if status is not None:
-            await context.abort(status, str(error))
 
     def status_for(self, error: Exception) -> grpc.StatusCode | None:
         """The status for a domain error, found through its class hierarchy."""
-        for cls in type(error).__mro__:
-            if cls in self.statuses:
-                return self.statuses[cls]
-        return None
+        return status_for(self.statuses, error)

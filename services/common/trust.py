@@ -29,7 +29,7 @@ COMPONENTS = (USER, ACTIVITY, SAGA, GATEWAY)
 
 USER_SERVICE = "fitness.user.v1.UserService"
 ACTIVITY_SERVICE = "fitness.activity.v1.ActivityService"
-SAGA_SERVICE = "fitness.saga.v1.SagaCoordinator"
+SAGA_SERVICE = "fitness.saga.v1.SagaCoordinatorService"
 
 # Any authenticated component may ask these (health checks, grpcurl-style discovery).
 OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+# The goal types are the platform's shared vocabulary (fitness.goal.v1.GoalType).
+from services.common.goal_types import GoalType as GoalType
 from services.common.text import describe, unsafe_character
 
 
@@ -61,28 +63,6 @@ class GoalOperation(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
-
-
-class GoalType(StrEnum):
-    """What a goal measures; values are the REST spelling."""
-
-    WORKOUTS_COUNT = "workouts_count"
-    ACTIVE_MINUTES = "active_minutes"
-    CALORIES_BURNED = "calories_burned"
-    DISTANCE_KM = "distance_km"
-
-    def quantity(self, value: float) -> str:
-        """How a quantity of this goal type reads, e.g. '1 workout', '5 workouts', '300 kcal'."""
-        one, many = _GOAL_UNITS[self]
-        return f"{value:g} {one if value == 1 else many}"
-
-
-_GOAL_UNITS = {
-    GoalType.WORKOUTS_COUNT: ("workout", "workouts"),
-    GoalType.ACTIVE_MINUTES: ("active minute", "active minutes"),
-    GoalType.CALORIES_BURNED: ("kcal burned", "kcal burned"),
-    GoalType.DISTANCE_KM: ("km", "km"),
-}
 
 
 class GoalStatus(StrEnum):

@@ -28,7 +28,6 @@ STATUSES: StatusTable = {
     domain.GoalBusy: grpc.StatusCode.ABORTED,
 }
 
-_GOAL_TYPE_PREFIX = "GOAL_TYPE_"
 _OPERATION_PREFIX = "GOAL_OPERATION_"
 _PROFILE_FIELDS = ("display_name", "weight_kg", "height_cm", "birth_year")
 
@@ -100,24 +99,6 @@ class UserServicer(pb_grpc.UserServiceServicer):
             context, service.update_profile, self.deps, request.user_id, changes
         )
         return pb.UpdateProfileResponse(user=user_to_proto(user))
-
-    async def CreateGoal(  # noqa: N802
-        self, request: pb.CreateGoalRequest, context: Context
-    ) -> pb.CreateGoalResponse:
-        """Create a goal."""
-        goal_type = await _goal_type_or_abort(request.goal_type, context)
-        target_date = await _date_or_abort(request.target_date, context)
-        goal = await self.dispatcher.run(
-            context,
-            service.create_goal,
-            self.deps,
-            request.user_id,
-            goal_type,
-            request.target_value,
-            target_date,
-            request.request_id,
-        )
-        return pb.CreateGoalResponse(goal=goal_to_proto(goal))
 
     async def GetUserGoal(  # noqa: N802
         self, request: pb.GetUserGoalRequest, context: Context
@@ -285,10 +266,11 @@ def _change_response(goal: Goal | None) -> pb.GoalChangeResponse:
 
 
 async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
-    name = pb.GoalType.Name(value) if value in pb.GoalType.values() else ""
-    if not name.startswith(_GOAL_TYPE_PREFIX) or value == pb.GOAL_TYPE_UNSPECIFIED:
+    goal_type = GoalType.from_proto(value)
+    if goal_type is None:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "goal_type must be set")
-    return GoalType(name.removeprefix(_GOAL_TYPE_PREFIX).lower())
+        raise AssertionError("unreachable: abort raises")
+    return goal_type
 
 
 async def _date_or_abort(text: str, context: Context) -> date:
@@ -338,7 +320,7 @@ def goal_to_proto(goal: Goal) -> pb.Goal:
     return pb.Goal(
         goal_id=goal.goal_id,
         user_id=goal.user_id,
-        goal_type=_GOAL_TYPE_PREFIX + goal.goal_type.value.upper(),
+        goal_type=goal.goal_type.to_proto(),
         target_value=goal.target_value,
         target_date=goal.target_date.isoformat(),
         current_progress=goal.current_progress,

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.timeutil import Clock, utc_now
@@ -15,15 +15,12 @@ from services.user.auth_store import AuthStore
 from services.user.domain import (
     Goal,
     GoalNotFound,
-    GoalStatus,
-    GoalType,
     InvalidCredentials,
     InvalidRefreshToken,
     Profile,
     RefreshRecord,
     User,
     UserNotFound,
-    validate_goal,
     validate_registration,
     validated_profile,
 )
@@ -164,30 +161,6 @@ def update_profile(deps: UserDeps, user_id: str, changes: dict[str, Any]) -> Use
     if updated is None:
         raise UserNotFound(f"user {user_id} not found")
     return updated
-
-
-def create_goal(
-    deps: UserDeps,
-    user_id: str,
-    goal_type: GoalType,
-    target_value: float,
-    target_date: date,
-    request_id: str,
-) -> Goal:
-    """Store a new active goal for an existing user."""
-    get_user(deps, user_id)
-    validate_goal(target_value, target_date, deps.clock().date())
-    goal = Goal(
-        goal_id=deps.make_id(),
-        user_id=user_id,
-        goal_type=goal_type,
-        target_value=target_value,
-        target_date=target_date,
-        current_progress=0.0,
-        status=GoalStatus.ACTIVE,
-        created_at=deps.clock(),
-    )
-    return deps.repo.add_goal(goal, request_id)
 
 
 def get_goal(deps: UserDeps, user_id: str, goal_id: str) -> Goal:

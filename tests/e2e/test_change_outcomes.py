@@ -27,7 +27,7 @@ from websockets.sync.client import connect
 from deploy.local import ProcessSpec, Supervisor, build_topology, prepare, settings_on_free_ports
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
-SAGA_POOL = "fitness.saga.v1.SagaCoordinator"
+SAGA_POOL = "fitness.saga.v1.SagaCoordinatorService"
 
 
 @dataclass

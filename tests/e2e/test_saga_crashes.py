@@ -18,6 +18,7 @@ import grpc
 import pytest
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.activity.v1 import activity_service_pb2_grpc as activity_grpc
+from fitness.goal.v1 import goal_pb2
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from fitness.saga.v1 import saga_service_pb2_grpc as saga_grpc
 from fitness.user.v1 import user_service_pb2 as user_pb
@@ -61,13 +62,13 @@ class Participants:
         )
         return str(self.users.RegisterUser(request, timeout=10).user.user_id)
 
-    def start_coordinator(self, **env: str) -> saga_grpc.SagaCoordinatorStub:
+    def start_coordinator(self, **env: str) -> saga_grpc.SagaCoordinatorServiceStub:
         spec = ProcessSpec("saga", self.saga_spec.argv, {**self.saga_spec.env, **env}, [])
         self.supervisor.start(spec)
         target = f"127.0.0.1:{self.saga_spec.env['SAGA_PORT']}"
         channel = gateway_channel(self.supervisor.topology, target, SAGA)
         grpc.channel_ready_future(channel).result(timeout=20)
-        return saga_grpc.SagaCoordinatorStub(channel)
+        return saga_grpc.SagaCoordinatorServiceStub(channel)
 
     def goals(self, user_id: str) -> list[user_pb.Goal]:
         request = user_pb.ListGoalsRequest(user_id=user_id)
@@ -119,7 +120,7 @@ def wait_for_file(path: Path, within: float = 20.0) -> str:
 
 
 def finished_saga(
-    sagas: saga_grpc.SagaCoordinatorStub, saga_id: str, within: float = 30.0
+    sagas: saga_grpc.SagaCoordinatorServiceStub, saga_id: str, within: float = 30.0
 ) -> saga_pb.Saga:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -134,13 +135,13 @@ def create_request(user_id: str, target_value: float = 300) -> saga_pb.CreateGoa
     return saga_pb.CreateGoalRequest(
         request_id=f"saga-{uuid.uuid4().hex}",
         user_id=user_id,
-        goal_type="active_minutes",
+        goal_type=goal_pb2.GOAL_TYPE_ACTIVE_MINUTES,
         target_value=target_value,
         target_date=SOON,
     )
 
 
-def start_without_waiting(sagas: saga_grpc.SagaCoordinatorStub, request: object) -> None:
+def start_without_waiting(sagas: saga_grpc.SagaCoordinatorServiceStub, request: object) -> None:
     """Start a saga with a deadline too short to see it finish."""
     method = getattr(sagas, type(request).__name__.removesuffix("Request"))
     call = method.future(request, timeout=0.5)
@@ -311,7 +312,7 @@ def test_a_saga_that_cannot_be_undone_in_time_needs_attention(
 
 
 def until_status(
-    sagas: saga_grpc.SagaCoordinatorStub, saga_id: str, status: int, within: float = 20.0
+    sagas: saga_grpc.SagaCoordinatorServiceStub, saga_id: str, status: int, within: float = 20.0
 ) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:

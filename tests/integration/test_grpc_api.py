@@ -11,6 +11,7 @@ import grpc
 import pytest
 from fitness.activity.v1 import activity_service_pb2 as apb
 from fitness.activity.v1 import activity_service_pb2_grpc as agrpc
+from fitness.goal.v1 import goal_pb2 as gpb
 from fitness.user.v1 import user_service_pb2 as upb
 from fitness.user.v1 import user_service_pb2_grpc as ugrpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -116,20 +117,52 @@ async def test_reflection_serves_the_file_descriptor_for_calls_by_name(services:
     assert replies[0].file_descriptor_response.file_descriptor_proto
 
 
-async def test_register_and_get_user_goal_round_trip(services: Services) -> None:
+async def test_a_goal_created_by_the_saga_steps_reads_back_the_same(services: Services) -> None:
     user = await register(services)
-    goal_request = upb.CreateGoalRequest(
-        request_id="g1",
+    prepare = upb.PrepareGoalChangeRequest(
+        request_id="s1:prepare",
+        saga_id="s1",
         user_id=user.user_id,
-        goal_type=upb.GOAL_TYPE_DISTANCE_KM,
+        goal_id="g1",
+        operation=upb.GOAL_OPERATION_CREATE,
+        goal_type=gpb.GOAL_TYPE_DISTANCE_KM,
         target_value=42.2,
         target_date="2099-01-01",
     )
-    goal = (await services.users.CreateGoal(goal_request)).goal
+    await services.saga_users.PrepareGoalChange(prepare)
+    commit = upb.GoalChangeStepRequest(
+        request_id="s1:commit", saga_id="s1", user_id=user.user_id, goal_id="g1"
+    )
+    goal = (await services.saga_users.CommitGoalChange(commit)).goal
+    assert (goal.goal_type, goal.target_value) == (gpb.GOAL_TYPE_DISTANCE_KM, 42.2)
     fetched = await services.users.GetUserGoal(
         upb.GetUserGoalRequest(user_id=user.user_id, goal_id=goal.goal_id)
     )
     assert fetched.goal == goal
+
+
+async def test_the_gateway_cannot_create_a_goal_past_the_saga(services: Services) -> None:
+    user = await register(services)
+    prepare = upb.PrepareGoalChangeRequest(
+        request_id="s1:prepare",
+        saga_id="s1",
+        user_id=user.user_id,
+        goal_id="g1",
+        operation=upb.GOAL_OPERATION_CREATE,
+        goal_type=gpb.GOAL_TYPE_DISTANCE_KM,
+        target_value=42.2,
+        target_date="2099-01-01",
+    )
+    denied = await code_of(services.users.PrepareGoalChange(prepare))
+    assert denied == grpc.StatusCode.PERMISSION_DENIED
+    retired = services.user_channel.unary_unary(
+        "/fitness.user.v1.UserService/CreateGoal",
+        request_serializer=bytes,
+        response_deserializer=bytes,
+    )
+    assert await code_of(retired(b"")) == grpc.StatusCode.UNIMPLEMENTED
+    listed = await services.users.ListGoals(upb.ListGoalsRequest(user_id=user.user_id))
+    assert list(listed.goals) == []
 
 
 @pytest.mark.parametrize(
@@ -181,23 +214,27 @@ async def test_login_with_a_wrong_password_is_unauthenticated(services: Services
 @pytest.mark.parametrize(
     ("goal_type", "target_date"),
     [
-        (upb.GOAL_TYPE_UNSPECIFIED, "2099-01-01"),
+        (gpb.GOAL_TYPE_UNSPECIFIED, "2099-01-01"),
         (99, "2099-01-01"),
-        (upb.GOAL_TYPE_WORKOUTS_COUNT, "soon"),
+        (gpb.GOAL_TYPE_WORKOUTS_COUNT, "soon"),
     ],
 )
-async def test_create_goal_rejects_unset_types_and_bad_dates(
+async def test_a_goal_creation_step_rejects_unset_types_and_bad_dates(
     services: Services, goal_type: int, target_date: str
 ) -> None:
     user = await register(services)
-    request = upb.CreateGoalRequest(
-        request_id="g",
+    request = upb.PrepareGoalChangeRequest(
+        request_id="s:prepare",
+        saga_id="s",
         user_id=user.user_id,
+        goal_id="g",
+        operation=upb.GOAL_OPERATION_CREATE,
         goal_type=goal_type,  # type: ignore[arg-type]
         target_value=1,
         target_date=target_date,
     )
-    assert await code_of(services.users.CreateGoal(request)) == grpc.StatusCode.INVALID_ARGUMENT
+    code = await code_of(services.saga_users.PrepareGoalChange(request))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_update_profile_rejects_out_of_range_values(services: Services) -> None:
@@ -381,7 +418,7 @@ async def registered(services: Services, name: str) -> str:
 async def test_goal_change_rpcs_refuse_bad_requests(services: Services) -> None:
     user_id = await registered(services, "gail")
     ids = {"request_id": "s:prepare", "saga_id": "s", "user_id": user_id, "goal_id": "g"}
-    create = {"operation": upb.GOAL_OPERATION_CREATE, "goal_type": upb.GOAL_TYPE_WORKOUTS_COUNT}
+    create = {"operation": upb.GOAL_OPERATION_CREATE, "goal_type": gpb.GOAL_TYPE_WORKOUTS_COUNT}
     bad = [
         upb.PrepareGoalChangeRequest(
             **{**ids, "saga_id": ""}, **create, target_value=1, target_date=SOON
@@ -451,7 +488,7 @@ async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
         "request_id": "s:plan",
         "user_id": user.user_id,
         "goal_id": "g",
-        "goal_type": "active_minutes",
+        "goal_type": gpb.GOAL_TYPE_ACTIVE_MINUTES,
         "target_value": 300,
         "target_date": SOON,
         "start_time": "2030-01-01T10:00:00Z",
@@ -459,7 +496,8 @@ async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
     }
     bad = [
         {"request_id": ""},
-        {"goal_type": "sleeping"},
+        {"goal_type": gpb.GOAL_TYPE_UNSPECIFIED},
+        {"goal_type": 99},
         {"target_value": 0},
         {"target_date": "31/01/2099"},
         {"start_time": ""},

@@ -218,7 +218,9 @@ def test_goals_are_stored_per_user_newest_first(users: UserRepository) -> None:
 
 
 def plan(request_id: str, target: float = 300, active: bool = True) -> GoalPlan:
-    return GoalPlan("g-1", "u1", "active_minutes", target, date(2030, 2, 1), T0, active, request_id)
+    return GoalPlan(
+        "g-1", "u1", GoalType.ACTIVE_MINUTES, target, date(2030, 2, 1), T0, active, request_id
+    )
 
 
 def test_a_plan_put_twice_with_one_request_id_is_stored_once(workouts: WorkoutRepository) -> None:

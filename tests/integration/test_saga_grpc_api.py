@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from fitness.goal.v1 import goal_pb2
 from fitness.saga.v1 import saga_service_pb2 as pb
 from fitness.saga.v1 import saga_service_pb2_grpc as pb_grpc
 
@@ -22,12 +23,13 @@ from tests.helpers import (
 )
 
 SOON = "2099-01-31"
+WORKOUTS = goal_pb2.GOAL_TYPE_WORKOUTS_COUNT
 
 
 @pytest.fixture
 async def sagas(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts
-) -> AsyncIterator[pb_grpc.SagaCoordinatorStub]:
+) -> AsyncIterator[pb_grpc.SagaCoordinatorServiceStub]:
     certs = service_certs
     users = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs)
     activity = await start_activity_server(
@@ -38,7 +40,7 @@ async def sagas(
     )
     target = coordinator.server.bound_address
     async with channel_as(certs, GATEWAY, SAGA, target) as channel:
-        yield pb_grpc.SagaCoordinatorStub(channel)
+        yield pb_grpc.SagaCoordinatorServiceStub(channel)
     await coordinator.stop(grace=0)
     for server in (activity, users):
         await server.stop(grace=0)
@@ -53,30 +55,29 @@ async def code_of(call: object) -> grpc.StatusCode:
 @pytest.mark.parametrize(
     "request_",
     [
+        pb.CreateGoalRequest(user_id="u", goal_type=WORKOUTS, target_value=1, target_date=SOON),
+        pb.CreateGoalRequest(request_id="r", user_id="u", target_value=1, target_date=SOON),
         pb.CreateGoalRequest(
-            user_id="u", goal_type="workouts_count", target_value=1, target_date=SOON
+            request_id="r",
+            user_id="u",
+            goal_type=99,  # type: ignore[arg-type]
+            target_value=1,
+            target_date=SOON,
         ),
-        pb.CreateGoalRequest(
-            request_id="r", user_id="u", goal_type="naps", target_value=1, target_date=SOON
-        ),
-        pb.CreateGoalRequest(
-            request_id="r", goal_type="workouts_count", target_value=1, target_date=SOON
-        ),
-        pb.CreateGoalRequest(
-            request_id="r", user_id="u", goal_type="workouts_count", target_value=1
-        ),
+        pb.CreateGoalRequest(request_id="r", goal_type=WORKOUTS, target_value=1, target_date=SOON),
+        pb.CreateGoalRequest(request_id="r", user_id="u", goal_type=WORKOUTS, target_value=1),
     ],
-    ids=["no request_id", "unknown goal type", "no user", "no date"],
+    ids=["no request_id", "no goal type", "unknown goal type", "no user", "no date"],
 )
 async def test_bad_create_requests_are_invalid_arguments_and_start_no_saga(
-    sagas: pb_grpc.SagaCoordinatorStub, request_: pb.CreateGoalRequest
+    sagas: pb_grpc.SagaCoordinatorServiceStub, request_: pb.CreateGoalRequest
 ) -> None:
     assert await code_of(sagas.CreateGoal(request_)) == grpc.StatusCode.INVALID_ARGUMENT
     assert list((await sagas.ListSagas(pb.ListSagasRequest())).sagas) == []
 
 
 async def test_bad_update_and_delete_requests_are_invalid_arguments(
-    sagas: pb_grpc.SagaCoordinatorStub,
+    sagas: pb_grpc.SagaCoordinatorServiceStub,
 ) -> None:
     no_goal = pb.UpdateGoalRequest(request_id="r", user_id="u", target_value=1, target_date=SOON)
     assert await code_of(sagas.UpdateGoal(no_goal)) == grpc.StatusCode.INVALID_ARGUMENT
@@ -85,7 +86,7 @@ async def test_bad_update_and_delete_requests_are_invalid_arguments(
 
 
 async def test_a_saga_for_a_missing_goal_is_compensated_with_not_found(
-    sagas: pb_grpc.SagaCoordinatorStub,
+    sagas: pb_grpc.SagaCoordinatorServiceStub,
 ) -> None:
     saga = await sagas.DeleteGoal(pb.DeleteGoalRequest(request_id="r1", user_id="u", goal_id="g"))
     assert (saga.status, saga.failure_code) == (pb.SAGA_STATUS_COMPENSATED, "NOT_FOUND")
@@ -94,7 +95,7 @@ async def test_a_saga_for_a_missing_goal_is_compensated_with_not_found(
 
 
 async def test_a_request_id_reused_for_another_request_is_already_exists(
-    sagas: pb_grpc.SagaCoordinatorStub,
+    sagas: pb_grpc.SagaCoordinatorServiceStub,
 ) -> None:
     await sagas.DeleteGoal(pb.DeleteGoalRequest(request_id="r1", user_id="u", goal_id="g"))
     other = pb.DeleteGoalRequest(request_id="r1", user_id="u", goal_id="h")
@@ -102,7 +103,7 @@ async def test_a_request_id_reused_for_another_request_is_already_exists(
 
 
 async def test_reading_sagas_refuses_unknown_ids_and_huge_pages(
-    sagas: pb_grpc.SagaCoordinatorStub,
+    sagas: pb_grpc.SagaCoordinatorServiceStub,
 ) -> None:
     assert (
         await code_of(sagas.GetSaga(pb.GetSagaRequest(saga_id="nope"))) == grpc.StatusCode.NOT_FOUND

@@ -11,6 +11,7 @@ from services.user.domain import GoalType, InvalidCredentials, InvalidInput, Pro
 from services.user.service import UserDeps
 from services.user.tokens import generate_keypair
 from tests.unit.fakes import fake_user_deps
+from tests.unit.goal_steps import saga_created_goal
 
 PRIVATE, _PUBLIC = generate_keypair()
 
@@ -39,7 +40,7 @@ def test_a_user_being_deleted_can_no_longer_log_in_or_be_read(deps: UserDeps) ->
 def test_the_goals_of_a_user_being_deleted_can_no_longer_be_read(deps: UserDeps) -> None:
     user_id = registered(deps, "dora")
     target = deps.clock().date() + timedelta(days=30)
-    goal = service.create_goal(deps, user_id, GoalType.WORKOUTS_COUNT, 3, target, "goal-1")
+    goal = saga_created_goal(deps, user_id, GoalType.WORKOUTS_COUNT, 3, target, "saga-goal")
     account_deletion.begin_user_deletion(deps, "saga-1", user_id, "saga-1:mark")
     with pytest.raises(UserNotFound):
         service.get_goal(deps, user_id, goal.goal_id)
@@ -75,7 +76,7 @@ def test_an_erased_user_keeps_no_goals_and_stays_gone(deps: UserDeps) -> None:
     other = registered(deps, "otto")
     soon = date(2030, 2, 1) + timedelta(days=1)
     for owner in (user_id, other):
-        service.create_goal(deps, owner, GoalType.WORKOUTS_COUNT, 3, soon, f"goal-{owner}")
+        saga_created_goal(deps, owner, GoalType.WORKOUTS_COUNT, 3, soon, f"saga-{owner}")
     account_deletion.begin_user_deletion(deps, "saga-1", user_id, "saga-1:mark")
     account_deletion.erase_user(deps, "saga-1", user_id, "saga-1:erase")
     account_deletion.erase_user(deps, "saga-1", user_id, "saga-1:erase")

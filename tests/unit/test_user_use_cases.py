@@ -21,6 +21,7 @@ from services.user.domain import (
 from services.user.service import UserDeps
 from services.user.tokens import generate_keypair
 from tests.unit.fakes import fake_user_deps
+from tests.unit.goal_steps import saga_created_goal
 
 PRIVATE, PUBLIC = generate_keypair()
 
@@ -136,14 +137,12 @@ def test_update_profile_of_an_unknown_user_is_not_found(deps: UserDeps) -> None:
 
 
 def test_goals_are_created_active_with_zero_progress(deps: UserDeps) -> None:
-    user = register(deps)
-    goal = service.create_goal(
-        deps, user.user_id, GoalType.ACTIVE_MINUTES, 300, date(2030, 2, 1), "g1"
-    )  # type: ignore[attr-defined]
+    user_id = register(deps).user_id  # type: ignore[attr-defined]
+    goal = saga_created_goal(deps, user_id, GoalType.ACTIVE_MINUTES, 300, date(2030, 2, 1), "s1")
     assert goal.current_progress == 0
     assert goal.status.value == "active"
-    assert service.get_goal(deps, user.user_id, goal.goal_id) == goal  # type: ignore[attr-defined]
-    assert service.list_goals(deps, user.user_id) == [goal]  # type: ignore[attr-defined]
+    assert service.get_goal(deps, user_id, goal.goal_id) == goal
+    assert service.list_goals(deps, user_id) == [goal]
 
 
 @pytest.mark.parametrize(
@@ -153,12 +152,13 @@ def test_goal_rules_are_enforced(deps: UserDeps, value: float, days: int) -> Non
     user = register(deps)
     target = date(2030, 1, 1) + timedelta(days=days)
     with pytest.raises(InvalidInput):
-        service.create_goal(deps, user.user_id, GoalType.WORKOUTS_COUNT, value, target, "g")  # type: ignore[attr-defined]
+        saga_created_goal(deps, user.user_id, GoalType.WORKOUTS_COUNT, value, target, "s")  # type: ignore[attr-defined]
+    assert service.list_goals(deps, user.user_id) == []  # type: ignore[attr-defined]
 
 
 def test_goals_of_unknown_users_and_unknown_goals_are_not_found(deps: UserDeps) -> None:
     with pytest.raises(UserNotFound):
-        service.create_goal(deps, "ghost", GoalType.WORKOUTS_COUNT, 1, date(2031, 1, 1), "g")
+        saga_created_goal(deps, "ghost", GoalType.WORKOUTS_COUNT, 1, date(2031, 1, 1), "s")
     with pytest.raises(UserNotFound):
         service.get_goal(deps, "ghost", "nothing")
     user = register(deps)

@@ -22,63 +22,64 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from fitness.goal.v1 import goal_pb2 as fitness_dot_goal_dot_v1_dot_goal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*fitness/activity/v1/activity_service.proto\x12\x13\x66itness.activity.v1\"\x9c\x01\n\x0eWorkoutSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0cworkout_type\x18\x03 \x01(\t\x12\x12\n\nstart_time\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x05 \x01(\t\x12\x10\n\x08\x64uration\x18\x06 \x01(\x01\x12\x17\n\x0f\x63\x61lories_burned\x18\x07 \x01(\x01\"W\n\x1aStartWorkoutSessionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0cworkout_type\x18\x03 \x01(\t\"S\n\x1bStartWorkoutSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.fitness.activity.v1.WorkoutSession\"e\n\x18\x45ndWorkoutSessionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x04 \x01(\t\"Q\n\x19\x45ndWorkoutSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.fitness.activity.v1.WorkoutSession\"T\n\x1aListWorkoutSessionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x1bListWorkoutSessionsResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.fitness.activity.v1.WorkoutSession\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"+\n\x18GetUserStatisticsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x8c\x01\n\x19GetUserStatisticsResponse\x12\x16\n\x0etotal_workouts\x18\x01 \x01(\x03\x12\x16\n\x0etotal_duration\x18\x02 \x01(\x01\x12\x1d\n\x15total_calories_burned\x18\x03 \x01(\x01\x12 \n\x18\x61verage_session_duration\x18\x04 \x01(\x01\"\x19\n\x17ListWorkoutTypesRequest\"=\n\x0bWorkoutType\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03met\x18\x02 \x01(\x01\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"S\n\x18ListWorkoutTypesResponse\x12\x37\n\rworkout_types\x18\x01 \x03(\x0b\x32 .fitness.activity.v1.WorkoutType\"I\n\x10GroupParticipant\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nstart_time\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x03 \x01(\t\"\x9c\x01\n\x19RecordGroupWorkoutRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10group_session_id\x18\x02 \x01(\t\x12\x14\n\x0cworkout_type\x18\x03 \x01(\t\x12;\n\x0cparticipants\x18\x04 \x03(\x0b\x32%.fitness.activity.v1.GroupParticipant\"S\n\x1aRecordGroupWorkoutResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.fitness.activity.v1.WorkoutSession\"\xac\x01\n\x12PutGoalPlanRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\x12\x11\n\tgoal_type\x18\x04 \x01(\t\x12\x14\n\x0ctarget_value\x18\x05 \x01(\x01\x12\x13\n\x0btarget_date\x18\x06 \x01(\t\x12\x12\n\nstart_time\x18\x07 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x08 \x01(\x08\"^\n\x13PutGoalPlanResponse\x12\x38\n\nsuggestion\x18\x01 \x01(\x0b\x32\x1f.fitness.activity.v1.SuggestionH\x00\x88\x01\x01\x42\r\n\x0b_suggestion\"U\n\x16RestoreGoalPlanRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07goal_id\x18\x02 \x01(\t\x12\x16\n\x0eput_request_id\x18\x03 \x01(\t\"\x19\n\x17RestoreGoalPlanResponse\"(\n\x15GetSuggestionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\xe3\x01\n\nSuggestion\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\x12\x11\n\tgoal_type\x18\x02 \x01(\t\x12\x14\n\x0ctarget_value\x18\x03 \x01(\x01\x12\x13\n\x0btarget_date\x18\x04 \x01(\t\x12\x10\n\x08progress\x18\x05 \x01(\x01\x12\x11\n\tremaining\x18\x06 \x01(\x01\x12\x12\n\nweeks_left\x18\x07 \x01(\x05\x12\x19\n\x11sessions_per_week\x18\x08 \x01(\x05\x12\x1b\n\x13minutes_per_session\x18\t \x01(\x05\x12\x15\n\rweekly_target\x18\n \x01(\x01\"N\n\x16GetSuggestionsResponse\x12\x34\n\x0bsuggestions\x18\x01 \x03(\x0b\x32\x1f.fitness.activity.v1.Suggestion\"@\n\x19\x44\x65leteUserActivityRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"6\n\x1a\x44\x65leteUserActivityResponse\x12\x18\n\x10\x64\x65leted_sessions\x18\x01 \x01(\x05\x32\x87\t\n\x0f\x41\x63tivityService\x12x\n\x13StartWorkoutSession\x12/.fitness.activity.v1.StartWorkoutSessionRequest\x1a\x30.fitness.activity.v1.StartWorkoutSessionResponse\x12r\n\x11\x45ndWorkoutSession\x12-.fitness.activity.v1.EndWorkoutSessionRequest\x1a..fitness.activity.v1.EndWorkoutSessionResponse\x12x\n\x13ListWorkoutSessions\x12/.fitness.activity.v1.ListWorkoutSessionsRequest\x1a\x30.fitness.activity.v1.ListWorkoutSessionsResponse\x12r\n\x11GetUserStatistics\x12-.fitness.activity.v1.GetUserStatisticsRequest\x1a..fitness.activity.v1.GetUserStatisticsResponse\x12o\n\x10ListWorkoutTypes\x12,.fitness.activity.v1.ListWorkoutTypesRequest\x1a-.fitness.activity.v1.ListWorkoutTypesResponse\x12u\n\x12RecordGroupWorkout\x12..fitness.activity.v1.RecordGroupWorkoutRequest\x1a/.fitness.activity.v1.RecordGroupWorkoutResponse\x12`\n\x0bPutGoalPlan\x12\'.fitness.activity.v1.PutGoalPlanRequest\x1a(.fitness.activity.v1.PutGoalPlanResponse\x12l\n\x0fRestoreGoalPlan\x12+.fitness.activity.v1.RestoreGoalPlanRequest\x1a,.fitness.activity.v1.RestoreGoalPlanResponse\x12i\n\x0eGetSuggestions\x12*.fitness.activity.v1.GetSuggestionsRequest\x1a+.fitness.activity.v1.GetSuggestionsResponse\x12u\n\x12\x44\x65leteUserActivity\x12..fitness.activity.v1.DeleteUserActivityRequest\x1a/.fitness.activity.v1.DeleteUserActivityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*fitness/activity/v1/activity_service.proto\x12\x13\x66itness.activity.v1\x1a\x1a\x66itness/goal/v1/goal.proto\"\x9c\x01\n\x0eWorkoutSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0cworkout_type\x18\x03 \x01(\t\x12\x12\n\nstart_time\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x05 \x01(\t\x12\x10\n\x08\x64uration\x18\x06 \x01(\x01\x12\x17\n\x0f\x63\x61lories_burned\x18\x07 \x01(\x01\"W\n\x1aStartWorkoutSessionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0cworkout_type\x18\x03 \x01(\t\"S\n\x1bStartWorkoutSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.fitness.activity.v1.WorkoutSession\"e\n\x18\x45ndWorkoutSessionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x04 \x01(\t\"Q\n\x19\x45ndWorkoutSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.fitness.activity.v1.WorkoutSession\"T\n\x1aListWorkoutSessionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"m\n\x1bListWorkoutSessionsResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.fitness.activity.v1.WorkoutSession\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"+\n\x18GetUserStatisticsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x8c\x01\n\x19GetUserStatisticsResponse\x12\x16\n\x0etotal_workouts\x18\x01 \x01(\x03\x12\x16\n\x0etotal_duration\x18\x02 \x01(\x01\x12\x1d\n\x15total_calories_burned\x18\x03 \x01(\x01\x12 \n\x18\x61verage_session_duration\x18\x04 \x01(\x01\"\x19\n\x17ListWorkoutTypesRequest\"=\n\x0bWorkoutType\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03met\x18\x02 \x01(\x01\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"S\n\x18ListWorkoutTypesResponse\x12\x37\n\rworkout_types\x18\x01 \x03(\x0b\x32 .fitness.activity.v1.WorkoutType\"I\n\x10GroupParticipant\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nstart_time\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_time\x18\x03 \x01(\t\"\x9c\x01\n\x19RecordGroupWorkoutRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10group_session_id\x18\x02 \x01(\t\x12\x14\n\x0cworkout_type\x18\x03 \x01(\t\x12;\n\x0cparticipants\x18\x04 \x03(\x0b\x32%.fitness.activity.v1.GroupParticipant\"S\n\x1aRecordGroupWorkoutResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.fitness.activity.v1.WorkoutSession\"\xcd\x01\n\x12PutGoalPlanRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\x12,\n\tgoal_type\x18\t \x01(\x0e\x32\x19.fitness.goal.v1.GoalType\x12\x14\n\x0ctarget_value\x18\x05 \x01(\x01\x12\x13\n\x0btarget_date\x18\x06 \x01(\t\x12\x12\n\nstart_time\x18\x07 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x08 \x01(\x08J\x04\x08\x04\x10\x05\"^\n\x13PutGoalPlanResponse\x12\x38\n\nsuggestion\x18\x01 \x01(\x0b\x32\x1f.fitness.activity.v1.SuggestionH\x00\x88\x01\x01\x42\r\n\x0b_suggestion\"U\n\x16RestoreGoalPlanRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07goal_id\x18\x02 \x01(\t\x12\x16\n\x0eput_request_id\x18\x03 \x01(\t\"\x19\n\x17RestoreGoalPlanResponse\"(\n\x15GetSuggestionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x84\x02\n\nSuggestion\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\x12,\n\tgoal_type\x18\x0b \x01(\x0e\x32\x19.fitness.goal.v1.GoalType\x12\x14\n\x0ctarget_value\x18\x03 \x01(\x01\x12\x13\n\x0btarget_date\x18\x04 \x01(\t\x12\x10\n\x08progress\x18\x05 \x01(\x01\x12\x11\n\tremaining\x18\x06 \x01(\x01\x12\x12\n\nweeks_left\x18\x07 \x01(\x05\x12\x19\n\x11sessions_per_week\x18\x08 \x01(\x05\x12\x1b\n\x13minutes_per_session\x18\t \x01(\x05\x12\x15\n\rweekly_target\x18\n \x01(\x01J\x04\x08\x02\x10\x03\"N\n\x16GetSuggestionsResponse\x12\x34\n\x0bsuggestions\x18\x01 \x03(\x0b\x32\x1f.fitness.activity.v1.Suggestion\"@\n\x19\x44\x65leteUserActivityRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"6\n\x1a\x44\x65leteUserActivityResponse\x12\x18\n\x10\x64\x65leted_sessions\x18\x01 \x01(\x05\x32\x87\t\n\x0f\x41\x63tivityService\x12x\n\x13StartWorkoutSession\x12/.fitness.activity.v1.StartWorkoutSessionRequest\x1a\x30.fitness.activity.v1.StartWorkoutSessionResponse\x12r\n\x11\x45ndWorkoutSession\x12-.fitness.activity.v1.EndWorkoutSessionRequest\x1a..fitness.activity.v1.EndWorkoutSessionResponse\x12x\n\x13ListWorkoutSessions\x12/.fitness.activity.v1.ListWorkoutSessionsRequest\x1a\x30.fitness.activity.v1.ListWorkoutSessionsResponse\x12r\n\x11GetUserStatistics\x12-.fitness.activity.v1.GetUserStatisticsRequest\x1a..fitness.activity.v1.GetUserStatisticsResponse\x12o\n\x10ListWorkoutTypes\x12,.fitness.activity.v1.ListWorkoutTypesRequest\x1a-.fitness.activity.v1.ListWorkoutTypesResponse\x12u\n\x12RecordGroupWorkout\x12..fitness.activity.v1.RecordGroupWorkoutRequest\x1a/.fitness.activity.v1.RecordGroupWorkoutResponse\x12`\n\x0bPutGoalPlan\x12\'.fitness.activity.v1.PutGoalPlanRequest\x1a(.fitness.activity.v1.PutGoalPlanResponse\x12l\n\x0fRestoreGoalPlan\x12+.fitness.activity.v1.RestoreGoalPlanRequest\x1a,.fitness.activity.v1.RestoreGoalPlanResponse\x12i\n\x0eGetSuggestions\x12*.fitness.activity.v1.GetSuggestionsRequest\x1a+.fitness.activity.v1.GetSuggestionsResponse\x12u\n\x12\x44\x65leteUserActivity\x12..fitness.activity.v1.DeleteUserActivityRequest\x1a/.fitness.activity.v1.DeleteUserActivityResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fitness.activity.v1.activity_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKOUTSESSION']._serialized_start=68
-  _globals['_WORKOUTSESSION']._serialized_end=224
-  _globals['_STARTWORKOUTSESSIONREQUEST']._serialized_start=226
-  _globals['_STARTWORKOUTSESSIONREQUEST']._serialized_end=313
-  _globals['_STARTWORKOUTSESSIONRESPONSE']._serialized_start=315
-  _globals['_STARTWORKOUTSESSIONRESPONSE']._serialized_end=398
-  _globals['_ENDWORKOUTSESSIONREQUEST']._serialized_start=400
-  _globals['_ENDWORKOUTSESSIONREQUEST']._serialized_end=501
-  _globals['_ENDWORKOUTSESSIONRESPONSE']._serialized_start=503
-  _globals['_ENDWORKOUTSESSIONRESPONSE']._serialized_end=584
-  _globals['_LISTWORKOUTSESSIONSREQUEST']._serialized_start=586
-  _globals['_LISTWORKOUTSESSIONSREQUEST']._serialized_end=670
-  _globals['_LISTWORKOUTSESSIONSRESPONSE']._serialized_start=672
-  _globals['_LISTWORKOUTSESSIONSRESPONSE']._serialized_end=781
-  _globals['_GETUSERSTATISTICSREQUEST']._serialized_start=783
-  _globals['_GETUSERSTATISTICSREQUEST']._serialized_end=826
-  _globals['_GETUSERSTATISTICSRESPONSE']._serialized_start=829
-  _globals['_GETUSERSTATISTICSRESPONSE']._serialized_end=969
-  _globals['_LISTWORKOUTTYPESREQUEST']._serialized_start=971
-  _globals['_LISTWORKOUTTYPESREQUEST']._serialized_end=996
-  _globals['_WORKOUTTYPE']._serialized_start=998
-  _globals['_WORKOUTTYPE']._serialized_end=1059
-  _globals['_LISTWORKOUTTYPESRESPONSE']._serialized_start=1061
-  _globals['_LISTWORKOUTTYPESRESPONSE']._serialized_end=1144
-  _globals['_GROUPPARTICIPANT']._serialized_start=1146
-  _globals['_GROUPPARTICIPANT']._serialized_end=1219
-  _globals['_RECORDGROUPWORKOUTREQUEST']._serialized_start=1222
-  _globals['_RECORDGROUPWORKOUTREQUEST']._serialized_end=1378
-  _globals['_RECORDGROUPWORKOUTRESPONSE']._serialized_start=1380
-  _globals['_RECORDGROUPWORKOUTRESPONSE']._serialized_end=1463
-  _globals['_PUTGOALPLANREQUEST']._serialized_start=1466
-  _globals['_PUTGOALPLANREQUEST']._serialized_end=1638
-  _globals['_PUTGOALPLANRESPONSE']._serialized_start=1640
-  _globals['_PUTGOALPLANRESPONSE']._serialized_end=1734
-  _globals['_RESTOREGOALPLANREQUEST']._serialized_start=1736
-  _globals['_RESTOREGOALPLANREQUEST']._serialized_end=1821
-  _globals['_RESTOREGOALPLANRESPONSE']._serialized_start=1823
-  _globals['_RESTOREGOALPLANRESPONSE']._serialized_end=1848
-  _globals['_GETSUGGESTIONSREQUEST']._serialized_start=1850
-  _globals['_GETSUGGESTIONSREQUEST']._serialized_end=1890
-  _globals['_SUGGESTION']._serialized_start=1893
-  _globals['_SUGGESTION']._serialized_end=2120
-  _globals['_GETSUGGESTIONSRESPONSE']._serialized_start=2122
-  _globals['_GETSUGGESTIONSRESPONSE']._serialized_end=2200
-  _globals['_DELETEUSERACTIVITYREQUEST']._serialized_start=2202
-  _globals['_DELETEUSERACTIVITYREQUEST']._serialized_end=2266
-  _globals['_DELETEUSERACTIVITYRESPONSE']._serialized_start=2268
-  _globals['_DELETEUSERACTIVITYRESPONSE']._serialized_end=2322
-  _globals['_ACTIVITYSERVICE']._serialized_start=2325
-  _globals['_ACTIVITYSERVICE']._serialized_end=3484
+  _globals['_WORKOUTSESSION']._serialized_start=96
+  _globals['_WORKOUTSESSION']._serialized_end=252
+  _globals['_STARTWORKOUTSESSIONREQUEST']._serialized_start=254
+  _globals['_STARTWORKOUTSESSIONREQUEST']._serialized_end=341
+  _globals['_STARTWORKOUTSESSIONRESPONSE']._serialized_start=343
+  _globals['_STARTWORKOUTSESSIONRESPONSE']._serialized_end=426
+  _globals['_ENDWORKOUTSESSIONREQUEST']._serialized_start=428
+  _globals['_ENDWORKOUTSESSIONREQUEST']._serialized_end=529
+  _globals['_ENDWORKOUTSESSIONRESPONSE']._serialized_start=531
+  _globals['_ENDWORKOUTSESSIONRESPONSE']._serialized_end=612
+  _globals['_LISTWORKOUTSESSIONSREQUEST']._serialized_start=614
+  _globals['_LISTWORKOUTSESSIONSREQUEST']._serialized_end=698
+  _globals['_LISTWORKOUTSESSIONSRESPONSE']._serialized_start=700
+  _globals['_LISTWORKOUTSESSIONSRESPONSE']._serialized_end=809
+  _globals['_GETUSERSTATISTICSREQUEST']._serialized_start=811
+  _globals['_GETUSERSTATISTICSREQUEST']._serialized_end=854
+  _globals['_GETUSERSTATISTICSRESPONSE']._serialized_start=857
+  _globals['_GETUSERSTATISTICSRESPONSE']._serialized_end=997
+  _globals['_LISTWORKOUTTYPESREQUEST']._serialized_start=999
+  _globals['_LISTWORKOUTTYPESREQUEST']._serialized_end=1024
+  _globals['_WORKOUTTYPE']._serialized_start=1026
+  _globals['_WORKOUTTYPE']._serialized_end=1087
+  _globals['_LISTWORKOUTTYPESRESPONSE']._serialized_start=1089
+  _globals['_LISTWORKOUTTYPESRESPONSE']._serialized_end=1172
+  _globals['_GROUPPARTICIPANT']._serialized_start=1174
+  _globals['_GROUPPARTICIPANT']._serialized_end=1247
+  _globals['_RECORDGROUPWORKOUTREQUEST']._serialized_start=1250
+  _globals['_RECORDGROUPWORKOUTREQUEST']._serialized_end=1406
+  _globals['_RECORDGROUPWORKOUTRESPONSE']._serialized_start=1408
+  _globals['_RECORDGROUPWORKOUTRESPONSE']._serialized_end=1491
+  _globals['_PUTGOALPLANREQUEST']._serialized_start=1494
+  _globals['_PUTGOALPLANREQUEST']._serialized_end=1699
+  _globals['_PUTGOALPLANRESPONSE']._serialized_start=1701
+  _globals['_PUTGOALPLANRESPONSE']._serialized_end=1795
+  _globals['_RESTOREGOALPLANREQUEST']._serialized_start=1797
+  _globals['_RESTOREGOALPLANREQUEST']._serialized_end=1882
+  _globals['_RESTOREGOALPLANRESPONSE']._serialized_start=1884
+  _globals['_RESTOREGOALPLANRESPONSE']._serialized_end=1909
+  _globals['_GETSUGGESTIONSREQUEST']._serialized_start=1911
+  _globals['_GETSUGGESTIONSREQUEST']._serialized_end=1951
+  _globals['_SUGGESTION']._serialized_start=1954
+  _globals['_SUGGESTION']._serialized_end=2214
+  _globals['_GETSUGGESTIONSRESPONSE']._serialized_start=2216
+  _globals['_GETSUGGESTIONSRESPONSE']._serialized_end=2294
+  _globals['_DELETEUSERACTIVITYREQUEST']._serialized_start=2296
+  _globals['_DELETEUSERACTIVITYREQUEST']._serialized_end=2360
+  _globals['_DELETEUSERACTIVITYRESPONSE']._serialized_start=2362
+  _globals['_DELETEUSERACTIVITYRESPONSE']._serialized_end=2416
+  _globals['_ACTIVITYSERVICE']._serialized_start=2419
+  _globals['_ACTIVITYSERVICE']._serialized_end=3578
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from fitness.goal.v1 import goal_pb2 as _goal_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -155,12 +156,12 @@ class PutGoalPlanRequest(_message.Message):
     request_id: str
     user_id: str
     goal_id: str
-    goal_type: str
+    goal_type: _goal_pb2.GoalType
     target_value: float
     target_date: str
     start_time: str
     active: bool
-    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., goal_type: _Optional[str] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., start_time: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., goal_type: _Optional[_Union[_goal_pb2.GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., start_time: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
 
 class PutGoalPlanResponse(_message.Message):
     __slots__ = ("suggestion",)
@@ -201,7 +202,7 @@ class Suggestion(_message.Message):
     MINUTES_PER_SESSION_FIELD_NUMBER: _ClassVar[int]
     WEEKLY_TARGET_FIELD_NUMBER: _ClassVar[int]
     goal_id: str
-    goal_type: str
+    goal_type: _goal_pb2.GoalType
     target_value: float
     target_date: str
     progress: float
@@ -210,7 +211,7 @@ class Suggestion(_message.Message):
     sessions_per_week: int
     minutes_per_session: int
     weekly_target: float
-    def __init__(self, goal_id: _Optional[str] = ..., goal_type: _Optional[str] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., progress: _Optional[float] = ..., remaining: _Optional[float] = ..., weeks_left: _Optional[int] = ..., sessions_per_week: _Optional[int] = ..., minutes_per_session: _Optional[int] = ..., weekly_target: _Optional[float] = ...) -> None: ...
+    def __init__(self, goal_id: _Optional[str] = ..., goal_type: _Optional[_Union[_goal_pb2.GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., progress: _Optional[float] = ..., remaining: _Optional[float] = ..., weeks_left: _Optional[int] = ..., sessions_per_week: _Optional[int] = ..., minutes_per_session: _Optional[int] = ..., weekly_target: _Optional[float] = ...) -> None: ...
 
 class GetSuggestionsResponse(_message.Message):
     __slots__ = ("suggestions",)

@@ -22,37 +22,38 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from fitness.goal.v1 import goal_pb2 as fitness_dot_goal_dot_v1_dot_goal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"fitness/saga/v1/saga_service.proto\x12\x0f\x66itness.saga.v1\"g\n\tSagaEvent\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0c\n\x04time\x18\x06 \x01(\t\"\xb9\x02\n\x04Saga\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\x12\x11\n\tsaga_type\x18\x02 \x01(\t\x12+\n\x06status\x18\x03 \x01(\x0e\x32\x1b.fitness.saga.v1.SagaStatus\x12\x14\n\x0c\x63urrent_step\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12\x17\n\x0fnext_retry_time\x18\x06 \x01(\t\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x14\n\x0c\x66\x61ilure_code\x18\x08 \x01(\t\x12\x0f\n\x07user_id\x18\t \x01(\t\x12\x0f\n\x07goal_id\x18\n \x01(\t\x12\x13\n\x0b\x63reate_time\x18\x0b \x01(\t\x12\x13\n\x0bupdate_time\x18\x0c \x01(\t\x12*\n\x06\x65vents\x18\r \x03(\x0b\x32\x1a.fitness.saga.v1.SagaEvent\"v\n\x11\x43reateGoalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\tgoal_type\x18\x03 \x01(\t\x12\x14\n\x0ctarget_value\x18\x04 \x01(\x01\x12\x13\n\x0btarget_date\x18\x05 \x01(\t\"t\n\x11UpdateGoalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\x12\x14\n\x0ctarget_value\x18\x04 \x01(\x01\x12\x13\n\x0btarget_date\x18\x05 \x01(\t\"I\n\x11\x44\x65leteGoalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\"8\n\x11\x44\x65leteUserRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"4\n\x10\x46\x65nceSagaRequest\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"!\n\x0eGetSagaRequest\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\"R\n\x10ListSagasRequest\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.fitness.saga.v1.SagaStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"9\n\x11ListSagasResponse\x12$\n\x05sagas\x18\x01 \x03(\x0b\x32\x15.fitness.saga.v1.Saga*\xd7\x01\n\nSagaStatus\x12\x1b\n\x17SAGA_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SAGA_STATUS_RUNNING\x10\x01\x12\x1c\n\x18SAGA_STATUS_COMPENSATING\x10\x02\x12\x19\n\x15SAGA_STATUS_COMPLETED\x10\x03\x12\x1b\n\x17SAGA_STATUS_COMPENSATED\x10\x04\x12\x1f\n\x1bSAGA_STATUS_NEEDS_ATTENTION\x10\x05\x12\x1c\n\x18SAGA_STATUS_NOT_ACCEPTED\x10\x06\x32\x93\x04\n\x0fSagaCoordinator\x12G\n\nCreateGoal\x12\".fitness.saga.v1.CreateGoalRequest\x1a\x15.fitness.saga.v1.Saga\x12G\n\nUpdateGoal\x12\".fitness.saga.v1.UpdateGoalRequest\x1a\x15.fitness.saga.v1.Saga\x12G\n\nDeleteGoal\x12\".fitness.saga.v1.DeleteGoalRequest\x1a\x15.fitness.saga.v1.Saga\x12G\n\nDeleteUser\x12\".fitness.saga.v1.DeleteUserRequest\x1a\x15.fitness.saga.v1.Saga\x12\x45\n\tFenceSaga\x12!.fitness.saga.v1.FenceSagaRequest\x1a\x15.fitness.saga.v1.Saga\x12\x41\n\x07GetSaga\x12\x1f.fitness.saga.v1.GetSagaRequest\x1a\x15.fitness.saga.v1.Saga\x12R\n\tListSagas\x12!.fitness.saga.v1.ListSagasRequest\x1a\".fitness.saga.v1.ListSagasResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"fitness/saga/v1/saga_service.proto\x12\x0f\x66itness.saga.v1\x1a\x1a\x66itness/goal/v1/goal.proto\"g\n\tSagaEvent\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0c\n\x04time\x18\x06 \x01(\t\"\xb9\x02\n\x04Saga\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\x12\x11\n\tsaga_type\x18\x02 \x01(\t\x12+\n\x06status\x18\x03 \x01(\x0e\x32\x1b.fitness.saga.v1.SagaStatus\x12\x14\n\x0c\x63urrent_step\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12\x17\n\x0fnext_retry_time\x18\x06 \x01(\t\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x14\n\x0c\x66\x61ilure_code\x18\x08 \x01(\t\x12\x0f\n\x07user_id\x18\t \x01(\t\x12\x0f\n\x07goal_id\x18\n \x01(\t\x12\x13\n\x0b\x63reate_time\x18\x0b \x01(\t\x12\x13\n\x0bupdate_time\x18\x0c \x01(\t\x12*\n\x06\x65vents\x18\r \x03(\x0b\x32\x1a.fitness.saga.v1.SagaEvent\"\x97\x01\n\x11\x43reateGoalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12,\n\tgoal_type\x18\x06 \x01(\x0e\x32\x19.fitness.goal.v1.GoalType\x12\x14\n\x0ctarget_value\x18\x04 \x01(\x01\x12\x13\n\x0btarget_date\x18\x05 \x01(\tJ\x04\x08\x03\x10\x04\"t\n\x11UpdateGoalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\x12\x14\n\x0ctarget_value\x18\x04 \x01(\x01\x12\x13\n\x0btarget_date\x18\x05 \x01(\t\"I\n\x11\x44\x65leteGoalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07goal_id\x18\x03 \x01(\t\"8\n\x11\x44\x65leteUserRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"4\n\x10\x46\x65nceSagaRequest\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"!\n\x0eGetSagaRequest\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\"R\n\x10ListSagasRequest\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.fitness.saga.v1.SagaStatus\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"9\n\x11ListSagasResponse\x12$\n\x05sagas\x18\x01 \x03(\x0b\x32\x15.fitness.saga.v1.Saga*\xd7\x01\n\nSagaStatus\x12\x1b\n\x17SAGA_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SAGA_STATUS_RUNNING\x10\x01\x12\x1c\n\x18SAGA_STATUS_COMPENSATING\x10\x02\x12\x19\n\x15SAGA_STATUS_COMPLETED\x10\x03\x12\x1b\n\x17SAGA_STATUS_COMPENSATED\x10\x04\x12\x1f\n\x1bSAGA_STATUS_NEEDS_ATTENTION\x10\x05\x12\x1c\n\x18SAGA_STATUS_NOT_ACCEPTED\x10\x06\x32\x9a\x04\n\x16SagaCoordinatorService\x12G\n\nCreateGoal\x12\".fitness.saga.v1.CreateGoalRequest\x1a\x15.fitness.saga.v1.Saga\x12G\n\nUpdateGoal\x12\".fitness.saga.v1.UpdateGoalRequest\x1a\x15.fitness.saga.v1.Saga\x12G\n\nDeleteGoal\x12\".fitness.saga.v1.DeleteGoalRequest\x1a\x15.fitness.saga.v1.Saga\x12G\n\nDeleteUser\x12\".fitness.saga.v1.DeleteUserRequest\x1a\x15.fitness.saga.v1.Saga\x12\x45\n\tFenceSaga\x12!.fitness.saga.v1.FenceSagaRequest\x1a\x15.fitness.saga.v1.Saga\x12\x41\n\x07GetSaga\x12\x1f.fitness.saga.v1.GetSagaRequest\x1a\x15.fitness.saga.v1.Saga\x12R\n\tListSagas\x12!.fitness.saga.v1.ListSagasRequest\x1a\".fitness.saga.v1.ListSagasResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fitness.saga.v1.saga_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SAGASTATUS']._serialized_start=1080
-  _globals['_SAGASTATUS']._serialized_end=1295
-  _globals['_SAGAEVENT']._serialized_start=55
-  _globals['_SAGAEVENT']._serialized_end=158
-  _globals['_SAGA']._serialized_start=161
-  _globals['_SAGA']._serialized_end=474
-  _globals['_CREATEGOALREQUEST']._serialized_start=476
-  _globals['_CREATEGOALREQUEST']._serialized_end=594
-  _globals['_UPDATEGOALREQUEST']._serialized_start=596
-  _globals['_UPDATEGOALREQUEST']._serialized_end=712
-  _globals['_DELETEGOALREQUEST']._serialized_start=714
-  _globals['_DELETEGOALREQUEST']._serialized_end=787
-  _globals['_DELETEUSERREQUEST']._serialized_start=789
-  _globals['_DELETEUSERREQUEST']._serialized_end=845
-  _globals['_FENCESAGAREQUEST']._serialized_start=847
-  _globals['_FENCESAGAREQUEST']._serialized_end=899
-  _globals['_GETSAGAREQUEST']._serialized_start=901
-  _globals['_GETSAGAREQUEST']._serialized_end=934
-  _globals['_LISTSAGASREQUEST']._serialized_start=936
-  _globals['_LISTSAGASREQUEST']._serialized_end=1018
-  _globals['_LISTSAGASRESPONSE']._serialized_start=1020
-  _globals['_LISTSAGASRESPONSE']._serialized_end=1077
-  _globals['_SAGACOORDINATOR']._serialized_start=1298
-  _globals['_SAGACOORDINATOR']._serialized_end=1829
+  _globals['_SAGASTATUS']._serialized_start=1142
+  _globals['_SAGASTATUS']._serialized_end=1357
+  _globals['_SAGAEVENT']._serialized_start=83
+  _globals['_SAGAEVENT']._serialized_end=186
+  _globals['_SAGA']._serialized_start=189
+  _globals['_SAGA']._serialized_end=502
+  _globals['_CREATEGOALREQUEST']._serialized_start=505
+  _globals['_CREATEGOALREQUEST']._serialized_end=656
+  _globals['_UPDATEGOALREQUEST']._serialized_start=658
+  _globals['_UPDATEGOALREQUEST']._serialized_end=774
+  _globals['_DELETEGOALREQUEST']._serialized_start=776
+  _globals['_DELETEGOALREQUEST']._serialized_end=849
+  _globals['_DELETEUSERREQUEST']._serialized_start=851
+  _globals['_DELETEUSERREQUEST']._serialized_end=907
+  _globals['_FENCESAGAREQUEST']._serialized_start=909
+  _globals['_FENCESAGAREQUEST']._serialized_end=961
+  _globals['_GETSAGAREQUEST']._serialized_start=963
+  _globals['_GETSAGAREQUEST']._serialized_end=996
+  _globals['_LISTSAGASREQUEST']._serialized_start=998
+  _globals['_LISTSAGASREQUEST']._serialized_end=1080
+  _globals['_LISTSAGASRESPONSE']._serialized_start=1082
+  _globals['_LISTSAGASRESPONSE']._serialized_end=1139
+  _globals['_SAGACOORDINATORSERVICE']._serialized_start=1360
+  _globals['_SAGACOORDINATORSERVICE']._serialized_end=1898
 # @@protoc_insertion_point(module_scope)

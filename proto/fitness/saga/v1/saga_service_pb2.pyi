@@ -1,3 +1,4 @@
+from fitness.goal.v1 import goal_pb2 as _goal_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -79,10 +80,10 @@ class CreateGoalRequest(_message.Message):
     TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     user_id: str
-    goal_type: str
+    goal_type: _goal_pb2.GoalType
     target_value: float
     target_date: str
-    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[str] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[_goal_pb2.GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
 
 class UpdateGoalRequest(_message.Message):
     __slots__ = ("request_id", "user_id", "goal_id", "target_value", "target_date")

@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class SagaCoordinatorStub:
+class SagaCoordinatorServiceStub:
     """Runs goal changes that span the user and activity services as sagas with a durable log.
     The mutating RPCs start a saga (or find the one with the same request_id) and wait for it
     to finish until shortly before the call's deadline; a saga still running is returned as is
@@ -39,43 +39,43 @@ class SagaCoordinatorStub:
             channel: A grpc.Channel.
         """
         self.CreateGoal = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/CreateGoal',
+                '/fitness.saga.v1.SagaCoordinatorService/CreateGoal',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.CreateGoalRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
         self.UpdateGoal = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/UpdateGoal',
+                '/fitness.saga.v1.SagaCoordinatorService/UpdateGoal',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.UpdateGoalRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
         self.DeleteGoal = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/DeleteGoal',
+                '/fitness.saga.v1.SagaCoordinatorService/DeleteGoal',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteGoalRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
         self.DeleteUser = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/DeleteUser',
+                '/fitness.saga.v1.SagaCoordinatorService/DeleteUser',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteUserRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
         self.FenceSaga = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/FenceSaga',
+                '/fitness.saga.v1.SagaCoordinatorService/FenceSaga',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.FenceSagaRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
         self.GetSaga = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/GetSaga',
+                '/fitness.saga.v1.SagaCoordinatorService/GetSaga',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.GetSagaRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
                 _registered_method=True)
         self.ListSagas = channel.unary_unary(
-                '/fitness.saga.v1.SagaCoordinator/ListSagas',
+                '/fitness.saga.v1.SagaCoordinatorService/ListSagas',
                 request_serializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.ListSagasRequest.SerializeToString,
                 response_deserializer=fitness_dot_saga_dot_v1_dot_saga__service__pb2.ListSagasResponse.FromString,
                 _registered_method=True)
 
 
-class SagaCoordinatorServicer:
+class SagaCoordinatorServiceServicer:
     """Runs goal changes that span the user and activity services as sagas with a durable log.
     The mutating RPCs start a saga (or find the one with the same request_id) and wait for it
     to finish until shortly before the call's deadline; a saga still running is returned as is
@@ -136,7 +136,7 @@ class SagaCoordinatorServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_SagaCoordinatorServicer_to_server(servicer, server):
+def add_SagaCoordinatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'CreateGoal': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateGoal,
@@ -175,13 +175,13 @@ def add_SagaCoordinatorServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'fitness.saga.v1.SagaCoordinator', rpc_method_handlers)
+            'fitness.saga.v1.SagaCoordinatorService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('fitness.saga.v1.SagaCoordinator', rpc_method_handlers)
+    server.add_registered_method_handlers('fitness.saga.v1.SagaCoordinatorService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class SagaCoordinator:
+class SagaCoordinatorService:
     """Runs goal changes that span the user and activity services as sagas with a durable log.
     The mutating RPCs start a saga (or find the one with the same request_id) and wait for it
     to finish until shortly before the call's deadline; a saga still running is returned as is
@@ -202,7 +202,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/CreateGoal',
+            '/fitness.saga.v1.SagaCoordinatorService/CreateGoal',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.CreateGoalRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
@@ -229,7 +229,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/UpdateGoal',
+            '/fitness.saga.v1.SagaCoordinatorService/UpdateGoal',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.UpdateGoalRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
@@ -256,7 +256,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/DeleteGoal',
+            '/fitness.saga.v1.SagaCoordinatorService/DeleteGoal',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteGoalRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
@@ -283,7 +283,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/DeleteUser',
+            '/fitness.saga.v1.SagaCoordinatorService/DeleteUser',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.DeleteUserRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
@@ -310,7 +310,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/FenceSaga',
+            '/fitness.saga.v1.SagaCoordinatorService/FenceSaga',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.FenceSagaRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
@@ -337,7 +337,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/GetSaga',
+            '/fitness.saga.v1.SagaCoordinatorService/GetSaga',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.GetSagaRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.Saga.FromString,
             options,
@@ -364,7 +364,7 @@ class SagaCoordinator:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/fitness.saga.v1.SagaCoordinator/ListSagas',
+            '/fitness.saga.v1.SagaCoordinatorService/ListSagas',
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.ListSagasRequest.SerializeToString,
             fitness_dot_saga_dot_v1_dot_saga__service__pb2.ListSagasResponse.FromString,
             options,

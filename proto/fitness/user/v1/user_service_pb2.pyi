@@ -1,3 +1,4 @@
+from fitness.goal.v1 import goal_pb2 as _goal_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -14,14 +15,6 @@ class GoalOperation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GOAL_OPERATION_UPDATE: _ClassVar[GoalOperation]
     GOAL_OPERATION_DELETE: _ClassVar[GoalOperation]
 
-class GoalType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    GOAL_TYPE_UNSPECIFIED: _ClassVar[GoalType]
-    GOAL_TYPE_WORKOUTS_COUNT: _ClassVar[GoalType]
-    GOAL_TYPE_ACTIVE_MINUTES: _ClassVar[GoalType]
-    GOAL_TYPE_CALORIES_BURNED: _ClassVar[GoalType]
-    GOAL_TYPE_DISTANCE_KM: _ClassVar[GoalType]
-
 class GoalStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     GOAL_STATUS_UNSPECIFIED: _ClassVar[GoalStatus]
@@ -31,11 +24,6 @@ GOAL_OPERATION_UNSPECIFIED: GoalOperation
 GOAL_OPERATION_CREATE: GoalOperation
 GOAL_OPERATION_UPDATE: GoalOperation
 GOAL_OPERATION_DELETE: GoalOperation
-GOAL_TYPE_UNSPECIFIED: GoalType
-GOAL_TYPE_WORKOUTS_COUNT: GoalType
-GOAL_TYPE_ACTIVE_MINUTES: GoalType
-GOAL_TYPE_CALORIES_BURNED: GoalType
-GOAL_TYPE_DISTANCE_KM: GoalType
 GOAL_STATUS_UNSPECIFIED: GoalStatus
 GOAL_STATUS_ACTIVE: GoalStatus
 GOAL_STATUS_ACHIEVED: GoalStatus
@@ -81,7 +69,7 @@ class Goal(_message.Message):
     ACHIEVE_TIME_FIELD_NUMBER: _ClassVar[int]
     goal_id: str
     user_id: str
-    goal_type: GoalType
+    goal_type: _goal_pb2.GoalType
     target_value: float
     target_date: str
     current_progress: float
@@ -90,7 +78,7 @@ class Goal(_message.Message):
     pending_operation: GoalOperation
     pending_saga_id: str
     achieve_time: str
-    def __init__(self, goal_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., current_progress: _Optional[float] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., create_time: _Optional[str] = ..., pending_operation: _Optional[_Union[GoalOperation, str]] = ..., pending_saga_id: _Optional[str] = ..., achieve_time: _Optional[str] = ...) -> None: ...
+    def __init__(self, goal_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[_goal_pb2.GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ..., current_progress: _Optional[float] = ..., status: _Optional[_Union[GoalStatus, str]] = ..., create_time: _Optional[str] = ..., pending_operation: _Optional[_Union[GoalOperation, str]] = ..., pending_saga_id: _Optional[str] = ..., achieve_time: _Optional[str] = ...) -> None: ...
 
 class RegisterUserRequest(_message.Message):
     __slots__ = ("request_id", "username", "email", "password", "profile")
@@ -184,26 +172,6 @@ class UpdateProfileResponse(_message.Message):
     user: User
     def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
 
-class CreateGoalRequest(_message.Message):
-    __slots__ = ("request_id", "user_id", "goal_type", "target_value", "target_date")
-    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
-    USER_ID_FIELD_NUMBER: _ClassVar[int]
-    GOAL_TYPE_FIELD_NUMBER: _ClassVar[int]
-    TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
-    TARGET_DATE_FIELD_NUMBER: _ClassVar[int]
-    request_id: str
-    user_id: str
-    goal_type: GoalType
-    target_value: float
-    target_date: str
-    def __init__(self, request_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
-
-class CreateGoalResponse(_message.Message):
-    __slots__ = ("goal",)
-    GOAL_FIELD_NUMBER: _ClassVar[int]
-    goal: Goal
-    def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ...) -> None: ...
-
 class GetUserGoalRequest(_message.Message):
     __slots__ = ("user_id", "goal_id")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -245,10 +213,10 @@ class PrepareGoalChangeRequest(_message.Message):
     user_id: str
     goal_id: str
     operation: GoalOperation
-    goal_type: GoalType
+    goal_type: _goal_pb2.GoalType
     target_value: float
     target_date: str
-    def __init__(self, request_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., operation: _Optional[_Union[GoalOperation, str]] = ..., goal_type: _Optional[_Union[GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., user_id: _Optional[str] = ..., goal_id: _Optional[str] = ..., operation: _Optional[_Union[GoalOperation, str]] = ..., goal_type: _Optional[_Union[_goal_pb2.GoalType, str]] = ..., target_value: _Optional[float] = ..., target_date: _Optional[str] = ...) -> None: ...
 
 class GoalChangeStepRequest(_message.Message):
     __slots__ = ("request_id", "saga_id", "user_id", "goal_id")

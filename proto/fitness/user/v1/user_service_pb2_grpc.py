@@ -65,11 +65,6 @@ class UserServiceStub:
                 request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UpdateProfileRequest.SerializeToString,
                 response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UpdateProfileResponse.FromString,
                 _registered_method=True)
-        self.CreateGoal = channel.unary_unary(
-                '/fitness.user.v1.UserService/CreateGoal',
-                request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.CreateGoalRequest.SerializeToString,
-                response_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.CreateGoalResponse.FromString,
-                _registered_method=True)
         self.GetUserGoal = channel.unary_unary(
                 '/fitness.user.v1.UserService/GetUserGoal',
                 request_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.GetUserGoalRequest.SerializeToString,
@@ -171,13 +166,6 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def CreateGoal(self, request, context):
-        """Creates a goal for a user. Retrying with the same request_id returns the same goal.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def GetUserGoal(self, request, context):
         """Returns one goal of a user.
         """
@@ -194,6 +182,7 @@ class UserServiceServicer:
 
     def PrepareGoalChange(self, request, context):
         """Saga step: creates a pending goal, or marks an existing goal as being changed by a saga.
+        This is the only way a goal is created: through the coordinator's create_goal saga.
         Fails with ABORTED while another saga changes the same goal.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -284,11 +273,6 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.UpdateProfile,
                     request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UpdateProfileRequest.FromString,
                     response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.UpdateProfileResponse.SerializeToString,
-            ),
-            'CreateGoal': grpc.unary_unary_rpc_method_handler(
-                    servicer.CreateGoal,
-                    request_deserializer=fitness_dot_user_dot_v1_dot_user__service__pb2.CreateGoalRequest.FromString,
-                    response_serializer=fitness_dot_user_dot_v1_dot_user__service__pb2.CreateGoalResponse.SerializeToString,
             ),
             'GetUserGoal': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUserGoal,
@@ -504,33 +488,6 @@ class UserService:
             '/fitness.user.v1.UserService/UpdateProfile',
             fitness_dot_user_dot_v1_dot_user__service__pb2.UpdateProfileRequest.SerializeToString,
             fitness_dot_user_dot_v1_dot_user__service__pb2.UpdateProfileResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def CreateGoal(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/fitness.user.v1.UserService/CreateGoal',
-            fitness_dot_user_dot_v1_dot_user__service__pb2.CreateGoalRequest.SerializeToString,
-            fitness_dot_user_dot_v1_dot_user__service__pb2.CreateGoalResponse.FromString,
             options,
             channel_credentials,
             insecure,
