@@ -60,8 +60,3 @@ _TO_PROTO = {
 _FROM_PROTO: dict[int, GoalType] = {number: member for member, number in _TO_PROTO.items()}
 # The REST names in declaration order, for messages and schemas.
 GOAL_TYPE_NAMES: tuple[str, ...] = tuple(member.value for member in GoalType)
-
-
-def goal_type_named(name: str) -> GoalType | None:
-    """The member with this REST name; None for any other text."""
-    return GoalType(name) if name in GOAL_TYPE_NAMES else None

@@ -9,7 +9,7 @@ from fitness.saga.v1 import saga_service_pb2
 from fitness.user.v1 import user_service_pb2
 from google.protobuf.message import Message
 
-from services.common.goal_types import GOAL_TYPE_NAMES, GoalType, goal_type_named
+from services.common.goal_types import GOAL_TYPE_NAMES, GoalType
 from services.user import domain as user_domain
 
 PREFIX = "GOAL_TYPE_"
@@ -37,8 +37,6 @@ def test_proto_values_read_back_as_their_member_and_unknown_ones_as_nothing() ->
 
 def test_the_rest_names_are_the_members_values_in_order() -> None:
     assert GOAL_TYPE_NAMES == ("workouts_count", "active_minutes", "calories_burned", "distance_km")
-    assert goal_type_named("distance_km") is GoalType.DISTANCE_KM
-    assert goal_type_named("sleeping") is None
 
 
 def test_the_user_domain_uses_the_shared_goal_types() -> None:

@@ -35,6 +35,17 @@ def test_the_activity_service_may_read_a_user_and_do_nothing_else_with_the_user_
     ]
 
 
+def test_the_gateway_may_only_read_goals_in_the_user_service_and_change_them_by_saga() -> None:
+    user_rpcs = sorted(rpc for rpc in RPCS if trust.service_of(rpc) == trust.USER_SERVICE)
+    goal_rpcs = [rpc for rpc in user_rpcs if "Goal" in rpc and may_call(GATEWAY, rpc)]
+    assert goal_rpcs == [
+        "/fitness.user.v1.UserService/GetUserGoal",
+        "/fitness.user.v1.UserService/ListGoals",
+    ]
+    assert "/fitness.user.v1.UserService/CreateGoal" not in RPCS
+    assert "/fitness.saga.v1.SagaCoordinatorService/CreateGoal" in RPCS
+
+
 def test_only_the_gateway_may_ask_the_saga_coordinator_for_anything() -> None:
     saga_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.SAGA_SERVICE]
     assert saga_rpcs
