@@ -22,7 +22,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 if TYPE_CHECKING:
-    from deploy.local import ProcessSpec, Topology
+    from deploy.local.topology import ProcessSpec, Topology
 
 # Processes that hold data; stopped after everything that uses them.
 STORES = ("redis", "warehouse")

@@ -1,0 +1,180 @@
+"""One spec per component of the local platform: its command, environment and ports.
+
+Every environment name set here must be a setting of the component's pydantic-settings
+class (``tests/unit/test_launcher_env.py`` checks it), so a renamed setting is not
+silently ignored by the child.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deploy import embedded_redis
+from deploy.certs import component_files
+from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME
+from deploy.local.topology import LocalSettings, ProcessSpec, Topology, certs_dir
+
+SHARED = {"PYTHONUNBUFFERED": "1"}
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """The command that runs a module of this project with the current interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+def tls_env(prefix: str, data: Path, component: str) -> dict[str, str]:
+    """The settings that point a component at its own CA file, certificate and key only."""
+    files = component_files(certs_dir(data), component)
+    return {
+        f"{prefix}TLS_CA_FILE": str(files.ca),
+        f"{prefix}TLS_CERT_FILE": str(files.cert),
+        f"{prefix}TLS_KEY_FILE": str(files.key),
+    }
+
+
+def local_origins(host: str, port: int) -> list[str]:
+    """The browser Origins of a gateway on this machine: its host, 127.0.0.1 and localhost."""
+    hosts = dict.fromkeys([host, "127.0.0.1", "localhost"])
+    return [f"http://{name}:{port}" for name in hosts]
+
+
+def redis_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The embedded Redis, unless an existing one is configured."""
+    settings = topology.settings
+    if settings.redis_url:
+        return []
+    argv = embedded_redis.command(data / "redis", settings.redis_port, settings.host)
+    return [ProcessSpec("redis", argv, {}, [settings.redis_port])]
+
+
+def user_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The user-service instances, sharing one SQLite file."""
+    settings = topology.settings
+    env = {
+        **SHARED,
+        "USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
+        "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
+        "USER_MIGRATE_ON_START": "false",
+        "USER_HOST": settings.host,
+        **tls_env("USER_", data, "user"),
+    }
+    specs = []
+    for index, port in enumerate(settings.user_ports):
+        metrics = settings.user_metrics_ports[index]
+        instance = {**env, "USER_PORT": port, "USER_METRICS_PORT": metrics}
+        argv = python_module("services.user")
+        ports = [int(port), int(metrics)]
+        specs.append(ProcessSpec(f"user-{index + 1}", argv, instance, ports))
+    return specs
+
+
+def activity_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The activity-service instances, sharing one SQLite file, calling the user service."""
+    settings = topology.settings
+    env = {
+        **SHARED,
+        "ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
+        "ACTIVITY_MIGRATE_ON_START": "false",
+        "ACTIVITY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
+        "ACTIVITY_HOST": settings.host,
+        **tls_env("ACTIVITY_", data, "activity"),
+    }
+    specs = []
+    for index, port in enumerate(settings.activity_ports):
+        metrics = settings.activity_metrics_ports[index]
+        instance = {**env, "ACTIVITY_PORT": port, "ACTIVITY_METRICS_PORT": metrics}
+        argv = python_module("services.activity")
+        ports = [int(port), int(metrics)]
+        specs.append(ProcessSpec(f"activity-{index + 1}", argv, instance, ports))
+    return specs
+
+
+def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The saga coordinator: one instance, its log in SQLite next to the other stores."""
+    settings = topology.settings
+    env = {
+        **SHARED,
+        "SAGA_HOST": settings.host,
+        "SAGA_PORT": str(settings.saga_port),
+        "SAGA_METRICS_PORT": str(settings.saga_metrics_port),
+        "SAGA_DATABASE_URL": f"sqlite:///{data / 'saga.db'}",
+        "SAGA_MIGRATE_ON_START": "false",
+        "SAGA_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
+        "SAGA_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
+        **tls_env("SAGA_", data, "saga"),
+    }
+    ports = [settings.saga_port, settings.saga_metrics_port]
+    return [ProcessSpec("saga", python_module("saga_coordinator"), env, ports)]
+
+
+def warehouse_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The embedded warehouse (unless one is configured) and the nightly ETL scheduler."""
+    settings = topology.settings
+    specs = []
+    if not settings.warehouse_url:
+        argv = python_module(
+            "deploy.embedded_postgres",
+            str(data / "warehouse"),
+            str(settings.warehouse_port),
+            settings.host,
+        )
+        specs.append(ProcessSpec("warehouse", argv, {}, [settings.warehouse_port]))
+    env = {
+        **SHARED,
+        "ETL_WAREHOUSE_URL": settings.etl_warehouse_url(),
+        "ETL_USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
+        "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
+        "ETL_SCHEDULE_AT": settings.etl_schedule_at,
+    }
+    specs.append(ProcessSpec("etl", python_module("etl", "schedule"), env, []))
+    return specs
+
+
+def gateway_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The gateway, balancing over every service instance."""
+    settings = topology.settings
+    env = {
+        **SHARED,
+        "GATEWAY_HOST": settings.host,
+        "GATEWAY_PORT": str(settings.gateway_port),
+        "GATEWAY_METRICS_PORT": str(settings.gateway_metrics_port),
+        "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
+        "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
+        "GATEWAY_SAGA_COORDINATOR_ADDRESSES": topology.saga_address(),
+        "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
+        "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
+        "GATEWAY_ALLOWED_ORIGINS": ",".join(local_origins(settings.host, settings.gateway_port)),
+        **tls_env("GATEWAY_", data, "gateway"),
+    }
+    ports = [settings.gateway_port, settings.gateway_metrics_port]
+    return [ProcessSpec("gateway", python_module("gateway"), env, ports)]
+
+
+# In start order; the supervisor stops the stores (redis, warehouse) last.
+COMPONENTS = (
+    redis_specs,
+    user_specs,
+    activity_specs,
+    saga_specs,
+    warehouse_specs,
+    gateway_specs,
+)
+
+
+def build_topology(settings: LocalSettings) -> Topology:
+    """Describe every process of the local platform."""
+    data = settings.data_dir.resolve()
+    topology = Topology(settings)
+    for specs in COMPONENTS:
+        topology.specs.extend(specs(topology, data))
+    return topology
+
+
+def add_gateway(topology: Topology, name: str, port: int) -> ProcessSpec:
+    """Another gateway instance over the same services and Redis (no metrics port)."""
+    first = next(s for s in topology.specs if s.name == "gateway")
+    env = {**first.env, "GATEWAY_PORT": str(port), "GATEWAY_METRICS_PORT": "0"}
+    spec = ProcessSpec(name, first.argv, env, [port])
+    topology.specs.append(spec)
+    return spec

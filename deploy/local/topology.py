@@ -1,0 +1,144 @@
+"""The local topology: its settings, ports, instances and addresses, and where files live."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from deploy import embedded_postgres
+from deploy.supervisor import RestartPolicy
+from services.common.settings import AddressList
+
+
+class LocalSettings(BaseSettings):
+    """Ports and data directory of the local topology (LOCAL_* variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOCAL_")
+
+    host: str = "127.0.0.1"
+    data_dir: Path = Path(".run")
+    gateway_port: int = 8000
+    gateway_metrics_port: int = 9100
+    user_ports: AddressList = ["50051", "50052"]
+    activity_ports: AddressList = ["50061", "50062"]
+    user_metrics_ports: AddressList = ["9101", "9102"]
+    activity_metrics_ports: AddressList = ["9111", "9112"]
+    saga_port: int = 50071
+    saga_metrics_port: int = 9121
+    redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
+    redis_port: int = 6379
+    warehouse_url: str = Field("", description="An existing warehouse; empty starts one")
+    warehouse_port: int = 5433
+    etl_schedule_at: str = Field("02:00", description="UTC time of the nightly ETL run")
+    startup_timeout: float = Field(30.0, gt=0)
+    restart_limit: int = Field(5, ge=0, description="Deaths in the window still restarted")
+    restart_window: float = Field(60.0, gt=0, description="Seconds over which deaths are counted")
+    restart_backoff: float = Field(0.5, gt=0, description="First restart delay; doubles per death")
+
+    def restart_policy(self) -> RestartPolicy:
+        """How the supervisor restarts children that die."""
+        return RestartPolicy(self.restart_limit, self.restart_window, self.restart_backoff)
+
+    def gateway_redis_url(self) -> str:
+        """The Redis the gateways share."""
+        return self.redis_url or f"redis://{self.host}:{self.redis_port}/0"
+
+    def etl_warehouse_url(self) -> str:
+        """The PostgreSQL the ETL loads."""
+        return self.warehouse_url or embedded_postgres.server_url(self.host, self.warehouse_port)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
+    """A topology with ``instances`` of each service on free ports, for tests and benchmarks."""
+
+    def ports() -> list[str]:
+        return [str(free_port()) for _ in range(instances)]
+
+    return LocalSettings(
+        data_dir=data_dir,
+        gateway_port=free_port(),
+        gateway_metrics_port=free_port(),
+        user_ports=ports(),
+        activity_ports=ports(),
+        user_metrics_ports=ports(),
+        activity_metrics_ports=ports(),
+        saga_port=free_port(),
+        saga_metrics_port=free_port(),
+        redis_port=free_port(),
+        warehouse_port=free_port(),
+    )
+
+
+def busy_ports(host: str, ports: Sequence[int]) -> list[int]:
+    """The ports among ``ports`` that something already listens on or holds."""
+    taken = []
+    for port in ports:
+        with socket.socket() as probe:
+            # As the servers do: a port whose last connections linger in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                taken.append(port)
+    return taken
+
+
+def certs_dir(data: Path) -> Path:
+    """Where the service CA and the components' mTLS certificates live (deploy/certs.py)."""
+    return data / "certs"
+
+
+@dataclass
+class ProcessSpec:
+    """How to start one component process."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ports: list[int]
+
+
+@dataclass
+class Topology:
+    """The processes of a local platform and what they need before starting."""
+
+    settings: LocalSettings
+    specs: list[ProcessSpec] = field(default_factory=list)
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of the gateway."""
+        return f"http://{self.settings.host}:{self.settings.gateway_port}"
+
+    @property
+    def gateway_metrics_url(self) -> str:
+        """The gateway's Prometheus endpoint, on its own port."""
+        return f"http://{self.settings.host}:{self.settings.gateway_metrics_port}/metrics"
+
+    def user_addresses(self) -> list[str]:
+        """host:port of every user-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.user_ports]
+
+    def activity_addresses(self) -> list[str]:
+        """host:port of every activity-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.activity_ports]
+
+    def saga_address(self) -> str:
+        """host:port of the saga coordinator."""
+        return f"{self.settings.host}:{self.settings.saga_port}"
+
+    def all_ports(self) -> list[int]:
+        """Every port some process of the topology listens on."""
+        return [port for spec in self.specs for port in spec.ports]
