@@ -89,6 +89,45 @@ class WorkoutSession:
     duration: float = 0.0
     calories_burned: float = 0.0
     end_request_id: str = ""
+    # Body weight read when the session started, for its calories: ending needs no user
+    # service. None only on sessions started before it was kept (read when they end).
+    weight_kg: float | None = None
+
+
+def progress_request_id(session_id: str) -> str:
+    """The one request_id every delivery of a session's progress carries: it counts once."""
+    return f"progress:{session_id}"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """An ended workout the user service is still to count toward its owner's goals.
+
+    Written in the transaction that ends the session (the outbox), so it cannot be lost;
+    ``event_id`` is the request_id of every delivery, which makes a repeat harmless.
+    """
+
+    event_id: str
+    user_id: str
+    session_id: str
+    end_time: datetime
+    duration: float
+    calories_burned: float
+    attempts: int = 0
+
+    @classmethod
+    def of(cls, session: WorkoutSession) -> ProgressEvent:
+        """The progress event of an ended session."""
+        if session.end_time is None:
+            raise ValueError("a running session has no progress to count yet")
+        return cls(
+            progress_request_id(session.session_id),
+            session.user_id,
+            session.session_id,
+            session.end_time,
+            session.duration,
+            session.calories_burned,
+        )
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.domain import Cursor, Statistics, WorkoutSession, progress_request_id
 from services.activity.suggestions import GoalPlan, Totals
 from services.common.goal_types import GoalType
 from services.common.timeutil import Clock, as_utc, utc_now
 
 Document = dict[str, Any]
+OUTBOX = "progress_outbox"  # drained by outbox_mongo.MongoProgressOutbox
 
 
 def connect(url: str, database: str) -> Database[Document]:
@@ -43,6 +44,7 @@ class MongoWorkoutRepository:
         self._sessions = db["workout_sessions"]
         self._statistics = db["user_statistics"]
         self._plans = db["goal_plans"]
+        self._outbox = db[OUTBOX]
 
     def ensure_indexes(self) -> None:
         """Create the indexes the queries rely on; safe to call on every start."""
@@ -58,6 +60,8 @@ class MongoWorkoutRepository:
         self._plans.create_index(
             [("user_id", ASCENDING), ("target_date", ASCENDING)], name="user_plans"
         )
+        self._outbox.create_index([("delivered_at", ASCENDING), ("due_at", ASCENDING)], name="due")
+        self._outbox.create_index("user_id", name="user_id")
 
     def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
         """Insert the session unless this request_id already stored one."""
@@ -89,7 +93,7 @@ class MongoWorkoutRepository:
     def complete_session(
         self, session_id: str, end_time: datetime, duration: float, calories: float, request_id: str
     ) -> WorkoutSession | None:
-        """End the session and $inc the statistics in one transaction."""
+        """End the session, $inc the statistics and queue the progress in one transaction."""
         changes = {
             "end_time": end_time,
             "duration": duration,
@@ -107,6 +111,7 @@ class MongoWorkoutRepository:
             )
             if ended:
                 self._count(ended["user_id"], duration, calories, tx)
+                self._queue_progress(ended, tx)
             return ended
 
         with self._db.client.start_session() as tx:
@@ -123,6 +128,24 @@ class MongoWorkoutRepository:
             "total_calories_burned": calories,
         }
         self._statistics.update_one({"_id": user_id}, {"$inc": increments}, upsert=True, session=tx)
+
+    def _queue_progress(self, ended: Document, tx: ClientSession) -> None:
+        now = self._clock()
+        event = {
+            "_id": progress_request_id(ended["_id"]),
+            "user_id": ended["user_id"],
+            "session_id": ended["_id"],
+            "end_time": ended["end_time"],
+            "duration": ended["duration"],
+            "calories_burned": ended["calories_burned"],
+            "created_at": now,
+            "due_at": now,
+            "attempts": 0,
+            "lease_owner": None,
+            "lease_until": None,
+            "delivered_at": None,
+        }
+        self._outbox.insert_one(event, session=tx)
 
     def list_sessions(self, user_id: str, limit: int, after: Cursor | None) -> list[WorkoutSession]:
         """Keyset pagination on (start_time, _id), newest first, served by one index."""
@@ -202,6 +225,7 @@ class MongoWorkoutRepository:
         deleted = self._sessions.delete_many({"user_id": user_id}).deleted_count
         self._statistics.delete_one({"_id": user_id})
         self._plans.delete_many({"user_id": user_id})
+        self._outbox.delete_many({"user_id": user_id})
         return deleted
 
 
@@ -236,6 +260,7 @@ def _document(session: WorkoutSession, request_id: str) -> Document:
         "end_time": session.end_time,
         "duration": session.duration,
         "calories_burned": session.calories_burned,
+        "weight_kg": session.weight_kg,
     }
     if request_id:  # absent, not null, so the sparse unique index ignores it
         document["request_id"] = request_id
@@ -253,4 +278,5 @@ def _to_session(document: Document) -> WorkoutSession:
         duration=document["duration"],
         calories_burned=document["calories_burned"],
         end_request_id=document.get("end_request_id") or "",
+        weight_kg=document.get("weight_kg"),
     )

@@ -1,12 +1,41 @@
-"""Port for workout storage; adapters live in sql_repository.py and mongo_repository.py."""
+"""Ports for workout storage and the progress outbox.
+
+Adapters: sql_repository.py and mongo_repository.py (sessions, statistics, plans),
+outbox_sql.py and outbox_mongo.py (the outbox the relay drains, in the same stores).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.domain import Cursor, ProgressEvent, Statistics, WorkoutSession
 from services.activity.suggestions import GoalPlan, Totals
+
+
+class ProgressOutbox(Protocol):
+    """Port: the progress events waiting to reach the user service (the outbox)."""
+
+    def claim_progress(
+        self, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[ProgressEvent]:
+        """Lease up to ``limit`` due events to ``owner`` until ``now + lease``, oldest first.
+
+        An event leased to another relay is skipped until its lease runs out.
+        """
+        ...
+
+    def progress_delivered(self, event_id: str, now: datetime) -> None:
+        """Mark the event delivered: it is never claimed again."""
+        ...
+
+    def retry_progress(self, event_id: str, owner: str, due: datetime, error: str) -> None:
+        """Give back ``owner``'s lease, count a failed attempt and make the event due at ``due``."""
+        ...
+
+    def pending_progress(self) -> list[ProgressEvent]:
+        """Every event not delivered yet, oldest first (for operators and tests)."""
+        ...
 
 
 class WorkoutRepository(Protocol):
@@ -28,7 +57,9 @@ class WorkoutRepository(Protocol):
         calories: float,
         request_id: str,
     ) -> WorkoutSession | None:
-        """End a running session and add it to the owner's statistics, atomically.
+        """End a running session, count it in the statistics and queue its ProgressEvent.
+
+        All three in one transaction: an ended session always has its event in the outbox.
 
         Returns the ended session, also when ``request_id`` already ended it;
         None when another request ended it first.
@@ -67,5 +98,5 @@ class WorkoutRepository(Protocol):
         ...
 
     def delete_user_data(self, user_id: str) -> int:
-        """Delete the user's sessions, statistics and plans; return the sessions deleted."""
+        """Delete the user's sessions, statistics, plans and pending progress; count sessions."""
         ...

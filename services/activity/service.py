@@ -82,15 +82,21 @@ def start_workout(
     """Start a session of a known workout type now, for a user the user service knows."""
     _require_user(user_id)
     workout_type(type_name)
-    deps.users.weight_kg(user_id)  # UnknownUser for an unknown or deleted user
-    session = WorkoutSession(deps.make_id(), user_id, type_name, start_time=deps.now())
+    weight = deps.users.weight_kg(user_id) or DEFAULT_WEIGHT_KG  # UnknownUser if unknown
+    session = WorkoutSession(
+        deps.make_id(), user_id, type_name, start_time=deps.now(), weight_kg=weight
+    )
     return deps.repo.add_session(session, request_id)
 
 
 def end_workout(
     deps: ActivityDeps, session_id: str, user_id: str, end_time: datetime | None, request_id: str
 ) -> WorkoutSession:
-    """End the user's running session, computing duration and calories from his weight."""
+    """End the user's running session, computing duration and calories from his weight.
+
+    The weight is the one read at the start, so ending works while the user service is
+    down (the relay counts the workout toward his goals once it is back).
+    """
     session = _owned_session(deps, session_id, user_id)
     if session.end_time is not None:
         if request_id and session.end_request_id == request_id:
@@ -98,7 +104,7 @@ def end_workout(
         raise SessionAlreadyEnded(f"session {session_id} has already ended")
     end = _checked_end(deps, session, end_time)
     duration = (end - session.start_time).total_seconds()
-    weight = deps.users.weight_kg(user_id) or DEFAULT_WEIGHT_KG
+    weight = session.weight_kg or deps.users.weight_kg(user_id) or DEFAULT_WEIGHT_KG
     calories = calories_burned(workout_type(session.workout_type).met, weight, duration)
     ended = deps.repo.complete_session(session_id, end, duration, calories, request_id)
     if ended is None:
@@ -128,27 +134,32 @@ def record_group_workout(
         if participant.end_time < participant.start_time:
             raise EndBeforeStart(f"{participant.user_id}: end_time is before start_time")
     return [
-        _record_participant(deps, type_name, p, request_id)
+        _record_participant(deps, type_name, p, weight, request_id)
         for p in participants
-        if _known(deps, p.user_id)
+        if (weight := _weight_if_known(deps, p.user_id)) is not None
     ]
 
 
-def _known(deps: ActivityDeps, user_id: str) -> bool:
+def _weight_if_known(deps: ActivityDeps, user_id: str) -> float | None:
     try:
-        deps.users.weight_kg(user_id)
+        return deps.users.weight_kg(user_id) or DEFAULT_WEIGHT_KG
     except UnknownUser:
-        return False
-    return True
+        return None
 
 
 def _record_participant(
-    deps: ActivityDeps, type_name: str, participant: ParticipantTime, request_id: str
+    deps: ActivityDeps,
+    type_name: str,
+    participant: ParticipantTime,
+    weight: float,
+    request_id: str,
 ) -> WorkoutSession:
     key = f"{request_id}:{participant.user_id}"
     session_id = str(uuid.uuid5(GROUP_SESSION_NAMESPACE, key))
     start = to_millis(participant.start_time)
-    started = WorkoutSession(session_id, participant.user_id, type_name, start_time=start)
+    started = WorkoutSession(
+        session_id, participant.user_id, type_name, start_time=start, weight_kg=weight
+    )
     deps.repo.add_session(started, key)
     return end_workout(deps, session_id, participant.user_id, participant.end_time, key + ":end")
 

@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from services.activity.domain import Cursor, Statistics, WorkoutSession
+from services.activity.domain import Cursor, Statistics, WorkoutSession, progress_request_id
 from services.activity.suggestions import GoalPlan, Totals
 from services.common.goal_types import GoalType
 from services.common.timeutil import Clock, as_utc, utc_now
@@ -50,6 +50,7 @@ sessions = Table(
     Column("calories_burned", Float, nullable=False, default=0.0),
     Column("request_id", String(128), nullable=True, unique=True),
     Column("end_request_id", String(128), nullable=True),
+    Column("weight_kg", Float, nullable=True),  # read at the start, for the calories
     # When the row last changed (server clock): the ETL extracts by it.
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     Index("ix_workout_sessions_user_start", "user_id", "start_time", "session_id"),
@@ -77,6 +78,26 @@ goal_plans = Table(
     Column("request_id", String(160), nullable=False),
     # JSON of the plan this one replaced, so a saga compensation can put it back.
     Column("previous", Text, nullable=True),
+)
+
+# The outbox: written with each session's end, drained by the relay (outbox_sql.py).
+progress_outbox = Table(
+    "progress_outbox",
+    metadata,
+    Column("event_id", String(160), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("session_id", String(36), nullable=False),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("calories_burned", Float, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(512), nullable=True),
+    Index("ix_progress_outbox_due", "delivered_at", "due_at"),
 )
 
 
@@ -135,6 +156,18 @@ class SqlWorkoutRepository:
             ).first()
             if ended:
                 self._add_to_statistics(conn, ended.user_id, duration, calories)
+                now = self._clock()
+                event = {
+                    "event_id": progress_request_id(session_id),
+                    "user_id": ended.user_id,
+                    "session_id": session_id,
+                    "end_time": end_time,
+                    "duration": duration,
+                    "calories_burned": calories,
+                    "created_at": now,
+                    "due_at": now,
+                }
+                conn.execute(progress_outbox.insert().values(event))
         stored = self.get_session(session_id)
         if ended or (stored and request_id and stored.end_request_id == request_id):
             return stored
@@ -240,6 +273,7 @@ class SqlWorkoutRepository:
             deleted = conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
             conn.execute(delete(statistics).where(statistics.c.user_id == user_id))
             conn.execute(delete(goal_plans).where(goal_plans.c.user_id == user_id))
+            conn.execute(delete(progress_outbox).where(progress_outbox.c.user_id == user_id))
         return int(deleted.rowcount)
 
     def _plan_row(self, conn: Connection, goal_id: str) -> RowMapping | None:
@@ -294,6 +328,7 @@ def _row(session: WorkoutSession, request_id: str) -> dict[str, Any]:
         "duration": session.duration,
         "calories_burned": session.calories_burned,
         "request_id": request_id or None,
+        "weight_kg": session.weight_kg,
     }
 
 
@@ -308,4 +343,5 @@ def _to_session(row: RowMapping) -> WorkoutSession:
         duration=row["duration"],
         calories_burned=row["calories_burned"],
         end_request_id=row["end_request_id"] or "",
+        weight_kg=row["weight_kg"],
     )

@@ -168,11 +168,19 @@ def _advance_goals(deps: UserDeps, user_id: str, workout: WorkoutDone, request_i
         if (new := goal.with_progress(workout.progress_toward(goal.goal_type), now)) != goal
     ]
     if not deps.repo.write_goals(request_id, writes, now):
-        return Progress([], [])  # this workout was counted before
+        return _counted_before(deps, user_id, request_id)
     reached = [w for w in writes if w.new and w.notifications]
     return Progress(
         [w.new for w in reached if w.new], [note for w in reached for note in w.notifications]
     )
+
+
+def _counted_before(deps: UserDeps, user_id: str, request_id: str) -> Progress:
+    """A repeat counts nothing but answers as the first time did, so a caller whose
+    first answer was lost (or who failed to pass the alerts on) still gets them."""
+    notes = deps.repo.notifications_of(request_id)
+    goals = (deps.repo.get_goal(user_id, note.goal_id) for note in notes if note.goal_id)
+    return Progress([goal for goal in goals if goal is not None], notes)
 
 
 def _achievement_notes(

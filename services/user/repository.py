@@ -53,6 +53,10 @@ class UserRepository(Protocol):
         """Return the user's notifications, newest first."""
         ...
 
+    def notifications_of(self, request_id: str) -> list[Notification]:
+        """Return the notifications written by write_goals(request_id, ...), oldest first."""
+        ...
+
     def mark_deleting(self, user_id: str, saga_id: str, request_id: str, now: datetime) -> bool:
         """Hide the user from every read and revoke his refresh tokens, once per request_id.
 

@@ -121,7 +121,7 @@ class SqlUserRepository:
                 record = {"request_id": request_id, "processed_at": now}
                 conn.execute(processed_requests.insert().values(record))
                 for write in writes:
-                    _apply(conn, write, now)
+                    _apply(conn, write, now, request_id)
         except IntegrityError:
             if self._processed(request_id):
                 return False
@@ -143,9 +143,21 @@ class SqlUserRepository:
             .order_by(notifications.c.created_at.desc(), notifications.c.notification_id)
             .limit(limit)
         )
+        return self._notifications(query)
+
+    def notifications_of(self, request_id: str) -> list[Notification]:
+        """Return the notifications the write_goals call with this request_id created."""
+        query = (
+            select(notifications)
+            .where(notifications.c.request_id == request_id)
+            .order_by(notifications.c.created_at, notifications.c.notification_id)
+        )
+        return self._notifications(query)
+
+    def _notifications(self, query: Any) -> list[Notification]:
         with self._engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [Notification(**{**row, "created_at": as_utc(row["created_at"])}) for row in rows]
+        return [_to_notification(row) for row in rows]
 
     def mark_deleting(self, user_id: str, saga_id: str, request_id: str, now: datetime) -> bool:
         """Insert the deletion mark and revoke the refresh tokens in one transaction."""
@@ -254,7 +266,12 @@ def _to_user(row: RowMapping) -> User:
     )
 
 
-def _apply(conn: Connection, write: GoalWrite, now: datetime) -> None:
+def _to_notification(row: RowMapping) -> Notification:
+    fields = {name: row[name] for name in Notification.__dataclass_fields__}
+    return Notification(**{**fields, "created_at": as_utc(row["created_at"])})
+
+
+def _apply(conn: Connection, write: GoalWrite, now: datetime, request_id: str) -> None:
     """Insert, update or delete one goal, checking it did not change meanwhile."""
     if write.previous is None and write.new is not None:
         conn.execute(goals.insert().values(_goal_row(write.new, "", now)))
@@ -265,7 +282,7 @@ def _apply(conn: Connection, write: GoalWrite, now: datetime) -> None:
         if write.new is None:
             _record_deletion(conn, write.previous, now)
     for note in write.notifications:
-        conn.execute(notifications.insert().values(asdict(note)))
+        conn.execute(notifications.insert().values({**asdict(note), "request_id": request_id}))
 
 
 def _record_deletion(conn: Connection, goal: Goal, now: datetime) -> None:

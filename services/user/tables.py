@@ -80,6 +80,8 @@ notifications = Table(
     Column("goal_id", String(36), nullable=False, server_default=""),
     Column("message", String(256), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The write_goals request that created it: a repeat of that request answers with it.
+    Column("request_id", String(160), nullable=True, index=True),
     Index("ix_notifications_user_id", "user_id", "created_at"),
 )
 

@@ -53,7 +53,7 @@ def test_the_saga_log_and_the_user_service_can_share_one_database(sqlite_url: st
         saga_context = MigrationContext.configure(
             connection, opts={"version_table": "saga_alembic_version"}
         )
-        assert (user_revision, saga_context.get_current_revision()) == ("0005", "0001")
+        assert (user_revision, saga_context.get_current_revision()) == ("0006", "0001")
 
 
 def test_migrating_twice_changes_nothing(sqlite_url: str) -> None:
@@ -61,7 +61,7 @@ def test_migrating_twice_changes_nothing(sqlite_url: str) -> None:
     migrate(engine, USER_MIGRATIONS)
     migrate(engine, USER_MIGRATIONS)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == "0006"
 
 
 def test_change_tracking_backfills_updated_at_from_what_the_rows_already_say(

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import mongomock_ng
 import pytest
+from pymongo.database import Database
 
 from services.activity.__main__ import MIGRATIONS as ACTIVITY_MIGRATIONS
-from services.activity.domain import Cursor, WorkoutSession
-from services.activity.mongo_repository import MongoWorkoutRepository
-from services.activity.repository import WorkoutRepository
+from services.activity.domain import Cursor, ProgressEvent, WorkoutSession
+from services.activity.mongo_repository import Document, MongoWorkoutRepository
+from services.activity.outbox_mongo import MongoProgressOutbox
+from services.activity.outbox_sql import SqlProgressOutbox
+from services.activity.repository import ProgressOutbox, WorkoutRepository
 from services.activity.sql_repository import SqlWorkoutRepository
 from services.activity.suggestions import GoalPlan, Totals
 from services.common.db import make_engine, migrate
@@ -282,6 +285,120 @@ def test_deleting_a_users_data_removes_his_sessions_statistics_and_plans_only(
     assert workouts.delete_user_data("u1") == 0
     assert [s.session_id for s in workouts.list_sessions("u2", 10, None)] == ["s-002"]
     assert workouts.get_statistics("u2").total_workouts == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mongomock", "fake"])
+def stores(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[WorkoutRepository, ProgressOutbox]]:
+    """A WorkoutRepository and the ProgressOutbox over the same empty store."""
+    if request.param == "fake":
+        fake = FakeWorkoutRepository()
+        yield fake, fake.outbox
+        return
+    if request.param == "mongomock":
+        db: Database[Document] = mongomock_ng.MongoClient()["fitness_activity"]
+        repo = MongoWorkoutRepository(db)
+        repo.ensure_indexes()
+        yield repo, MongoProgressOutbox(db)
+        return
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    engine = make_engine(url)
+    migrate(engine, ACTIVITY_MIGRATIONS)
+    yield SqlWorkoutRepository(engine), SqlProgressOutbox(engine)
+    engine.dispose()
+
+
+LEASE = timedelta(seconds=30)
+
+
+def ended_sessions(repo: WorkoutRepository, count: int, user: str = "u1") -> list[ProgressEvent]:
+    """End ``count`` sessions; return their progress events, oldest first."""
+    events = []
+    for n in range(count):
+        repo.add_session(session(n, user), f"r-{user}-{n}")
+        done = repo.complete_session(f"s-{n:03d}", T0 + timedelta(minutes=30), 1800, 200, f"e{n}")
+        assert done is not None
+        events.append(ProgressEvent.of(done))
+    return events
+
+
+def test_ending_a_session_queues_its_progress_event_once(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    [event] = ended_sessions(repo, 1)
+    repo.complete_session("s-000", T0 + timedelta(minutes=30), 1800, 200, "e0")  # a retry
+    repo.complete_session("s-000", T0 + timedelta(minutes=40), 2400, 300, "other")  # refused
+    assert outbox.pending_progress() == [event]
+    assert event.event_id == "progress:s-000"
+    assert (event.duration, event.calories_burned) == (1800, 200)
+
+
+def test_a_leased_event_is_not_claimed_again_until_the_lease_runs_out(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    events = ended_sessions(repo, 3)
+    now = T0 + timedelta(hours=1)
+    assert outbox.claim_progress("relay-1", now, LEASE, 2) == events[:2]
+    assert outbox.claim_progress("relay-2", now, LEASE, 5) == events[2:]
+    assert outbox.claim_progress("relay-2", now, LEASE, 5) == []
+    later = now + LEASE + timedelta(seconds=1)  # relay-1 died holding its two
+    assert outbox.claim_progress("relay-2", later, LEASE, 5) == events
+
+
+def test_a_delivered_event_is_never_claimed_again(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    [event] = ended_sessions(repo, 1)
+    now = T0 + timedelta(hours=1)
+    outbox.claim_progress("relay-1", now, LEASE, 5)
+    outbox.progress_delivered(event.event_id, now)
+    assert outbox.pending_progress() == []
+    assert outbox.claim_progress("relay-1", now + 2 * LEASE, LEASE, 5) == []
+
+
+def test_a_failed_attempt_is_counted_and_due_again_only_at_its_time(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    [event] = ended_sessions(repo, 1)
+    now = T0 + timedelta(hours=1)
+    outbox.claim_progress("relay-1", now, LEASE, 5)
+    due = now + timedelta(seconds=4)
+    outbox.retry_progress(event.event_id, "relay-2", now, "not its lease: ignored")
+    outbox.retry_progress(event.event_id, "relay-1", due, "user service: UNAVAILABLE")
+    assert outbox.claim_progress("relay-1", due - timedelta(seconds=1), LEASE, 5) == []
+    assert outbox.claim_progress("relay-1", due, LEASE, 5) == [replace(event, attempts=1)]
+
+
+# Not on mongomock: its updates are not atomic across threads, as MongoDB's are.
+@pytest.mark.parametrize("stores", ["sqlite", "postgresql", "fake"], indirect=True)
+def test_concurrent_relays_claim_each_event_once(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    events = ended_sessions(repo, 12)
+    now = T0 + timedelta(hours=1)
+    with ThreadPoolExecutor(6) as pool:
+        batches = list(
+            pool.map(lambda n: outbox.claim_progress(f"relay-{n}", now, LEASE, 3), range(6))
+        )
+    claimed = [e.event_id for batch in batches for e in batch]
+    assert sorted(claimed) == sorted(e.event_id for e in events)
+
+
+def test_deleting_a_users_data_drops_his_pending_progress_only(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    ended_sessions(repo, 1, user="u1")
+    repo.add_session(session(7, "u2"), "r7")
+    repo.complete_session("s-007", T0 + timedelta(minutes=30), 1800, 200, "e7")
+    repo.delete_user_data("u1")
+    assert [e.user_id for e in outbox.pending_progress()] == ["u2"]
 
 
 def goal(**changes: object) -> Goal:

@@ -5,11 +5,17 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.activity.domain import Cursor, Statistics, UnknownUser, WorkoutSession
+from services.activity.domain import (
+    Cursor,
+    ProgressEvent,
+    Statistics,
+    UnknownUser,
+    WorkoutSession,
+)
 from services.activity.suggestions import GoalPlan, Totals
 from services.user.domain import (
     EmailAlreadyRegistered,
@@ -36,6 +42,7 @@ class FakeUserRepository:
         self.requests: dict[str, str] = {}
         self.processed: set[str] = set()
         self.notifications: list[Notification] = []
+        self.notes_by_request: dict[str, list[Notification]] = {}
         # Users being deleted (hidden from reads) or erased (None), with the deleting saga.
         self.deleting: dict[str, tuple[str, User | None]] = {}
 
@@ -94,8 +101,13 @@ class FakeUserRepository:
             else:
                 self.goals[key] = write.new
             self.notifications.extend(write.notifications)
+            self.notes_by_request.setdefault(request_id, []).extend(write.notifications)
         self.processed.add(request_id)
         return True
+
+    def notifications_of(self, request_id: str) -> list[Notification]:
+        mine = [n for n in self.notes_by_request.get(request_id, []) if n in self.notifications]
+        return sorted(mine, key=lambda n: (n.created_at, n.notification_id))
 
     def list_notifications(self, user_id: str, limit: int) -> list[Notification]:
         mine = [n for n in self.notifications if n.user_id == user_id]
@@ -200,16 +212,72 @@ class FakeHasher:
         return password_hash == f"hashed:{password}"
 
 
-class FakeWorkoutRepository:
-    """WorkoutRepository in dictionaries."""
+@dataclass
+class OutboxRow:
+    """One event of the fake outbox, with its lease and delivery state."""
+
+    event: ProgressEvent
+    created_at: datetime
+    due_at: datetime
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str = ""
+
+
+class FakeProgressOutbox:
+    """ProgressOutbox in a dictionary, leasing as the real adapters do."""
 
     def __init__(self) -> None:
+        self.rows: dict[str, OutboxRow] = {}
+
+    def add(self, event: ProgressEvent, now: datetime) -> None:
+        self.rows[event.event_id] = OutboxRow(event, now, now)
+
+    def _claimable(self, row: OutboxRow, now: datetime) -> bool:
+        free = row.lease_until is None or row.lease_until < now
+        return row.delivered_at is None and row.due_at <= now and free
+
+    def claim_progress(
+        self, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[ProgressEvent]:
+        due = sorted(
+            (r for r in self.rows.values() if self._claimable(r, now)),
+            key=lambda r: (r.due_at, r.event.event_id),
+        )[:limit]
+        for row in due:
+            row.lease_owner, row.lease_until = owner, now + lease
+        return [row.event for row in due]
+
+    def progress_delivered(self, event_id: str, now: datetime) -> None:
+        row = self.rows.get(event_id)
+        if row and row.delivered_at is None:
+            row.delivered_at, row.lease_owner, row.lease_until = now, None, None
+
+    def retry_progress(self, event_id: str, owner: str, due: datetime, error: str) -> None:
+        row = self.rows.get(event_id)
+        if row and row.lease_owner == owner and row.delivered_at is None:
+            attempts = row.event.attempts + 1
+            row.event = replace(row.event, attempts=attempts)
+            row.due_at, row.lease_owner, row.lease_until = due, None, None
+            row.last_error = error
+
+    def pending_progress(self) -> list[ProgressEvent]:
+        pending = [r for r in self.rows.values() if r.delivered_at is None]
+        return [r.event for r in sorted(pending, key=lambda r: (r.created_at, r.event.event_id))]
+
+
+class FakeWorkoutRepository:
+    """WorkoutRepository in dictionaries; ended sessions queue events in ``outbox``."""
+
+    def __init__(self, outbox: FakeProgressOutbox | None = None) -> None:
         self.sessions: dict[str, WorkoutSession] = {}
         self.by_request: dict[str, str] = {}
         self.statistics: dict[str, Statistics] = {}
         # Per goal: its plan and the plan it replaced (kept one level deep, as stored).
         self.plans: dict[str, tuple[GoalPlan, GoalPlan | None]] = {}
         self._ending = threading.Lock()  # concurrent ends count once, as in a transaction
+        self.outbox = outbox or FakeProgressOutbox()
 
     def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
         if request_id and request_id in self.by_request:
@@ -249,6 +317,7 @@ class FakeWorkoutRepository:
             old.total_duration + duration,
             old.total_calories_burned + calories,
         )
+        self.outbox.add(ProgressEvent.of(ended), end_time)
         return ended
 
     def list_sessions(self, user_id: str, limit: int, after: Cursor | None) -> list[WorkoutSession]:
@@ -306,6 +375,9 @@ class FakeWorkoutRepository:
             del self.sessions[key]
         self.statistics.pop(user_id, None)
         self.plans = {k: p for k, p in self.plans.items() if p[0].user_id != user_id}
+        gone = [k for k, row in self.outbox.rows.items() if row.event.user_id == user_id]
+        for key in gone:
+            del self.outbox.rows[key]
         return len(mine)
 
 

@@ -13,6 +13,7 @@ from services.activity.domain import (
     EndBeforeStart,
     InvalidInput,
     NotSessionOwner,
+    ProgressEvent,
     SessionAlreadyEnded,
     SessionNotFound,
     UnknownUser,
@@ -20,7 +21,12 @@ from services.activity.domain import (
     calories_burned,
 )
 from services.activity.service import ActivityDeps
-from tests.unit.fakes import FakeUserDirectory, FakeWorkoutRepository, SteppingClock
+from tests.unit.fakes import (
+    FakeProgressOutbox,
+    FakeUserDirectory,
+    FakeWorkoutRepository,
+    SteppingClock,
+)
 
 
 @pytest.fixture
@@ -211,6 +217,33 @@ def test_recording_a_group_workout_again_adds_nothing(
     first = service.record_group_workout(deps, "g1", "yoga", people, "g1")
     assert service.record_group_workout(deps, "g1", "yoga", people, "g1") == first
     assert service.get_statistics(deps, "a").total_workouts == 1
+
+
+def outbox_of(deps: ActivityDeps) -> FakeProgressOutbox:
+    repo = deps.repo
+    assert isinstance(repo, FakeWorkoutRepository)
+    return repo.outbox
+
+
+def test_ending_a_workout_queues_its_progress_for_the_user_service_once(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    session = service.start_workout(deps, "heavy", "running", "r1")
+    clock.now += timedelta(minutes=30)
+    ended = service.end_workout(deps, session.session_id, "heavy", None, "e1")
+    service.end_workout(deps, session.session_id, "heavy", None, "e1")  # a retry
+    assert outbox_of(deps).pending_progress() == [ProgressEvent.of(ended)]
+    assert ProgressEvent.of(ended).event_id == f"progress:{session.session_id}"
+
+
+def test_a_group_workout_queues_one_progress_event_per_participant(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    people = _participants(clock, "a", "b")
+    recorded = service.record_group_workout(deps, "g1", "yoga", people, "g1")
+    service.record_group_workout(deps, "g1", "yoga", people, "g1")  # a retry
+    queued = outbox_of(deps).pending_progress()
+    assert sorted(queued, key=lambda e: e.user_id) == [ProgressEvent.of(s) for s in recorded]
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,18 @@ def test_a_workout_counts_once_and_reaching_the_target_notifies_once(deps: UserD
     assert service.get_goal(deps, user_id(deps), goal_id).current_progress == 2
 
 
+def test_a_repeat_of_the_workout_that_reached_a_goal_answers_with_the_same_alert(
+    deps: UserDeps,
+) -> None:
+    goal_id = created(deps, target=1)
+    first = goal_changes.record_workout_progress(deps, user_id(deps), workout(deps), "progress:w1")
+    again = goal_changes.record_workout_progress(deps, user_id(deps), workout(deps), "progress:w1")
+    assert [g.goal_id for g in again.achieved] == [g.goal_id for g in first.achieved] == [goal_id]
+    assert again.notifications == first.notifications
+    assert len(goal_changes.list_notifications(deps, user_id(deps), 0)) == 1
+    assert service.get_goal(deps, user_id(deps), goal_id).current_progress == 1
+
+
 def test_workouts_that_ended_before_a_goal_was_set_do_not_count(deps: UserDeps) -> None:
     goal_id = created(deps, target=2)
     early = WorkoutDone(deps.clock() - timedelta(days=1), 1800, 250)
