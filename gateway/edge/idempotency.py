@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.auth import bearer_token
-from gateway.edge.errors import REDIS_OUTAGES, ApiError, error_body, store_unavailable
+from gateway.edge.errors import REDIS_OUTAGES, ApiError, error_response, store_unavailable
 
 log = logging.getLogger(__name__)
 HEADER = "idempotency-key"
@@ -62,7 +62,7 @@ class IdempotencyMiddleware:
         try:
             await self._once(scope, receive, send, key)
         except ApiError as error:
-            await _send_error(send, error)
+            await error_response(error)(scope, receive, send)
 
     async def _once(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         if not KEY_PATTERN.match(key):
@@ -76,7 +76,7 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             f"{scope['method']} {scope['path']}\0".encode() + body
         ).hexdigest()
-        redis = scope["app"].state.live.store.redis
+        redis = scope["app"].state.redis.commands
         record = f"idempotency:{scoped}"
         try:
             claimed = await redis.set(
@@ -150,18 +150,24 @@ async def _read_body(receive: Receive) -> bytes:
         raise ApiError(too_big.status_code, str(too_big.detail)) from None
 
 
+def _in_progress() -> ApiError:
+    # A concurrency conflict, not a duplicate: the same request runs; retry shortly.
+    return ApiError(
+        409,
+        "a request with this Idempotency-Key is in progress",
+        status="ABORTED",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _answer_from(stored: str | None, fingerprint: str, send: Send) -> None:
     if stored is None:  # the claim expired just now: the client may simply retry
-        raise ApiError(
-            409, "a request with this Idempotency-Key is in progress", headers={"Retry-After": "1"}
-        )
+        raise _in_progress()
     record = json.loads(stored)
     if record["fingerprint"] != fingerprint:
         raise ApiError(422, "this Idempotency-Key was used with a different request")
     if "status" not in record:
-        raise ApiError(
-            409, "a request with this Idempotency-Key is in progress", headers={"Retry-After": "1"}
-        )
+        raise _in_progress()
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in record["headers"]]
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": record["status"], "headers": headers})
@@ -190,14 +196,3 @@ async def _remember(
         "body": base64.b64encode(body).decode(),
     }
     await redis.set(record, json.dumps(value), ex=KEEP_SECONDS)
-
-
-async def _send_error(send: Send, error: ApiError) -> None:
-    payload = json.dumps(error_body(error.http_status, error.status, error.message)).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-    ]
-    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -10,7 +9,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.edge.errors import error_body
+from gateway.edge.errors import ApiError, error_response
 from gateway.edge.metrics import GatewayMetrics
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
 
@@ -80,7 +79,8 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, "content-length")
         if declared and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_json(send, 413, f"request body exceeds {self.max_bytes} bytes")
+            too_large = ApiError(413, f"request body exceeds {self.max_bytes} bytes")
+            await error_response(too_large)(scope, receive, send)
             return
         received = 0
 
@@ -129,10 +129,3 @@ def _header(scope: Scope, name: str) -> str:
         if key.lower() == wanted:
             return str(value.decode("latin-1"))
     return ""
-
-
-async def _send_json(send: Send, status: int, message: str) -> None:
-    body = json.dumps(error_body(status, "PAYLOAD_TOO_LARGE", message)).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

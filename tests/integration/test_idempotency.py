@@ -8,9 +8,8 @@ import httpx
 import pytest
 import redis
 
-from tests.helpers import register_and_login
+from tests.helpers import assert_error, register_and_login
 from tests.integration.platform import Platform
-from tests.integration.test_rest_users import assert_error
 
 GOAL = {"goal_type": "workouts_count", "target_value": 12, "target_date": "2099-06-30"}
 
@@ -51,7 +50,7 @@ async def test_the_same_key_with_a_different_body_is_422(platform: Platform) -> 
     assert await goal_count(platform, user_id, headers) == 1
 
 
-async def test_a_concurrent_duplicate_is_409_with_retry_after(platform: Platform) -> None:
+async def test_a_concurrent_duplicate_is_409_aborted_with_retry_after(platform: Platform) -> None:
     user_id, headers = await register_and_login(platform.client, "iza")
     responses = await asyncio.gather(
         *(create_goal(platform, user_id, headers, "same-time") for _ in range(2))
@@ -60,6 +59,7 @@ async def test_a_concurrent_duplicate_is_409_with_retry_after(platform: Platform
     assert statuses == [201, 409]
     conflict = next(r for r in responses if r.status_code == 409)
     assert conflict.headers["retry-after"] == "1"
+    assert conflict.json()["error"]["status"] == "ABORTED"
     assert await goal_count(platform, user_id, headers) == 1
 
 
