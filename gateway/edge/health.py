@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from gateway.edge.dependencies import Admin, Pools, Upstreams, errors
 from gateway.edge.errors import REDIS_RETRY_AFTER, ApiError
+from gateway.edge.redis import redis_of
 
 router = APIRouter(tags=["operations"])
 REDIS_PING_TIMEOUT = 0.5
@@ -49,7 +50,7 @@ def _reachable(pools: Upstreams) -> bool:
 
 async def _redis_status(request: Request) -> str:
     try:
-        await asyncio.wait_for(request.app.state.live.store.redis.ping(), REDIS_PING_TIMEOUT)
+        await asyncio.wait_for(redis_of(request).ping(), REDIS_PING_TIMEOUT)
     except (TimeoutError, OSError, RedisError):
         return "unreachable"
     return "ok"
