@@ -1,12 +1,14 @@
 """End to end: real processes (2 user, 2 activity, gateway) driven over HTTP.
 
-The tests in this module share one platform and run in order: the last ones
-kill instances on purpose.
+The tests in this module share one platform. Those that kill instances bring them back
+before they end (``instances_down``), so every test finds the whole platform up and the
+tests pass in any order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
@@ -45,6 +49,18 @@ def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]
         yield running
     finally:
         running.stop_all()
+
+
+@contextlib.contextmanager
+def instances_down(supervisor: Supervisor, *names: str) -> Iterator[None]:
+    """Kill the named instances (SIGKILL, by PID); afterwards restart any still dead and wait
+    until the gateway sees every instance healthy again."""
+    try:
+        for name in names:
+            supervisor.kill(name)
+        yield
+    finally:
+        supervisor.wait_ready(timeout=60)  # its supervision restarts the dead ones
 
 
 @pytest.fixture(scope="module")
@@ -223,11 +239,26 @@ def test_every_service_process_exposes_prometheus_metrics(
 ) -> None:
     settings = supervisor.topology.settings
     for port in [*settings.user_metrics_ports, *settings.activity_metrics_ports]:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        assert "grpc_server_handled_total" in text
-        assert "grpc_server_handling_seconds_bucket" in text
-    assert "gateway_upstream_healthy" in httpx.get(supervisor.topology.gateway_metrics_url).text
+        samples = _samples(f"http://127.0.0.1:{port}/metrics")
+        handled = [s for s in samples if s.name == "grpc_server_handled_total"]
+        assert sum(s.value for s in handled) > 0  # at least the gateway's health checks
+        assert {s.labels["method"] for s in handled} >= {"/grpc.health.v1.Health/Check"}
+        buckets = [s for s in samples if s.name == "grpc_server_handling_seconds_bucket"]
+        assert any(s.labels["le"] == "+Inf" and s.value > 0 for s in buckets)
+    healthy = [
+        s
+        for s in _samples(supervisor.topology.gateway_metrics_url)
+        if s.name == "gateway_upstream_healthy"
+    ]
+    instances = len(settings.user_metrics_ports) + len(settings.activity_metrics_ports)
+    assert len(healthy) >= instances  # one per instance (and the saga coordinator's)
+    assert all(s.value == 1 for s in healthy)
     assert gateway.get("/metrics").status_code == 404  # not on the public port
+
+
+def _samples(url: str) -> list[Sample]:
+    text = httpx.get(url, timeout=5).text
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
 
 async def _read_continuously(
@@ -250,8 +281,9 @@ async def test_killing_a_user_instance_mid_traffic_fails_no_reads(
     warmed = asyncio.Event()
     readers = [asyncio.create_task(_read_continuously(url, headers, 80, warmed)) for _ in range(4)]
     await warmed.wait()
-    await asyncio.to_thread(supervisor.kill, "user-1")
-    statuses = [s for reader in await asyncio.gather(*readers) for s in reader]
+    with instances_down(supervisor):
+        await asyncio.to_thread(supervisor.kill, "user-1")
+        statuses = [s for reader in await asyncio.gather(*readers) for s in reader]
     assert statuses == [200] * len(statuses)
 
 
@@ -259,7 +291,13 @@ def test_with_every_user_instance_down_the_gateway_says_503_retry_after_then_rec
     supervisor: Supervisor, gateway: httpx.Client, account: tuple[str, dict[str, str]]
 ) -> None:
     user_id, headers = account
-    supervisor.kill("user-2")
+    with instances_down(supervisor, "user-1", "user-2"):
+        _every_user_instance_down_then_one_returns(supervisor, gateway, user_id, headers)
+
+
+def _every_user_instance_down_then_one_returns(
+    supervisor: Supervisor, gateway: httpx.Client, user_id: str, headers: dict[str, str]
+) -> None:
     response = gateway.get(f"/users/{user_id}", headers=headers)
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1

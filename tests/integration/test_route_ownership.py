@@ -1,0 +1,153 @@
+"""Every route of the app is public, admin-only, shared by design, or guarded per user.
+
+The route list comes from ``app.routes``: a new route that is in none of the tables
+below fails ``test_every_route_of_the_app_is_classified`` until someone decides who may
+call it, and every route over a user's data is then tried by another user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+
+from tests.helpers import assert_error, register_and_login
+from tests.integration.platform import Platform
+
+FUTURE_DATE = "2099-12-31"
+
+# Anyone may call these, with or without a token.
+PUBLIC = {
+    ("POST", "/users/register"),
+    ("POST", "/users/login"),
+    ("POST", "/users/token/refresh"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+}
+# Only admins (tested in test_rest_sessions.py and test_operations.py).
+ADMIN = {("GET", "/admin/sagas"), ("GET", "/admin/sagas/{saga_id}"), ("GET", "/health")}
+# Any signed-in user, by design: the catalogue, and group classes anyone may join.
+SHARED = {
+    ("GET", "/workout-types"),
+    ("POST", "/group-sessions"),
+    ("GET", "/group-sessions"),
+    ("GET", "/group-sessions/{session_id}"),
+    ("WS", "/ws/sessions/{session_id}"),
+}
+# The token alone says whose: no id of another user can be named.
+OWN_BY_TOKEN = {("POST", "/users/logout"), ("WS", "/ws/notifications")}
+# Routes over one user's data, each tried by another user: method, path -> body.
+CROSS_USER: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("GET", "/users/{user_id}"): None,
+    ("PATCH", "/users/{user_id}"): {"display_name": "Mallory"},
+    ("DELETE", "/users/{user_id}"): None,
+    ("POST", "/users/{user_id}/goals"): {
+        "goal_type": "workouts_count",
+        "target_value": 5,
+        "target_date": FUTURE_DATE,
+    },
+    ("GET", "/users/{user_id}/goals"): None,
+    ("GET", "/users/{user_id}/goals/{goal_id}"): None,
+    ("PATCH", "/users/{user_id}/goals/{goal_id}"): {"target_value": 1},
+    ("DELETE", "/users/{user_id}/goals/{goal_id}"): None,
+    ("GET", "/users/{user_id}/suggestions"): None,
+    ("GET", "/users/{user_id}/changes/{saga_id}"): None,
+    ("GET", "/users/{user_id}/notifications"): None,
+    ("GET", "/users/{user_id}/statistics"): None,
+    ("GET", "/users/{user_id}/workouts"): None,
+    ("POST", "/workouts/start"): {"user_id": "{user_id}", "workout_type": "running"},
+    ("POST", "/workouts/{session_id}/end"): {},
+    ("POST", "/group-sessions/{session_id}/end"): None,
+}
+
+
+def app_routes(platform: Platform) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, WebSockets as method "WS"."""
+    found: set[tuple[str, str]] = set()
+    # Included routers are nested in this FastAPI: iter_route_contexts flattens them.
+    for route in iter_route_contexts(platform.app.routes):
+        path = route.path_format or ""
+        if isinstance(route.original_route, APIRoute):
+            found.update((method, path) for method in route.methods or ())
+        elif isinstance(route.original_route, APIWebSocketRoute):
+            found.add(("WS", path))
+    return found
+
+
+async def test_every_route_of_the_app_is_classified(platform: Platform) -> None:
+    classified = PUBLIC | ADMIN | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
+    assert app_routes(platform) - classified == set(), "decide who may call these routes"
+    assert classified - app_routes(platform) == set(), "these routes no longer exist"
+
+
+async def test_no_route_lets_a_user_read_or_change_another_users_data(
+    platform: Platform,
+) -> None:
+    victim, victim_headers = await register_and_login(platform.client, "victim")
+    _, mallory_headers = await register_and_login(platform.client, "mallory")
+    names = await _victims_resources(platform, victim, victim_headers)
+    before = await _victims_data(platform, victim, victim_headers, names)
+    allowed = []
+    for (method, path), body in CROSS_USER.items():
+        payload = None if body is None else {k: _fill(v, names) for k, v in body.items()}
+        response = await platform.client.request(
+            method, _url(path, names), headers=mallory_headers, json=payload
+        )
+        if response.status_code not in (403, 404):
+            allowed.append(f"{method} {path}: {response.status_code} {response.text}")
+        else:
+            assert_error(response, response.status_code)
+    assert allowed == []
+    assert await _victims_data(platform, victim, victim_headers, names) == before
+
+
+async def _victims_resources(
+    platform: Platform, victim: str, headers: dict[str, str]
+) -> dict[str, str]:
+    client = platform.client
+    # With an Idempotency-Key the saga's id is known: the caller-scoped hash of the key.
+    keyed = {**headers, "Idempotency-Key": "victims-goal"}
+    goal = await client.post(
+        f"/users/{victim}/goals",
+        headers=keyed,
+        json={"goal_type": "workouts_count", "target_value": 5, "target_date": FUTURE_DATE},
+    )
+    saga_id = "idem-" + hashlib.sha256(f"{victim}\0victims-goal".encode()).hexdigest()[:32]
+    change = await client.get(f"/users/{victim}/changes/{saga_id}", headers=headers)
+    workout = await client.post("/workouts/start", headers=headers, json={"workout_type": "yoga"})
+    group = await client.post(
+        "/group-sessions", headers=headers, json={"title": "Morning", "workout_type": "yoga"}
+    )
+    assert (goal.status_code, change.status_code, workout.status_code) == (201, 200, 201)
+    assert group.status_code == 201, group.text
+    return {
+        "user_id": victim,
+        "goal_id": goal.json()["goal_id"],
+        "saga_id": saga_id,
+        "session_id": workout.json()["session_id"],
+        "group_id": group.json()["session_id"],
+    }
+
+
+async def _victims_data(
+    platform: Platform, victim: str, headers: dict[str, str], names: dict[str, str]
+) -> list[Any]:
+    reads = [
+        f"/users/{victim}",
+        f"/users/{victim}/goals",
+        f"/users/{victim}/workouts",
+        f"/group-sessions/{names['group_id']}",
+    ]
+    return [(await platform.client.get(url, headers=headers)).json() for url in reads]
+
+
+def _url(path: str, names: dict[str, str]) -> str:
+    # {session_id} names a workout under /workouts and a group class under /group-sessions.
+    if path.startswith("/group-sessions/"):
+        return path.format(**{**names, "session_id": names["group_id"]})
+    return path.format(**names)
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    return value.format(**names) if isinstance(value, str) else value
