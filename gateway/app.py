@@ -8,15 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
-from fitness.saga.v1 import saga_service_pb2, saga_service_pb2_grpc
-from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.breaker import Clock
 from gateway.config import GatewaySettings
 from gateway.edge import health
 from gateway.edge.auth import TokenVerifier
@@ -33,6 +25,7 @@ from gateway.edge.middleware import (
     SecurityHeadersMiddleware,
 )
 from gateway.edge.openapi import install_openapi
+from gateway.edge.redis import RedisClients, open_redis
 from gateway.edge.text import JsonTextMiddleware
 from gateway.realtime import notifications
 from gateway.realtime import socket as live_socket
@@ -45,18 +38,10 @@ from gateway.realtime.presence import PresenceAnnouncer
 from gateway.realtime.store import LiveStore
 from gateway.routes import accounts, admin, changes, goals, users, workouts
 from gateway.routes import group_sessions as live_routes
-from gateway.upstream import CHANNEL_OPTIONS, Connect, UpstreamPool
-from services.common.tls import TlsFiles, secure_aio_channel
 from services.common.trust import ACTIVITY, SAGA, USER
-
-USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
-ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
-SAGA_SERVICE = saga_service_pb2.DESCRIPTOR.services_by_name["SagaCoordinatorService"].full_name
-
-
-def connector(tls: TlsFiles, component: str) -> Connect:
-    """Opens mTLS channels to instances of ``component``, as the gateway."""
-    return functools.partial(secure_aio_channel, tls=tls, server=component, options=CHANNEL_OPTIONS)
+from services.common.upstream import UpstreamPool, connector
+from services.common.upstream.breaker import Clock
+from services.common.upstream.rpcs import ACTIVITY_SERVICE, SAGA_SERVICE, USER_SERVICE
 
 
 def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
@@ -65,25 +50,22 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
     tls = settings.tls()
     return Upstreams(
         users=UpstreamPool(
-            USER_SERVICE,
+            USER_SERVICE.full_name,
             settings.user_service_addresses,
-            user_service_pb2_grpc.UserServiceStub,
             pool,
             clock,
             connect=connector(tls, USER),
         ),
         activity=UpstreamPool(
-            ACTIVITY_SERVICE,
+            ACTIVITY_SERVICE.full_name,
             settings.activity_service_addresses,
-            activity_service_pb2_grpc.ActivityServiceStub,
             pool,
             clock,
             connect=connector(tls, ACTIVITY),
         ),
         sagas=UpstreamPool(
-            SAGA_SERVICE,
+            SAGA_SERVICE.full_name,
             settings.saga_coordinator_addresses,
-            saga_service_pb2_grpc.SagaCoordinatorServiceStub,
             pool,
             clock,
             connect=connector(tls, SAGA),
@@ -97,112 +79,124 @@ def create_app(
     health_checks: bool = True,
     wall_clock: Clock = time.time,
 ) -> FastAPI:
-    """The gateway app; pools are created when it starts and closed when it stops.
+    """The gateway app; pools and Redis clients are opened when it starts, closed when it stops.
 
     ``clock`` times breakers and health checks; ``wall_clock`` times what gateway
     instances share in Redis (login lockouts).
     """
     metrics = GatewayMetrics()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pools = build_upstreams(settings, clock)
-        app.state.upstreams = pools
-        metrics.watch_pools(pools.all())
-        if health_checks:
-            for pool in pools.all():
-                pool.start_health_checks()
-        # Waits for a free connection under bursts instead of failing (the default pool raises).
-        redis_pool = BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=settings.redis_max_connections,
-            timeout=5,
-            decode_responses=True,
-            # A pooled connection that died with a restarted Redis fails once: retry
-            # that on a fresh connection, so the first request after an outage works.
-            # A timeout is not retried: a Redis that hangs would only double the wait.
-            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-            retry_on_error=[RedisConnectionError],
-            # A Redis that hangs (or a network that drops packets) must fail as an
-            # outage (503, sockets closed with 1013), not hang every request using it.
-            socket_timeout=settings.redis_timeout,
-            socket_connect_timeout=settings.redis_timeout,
-        )
-        redis = Redis(connection_pool=redis_pool)
-        # Subscriptions must notice a lost connection (to catch up from the log), so
-        # they go through a client that never reconnects behind their back. Their reads
-        # wait for messages with their own timeout and PING (see live.outage.published).
-        subscriber = Redis.from_url(
-            settings.redis_url,
-            decode_responses=True,
-            retry=Retry(NoBackoff(), 0),
-            socket_timeout=settings.redis_timeout,
-            socket_connect_timeout=settings.redis_timeout,
-        )
-        store = LiveStore(redis)
-        app.state.creation_limit = CreationLimit(redis, settings.creation_settings())
-        app.state.login_throttle = LoginThrottle(
-            redis, settings.login_throttle_settings(), wall_clock
-        )
-        app.state.live = Live(
-            store,
-            Hub(subscriber, store.events_after, settings.redis_timeout),
-            settings.live_settings(),
-            PresenceAnnouncer(store),
-        )
-        app.state.notifications = NotificationHub(redis, subscriber, settings.redis_timeout)
-        background = Background()
-        live = app.state.live
-        background.run(app.state.notifications.listen_until)
-        background.run(live.hub.listen_until)
-        background.run(functools.partial(close_due_polls_until, store=store))
-        background.run(
-            functools.partial(
-                sweep_until,
-                store=store,
-                activity=pools.activity,
-                empty_timeout=settings.live_empty_timeout,
-            )
-        )
-        yield
-        await background.stop()
-        await live.presence.close()
-        await redis.aclose()
-        await subscriber.aclose()
-        for pool in pools.all():
-            await pool.close()
-
     app = FastAPI(
         title="Fitness Goal Tracker API",
         version="1.0.0",
         description='REST API of the mobile app. Errors: {"error": {code, status, message}}.',
-        lifespan=lifespan,
+        lifespan=functools.partial(
+            _lifespan, settings=settings, clock=clock, wall_clock=wall_clock, checks=health_checks
+        ),
     )
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
     )
-    routers = (
-        users.router,
-        accounts.router,
-        goals.router,
-        changes.router,
-        workouts.router,
-        notifications.router,
-        live_routes.router,
-        live_socket.router,
-        admin.router,
-        health.router,
-    )
-    for router in routers:
-        app.include_router(router)
+    include_routes(app)
     install_error_handlers(app)
     install_openapi(app)
+    install_middleware(app, settings, metrics)
+    return app
+
+
+ROUTERS = (
+    users.router,
+    accounts.router,
+    goals.router,
+    changes.router,
+    workouts.router,
+    notifications.router,
+    live_routes.router,
+    live_socket.router,
+    admin.router,
+    health.router,
+)
+
+
+def include_routes(app: FastAPI) -> None:
+    """Every REST route and WebSocket of the gateway."""
+    for router in ROUTERS:
+        app.include_router(router)
+
+
+def install_middleware(app: FastAPI, settings: GatewaySettings, metrics: GatewayMetrics) -> None:
+    """The edge every request passes, outermost last."""
     app.add_middleware(JsonTextMiddleware)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    return app
+
+
+@asynccontextmanager
+async def _lifespan(
+    app: FastAPI, settings: GatewaySettings, clock: Clock, wall_clock: Clock, checks: bool
+) -> AsyncIterator[None]:
+    pools = open_upstreams(app, settings, clock, checks)
+    redis = app.state.redis = open_redis(settings)
+    install_limits(app, settings, redis, wall_clock)
+    background = start_realtime(app, settings, redis, pools)
+    yield
+    await background.stop()
+    await app.state.live.presence.close()
+    await redis.close()
+    for pool in pools.all():
+        await pool.close()
+
+
+def open_upstreams(
+    app: FastAPI, settings: GatewaySettings, clock: Clock, checks: bool
+) -> Upstreams:
+    """The service pools, watched by the metrics and, unless ``checks`` is off, health-checked."""
+    pools = app.state.upstreams = build_upstreams(settings, clock)
+    app.state.metrics.watch_pools(pools.all())
+    if checks:
+        for pool in pools.all():
+            pool.start_health_checks()
+    return pools
+
+
+def install_limits(
+    app: FastAPI, settings: GatewaySettings, redis: RedisClients, wall_clock: Clock
+) -> None:
+    """The limits shared by gateway instances through Redis: creations and failed logins."""
+    app.state.creation_limit = CreationLimit(redis.commands, settings.creation_settings())
+    app.state.login_throttle = LoginThrottle(
+        redis.commands, settings.login_throttle_settings(), wall_clock
+    )
+
+
+def start_realtime(
+    app: FastAPI, settings: GatewaySettings, redis: RedisClients, pools: Upstreams
+) -> Background:
+    """The live-session and notification hubs, and the loops that keep sessions tidy."""
+    store = LiveStore(redis.commands)
+    live = app.state.live = Live(
+        store,
+        Hub(redis.subscriber, store.events_after, settings.redis_timeout),
+        settings.live_settings(),
+        PresenceAnnouncer(store),
+    )
+    app.state.notifications = NotificationHub(
+        redis.commands, redis.subscriber, settings.redis_timeout
+    )
+    background = Background()
+    background.run(app.state.notifications.listen_until)
+    background.run(live.hub.listen_until)
+    background.run(functools.partial(close_due_polls_until, store=store))
+    background.run(
+        functools.partial(
+            sweep_until,
+            store=store,
+            activity=pools.activity,
+            empty_timeout=settings.live_empty_timeout,
+        )
+    )
+    return background
