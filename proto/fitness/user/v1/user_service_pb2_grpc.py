@@ -205,6 +205,7 @@ class UserServiceServicer:
 
     def RecordWorkoutProgress(self, request, context):
         """Adds an ended workout to the progress of the user's active goals; returns goals it achieved.
+        Called by the activity service's progress relay; a repeat answers as the first call did.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
