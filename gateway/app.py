@@ -29,15 +29,18 @@ from gateway.edge.redis import RedisClients, open_redis
 from gateway.edge.text import JsonTextMiddleware
 from gateway.realtime import notifications
 from gateway.realtime import socket as live_socket
-from gateway.realtime.hub import Hub
-from gateway.realtime.machinery import Background, Live
-from gateway.realtime.notifications import NotificationHub
+from gateway.realtime.hub import ChannelKind, Hub
+from gateway.realtime.live import Live
+from gateway.realtime.notifications import NotificationChannel
 from gateway.realtime.persistence import sweep_until
 from gateway.realtime.polls import close_due_polls_until
 from gateway.realtime.presence import PresenceAnnouncer
+from gateway.realtime.session_channel import SessionChannel
 from gateway.realtime.store import LiveStore
+from gateway.realtime.tasks import Background
 from gateway.routes import accounts, admin, changes, goals, users, workouts
 from gateway.routes import group_sessions as live_routes
+from gateway.routes import notifications as notification_routes
 from services.common.trust import ACTIVITY, SAGA, USER
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
@@ -111,6 +114,7 @@ ROUTERS = (
     goals.router,
     changes.router,
     workouts.router,
+    notification_routes.router,
     notifications.router,
     live_routes.router,
     live_socket.router,
@@ -176,20 +180,13 @@ def install_limits(
 def start_realtime(
     app: FastAPI, settings: GatewaySettings, redis: RedisClients, pools: Upstreams
 ) -> Background:
-    """The live-session and notification hubs, and the loops that keep sessions tidy."""
+    """The one hub (live sessions, notifications), and the loops that keep sessions tidy."""
     store = LiveStore(redis.commands)
-    live = app.state.live = Live(
-        store,
-        Hub(redis.subscriber, store.events_after, settings.redis_timeout),
-        settings.live_settings(),
-        PresenceAnnouncer(store),
-    )
-    app.state.notifications = NotificationHub(
-        redis.commands, redis.subscriber, settings.redis_timeout
-    )
+    kinds: list[ChannelKind] = [SessionChannel(store.events_after), NotificationChannel()]
+    hub = Hub(redis.subscriber, kinds, settings.redis_timeout)
+    app.state.live = Live(store, hub, settings.live_settings(), PresenceAnnouncer(store))
     background = Background()
-    background.run(app.state.notifications.listen_until)
-    background.run(live.hub.listen_until)
+    background.run(hub.listen_until)
     background.run(functools.partial(close_due_polls_until, store=store))
     background.run(
         functools.partial(

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.edge.creation_limit import CreationSettings
 from gateway.edge.login_throttle import ThrottleSettings
-from gateway.realtime.machinery import LiveSettings
+from gateway.realtime.settings import LiveSettings
 from gateway.upstream import PoolSettings
 from services.common.settings import AddressList, NameList
 from services.common.tls import TlsFiles

@@ -23,8 +23,7 @@ from starlette.routing import BaseRoute
 from gateway.edge.auth import current_admin, current_principal, current_user
 from gateway.edge.dependencies import creating_user, upstreams
 from gateway.edge.idempotency import IDEMPOTENT_ROUTES
-from gateway.realtime.machinery import live
-from gateway.realtime.notifications import notification_hub
+from gateway.realtime.live import live
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 RETRY_AFTER = {
@@ -38,7 +37,6 @@ DEPENDENCY_ERRORS: dict[Callable[..., Any], tuple[int, ...]] = {
     current_admin: (401, 403),
     upstreams: (502, 503, 504),
     live: (503,),
-    notification_hub: (503,),
 }
 IDEMPOTENCY_ERRORS = (400, 409, 422, 503)
 IDEMPOTENCY_HEADER = {

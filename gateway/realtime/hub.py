@@ -1,51 +1,55 @@
-"""Fan-out of session events to the WebSocket clients connected to this gateway instance.
+"""One fan-out hub per gateway instance: every channel kind, every WebSocket client.
 
-Each instance subscribes once to every session channel in Redis and hands each event
-to its local connections of that session. Every connection has a bounded queue and
-its own writer task: a client that stops reading fills only its own queue and is
-disconnected, never slowing the others.
+The hub holds one Redis pattern subscription per channel kind (live sessions,
+notifications; one connection for all) and hands each message to the local clients
+it is for. Every client has a bounded queue and its own writer task: a client that
+stops reading fills only its own queue and is disconnected (1008 "too slow"), never
+slowing the others, whatever the kind of channel it listens to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from starlette.websockets import WebSocket
 
-from gateway.realtime.outage import (
+from gateway.realtime.outage import Subscription
+from gateway.realtime.protocol import (
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
+    GOODBYE_TIMEOUT,
     UNAVAILABLE_REASON,
-    Subscription,
     unavailable_frame,
 )
-from gateway.realtime.redis_keys import CHANNEL_PREFIX
+from gateway.realtime.settings import LiveSettings
 
 log = logging.getLogger(__name__)
-
-# The store's events_after: events of a session after a sequence number, or None if gone.
-EventsAfter = Callable[[str, int], Awaitable[list[dict[str, Any]] | None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A frame ready to send: its sequence number and type, and its JSON text encoded once."""
+    """A frame ready to send: its sequence number (0: none), its JSON text encoded once.
+
+    ``last`` marks a client's final frame (``session_ended``): its writer stops after it.
+    """
 
     seq: int
-    kind: str
     text: str
+    last: bool = False
 
     @classmethod
     def of(cls, frame: dict[str, Any]) -> Outgoing:
         """Encode a frame built in this process."""
-        return cls(frame.get("seq", 0), frame.get("type", ""), json.dumps(frame))
+        return cls(frame.get("seq", 0), json.dumps(frame))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,31 +61,29 @@ class Farewell:
     frame: dict[str, Any] | None = None
 
 
+TOO_SLOW = Farewell(CLOSE_POLICY, "too slow")
+
+
 def unavailable() -> Farewell:
     """The end of a connection that Redis going away makes impossible to serve."""
     return Farewell(CLOSE_TRY_AGAIN, UNAVAILABLE_REASON, unavailable_frame())
 
 
-class ClientConnection:
-    """One WebSocket client: what it has been sent, and a bounded queue of what it will be."""
+class Client:
+    """One WebSocket client: what it has been sent, and a bounded queue of what it will be.
+
+    ``kind`` names the channel kind it listens to, ``audience`` the channel of that kind
+    (a session id, a user id).
+    """
 
     def __init__(
-        self,
-        websocket: WebSocket,
-        session_id: str,
-        user_id: str,
-        queue_size: int,
-        send_timeout: float,
+        self, websocket: WebSocket, kind: str, audience: str, user_id: str, settings: LiveSettings
     ) -> None:
         self.websocket = websocket
-        self.session_id = session_id
-        self.user_id = user_id
-        self.connection_id = uuid.uuid4().hex
-        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(queue_size)
-        self.send_timeout = send_timeout
+        self.kind, self.audience, self.user_id = kind, audience, user_id
+        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(settings.queue_size)
+        self.send_timeout = settings.send_timeout
         self.last_seq = 0
-        self.replaying = True
-        self.held_back: list[Outgoing] = []
         self.closed = asyncio.Event()
         self.farewell: Farewell | None = None
 
@@ -92,11 +94,12 @@ class ClientConnection:
             self.closed.set()
 
     def offer(self, item: Outgoing) -> None:
-        """Queue an event; while the backlog is being replayed, hold live events back."""
-        if self.replaying:
-            self.held_back.append(item)
-            return
+        """Queue a message of the client's channel."""
         self._enqueue(item)
+
+    def send_now(self, frame: dict[str, Any]) -> None:
+        """Queue a frame for this client only (no sequence number)."""
+        self._enqueue(Outgoing.of(frame))
 
     def _enqueue(self, item: Outgoing) -> None:
         if self.closed.is_set():
@@ -109,21 +112,10 @@ class ClientConnection:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
             log.warning(
-                "slow client disconnected", extra={"session": self.session_id, "user": self.user_id}
+                "slow client disconnected",
+                extra={"channel": self.kind, "audience": self.audience, "user": self.user_id},
             )
-            self.closed.set()
-
-    def finish_replay(self, replayed: list[dict[str, Any]]) -> None:
-        """Queue the backlog, then the live events that arrived meanwhile, without duplicates."""
-        backlog = [Outgoing.of(event) for event in replayed]
-        for item in [*backlog, *sorted(self.held_back, key=lambda held: held.seq)]:
-            self._enqueue(item)
-        self.held_back.clear()
-        self.replaying = False
-
-    def send_now(self, frame: dict[str, Any]) -> None:
-        """Queue a frame for this client only (no sequence number)."""
-        self._enqueue(Outgoing.of(frame))
+            self.end(TOO_SLOW)
 
     async def write_until_closed(self) -> None:
         """Send queued frames; a send that stalls past the timeout disconnects the client."""
@@ -135,74 +127,123 @@ class ClientConnection:
                 async with asyncio.timeout(self.send_timeout):
                     await self.websocket.send_text(item.text)
             except (TimeoutError, RuntimeError, OSError):
-                self.closed.set()
+                self.end(TOO_SLOW)
                 return
-            if item.kind == "session_ended":
+            if item.last:
                 return
+
+    async def serve(self, reader: Coroutine[Any, Any, None]) -> None:
+        """Run the writer and ``reader`` until one ends or the client is closed (by the hub)."""
+        tasks = {
+            asyncio.create_task(self.write_until_closed()),
+            asyncio.create_task(reader),
+            asyncio.create_task(self.closed.wait()),
+        }
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def say_goodbye(self) -> None:
+        """Send the farewell frame, if any, and close with its code (1000 if none was set)."""
+        farewell = self.farewell or Farewell(CLOSE_NORMAL)
+        with contextlib.suppress(Exception):  # the client may be gone already
+            async with asyncio.timeout(GOODBYE_TIMEOUT):
+                if farewell.frame is not None:
+                    await self.websocket.send_text(json.dumps(farewell.frame))
+                await self.websocket.close(farewell.code, reason=farewell.reason)
+
+
+class ChannelKind(Protocol):
+    """A kind of Redis channel the hub relays to local clients."""
+
+    @property
+    def name(self) -> str:
+        """What clients of this kind carry as their ``kind``."""
+        ...
+
+    @property
+    def pattern(self) -> str:
+        """The Redis pattern matching every channel of this kind."""
+        ...
+
+    def audience(self, channel: str) -> str:
+        """Whose clients a channel's messages are for (a session id, a user id)."""
+        ...
+
+    def item(self, data: str) -> Outgoing:
+        """A published message, ready to send."""
+        ...
+
+    async def catch_up(self, local: Mapping[str, set[Client]]) -> None:
+        """After a lost subscription, give local clients what was published meanwhile."""
+        ...
 
 
 class Hub:
-    """This instance's registry of local connections, fed by one Redis subscription."""
+    """This instance's registry of local clients, fed by one Redis subscription."""
 
-    def __init__(self, redis: Redis, events_after: EventsAfter, timeout: float = 1.0) -> None:
-        self.redis: Any = redis  # redis-py's stubs type replies loosely
-        self.events_after = events_after
-        self.timeout = timeout  # silence after which Redis is asked, then taken for gone
-        self.connections: dict[str, set[ClientConnection]] = defaultdict(set)
-        self.subscription = Subscription(redis, CHANNEL_PREFIX, timeout, "live event subscription")
+    def __init__(
+        self, subscriber: Redis, kinds: Sequence[ChannelKind], timeout: float = 1.0
+    ) -> None:
+        self.kinds = {kind.pattern: kind for kind in kinds}
+        self.local: dict[str, dict[str, set[Client]]] = {k.name: defaultdict(set) for k in kinds}
+        # timeout: the silence after which Redis is asked, then taken for gone.
+        self.subscription = Subscription(subscriber, list(self.kinds), timeout, "hub subscription")
 
-    def add(self, connection: ClientConnection) -> None:
-        """Start delivering the session's events to the connection."""
-        self.connections[connection.session_id].add(connection)
+    def add(self, client: Client) -> None:
+        """Start delivering the messages of the client's channel to it."""
+        self.local[client.kind][client.audience].add(client)
 
-    def remove(self, connection: ClientConnection) -> None:
-        """Stop delivering to the connection."""
-        local = self.connections.get(connection.session_id)
+    def remove(self, client: Client) -> None:
+        """Stop delivering to the client."""
+        clients = self.local[client.kind]
+        local = clients.get(client.audience)
         if local is not None:
-            local.discard(connection)
+            local.discard(client)
             if not local:
-                del self.connections[connection.session_id]
+                del clients[client.audience]
 
-    def deliver(self, session_id: str, item: Outgoing) -> None:
-        """Offer an event to every local connection of the session."""
-        for connection in list(self.connections.get(session_id, ())):
-            connection.offer(item)
+    def holds(self, client: Client) -> bool:
+        """Whether the client is registered (e.g. has joined its session)."""
+        return client in self.local[client.kind].get(client.audience, ())
+
+    def deliver(self, kind: str, audience: str, item: Outgoing) -> None:
+        """Offer a message to every local client of that channel."""
+        for client in list(self.local[kind].get(audience, ())):
+            client.offer(item)
 
     def drop_all(self, farewell: Farewell) -> None:
-        """End every local connection (when Redis is gone and nothing can be served)."""
-        for local in list(self.connections.values()):
-            for connection in list(local):
-                connection.end(farewell)
+        """End every local client (when Redis is gone and nothing can be served)."""
+        for clients in self.local.values():
+            for local in list(clients.values()):
+                for client in list(local):
+                    client.end(farewell)
 
     @property
     def subscribed(self) -> bool:
-        """Whether events from other instances reach this one now."""
+        """Whether messages published by other instances reach this one now."""
         return self.subscription.up
 
     async def listen_until(self, stopping: asyncio.Event) -> None:
-        """Relay Redis events to local connections, resubscribing after failures.
+        """Relay Redis messages to local clients, resubscribing after failures.
 
-        A lost subscription alone (Redis still answers) is caught up from the log and
+        A lost subscription alone (Redis still answers) is caught up per channel kind and
         clients notice nothing; when resubscribing fails too, Redis is down, and every
         local client is told so and closed with 1013 rather than left waiting.
         """
         await self.subscription.relay_until(stopping, self._relay, self._catch_up, self._down)
 
-    async def _relay(self, session_id: str, data: str) -> None:
-        event = json.loads(data)
-        self.deliver(session_id, Outgoing(event["seq"], event["type"], data))
+    async def _relay(self, pattern: str, channel: str, data: str) -> None:
+        kind = self.kinds[pattern]
+        self.deliver(kind.name, kind.audience(channel), kind.item(data))
+
+    async def _catch_up(self) -> None:
+        for kind in self.kinds.values():
+            await kind.catch_up(self.local[kind.name])
 
     async def _down(self) -> None:
         self.drop_all(unavailable())
-
-    async def _catch_up(self) -> None:
-        """After a lost subscription, send local clients what was published meanwhile."""
-        for session_id, local in list(self.connections.items()):
-            oldest = min((c.last_seq for c in local), default=0)
-            missed = await self.events_after(session_id, oldest)
-            for connection in list(local):
-                if missed is None:
-                    connection.send_now({"type": "resync_required", "reason": "events were lost"})
-                    continue
-                for event in missed:
-                    connection.offer(Outgoing.of(event))

@@ -1,8 +1,8 @@
-"""Riding out a Redis outage: reconnect delays, one log line per outage, the word to clients.
+"""Riding out a Redis outage: reconnect delays, one log line per outage, a subscription kept up.
 
-Every background loop of the gateway (the live hub, notifications, the session sweep,
-the poll deadline sweep) keeps running while Redis is down and picks up again by
-itself once it answers; sockets are told and closed with 1013 (try again later).
+Every background loop of the gateway (the hub, the session sweep, the poll deadline
+sweep) keeps running while Redis is down and picks up again by itself once it answers;
+sockets are told and closed with 1013 (try again later, see protocol.py).
 """
 
 from __future__ import annotations
@@ -17,21 +17,6 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from gateway.edge.errors import REDIS_RETRY_AFTER
-
-CLOSE_TRY_AGAIN = 1013
-UNAVAILABLE_REASON = "live sessions are unavailable, retry"
-
-
-def unavailable_frame() -> dict[str, Any]:
-    """The error frame a socket gets before it is closed with 1013 during an outage."""
-    return {
-        "type": "error",
-        "code": "unavailable",
-        "message": "the gateway's shared store is unavailable; reconnect in a few seconds",
-        "retry_after": int(REDIS_RETRY_AFTER),
-    }
 
 
 class Backoff:
@@ -75,12 +60,13 @@ class OutageLog:
             self.since = None
 
 
-async def subscribe(pubsub: PubSub, pattern: str, silence: float) -> None:
-    """Subscribe to ``pattern`` and wait (at most ``silence`` seconds) for Redis to confirm it."""
-    await pubsub.psubscribe(pattern)
+async def subscribe(pubsub: PubSub, patterns: list[str], silence: float) -> None:
+    """Subscribe to ``patterns``; wait (at most ``silence`` seconds each) for Redis to confirm."""
+    await pubsub.psubscribe(*patterns)
     # psubscribe only sends: a Redis that hangs would otherwise look subscribed.
-    if await pubsub.get_message(timeout=silence) is None:
-        raise RedisTimeoutError(f"no subscription confirmation within {silence} s")
+    for _ in patterns:
+        if await pubsub.get_message(timeout=silence) is None:
+            raise RedisTimeoutError(f"no subscription confirmation within {silence} s")
 
 
 async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, Any]]:
@@ -106,22 +92,22 @@ async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, A
 
 
 class Subscription:
-    """A pattern subscription kept up across Redis outages; ``up`` while it holds.
+    """Pattern subscriptions (one connection) kept up across Redis outages; ``up`` while they hold.
 
-    Each message goes to ``on_message(channel suffix, data)``. After a failure, a new
+    Each message goes to ``on_message(pattern, channel, data)``. After a failure, a new
     subscription first calls ``on_resumed`` (to catch up on what was missed); when
     subscribing fails too, Redis is down and ``on_down`` tells the local sockets.
     """
 
-    def __init__(self, redis: Redis, prefix: str, silence: float, what: str) -> None:
+    def __init__(self, redis: Redis, patterns: list[str], silence: float, what: str) -> None:
         self.redis: Any = redis  # redis-py's stubs type pubsub() loosely
-        self.prefix, self.silence, self.what = prefix, silence, what
+        self.patterns, self.silence, self.what = patterns, silence, what
         self.up: bool = False
 
     async def relay_until(
         self,
         stopping: asyncio.Event,
-        on_message: Callable[[str, str], Awaitable[None]],
+        on_message: Callable[[str, str, str], Awaitable[None]],
         on_resumed: Callable[[], Awaitable[None]],
         on_down: Callable[[], Awaitable[None]],
     ) -> None:
@@ -131,16 +117,14 @@ class Subscription:
         while not stopping.is_set():
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await subscribe(pubsub, self.prefix + "*", self.silence)
+                    await subscribe(pubsub, self.patterns, self.silence)
                     if failed:
                         await on_resumed()
                     self.up, failed = True, False
                     backoff.reset()
                     outage.recovered()
                     async for message in published(pubsub, self.silence):
-                        await on_message(
-                            message["channel"].removeprefix(self.prefix), message["data"]
-                        )
+                        await on_message(message["pattern"], message["channel"], message["data"])
             except (OSError, RedisError) as error:
                 outage.failed(error)
                 if not self.up:

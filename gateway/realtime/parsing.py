@@ -24,6 +24,7 @@ from gateway.realtime.frames import (
     StartPoll,
     Vote,
 )
+from gateway.realtime.protocol import CODES
 
 Frame = JoinSession | LeaveSession | ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll
 # The deepest frame of the protocol (start_poll's options) nests two levels.
@@ -35,10 +36,15 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a frame was refused: the error frame's ``code`` and ``message``."""
+    """Why a frame was refused: the error frame's ``reason`` and ``message``."""
 
-    code: str
+    reason: str
     message: str
+
+    @property
+    def code(self) -> str:
+        """The REST status of the same cause, the error frame's ``code``."""
+        return CODES[self.reason]
 
 
 def parse_frame(text: str, user_id: str) -> Frame | Refusal:
@@ -46,22 +52,22 @@ def parse_frame(text: str, user_id: str) -> Frame | Refusal:
     try:
         raw = json.loads(text)
     except RecursionError:
-        return Refusal("invalid_frame", f"frames may nest at most {MAX_DEPTH} levels")
+        return Refusal("INVALID_FRAME", f"frames may nest at most {MAX_DEPTH} levels")
     except ValueError:
-        return Refusal("malformed_json", "frames must be JSON objects")
+        return Refusal("MALFORMED_JSON", "frames must be JSON objects")
     problem = _shape_problem(raw)
     if problem:
-        return Refusal("invalid_frame", problem)
+        return Refusal("INVALID_FRAME", problem)
     if not isinstance(raw, dict) or raw.get("type") not in FRAME_TYPES:
         kind = repr(raw.get("type") if isinstance(raw, dict) else None)[:40]
         known = ", ".join(FRAME_TYPES)
-        return Refusal("unknown_type", f"unknown frame type {kind}; known: {known}")
+        return Refusal("UNKNOWN_TYPE", f"unknown frame type {kind}; known: {known}")
     try:
         frame: Frame = CLIENT_FRAME.validate_python(raw)
     except ValidationError as error:
-        return Refusal("invalid_frame", _describe(error))
+        return Refusal("INVALID_FRAME", _describe(error))
     if getattr(frame, "user_id", None) not in (None, user_id):
-        return Refusal("forbidden", "user_id must be your own")
+        return Refusal("NOT_YOUR_USER_ID", "user_id must be your own")
     return frame
 
 

@@ -19,9 +19,10 @@ import grpc
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from redis.exceptions import RedisError
 
-from gateway.realtime.machinery import make_event, stamp
+from gateway.realtime.events import make_event
 from gateway.realtime.outage import OutageLog
 from gateway.realtime.store import GroupSession, LiveStore, SessionFacts
+from gateway.realtime.views import stamp
 from gateway.upstream import NoInstanceAvailable, UpstreamPool
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,13 @@ def _record_request(summary: dict[str, Any]) -> activity_pb.RecordGroupWorkoutRe
 
 async def persist(store: LiveStore, activity: UpstreamPool, session_id: str, holder: str) -> bool:
     """Record one ended session if no other instance holds its lease; True when recorded."""
-    if not await store.lease(session_id, holder, LEASE_SECONDS):
-        return False
     session = await store.get(session_id)
-    if session is None:
+    if session is None:  # nothing will ever be recorded (e.g. keys from before an upgrade)
+        await store.unlist(session_id)
+        return False
+    if session.state != "ended":  # listed just before it ends (see LiveStore.end)
+        return False
+    if not await store.lease(session_id, holder, LEASE_SECONDS):
         return False
     polls = await store.polls.all(session_id)
     summary = summarize(session, await store.facts(session_id), polls)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gateway.realtime.redis_keys import LOG_LENGTH, LUA_HELPERS, key
+from gateway.realtime.redis_keys import LOG_LENGTH, LUA_HELPERS, POLL_DEADLINES, key
 
 if TYPE_CHECKING:
     from gateway.realtime.store import LiveStore
@@ -20,13 +20,13 @@ _VOTE = (
     LUA_HELPERS
     + """
 local state = redis.call('HGET', KEYS[4], 'state')
-if not state then return redis.error_reply('no_such_poll') end
+if not state then return redis.error_reply('NO_SUCH_POLL') end
 if state ~= 'open' or tonumber(redis.call('HGET', KEYS[4], 'closes_at')) <= tonumber(ARGV[5]) then
-  return redis.error_reply('poll_closed')
+  return redis.error_reply('POLL_CLOSED')
 end
 local option_count = tonumber(redis.call('HGET', KEYS[4], 'option_count'))
 local option = tonumber(ARGV[4])
-if option < 0 or option >= option_count then return redis.error_reply('bad_option') end
+if option < 0 or option >= option_count then return redis.error_reply('BAD_OPTION') end
 redis.call('HSET', KEYS[5], ARGV[3], option)
 local event = cjson.decode(ARGV[2])
 event['tally'] = tally(KEYS[5], option_count)
@@ -34,25 +34,22 @@ return append(event)
 """
 )
 
-# KEYS: seq, log, channel, poll, votes, deadlines. ARGV: log length, event, deadline member.
+# KEYS: seq, log, channel, poll, votes. ARGV: log length, event.
 # Only the first closer (a user, or any instance's deadline sweep) publishes close_poll.
 _CLOSE = (
     LUA_HELPERS
     + """
 if redis.call('HGET', KEYS[4], 'state') ~= 'open' then return false end
 redis.call('HSET', KEYS[4], 'state', 'closed')
-redis.call('ZREM', KEYS[6], ARGV[3])
 local event = cjson.decode(ARGV[2])
 event['tally'] = tally(KEYS[5], tonumber(redis.call('HGET', KEYS[4], 'option_count')))
 return append(event)
 """
 )
 
-POLL_DEADLINES = "live:poll-deadlines"
-
 
 class PollRefused(Exception):
-    """A vote or close the poll's state does not allow; the message is the reason code."""
+    """A vote or close the poll's state does not allow; the message is the error frame's reason."""
 
 
 class PollStore:
@@ -70,10 +67,13 @@ class PollStore:
         """Store an open poll with its deadline, then publish the event announcing it."""
         poll_key = key(session_id, f"poll:{poll['poll_id']}")
         fields = {**poll, "options": json.dumps(poll["options"]), "state": "open"}
+        # The deadline first: a crash before the poll exists leaves a deadline that the
+        # sweep finds nothing open for, and drops (see close).
+        deadline = {f"{session_id}|{poll['poll_id']}": poll["closes_at"]}
+        await self.redis.zadd(POLL_DEADLINES, deadline)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(poll_key, mapping={**fields, "option_count": len(poll["options"])})
             pipe.sadd(key(session_id, "polls"), poll["poll_id"])
-            pipe.zadd(POLL_DEADLINES, {f"{session_id}|{poll['poll_id']}": poll["closes_at"]})
             await pipe.execute()
         return await self.store.append(session_id, event)
 
@@ -102,9 +102,11 @@ class PollStore:
     ) -> dict[str, Any] | None:
         """Close an open poll and publish the final tally; None if it was not open."""
         poll_key = key(session_id, f"poll:{poll_id}")
-        keys = [*self.store.event_keys(session_id), poll_key, poll_key + ":votes", POLL_DEADLINES]
-        args: list[str | int] = [LOG_LENGTH, json.dumps(event), f"{session_id}|{poll_id}"]
-        encoded = await self._close(keys=keys, args=args)
+        keys = [*self.store.event_keys(session_id), poll_key, poll_key + ":votes"]
+        encoded = await self._close(keys=keys, args=[LOG_LENGTH, json.dumps(event)])
+        # Closed now or before (or never opened): its deadline is due no more. After the
+        # close, so a crash between leaves a deadline the sweep comes back to.
+        await self.redis.zrem(POLL_DEADLINES, f"{session_id}|{poll_id}")
         return json.loads(encoded) if encoded else None
 
     async def get(self, session_id: str, poll_id: str) -> dict[str, Any] | None:

@@ -9,17 +9,19 @@ import uuid
 
 from redis.exceptions import RedisError
 
+from gateway.realtime.events import make_event
 from gateway.realtime.frames import ClosePoll, StartPoll, Vote
-from gateway.realtime.hub import ClientConnection
-from gateway.realtime.machinery import error_frame, make_event, poll_view
 from gateway.realtime.outage import OutageLog
 from gateway.realtime.poll_store import PollRefused
+from gateway.realtime.protocol import error_frame
+from gateway.realtime.session_channel import SessionClient
 from gateway.realtime.store import LiveStore
+from gateway.realtime.views import poll_view
 
 log = logging.getLogger(__name__)
 
 
-async def start(store: LiveStore, connection: ClientConnection, frame: StartPoll) -> None:
+async def start(store: LiveStore, connection: SessionClient, frame: StartPoll) -> None:
     """Open a poll and announce it to the session."""
     poll = {
         "poll_id": uuid.uuid4().hex,
@@ -33,7 +35,7 @@ async def start(store: LiveStore, connection: ClientConnection, frame: StartPoll
     await store.polls.start(connection.session_id, poll, event)
 
 
-async def vote(store: LiveStore, connection: ClientConnection, frame: Vote) -> None:
+async def vote(store: LiveStore, connection: SessionClient, frame: Vote) -> None:
     """Record the vote; everyone gets the new tally, but not who chose what."""
     event = make_event("vote", connection.session_id, connection.user_id, poll_id=frame.poll_id)
     try:
@@ -44,23 +46,23 @@ async def vote(store: LiveStore, connection: ClientConnection, frame: Vote) -> N
         connection.send_now(error_frame(str(refused), f"vote not counted: {refused}"))
 
 
-async def close(store: LiveStore, connection: ClientConnection, frame: ClosePoll) -> None:
+async def close(store: LiveStore, connection: SessionClient, frame: ClosePoll) -> None:
     """Close a poll early; only its creator or the session owner may."""
     poll = await store.polls.get(connection.session_id, frame.poll_id)
     session = await store.get(connection.session_id)
     if poll is None or session is None:
-        connection.send_now(error_frame("no_such_poll", "no such poll in this session"))
+        connection.send_now(error_frame("NO_SUCH_POLL", "no such poll in this session"))
         return
     if connection.user_id not in (poll["creator"], session.owner_id):
         connection.send_now(
-            error_frame("forbidden", "only the poll's creator or the owner may close it")
+            error_frame("NOT_CREATOR_OR_OWNER", "only the poll's creator or the owner may close it")
         )
         return
     event = make_event(
         "close_poll", connection.session_id, connection.user_id, poll_id=frame.poll_id
     )
     if await store.polls.close(connection.session_id, frame.poll_id, event) is None:
-        connection.send_now(error_frame("poll_closed", "the poll is already closed"))
+        connection.send_now(error_frame("POLL_CLOSED", "the poll is already closed"))
 
 
 async def close_due_polls(store: LiveStore) -> int:

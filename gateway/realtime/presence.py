@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from gateway.edge.errors import REDIS_OUTAGES
-from gateway.realtime.machinery import make_event
+from gateway.realtime.events import make_event
 from gateway.realtime.store import LiveStore
 
 log = logging.getLogger(__name__)

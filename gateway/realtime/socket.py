@@ -9,8 +9,6 @@ every session event, each carrying the session's sequence number ``seq``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import time
 
@@ -18,6 +16,7 @@ from fastapi import APIRouter, WebSocket
 
 from gateway.edge.errors import REDIS_OUTAGES
 from gateway.realtime import polls
+from gateway.realtime.events import make_event
 from gateway.realtime.frames import (
     ChatMessage,
     ClosePoll,
@@ -26,17 +25,23 @@ from gateway.realtime.frames import (
     StartPoll,
     Vote,
 )
-from gateway.realtime.handshake import CLOSE_POLICY, GOODBYE_TIMEOUT, authorize, refuse_for_now
-from gateway.realtime.hub import ClientConnection, Farewell, unavailable
-from gateway.realtime.machinery import Live, error_frame, make_event, snapshot
+from gateway.realtime.hub import Farewell, unavailable
+from gateway.realtime.live import Live
 from gateway.realtime.parsing import Frame, Refusal, parse_frame
+from gateway.realtime.protocol import (
+    CLOSE_INTERNAL,
+    CLOSE_POLICY,
+    CLOSE_UNSUPPORTED,
+    authorize,
+    error_frame,
+    refuse_for_now,
+)
+from gateway.realtime.session_channel import SessionClient
+from gateway.realtime.views import snapshot
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-CLOSE_NORMAL = 1000
-CLOSE_UNSUPPORTED = 1003
-CLOSE_INTERNAL = 1011
 JOIN_TIMEOUT = 10.0
 
 
@@ -44,7 +49,7 @@ JOIN_TIMEOUT = 10.0
 async def session_socket(websocket: WebSocket, session_id: str) -> None:
     """Join a live session: send join_session first, then chat and exercise updates."""
     machinery: Live = websocket.app.state.live
-    authorized = await authorize(websocket, machinery)
+    authorized = await authorize(websocket, machinery.settings.allowed_origins)
     if authorized is None:
         return
     user_id, subprotocol = authorized
@@ -58,47 +63,18 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(CLOSE_POLICY, reason="no such active session")
         return
     await websocket.accept(subprotocol=subprotocol)
-    connection = ClientConnection(
-        websocket,
-        session_id,
-        user_id,
-        machinery.settings.queue_size,
-        machinery.settings.send_timeout,
-    )
-    await _serve(machinery, connection)
-
-
-async def _serve(machinery: Live, connection: ClientConnection) -> None:
-    writer = asyncio.create_task(connection.write_until_closed())
-    reader = asyncio.create_task(_Reader(machinery, connection).run())
-    ended = asyncio.create_task(connection.closed.wait())  # e.g. the hub lost Redis
+    connection = SessionClient(websocket, session_id, user_id, machinery.settings)
     try:
-        await asyncio.wait({reader, writer, ended}, return_when=asyncio.FIRST_COMPLETED)
+        await connection.serve(_Reader(machinery, connection).run())
     finally:
-        for task in (reader, writer, ended):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        joined = connection in machinery.hub.connections.get(connection.session_id, ())
+        joined = machinery.hub.holds(connection)
         machinery.hub.remove(connection)
-        await _say_goodbye(connection)
+        await connection.say_goodbye()
         if joined:
             await _leave(machinery, connection)
 
 
-async def _say_goodbye(connection: ClientConnection) -> None:
-    """Send the farewell frame, if any, and close with its code (a client that cannot, 1008)."""
-    farewell = connection.farewell or (
-        Farewell(CLOSE_POLICY, "too slow") if connection.closed.is_set() else Farewell(CLOSE_NORMAL)
-    )
-    with contextlib.suppress(Exception):  # the client may be gone already
-        async with asyncio.timeout(GOODBYE_TIMEOUT):
-            if farewell.frame is not None:
-                await connection.websocket.send_text(json.dumps(farewell.frame))
-            await connection.websocket.close(farewell.code, reason=farewell.reason)
-
-
-async def _leave(machinery: Live, connection: ClientConnection) -> None:
+async def _leave(machinery: Live, connection: SessionClient) -> None:
     store, session_id, user_id = machinery.store, connection.session_id, connection.user_id
     try:
         left = await store.disconnect(session_id, user_id, connection.connection_id)
@@ -130,7 +106,7 @@ class _Bucket:
 class _Reader:
     """Reads one client's frames: join first, then the rest, within the rate limit."""
 
-    def __init__(self, machinery: Live, connection: ClientConnection) -> None:
+    def __init__(self, machinery: Live, connection: SessionClient) -> None:
         self.machinery = machinery
         self.connection = connection
         self.bucket = _Bucket(machinery.settings.rate_per_second, machinery.settings.rate_burst)
@@ -161,7 +137,7 @@ class _Reader:
                 log.exception("live session frame failed", extra=self._about(error))
                 message = "the server failed to handle that frame; reconnect"
                 connection.end(
-                    Farewell(CLOSE_INTERNAL, "internal error", error_frame("internal", message))
+                    Farewell(CLOSE_INTERNAL, "internal error", error_frame("INTERNAL", message))
                 )
                 return
 
@@ -172,9 +148,9 @@ class _Reader:
     def _refuse(self, refusal: Refusal) -> None:
         log.info(
             "live session frame refused",
-            extra={"session": self.connection.session_id, "code": refusal.code},
+            extra={"session": self.connection.session_id, "reason": refusal.reason},
         )
-        self.connection.send_now(error_frame(refusal.code, refusal.message))
+        self.connection.send_now(error_frame(refusal.reason, refusal.message))
 
     async def _next_text(self) -> str | None:
         """The next text frame; None when the client is gone, never joined, or sent binary."""
@@ -183,7 +159,7 @@ class _Reader:
             wait = None if self.joined else JOIN_TIMEOUT
             message = await asyncio.wait_for(connection.websocket.receive(), wait)
         except TimeoutError:
-            frame = error_frame("join_timeout", "send join_session first")
+            frame = error_frame("JOIN_TIMEOUT", "send join_session first")
             connection.end(Farewell(CLOSE_POLICY, "join_session expected", frame))
             return None
         if message["type"] == "websocket.disconnect":
@@ -197,7 +173,7 @@ class _Reader:
         if self.bucket.take():
             return True
         self.refusals += 1
-        self.connection.send_now(error_frame("rate_limited", "too many messages, slow down"))
+        self.connection.send_now(error_frame("RATE_LIMITED", "too many messages, slow down"))
         return False
 
     async def _dispatch(self, frame: Frame) -> bool:
@@ -206,10 +182,10 @@ class _Reader:
             if isinstance(frame, JoinSession):
                 self.joined = await _join(self.machinery, self.connection, frame)
             else:
-                self._refuse(Refusal("not_joined", "send join_session first"))
+                self._refuse(Refusal("NOT_JOINED", "send join_session first"))
             return True
         if isinstance(frame, JoinSession):
-            self._refuse(Refusal("already_joined", "this connection has joined already"))
+            self._refuse(Refusal("ALREADY_JOINED", "this connection has joined already"))
             return True
         if isinstance(frame, ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll):
             await _handle(self.machinery, self.connection, frame)
@@ -217,10 +193,10 @@ class _Reader:
         return False  # leave_session
 
 
-async def _join(machinery: Live, connection: ClientConnection, frame: JoinSession) -> bool:
+async def _join(machinery: Live, connection: SessionClient, frame: JoinSession) -> bool:
     store, session_id = machinery.store, connection.session_id
     if frame.session_id != session_id:
-        connection.send_now(error_frame("wrong_session", "session_id does not match the URL"))
+        connection.send_now(error_frame("WRONG_SESSION", "session_id does not match the URL"))
         return False
     machinery.hub.add(connection)
     if await store.connect(session_id, connection.user_id, connection.connection_id):
@@ -245,7 +221,7 @@ async def _join(machinery: Live, connection: ClientConnection, frame: JoinSessio
 
 async def _handle(
     machinery: Live,
-    connection: ClientConnection,
+    connection: SessionClient,
     frame: ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll,
 ) -> None:
     if isinstance(frame, StartPoll):
@@ -259,7 +235,7 @@ async def _handle(
 
 
 async def _publish(
-    machinery: Live, connection: ClientConnection, frame: ChatMessage | ExerciseUpdate
+    machinery: Live, connection: SessionClient, frame: ChatMessage | ExerciseUpdate
 ) -> None:
     payload = frame.model_dump(exclude={"type", "user_id"}, exclude_none=True)
     event = make_event(frame.type, connection.session_id, connection.user_id, **payload)

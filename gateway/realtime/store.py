@@ -4,6 +4,12 @@ Every event gets the session's next sequence number, is appended to a Redis Stre
 (the durable log clients recover from) under the ID ``<seq>-1``, and is published to
 the session's channel for the other gateway instances, all in one Lua script, so the
 log order, the sequence order and the publish order are the same.
+
+Each script and MULTI block touches the keys of one session only (one Redis Cluster
+slot, see redis_keys.py). The indexes spanning sessions (active, empty, to persist) and
+the instances' records are updated by single commands beside them, ordered so that a
+gateway dying between two steps leaves nothing worse than an entry a sweep skips or
+repairs; each method says how.
 """
 
 from __future__ import annotations
@@ -18,16 +24,25 @@ from redis.asyncio import Redis
 
 from gateway.realtime.poll_store import PollStore
 from gateway.realtime.redis_keys import (
+    ACTIVE,
     EMPTY_SINCE,
+    INSTANCES,
     LOG_LENGTH,
     LUA_HELPERS,
     TO_PERSIST,
     channel,
+    instance_key,
     key,
 )
 
 # KEYS: seq, log, channel. ARGV: log length, event.
 _APPEND = LUA_HELPERS + "return append(cjson.decode(ARGV[2]))"
+# KEYS: meta. ARGV: now. Ending is a one-time event even when two requests race.
+_END = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'ended', 'ended_at', ARGV[1])
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -44,11 +59,8 @@ class GroupSession:
     ended_at: float = 0.0
 
 
-INSTANCES = "live:instances"
-
-
 def _held_by(instance_id: str) -> str:
-    return f"live:instance:{instance_id}:connections"
+    return instance_key(instance_id, "connections")
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class LiveStore:
     def __init__(self, redis: Redis, instance_id: str = "") -> None:
         self.redis: Any = redis  # replies are str (decode_responses); the stubs say bytes | str
         self._append = redis.register_script(_APPEND)
+        self._end = redis.register_script(_END)
         self.polls = PollStore(redis, self)
         # Connections are also filed under the gateway instance holding them, so the
         # others can clean up after an instance that died (see reap_dead_instances).
@@ -82,10 +95,10 @@ class LiveStore:
             session_id or uuid.uuid4().hex, owner_id, title, workout_type, scheduled_at, time.time()
         )
         fields = {k: str(v) for k, v in asdict(session).items()}
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key(session.session_id, "meta"), mapping=fields)
-            pipe.zadd("live:active", {session.session_id: session.created_at})
-            await pipe.execute()
+        # The session, then the index: a crash between leaves a session that is only
+        # unlisted (joinable by id, re-created by a retry), never a listed one without fields.
+        await self.redis.hset(key(session.session_id, "meta"), mapping=fields)
+        await self.redis.zadd(ACTIVE, {session.session_id: session.created_at})
         return session
 
     async def get(self, session_id: str) -> GroupSession | None:
@@ -100,24 +113,23 @@ class LiveStore:
 
     async def active(self, limit: int = 100) -> list[GroupSession]:
         """Active sessions, newest first."""
-        ids = await self.redis.zrevrange("live:active", 0, limit - 1)
+        ids = await self.redis.zrevrange(ACTIVE, 0, limit - 1)
         found = [await self.get(i) for i in ids]
         return [s for s in found if s and s.state == "active"]
 
     async def end(self, session_id: str) -> bool:
-        """Mark the session ended; False if it already was."""
-        # SET NX makes ending a one-time event even when two requests race.
-        if not await self.redis.set(key(session_id, "ended"), "1", nx=True):
-            return False
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key(session_id, "meta"), mapping={"state": "ended", "ended_at": str(time.time())}
-            )
-            pipe.zrem("live:active", session_id)
-            pipe.zrem(EMPTY_SINCE, session_id)
-            pipe.sadd(TO_PERSIST, session_id)
-            await pipe.execute()
-        return True
+        """Mark the session ended; False if it already was (or never existed)."""
+        meta = key(session_id, "meta")
+        # Listed to persist before it ends: a crash right after the end still has it
+        # recorded (the sweep skips a listed session until it has ended, see persist).
+        if await self.redis.hget(meta, "state") == "active":
+            await self.redis.sadd(TO_PERSIST, session_id)
+        ended = bool(await self._end(keys=[meta], args=[time.time()]))
+        # Whoever ended it, an ended session belongs in neither index; a crash before
+        # this leaves it listed, and listing (active) and the empty sweep skip it.
+        await self.redis.zrem(ACTIVE, session_id)
+        await self.redis.zrem(EMPTY_SINCE, session_id)
+        return ended
 
     def event_keys(self, session_id: str) -> list[str]:
         """The keys every script that appends an event needs: sequence, log, channel."""
@@ -152,14 +164,16 @@ class LiveStore:
     async def connect(self, session_id: str, user_id: str, connection_id: str) -> bool:
         """Record a connection of the user; True if it is his first (he just joined)."""
         connections = key(session_id, f"presence:{user_id}")
+        # Filed under this instance first: if it dies before the rest, the others' reaper
+        # still drops the connection; the other way round it could look present for good.
+        await self.redis.sadd(_held_by(self.instance_id), f"{session_id}|{user_id}|{connection_id}")
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(connections, connection_id)
             pipe.scard(connections)
-            pipe.sadd(_held_by(self.instance_id), f"{session_id}|{user_id}|{connection_id}")
             pipe.sadd(key(session_id, "present"), user_id)
             pipe.hsetnx(key(session_id, "joined_at"), user_id, time.time())
-            pipe.zrem(EMPTY_SINCE, session_id)
             _added, count, *_ = await pipe.execute()
+        await self.redis.zrem(EMPTY_SINCE, session_id)
         return bool(count == 1)
 
     async def disconnect(
@@ -171,8 +185,9 @@ class LiveStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(connections, connection_id)
             pipe.scard(connections)
-            pipe.srem(held_by, f"{session_id}|{user_id}|{connection_id}")
-            _removed, count, _ = await pipe.execute()
+            _removed, count = await pipe.execute()
+        # Unfiled after: a crash before this leaves the reaper a connection already gone.
+        await self.redis.srem(held_by, f"{session_id}|{user_id}|{connection_id}")
         if count:
             return False
         now = time.time()
@@ -231,10 +246,13 @@ class LiveStore:
 
     async def save_summary(self, session_id: str, summary: dict[str, Any]) -> None:
         """Keep the recorded summary and take the session off the to-persist list."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key(session_id, "summary"), json.dumps(summary))
-            pipe.srem(TO_PERSIST, session_id)
-            await pipe.execute()
+        await self.redis.set(key(session_id, "summary"), json.dumps(summary))
+        # After: a crash between records it again, which the activity service deduplicates.
+        await self.unlist(session_id)
+
+    async def unlist(self, session_id: str) -> None:
+        """Take a session off the to-persist list (recorded, or nothing left to record)."""
+        await self.redis.srem(TO_PERSIST, session_id)
 
     async def summary(self, session_id: str) -> dict[str, Any] | None:
         """The recorded summary of an ended session, once the activity service has it."""
@@ -247,16 +265,15 @@ class LiveStore:
 
     async def heartbeat(self, ttl: int) -> None:
         """Tell the other instances this one is alive for the next ``ttl`` seconds."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"live:instance:{self.instance_id}:alive", "1", ex=ttl)
-            pipe.sadd(INSTANCES, self.instance_id)
-            await pipe.execute()
+        # Listed, then alive: listed without the liveness key it is reaped, as a dead one is.
+        await self.redis.sadd(INSTANCES, self.instance_id)
+        await self.redis.set(instance_key(self.instance_id, "alive"), "1", ex=ttl)
 
     async def reap_dead_instances(self) -> list[tuple[str, str]]:
         """Drop the connections of instances that stopped beating; return who thereby left."""
         left = []
         for instance_id in await self.redis.smembers(INSTANCES):
-            if await self.redis.exists(f"live:instance:{instance_id}:alive"):
+            if await self.redis.exists(instance_key(instance_id, "alive")):
                 continue
             for held in await self.redis.smembers(_held_by(instance_id)):
                 session_id, user_id, connection_id = held.split("|", 2)

@@ -11,9 +11,11 @@ from pydantic import Field
 from gateway.edge.dependencies import Caller, Creator, Pools, errors
 from gateway.edge.errors import ApiError
 from gateway.edge.idempotency import idempotency_var
-from gateway.realtime.machinery import LiveDep, make_event, snapshot
+from gateway.realtime.events import make_event
+from gateway.realtime.live import LiveDep
 from gateway.realtime.schemas import GroupSessionList, GroupSessionResponse
 from gateway.realtime.store import GroupSession, LiveStore
+from gateway.realtime.views import snapshot
 from gateway.routes.accounts import require_account
 from gateway.routes.fields import PathId, Timestamp, Title, WorkoutType
 from gateway.routes.schemas import StrictBody

@@ -100,7 +100,8 @@ async def told_to_retry(socket_: ClientConnection) -> dict[str, Any]:
     assert socket_.close_code == 1013
     assert socket_.close_reason
     assert frames
-    assert (frames[-1]["type"], frames[-1]["code"]) == ("error", "unavailable")
+    last = frames[-1]
+    assert (last["type"], last["code"], last["reason"]) == ("error", "UNAVAILABLE", "UNAVAILABLE")
     return dict(frames[-1])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,7 @@ from websockets.typing import Origin, Subprotocol
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.realtime.redis_keys import TO_PERSIST, key
 from gateway.realtime.store import LiveStore
 from services.common.trust import GATEWAY
 from tests.helpers import (
@@ -367,34 +369,58 @@ async def test_an_unknown_position_is_told_to_reload_the_snapshot(cluster: Clust
     await ws.close()
 
 
+def code_and_reason(frame: dict[str, Any]) -> tuple[str, str]:
+    """What an error frame says went wrong: the REST status name and the precise reason."""
+    assert frame["message"]
+    return frame["code"], frame["reason"]
+
+
 @pytest.mark.parametrize(
-    ("frame", "code"),
+    ("frame", "code", "reason"),
     [
-        ("not json", "malformed_json"),
-        (json.dumps({"type": "dance"}), "unknown_type"),
-        (json.dumps(["chat_message"]), "unknown_type"),
-        (json.dumps({"type": "chat_message", "message": "x" * 1001}), "invalid_frame"),
-        (json.dumps({"type": "exercise_update", "heart_rate": 900}), "invalid_frame"),
+        ("not json", "INVALID_ARGUMENT", "MALFORMED_JSON"),
+        (json.dumps({"type": "dance"}), "INVALID_ARGUMENT", "UNKNOWN_TYPE"),
+        (json.dumps(["chat_message"]), "INVALID_ARGUMENT", "UNKNOWN_TYPE"),
+        (
+            json.dumps({"type": "chat_message", "message": "x" * 1001}),
+            "INVALID_ARGUMENT",
+            "INVALID_FRAME",
+        ),
+        (
+            json.dumps({"type": "exercise_update", "heart_rate": 900}),
+            "INVALID_ARGUMENT",
+            "INVALID_FRAME",
+        ),
         (
             json.dumps({"type": "chat_message", "message": "hi", "user_id": "someone-else"}),
-            "forbidden",
+            "PERMISSION_DENIED",
+            "NOT_YOUR_USER_ID",
         ),
         (
             '{"type": "chat_message", "message": ' + "[" * 20_000 + "]" * 20_000 + "}",
-            "invalid_frame",
+            "INVALID_ARGUMENT",
+            "INVALID_FRAME",
         ),
-        (json.dumps({"type": "vote", "poll_id": "\ud800", "option": 0}), "invalid_frame"),
-        (json.dumps({"type": "join_session", "session_id": "again"}), "already_joined"),
+        (
+            json.dumps({"type": "vote", "poll_id": "\ud800", "option": 0}),
+            "INVALID_ARGUMENT",
+            "INVALID_FRAME",
+        ),
+        (
+            json.dumps({"type": "join_session", "session_id": "again"}),
+            "FAILED_PRECONDITION",
+            "ALREADY_JOINED",
+        ),
     ],
 )
 async def test_bad_frames_get_an_error_frame_and_the_connection_survives(
-    cluster: Cluster, frame: str, code: str
+    cluster: Cluster, frame: str, code: str, reason: str
 ) -> None:
     session_id = await open_session(cluster)
     ws = await join(cluster, "ann", session_id)
     await next_of(ws, "session_snapshot")
     await ws.send(frame)
-    assert (await next_of(ws, "error"))["code"] == code
+    assert code_and_reason(await next_of(ws, "error")) == (code, reason)
     await ws.send(json.dumps({"type": "chat_message", "message": "still fine"}))
     assert (await next_of(ws, "chat_message"))["message"] == "still fine"
     await ws.close()
@@ -407,7 +433,8 @@ async def test_frames_before_joining_are_refused(cluster: Cluster) -> None:
         cluster.ws_url(0, session_id), additional_headers=headers, origin=ORIGIN
     ) as ws:
         await ws.send(json.dumps({"type": "chat_message", "message": "hello?"}))
-        assert (await next_of(ws, "error"))["code"] == "not_joined"
+        error = await next_of(ws, "error")
+        assert code_and_reason(error) == ("FAILED_PRECONDITION", "NOT_JOINED")
 
 
 async def test_oversized_and_binary_frames_close_the_connection(cluster: Cluster) -> None:
@@ -440,6 +467,15 @@ async def test_ending_the_session_tells_everyone_and_closes_their_sockets(cluste
 
 def _stalled_client(url: str, token: str, session_id: str) -> socket.socket:
     """A raw client that joins, then never reads, with a tiny receive buffer."""
+    raw = _stalled_socket(url, token)
+    payload = json.dumps({"type": "join_session", "session_id": session_id}).encode()
+    mask = b"\x00\x00\x00\x00"
+    raw.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + payload)
+    return raw
+
+
+def _stalled_socket(url: str, token: str) -> socket.socket:
+    """A raw WebSocket handshake, then nothing read, with a tiny receive buffer."""
     host, port = url.removeprefix("ws://").split("/")[0].split(":")
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
@@ -453,10 +489,21 @@ def _stalled_client(url: str, token: str, session_id: str) -> socket.socket:
             f"Origin: {ORIGIN}\r\nAuthorization: Bearer {token}\r\n\r\n"
         ).encode()
     )
-    payload = json.dumps({"type": "join_session", "session_id": session_id}).encode()
-    mask = b"\x00\x00\x00\x00"
-    raw.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + payload)
     return raw
+
+
+# An unmasked close frame: 1008 (0x03f0) "too slow".
+TOO_SLOW_CLOSE = bytes([0x88, 10, 0x03, 0xF0]) + b"too slow"
+
+
+def _read_until_close_frame(raw: socket.socket, within: float = 10.0) -> bytes:
+    """What the server sent, up to its close frame or its closing the connection (bounded)."""
+    raw.settimeout(within)
+    received = b""
+    with contextlib.suppress(ConnectionResetError):
+        while TOO_SLOW_CLOSE not in received and (chunk := raw.recv(65536)):
+            received += chunk
+    return received
 
 
 async def test_a_stalled_client_is_dropped_without_slowing_the_others(cluster: Cluster) -> None:
@@ -487,6 +534,43 @@ async def test_a_stalled_client_is_dropped_without_slowing_the_others(cluster: C
     assert stalled_id not in snapshot["participants"]
     stalled.close()
     await ann.close()
+
+
+async def test_a_stalled_notification_socket_is_dropped_without_slowing_the_others(
+    cluster: Cluster, redis_server: str
+) -> None:
+    user_id, headers = await cluster.user("noted")
+    url = cluster.urls[0].replace("http", "ws") + "/ws/notifications"
+    stalled = _stalled_socket(url, headers["Authorization"].split()[1])
+    reader = await connect(url, additional_headers=headers, origin=ORIGIN)
+    # More than the kernel's socket buffers take (a few MB), so the stalled socket's sends stall.
+    published, size = 400, 25_000
+    async with AsyncRedis.from_url(redis_server) as client:
+        # Both sockets are registered once a first notification reaches the reader.
+        async with asyncio.timeout(10):
+            while True:
+                await client.publish(f"notifications:{user_id}", json.dumps({"n": -1}))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.2):
+                        await reader.recv()
+                        break
+        await asyncio.sleep(0.1)  # the stalled socket's registration, made before the reader's
+        for n in range(published):
+            note = {"type": "goal_achieved", "n": n, "message": "x" * size}
+            await client.publish(f"notifications:{user_id}", json.dumps(note))
+    received: list[int] = []
+    async with asyncio.timeout(10):
+        while len(received) < published:
+            frame = json.loads(await reader.recv())
+            if frame["n"] >= 0:
+                received.append(frame["n"])
+    assert received == list(range(published))
+    # The server gave up on the stalled socket: 1008 "too slow", and not everything was queued.
+    sent_to_stalled = await asyncio.to_thread(_read_until_close_frame, stalled)
+    assert sent_to_stalled.endswith(TOO_SLOW_CLOSE)
+    assert sent_to_stalled.count(b'"goal_achieved"') < published
+    stalled.close()
+    await reader.close()
 
 
 async def start_poll(ws: ClientConnection, options: list[str], seconds: int = 60) -> dict[str, Any]:
@@ -524,7 +608,7 @@ async def test_votes_are_tallied_live_once_per_user_and_may_change(cluster: Clus
     closed = await next_of(ann, "close_poll")
     assert closed["tally"] == [1, 1, 0]
     await ann.send(json.dumps({"type": "vote", "poll_id": poll["poll_id"], "option": 2}))
-    assert (await next_of(ann, "error"))["code"] == "poll_closed"
+    assert code_and_reason(await next_of(ann, "error")) == ("FAILED_PRECONDITION", "POLL_CLOSED")
     await ann.close()
     await coach.close()
 
@@ -537,14 +621,27 @@ async def test_bad_votes_and_foreign_closes_are_refused(cluster: Cluster) -> Non
     await next_of(ann, "session_snapshot")
     poll = await start_poll(coach, ["yes", "no"])
     cases = [
-        ({"type": "vote", "poll_id": poll["poll_id"], "option": 5}, "bad_option"),
-        ({"type": "vote", "poll_id": "nope", "option": 0}, "no_such_poll"),
-        ({"type": "close_poll", "poll_id": poll["poll_id"]}, "forbidden"),
-        ({"type": "start_poll", "question": "?", "options": ["only one"]}, "invalid_frame"),
+        (
+            {"type": "vote", "poll_id": poll["poll_id"], "option": 5},
+            "INVALID_ARGUMENT",
+            "BAD_OPTION",
+        ),
+        ({"type": "vote", "poll_id": "nope", "option": 0}, "NOT_FOUND", "NO_SUCH_POLL"),
+        ({"type": "close_poll", "poll_id": "nope"}, "NOT_FOUND", "NO_SUCH_POLL"),
+        (
+            {"type": "close_poll", "poll_id": poll["poll_id"]},
+            "PERMISSION_DENIED",
+            "NOT_CREATOR_OR_OWNER",
+        ),
+        (
+            {"type": "start_poll", "question": "?", "options": ["only one"]},
+            "INVALID_ARGUMENT",
+            "INVALID_FRAME",
+        ),
     ]
-    for frame, code in cases:
+    for frame, code, reason in cases:
         await ann.send(json.dumps(frame))
-        assert (await next_of(ann, "error"))["code"] == code
+        assert code_and_reason(await next_of(ann, "error")) == (code, reason)
     await ann.close()
     await coach.close()
 
@@ -620,18 +717,18 @@ async def test_a_session_held_by_a_dead_instance_is_still_recorded_exactly_once(
     await next_of(ann, "session_snapshot")
     client = redis.Redis.from_url(redis_server, decode_responses=True)
     # An instance that took the lease and then died: its lease outlives it for a second.
-    client.set(f"live:session:{session_id}:persist-lease", "dead-instance", ex=1)
+    client.set(key(session_id, "persist-lease"), "dead-instance", ex=1)
     _, owner = await cluster.user("coach")
     await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
     await summary_of(cluster, session_id)
     # Replaying the same summary (a second instance racing, or a retry) adds nothing.
-    client.sadd("live:to-persist", session_id)
-    client.delete(f"live:session:{session_id}:persist-lease")
+    client.sadd(TO_PERSIST, session_id)
+    client.delete(key(session_id, "persist-lease"))
     for _ in range(50):
-        if not client.sismember("live:to-persist", session_id):
+        if not client.sismember(TO_PERSIST, session_id):
             break
         await asyncio.sleep(0.1)
-    assert not client.sismember("live:to-persist", session_id)
+    assert not client.sismember(TO_PERSIST, session_id)
     assert await workouts_of(cluster, "ann") == 1
 
 

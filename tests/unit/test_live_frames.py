@@ -7,11 +7,13 @@ import json
 import pytest
 from hypothesis import given, settings
 
+from gateway.edge.errors import GRPC_TO_HTTP, HTTP_STATUS_NAMES
 from gateway.realtime.frames import ChatMessage, JoinSession
 from gateway.realtime.parsing import MAX_DEPTH, Refusal, parse_frame
+from gateway.realtime.protocol import CODES
 from tests.frame_strategies import encode, frame_texts, nested
 
-CODES = {"malformed_json", "unknown_type", "invalid_frame", "forbidden"}
+REASONS = {"MALFORMED_JSON", "UNKNOWN_TYPE", "INVALID_FRAME", "NOT_YOUR_USER_ID"}
 
 
 @settings(max_examples=400, deadline=None)
@@ -19,7 +21,8 @@ CODES = {"malformed_json", "unknown_type", "invalid_frame", "forbidden"}
 def test_any_text_becomes_a_frame_or_a_refusal_never_an_exception(text: str) -> None:
     parsed = parse_frame(text, "me")
     if isinstance(parsed, Refusal):
-        assert parsed.code in CODES
+        assert parsed.reason in REASONS
+        assert parsed.code in {"INVALID_ARGUMENT", "PERMISSION_DENIED"}
         assert parsed.message
     else:
         # What is accepted can be stored in Redis and sent to clients: valid UTF-8 JSON.
@@ -30,8 +33,9 @@ def test_any_text_becomes_a_frame_or_a_refusal_never_an_exception(text: str) -> 
 def test_deeply_nested_json_is_an_invalid_frame(depth: int) -> None:
     parsed = parse_frame(nested(depth), "me")
     assert isinstance(parsed, Refusal)
-    assert (parsed.code, parsed.message) == (
-        "invalid_frame",
+    assert (parsed.code, parsed.reason, parsed.message) == (
+        "INVALID_ARGUMENT",
+        "INVALID_FRAME",
         f"frames may nest at most {MAX_DEPTH} levels",
     )
 
@@ -48,7 +52,7 @@ def test_deeply_nested_json_is_an_invalid_frame(depth: int) -> None:
 def test_lone_surrogates_anywhere_are_an_invalid_frame(frame: dict[str, object]) -> None:
     parsed = parse_frame(encode(frame), "me")
     assert isinstance(parsed, Refusal)
-    assert parsed.code == "invalid_frame"
+    assert (parsed.code, parsed.reason) == ("INVALID_ARGUMENT", "INVALID_FRAME")
     assert "surrogate" in parsed.message
 
 
@@ -62,4 +66,11 @@ def test_a_well_formed_frame_is_parsed_and_a_proper_surrogate_pair_is_fine() -> 
 
 def test_someone_elses_user_id_is_forbidden() -> None:
     parsed = parse_frame(encode({"type": "chat_message", "message": "x", "user_id": "you"}), "me")
-    assert parsed == Refusal("forbidden", "user_id must be your own")
+    assert parsed == Refusal("NOT_YOUR_USER_ID", "user_id must be your own")
+    assert parsed.code == "PERMISSION_DENIED"
+
+
+def test_every_error_frame_code_is_a_status_the_rest_api_answers_with_too() -> None:
+    rest = {*HTTP_STATUS_NAMES.values(), *(status.name for status in GRPC_TO_HTTP)}
+    assert set(CODES.values()) <= rest
+    assert all(reason.isupper() and " " not in reason for reason in CODES)

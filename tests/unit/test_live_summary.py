@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.realtime.machinery import stamp
 from gateway.realtime.persistence import summarize
 from gateway.realtime.store import GroupSession, SessionFacts
+from gateway.realtime.views import stamp
 
 SESSION = GroupSession(
     "s1", "coach", "HIIT", "hiit", "", created_at=900.0, state="ended", ended_at=2000.0

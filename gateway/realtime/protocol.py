@@ -1,20 +1,59 @@
-"""The WebSocket handshake: origin, token, account, and refusing it as retryable in an outage."""
+"""What both WebSockets (live sessions, notifications) share: handshake, close codes, error frames.
+
+Error frames speak the REST vocabulary: ``code`` is the status name a REST answer would
+carry for the same cause (``INVALID_ARGUMENT``, ``NOT_FOUND``, ... see gateway/edge/errors.py),
+``reason`` the precise cause in the same UPPER_SNAKE_CASE (as google.rpc.ErrorInfo does).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+from typing import Any
 
 from fastapi import WebSocket
 
-from gateway.edge.errors import ApiError
-from gateway.realtime.machinery import Live
-from gateway.realtime.outage import CLOSE_TRY_AGAIN, UNAVAILABLE_REASON, unavailable_frame
+from gateway.edge.errors import REDIS_RETRY_AFTER, ApiError
 from gateway.routes.accounts import GONE, account_exists
 
+CLOSE_NORMAL = 1000
+CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
+CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
 GOODBYE_TIMEOUT = 1.0
+UNAVAILABLE_REASON = "live sessions are unavailable, retry"
+
+# Each reason a frame is refused for, and the REST status of the same cause.
+CODES: dict[str, str] = {
+    "MALFORMED_JSON": "INVALID_ARGUMENT",
+    "UNKNOWN_TYPE": "INVALID_ARGUMENT",
+    "INVALID_FRAME": "INVALID_ARGUMENT",
+    "WRONG_SESSION": "INVALID_ARGUMENT",
+    "BAD_OPTION": "INVALID_ARGUMENT",
+    "NOT_YOUR_USER_ID": "PERMISSION_DENIED",
+    "NOT_CREATOR_OR_OWNER": "PERMISSION_DENIED",
+    "NO_SUCH_POLL": "NOT_FOUND",
+    "NOT_JOINED": "FAILED_PRECONDITION",
+    "ALREADY_JOINED": "FAILED_PRECONDITION",
+    "POLL_CLOSED": "FAILED_PRECONDITION",
+    "RATE_LIMITED": "RESOURCE_EXHAUSTED",
+    "JOIN_TIMEOUT": "DEADLINE_EXCEEDED",
+    "INTERNAL": "INTERNAL",
+    "UNAVAILABLE": "UNAVAILABLE",
+}
+
+
+def error_frame(reason: str, message: str, **extra: Any) -> dict[str, Any]:
+    """A frame telling one client what went wrong: REST status ``code``, precise ``reason``."""
+    return {"type": "error", "code": CODES[reason], "reason": reason, "message": message, **extra}
+
+
+def unavailable_frame() -> dict[str, Any]:
+    """The error frame a socket gets before it is closed with 1013 during an outage."""
+    message = "the gateway's shared store is unavailable; reconnect in a few seconds"
+    return error_frame("UNAVAILABLE", message, retry_after=int(REDIS_RETRY_AFTER))
 
 
 def _handshake_token(websocket: WebSocket) -> tuple[str, str | None]:
@@ -28,13 +67,13 @@ def _handshake_token(websocket: WebSocket) -> tuple[str, str | None]:
     return "", None
 
 
-async def authorize(websocket: WebSocket, machinery: Live) -> tuple[str, str | None] | None:
+async def authorize(websocket: WebSocket, origins: list[str]) -> tuple[str, str | None] | None:
     """The user and subprotocol for an allowed handshake; None after refusing it.
 
     Every socket checks the account as well as the token: a token outlives its account.
     """
     origin = websocket.headers.get("origin")
-    if origin is not None and origin not in machinery.settings.allowed_origins:
+    if origin is not None and origin not in origins:
         await websocket.close(CLOSE_POLICY, reason="origin not allowed")
         return None
     token, subprotocol = _handshake_token(websocket)

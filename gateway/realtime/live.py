@@ -1,0 +1,32 @@
+"""What the live-session routes and socket need, wired once by the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.realtime.hub import Hub
+from gateway.realtime.presence import PresenceAnnouncer
+from gateway.realtime.settings import LiveSettings
+from gateway.realtime.store import LiveStore
+
+
+@dataclass
+class Live:
+    """The live-session store, this instance's hub, the socket limits, presence announcements."""
+
+    store: LiveStore
+    hub: Hub
+    settings: LiveSettings
+    presence: PresenceAnnouncer
+
+
+async def live(request: Request) -> Live:
+    """FastAPI dependency: the app's live-session machinery."""
+    machinery: Live = request.app.state.live
+    return machinery
+
+
+LiveDep = Annotated[Live, Depends(live)]
