@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import grpc
@@ -11,7 +10,6 @@ from fastapi.responses import JSONResponse
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
-from redis.exceptions import RedisError
 
 from gateway.edge.auth import require_self
 from gateway.edge.dependencies import (
@@ -24,7 +22,6 @@ from gateway.edge.dependencies import (
     errors,
     new_request_id,
 )
-from gateway.realtime.notifications import NotificationHub, notification_event
 from gateway.routes.changes import Lost, accepted, accepted_saga, saga_failure, start_saga
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import (
@@ -40,7 +37,6 @@ from gateway.routes.schemas import (
 from gateway.upstream import NoInstanceAvailable
 from services.common.goal_types import GoalType
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["goals"])
 CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeAccepted}}
 
@@ -132,37 +128,6 @@ async def suggestions(user_id: PathId, caller: Caller, pools: Pools) -> Suggesti
         "GetSuggestions", activity_pb.GetSuggestionsRequest(user_id=user_id)
     )
     return SuggestionList(suggestions=[_suggestion(s) for s in reply.suggestions])
-
-
-async def count_toward_goals(
-    hub: NotificationHub, pools: Upstreams, session: activity_pb.WorkoutSession
-) -> None:
-    """Add an ended workout to the user's goals and alert him of each goal it achieved.
-
-    Best effort: the workout has ended whatever happens here, so a failure is logged,
-    not returned. The request_id makes a repeated call count the workout once.
-    """
-    request = user_pb.RecordWorkoutProgressRequest(
-        request_id=f"progress:{session.session_id}",
-        user_id=session.user_id,
-        end_time=session.end_time,
-        duration=session.duration,
-        calories_burned=session.calories_burned,
-    )
-    try:
-        reply = await pools.users.call("RecordWorkoutProgress", request)
-        notes = await pools.users.call(
-            "ListNotifications", user_pb.ListNotificationsRequest(user_id=session.user_id)
-        )
-        achieved = {goal.goal_id for goal in reply.achieved_goals}
-        for note in notes.notifications:
-            if note.kind == "goal_achieved" and note.goal_id in achieved:
-                await hub.publish(session.user_id, notification_event(note))
-    except (grpc.aio.AioRpcError, NoInstanceAvailable, RedisError) as error:
-        log.error(
-            "goal progress not recorded",
-            extra={"session_id": session.session_id, "error": str(error)},
-        )
 
 
 async def _goal(pools: Upstreams, user_id: str, goal_id: str) -> user_pb.Goal:

@@ -17,9 +17,7 @@ from gateway.edge.dependencies import (
     errors,
     new_request_id,
 )
-from gateway.realtime.notifications import Notifications
 from gateway.routes.fields import PageToken, PathId
-from gateway.routes.goals import count_toward_goals
 from gateway.routes.schemas import (
     EndWorkoutRequest,
     StartWorkoutRequest,
@@ -66,10 +64,13 @@ async def end_workout(
     session_id: PathId,
     caller: Caller,
     pools: Pools,
-    hub: Notifications,
     body: EndWorkoutRequest | None = None,
 ) -> WorkoutResponse:
-    """End your running session; duration is in seconds, calories in kcal."""
+    """End your running session; duration is in seconds, calories in kcal.
+
+    The activity service counts it toward your goals and sends the goal-achieved alerts
+    (its progress relay), also when the user service is down at this moment.
+    """
     request = pb.EndWorkoutSessionRequest(
         request_id=new_request_id(),
         session_id=session_id,
@@ -77,7 +78,6 @@ async def end_workout(
         end_time=(body.end_time if body else None) or "",
     )
     reply = await pools.activity.call("EndWorkoutSession", request)
-    await count_toward_goals(hub, pools, reply.session)
     return workout_response(reply.session)
 
 
