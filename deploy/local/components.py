@@ -78,6 +78,8 @@ def activity_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "ACTIVITY_MIGRATE_ON_START": "false",
         "ACTIVITY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "ACTIVITY_HOST": settings.host,
+        # The progress relay publishes goal alerts where the gateways listen.
+        "ACTIVITY_REDIS_URL": settings.gateway_redis_url(),
         **tls_env("ACTIVITY_", data, "activity"),
     }
     specs = []

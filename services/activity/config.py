@@ -29,6 +29,13 @@ class ActivitySettings(BaseSettings):
     user_service_timeout: float = Field(2.0, gt=0)
     worker_threads: int = Field(16, gt=0)
     max_concurrent_rpcs: int = Field(512, gt=0)
+    redis_url: str = Field(
+        "", description="Redis the progress relay publishes goal alerts to; '' lists them only"
+    )
+    redis_timeout: float = Field(1.0, gt=0)
+    relay_poll_interval: float = Field(1.0, gt=0)
+    relay_lease_seconds: float = Field(30.0, gt=0)
+    relay_max_backoff: float = Field(30.0, gt=0)
     tls_ca_file: Path = Field(
         Path(".run/certs/activity/ca.crt"), description="CA whose certificates are trusted (mTLS)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import grpc
@@ -30,9 +31,16 @@ STATUSES: StatusTable = {
 class ActivityServicer(pb_grpc.ActivityServiceServicer):
     """Serves ActivityService by calling the use cases through the dispatcher."""
 
-    def __init__(self, deps: ActivityDeps, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self,
+        deps: ActivityDeps,
+        dispatcher: Dispatcher,
+        progress_queued: Callable[[], None] = lambda: None,
+    ) -> None:
         self.deps = deps
         self.dispatcher = dispatcher
+        # Told after a session ended, so the relay delivers its progress without waiting.
+        self.progress_queued = progress_queued
 
     async def StartWorkoutSession(  # noqa: N802 - gRPC method names are PascalCase
         self, request: pb.StartWorkoutSessionRequest, context: Context
@@ -62,6 +70,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             end_time,
             request.request_id,
         )
+        self.progress_queued()
         return pb.EndWorkoutSessionResponse(session=session_to_proto(session))
 
     async def ListWorkoutSessions(  # noqa: N802
@@ -127,6 +136,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             participants,
             request.request_id,
         )
+        self.progress_queued()
         return pb.RecordGroupWorkoutResponse(sessions=[session_to_proto(s) for s in sessions])
 
     async def PutGoalPlan(  # noqa: N802
