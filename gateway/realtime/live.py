@@ -1,4 +1,4 @@
-"""What the live-session routes and socket need, wired once by the app."""
+"""What the realtime routes and sockets need, wired once by the app (start_realtime)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gateway.realtime.store import LiveStore
 
 @dataclass
 class Live:
-    """The live-session store, this instance's hub, the socket limits, presence announcements."""
+    """The live-session store, this instance's one hub, the limits of both sockets, presence."""
 
     store: LiveStore
     hub: Hub
