@@ -10,9 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.edge.creation_limit import CreationSettings
 from gateway.edge.login_throttle import ThrottleSettings
 from gateway.realtime.settings import LiveSettings
-from gateway.upstream import PoolSettings
 from services.common.settings import AddressList, NameList
 from services.common.tls import TlsFiles
+from services.common.upstream import PoolSettings
 
 
 class GatewaySettings(BaseSettings):

@@ -6,10 +6,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-import grpc
-from fitness.activity.v1 import activity_service_pb2, activity_service_pb2_grpc
+from fitness.activity.v1 import activity_service_pb2
 from fitness.saga.v1 import saga_service_pb2, saga_service_pb2_grpc
-from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
+from fitness.user.v1 import user_service_pb2
 
 from saga_coordinator.account_saga import account_sagas
 from saga_coordinator.config import SagaSettings
@@ -22,8 +21,9 @@ from saga_coordinator.participants import GrpcGoalParticipants
 from saga_coordinator.service import Coordinator
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate
-from services.common.grpc_runtime import GrpcServer, balanced_aio_channel, wait_for_signal
+from services.common.grpc_runtime import GrpcServer, wait_for_signal
 from services.common.trust import ACTIVITY, USER
+from services.common.upstream import UpstreamPool, connector
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,21 +32,23 @@ USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_
 ACTIVITY_SERVICE = activity_service_pb2.DESCRIPTOR.services_by_name["ActivityService"].full_name
 
 
-def build_coordinator(settings: SagaSettings) -> tuple[Coordinator, list[grpc.aio.Channel]]:
+def build_coordinator(settings: SagaSettings) -> tuple[Coordinator, list[UpstreamPool]]:
     """Wire the log, the participants and the engine (needs a running event loop)."""
     database = make_engine(settings.database_url, pool_size=4)
     if settings.migrate_on_start:
         migrate(database, MIGRATIONS)
     tls = settings.tls()
-    users = balanced_aio_channel(settings.user_service_addresses, [USER_SERVICE], tls, USER)
-    activity = balanced_aio_channel(
-        settings.activity_service_addresses, [ACTIVITY_SERVICE], tls, ACTIVITY
+    pool = settings.pool_settings()
+    users = UpstreamPool(
+        USER_SERVICE, settings.user_service_addresses, pool, connect=connector(tls, USER)
     )
-    participants = GrpcGoalParticipants(
-        user_service_pb2_grpc.UserServiceStub(users),
-        activity_service_pb2_grpc.ActivityServiceStub(activity),
-        settings.step_timeout,
+    activity = UpstreamPool(
+        ACTIVITY_SERVICE,
+        settings.activity_service_addresses,
+        pool,
+        connect=connector(tls, ACTIVITY),
     )
+    participants = GrpcGoalParticipants(users, activity)
     saga_log = SqlSagaLog(database)
     engine = Engine(
         saga_log,
@@ -62,7 +64,7 @@ class SagaProcess:
 
     def __init__(self, settings: SagaSettings) -> None:
         self.settings = settings
-        self.coordinator, self.channels = build_coordinator(settings)
+        self.coordinator, self.pools = build_coordinator(settings)
         self.server = GrpcServer(settings.host, settings.port, [SERVICE_NAME], tls=settings.tls())
         servicer = SagaCoordinatorServicer(self.coordinator, settings.wait_margin)
         saga_service_pb2_grpc.add_SagaCoordinatorServiceServicer_to_server(
@@ -78,13 +80,13 @@ class SagaProcess:
         await self.server.start()
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop serving and running sagas (the log keeps them) and close the channels."""
+        """Stop serving and running sagas (the log keeps them) and close the pools."""
         if self._resumer:
             self._resumer.cancel()
         await self.server.stop(grace)
         await self.coordinator.stop()
-        for channel in self.channels:
-            await channel.close()
+        for pool in self.pools:
+            await pool.close()
 
 
 async def serve(settings: SagaSettings) -> None:

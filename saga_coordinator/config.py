@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from saga_coordinator.engine import RetryPolicy
 from services.common.settings import AddressList
 from services.common.tls import TlsFiles
+from services.common.upstream import PoolSettings
 
 
 class SagaSettings(BaseSettings):
@@ -25,6 +26,12 @@ class SagaSettings(BaseSettings):
     user_service_addresses: AddressList = ["127.0.0.1:50051", "127.0.0.1:50052"]
     activity_service_addresses: AddressList = ["127.0.0.1:50061", "127.0.0.1:50062"]
     step_timeout: float = Field(2.0, gt=0, description="Deadline of one participant call")
+    breaker_fail_max: int = Field(
+        5, gt=0, description="Consecutive failures that open an instance's breaker"
+    )
+    breaker_reset_timeout: float = Field(
+        1.0, gt=0, description="Seconds an open breaker refuses calls to its instance"
+    )
     max_attempts: int = Field(5, gt=0, description="Tries of a step before compensating")
     compensation_max_attempts: int = Field(
         30, gt=0, description="Tries of a compensation before NEEDS_ATTENTION"
@@ -47,6 +54,17 @@ class SagaSettings(BaseSettings):
     def tls(self) -> TlsFiles:
         """The mutual-TLS files: every gRPC hop in and out uses them."""
         return TlsFiles(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
+
+    def pool_settings(self) -> PoolSettings:
+        """The participant clients' tuning: a step call's deadline and the breakers."""
+        return PoolSettings(
+            call_timeout=self.step_timeout,
+            fail_max=self.breaker_fail_max,
+            reset_timeout=self.breaker_reset_timeout,
+            # A step attempt tries its participant, as it did before breakers: one
+            # refused by an open breaker waits for the trial within the step timeout.
+            await_trial=True,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         """The retry part of the settings."""

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-import grpc
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
-from fitness.activity.v1 import activity_service_pb2_grpc as activity_grpc
 from fitness.goal.v1 import goal_pb2
 from fitness.user.v1 import user_service_pb2 as user_pb
-from fitness.user.v1 import user_service_pb2_grpc as user_grpc
 
 from saga_coordinator.domain import BusinessFailure, TransientFailure
 from saga_coordinator.engine import StepCall
 from services.common.goal_types import GoalType
+from services.common.upstream import ActivityRpc, UpstreamError, UpstreamPool, UserRpc
+from services.common.upstream.rpcs import Req, Resp, Rpc
 
-T = TypeVar("T")
-# Worth another try later; every other status is the participant saying no. UNKNOWN is
-# what gRPC reports for some connection failures (and for a participant's unhandled
-# error, which a later attempt may also get past).
-TRANSIENT_CODES = {
-    grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
 OPERATIONS = {
     "create": user_pb.GOAL_OPERATION_CREATE,
     "update": user_pb.GOAL_OPERATION_UPDATE,
@@ -33,30 +22,28 @@ OPERATIONS = {
 }
 
 
-async def classified(call: Callable[..., Awaitable[T]], request: Any, deadline: float) -> T:
-    """Call a participant with a ``deadline`` in seconds; map its error to a step failure."""
+async def classified(pool: UpstreamPool, rpc: Rpc[Req, Resp], request: Req) -> Resp:
+    """Call a participant (with the pool's deadline); map its error to a step failure.
+
+    Worth another try later is what the client's one failure table calls transient
+    (services.common.upstream.retry); every other status is the participant saying no.
+    """
     try:
-        return await call(request, timeout=deadline)
-    except grpc.aio.AioRpcError as error:
-        failure = TransientFailure if error.code() in TRANSIENT_CODES else BusinessFailure
-        raise failure(error.code().name, error.details() or "") from error
+        return await pool.call(rpc, request)
+    except UpstreamError as error:
+        failure = TransientFailure if error.transient else BusinessFailure
+        raise failure(error.code.name, error.message) from error
 
 
 class GrpcGoalParticipants:
     """GoalParticipants and AccountParticipants on the user and activity services' gRPC APIs.
 
-    Every call has a deadline.
+    Every call has a deadline: the pools' call_timeout (the step timeout).
     """
 
-    def __init__(
-        self,
-        users: user_grpc.UserServiceStub,
-        activity: activity_grpc.ActivityServiceStub,
-        timeout: float,
-    ) -> None:
+    def __init__(self, users: UpstreamPool, activity: UpstreamPool) -> None:
         self.users = users
         self.activity = activity
-        self.timeout = timeout
 
     async def prepare_goal_change(self, call: StepCall) -> Mapping[str, Any]:
         """Create the pending goal or claim the goal; return what the plan step needs."""
@@ -71,7 +58,7 @@ class GrpcGoalParticipants:
             target_value=data.get("target_value", 0.0),
             target_date=data.get("target_date", ""),
         )
-        reply = await classified(self.users.PrepareGoalChange, request, self.timeout)
+        reply = await classified(self.users, UserRpc.PrepareGoalChange, request)
         if not reply.HasField("goal"):
             raise BusinessFailure("NOT_FOUND", f"goal {data['goal_id']} not found")
         return _goal_facts(reply.goal, data["operation"])
@@ -79,12 +66,12 @@ class GrpcGoalParticipants:
     async def cancel_goal_change(self, call: StepCall) -> None:
         """Forget the prepared change."""
         request = self._step_request(call)
-        await classified(self.users.CancelGoalChange, request, self.timeout)
+        await classified(self.users, UserRpc.CancelGoalChange, request)
 
     async def commit_goal_change(self, call: StepCall) -> None:
         """Apply the prepared change."""
         request = self._step_request(call)
-        await classified(self.users.CommitGoalChange, request, self.timeout)
+        await classified(self.users, UserRpc.CommitGoalChange, request)
 
     def _step_request(self, call: StepCall) -> user_pb.GoalChangeStepRequest:
         return user_pb.GoalChangeStepRequest(
@@ -107,7 +94,7 @@ class GrpcGoalParticipants:
             start_time=data["start_time"],
             active=data["operation"] != "delete",
         )
-        await classified(self.activity.PutGoalPlan, request, self.timeout)
+        await classified(self.activity, ActivityRpc.PutGoalPlan, request)
 
     async def restore_goal_plan(self, call: StepCall) -> None:
         """Undo the plan step's put."""
@@ -116,19 +103,19 @@ class GrpcGoalParticipants:
             goal_id=call.data["goal_id"],
             put_request_id=call.action_request_id,
         )
-        await classified(self.activity.RestoreGoalPlan, request, self.timeout)
+        await classified(self.activity, ActivityRpc.RestoreGoalPlan, request)
 
     async def begin_user_deletion(self, call: StepCall) -> None:
         """Mark the user as being deleted."""
-        await classified(self.users.BeginUserDeletion, self._deletion_step(call), self.timeout)
+        await classified(self.users, UserRpc.BeginUserDeletion, self._deletion_step(call))
 
     async def cancel_user_deletion(self, call: StepCall) -> None:
         """Clear the deletion mark."""
-        await classified(self.users.CancelUserDeletion, self._deletion_step(call), self.timeout)
+        await classified(self.users, UserRpc.CancelUserDeletion, self._deletion_step(call))
 
     async def erase_user(self, call: StepCall) -> None:
         """Erase the account and its data."""
-        await classified(self.users.EraseUser, self._deletion_step(call), self.timeout)
+        await classified(self.users, UserRpc.EraseUser, self._deletion_step(call))
 
     def _deletion_step(self, call: StepCall) -> user_pb.UserDeletionStepRequest:
         return user_pb.UserDeletionStepRequest(
@@ -140,7 +127,7 @@ class GrpcGoalParticipants:
         request = activity_pb.DeleteUserActivityRequest(
             request_id=call.request_id, user_id=call.data["user_id"]
         )
-        await classified(self.activity.DeleteUserActivity, request, self.timeout)
+        await classified(self.activity, ActivityRpc.DeleteUserActivity, request)
 
 
 def _goal_type(data: Mapping[str, Any]) -> goal_pb2.GoalType:

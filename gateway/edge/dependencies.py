@@ -13,7 +13,7 @@ from gateway.edge.creation_limit import CreationLimit
 from gateway.edge.idempotency import idempotency_var
 from gateway.edge.login_throttle import LoginThrottle
 from gateway.routes.schemas import ErrorBody
-from gateway.upstream import UpstreamPool
+from services.common.upstream import UpstreamPool
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from gateway.upstream import NoInstanceAvailable
+from services.common.upstream import NoInstanceAvailable, RpcFailed
+from services.common.upstream.retry import rule_for
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 }
 # Anything else from upstream is the upstream's fault, not the client's.
 UPSTREAM_FAILURE = 502
-ABORTED_RETRY_AFTER = "1"
 
 # Redis failures that mean "not now" rather than "never": refused, reset or timed-out
 # connections, a server still loading its append-only file (BusyLoadingError is a
@@ -96,9 +96,9 @@ def error_response(error: ApiError, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=error.http_status, headers=error.headers)
 
 
-def from_rpc_error(error: grpc.aio.AioRpcError) -> ApiError:
-    """Translate an upstream error through the one table."""
-    return from_status(error.code(), error.details() or "")
+def from_rpc_error(error: RpcFailed) -> ApiError:
+    """Translate a failed upstream call (the client's error, never gRPC's) through the table."""
+    return from_status(error.code, error.message)
 
 
 def from_status(code: grpc.StatusCode, details: str) -> ApiError:
@@ -108,11 +108,10 @@ def from_status(code: grpc.StatusCode, details: str) -> ApiError:
     if http_status == UPSTREAM_FAILURE:
         log.error("upstream failure", extra={"code": code.name, "details": details})
         message = "an upstream service failed"
-    # ABORTED is a concurrency conflict (e.g. a goal another request is changing),
-    # usually gone within a second.
-    # RESOURCE_EXHAUSTED is load shedding (e.g. the password-hash queue is full), also brief.
-    retry_soon = code in (grpc.StatusCode.ABORTED, grpc.StatusCode.RESOURCE_EXHAUSTED)
-    headers = {"Retry-After": ABORTED_RETRY_AFTER} if retry_soon else {}
+    # ABORTED (a concurrency conflict) and RESOURCE_EXHAUSTED (load shedding) are brief:
+    # the client's failure table (services.common.upstream.retry) says how brief.
+    retry_after = rule_for(code).retry_after
+    headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after else {}
     return ApiError(http_status, message, status=code.name, headers=headers)
 
 
@@ -177,8 +176,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         return error_response(ApiError(error.status_code, str(error.detail), headers=headers))
 
-    @app.exception_handler(grpc.aio.AioRpcError)
-    async def rpc_error(_request: Request, error: grpc.aio.AioRpcError) -> JSONResponse:
+    @app.exception_handler(RpcFailed)
+    async def rpc_error(_request: Request, error: RpcFailed) -> JSONResponse:
         return error_response(from_rpc_error(error))
 
     @app.exception_handler(NoInstanceAvailable)

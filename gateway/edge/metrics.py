@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from gateway.upstream import UpstreamPool
+    from services.common.upstream import UpstreamPool
 
 BREAKER_STATE_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 

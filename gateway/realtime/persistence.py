@@ -15,7 +15,6 @@ import logging
 import time
 from typing import Any
 
-import grpc
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from redis.exceptions import RedisError
 
@@ -23,7 +22,7 @@ from gateway.realtime.events import make_event
 from gateway.realtime.outage import OutageLog
 from gateway.realtime.store import GroupSession, LiveStore, SessionFacts
 from gateway.realtime.views import stamp
-from gateway.upstream import NoInstanceAvailable, UpstreamPool
+from services.common.upstream import ActivityRpc, UpstreamError, UpstreamPool
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ async def persist(store: LiveStore, activity: UpstreamPool, session_id: str, hol
         return False
     polls = await store.polls.all(session_id)
     summary = summarize(session, await store.facts(session_id), polls)
-    await activity.call("RecordGroupWorkout", _record_request(summary))
+    await activity.call(ActivityRpc.RecordGroupWorkout, _record_request(summary))
     await store.save_summary(session_id, summary)
     return True
 
@@ -139,6 +138,6 @@ async def sweep_until(
             for session_id in await store.pending_persistence():
                 await persist(store, activity, session_id, store.instance_id)
             outage.recovered()
-        except (OSError, RedisError, grpc.aio.AioRpcError, NoInstanceAvailable) as error:
+        except (OSError, RedisError, UpstreamError) as error:
             outage.failed(error)
         await asyncio.sleep(interval)

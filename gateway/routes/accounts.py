@@ -23,7 +23,7 @@ from gateway.edge.errors import ApiError
 from gateway.routes.changes import Lost, accepted, accepted_saga, saga_failure, start_saga
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import ChangeAccepted
-from gateway.upstream import NoInstanceAvailable
+from services.common.upstream import SagaRpc, UpstreamError, UserRpc
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["users"])
@@ -41,7 +41,7 @@ async def delete_user(user_id: PathId, principal: Principal, pools: Pools, lost:
     """Delete an account (your own, or any as an admin) with its goals, workouts and alerts."""
     require_self_or_admin(user_id, principal)
     request = saga_pb.DeleteUserRequest(request_id=new_request_id(), user_id=user_id)
-    saga = await start_saga(pools, "DeleteUser", request, lost)
+    saga = await start_saga(pools, SagaRpc.DeleteUser, request, lost)
     if saga is None:
         return accepted(user_id, request.request_id)
     if saga.status == saga_pb.SAGA_STATUS_COMPLETED:
@@ -58,13 +58,11 @@ async def account_exists(pools: Upstreams, user_id: str) -> bool:
     usable (the activity service refuses unknown users' workouts itself).
     """
     try:
-        await pools.users.call("GetUser", user_pb.GetUserRequest(user_id=user_id))
-    except grpc.aio.AioRpcError as error:
-        if error.code() == grpc.StatusCode.NOT_FOUND:
+        await pools.users.call(UserRpc.GetUser, user_pb.GetUserRequest(user_id=user_id))
+    except UpstreamError as error:
+        if error.code == grpc.StatusCode.NOT_FOUND:
             return False
-        log.warning("account check skipped", extra={"code": error.code().name})
-    except NoInstanceAvailable as error:
-        log.warning("account check skipped", extra={"error": str(error)})
+        log.warning("account check skipped", extra={"code": error.code.name, "error": str(error)})
     return True
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from gateway.edge.dependencies import Admin, Pools, errors
 from gateway.routes.fields import PathId
+from services.common.upstream import SagaRpc
 
 router = APIRouter(tags=["admin"])
 SagaStatusName = Literal[
@@ -62,7 +63,7 @@ async def list_sagas(
     """Recent sagas, optionally of one status (e.g. needs_attention)."""
     wanted = f"SAGA_STATUS_{(status or 'unspecified').upper()}"
     request = pb.ListSagasRequest(status=wanted, page_size=page_size)
-    reply = await pools.sagas.call("ListSagas", request)
+    reply = await pools.sagas.call(SagaRpc.ListSagas, request)
     return SagaList(sagas=[saga_response(saga) for saga in reply.sagas])
 
 
@@ -71,7 +72,7 @@ async def list_sagas(
 )
 async def get_saga(saga_id: PathId, _admin: Admin, pools: Pools) -> SagaResponse:
     """One saga with its step history."""
-    reply = await pools.sagas.call("GetSaga", pb.GetSagaRequest(saga_id=saga_id))
+    reply = await pools.sagas.call(SagaRpc.GetSaga, pb.GetSagaRequest(saga_id=saga_id))
     return saga_response(reply, with_events=True)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import grpc
 from fastapi import APIRouter, Depends, Request
@@ -34,23 +34,11 @@ from gateway.edge.errors import (
 )
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import ChangeAccepted, ChangeStatus, ErrorDetail
-from gateway.upstream import NoInstanceAvailable
+from services.common.upstream import Rpc, SagaRpc, UpstreamError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["changes"])
 
-# Answers the coordinator gives itself: the saga was refused, certainly not started.
-DEFINITE_CODES = {
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.OUT_OF_RANGE,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.ALREADY_EXISTS,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.ABORTED,
-    grpc.StatusCode.UNIMPLEMENTED,
-}
 # The saga ids gateway.edge.dependencies.new_request_id issues: a uuid4 in hex, or
 # "idem-" and the caller-scoped hash of an Idempotency-Key (gateway.edge.idempotency).
 ISSUED_SAGA_ID = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}|idem-[0-9a-f]{32}")
@@ -60,11 +48,12 @@ FINAL = {"completed", "compensated", "needs_attention", "not_accepted"}
 
 
 # The requests that start a saga: each names its saga (request_id) and its user.
-SagaStart = (
-    saga_pb.CreateGoalRequest
-    | saga_pb.UpdateGoalRequest
-    | saga_pb.DeleteGoalRequest
-    | saga_pb.DeleteUserRequest
+SagaStart = TypeVar(
+    "SagaStart",
+    saga_pb.CreateGoalRequest,
+    saga_pb.UpdateGoalRequest,
+    saga_pb.DeleteGoalRequest,
+    saga_pb.DeleteUserRequest,
 )
 # How long the status route may settle a lost change: as long as a keyed one's record.
 LOST_KEEP_SECONDS = 24 * 3600
@@ -103,20 +92,21 @@ Lost = Annotated[LostChanges, Depends(lost_changes)]
 
 
 async def start_saga(
-    pools: Upstreams, method: str, request: SagaStart, lost: LostChanges
+    pools: Upstreams, rpc: Rpc[SagaStart, saga_pb.Saga], request: SagaStart, lost: LostChanges
 ) -> saga_pb.Saga | None:
     """Start a saga and return it; None when the call may have reached the coordinator
-    but its answer was lost, so the outcome is unknown (the caller answers 202)."""
+    but its answer was lost, so the outcome is unknown (the caller answers 202).
+
+    Only an error the client says had no effect is passed on: a call never sent (503), or
+    one the coordinator refused itself (the saga certainly did not start).
+    """
     try:
-        saga: saga_pb.Saga = await pools.sagas.call(method, request)
-    except NoInstanceAvailable as error:
-        if not error.attempted:
-            raise  # never sent: 503 is the truth
-        log.warning("saga start answer lost", extra={"rpc": method, "error": str(error)})
-    except grpc.aio.AioRpcError as error:
-        if error.code() in DEFINITE_CODES:
+        saga = await pools.sagas.call(rpc, request)
+    except UpstreamError as error:
+        if not error.may_have_had_effect:
             raise
-        log.warning("saga start answer lost", extra={"rpc": method, "code": error.code().name})
+        where = {"rpc": rpc.name, "code": error.code.name, "error": str(error)}
+        log.warning("saga start answer lost", extra=where)
     else:
         return saga
     saga_id = request.request_id
@@ -189,9 +179,9 @@ async def get_change(
     saga: saga_pb.Saga
     if await _may_fence(request, saga_id, user_id, lost):
         fence = saga_pb.FenceSagaRequest(saga_id=saga_id, user_id=user_id)
-        saga = await pools.sagas.call("FenceSaga", fence)
+        saga = await pools.sagas.call(SagaRpc.FenceSaga, fence)
     else:  # only look: NOT_FOUND is a 404
-        saga = await pools.sagas.call("GetSaga", saga_pb.GetSagaRequest(saga_id=saga_id))
+        saga = await pools.sagas.call(SagaRpc.GetSaga, saga_pb.GetSagaRequest(saga_id=saga_id))
     if saga.user_id != user_id:
         raise ApiError(404, f"change {saga_id} not found")
     return change_status(saga, user_id)

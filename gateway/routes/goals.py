@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
@@ -34,8 +33,8 @@ from gateway.routes.schemas import (
     SuggestionList,
     SuggestionResponse,
 )
-from gateway.upstream import NoInstanceAvailable
 from services.common.goal_types import GoalType
+from services.common.upstream import ActivityRpc, SagaRpc, UpstreamError, UserRpc
 
 router = APIRouter(tags=["goals"])
 CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeAccepted}}
@@ -56,7 +55,7 @@ async def create_goal(
         target_value=body.target_value,
         target_date=body.target_date,
     )
-    saga = await start_saga(pools, "CreateGoal", request, lost)
+    saga = await start_saga(pools, SagaRpc.CreateGoal, request, lost)
     if saga is None:
         return accepted(user_id, request.request_id)
     return await _outcome(saga, pools, 201)
@@ -78,7 +77,7 @@ async def update_goal(
         target_value=current.target_value if body.target_value is None else body.target_value,
         target_date=current.target_date if body.target_date is None else body.target_date,
     )
-    saga = await start_saga(pools, "UpdateGoal", request, lost)
+    saga = await start_saga(pools, SagaRpc.UpdateGoal, request, lost)
     if saga is None:
         return accepted(user_id, request.request_id, goal_id=goal_id)
     return await _outcome(saga, pools, 200)
@@ -99,7 +98,7 @@ async def delete_goal(
     request = saga_pb.DeleteGoalRequest(
         request_id=new_request_id(), user_id=user_id, goal_id=goal_id
     )
-    saga = await start_saga(pools, "DeleteGoal", request, lost)
+    saga = await start_saga(pools, SagaRpc.DeleteGoal, request, lost)
     if saga is None:
         return accepted(user_id, request.request_id, goal_id=goal_id)
     return await _outcome(saga, pools, 204)
@@ -109,7 +108,7 @@ async def delete_goal(
 async def list_goals(user_id: PathId, caller: Caller, pools: Pools) -> GoalList:
     """List your goals, newest first."""
     require_self(user_id, caller)
-    reply = await pools.users.call("ListGoals", user_pb.ListGoalsRequest(user_id=user_id))
+    reply = await pools.users.call(UserRpc.ListGoals, user_pb.ListGoalsRequest(user_id=user_id))
     return GoalList(goals=[goal_response(goal) for goal in reply.goals])
 
 
@@ -125,14 +124,14 @@ async def suggestions(user_id: PathId, caller: Caller, pools: Pools) -> Suggesti
     """Your weekly plan: sessions and minutes this week to reach each active goal in time."""
     require_self(user_id, caller)
     reply = await pools.activity.call(
-        "GetSuggestions", activity_pb.GetSuggestionsRequest(user_id=user_id)
+        ActivityRpc.GetSuggestions, activity_pb.GetSuggestionsRequest(user_id=user_id)
     )
     return SuggestionList(suggestions=[_suggestion(s) for s in reply.suggestions])
 
 
 async def _goal(pools: Upstreams, user_id: str, goal_id: str) -> user_pb.Goal:
     request = user_pb.GetUserGoalRequest(user_id=user_id, goal_id=goal_id)
-    reply: user_pb.GetUserGoalResponse = await pools.users.call("GetUserGoal", request)
+    reply: user_pb.GetUserGoalResponse = await pools.users.call(UserRpc.GetUserGoal, request)
     return reply.goal
 
 
@@ -143,7 +142,7 @@ async def _outcome(saga: saga_pb.Saga, pools: Upstreams, success_status: int) ->
             return Response(status_code=204)
         try:
             goal = goal_response(await _goal(pools, saga.user_id, saga.goal_id))
-        except (grpc.aio.AioRpcError, NoInstanceAvailable):
+        except UpstreamError:
             # Applied, but the goal cannot be read back now: not a failure, a 202.
             return accepted_saga(saga, saga.user_id)
         return JSONResponse(goal.model_dump(), status_code=success_status)

@@ -19,6 +19,7 @@ from gateway.realtime.views import snapshot
 from gateway.routes.accounts import require_account
 from gateway.routes.fields import PathId, Timestamp, Title, WorkoutType
 from gateway.routes.schemas import StrictBody
+from services.common.upstream import ActivityRpc
 
 router = APIRouter(tags=["group sessions"])
 
@@ -49,7 +50,8 @@ async def create_group_session(
 ) -> dict[str, Any]:
     """Open a live class that others can join."""
     await require_account(pools, caller)
-    types = await pools.activity.call("ListWorkoutTypes", activity_pb.ListWorkoutTypesRequest())
+    listing = activity_pb.ListWorkoutTypesRequest()
+    types = await pools.activity.call(ActivityRpc.ListWorkoutTypes, listing)
     if body.workout_type not in {t.name for t in types.workout_types}:
         raise ApiError(400, f"unknown workout_type {body.workout_type!r}")
     # With an Idempotency-Key, a retry after a crash re-creates the same session, not a second.

@@ -30,6 +30,7 @@ from gateway.routes.schemas import (
     RegisterResponse,
     UserResponse,
 )
+from services.common.upstream import RpcFailed, UserRpc
 
 router = APIRouter(tags=["users"])
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ async def register(
         password=body.password,
         profile=profile,
     )
-    reply = await pools.users.call("RegisterUser", message)
+    reply = await pools.users.call(UserRpc.RegisterUser, message)
     return RegisterResponse(
         user_id=reply.user.user_id, username=reply.user.username, email=reply.user.email
     )
@@ -95,12 +96,10 @@ async def login(
     await throttle.check(body.email, address)
     try:
         reply = await pools.users.call(
-            "Login", pb.LoginRequest(email=body.email, password=body.password)
+            UserRpc.Login, pb.LoginRequest(email=body.email, password=body.password)
         )
     except Exception as error:
-        judged = isinstance(error, grpc.aio.AioRpcError) and (
-            error.code() is grpc.StatusCode.UNAUTHENTICATED
-        )
+        judged = isinstance(error, RpcFailed) and error.code is grpc.StatusCode.UNAUTHENTICATED
         if not judged:
             await quietly(throttle.not_judged(body.email, address))
         raise
@@ -118,7 +117,7 @@ async def refresh_token(body: RefreshTokenBody, response: Response, pools: Pools
     Each refresh token works once; presenting a used one again ends its login everywhere.
     """
     reply = await pools.users.call(
-        "RefreshToken", pb.RefreshTokenRequest(refresh_token=body.refresh_token)
+        UserRpc.RefreshToken, pb.RefreshTokenRequest(refresh_token=body.refresh_token)
     )
     return token_response(reply, response)
 
@@ -126,7 +125,7 @@ async def refresh_token(body: RefreshTokenBody, response: Response, pools: Pools
 @router.post("/users/logout", status_code=204, responses=errors(401, 422, 503))
 async def logout(body: RefreshTokenBody, pools: Pools) -> Response:
     """End the login the refresh token belongs to (its access tokens expire on their own)."""
-    await pools.users.call("Logout", pb.LogoutRequest(refresh_token=body.refresh_token))
+    await pools.users.call(UserRpc.Logout, pb.LogoutRequest(refresh_token=body.refresh_token))
     return Response(status_code=204, headers=NO_STORE)
 
 
@@ -146,7 +145,7 @@ def token_response(reply: pb.LoginResponse, response: Response) -> LoginResponse
 async def get_user(user_id: PathId, caller: Caller, pools: Pools) -> UserResponse:
     """Return your own account and profile."""
     require_self(user_id, caller)
-    reply = await pools.users.call("GetUser", pb.GetUserRequest(user_id=user_id))
+    reply = await pools.users.call(UserRpc.GetUser, pb.GetUserRequest(user_id=user_id))
     return user_response(reply.user)
 
 
@@ -161,7 +160,7 @@ async def update_profile(
     request = pb.UpdateProfileRequest(
         request_id=new_request_id(), user_id=user_id, **body.changes()
     )
-    reply = await pools.users.call("UpdateProfile", request)
+    reply = await pools.users.call(UserRpc.UpdateProfile, request)
     return user_response(reply.user)
 
 

@@ -27,6 +27,7 @@ from gateway.routes.schemas import (
     WorkoutResponse,
     WorkoutTypeResponse,
 )
+from services.common.upstream import ActivityRpc
 
 router = APIRouter(tags=["workouts"])
 
@@ -46,7 +47,7 @@ async def start_workout(
     request = pb.StartWorkoutSessionRequest(
         request_id=new_request_id(), user_id=user_id, workout_type=body.workout_type
     )
-    session = (await pools.activity.call("StartWorkoutSession", request)).session
+    session = (await pools.activity.call(ActivityRpc.StartWorkoutSession, request)).session
     return StartWorkoutResponse(
         session_id=session.session_id,
         start_time=session.start_time,
@@ -77,7 +78,7 @@ async def end_workout(
         user_id=caller,
         end_time=(body.end_time if body else None) or "",
     )
-    reply = await pools.activity.call("EndWorkoutSession", request)
+    reply = await pools.activity.call(ActivityRpc.EndWorkoutSession, request)
     return workout_response(reply.session)
 
 
@@ -96,7 +97,7 @@ async def list_workouts(
     request = pb.ListWorkoutSessionsRequest(
         user_id=user_id, page_size=page_size, page_token=page_token
     )
-    reply = await pools.activity.call("ListWorkoutSessions", request)
+    reply = await pools.activity.call(ActivityRpc.ListWorkoutSessions, request)
     return WorkoutPage(
         workouts=[workout_response(s) for s in reply.sessions],
         next_page_token=reply.next_page_token,
@@ -108,7 +109,7 @@ async def statistics(user_id: PathId, caller: Caller, pools: Pools) -> Statistic
     """Your lifetime totals; durations in seconds."""
     require_self(user_id, caller)
     reply = await pools.activity.call(
-        "GetUserStatistics", pb.GetUserStatisticsRequest(user_id=user_id)
+        ActivityRpc.GetUserStatistics, pb.GetUserStatisticsRequest(user_id=user_id)
     )
     return StatisticsResponse(
         total_workouts=reply.total_workouts,
@@ -121,7 +122,7 @@ async def statistics(user_id: PathId, caller: Caller, pools: Pools) -> Statistic
 @router.get("/workout-types", response_model=list[WorkoutTypeResponse], responses=errors(401, 503))
 async def workout_types(_caller: Caller, pools: Pools) -> list[WorkoutTypeResponse]:
     """The workout types sessions may use, with their MET values."""
-    reply = await pools.activity.call("ListWorkoutTypes", pb.ListWorkoutTypesRequest())
+    reply = await pools.activity.call(ActivityRpc.ListWorkoutTypes, pb.ListWorkoutTypesRequest())
     return [
         WorkoutTypeResponse(name=t.name, met=t.met, description=t.description)
         for t in reply.workout_types

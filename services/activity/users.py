@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
 import grpc
 from fitness.user.v1 import user_service_pb2 as user_pb
-from fitness.user.v1 import user_service_pb2_grpc as user_grpc
 
 from services.activity.domain import UnknownUser, UserServiceUnavailable
-from services.common.grpc_runtime import balanced_channel, outbound_metadata, remaining_timeout
+from services.common.grpc_runtime import remaining_timeout
 from services.common.tls import TlsFiles
 from services.common.trust import USER
-
-USER_SERVICE = user_pb.DESCRIPTOR.services_by_name["UserService"].full_name
+from services.common.upstream import PoolSettings, UpstreamError, UpstreamPool, UserRpc, connector
+from services.common.upstream.blocking import BlockingPool
+from services.common.upstream.rpcs import USER_SERVICE
 
 
 class UserDirectory(Protocol):
@@ -29,27 +30,33 @@ class UserDirectory(Protocol):
 
 
 class GrpcUserDirectory:
-    """Asks the user service, balancing over its instances and honouring the caller's deadline."""
+    """Asks the user service through the one upstream client: balancing, a breaker per
+    instance, failover, and the caller's deadline.
+
+    Built on the server's event loop (the pool's channels belong to it); ``weight_kg`` is
+    called from the use cases' worker threads.
+    """
 
     def __init__(self, addresses: Sequence[str], timeout: float, tls: TlsFiles) -> None:
-        self._channel = balanced_channel(addresses, [USER_SERVICE], tls, USER)
-        self._stub = user_grpc.UserServiceStub(self._channel)
+        settings = PoolSettings(call_timeout=timeout)
+        self.pool = UpstreamPool(
+            USER_SERVICE.full_name, addresses, settings, connect=connector(tls, USER)
+        )
+        self._users = BlockingPool(self.pool, asyncio.get_running_loop())
         self._timeout = timeout
 
     def weight_kg(self, user_id: str) -> float | None:
         """Read the weight with GetUser; an unknown user is UnknownUser, not 70 kg."""
         request = user_pb.GetUserRequest(user_id=user_id)
         try:
-            reply = self._stub.GetUser(
-                request, timeout=remaining_timeout(self._timeout), metadata=outbound_metadata()
-            )
-        except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
+            reply = self._users.call(UserRpc.GetUser, request, remaining_timeout(self._timeout))
+        except UpstreamError as error:
+            if error.code == grpc.StatusCode.NOT_FOUND:
                 raise UnknownUser(f"user {user_id} not found") from error
-            raise UserServiceUnavailable(f"user service: {error.code().name}") from error
+            raise UserServiceUnavailable(f"user service: {error.code.name}") from error
         profile = reply.user.profile
         return profile.weight_kg if profile.HasField("weight_kg") else None
 
-    def close(self) -> None:
-        """Close the channel."""
-        self._channel.close()
+    async def close(self) -> None:
+        """Close the pool's channels."""
+        await self.pool.close()

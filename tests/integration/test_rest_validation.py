@@ -15,6 +15,7 @@ from fitness.user.v1 import user_service_pb2 as user_pb
 from gateway.edge.dependencies import Admin, Caller, Principal
 from gateway.edge.openapi import install_openapi
 from services.common.timeutil import parse_time
+from services.common.upstream import RpcFailed, UserRpc
 from tests.helpers import register_and_login
 from tests.integration.platform import Platform
 from tests.integration.test_openapi_contract import served
@@ -280,9 +281,9 @@ async def test_direct_grpc_callers_get_invalid_argument_for_unsafe_text(
         password="s3cret-pass",
         profile=user_pb.Profile(display_name=display_name),
     )
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await platform.upstreams.users.call("RegisterUser", request)
-    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(RpcFailed) as refused:
+        await platform.upstreams.users.call(UserRpc.RegisterUser, request)
+    assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_each_auth_dependency_declares_its_401_on_a_route_that_declares_nothing() -> None:

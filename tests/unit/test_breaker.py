@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 
-from gateway.breaker import AsyncCircuitBreaker, BreakerOpen
+from services.common.upstream.breaker import AsyncCircuitBreaker, BreakerOpen
 from tests.helpers import FakeClock
 
 

@@ -1,4 +1,7 @@
-"""Gateway rules that need no network: status mapping, retry safety, balancing."""
+"""Gateway rules that need no network: status mapping and tokens.
+
+Retry safety and balancing are the upstream client's: tests/unit/test_upstream_rules.py.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,12 @@ import time
 
 import grpc
 import pytest
-from fitness.activity.v1 import activity_service_pb2 as activity_pb
-from fitness.user.v1 import user_service_pb2 as user_pb
 
 from gateway.edge.auth import TokenVerifier
 from gateway.edge.errors import GRPC_TO_HTTP, ApiError, from_rpc_error
-from gateway.upstream import PoolSettings, UpstreamPool, _may_retry
+from services.common.upstream import RpcFailed
 from services.user.tokens import TokenIssuer, generate_keypair
 from tests.helpers import FakeClock
-from tests.unit.test_breaker import rpc_error
 
 
 @pytest.mark.parametrize(
@@ -33,58 +33,13 @@ from tests.unit.test_breaker import rpc_error
 )
 def test_grpc_codes_map_to_http_statuses(code: grpc.StatusCode, status: int) -> None:
     assert GRPC_TO_HTTP[code] == status
-    assert from_rpc_error(rpc_error(code)).http_status == status
+    assert from_rpc_error(RpcFailed("svc", code, code.name)).http_status == status
 
 
 def test_unexpected_upstream_codes_are_502_without_leaking_details() -> None:
-    error = from_rpc_error(rpc_error(grpc.StatusCode.INTERNAL))
+    error = from_rpc_error(RpcFailed("svc", grpc.StatusCode.INTERNAL, "INTERNAL: boom"))
     assert error.http_status == 502
     assert "INTERNAL" not in error.message
-
-
-def test_reads_are_retried_after_an_unavailable_instance() -> None:
-    assert _may_retry(user_pb.GetUserRequest(user_id="u"), rpc_error(grpc.StatusCode.UNAVAILABLE))
-
-
-def test_writes_are_retried_only_with_a_request_id() -> None:
-    unavailable = rpc_error(grpc.StatusCode.UNAVAILABLE)
-    with_id = activity_pb.StartWorkoutSessionRequest(
-        request_id="r1", user_id="u", workout_type="yoga"
-    )
-    without_id = activity_pb.StartWorkoutSessionRequest(user_id="u", workout_type="yoga")
-    assert _may_retry(with_id, unavailable)
-    assert not _may_retry(without_id, unavailable)
-
-
-@pytest.mark.parametrize(
-    "code",
-    [
-        grpc.StatusCode.NOT_FOUND,
-        grpc.StatusCode.INVALID_ARGUMENT,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-    ],
-)
-def test_answers_and_spent_deadlines_are_not_retried(code: grpc.StatusCode) -> None:
-    assert not _may_retry(user_pb.GetUserRequest(user_id="u"), rpc_error(code))
-
-
-async def test_the_least_busy_instance_is_picked_and_ties_rotate() -> None:
-    pool = UpstreamPool(
-        "svc",
-        ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"],
-        lambda channel: None,
-        PoolSettings(),
-        connect=grpc.aio.insecure_channel,  # never dialled: picking needs no connection
-    )
-    try:
-        pool.instances[0].outstanding = 2
-        picks = [pool._pick(set()).address for _ in range(4)]
-        assert sorted(set(picks)) == ["127.0.0.1:2", "127.0.0.1:3"]
-        assert picks[0] != picks[1]
-        pool.instances[1].healthy = False
-        assert pool._pick(set()).address == "127.0.0.1:3"
-    finally:
-        await pool.close()
 
 
 def test_a_cached_token_is_still_refused_once_it_expires() -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import grpc
 import pytest
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 
 from gateway.edge.dependencies import Upstreams
 from gateway.routes.changes import LostChanges, start_saga
-from gateway.upstream import NoInstanceAvailable
+from services.common.upstream import NoInstanceAvailable, RpcFailed, SagaRpc
 
 
 class FakeRedis:
@@ -31,7 +32,7 @@ class FailingSagas:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def call(self, method: str, request: Any) -> Any:
+    async def call(self, rpc: Any, request: Any) -> Any:
         raise self.error
 
 
@@ -50,7 +51,7 @@ async def test_a_start_sent_but_unanswered_is_remembered_for_its_user() -> None:
     request = saga_pb.UpdateGoalRequest(request_id="a" * 32, user_id="ann", goal_id="g")
 
     saga = await start_saga(
-        pools(NoInstanceAvailable("saga", 1, attempted=True)), "X", request, record
+        pools(NoInstanceAvailable("saga", 1, attempted=True)), SagaRpc.UpdateGoal, request, record
     )
 
     assert saga is None
@@ -62,7 +63,7 @@ async def test_a_start_never_sent_is_a_503_and_nothing_is_remembered() -> None:
     request = saga_pb.DeleteUserRequest(request_id="b" * 32, user_id="bob")
 
     with pytest.raises(NoInstanceAvailable):
-        await start_saga(pools(NoInstanceAvailable("saga", 1)), "X", request, record)
+        await start_saga(pools(NoInstanceAvailable("saga", 1)), SagaRpc.DeleteUser, request, record)
 
     assert await record.issued_to("b" * 32) is None
 
@@ -72,8 +73,30 @@ async def test_a_keyed_start_is_left_to_its_idempotency_record() -> None:
     request = saga_pb.DeleteUserRequest(request_id="idem-" + "c" * 32, user_id="cy")
 
     saga = await start_saga(
-        pools(NoInstanceAvailable("saga", 1, attempted=True)), "X", request, record
+        pools(NoInstanceAvailable("saga", 1, attempted=True)), SagaRpc.DeleteUser, request, record
     )
 
     assert saga is None
     assert await record.issued_to("idem-" + "c" * 32) is None
+
+
+async def test_a_start_the_coordinator_refused_is_passed_on_and_not_remembered() -> None:
+    record = lost()
+    request = saga_pb.CreateGoalRequest(request_id="d" * 32, user_id="di")
+    refusal = RpcFailed("saga", grpc.StatusCode.INVALID_ARGUMENT, "goal_type is required")
+
+    with pytest.raises(RpcFailed):
+        await start_saga(pools(refusal), SagaRpc.CreateGoal, request, record)
+
+    assert await record.issued_to("d" * 32) is None
+
+
+async def test_a_start_whose_deadline_passed_may_have_started_and_is_remembered() -> None:
+    record = lost()
+    request = saga_pb.CreateGoalRequest(request_id="e" * 32, user_id="ed")
+    timeout = RpcFailed("saga", grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+
+    saga = await start_saga(pools(timeout), SagaRpc.CreateGoal, request, record)
+
+    assert saga is None
+    assert await record.issued_to("e" * 32) == "ed"

@@ -1,4 +1,9 @@
-"""Pools of gRPC service instances: balancing, health checks, breakers, failover."""
+"""Pools of gRPC service instances: balancing, health checks, breakers, failover, deadlines.
+
+The one client every component uses to call another (the gateway, the saga coordinator,
+the activity service's user lookups): one failure model, with its rules in ``retry`` and
+its errors in ``errors`` (no ``grpc.aio.AioRpcError`` leaves ``UpstreamPool.call``).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway.breaker import AsyncCircuitBreaker, BreakerOpen, Clock, counts_as_failure
 from services.common.grpc_runtime import outbound_metadata
+from services.common.tls import TlsFiles, secure_aio_channel
+from services.common.upstream.breaker import AsyncCircuitBreaker, BreakerOpen, Clock
+from services.common.upstream.errors import NoInstanceAvailable, RpcFailed, map_rpc_errors
+from services.common.upstream.retry import may_fail_over
+from services.common.upstream.rpcs import Req, Resp, Rpc
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +36,15 @@ CHANNEL_OPTIONS = [
 ]
 # After this many seconds an unreachable pool is worth asking again.
 MIN_RETRY_AFTER = 1.0
-# Opens the channel to one instance's address (mTLS in the gateway: gateway.app).
+# Shortest wait for a breaker's trial (another call may be making it right now).
+MIN_TRIAL_WAIT = 0.05
+# Opens the channel to one instance's address (mTLS: ``connector``).
 Connect = Callable[[str], grpc.aio.Channel]
 
 
-class NoInstanceAvailable(Exception):
-    """Every instance of the service is down, unhealthy or behind an open breaker.
-
-    ``attempted`` tells whether the call was sent to some instance before (and failed
-    there): only when it was not is it certain that the call had no effect.
-    """
-
-    def __init__(self, service: str, retry_after: float, attempted: bool = False) -> None:
-        super().__init__(f"{service} is unavailable")
-        self.service = service
-        self.retry_after = retry_after
-        self.attempted = attempted
+def connector(tls: TlsFiles, component: str) -> Connect:
+    """Opens mTLS channels to instances of ``component``, presenting our certificate."""
+    return functools.partial(secure_aio_channel, tls=tls, server=component, options=CHANNEL_OPTIONS)
 
 
 @dataclass
@@ -52,26 +53,41 @@ class Instance:
 
     address: str
     channel: grpc.aio.Channel
-    stub: Any
     breaker: AsyncCircuitBreaker
     healthy: bool = True
     outstanding: int = 0
     calls: dict[str, int] = field(default_factory=dict)
+    methods: dict[str, Any] = field(default_factory=dict)
 
     def available(self) -> bool:
         """Healthy by the last check and admitted by the breaker."""
         return self.healthy and self.breaker.allows_calls()
 
+    def method(self, rpc: Rpc[Any, Any]) -> Any:
+        """The channel's callable for ``rpc``, made once (as a generated stub would)."""
+        callable_ = self.methods.get(rpc.path)
+        if callable_ is None:
+            callable_ = self.channel.unary_unary(
+                rpc.path,
+                request_serializer=rpc.request.SerializeToString,
+                response_deserializer=rpc.response.FromString,
+            )
+            self.methods[rpc.path] = callable_
+        return callable_
+
 
 @dataclass(frozen=True)
 class PoolSettings:
-    """Tuning shared by all pools of a gateway."""
+    """Tuning of a pool: the deadline of a call, the breakers and the health checks."""
 
     call_timeout: float = 3.0
     fail_max: int = 5
     reset_timeout: float = 10.0
     health_interval: float = 2.0
     health_timeout: float = 1.0
+    # When every breaker is open: wait for the first trial if the deadline allows it,
+    # rather than refuse at once (for callers that retry anyway: the saga engine).
+    await_trial: bool = False
 
 
 class UpstreamPool:
@@ -81,7 +97,6 @@ class UpstreamPool:
         self,
         service: str,
         addresses: Sequence[str],
-        stub_class: Any,
         settings: PoolSettings,
         clock: Clock = time.monotonic,
         *,
@@ -92,36 +107,59 @@ class UpstreamPool:
         self._connect = connect
         self._rotation = itertools.count()
         self._health_task: asyncio.Task[None] | None = None
-        self.instances = [self._instance(a, stub_class, clock) for a in addresses]
+        self.instances = [self._instance(a, clock) for a in addresses]
 
-    def _instance(self, address: str, stub_class: Any, clock: Clock) -> Instance:
+    def _instance(self, address: str, clock: Clock) -> Instance:
         channel = self._connect(address)
         breaker = AsyncCircuitBreaker(
             f"{self.service}@{address}", self.settings.fail_max, self.settings.reset_timeout, clock
         )
-        return Instance(address, channel, stub_class(channel), breaker)
+        return Instance(address, channel, breaker)
 
-    async def call(self, method: str, request: Message) -> Any:
-        """Call ``method`` on the best instance, failing over while the deadline allows."""
-        deadline = time.monotonic() + self.settings.call_timeout
+    async def call(self, rpc: Rpc[Req, Resp], request: Req, within: float | None = None) -> Resp:
+        """Call ``rpc`` on the best instance, failing over while the deadline allows.
+
+        The deadline is the pool's call_timeout, or ``within`` seconds when sooner (a
+        server passes what is left of its caller's deadline: grpc_runtime.remaining_timeout).
+        Raises RpcFailed or NoInstanceAvailable, never a gRPC error.
+        """
+        if rpc.service != self.service:
+            raise ValueError(f"{rpc.path} is not a method of {self.service}")
+        budget = self.settings.call_timeout
+        if within is not None:
+            budget = min(budget, within)
+        if budget <= 0:
+            # The caller's own deadline is spent: no instance is to blame for that.
+            spent = grpc.StatusCode.DEADLINE_EXCEEDED
+            raise RpcFailed(self.service, spent, "the caller's deadline is spent", sent=False)
+        with map_rpc_errors(self.service):
+            return await self._call(rpc, request, time.monotonic() + budget)
+
+    async def _call(self, rpc: Rpc[Req, Resp], request: Req, deadline: float) -> Resp:
         tried: set[str] = set()
         attempted = False
         while True:
-            instance = self._pick(tried, attempted)
+            try:
+                instance = self._pick(tried, attempted)
+            except NoInstanceAvailable:
+                wait = self._trial_wait(attempted, deadline)
+                if wait is None:
+                    raise
+                await asyncio.sleep(wait)
+                tried.clear()
+                continue
             tried.add(instance.address)
             try:
-                attempt = functools.partial(self._invoke, instance, method, request, deadline)
+                attempt = functools.partial(self._invoke, instance, rpc, request, deadline)
                 return await instance.breaker.call(attempt)
             except BreakerOpen:
                 continue
             except grpc.aio.AioRpcError as error:
                 attempted = True
-                if not (_may_retry(request, error) and deadline > time.monotonic()):
+                if not (may_fail_over(request, error.code()) and deadline > time.monotonic()):
                     raise
-                log.warning(
-                    "failover",
-                    extra={"instance": instance.address, "code": error.code().name, "rpc": method},
-                )
+                where = {"instance": instance.address, "code": error.code().name, "rpc": rpc.name}
+                log.warning("failover", extra=where)
 
     def _pick(self, tried: set[str], attempted: bool = False) -> Instance:
         candidates = [i for i in self.instances if i.address not in tried and i.available()]
@@ -133,22 +171,33 @@ class UpstreamPool:
         return least_busy[next(self._rotation) % len(least_busy)]
 
     async def _invoke(
-        self, instance: Instance, method: str, request: Message, deadline: float
-    ) -> Any:
+        self, instance: Instance, rpc: Rpc[Req, Resp], request: Req, deadline: float
+    ) -> Resp:
         instance.outstanding += 1
         code = "OK"
         try:
-            return await getattr(instance.stub, method)(
+            reply: Resp = await instance.method(rpc)(
                 request,
                 timeout=max(0.001, deadline - time.monotonic()),
                 metadata=outbound_metadata(),
             )
+            return reply
         except grpc.aio.AioRpcError as error:
             code = error.code().name
             raise
         finally:
             instance.outstanding -= 1
             instance.calls[code] = instance.calls.get(code, 0) + 1
+
+    def _trial_wait(self, attempted: bool, deadline: float) -> float | None:
+        """Seconds to wait for a breaker's trial, or None to refuse now."""
+        if attempted or not self.settings.await_trial:
+            return None
+        waits = [i.breaker.retry_after() for i in self.instances if i.healthy]
+        if not waits:
+            return None
+        wait = max(MIN_TRIAL_WAIT, min(waits))
+        return wait if time.monotonic() + wait < deadline else None
 
     def retry_after(self) -> float:
         """Seconds until some instance may take calls again, at least MIN_RETRY_AFTER."""
@@ -198,12 +247,3 @@ class UpstreamPool:
             }
             for i in self.instances
         ]
-
-
-def _may_retry(request: Message, error: grpc.aio.AioRpcError) -> bool:
-    """Retry on another instance only after an instance failure, and only when safe:
-    reads always, writes only when they carry a request_id the service deduplicates."""
-    if not counts_as_failure(error) or error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return False
-    fields = request.DESCRIPTOR.fields_by_name
-    return "request_id" not in fields or bool(getattr(request, "request_id", ""))

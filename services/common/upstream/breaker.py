@@ -16,15 +16,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import grpc
 import pybreaker
+
+# Only failures that say "this instance is unreachable or stuck" trip the breaker;
+# NOT_FOUND, INVALID_ARGUMENT and the like prove the instance is alive (retry.RULES).
+from services.common.upstream.retry import counts_as_failure
 
 T = TypeVar("T")
 Clock = Callable[[], float]
-
-# Only failures that say "this instance is unreachable or stuck" trip the breaker;
-# NOT_FOUND, INVALID_ARGUMENT and the like prove the instance is alive.
-COUNTED_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 class BreakerOpen(Exception):
@@ -33,13 +32,6 @@ class BreakerOpen(Exception):
     def __init__(self, name: str, retry_after: float) -> None:
         super().__init__(f"circuit breaker {name} is open")
         self.retry_after = retry_after
-
-
-def counts_as_failure(error: BaseException) -> bool:
-    """Whether an error should count towards opening the breaker."""
-    if isinstance(error, grpc.aio.AioRpcError):
-        return error.code() in COUNTED_CODES
-    return isinstance(error, asyncio.TimeoutError | ConnectionError)
 
 
 class _OpenedAtListener(pybreaker.CircuitBreakerListener):  # type: ignore[misc]
