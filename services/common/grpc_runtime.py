@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import json
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram
 
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
-from services.common.tls import TlsFiles, server_name_options
+from services.common.tls import TlsFiles
 from services.common.trust import AuthorizationInterceptor
 
 log = logging.getLogger(__name__)
@@ -96,55 +95,6 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
                 log.log(level, "rpc", extra={"method": method, "code": code})
 
         return observed
-
-
-def service_config(service_names: Sequence[str]) -> str:
-    """gRPC client service config: round robin, and retries of UNAVAILABLE calls."""
-    retry = {
-        "maxAttempts": 3,
-        "initialBackoff": "0.05s",
-        "maxBackoff": "0.5s",
-        "backoffMultiplier": 2,
-        "retryableStatusCodes": ["UNAVAILABLE"],
-    }
-    names = [{"service": name} for name in service_names]
-    return json.dumps(
-        {
-            "loadBalancingConfig": [{"round_robin": {}}],
-            "methodConfig": [{"name": names, "retryPolicy": retry}],
-        }
-    )
-
-
-def _balanced_options(service_names: Sequence[str], server: str) -> list[tuple[str, Any]]:
-    return [
-        ("grpc.service_config", service_config(service_names)),
-        ("grpc.enable_retries", 1),
-        *server_name_options(server),
-    ]
-
-
-def balanced_channel(
-    addresses: Iterable[str], service_names: Sequence[str], tls: TlsFiles, server: str
-) -> grpc.Channel:
-    """A blocking mTLS channel to the component ``server``, balancing over every address
-    and retrying UNAVAILABLE reads."""
-    return grpc.secure_channel(
-        "ipv4:" + ",".join(addresses),
-        tls.channel_credentials(),
-        options=_balanced_options(service_names, server),
-    )
-
-
-def balanced_aio_channel(
-    addresses: Iterable[str], service_names: Sequence[str], tls: TlsFiles, server: str
-) -> grpc.aio.Channel:
-    """The asyncio twin of balanced_channel."""
-    return grpc.aio.secure_channel(
-        "ipv4:" + ",".join(addresses),
-        tls.channel_credentials(),
-        options=_balanced_options(service_names, server),
-    )
 
 
 def outbound_metadata() -> list[tuple[str, str]]:
