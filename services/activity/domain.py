@@ -114,6 +114,8 @@ class ProgressEvent:
     duration: float
     calories_burned: float
     attempts: int = 0
+    # The request id of the end that queued it: its delivery is logged under it everywhere.
+    trace_id: str = ""
 
     @classmethod
     def of(cls, session: WorkoutSession) -> ProgressEvent:

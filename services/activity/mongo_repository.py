@@ -21,6 +21,7 @@ from pymongo.write_concern import WriteConcern
 from services.activity.domain import Cursor, Statistics, WorkoutSession, progress_request_id
 from services.activity.suggestions import GoalPlan, Totals
 from services.common.goal_types import GoalType
+from services.common.logs import request_id_var
 from services.common.timeutil import Clock, as_utc, utc_now
 
 Document = dict[str, Any]
@@ -144,6 +145,7 @@ class MongoWorkoutRepository:
             "lease_owner": None,
             "lease_until": None,
             "delivered_at": None,
+            "trace_id": request_id_var.get(),
         }
         self._outbox.insert_one(event, session=tx)
 

@@ -87,4 +87,5 @@ def _to_event(document: Document) -> ProgressEvent:
         duration=document["duration"],
         calories_burned=document["calories_burned"],
         attempts=document["attempts"],
+        trace_id=document.get("trace_id") or "",
     )

@@ -115,4 +115,5 @@ def _to_event(row: RowMapping) -> ProgressEvent:
         duration=row["duration"],
         calories_burned=row["calories_burned"],
         attempts=row["attempts"],
+        trace_id=row["trace_id"] or "",
     )

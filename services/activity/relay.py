@@ -22,6 +22,7 @@ from fitness.user.v1 import user_service_pb2 as user_pb
 
 from services.activity.domain import ProgressEvent
 from services.activity.repository import ProgressOutbox
+from services.common.logs import request_id_var
 from services.common.timeutil import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,17 @@ class ProgressRelay:
         return len(events)
 
     async def deliver(self, event: ProgressEvent) -> None:
-        """Send one leased event and publish its alerts; on failure make it due later."""
+        """Send one leased event and publish its alerts; on failure make it due later.
+
+        Logged, and sent downstream, under the request id of the end that queued it.
+        """
+        token = request_id_var.set(event.trace_id or event.event_id)
+        try:
+            await self._deliver(event)
+        finally:
+            request_id_var.reset(token)
+
+    async def _deliver(self, event: ProgressEvent) -> None:
         timeout = self.policy.call_timeout
         try:
             async with asyncio.timeout(timeout):

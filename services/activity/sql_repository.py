@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from services.activity.domain import Cursor, Statistics, WorkoutSession, progress_request_id
 from services.activity.suggestions import GoalPlan, Totals
 from services.common.goal_types import GoalType
+from services.common.logs import request_id_var
 from services.common.timeutil import Clock, as_utc, utc_now
 
 metadata = MetaData()
@@ -97,6 +98,7 @@ progress_outbox = Table(
     Column("lease_until", DateTime(timezone=True), nullable=True),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("last_error", String(512), nullable=True),
+    Column("trace_id", String(128), nullable=True),
     Index("ix_progress_outbox_due", "delivered_at", "due_at"),
 )
 
@@ -166,6 +168,7 @@ class SqlWorkoutRepository:
                     "calories_burned": calories,
                     "created_at": now,
                     "due_at": now,
+                    "trace_id": request_id_var.get() or None,
                 }
                 conn.execute(progress_outbox.insert().values(event))
         stored = self.get_session(session_id)

@@ -27,6 +27,7 @@ from services.activity.repository import ProgressOutbox, WorkoutRepository
 from services.activity.sql_repository import SqlWorkoutRepository
 from services.activity.suggestions import GoalPlan, Totals
 from services.common.db import make_engine, migrate
+from services.common.logs import request_id_var
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
 from services.user.domain import (
     EmailAlreadyRegistered,
@@ -333,6 +334,19 @@ def test_ending_a_session_queues_its_progress_event_once(
     assert outbox.pending_progress() == [event]
     assert event.event_id == "progress:s-000"
     assert (event.duration, event.calories_burned) == (1800, 200)
+
+
+def test_an_event_carries_the_request_id_of_the_end_that_queued_it(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    repo.add_session(session(1), "r1")
+    token = request_id_var.set("trace-7")
+    try:
+        repo.complete_session("s-001", T0 + timedelta(minutes=30), 1800, 200, "e1")
+    finally:
+        request_id_var.reset(token)
+    assert [e.trace_id for e in outbox.pending_progress()] == ["trace-7"]
 
 
 def test_a_leased_event_is_not_claimed_again_until_the_lease_runs_out(

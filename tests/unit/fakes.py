@@ -17,6 +17,7 @@ from services.activity.domain import (
     WorkoutSession,
 )
 from services.activity.suggestions import GoalPlan, Totals
+from services.common.logs import request_id_var
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
@@ -317,7 +318,8 @@ class FakeWorkoutRepository:
             old.total_duration + duration,
             old.total_calories_burned + calories,
         )
-        self.outbox.add(ProgressEvent.of(ended), end_time)
+        event = replace(ProgressEvent.of(ended), trace_id=request_id_var.get())
+        self.outbox.add(event, end_time)
         return ended
 
     def list_sessions(self, user_id: str, limit: int, after: Cursor | None) -> list[WorkoutSession]:

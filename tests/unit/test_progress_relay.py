@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ from fitness.user.v1 import user_service_pb2 as user_pb
 
 from services.activity.domain import ProgressEvent, WorkoutSession
 from services.activity.relay import DeliveryFailed, DeliveryRefused, ProgressRelay, RelayPolicy
+from services.common.logs import request_id_var
 from tests.unit.fakes import FakeProgressOutbox
 
 T = TypeVar("T")
@@ -55,9 +57,11 @@ class Sink:
         self.achieves = achieves
         self.counted: dict[str, list[user_pb.Notification]] = {}
         self.calls: list[str] = []
+        self.request_ids: list[str] = []
 
     async def record(self, event: ProgressEvent) -> Sequence[user_pb.Notification]:
         self.calls.append(event.event_id)
+        self.request_ids.append(request_id_var.get())
         if self.failures:
             raise self.failures.pop(0)
         if event.event_id not in self.counted:
@@ -184,6 +188,16 @@ async def test_an_event_the_user_service_refuses_is_settled_not_retried(
     await the_relay.deliver_due()
     assert outbox.pending_progress() == []
     assert alerts.published == []
+
+
+async def test_a_delivery_runs_under_the_request_id_of_the_end_that_queued_it() -> None:
+    outbox = FakeProgressOutbox()
+    outbox.add(replace(ended(1), trace_id="trace-1"), T0)
+    outbox.add(ended(2), T0)
+    sink = Sink()
+    await relay(outbox, sink, Alerts(), Clock()).deliver_due()
+    assert sink.request_ids == ["trace-1", "progress:s-2"]
+    assert request_id_var.get() == ""
 
 
 async def test_without_redis_progress_is_delivered_and_alerts_are_only_listed(
