@@ -12,7 +12,7 @@ import httpx
 from deploy.certs import component_files
 from saga_coordinator.__main__ import SagaProcess
 from saga_coordinator.config import SagaSettings
-from services.activity.__main__ import build_server as build_activity_server
+from services.activity.__main__ import ActivityProcess
 from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
 from services.common.tls import TlsFiles, secure_aio_channel
@@ -81,9 +81,16 @@ async def start_user_server(
 
 
 async def start_activity_server(
-    database_url: str, user_addresses: list[str], port: int = 0, *, certs: ServiceCerts
-) -> GrpcServer:
-    """An activity service on loopback using the SQL store, migrated and serving over mTLS."""
+    database_url: str,
+    user_addresses: list[str],
+    port: int = 0,
+    *,
+    certs: ServiceCerts,
+    redis_url: str = "",
+    **options: Any,
+) -> ActivityProcess:
+    """An activity service (and its progress relay) on loopback using the SQL store,
+    migrated and serving over mTLS; the relay publishes alerts to ``redis_url`` if given."""
     settings = ActivitySettings(
         port=port,
         database_url=database_url,
@@ -91,10 +98,13 @@ async def start_activity_server(
         tls_ca_file=certs.of(ACTIVITY).ca,
         tls_cert_file=certs.of(ACTIVITY).cert,
         tls_key_file=certs.of(ACTIVITY).key,
+        redis_url=redis_url,
+        # Tests wait for a returning user service: back off briefly.
+        **{"relay_max_backoff": 0.5, **options},
     )
-    server = build_activity_server(settings)
-    await server.start()
-    return server
+    process = ActivityProcess(settings)
+    await process.start()
+    return process
 
 
 async def start_saga_coordinator(
@@ -121,7 +131,7 @@ async def start_saga_coordinator(
     return process
 
 
-def address(server: GrpcServer) -> str:
+def address(server: GrpcServer | ActivityProcess) -> str:
     """host:port a server listens on."""
     return f"127.0.0.1:{server.port}"
 

@@ -42,7 +42,8 @@ SERVICE_CALLERS: Mapping[str, frozenset[str]] = {
 }
 # RPCs with callers of their own. The saga's steps are the saga's alone; the user
 # service's GetUser (which returns the e-mail) is also open to the activity service,
-# which reads body weights and checks that users exist with it.
+# which reads body weights and checks that users exist with it; RecordWorkoutProgress
+# is the activity service's progress relay's alone (it drains the outbox).
 SAGA_STEPS = (
     f"/{USER_SERVICE}/PrepareGoalChange",
     f"/{USER_SERVICE}/CommitGoalChange",
@@ -56,6 +57,7 @@ SAGA_STEPS = (
 )
 RPC_CALLERS: Mapping[str, frozenset[str]] = {
     f"/{USER_SERVICE}/GetUser": frozenset({GATEWAY, ACTIVITY}),
+    f"/{USER_SERVICE}/RecordWorkoutProgress": frozenset({ACTIVITY}),
     **{step: frozenset({SAGA}) for step in SAGA_STEPS},
 }
 

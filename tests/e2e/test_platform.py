@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
@@ -41,6 +42,9 @@ def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]
         GATEWAY_BREAKER_RESET_TIMEOUT="1",
         GATEWAY_BREAKER_FAIL_MAX="3",
     )
+    for spec in topology.specs:
+        if spec.name.startswith("activity-"):  # a killed relay's events come back soon
+            spec.env.update(ACTIVITY_RELAY_MAX_BACKOFF="1", ACTIVITY_RELAY_LEASE_SECONDS="2")
     prepare(topology)
     running = Supervisor(topology, log_dir=root / "logs")
     running.start_all()
@@ -232,6 +236,62 @@ async def test_reaching_a_goal_through_the_running_platform_alerts_the_user_at_o
     assert alerts[-1]["type"] == "goal_achieved"
     ids = [n["notification_id"] for n in listed.json()["notifications"]]
     assert alerts[-1]["notification_id"] in ids
+
+
+KILLED = ("user-1", "user-2", "activity-1", "activity-2")
+
+
+def restarted(supervisor: Supervisor, names: Sequence[str]) -> None:
+    """Supervise until each named (killed) component runs again, then until all is ready."""
+    dead = {name: supervisor.processes[name].pid for name in names}
+    deadline = time.monotonic() + 60
+    while any(supervisor.processes[n].pid == pid for n, pid in dead.items()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not restarted: {sorted(dead)}")
+        supervisor.supervise()
+        time.sleep(0.1)
+    supervisor.wait_ready(timeout=60)
+
+
+async def test_a_workout_ended_with_every_user_instance_down_and_relays_killed_counts_once(
+    supervisor: Supervisor,
+) -> None:
+    url = supervisor.topology.gateway_url
+    body = {"username": "outbox", "email": "outbox@example.com", "password": "s3cret-pass"}
+    goal = {"goal_type": "workouts_count", "target_value": 1, "target_date": "2099-01-01"}
+    redis = Redis.from_url(supervisor.topology.settings.gateway_redis_url())
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        assert (await client.post("/users/register", json=body)).status_code == 201
+        credentials = {"email": body["email"], "password": body["password"]}
+        login = (await client.post("/users/login", json=credentials)).json()
+        user_id, headers = login["user_id"], {"Authorization": f"Bearer {login['token']}"}
+        made = await client.post(f"/users/{user_id}/goals", headers=headers, json=goal)
+        started = await client.post(
+            "/workouts/start", headers=headers, json={"workout_type": "yoga"}
+        )
+        ws_url = url.replace("http", "ws") + "/ws/notifications"
+        async with connect(ws_url, additional_headers=headers, origin=Origin(url)) as ws:
+            try:
+                for name in KILLED[:2]:
+                    supervisor.kill(name)
+                end = f"/workouts/{started.json()['session_id']}/end"
+                ended = await client.post(end, headers=headers, json={})
+                for name in KILLED[2:]:  # the relays die holding the event
+                    supervisor.kill(name)
+            finally:
+                # On this thread: the children die with the thread that started them.
+                restarted(supervisor, KILLED)
+            alert = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            await redis.publish(f"notifications:{user_id}", json.dumps({"type": "marker"}))
+            after = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        reached = (
+            await client.get(f"/users/{user_id}/goals/{made.json()['goal_id']}", headers=headers)
+        ).json()
+    await redis.aclose()
+    assert ended.status_code == 200, ended.text
+    assert (alert["type"], alert["goal_id"]) == ("goal_achieved", made.json()["goal_id"])
+    assert after == {"type": "marker"}  # the alert came once
+    assert (reached["status"], reached["current_progress"]) == ("achieved", 1)
 
 
 def test_every_service_process_exposes_prometheus_metrics(

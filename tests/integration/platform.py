@@ -13,6 +13,7 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Upstreams
 from saga_coordinator.__main__ import SagaProcess
+from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import GATEWAY
 from tests.helpers import (
@@ -35,7 +36,7 @@ class Platform:
     clock: FakeClock
     certs: ServiceCerts
     user_servers: list[GrpcServer] = field(default_factory=list)
-    activity_servers: list[GrpcServer] = field(default_factory=list)
+    activity_servers: list[ActivityProcess] = field(default_factory=list)
     sagas: SagaProcess | None = None
     user_database_url: str = ""
 
@@ -63,7 +64,10 @@ async def running_platform(
         await start_user_server(user_db, keys, port, certs=certs) for port in user_ports or [0]
     ]
     user_addresses = [address(s) for s in users]
-    activity = await start_activity_server(activity_db, user_addresses, certs=certs)
+    # The activity service's relay publishes goal alerts to the gateways' Redis.
+    activity = await start_activity_server(
+        activity_db, user_addresses, certs=certs, redis_url=redis_url
+    )
     sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)], certs=certs)
     settings = GatewaySettings(
         tls_ca_file=certs.of(GATEWAY).ca,
@@ -93,5 +97,6 @@ async def running_platform(
             yield Platform(client, app, clock, certs, users, [activity], sagas, user_db)
     finally:
         await sagas.stop(grace=0)
-        for server in [*users, activity]:
+        await activity.stop(grace=0)
+        for server in users:
             await server.stop(grace=0)

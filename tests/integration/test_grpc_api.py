@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from deploy.embedded_postgres import create_database
+from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import ACTIVITY, GATEWAY, SAGA, USER
 from tests.helpers import (
@@ -40,6 +41,7 @@ class Services:
     activity_channel: grpc.aio.Channel
     saga_users: ugrpc.UserServiceStub
     saga_activity: agrpc.ActivityServiceStub
+    relay_users: ugrpc.UserServiceStub  # as the activity service's progress relay
 
 
 @pytest.fixture
@@ -58,12 +60,13 @@ async def services(
     certs = service_certs
     user_server = await start_user_server(database_url, jwt_keys, certs=certs)
     activity_server = await start_activity_server(activity_db, [address(user_server)], certs=certs)
-    servers: list[GrpcServer] = [user_server, activity_server]
+    servers: list[GrpcServer | ActivityProcess] = [user_server, activity_server]
     async with (
         channel_as(certs, GATEWAY, USER, address(user_server)) as uc,
         channel_as(certs, GATEWAY, ACTIVITY, address(activity_server)) as ac,
         channel_as(certs, SAGA, USER, address(user_server)) as saga_uc,
         channel_as(certs, SAGA, ACTIVITY, address(activity_server)) as saga_ac,
+        channel_as(certs, ACTIVITY, USER, address(user_server)) as relay_uc,
     ):
         yield Services(
             ugrpc.UserServiceStub(uc),
@@ -72,6 +75,7 @@ async def services(
             ac,
             ugrpc.UserServiceStub(saga_uc),
             agrpc.ActivityServiceStub(saga_ac),
+            ugrpc.UserServiceStub(relay_uc),
         )
     for server in servers:
         await server.stop(grace=0)
@@ -468,11 +472,17 @@ async def test_progress_and_notification_rpcs_refuse_bad_requests(services: Serv
     ]
     for request in bad:
         assert (
-            await code_of(services.users.RecordWorkoutProgress(request))
+            await code_of(services.relay_users.RecordWorkoutProgress(request))
             == grpc.StatusCode.INVALID_ARGUMENT
         )
     nobody = upb.RecordWorkoutProgressRequest(request_id="p", user_id="nobody", end_time=now)
-    assert await code_of(services.users.RecordWorkoutProgress(nobody)) == grpc.StatusCode.NOT_FOUND
+    relay = services.relay_users
+    assert await code_of(relay.RecordWorkoutProgress(nobody)) == grpc.StatusCode.NOT_FOUND
+    # Only the relay counts workouts now: the gateway may not.
+    assert (
+        await code_of(services.users.RecordWorkoutProgress(nobody))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
     too_many = upb.ListNotificationsRequest(user_id=user_id, page_size=1000)
     assert (
         await code_of(services.users.ListNotifications(too_many))

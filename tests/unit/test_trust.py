@@ -28,11 +28,17 @@ def test_only_the_saga_coordinator_may_run_a_saga_step(step: str) -> None:
     assert [c for c in COMPONENTS if may_call(c, step)] == [SAGA]
 
 
-def test_the_activity_service_may_read_a_user_and_do_nothing_else_with_the_user_service() -> None:
+def test_the_activity_service_may_read_a_user_and_count_workouts_and_nothing_else() -> None:
     user_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.USER_SERVICE]
-    assert [rpc for rpc in user_rpcs if may_call(ACTIVITY, rpc)] == [
-        "/fitness.user.v1.UserService/GetUser"
+    assert sorted(rpc for rpc in user_rpcs if may_call(ACTIVITY, rpc)) == [
+        "/fitness.user.v1.UserService/GetUser",
+        "/fitness.user.v1.UserService/RecordWorkoutProgress",
     ]
+
+
+def test_only_the_activity_services_relay_counts_workouts_toward_goals() -> None:
+    rpc = "/fitness.user.v1.UserService/RecordWorkoutProgress"
+    assert [c for c in COMPONENTS if may_call(c, rpc)] == [ACTIVITY]
 
 
 def test_the_gateway_may_only_read_goals_in_the_user_service_and_change_them_by_saga() -> None:

@@ -1,0 +1,67 @@
+"""The relay's adapters: RecordWorkoutProgress over gRPC, alerts over Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import grpc
+from fitness.user.v1 import user_service_pb2 as user_pb
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from services.activity.domain import ProgressEvent
+from services.activity.relay import DeliveryFailed, DeliveryRefused
+from services.common.notifications import channel, encode
+from services.common.timeutil import format_time
+from services.common.upstream import UpstreamError, UpstreamPool, UserRpc
+
+# Statuses no later attempt can change: the user is gone, or the event is malformed.
+# Anything else is tried again: the call is idempotent, so a repeat is always safe.
+REFUSALS = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT})
+
+
+class GrpcProgressSink:
+    """Sends progress events to the user service through the one upstream client."""
+
+    def __init__(self, users: UpstreamPool) -> None:
+        self._users = users
+
+    async def record(self, event: ProgressEvent) -> Sequence[user_pb.Notification]:
+        """RecordWorkoutProgress with the event's request_id, within the pool's deadline."""
+        request = user_pb.RecordWorkoutProgressRequest(
+            request_id=event.event_id,
+            user_id=event.user_id,
+            end_time=format_time(event.end_time),
+            duration=event.duration,
+            calories_burned=event.calories_burned,
+        )
+        try:
+            reply = await self._users.call(UserRpc.RecordWorkoutProgress, request)
+        except UpstreamError as error:
+            reason = f"user service: {error.code.name}: {error.message}"
+            if error.code in REFUSALS:
+                raise DeliveryRefused(reason) from error
+            raise DeliveryFailed(reason) from error
+        return list(reply.notifications)
+
+
+class RedisAlertPublisher:
+    """Publishes alerts where every gateway's notification hub listens."""
+
+    def __init__(self, redis: Redis, timeout: float) -> None:
+        self._redis = redis
+        self._timeout = timeout
+
+    async def publish(self, note: user_pb.Notification) -> None:
+        """PUBLISH the alert on ``notifications:<user_id>``, within the timeout."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._redis.publish(channel(note.user_id), encode(note))
+        except (RedisError, OSError, TimeoutError) as error:
+            raise DeliveryFailed(f"redis: {error!r}") from error
+
+
+def redis_client(url: str, timeout: float) -> Redis:
+    """A Redis client whose connects and replies time out (no I/O until first used)."""
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
