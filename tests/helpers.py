@@ -173,3 +173,13 @@ async def register_admin(
     )
     assert login.status_code == 200, login.text
     return user_id, {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def assert_error(response: httpx.Response, status: int) -> dict[str, object]:
+    """The response has the given status and the one error shape."""
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == status
+    assert error["status"]
+    assert error["message"]
+    return dict(error)

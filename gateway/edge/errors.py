@@ -27,6 +27,9 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.PERMISSION_DENIED: 403,
     grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.ALREADY_EXISTS: 409,
+    # 409, not 400: the request is well-formed but conflicts with the resource's current
+    # state (a session already ended, a goal already achieved); the client re-reads the
+    # resource instead of fixing the request.
     grpc.StatusCode.FAILED_PRECONDITION: 409,
     grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
@@ -50,13 +53,14 @@ REDIS_OUTAGES: tuple[type[Exception], ...] = (
 # A restarted Redis answers within a second or two (see docs/operations.md).
 REDIS_RETRY_AFTER = "2"
 
+# The status a code gets when the raiser names none. 409 has three causes (ALREADY_EXISTS,
+# FAILED_PRECONDITION, ABORTED), so a 409 always names its own.
 HTTP_STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
-    409: "ALREADY_EXISTS",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     422: "INVALID_ARGUMENT",
@@ -79,6 +83,10 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        if http_status == 409 and not status:
+            raise ValueError(
+                "a 409 must name its status: ALREADY_EXISTS, FAILED_PRECONDITION or ABORTED"
+            )
         self.http_status = http_status
         self.status = status or HTTP_STATUS_NAMES.get(http_status, "ERROR")
         self.message = message

@@ -32,6 +32,7 @@ from gateway.edge.errors import (
     from_status,
     store_unavailable,
 )
+from gateway.edge.redis import redis_of
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import ChangeAccepted, ChangeStatus, ErrorDetail
 from services.common.upstream import Rpc, SagaRpc, UpstreamError
@@ -85,7 +86,7 @@ class LostChanges:
 
 def lost_changes(request: Request) -> LostChanges:
     """The app's record of lost changes."""
-    return LostChanges(request.app.state.live.store.redis)
+    return LostChanges(redis_of(request))
 
 
 Lost = Annotated[LostChanges, Depends(lost_changes)]
@@ -197,7 +198,7 @@ async def _may_fence(request: Request, saga_id: str, user_id: str, lost: LostCha
     """
     if not saga_id.startswith(KEYED_PREFIX):
         return await lost.issued_to(saga_id) == user_id
-    redis = request.app.state.live.store.redis
+    redis = redis_of(request)
     try:
         return bool(await redis.exists(f"idempotency:{saga_id.removeprefix(KEYED_PREFIX)}"))
     except REDIS_OUTAGES as error:

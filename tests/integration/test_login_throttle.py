@@ -18,9 +18,8 @@ from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.login_throttle import LoginThrottle
-from tests.helpers import FakeClock, register_and_login
+from tests.helpers import FakeClock, assert_error, register_and_login
 from tests.integration.platform import Platform
-from tests.integration.test_rest_users import assert_error
 
 PASSWORD = "s3cret-pass"
 

@@ -17,9 +17,8 @@ from services.user import roles_cli
 from services.user.__main__ import MIGRATIONS
 from services.user.config import UserSettings
 from services.user.tables import users
-from tests.helpers import register_and_login
+from tests.helpers import assert_error, register_and_login
 from tests.integration.platform import Platform
-from tests.integration.test_rest_users import assert_error
 
 PASSWORD = "s3cret-pass"
 

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.common.timeutil import format_time, parse_time
-from tests.helpers import register_and_login
+from tests.helpers import assert_error, register_and_login
 from tests.integration.platform import Platform
-from tests.integration.test_rest_users import assert_error
 
 
 async def start(
