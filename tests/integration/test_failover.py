@@ -1,4 +1,9 @@
-"""Failure is a feature: instances die and return while clients keep calling the gateway."""
+"""Failure is a feature: instances die and return while clients keep calling the gateway.
+
+Every caller uses the one upstream client (services.common.upstream): the gateway, the saga
+coordinator's participants and the activity service's user lookups all skip an instance
+whose breaker opened.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,22 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from prometheus_client import generate_latest
 
 from deploy.local import free_port
 from services.common.grpc_runtime import GrpcServer
+from services.common.trust import GATEWAY, SAGA
+from services.common.upstream import PoolSettings, SagaRpc, UpstreamPool, connector
+from services.common.upstream.pool import Instance
+from services.common.upstream.rpcs import SAGA_SERVICE
 from tests.helpers import (
     KeyFiles,
     ServiceCerts,
+    address,
     register_admin,
     register_and_login,
+    start_saga_coordinator,
     start_user_server,
 )
 from tests.integration.platform import Platform, running_platform
@@ -151,3 +163,77 @@ async def test_breaker_states_are_exported_as_metrics(two_user_instances: Platfo
         f'{{instance="{dead}",service="fitness.user.v1.UserService"}} 2.0' in text
     )
     assert 'gateway_http_requests_total{method="GET",route="/users/{user_id}",status="200"}' in text
+
+
+def calls_to(instance: Instance) -> int:
+    """How many calls an instance was sent, whatever their outcome."""
+    return sum(instance.calls.values())
+
+
+async def test_the_activity_service_stops_asking_a_user_instance_whose_breaker_opened(
+    two_user_instances: Platform,
+) -> None:
+    platform = two_user_instances
+    user_id, headers = await register_and_login(platform.client, "lifter")
+    await platform.user_servers[0].stop(grace=0)
+    lookups = platform.activity_servers[0].users.pool
+    dead = lookups.instances[0]
+
+    async def start_workout() -> int:
+        body = {"workout_type": "yoga"}
+        response = await platform.client.post("/workouts/start", headers=headers, json=body)
+        return response.status_code
+
+    # Each start looks the user's weight up; a lookup sent to the dead instance fails over.
+    opening = [await start_workout() for _ in range(2 * lookups.settings.fail_max)]
+    assert opening == [201] * len(opening)
+    assert [i.breaker.state for i in lookups.instances] == ["open", "closed"]
+
+    asked = calls_to(dead)
+    later = [await start_workout() for _ in range(6)]
+    assert later == [201] * 6
+    assert calls_to(dead) == asked  # skipped, not tried and failed over
+    assert dead.calls.get("OK", 0) == 0
+    assert user_id
+
+
+async def test_the_saga_coordinator_stops_asking_a_user_instance_whose_breaker_opened(
+    two_user_instances: Platform, tmp_path: Path
+) -> None:
+    platform = two_user_instances
+    users = [(await register_and_login(platform.client, f"leaver{n}"))[0] for n in range(8)]
+    # A coordinator of its own whose breakers stay open for the whole test.
+    sagas = await start_saga_coordinator(
+        f"sqlite:///{tmp_path / 'own-saga.db'}",
+        [address(server) for server in platform.user_servers],
+        [address(server) for server in platform.activity_servers],
+        certs=platform.certs,
+        breaker_reset_timeout=600.0,
+    )
+    gateway = UpstreamPool(
+        SAGA_SERVICE.full_name,
+        [sagas.server.bound_address],
+        PoolSettings(call_timeout=10.0),
+        connect=connector(platform.certs.of(GATEWAY), SAGA),
+    )
+    try:
+        await platform.user_servers[0].stop(grace=0)
+        participants = sagas.pools[0]
+        dead = participants.instances[0]
+
+        async def delete(user_id: str) -> int:
+            request = saga_pb.DeleteUserRequest(request_id=f"leave-{user_id}", user_id=user_id)
+            return (await gateway.call(SagaRpc.DeleteUser, request)).status
+
+        # Two user-service steps per deletion; a step sent to the dead instance fails over.
+        opening = [await delete(user_id) for user_id in users[:6]]
+        assert opening == [saga_pb.SAGA_STATUS_COMPLETED] * 6
+        assert [i.breaker.state for i in participants.instances] == ["open", "closed"]
+
+        asked = calls_to(dead)
+        later = [await delete(user_id) for user_id in users[6:]]
+        assert later == [saga_pb.SAGA_STATUS_COMPLETED] * 2
+        assert calls_to(dead) == asked
+    finally:
+        await gateway.close()
+        await sagas.stop(grace=0)
