@@ -124,7 +124,7 @@ def finished_saga(
 ) -> saga_pb.Saga:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        saga = sagas.GetSaga(saga_pb.GetSagaRequest(saga_id=saga_id), timeout=5)
+        saga: saga_pb.Saga = sagas.GetSaga(saga_pb.GetSagaRequest(saga_id=saga_id), timeout=5)
         if saga.status in FINISHED:
             return saga
         time.sleep(0.1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import mongomock_ng
 import pytest
@@ -39,7 +40,7 @@ def store(
     """A repository writing on a controlled clock, and the ETL source reading its store."""
     clock = Clock()
     if request.param == "mongomock":
-        db = mongomock_ng.MongoClient(tz_aware=True)["fitness_activity"]
+        db: Any = mongomock_ng.MongoClient(tz_aware=True)["fitness_activity"]
         repo = MongoWorkoutRepository(db, clock)
         repo.ensure_indexes()
         yield repo, MongoActivitySource(db), clock

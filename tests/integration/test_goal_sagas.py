@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import uvicorn
@@ -106,7 +107,7 @@ async def test_a_goal_being_changed_shows_pending_and_refuses_another_change_wit
     goal = await new_goal(platform, headers, user_id)
     channel = channel_as(platform.certs, SAGA, USER, address(platform.user_servers[0]))
     users = user_grpc.UserServiceStub(channel)
-    step = {"saga_id": "other-saga", "user_id": user_id, "goal_id": goal["goal_id"]}
+    step: dict[str, Any] = {"saga_id": "other-saga", "user_id": user_id, "goal_id": goal["goal_id"]}
     await users.PrepareGoalChange(
         user_pb.PrepareGoalChangeRequest(
             request_id="other-saga:prepare",

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -92,7 +93,8 @@ async def register(services: Services, name: str = "alice", request_id: str = "r
     request = upb.RegisterUserRequest(
         request_id=request_id, username=name, email=f"{name}@example.com", password="long-password"
     )
-    return (await services.users.RegisterUser(request)).user
+    reply: upb.RegisterUserResponse = await services.users.RegisterUser(request)
+    return reply.user
 
 
 @pytest.mark.parametrize("service_name", ["", "fitness.user.v1.UserService"])
@@ -187,7 +189,7 @@ async def test_the_gateway_cannot_create_a_goal_past_the_saga(services: Services
     ],
 )
 async def test_register_user_errors(
-    services: Services, request_fields: dict[str, str], code: grpc.StatusCode
+    services: Services, request_fields: dict[str, Any], code: grpc.StatusCode
 ) -> None:
     await register(services)
     request = upb.RegisterUserRequest(request_id="r2", **request_fields)
@@ -421,8 +423,16 @@ async def registered(services: Services, name: str) -> str:
 
 async def test_goal_change_rpcs_refuse_bad_requests(services: Services) -> None:
     user_id = await registered(services, "gail")
-    ids = {"request_id": "s:prepare", "saga_id": "s", "user_id": user_id, "goal_id": "g"}
-    create = {"operation": upb.GOAL_OPERATION_CREATE, "goal_type": gpb.GOAL_TYPE_WORKOUTS_COUNT}
+    ids: dict[str, Any] = {
+        "request_id": "s:prepare",
+        "saga_id": "s",
+        "user_id": user_id,
+        "goal_id": "g",
+    }
+    create: dict[str, Any] = {
+        "operation": upb.GOAL_OPERATION_CREATE,
+        "goal_type": gpb.GOAL_TYPE_WORKOUTS_COUNT,
+    }
     bad = [
         upb.PrepareGoalChangeRequest(
             **{**ids, "saga_id": ""}, **create, target_value=1, target_date=SOON
@@ -494,7 +504,7 @@ async def test_progress_and_notification_rpcs_refuse_bad_requests(services: Serv
 
 async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
     user = await register(services)
-    plan = {
+    plan: dict[str, Any] = {
         "request_id": "s:plan",
         "user_id": user.user_id,
         "goal_id": "g",
@@ -504,7 +514,7 @@ async def test_plan_rpcs_refuse_bad_requests(services: Services) -> None:
         "start_time": "2030-01-01T10:00:00Z",
         "active": True,
     }
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"request_id": ""},
         {"goal_type": gpb.GOAL_TYPE_UNSPECIFIED},
         {"goal_type": 99},

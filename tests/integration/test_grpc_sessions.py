@@ -56,7 +56,10 @@ async def log_in(users: ugrpc.UserServiceStub, name: str = "alice") -> upb.Login
             request_id=name, username=name, email=email, password="long-password"
         )
     )
-    return await users.Login(upb.LoginRequest(email=email, password="long-password"))
+    reply: upb.LoginResponse = await users.Login(
+        upb.LoginRequest(email=email, password="long-password")
+    )
+    return reply
 
 
 def refresh(token: str) -> upb.RefreshTokenRequest:

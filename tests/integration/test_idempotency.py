@@ -102,11 +102,15 @@ async def test_workout_start_and_end_are_idempotent_too(platform: Platform) -> N
     assert (await platform.client.post(url, headers=end)).content == ended.content
 
 
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode(), value.encode()) for name, value in headers.items()]
+
+
 @pytest.mark.parametrize("key", [b"has space", b"x" * 256, "ünïcode".encode("latin-1")])
 async def test_malformed_keys_are_400(platform: Platform, key: bytes) -> None:
     user_id, headers = await register_and_login(platform.client, "ikey")
     response = await platform.client.post(
-        f"/users/{user_id}/goals", headers={**headers, "Idempotency-Key": key}, json=GOAL
+        f"/users/{user_id}/goals", headers=[*_raw(headers), (b"Idempotency-Key", key)], json=GOAL
     )
     assert_error(response, 400)
 

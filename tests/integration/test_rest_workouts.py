@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -182,7 +183,7 @@ async def test_workouts_are_listed_newest_first_page_by_page(platform: Platform)
     "params", [{"page_size": 0}, {"page_size": 101}, {"page_size": "x"}, {"page_token": "%%%"}]
 )
 async def test_bad_paging_parameters_are_client_errors(
-    platform: Platform, params: dict[str, object]
+    platform: Platform, params: dict[str, Any]
 ) -> None:
     user_id, headers = await register_and_login(platform.client, "lou")
     response = await platform.client.get(

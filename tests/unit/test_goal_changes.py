@@ -32,7 +32,7 @@ def deps() -> UserDeps:
 
 
 def user_id(deps: UserDeps) -> str:
-    return next(iter(deps.repo.users))  # type: ignore[attr-defined]
+    return str(next(iter(deps.repo.users)))  # type: ignore[attr-defined]
 
 
 def created(deps: UserDeps, target: float = 2, saga: str = "s1") -> str:
