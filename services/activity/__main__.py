@@ -18,7 +18,7 @@ from services.activity.mongo_repository import MongoWorkoutRepository, connect
 from services.activity.outbox_mongo import MongoProgressOutbox
 from services.activity.outbox_sql import SqlProgressOutbox
 from services.activity.relay import ProgressRelay, RelayPolicy
-from services.activity.relay_adapters import GrpcProgressSink, RedisAlertPublisher, redis_client
+from services.activity.relay_adapters import GrpcProgressSink, RedisAlertPublisher
 from services.activity.repository import ProgressOutbox, WorkoutRepository
 from services.activity.service import ActivityDeps
 from services.activity.sql_repository import SqlWorkoutRepository
@@ -26,6 +26,7 @@ from services.activity.users import GrpcUserDirectory
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
+from services.common.redis import command_client
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -68,7 +69,9 @@ class ActivityProcess:
             settings.user_service_addresses, settings.user_service_timeout, tls
         )
         self.redis = (
-            redis_client(settings.redis_url, settings.redis_timeout) if settings.redis_url else None
+            command_client(settings.redis_url, settings.redis_timeout, max_connections=4)
+            if settings.redis_url
+            else None
         )
         self.relay = ProgressRelay(
             outbox,

@@ -60,8 +60,3 @@ class RedisAlertPublisher:
                 await self._redis.publish(channel(note.user_id), encode(note))
         except (RedisError, OSError, TimeoutError) as error:
             raise DeliveryFailed(f"redis: {error!r}") from error
-
-
-def redis_client(url: str, timeout: float) -> Redis:
-    """A Redis client whose connects and replies time out (no I/O until first used)."""
-    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)

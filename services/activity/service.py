@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +33,7 @@ from services.activity.suggestions import (
     validated_plan,
 )
 from services.activity.users import UserDirectory
+from services.common import page_tokens
 from services.common.timeutil import Clock, to_millis, utc_now
 
 DEFAULT_PAGE_SIZE = 20
@@ -258,17 +256,14 @@ def list_workout_types() -> list[WorkoutType]:
 
 
 def encode_page_token(last: WorkoutSession) -> str:
-    """An opaque token pointing after ``last``."""
-    raw = json.dumps({"t": last.start_time.isoformat(), "id": last.session_id})
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    """An opaque token pointing after ``last`` (the format every list RPC shares)."""
+    return page_tokens.encode_page_token(page_tokens.Cursor(last.start_time, last.session_id))
 
 
 def decode_page_token(token: str) -> Cursor | None:
     """Read a token made by encode_page_token; '' means the first page."""
-    if not token:
-        return None
     try:
-        raw = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return Cursor(datetime.fromisoformat(raw["t"]), str(raw["id"]))
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
-        raise InvalidInput("page_token is not valid") from error
+        found = page_tokens.decode_page_token(token)
+    except page_tokens.InvalidPageToken as error:
+        raise InvalidInput(str(error)) from error
+    return None if found is None else Cursor(found.time, found.id)
