@@ -17,7 +17,7 @@ from pymongo.database import Database
 from sqlalchemy import Engine, String, and_, func, literal_column, or_, select, type_coerce
 
 from services.activity.mongo_repository import connect
-from services.activity.sql_repository import sessions
+from services.activity.tables import sessions
 from services.common.db import stream
 from services.common.timeutil import as_utc
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from services.activity.domain import ProgressEvent
-from services.activity.sql_repository import progress_outbox
+from services.activity.tables import progress_outbox
 from services.common.timeutil import as_utc
 
 MAX_ERROR_LENGTH = 512

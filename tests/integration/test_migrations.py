@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, text
 from saga_coordinator.__main__ import MIGRATIONS as SAGA_MIGRATIONS
 from saga_coordinator.log import metadata as saga_metadata
 from services.activity.__main__ import MIGRATIONS as ACTIVITY_MIGRATIONS
-from services.activity.sql_repository import metadata as activity_metadata
+from services.activity.tables import metadata as activity_metadata
 from services.common.db import make_engine, migrate
 from services.common.timeutil import as_utc
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
