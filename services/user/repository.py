@@ -29,10 +29,6 @@ class UserRepository(Protocol):
         """Apply profile field changes; None when the user does not exist."""
         ...
 
-    def add_goal(self, goal: Goal, request_id: str) -> Goal:
-        """Store a new goal; a known request_id returns the goal stored by it."""
-        ...
-
     def get_goal(self, user_id: str, goal_id: str) -> Goal | None:
         """Return one goal of the user, if it exists."""
         ...

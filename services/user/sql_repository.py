@@ -4,28 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, delete, select, update
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from services.common.timeutil import Clock, as_utc, utc_now
+from services.common.timeutil import Clock, utc_now
 from services.user.domain import (
     EmailAlreadyRegistered,
     Goal,
-    GoalOperation,
-    GoalStatus,
-    GoalType,
     Notification,
-    Profile,
     StaleGoal,
     User,
     UsernameTaken,
     email_key,
 )
 from services.user.repository import GoalWrite
+from services.user.sql_rows import (
+    PROFILE_COLUMNS,
+    goal_row,
+    to_goal,
+    to_notification,
+    to_user,
+    user_row,
+)
 from services.user.tables import (
     goal_deletions,
     goals,
@@ -36,8 +40,6 @@ from services.user.tables import (
     user_roles,
     users,
 )
-
-PROFILE_COLUMNS = ("display_name", "weight_kg", "height_cm", "birth_year")
 
 
 class SqlUserRepository:
@@ -53,7 +55,7 @@ class SqlUserRepository:
         if earlier:
             return earlier
         try:
-            self._insert(users, _user_row(user, request_id))
+            self._insert(users, user_row(user, request_id))
         except IntegrityError:
             return self._explain_user_conflict(user, request_id)
         return user
@@ -86,20 +88,6 @@ class SqlUserRepository:
                 conn.execute(update(users).where(users.c.user_id == user_id).values(changed))
         return self._first_user(users.c.user_id == user_id)
 
-    def add_goal(self, goal: Goal, request_id: str) -> Goal:
-        """Insert the goal unless this request_id already stored one."""
-        earlier = self._first_goal(goals.c.request_id == request_id) if request_id else None
-        if earlier:
-            return earlier
-        try:
-            self._insert(goals, _goal_row(goal, request_id, goal.created_at))
-        except IntegrityError:
-            earlier = self._first_goal(goals.c.request_id == request_id) if request_id else None
-            if earlier is None:
-                raise
-            return earlier
-        return goal
-
     def get_goal(self, user_id: str, goal_id: str) -> Goal | None:
         """Return one goal of the user, if it exists."""
         return self._first_goal((goals.c.goal_id == goal_id) & (goals.c.user_id == user_id))
@@ -112,7 +100,7 @@ class SqlUserRepository:
             .order_by(goals.c.created_at.desc(), goals.c.goal_id.desc())
         )
         with self._engine.connect() as conn:
-            return [_to_goal(row) for row in conn.execute(query).mappings()]
+            return [to_goal(row) for row in conn.execute(query).mappings()]
 
     def write_goals(self, request_id: str, writes: Sequence[GoalWrite], now: datetime) -> bool:
         """Apply the writes and record request_id in one transaction."""
@@ -157,7 +145,7 @@ class SqlUserRepository:
     def _notifications(self, query: Any) -> list[Notification]:
         with self._engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [_to_notification(row) for row in rows]
+        return [to_notification(row) for row in rows]
 
     def mark_deleting(self, user_id: str, saga_id: str, request_id: str, now: datetime) -> bool:
         """Insert the deletion mark and revoke the refresh tokens in one transaction."""
@@ -229,52 +217,18 @@ class SqlUserRepository:
         query = select(users).where(condition, ~deleting.exists())
         with self._engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        return _to_user(row) if row else None
+        return to_user(row) if row else None
 
     def _first_goal(self, condition: Any) -> Goal | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(goals).where(condition)).mappings().first()
-        return _to_goal(row) if row else None
-
-
-def _user_row(user: User, request_id: str) -> dict[str, Any]:
-    return {
-        "user_id": user.user_id,
-        "username": user.username,
-        "email": user.email,
-        "email_key": email_key(user.email),
-        "password_hash": user.password_hash,
-        "display_name": user.profile.display_name,
-        "weight_kg": user.profile.weight_kg,
-        "height_cm": user.profile.height_cm,
-        "birth_year": user.profile.birth_year,
-        "request_id": request_id or None,
-        "created_at": user.created_at,
-        "updated_at": user.created_at,
-    }
-
-
-def _to_user(row: RowMapping) -> User:
-    profile = Profile(**{name: row[name] for name in PROFILE_COLUMNS})
-    return User(
-        user_id=row["user_id"],
-        username=row["username"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        profile=profile,
-        created_at=as_utc(row["created_at"]),
-    )
-
-
-def _to_notification(row: RowMapping) -> Notification:
-    fields = {name: row[name] for name in Notification.__dataclass_fields__}
-    return Notification(**{**fields, "created_at": as_utc(row["created_at"])})
+        return to_goal(row) if row else None
 
 
 def _apply(conn: Connection, write: GoalWrite, now: datetime, request_id: str) -> None:
     """Insert, update or delete one goal, checking it did not change meanwhile."""
     if write.previous is None and write.new is not None:
-        conn.execute(goals.insert().values(_goal_row(write.new, "", now)))
+        conn.execute(goals.insert().values(goal_row(write.new, now)))
     elif write.previous is not None:
         changed = _guarded(write.previous, write.new, now)
         if conn.execute(changed).rowcount != 1:
@@ -293,7 +247,7 @@ def _record_deletion(conn: Connection, goal: Goal, now: datetime) -> None:
 
 def _guarded(previous: Goal, new: Goal | None, now: datetime) -> Any:
     """The update (or delete) of ``previous``, matching only while it is unchanged."""
-    row = _goal_row(previous, "", now)
+    row = goal_row(previous, now)
     still = [
         goals.c[name].is_(None) if row[name] is None else goals.c[name] == row[name]
         for name in ("pending_saga_id", "current_progress", "target_value", "status")
@@ -301,47 +255,4 @@ def _guarded(previous: Goal, new: Goal | None, now: datetime) -> Any:
     where = (goals.c.goal_id == previous.goal_id, *still)
     if new is None:
         return delete(goals).where(*where)
-    values = {k: v for k, v in _goal_row(new, "", now).items() if k != "request_id"}
-    return update(goals).where(*where).values(values)
-
-
-def _goal_row(goal: Goal, request_id: str, updated_at: datetime) -> dict[str, Any]:
-    target = goal.pending_target
-    return {
-        "pending_operation": goal.pending_operation.value if goal.pending_operation else None,
-        "pending_saga_id": goal.pending_saga_id,
-        "pending_target_value": target[0] if target else None,
-        "pending_target_date": target[1] if target else None,
-        "achieved_at": goal.achieved_at,
-        "goal_id": goal.goal_id,
-        "user_id": goal.user_id,
-        "goal_type": goal.goal_type.value,
-        "target_value": goal.target_value,
-        "target_date": goal.target_date,
-        "current_progress": goal.current_progress,
-        "status": goal.status.value,
-        "request_id": request_id or None,
-        "created_at": goal.created_at,
-        "updated_at": updated_at,
-    }
-
-
-def _to_goal(row: RowMapping) -> Goal:
-    target_date: date = row["target_date"]
-    created_at: datetime = row["created_at"]
-    operation = row["pending_operation"]
-    pending_value, pending_date = row["pending_target_value"], row["pending_target_date"]
-    return Goal(
-        goal_id=row["goal_id"],
-        user_id=row["user_id"],
-        goal_type=GoalType(row["goal_type"]),
-        target_value=row["target_value"],
-        target_date=target_date,
-        current_progress=row["current_progress"],
-        status=GoalStatus(row["status"]),
-        created_at=as_utc(created_at),
-        pending_operation=GoalOperation(operation) if operation else None,
-        pending_saga_id=row["pending_saga_id"],
-        pending_target=(pending_value, pending_date) if pending_value is not None else None,
-        achieved_at=as_utc(row["achieved_at"]) if row["achieved_at"] else None,
-    )
+    return update(goals).where(*where).values(goal_row(new, now))

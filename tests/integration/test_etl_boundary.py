@@ -8,7 +8,7 @@ from pathlib import Path
 
 import etl
 
-PRIVATE = {"sql_repository", "tables", "mongo_repository"}
+PRIVATE = {"sql_repository", "sql_rows", "tables", "mongo_repository"}
 
 
 def imported_modules(source: str) -> set[str]:

@@ -43,9 +43,12 @@ from services.user.domain import (
 )
 from services.user.repository import GoalWrite, UserRepository
 from services.user.sql_repository import SqlUserRepository
-from tests.unit.fakes import FakeUserRepository, FakeWorkoutRepository
+from services.user.tokens import generate_keypair
+from tests.unit.fakes import FakeUserRepository, FakeWorkoutRepository, fake_user_deps
+from tests.unit.goal_steps import saga_created_goal
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+PRIVATE, _PUBLIC = generate_keypair()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mongomock", "fake"])
@@ -199,26 +202,20 @@ def test_profile_updates_touch_only_the_given_columns(users: UserRepository) -> 
 
 
 def test_goals_are_stored_per_user_newest_first(users: UserRepository) -> None:
+    deps = replace(fake_user_deps(PRIVATE), repo=users)
     users.add_user(user(1), "r1")
     goals = [
-        Goal(
-            f"g-{n}",
-            "u-1",
-            GoalType.DISTANCE_KM,
-            10.0 * n,
-            date(2030, 6, 1),
-            0.0,
-            GoalStatus.ACTIVE,
-            T0 + timedelta(minutes=n),
+        saga_created_goal(
+            deps, "u-1", GoalType.DISTANCE_KM, 10.0 * (n + 1), date(2030, 6, 1), f"s{n}"
         )
         for n in range(3)
     ]
-    for n, goal in enumerate(goals):
-        users.add_goal(goal, f"g{n}")
-    assert users.add_goal(goals[0], "g0") == goals[0]
+    # A retried saga finds its goal created and changes nothing.
+    again = saga_created_goal(deps, "u-1", GoalType.DISTANCE_KM, 99.0, date(2030, 6, 1), "s0")
+    assert again == goals[0]
     assert users.list_goals("u-1") == list(reversed(goals))
-    assert users.get_goal("u-1", "g-1") == goals[1]
-    assert users.get_goal("someone-else", "g-1") is None
+    assert users.get_goal("u-1", "goal-s1") == goals[1]
+    assert users.get_goal("someone-else", "goal-s1") is None
 
 
 def plan(request_id: str, target: float = 300, active: bool = True) -> GoalPlan:

@@ -73,13 +73,6 @@ class FakeUserRepository:
         self.users[user_id] = replace(user, profile=replace(user.profile, **changes))
         return self.users[user_id]
 
-    def add_goal(self, goal: Goal, request_id: str) -> Goal:
-        if request_id and request_id in self.requests:
-            return self.goals[self.requests[request_id]]
-        self.goals[goal.goal_id] = goal
-        self.requests[request_id] = goal.goal_id
-        return goal
-
     def get_goal(self, user_id: str, goal_id: str) -> Goal | None:
         goal = self.goals.get(goal_id)
         return goal if goal and goal.user_id == user_id else None
