@@ -10,10 +10,20 @@ from fitness.user.v1 import user_service_pb2 as pb
 from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable
-from services.common.timeutil import format_time, parse_date, parse_time
+from services.common.timeutil import parse_date, parse_time
 from services.user import account_deletion, domain, goal_changes, service
-from services.user.domain import Goal, GoalOperation, GoalType, Notification, Profile, User
+from services.user.domain import Goal, GoalOperation, GoalType
 from services.user.goal_changes import GoalChange
+from services.user.proto_mapping import (
+    OPERATION_PREFIX,
+    change_to_proto,
+    goal_to_proto,
+    notification_to_proto,
+    profile_changes_from_proto,
+    profile_from_proto,
+    session_to_proto,
+    user_to_proto,
+)
 from services.user.service import UserDeps
 
 STATUSES: StatusTable = {
@@ -27,9 +37,6 @@ STATUSES: StatusTable = {
     domain.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     domain.GoalBusy: grpc.StatusCode.ABORTED,
 }
-
-_OPERATION_PREFIX = "GOAL_OPERATION_"
-_PROFILE_FIELDS = ("display_name", "weight_kg", "height_cm", "birth_year")
 
 
 class UserServicer(pb_grpc.UserServiceServicer):
@@ -92,9 +99,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
         self, request: pb.UpdateProfileRequest, context: Context
     ) -> pb.UpdateProfileResponse:
         """Change the profile fields present in the request."""
-        changes = {
-            name: getattr(request, name) for name in _PROFILE_FIELDS if request.HasField(name)
-        }
+        changes = profile_changes_from_proto(request)
         user = await self.dispatcher.run(
             context, service.update_profile, self.deps, request.user_id, changes
         )
@@ -124,7 +129,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
         goal = await self.dispatcher.run(
             context, goal_changes.prepare_goal_change, self.deps, change, request.request_id
         )
-        return _change_response(goal)
+        return change_to_proto(goal)
 
     async def CommitGoalChange(  # noqa: N802
         self, request: pb.GoalChangeStepRequest, context: Context
@@ -154,7 +159,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
             request.goal_id,
             request.request_id,
         )
-        return _change_response(goal)
+        return change_to_proto(goal)
 
     async def RecordWorkoutProgress(  # noqa: N802
         self, request: pb.RecordWorkoutProgressRequest, context: Context
@@ -224,7 +229,7 @@ async def _goal_change_or_abort(
     )
     if request.operation == pb.GOAL_OPERATION_UNSPECIFIED or not name:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "operation must be set")
-    operation = GoalOperation(name.removeprefix(_OPERATION_PREFIX).lower())
+    operation = GoalOperation(name.removeprefix(OPERATION_PREFIX).lower())
     creating = operation is GoalOperation.CREATE
     changing_target = operation is not GoalOperation.DELETE
     return GoalChange(
@@ -261,10 +266,6 @@ async def _workout_or_abort(
     return domain.WorkoutDone(end_time, request.duration, request.calories_burned)
 
 
-def _change_response(goal: Goal | None) -> pb.GoalChangeResponse:
-    return pb.GoalChangeResponse(goal=goal_to_proto(goal)) if goal else pb.GoalChangeResponse()
-
-
 async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
     goal_type = GoalType.from_proto(value)
     if goal_type is None:
@@ -279,70 +280,3 @@ async def _date_or_abort(text: str, context: Context) -> date:
     except ValueError:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "target_date must be YYYY-MM-DD")
         raise
-
-
-def profile_from_proto(message: pb.Profile) -> Profile:
-    """Read a Profile message, keeping unset optional fields as None."""
-    optional = ("weight_kg", "height_cm", "birth_year")
-    values = {name: getattr(message, name) if message.HasField(name) else None for name in optional}
-    return Profile(display_name=message.display_name, **values)
-
-
-def session_to_proto(session: service.Session) -> pb.LoginResponse:
-    """Render the tokens of a login or refresh."""
-    return pb.LoginResponse(
-        token=session.access.token,
-        user_id=session.user.user_id,
-        expires_in=session.access.expires_in,
-        refresh_token=session.refresh_token,
-        refresh_expires_in=session.refresh_expires_in,
-    )
-
-
-def user_to_proto(user: User) -> pb.User:
-    """Render a user without his password hash."""
-    profile = pb.Profile(display_name=user.profile.display_name)
-    for name in ("weight_kg", "height_cm", "birth_year"):
-        value = getattr(user.profile, name)
-        if value is not None:
-            setattr(profile, name, value)
-    return pb.User(
-        user_id=user.user_id,
-        username=user.username,
-        email=user.email,
-        profile=profile,
-        create_time=format_time(user.created_at),
-    )
-
-
-def goal_to_proto(goal: Goal) -> pb.Goal:
-    """Render a goal."""
-    return pb.Goal(
-        goal_id=goal.goal_id,
-        user_id=goal.user_id,
-        goal_type=goal.goal_type.to_proto(),
-        target_value=goal.target_value,
-        target_date=goal.target_date.isoformat(),
-        current_progress=goal.current_progress,
-        status="GOAL_STATUS_" + goal.status.value.upper(),
-        create_time=format_time(goal.created_at),
-        pending_operation=(
-            _OPERATION_PREFIX + goal.pending_operation.value.upper()
-            if goal.pending_operation
-            else "GOAL_OPERATION_UNSPECIFIED"
-        ),
-        pending_saga_id=goal.pending_saga_id or "",
-        achieve_time=format_time(goal.achieved_at) if goal.achieved_at else "",
-    )
-
-
-def notification_to_proto(note: Notification) -> pb.Notification:
-    """Render a notification."""
-    return pb.Notification(
-        notification_id=note.notification_id,
-        user_id=note.user_id,
-        kind=note.kind,
-        goal_id=note.goal_id,
-        message=note.message,
-        create_time=format_time(note.created_at),
-    )
