@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import grpc
 from fitness.user.v1 import user_service_pb2 as user_pb
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -15,10 +14,6 @@ from services.activity.relay import DeliveryFailed, DeliveryRefused
 from services.common.notifications import channel, encode
 from services.common.timeutil import format_time
 from services.common.upstream import UpstreamError, UpstreamPool, UserRpc
-
-# Statuses no later attempt can change: the user is gone, or the event is malformed.
-# Anything else is tried again: the call is idempotent, so a repeat is always safe.
-REFUSALS = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT})
 
 
 class GrpcProgressSink:
@@ -40,7 +35,9 @@ class GrpcProgressSink:
             reply = await self._users.call(UserRpc.RecordWorkoutProgress, request)
         except UpstreamError as error:
             reason = f"user service: {error.code.name}: {error.message}"
-            if error.code in REFUSALS:
+            # Settled only when no repeat can land (the table's never_succeeds: the user
+            # is gone, the event malformed); the call is idempotent, so all else retries.
+            if error.rule.never_succeeds:
                 raise DeliveryRefused(reason) from error
             raise DeliveryFailed(reason) from error
         return list(reply.notifications)

@@ -6,14 +6,18 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import grpc
 import pytest
 from fitness.user.v1 import user_service_pb2 as user_pb
 
 from services.activity.domain import ProgressEvent, WorkoutSession
 from services.activity.relay import DeliveryFailed, DeliveryRefused, ProgressRelay, RelayPolicy
+from services.activity.relay_adapters import GrpcProgressSink
 from services.common.logs import request_id_var
+from services.common.upstream import RpcFailed, UpstreamPool
+from services.common.upstream.retry import rule_for
 from tests.unit.fakes import FakeProgressOutbox
 
 T = TypeVar("T")
@@ -281,3 +285,31 @@ async def test_waking_the_relay_delivers_a_new_event_before_the_poll_interval() 
     stopping.set()
     await running
     assert sink.calls == ["progress:s-2"]
+
+
+class FailingPool:
+    """The upstream pool as it fails: every call ends with one status."""
+
+    def __init__(self, code: grpc.StatusCode) -> None:
+        self.code = code
+
+    async def call(self, rpc: object, request: object, within: float | None = None) -> Any:
+        raise RpcFailed("fitness.user.v1.UserService", self.code, "as told")
+
+
+NEVER_SUCCEED = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT}
+
+
+def test_only_not_found_and_invalid_argument_are_statuses_no_repeat_can_change() -> None:
+    codes = [code for code in grpc.StatusCode if code is not grpc.StatusCode.OK]
+    assert {code for code in codes if rule_for(code).never_succeeds} == NEVER_SUCCEED
+
+
+@pytest.mark.parametrize("code", [c for c in grpc.StatusCode if c is not grpc.StatusCode.OK])
+async def test_the_sink_settles_what_the_failure_table_says_never_succeeds_and_retries_the_rest(
+    code: grpc.StatusCode,
+) -> None:
+    sink = GrpcProgressSink(cast(UpstreamPool, FailingPool(code)))
+    expected = DeliveryRefused if code in NEVER_SUCCEED else DeliveryFailed
+    with pytest.raises(expected, match=f"user service: {code.name}: as told"):
+        await sink.record(ended(1))

@@ -27,9 +27,17 @@ class Rule:
     refused: bool = False
     # Seconds after which a client may try again, when the status implies a short wait.
     retry_after: float | None = None
+    # No repeat of the very same request can ever succeed, however long one waits: a
+    # caller that retries until it lands (the progress relay) settles it instead.
+    never_succeeds: bool = False
 
 
 REFUSED = Rule(refused=True)
+# The request names something that is gone for good (NOT_FOUND: the user was erased) or
+# is malformed (INVALID_ARGUMENT): the same bytes get the same answer forever. Not so
+# PERMISSION_DENIED or FAILED_PRECONDITION, which may clear (a pending deletion that is
+# cancelled, a goal no longer being changed), nor ALREADY_EXISTS or OUT_OF_RANGE.
+REFUSED_FOR_GOOD = Rule(refused=True, never_succeeds=True)
 # INTERNAL, DATA_LOSS, CANCELLED and the like: permanent, and the call may have had an effect.
 UNEXPECTED = Rule()
 
@@ -45,9 +53,9 @@ RULES: dict[grpc.StatusCode, Rule] = {
     # A concurrency conflict (e.g. a goal another request is changing), usually gone within
     # a second; the service said no, so a saga step compensates rather than retries.
     grpc.StatusCode.ABORTED: Rule(refused=True, retry_after=1.0),
-    grpc.StatusCode.INVALID_ARGUMENT: REFUSED,
+    grpc.StatusCode.INVALID_ARGUMENT: REFUSED_FOR_GOOD,
     grpc.StatusCode.OUT_OF_RANGE: REFUSED,
-    grpc.StatusCode.NOT_FOUND: REFUSED,
+    grpc.StatusCode.NOT_FOUND: REFUSED_FOR_GOOD,
     grpc.StatusCode.ALREADY_EXISTS: REFUSED,
     grpc.StatusCode.PERMISSION_DENIED: REFUSED,
     grpc.StatusCode.UNAUTHENTICATED: REFUSED,
