@@ -1,8 +1,9 @@
 """Login and registration throttling per account and per client address, shared in Redis.
 
 Every login attempt counts against the submitted email and the client address *before*
-the user service is asked, in one Redis script that refuses a locked key instead, so
-parallel guesses cannot slip past the lock. The attempt that reaches ``max_failures`` on
+the user service is asked, by a Redis script per key that refuses a locked key instead,
+so parallel guesses cannot slip past the lock (one key per script: a Redis Cluster keeps
+an account and an address in different slots). The attempt that reaches ``max_failures`` on
 a key locks it for ``base_lockout``, each further one for twice as long (capped at
 ``max_lockout``), as OWASP's authentication guidance and NIST SP 800-63B section 5.2.2
 ask. A locked key is answered 429 with Retry-After, so the right password is refused too
@@ -27,46 +28,38 @@ from redis.asyncio import Redis
 
 from gateway.edge.errors import ApiError
 
-# Refuses while any key is locked (answering the milliseconds left); otherwise counts the
-# attempt on each key and, at or past its threshold, pushes its lock further out.
-# KEYS: counter hashes. ARGV: now, then per key max_failures; then base, cap, window.
+# One key per script (a Redis Cluster refuses a script over keys of two slots, and an
+# account and an address hash apart). Refuses while the key is locked (answering the
+# milliseconds left); otherwise counts the attempt and, at or past the threshold, pushes
+# the lock further out. KEYS[1]: the counter hash. ARGV: now, max_failures, base, cap, window.
 _ATTEMPT = """
-local now, base, cap, window = tonumber(ARGV[1]), tonumber(ARGV[#ARGV - 2]),
-    tonumber(ARGV[#ARGV - 1]), tonumber(ARGV[#ARGV])
-local remaining = 0
-for _, key in ipairs(KEYS) do
-  local untils = tonumber(redis.call('HGET', key, 'until') or '0')
-  remaining = math.max(remaining, untils - now)
+local now, threshold = tonumber(ARGV[1]), tonumber(ARGV[2])
+local base, cap, window = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local untils = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if untils > now then
+  return math.ceil((untils - now) * 1000)
 end
-if remaining > 0 then
-  return math.ceil(remaining * 1000)
+local over = redis.call('HINCRBY', KEYS[1], 'failures', 1) - threshold
+local lock = 0
+if over >= 0 then
+  lock = math.min(cap, base * 2 ^ over)
+  redis.call('HSET', KEYS[1], 'until', string.format('%.3f', now + lock))
 end
-for i, key in ipairs(KEYS) do
-  local count = redis.call('HINCRBY', key, 'failures', 1)
-  local over = count - tonumber(ARGV[i + 1])
-  local lock = 0
-  if over >= 0 then
-    lock = math.min(cap, base * 2 ^ over)
-    redis.call('HSET', key, 'until', string.format('%.3f', now + lock))
-  end
-  redis.call('PEXPIRE', key, math.ceil((lock + window) * 1000))
-end
+redis.call('PEXPIRE', KEYS[1], math.ceil((lock + window) * 1000))
 return 0
 """
 
-# Takes one attempt back from each key; below its threshold again, the lock goes too.
-# KEYS: counter hashes. ARGV: 1 to delete the first key outright, else 0; per key max_failures.
+# Takes one attempt back from the key (or forgets it); below its threshold again, the
+# lock goes too. KEYS[1]: the counter hash. ARGV: 1 to delete it outright, else 0; max_failures.
 _RELEASE = """
-for i, key in ipairs(KEYS) do
-  if i == 1 and ARGV[1] == '1' then
-    redis.call('DEL', key)
-  elseif redis.call('EXISTS', key) == 1 then
-    local count = redis.call('HINCRBY', key, 'failures', -1)
-    if count <= 0 then
-      redis.call('DEL', key)
-    elseif count < tonumber(ARGV[i + 1]) then
-      redis.call('HDEL', key, 'until')
-    end
+if ARGV[1] == '1' then
+  redis.call('DEL', KEYS[1])
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  local count = redis.call('HINCRBY', KEYS[1], 'failures', -1)
+  if count <= 0 then
+    redis.call('DEL', KEYS[1])
+  elseif count < tonumber(ARGV[2]) then
+    redis.call('HDEL', KEYS[1], 'until')
   end
 end
 return 0
@@ -138,19 +131,18 @@ class LoginThrottle:
     async def check(self, email: str, address: str) -> None:
         """Count a login attempt, or raise a 429 ApiError while the account or address is locked."""
         s = self._settings
-        waiting_ms = await self._attempt(
-            keys=[self._account_key(email), self._address_key(address)],
-            args=[
-                self._clock(),
-                s.account_max_failures,
-                s.address_max_failures,
-                s.base_lockout,
-                s.max_lockout,
-                s.window,
-            ],
-        )
-        if int(waiting_ms) > 0:
-            raise too_many(int(waiting_ms) / 1000, "too many failed logins, retry later")
+        counted: list[tuple[str, int]] = []
+        for key, threshold in self._keys(email, address):
+            waiting_ms = await self._attempt(
+                keys=[key],
+                args=[self._clock(), threshold, s.base_lockout, s.max_lockout, s.window],
+            )
+            if int(waiting_ms) > 0:
+                # A refused attempt counts nowhere, as when both keys were one script's.
+                for done, done_threshold in counted:
+                    await self._release(keys=[done], args=[0, done_threshold])
+                raise too_many(int(waiting_ms) / 1000, "too many failed logins, retry later")
+            counted.append((key, threshold))
 
     async def succeeded(self, email: str, address: str) -> None:
         """Forget the account's count, and take this attempt back from the address's."""
@@ -162,11 +154,9 @@ class LoginThrottle:
         await self._give_back(email, address, forget_account=False)
 
     async def _give_back(self, email: str, address: str, *, forget_account: bool) -> None:
-        s = self._settings
-        await self._release(
-            keys=[self._account_key(email), self._address_key(address)],
-            args=[int(forget_account), s.account_max_failures, s.address_max_failures],
-        )
+        for key, threshold in self._keys(email, address):
+            forget = forget_account and key == self._account_key(email)
+            await self._release(keys=[key], args=[int(forget), threshold])
 
     async def check_registration(self, address: str) -> None:
         """Count a registration attempt, or raise a 429 ApiError once the address's are used up."""
@@ -177,6 +167,14 @@ class LoginThrottle:
         )
         if int(waiting_ms) > 0:
             raise too_many(int(waiting_ms) / 1000, "too many registrations, retry later")
+
+    def _keys(self, email: str, address: str) -> list[tuple[str, int]]:
+        """The account's key, then the address's, each with its lockout threshold."""
+        s = self._settings
+        return [
+            (self._account_key(email), s.account_max_failures),
+            (self._address_key(address), s.address_max_failures),
+        ]
 
     def _account_key(self, email: str) -> str:
         # Hashed: Redis need not hold the emails people try.

@@ -1,6 +1,7 @@
-"""Every Lua script and MULTI block of the live-session store touches keys of one Redis Cluster
-slot (a cluster refuses CROSSSLOT): the store runs over a real Redis through a client that
-notes each script and transaction, and the server names the keys of each of their commands.
+"""Every Lua script and MULTI block of the live-session store (and of the login and creation
+limits) touches keys of one Redis Cluster slot (a cluster refuses CROSSSLOT): the store runs
+over a real Redis through a client that notes each script and transaction, and the server
+names the keys of each of their commands.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 
+from gateway.edge.creation_limit import CreationLimit, CreationSettings
+from gateway.edge.errors import ApiError
+from gateway.edge.login_throttle import LoginThrottle, ThrottleSettings
 from gateway.realtime import persistence, polls
 from gateway.realtime.events import make_event
 from gateway.realtime.poll_store import PollStore
@@ -177,3 +181,24 @@ def test_a_sessions_keys_and_channel_share_one_slot_and_sessions_spread() -> Non
         assert len({key_slot(name.encode()) for name in names}) == 1, session_id
     spread = {key_slot(key(uuid.uuid4().hex, "meta").encode()) for _ in range(50)}
     assert len(spread) > 40
+
+
+async def test_the_login_and_creation_limits_run_every_script_on_one_slot(
+    recording: RecordingRedis,
+) -> None:
+    throttle = LoginThrottle(recording, ThrottleSettings(account_max_failures=1))
+    limit = CreationLimit(recording, CreationSettings())
+    email, address = f"{uuid.uuid4().hex}@example.com", "192.0.2.7"
+    await throttle.check(email, address)
+    await throttle.not_judged(email, address)
+    await throttle.check(email, address)  # the account's first failure locks it
+    with pytest.raises(ApiError):
+        await throttle.check(email, address)
+    await throttle.succeeded(email, address)
+    await throttle.check_registration(address)
+    await limit.check("ann")
+    record = recording.record
+    assert set(record.scripts) <= {unit.commands[0][1] for unit in record.units}
+    for unit in record.units:
+        keys = [k for command in unit.commands for k in await keys_of(recording, command)]
+        assert len({key_slot(k.encode()) for k in keys}) == 1, keys
