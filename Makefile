@@ -37,6 +37,7 @@ proto: install  ## Regenerate the protobuf/gRPC code from proto/
 bench: install  ## Run the benchmarks and print the results
 	$(BIN)/python -m bench.gateway_hop
 	$(BIN)/python -m bench.logins
+	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.etl
 
 lock: install  ## Re-pin the dependencies after changing pyproject.toml
