@@ -48,6 +48,10 @@ return append(event)
 )
 
 
+# The reasons the vote script refuses a vote with (redis.error_reply above).
+VOTE_REFUSALS = frozenset({"NO_SUCH_POLL", "POLL_CLOSED", "BAD_OPTION"})
+
+
 class PollRefused(Exception):
     """A vote or close the poll's state does not allow; the message is the error frame's reason."""
 
@@ -93,6 +97,8 @@ class PollStore:
         try:
             encoded = await self._vote(keys=keys, args=args)
         except ResponseError as refused:
+            if str(refused) not in VOTE_REFUSALS:
+                raise  # Redis' own refusal (OOM, a script error): not the voter's fault
             raise PollRefused(str(refused)) from None
         result: dict[str, Any] = json.loads(encoded)
         return result

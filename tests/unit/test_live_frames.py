@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
 
 from gateway.edge.errors import GRPC_TO_HTTP, HTTP_STATUS_NAMES
+from gateway.realtime import poll_store
 from gateway.realtime.frames import ChatMessage, JoinSession
 from gateway.realtime.parsing import MAX_DEPTH, Refusal, parse_frame
 from gateway.realtime.protocol import CODES
@@ -74,3 +76,9 @@ def test_every_error_frame_code_is_a_status_the_rest_api_answers_with_too() -> N
     rest = {*HTTP_STATUS_NAMES.values(), *(status.name for status in GRPC_TO_HTTP)}
     assert set(CODES.values()) <= rest
     assert all(reason.isupper() and " " not in reason for reason in CODES)
+
+
+def test_every_refusal_of_the_vote_script_is_a_known_reason_with_a_frame_code() -> None:
+    replied = set(re.findall(r"error_reply\('([A-Z_]+)'\)", poll_store._VOTE))
+    assert replied == poll_store.VOTE_REFUSALS
+    assert set(CODES) >= poll_store.VOTE_REFUSALS
