@@ -73,6 +73,16 @@ class RelayPolicy:
         """Seconds to wait after ``failures`` failures in a row: doubling, then capped."""
         return min(self.max_backoff, self.initial_backoff * 2.0 ** max(0, failures - 1))
 
+    @property
+    def event_guard(self) -> timedelta:
+        """How long one event may take at worst: its call and a publish, each at its deadline.
+
+        No event of a batch is started later than this before the lease runs out, so
+        another relay never re-claims an event this one is still delivering (the mark
+        is one quick write; its store_timeout guards against outages, not normal latency).
+        """
+        return timedelta(seconds=2 * self.call_timeout)
+
 
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     """Run a blocking store call off the event loop."""
@@ -125,12 +135,26 @@ class ProgressRelay:
                 await self._pause(stopping, self.policy.poll_interval)
 
     async def deliver_due(self) -> int:
-        """Lease one batch of due events and try each once; return how many were leased."""
+        """Lease one batch of due events and try each once; return how many were leased.
+
+        The batch stops where its lease could run out mid-event (a slow user service): the
+        rest stay leased to this relay until the lease expires, then are due again, rather
+        than being re-claimed by another relay while this one still delivers them.
+        """
         policy = self.policy
+        claimed_at = self.clock()
         events: list[ProgressEvent] = await self._store(
-            self.outbox.claim_progress, self.owner, self.clock(), policy.lease, policy.batch
+            self.outbox.claim_progress, self.owner, claimed_at, policy.lease, policy.batch
         )
-        for event in events:
+        last_start = claimed_at + policy.lease - policy.event_guard
+        for done, event in enumerate(events):
+            # The first event always goes: the lease was just taken for it.
+            if done and self.clock() >= last_start:
+                log.warning(
+                    "progress batch out of lease time, rest left to the lease",
+                    extra={"left": len(events) - done, "event_id": event.event_id},
+                )
+                break
             await self.deliver(event)
         return len(events)
 
@@ -146,14 +170,8 @@ class ProgressRelay:
             request_id_var.reset(token)
 
     async def _deliver(self, event: ProgressEvent) -> None:
-        timeout = self.policy.call_timeout
         try:
-            async with asyncio.timeout(timeout):
-                notes = await self.sink.record(event)
-            if self.alerts is not None:
-                for note in notes:
-                    async with asyncio.timeout(timeout):
-                        await self.alerts.publish(note)
+            await self._send(event)
         except DeliveryRefused as error:
             # Retrying cannot help (e.g. the account was deleted meanwhile): settle it.
             log.error(
@@ -161,15 +179,33 @@ class ProgressRelay:
                 extra={"event_id": event.event_id, "error": str(error)},
             )
         except (DeliveryFailed, TimeoutError) as error:
-            due = self.clock() + timedelta(seconds=self.policy.backoff(event.attempts + 1))
             log.warning(
                 "progress not delivered yet",
                 extra={"event_id": event.event_id, "attempts": event.attempts + 1},
             )
-            reason = str(error) or type(error).__name__
-            await self._store(self.outbox.retry_progress, event.event_id, self.owner, due, reason)
+            await self._retry_later(event, str(error) or type(error).__name__)
+            return
+        except Exception as error:
+            # A bug or an unforeseen failure with this one event: count the attempt and
+            # back it off, so it cannot come first in every batch and starve the others.
+            log.exception("progress delivery crashed", extra={"event_id": event.event_id})
+            await self._retry_later(event, f"unexpected: {error!r}")
             return
         await self._store(self.outbox.progress_delivered, event.event_id, self.clock())
+
+    async def _send(self, event: ProgressEvent) -> None:
+        """RecordWorkoutProgress, then publish the alerts it returns, each within a deadline."""
+        timeout = self.policy.call_timeout
+        async with asyncio.timeout(timeout):
+            notes = await self.sink.record(event)
+        if self.alerts is not None:
+            for note in notes:
+                async with asyncio.timeout(timeout):
+                    await self.alerts.publish(note)
+
+    async def _retry_later(self, event: ProgressEvent, reason: str) -> None:
+        due = self.clock() + timedelta(seconds=self.policy.backoff(event.attempts + 1))
+        await self._store(self.outbox.retry_progress, event.event_id, self.owner, due, reason)
 
     async def _store(self, fn: Callable[..., T], *args: Any) -> T:
         async with asyncio.timeout(self.policy.store_timeout):

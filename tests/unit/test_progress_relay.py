@@ -313,3 +313,79 @@ async def test_the_sink_settles_what_the_failure_table_says_never_succeeds_and_r
     expected = DeliveryRefused if code in NEVER_SUCCEED else DeliveryFailed
     with pytest.raises(expected, match=f"user service: {code.name}: as told"):
         await sink.record(ended(1))
+
+
+class Poisoned(Sink):
+    """A sink with a bug that only one event triggers."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    async def record(self, event: ProgressEvent) -> Sequence[user_pb.Notification]:
+        if event.event_id == self.poison:
+            self.calls.append(event.event_id)
+            raise ValueError("cannot encode this one")
+        return await super().record(event)
+
+
+async def test_an_event_that_crashes_its_delivery_is_backed_off_and_does_not_starve_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock, outbox = Clock(), FakeProgressOutbox()
+    for n in (1, 2, 3):
+        outbox.add(ended(n), T0)
+    sink = Poisoned("progress:s-1")  # the oldest: first in every batch
+    the_relay = relay(outbox, sink, Alerts(), clock, policy=replace(POLICY, batch=2))
+    assert await the_relay.deliver_due() == 2
+    assert await the_relay.deliver_due() == 1  # s-1 backs off, so s-3 comes next
+    assert list(sink.counted) == ["progress:s-2", "progress:s-3"]
+    row = outbox.rows["progress:s-1"]
+    assert (row.event.attempts, row.lease_owner) == (1, None)
+    assert row.last_error == "unexpected: ValueError('cannot encode this one')"
+    assert row.due_at == T0 + timedelta(seconds=0.5)
+    [crash] = [r for r in caplog.records if r.getMessage() == "progress delivery crashed"]
+    assert crash.levelname == "ERROR"
+    assert crash.exc_info is not None
+    assert crash.__dict__["event_id"] == "progress:s-1"
+
+
+class Slow(Sink):
+    """A user service that answers, but each call takes ``seconds`` of the clock's time."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        super().__init__()
+        self.clock = clock
+        self.seconds = seconds
+
+    async def record(self, event: ProgressEvent) -> Sequence[user_pb.Notification]:
+        self.clock.now += timedelta(seconds=self.seconds)
+        return await super().record(event)
+
+
+async def test_a_batch_stops_before_its_lease_can_run_out_and_no_other_relay_takes_the_rest() -> (
+    None
+):
+    clock, outbox = Clock(), FakeProgressOutbox()
+    for n in range(1, 6):
+        outbox.add(ended(n), T0)
+    policy = replace(POLICY, lease=timedelta(seconds=30), call_timeout=2.0)  # guard: 4 s
+    sink = Slow(clock, 10.0)  # events start at +0, +10, +20; +30 is past +26
+    assert await relay(outbox, sink, Alerts(), clock, policy=policy).deliver_due() == 5
+    assert sink.calls == ["progress:s-1", "progress:s-2", "progress:s-3"]
+    left = [outbox.rows[f"progress:s-{n}"] for n in (4, 5)]
+    assert [(r.lease_owner, r.event.attempts) for r in left] == [("relay-1", 0)] * 2
+    assert outbox.claim_progress("relay-2", T0 + policy.lease, policy.lease, 10) == []
+    later = T0 + policy.lease + timedelta(seconds=1)
+    assert outbox.claim_progress("relay-2", later, policy.lease, 10) == [ended(4), ended(5)]
+
+
+async def test_even_a_lease_shorter_than_one_event_delivers_the_first_event_of_each_batch() -> None:
+    clock, outbox = Clock(), FakeProgressOutbox()
+    outbox.add(ended(1), T0)
+    outbox.add(ended(2), T0)
+    policy = replace(POLICY, lease=timedelta(seconds=1), call_timeout=2.0)
+    sink = Sink()
+    the_relay = relay(outbox, sink, Alerts(), clock, policy=policy)
+    assert await the_relay.deliver_due() == 2
+    assert sink.calls == ["progress:s-1"]
