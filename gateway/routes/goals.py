@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -21,6 +22,7 @@ from gateway.edge.dependencies import (
     errors,
     new_request_id,
 )
+from gateway.edge.errors import ApiError
 from gateway.routes.changes import Lost, accepted, accepted_saga, saga_failure, start_saga
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import (
@@ -36,6 +38,7 @@ from gateway.routes.schemas import (
 from services.common.goal_types import GoalType
 from services.common.upstream import ActivityRpc, SagaRpc, UpstreamError, UserRpc
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["goals"])
 CHANGE_ERRORS = {**errors(400, 409, 502, *AUTH_STATUSES), 202: {"model": ChangeAccepted}}
 
@@ -162,7 +165,7 @@ def goal_response(goal: user_pb.Goal) -> GoalResponse:
         )
     return GoalResponse(
         goal_id=goal.goal_id,
-        goal_type=GoalType.of_proto(goal.goal_type),
+        goal_type=_goal_type(goal.goal_type),
         target_value=goal.target_value,
         target_date=goal.target_date,
         current_progress=round(goal.current_progress, 2),
@@ -173,10 +176,21 @@ def goal_response(goal: user_pb.Goal) -> GoalResponse:
     )
 
 
+def _goal_type(value: int) -> GoalType:
+    """A goal type from a service's reply; one this gateway does not know yet (a newer
+    service during a rolling upgrade) is the upstream's answer we cannot render: 502."""
+    try:
+        return GoalType.of_proto(value)
+    except ValueError:
+        log.error("upstream sent an unknown goal type", extra={"goal_type": value})
+        message = "an upstream service answered a goal type this gateway does not know"
+        raise ApiError(502, message) from None
+
+
 def _suggestion(found: activity_pb.Suggestion) -> SuggestionResponse:
     return SuggestionResponse(
         goal_id=found.goal_id,
-        goal_type=GoalType.of_proto(found.goal_type),
+        goal_type=_goal_type(found.goal_type),
         target_value=found.target_value,
         target_date=found.target_date,
         progress=found.progress,

@@ -6,12 +6,16 @@ Retry safety and balancing are the upstream client's: tests/unit/test_upstream_r
 from __future__ import annotations
 
 import time
+from typing import Any, cast
 
 import grpc
 import pytest
+from fitness.user.v1 import user_service_pb2 as user_pb
 
 from gateway.edge.auth import TokenVerifier
 from gateway.edge.errors import GRPC_TO_HTTP, ApiError, from_rpc_error
+from gateway.routes.goals import goal_response
+from services.common.goal_types import GoalType
 from services.common.upstream import RpcFailed
 from services.user.tokens import TokenIssuer, generate_keypair
 from tests.helpers import FakeClock
@@ -53,3 +57,17 @@ def test_a_cached_token_is_still_refused_once_it_expires() -> None:
     with pytest.raises(ApiError) as refused:
         verifier.user_id(issued.token)
     assert refused.value.http_status == 401
+
+
+def test_a_goal_type_the_gateway_does_not_know_is_an_upstream_failure_not_a_500() -> None:
+    newer = cast(Any, 99)  # a value a newer proto may add
+    goal = user_pb.Goal(goal_id="g", goal_type=newer, status=user_pb.GOAL_STATUS_ACTIVE)
+    with pytest.raises(ApiError) as refused:
+        goal_response(goal)
+    assert (refused.value.http_status, refused.value.status) == (502, "UPSTREAM_ERROR")
+
+
+def test_a_goal_type_the_gateway_knows_is_rendered_by_its_name() -> None:
+    distance = GoalType.DISTANCE_KM.to_proto()
+    goal = user_pb.Goal(goal_id="g", goal_type=distance, status=user_pb.GOAL_STATUS_ACTIVE)
+    assert goal_response(goal).goal_type == "distance_km"
