@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from services.user.tokens import generate_keypair
-from tests.helpers import assert_error, register_and_login
+from tests.helpers import KeyFiles, assert_error, register_and_login
 from tests.integration.platform import Platform
 
 FUTURE_DATE = "2099-12-31"
@@ -138,7 +138,7 @@ def _forged(claims: dict[str, object], key: object, algorithm: str) -> dict[str,
 
 
 async def test_tokens_signed_otherwise_or_expired_are_refused(
-    platform: Platform, jwt_keys: object
+    platform: Platform, jwt_keys: KeyFiles
 ) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -152,7 +152,7 @@ async def test_tokens_signed_otherwise_or_expired_are_refused(
         "exp": now + timedelta(hours=1),
     }
     foreign_key, _ = generate_keypair()
-    our_key = load_pem_private_key(jwt_keys.private.read_bytes(), None)  # type: ignore[attr-defined]
+    our_key = load_pem_private_key(jwt_keys.private.read_bytes(), None)
     # Past the verifier's 30 s leeway for clock skew.
     expired = {**claims, "iat": now - timedelta(hours=2), "exp": now - timedelta(minutes=5)}
     attempts = [
@@ -174,11 +174,11 @@ async def test_tokens_signed_otherwise_or_expired_are_refused(
     assert control.status_code == 200, control.text
 
 
-async def test_an_expired_token_is_refused(platform: Platform, jwt_keys: object) -> None:
+async def test_an_expired_token_is_refused(platform: Platform, jwt_keys: KeyFiles) -> None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     user_id, _ = await register_and_login(platform.client, "kate")
-    key = load_pem_private_key(jwt_keys.private.read_bytes(), None)  # type: ignore[attr-defined]
+    key = load_pem_private_key(jwt_keys.private.read_bytes(), None)
     past = datetime.now(UTC) - timedelta(hours=2)
     claims = {
         "sub": user_id,
