@@ -54,6 +54,7 @@ def relay_policy(settings: ActivitySettings) -> RelayPolicy:
         poll_interval=settings.relay_poll_interval,
         max_backoff=settings.relay_max_backoff,
         initial_backoff=min(0.5, settings.relay_max_backoff),
+        retention=timedelta(seconds=settings.outbox_retention),
         # Outer guards only: the pool's and Redis' own deadlines are meant to fire first.
         call_timeout=max(settings.user_service_timeout, settings.redis_timeout) + 1.0,
     )

@@ -36,6 +36,9 @@ class ActivitySettings(BaseSettings):
     relay_poll_interval: float = Field(1.0, gt=0)
     relay_lease_seconds: float = Field(30.0, gt=0)
     relay_max_backoff: float = Field(30.0, gt=0)
+    outbox_retention: float = Field(
+        7 * 24 * 3600.0, ge=0, description="seconds delivered progress events are kept; 0 keeps"
+    )
     tls_ca_file: Path = Field(
         Path(".run/certs/activity/ca.crt"), description="CA whose certificates are trusted (mTLS)"
     )

@@ -69,6 +69,17 @@ class MongoProgressOutbox:
         found = self._outbox.find({"delivered_at": None})
         return [_to_event(d) for d in found.sort([("created_at", ASCENDING), ("_id", ASCENDING)])]
 
+    def prune_delivered(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest events delivered before ``before``."""
+        # delete_many takes no limit: pick the ids first (the "due" index leads with
+        # delivered_at), and repeat the condition so a concurrent change cannot widen it.
+        old = {"delivered_at": {"$ne": None, "$lt": before}}
+        oldest = self._outbox.find(old, {"_id": 1})
+        ids = [d["_id"] for d in oldest.sort([("delivered_at", ASCENDING)]).limit(limit)]
+        if not ids:
+            return 0
+        return self._outbox.delete_many({"_id": {"$in": ids}, **old}).deleted_count
+
 
 def _claimable(now: datetime) -> dict[str, Any]:
     return {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from services.activity.domain import ProgressEvent
@@ -96,6 +96,23 @@ class SqlProgressOutbox:
         )
         with self._engine.connect() as conn:
             return [_to_event(row) for row in conn.execute(query).mappings()]
+
+    def prune_delivered(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest events delivered before ``before``."""
+        delivered = progress_outbox.c.delivered_at
+        oldest = (  # ix_progress_outbox_due leads with delivered_at: a range scan
+            select(progress_outbox.c.event_id)
+            .where(delivered.is_not(None), delivered < before)
+            .order_by(delivered, progress_outbox.c.event_id)
+            .limit(limit)
+        )
+        with self._engine.begin() as conn:
+            pruned = conn.execute(
+                delete(progress_outbox).where(
+                    progress_outbox.c.event_id.in_(oldest.scalar_subquery())
+                )
+            )
+        return int(pruned.rowcount)
 
 
 def _claimable(now: datetime) -> Any:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from fitness.user.v1 import user_service_pb2 as user_pb
@@ -68,6 +68,11 @@ class RelayPolicy:
     max_backoff: float = 30.0
     call_timeout: float = 2.0  # each RecordWorkoutProgress call and each publish
     store_timeout: float = 10.0  # each outbox read or write
+    # Delivered events older than this are deleted (zero keeps them): they are kept a
+    # while only for operators to look at.
+    retention: timedelta = timedelta(days=7)
+    prune_interval: float = 600.0  # seconds between prunes while nothing more is due
+    prune_batch: int = 1000  # rows per prune: one short delete, never a long lock
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` failures in a row: doubling, then capped."""
@@ -113,6 +118,7 @@ class ProgressRelay:
         self.sleep = sleep
         self.run_store = run_store
         self._wake = asyncio.Event()
+        self._next_prune: datetime | None = None  # None: at the first pass
 
     def wake(self) -> None:
         """Look at the outbox now: a session just ended here (call on the event loop)."""
@@ -131,6 +137,7 @@ class ProgressRelay:
                 log.warning("progress outbox unavailable", extra={"error": repr(error)})
                 await self._pause(stopping, self.policy.backoff(failures))
                 continue
+            await self._prune_if_due()
             if delivered < self.policy.batch:
                 await self._pause(stopping, self.policy.poll_interval)
 
@@ -157,6 +164,29 @@ class ProgressRelay:
                 break
             await self.deliver(event)
         return len(events)
+
+    async def prune(self) -> int:
+        """Delete one bounded batch of events delivered longer than the retention ago."""
+        before = self.clock() - self.policy.retention
+        pruned: int = await self._store(
+            self.outbox.prune_delivered, before, self.policy.prune_batch
+        )
+        return pruned
+
+    async def _prune_if_due(self) -> None:
+        """Prune now and then; a full batch means more are waiting, so again next pass."""
+        policy = self.policy
+        if not policy.retention or (self._next_prune and self.clock() < self._next_prune):
+            return
+        try:
+            pruned = await self.prune()
+        except Exception as error:  # only housekeeping: delivery goes on, retried later
+            log.warning("progress outbox prune failed", extra={"error": repr(error)})
+            pruned = 0
+        if pruned:
+            log.info("progress outbox pruned", extra={"deleted": pruned})
+        if pruned < policy.prune_batch:
+            self._next_prune = self.clock() + timedelta(seconds=policy.prune_interval)
 
     async def deliver(self, event: ProgressEvent) -> None:
         """Send one leased event and publish its alerts; on failure make it due later.

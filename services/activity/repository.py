@@ -37,6 +37,13 @@ class ProgressOutbox(Protocol):
         """Every event not delivered yet, oldest first (for operators and tests)."""
         ...
 
+    def prune_delivered(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` events delivered before ``before``, oldest first; count them.
+
+        Undelivered events are never deleted, however old.
+        """
+        ...
+
 
 class WorkoutRepository(Protocol):
     """Port: where sessions and per-user statistics live."""

@@ -401,6 +401,24 @@ def test_concurrent_relays_claim_each_event_once(
     assert sorted(claimed) == sorted(e.event_id for e in events)
 
 
+def test_pruning_deletes_only_delivered_events_older_than_the_cutoff_oldest_first_and_bounded(
+    stores: tuple[WorkoutRepository, ProgressOutbox],
+) -> None:
+    repo, outbox = stores
+    events = ended_sessions(repo, 4)
+    now = T0 + timedelta(hours=1)
+    outbox.claim_progress("relay-1", now, LEASE, 5)
+    for n, event in enumerate(events[:3]):  # events[3] stays pending
+        outbox.progress_delivered(event.event_id, now + timedelta(minutes=n))
+    cutoff = now + timedelta(minutes=2)  # after events 0 and 1 were delivered, not 2
+    assert outbox.prune_delivered(cutoff, 1) == 1
+    assert outbox.prune_delivered(now + timedelta(seconds=30), 5) == 0  # event 0 went first
+    assert outbox.prune_delivered(cutoff, 5) == 1
+    assert outbox.prune_delivered(cutoff, 5) == 0
+    assert outbox.prune_delivered(now + timedelta(days=365), 5) == 1  # event 2, not 3
+    assert outbox.pending_progress() == [events[3]]
+
+
 def test_deleting_a_users_data_drops_his_pending_progress_only(
     stores: tuple[WorkoutRepository, ProgressOutbox],
 ) -> None:

@@ -260,6 +260,15 @@ class FakeProgressOutbox:
         pending = [r for r in self.rows.values() if r.delivered_at is None]
         return [r.event for r in sorted(pending, key=lambda r: (r.created_at, r.event.event_id))]
 
+    def prune_delivered(self, before: datetime, limit: int) -> int:
+        old = sorted(
+            (r for r in self.rows.values() if r.delivered_at and r.delivered_at < before),
+            key=lambda r: (r.delivered_at, r.event.event_id),
+        )[:limit]
+        for row in old:
+            del self.rows[row.event.event_id]
+        return len(old)
+
 
 class FakeWorkoutRepository:
     """WorkoutRepository in dictionaries; ended sessions queue events in ``outbox``."""

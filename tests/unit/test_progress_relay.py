@@ -12,6 +12,8 @@ import grpc
 import pytest
 from fitness.user.v1 import user_service_pb2 as user_pb
 
+from services.activity.__main__ import relay_policy
+from services.activity.config import ActivitySettings
 from services.activity.domain import ProgressEvent, WorkoutSession
 from services.activity.relay import DeliveryFailed, DeliveryRefused, ProgressRelay, RelayPolicy
 from services.activity.relay_adapters import GrpcProgressSink
@@ -389,3 +391,70 @@ async def test_even_a_lease_shorter_than_one_event_delivers_the_first_event_of_e
     the_relay = relay(outbox, sink, Alerts(), clock, policy=policy)
     assert await the_relay.deliver_due() == 2
     assert sink.calls == ["progress:s-1"]
+
+
+class CountingOutbox(FakeProgressOutbox):
+    """The fake outbox, recording each prune it is asked for; ``broken``: prunes fail."""
+
+    def __init__(self, broken: bool = False) -> None:
+        super().__init__()
+        self.broken = broken
+        self.prunes: list[tuple[datetime, int]] = []
+
+    def prune_delivered(self, before: datetime, limit: int) -> int:
+        self.prunes.append((before, limit))
+        if self.broken:
+            raise ConnectionError("database is down")
+        return super().prune_delivered(before, limit)
+
+
+def delivered(outbox: FakeProgressOutbox, n: int, at: datetime) -> None:
+    outbox.add(ended(n), at)
+    outbox.progress_delivered(f"progress:s-{n}", at)
+
+
+async def test_the_loop_prunes_old_delivered_events_in_bounded_batches_now_and_then() -> None:
+    clock, outbox = Clock(), CountingOutbox()
+    for n in (1, 2, 3):
+        delivered(outbox, n, T0 - timedelta(days=8))
+    delivered(outbox, 4, T0 - timedelta(days=6))
+    outbox.add(ended(5), T0)
+    policy = replace(POLICY, retention=timedelta(days=7), prune_batch=2, prune_interval=60.0)
+    sleeps = Sleeps(clock, stop_after=3)
+    await relay(outbox, Sink(), Alerts(), clock, sleeps, policy).run_until(sleeps.stopping)
+    week_ago = T0 - timedelta(days=7)
+    # A full batch: again on the next pass; then not before the interval is up.
+    assert outbox.prunes == [(week_ago, 2), (week_ago + timedelta(seconds=1), 2)]
+    assert sorted(outbox.rows) == ["progress:s-4", "progress:s-5"]
+    assert outbox.pending_progress() == []
+
+
+async def test_a_zero_retention_keeps_delivered_events() -> None:
+    clock, outbox = Clock(), CountingOutbox()
+    delivered(outbox, 1, T0 - timedelta(days=365))
+    sleeps = Sleeps(clock, stop_after=2)
+    policy = replace(POLICY, retention=timedelta(0))
+    await relay(outbox, Sink(), Alerts(), clock, sleeps, policy).run_until(sleeps.stopping)
+    assert outbox.prunes == []
+    assert list(outbox.rows) == ["progress:s-1"]
+
+
+async def test_a_failing_prune_neither_stops_delivery_nor_is_retried_before_the_interval() -> None:
+    clock, outbox = Clock(), CountingOutbox(broken=True)
+    sleeps = Sleeps(clock, stop_after=3)
+    sink = Sink()
+    outbox.add(ended(1), T0)
+    the_relay = relay(outbox, sink, Alerts(), clock, sleeps, replace(POLICY, prune_interval=60.0))
+    await the_relay.run_until(sleeps.stopping)
+    assert sink.calls == ["progress:s-1"]
+    assert len(outbox.prunes) == 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "kept"), [(7 * 24 * 3600.0, timedelta(days=7)), (0.0, timedelta(0))]
+)
+def test_the_outbox_retention_setting_becomes_the_relays_retention(
+    seconds: float, kept: timedelta
+) -> None:
+    assert relay_policy(ActivitySettings(outbox_retention=seconds)).retention == kept
+    assert ActivitySettings.model_fields["outbox_retention"].default == 7 * 24 * 3600.0
