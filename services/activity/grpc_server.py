@@ -14,7 +14,7 @@ from services.activity.domain import WorkoutSession
 from services.activity.service import ActivityDeps, ParticipantTime
 from services.activity.suggestions import GoalPlan, InfeasibleGoal, Suggestion
 from services.common.goal_types import GoalType
-from services.common.grpc_runtime import Context, Dispatcher, StatusTable
+from services.common.grpc_runtime import Context, Dispatcher, StatusTable, present_or_abort
 from services.common.timeutil import format_time, parse_date, parse_time
 
 STATUSES: StatusTable = {
@@ -216,19 +216,12 @@ def suggestion_to_proto(found: Suggestion) -> pb.Suggestion:
 
 
 async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
-    goal_type = GoalType.from_proto(value)
-    if goal_type is None:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "goal_type must be set")
-        raise AssertionError("unreachable: abort raises")
-    return goal_type
+    return await present_or_abort(context, GoalType.from_proto(value), "goal_type must be set")
 
 
 async def _required_time_or_abort(text: str, context: Context) -> datetime:
     moment = await _time_or_abort(text, context)
-    if moment is None:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "participant times are required")
-        raise AssertionError("unreachable: abort raises")
-    return moment
+    return await present_or_abort(context, moment, "participant times are required")
 
 
 async def _time_or_abort(text: str, context: Context) -> datetime | None:

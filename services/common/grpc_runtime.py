@@ -207,6 +207,14 @@ async def awaited_or_abort(context: Context, statuses: StatusTable, work: Awaita
         raise
 
 
+async def present_or_abort(context: Context, value: T | None, message: str) -> T:
+    """The value, or INVALID_ARGUMENT with ``message`` when a required field was not set."""
+    if value is None:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+        raise AssertionError("unreachable: abort raises")
+    return value
+
+
 class Dispatcher:
     """Runs use cases for the gRPC layer and maps their domain errors to statuses.
 

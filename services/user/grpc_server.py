@@ -9,7 +9,7 @@ import grpc
 from fitness.user.v1 import user_service_pb2 as pb
 from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
-from services.common.grpc_runtime import Context, Dispatcher, StatusTable
+from services.common.grpc_runtime import Context, Dispatcher, StatusTable, present_or_abort
 from services.common.timeutil import parse_date, parse_time
 from services.user import account_deletion, domain, goal_changes, service
 from services.user.domain import Goal, GoalOperation, GoalType
@@ -267,11 +267,7 @@ async def _workout_or_abort(
 
 
 async def _goal_type_or_abort(value: int, context: Context) -> GoalType:
-    goal_type = GoalType.from_proto(value)
-    if goal_type is None:
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "goal_type must be set")
-        raise AssertionError("unreachable: abort raises")
-    return goal_type
+    return await present_or_abort(context, GoalType.from_proto(value), "goal_type must be set")
 
 
 async def _date_or_abort(text: str, context: Context) -> date:
