@@ -24,6 +24,7 @@ from services.common.upstream import (
 )
 from services.common.upstream.blocking import BlockingPool
 from services.common.upstream.errors import map_rpc_errors
+from services.common.upstream.pool import judge_health
 from services.common.upstream.retry import RULES, counts_as_failure, may_fail_over, rule_for
 from services.common.upstream.rpcs import USER_SERVICE, ActivityRpc, rpc
 from tests.helpers import FakeClock
@@ -285,3 +286,22 @@ async def test_by_default_a_pool_refuses_at_once_when_every_breaker_is_open(
 ) -> None:
     await open_every_breaker(pool)
     assert pool._trial_wait(attempted=False, deadline=time.monotonic() + 60.0) is None
+
+
+def test_one_slow_health_check_keeps_a_healthy_instance_and_a_second_takes_it_out() -> None:
+    healthy, slow = judge_health(True, 0, None)
+    assert (healthy, slow) == (True, 1)
+    assert judge_health(healthy, slow, None) == (False, 2)
+
+
+def test_a_refused_or_draining_check_takes_an_instance_out_at_once() -> None:
+    assert judge_health(True, 0, False) == (False, 0)
+
+
+def test_a_serving_answer_brings_an_instance_back_and_forgets_slow_checks() -> None:
+    assert judge_health(False, 3, True) == (True, 0)
+    assert judge_health(True, 1, True) == (True, 0)
+
+
+def test_a_slow_check_does_not_bring_a_down_instance_back() -> None:
+    assert judge_health(False, 0, None) == (False, 1)

@@ -55,6 +55,7 @@ class Instance:
     channel: grpc.aio.Channel
     breaker: AsyncCircuitBreaker
     healthy: bool = True
+    slow_checks: int = 0  # health checks in a row that timed out
     outstanding: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     methods: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +89,23 @@ class PoolSettings:
     # When every breaker is open: wait for the first trial if the deadline allows it,
     # rather than refuse at once (for callers that retry anyway: the saga engine).
     await_trial: bool = False
+
+
+# Health checks in a row that must time out before an instance counts as down.
+SLOW_CHECKS_TO_FAIL = 2
+
+
+def judge_health(healthy: bool, slow_checks: int, answer: bool | None) -> tuple[bool, int]:
+    """The instance's health after a check, and its count of slow checks in a row.
+
+    ``answer`` is SERVING (True), refused, unreachable or NOT_SERVING (False), or timed out
+    (None). A refusal or NOT_SERVING (draining) counts at once; one slow answer is more
+    likely a busy machine than a dead instance, so only a second in a row takes it out.
+    """
+    if answer is not None:
+        return answer, 0
+    slow_checks += 1
+    return healthy and slow_checks < SLOW_CHECKS_TO_FAIL, slow_checks
 
 
 class UpstreamPool:
@@ -211,11 +229,13 @@ class UpstreamPool:
     async def _check(self, instance: Instance) -> None:
         stub = health_pb2_grpc.HealthStub(instance.channel)
         request = health_pb2.HealthCheckRequest(service=self.service)
+        answer: bool | None
         try:
             reply = await stub.Check(request, timeout=self.settings.health_timeout)
-            healthy = reply.status == health_pb2.HealthCheckResponse.SERVING
-        except grpc.aio.AioRpcError:
-            healthy = False
+            answer = reply.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.aio.AioRpcError as error:
+            answer = None if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED else False
+        healthy, instance.slow_checks = judge_health(instance.healthy, instance.slow_checks, answer)
         if healthy != instance.healthy:
             log.warning("health changed", extra={"instance": instance.address, "healthy": healthy})
         instance.healthy = healthy
