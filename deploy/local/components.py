@@ -8,6 +8,7 @@ silently ignored by the child.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from deploy import embedded_redis
@@ -48,6 +49,21 @@ def redis_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     return [ProcessSpec("redis", argv, {}, [settings.redis_port])]
 
 
+def instances(
+    name: str, prefix: str, env: dict[str, str], ports: Sequence[str], metrics: Sequence[str]
+) -> list[ProcessSpec]:
+    """Instances ``<name>-1``, ``<name>-2``… of ``services.<name>``, each on its own ports."""
+    return [
+        ProcessSpec(
+            f"{name}-{index + 1}",
+            python_module(f"services.{name}"),
+            {**env, f"{prefix}PORT": str(port), f"{prefix}METRICS_PORT": str(metric)},
+            [int(port), int(metric)],
+        )
+        for index, (port, metric) in enumerate(zip(ports, metrics, strict=True))
+    ]
+
+
 def user_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     """The user-service instances, sharing one SQLite file."""
     settings = topology.settings
@@ -59,14 +75,7 @@ def user_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "USER_HOST": settings.host,
         **tls_env("USER_", data, "user"),
     }
-    specs = []
-    for index, port in enumerate(settings.user_ports):
-        metrics = settings.user_metrics_ports[index]
-        instance = {**env, "USER_PORT": port, "USER_METRICS_PORT": metrics}
-        argv = python_module("services.user")
-        ports = [int(port), int(metrics)]
-        specs.append(ProcessSpec(f"user-{index + 1}", argv, instance, ports))
-    return specs
+    return instances("user", "USER_", env, settings.user_ports, settings.user_metrics_ports)
 
 
 def activity_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
@@ -82,14 +91,8 @@ def activity_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "ACTIVITY_REDIS_URL": settings.gateway_redis_url(),
         **tls_env("ACTIVITY_", data, "activity"),
     }
-    specs = []
-    for index, port in enumerate(settings.activity_ports):
-        metrics = settings.activity_metrics_ports[index]
-        instance = {**env, "ACTIVITY_PORT": port, "ACTIVITY_METRICS_PORT": metrics}
-        argv = python_module("services.activity")
-        ports = [int(port), int(metrics)]
-        specs.append(ProcessSpec(f"activity-{index + 1}", argv, instance, ports))
-    return specs
+    ports, metrics = settings.activity_ports, settings.activity_metrics_ports
+    return instances("activity", "ACTIVITY_", env, ports, metrics)
 
 
 def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
