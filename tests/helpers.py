@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,3 +185,26 @@ def assert_error(response: httpx.Response, status: int) -> dict[str, object]:
     assert error["status"]
     assert error["message"]
     return dict(error)
+
+
+def linger_in_time_wait(port: int) -> None:
+    """Leave a TIME_WAIT socket on ``port``, as a server that closed its connections does."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the side that closes first keeps TIME_WAIT
+            client.recv(1)
+
+
+def rpc_error(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
+    """An error as grpc.aio raises it."""
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=code.name)
+
+
+async def failing(code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
+    """A call that fails after yielding to the loop, like a real RPC."""
+    await asyncio.sleep(0)
+    raise rpc_error(code)

@@ -24,6 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local import free_port
+from tests.helpers import linger_in_time_wait
 
 READY_LINE = "Press Ctrl-C to stop."
 CHILDREN = 9  # redis, 2 user, 2 activity, saga coordinator, warehouse, ETL scheduler, gateway
@@ -136,18 +137,6 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
     while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(0.1)
-
-
-def linger_in_time_wait(port: int) -> None:
-    """Leave a TIME_WAIT socket on ``port``, as a server that closed its connections does."""
-    with socket.socket() as listener:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
-        listener.listen()
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            accepted, _ = listener.accept()
-            accepted.close()  # the side that closes first keeps TIME_WAIT
-            client.recv(1)
 
 
 def test_a_taken_port_stops_the_launcher_with_a_clear_message(tmp_path: Path) -> None:

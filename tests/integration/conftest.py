@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import KeyFiles, ServiceCerts
+from tests.integration.live_cluster import Cluster, running_cluster
 from tests.integration.platform import Platform, running_platform
 
 
@@ -24,4 +25,13 @@ async def platform(
         redis_server,
         certs=service_certs,
     ) as running:
+        yield running
+
+
+@pytest.fixture
+async def cluster(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
+) -> AsyncIterator[Cluster]:
+    """Two gateway instances over one user and one activity service and the same Redis."""
+    async for running in running_cluster(tmp_path, jwt_keys, service_certs, redis_server):
         yield running

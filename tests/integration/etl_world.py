@@ -3,9 +3,11 @@ repositories on a controllable clock, and a real PostgreSQL warehouse."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from deploy import embedded_postgres
@@ -193,3 +195,13 @@ class FailingActivitySource(DroppingActivitySource):
             if index == self._after:
                 raise ConnectionError("activity store went away mid-extract")
             yield workout
+
+
+def etl_env(tmp_path: Path, warehouse_url: str) -> dict[str, str]:
+    """The environment of an ETL process over the test stores."""
+    return {
+        **os.environ,
+        "ETL_WAREHOUSE_URL": warehouse_url,
+        "ETL_USER_DATABASE_URL": f"sqlite:///{tmp_path / 'user.db'}",
+        "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{tmp_path / 'activity.db'}",
+    }

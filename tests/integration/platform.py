@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
+from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Upstreams
@@ -100,3 +103,19 @@ async def running_platform(
         await activity.stop(grace=0)
         for server in users:
             await server.stop(grace=0)
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The platform's running app on a real port (its lifespan already runs: not again)."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

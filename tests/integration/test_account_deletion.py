@@ -16,8 +16,7 @@ from gateway.routes.changes import LostChanges
 from services.common.db import make_engine
 from services.user.tables import goal_deletions, goals, user_deletions, users
 from tests.helpers import register_admin, register_and_login
-from tests.integration.platform import Platform
-from tests.integration.test_openapi_contract import served
+from tests.integration.platform import Platform, served
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.etl_world import EtlWorld, at
+from tests.integration.etl_world import EtlWorld, at, etl_env
 
 DAY = date(2026, 3, 2)
 
@@ -27,16 +26,6 @@ def world(tmp_path: Path, postgres_url: str) -> EtlWorld:
     world.workout(ann, at(DAY, 8), kcal=300.0)
     world.workout(ann, at(DAY, 18), kind="yoga", kcal=120.0)
     return world
-
-
-def etl_env(tmp_path: Path, warehouse_url: str) -> dict[str, str]:
-    """The environment of an ETL process over the test stores."""
-    return {
-        **os.environ,
-        "ETL_WAREHOUSE_URL": warehouse_url,
-        "ETL_USER_DATABASE_URL": f"sqlite:///{tmp_path / 'user.db'}",
-        "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{tmp_path / 'activity.db'}",
-    }
 
 
 def etl(tmp_path: Path, warehouse_url: str, *args: str) -> subprocess.CompletedProcess[str]:

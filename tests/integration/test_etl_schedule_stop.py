@@ -10,8 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.integration.etl_world import EtlWorld, at
-from tests.integration.test_etl_cli import etl_env
+from tests.integration.etl_world import EtlWorld, at, etl_env
 
 # Close to today: the nightly run loads from the first day with data up to last midnight.
 DAY = datetime.now(UTC).date() - timedelta(days=4)

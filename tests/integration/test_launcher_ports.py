@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from deploy.local import busy_ports, free_port, local_origins
-from tests.e2e.test_launcher import linger_in_time_wait
+from tests.helpers import linger_in_time_wait
 
 
 def test_a_port_with_connections_lingering_in_time_wait_counts_as_free() -> None:

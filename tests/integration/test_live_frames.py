@@ -10,10 +10,16 @@ from hypothesis import HealthCheck, Phase, given, settings
 from gateway.realtime.parsing import Refusal, parse_frame
 from services.common.timeutil import format_time, parse_time
 from tests.frame_strategies import frame_texts
-from tests.integration import test_live_sessions as live
-from tests.integration.test_live_sessions import Cluster, frames_until, join, next_of, open_session
+from tests.integration.live_cluster import (
+    Cluster,
+    frames_until,
+    join,
+    next_of,
+    open_session,
+    start_poll,
+    summary_of,
+)
 
-cluster = live.cluster  # the two-instance cluster of test_live_sessions
 EXAMPLES = 60
 
 
@@ -87,7 +93,7 @@ async def test_times_are_rfc_3339_strings_or_null_in_rest_and_in_frames(cluster:
     ws = await join(cluster, "coach", unscheduled)
     joined = await next_of(ws, "session_snapshot")
     assert is_rfc3339(joined["created_at"])
-    poll = await live.start_poll(ws, ["a", "b"])
+    poll = await start_poll(ws, ["a", "b"])
     assert is_rfc3339(poll["ts"])
     assert is_rfc3339(poll["closes_at"])
     listed = (await cluster.http.get(f"/group-sessions/{unscheduled}", headers=headers)).json()
@@ -95,7 +101,7 @@ async def test_times_are_rfc_3339_strings_or_null_in_rest_and_in_frames(cluster:
     ended = await cluster.http.post(f"/group-sessions/{unscheduled}/end", headers=headers)
     assert is_rfc3339(ended.json()["ended_at"])
     assert is_rfc3339((await next_of(ws, "session_ended"))["ts"])
-    summary = await live.summary_of(cluster, unscheduled)
+    summary = await summary_of(cluster, unscheduled)
     assert all(is_rfc3339(summary[k]) for k in ("created_at", "ended_at"))
     attendee = summary["participants"][0]
     assert is_rfc3339(attendee["joined_at"])

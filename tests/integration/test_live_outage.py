@@ -1,7 +1,7 @@
 """Redis dies or hangs and comes back: a dedicated real Redis, SIGKILLed and restarted on
 its port, or stopped (SIGSTOP) and continued.
 
-Two gateway instances (the cluster of test_live_sessions) over a Redis only these tests
+Two gateway instances (the ``cluster`` fixture of conftest.py) over a Redis only these tests
 use, so killing it disturbs no other test.
 """
 
@@ -25,11 +25,15 @@ from websockets.exceptions import ConnectionClosed
 
 from deploy import embedded_redis
 from deploy.local import free_port
-from tests.integration import test_live_sessions as live
-from tests.integration.test_live_sessions import ORIGIN, Cluster, join, next_of, open_session
-
-# The two-instance cluster, here over the restartable Redis below (see redis_server).
-cluster = live.cluster
+from tests.integration.live_cluster import (
+    ORIGIN,
+    Cluster,
+    join,
+    next_of,
+    open_session,
+    start_poll,
+    summary_of,
+)
 
 
 @dataclass
@@ -284,7 +288,7 @@ async def test_everything_works_again_by_itself_once_redis_is_back(
     await next_of(ann, "session_snapshot")
     idle = await join(cluster, "idle", session_id, instance=1)
     await next_of(idle, "session_snapshot")
-    poll = await live.start_poll(ann, ["a", "b"], seconds=5)
+    poll = await start_poll(ann, ["a", "b"], seconds=5)
     restartable_redis.kill()
     await told_to_retry(ann)
     await told_to_retry(idle)
@@ -305,7 +309,7 @@ async def test_everything_works_again_by_itself_once_redis_is_back(
     _, owner = await cluster.user("coach")
     ended = await cluster.http.post(f"/group-sessions/{session_id}/end", headers=owner)
     assert ended.status_code == 200
-    summary = await live.summary_of(cluster, session_id)
+    summary = await summary_of(cluster, session_id)
     polls = [p["poll_id"] for p in summary["polls"]]
     assert polls == [poll["poll_id"]]
     assert (await cluster.user("bob"))[0] in [p["user_id"] for p in summary["participants"]]

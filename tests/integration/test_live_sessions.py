@@ -6,149 +6,27 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
-import uvicorn
 from redis.asyncio import Redis as AsyncRedis
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.typing import Origin, Subprotocol
+from websockets.typing import Subprotocol
 
-from deploy.local import free_port
-from gateway.app import create_app
-from gateway.config import GatewaySettings
 from gateway.realtime.redis_keys import TO_PERSIST, key
 from gateway.realtime.store import LiveStore
-from services.common.trust import GATEWAY
-from tests.helpers import (
-    KeyFiles,
-    ServiceCerts,
-    address,
-    register_and_login,
-    start_activity_server,
-    start_user_server,
+from tests.integration.live_cluster import (
+    ORIGIN,
+    Cluster,
+    frames_until,
+    join,
+    next_of,
+    open_session,
+    start_poll,
+    summary_of,
 )
-
-ORIGIN = Origin("http://app.example")
-
-
-@dataclass
-class Cluster:
-    """Two gateway instances over the same services and Redis."""
-
-    urls: list[str]
-    http: httpx.AsyncClient
-    users: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-
-    def ws_url(self, instance: int, session_id: str) -> str:
-        return self.urls[instance].replace("http", "ws") + f"/ws/sessions/{session_id}"
-
-    async def user(self, name: str) -> tuple[str, dict[str, str]]:
-        if name not in self.users:
-            self.users[name] = await register_and_login(self.http, name)
-        return self.users[name]
-
-
-@pytest.fixture
-async def cluster(
-    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
-) -> AsyncIterator[Cluster]:
-    redis.Redis.from_url(redis_server).flushdb()
-    certs = service_certs
-    user = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs)
-    activity = await start_activity_server(
-        f"sqlite:///{tmp_path / 'a.db'}", [address(user)], certs=certs
-    )
-    tls = certs.of(GATEWAY)
-    servers, tasks, urls = [], [], []
-    for _ in range(2):
-        settings = GatewaySettings(
-            user_service_addresses=[address(user)],
-            activity_service_addresses=[address(activity)],
-            jwt_public_key_file=jwt_keys.public,
-            redis_url=redis_server,
-            allowed_origins=[ORIGIN],
-            ws_send_queue=64,
-            ws_send_timeout=0.5,
-            ws_rate_per_second=1000,
-            ws_rate_burst=1000,
-            live_empty_timeout=1.0,
-            tls_ca_file=tls.ca,
-            tls_cert_file=tls.cert,
-            tls_key_file=tls.key,
-        )
-        port = free_port()
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ws_max_size=settings.ws_max_message_bytes,
-            lifespan="on",
-        )
-        server = uvicorn.Server(config)
-        servers.append(server)
-        tasks.append(asyncio.create_task(server.serve()))
-        urls.append(f"http://127.0.0.1:{port}")
-    for server in servers:
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
-            await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(base_url=urls[0], timeout=10) as http:
-        yield Cluster(urls, http)
-    for server in servers:
-        server.should_exit = True
-    await asyncio.gather(*tasks)
-    for grpc_server in (activity, user):
-        await grpc_server.stop(grace=0)
-
-
-async def open_session(cluster: Cluster, owner: str = "coach") -> str:
-    _, headers = await cluster.user(owner)
-    body = {"title": "Morning HIIT", "workout_type": "hiit"}
-    created = await cluster.http.post("/group-sessions", headers=headers, json=body)
-    assert created.status_code == 201, created.text
-    return str(created.json()["session_id"])
-
-
-async def join(
-    cluster: Cluster, name: str, session_id: str, instance: int = 0, last_seq: int | None = None
-) -> ClientConnection:
-    """Connect with the token in the Authorization header and send join_session."""
-    user_id, headers = await cluster.user(name)
-    socket_ = await connect(
-        cluster.ws_url(instance, session_id), additional_headers=headers, origin=ORIGIN
-    )
-    frame: dict[str, Any] = {"type": "join_session", "session_id": session_id, "user_id": user_id}
-    if last_seq is not None:
-        frame["last_seq"] = last_seq
-    await socket_.send(json.dumps(frame))
-    return socket_
-
-
-async def next_of(socket_: ClientConnection, kind: str, within: float = 5.0) -> dict[str, Any]:
-    """The next frame of a given type, skipping others."""
-    async with asyncio.timeout(within):
-        while True:
-            frame = json.loads(await socket_.recv())
-            if frame["type"] == kind:
-                return dict(frame)
-
-
-async def frames_until(
-    socket_: ClientConnection, wanted: Callable[[dict[str, Any]], bool], within: float = 5.0
-) -> list[dict[str, Any]]:
-    """Every frame received up to and including the first one ``wanted`` accepts."""
-    frames: list[dict[str, Any]] = []
-    async with asyncio.timeout(within):
-        while not frames or not wanted(frames[-1]):
-            frames.append(json.loads(await socket_.recv()))
-    return frames
 
 
 async def test_sessions_are_created_listed_and_read_over_rest(cluster: Cluster) -> None:
@@ -573,18 +451,6 @@ async def test_a_stalled_notification_socket_is_dropped_without_slowing_the_othe
     await reader.close()
 
 
-async def start_poll(ws: ClientConnection, options: list[str], seconds: int = 60) -> dict[str, Any]:
-    """Start a poll from this client and return the announcement."""
-    frame = {
-        "type": "start_poll",
-        "question": "Next?",
-        "options": options,
-        "duration_seconds": seconds,
-    }
-    await ws.send(json.dumps(frame))
-    return await next_of(ws, "start_poll")
-
-
 async def test_votes_are_tallied_live_once_per_user_and_may_change(cluster: Cluster) -> None:
     session_id = await open_session(cluster)
     coach = await join(cluster, "coach", session_id, instance=0)
@@ -659,17 +525,6 @@ async def test_a_poll_closes_itself_at_its_deadline(cluster: Cluster) -> None:
         [0, 1],
     )
     await coach.close()
-
-
-async def summary_of(cluster: Cluster, session_id: str) -> dict[str, Any]:
-    """Wait (bounded) until the ended session's summary has been recorded."""
-    _, headers = await cluster.user("coach")
-    for _ in range(100):
-        snapshot = (await cluster.http.get(f"/group-sessions/{session_id}", headers=headers)).json()
-        if snapshot["summary"]:
-            return dict(snapshot["summary"])
-        await asyncio.sleep(0.1)
-    raise AssertionError("the summary was never recorded")
 
 
 async def workouts_of(cluster: Cluster, name: str) -> int:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from hypothesis import HealthCheck, Phase, given, settings
@@ -31,10 +29,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from deploy.local import free_port
 from gateway.routes.fields import WORKOUT_TYPE_NAMES
 from tests.helpers import KeyFiles, ServiceCerts, register_admin
-from tests.integration.platform import Platform, running_platform
+from tests.integration.platform import Platform, running_platform, served
 
 PUBLIC = {
     ("POST", "/users/register"),
@@ -144,22 +141,6 @@ async def test_every_error_response_is_the_one_error_shape(platform: Platform) -
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
     assert "HTTPValidationError" not in platform.app.openapi()["components"]["schemas"]
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The platform's running app on a real port (its lifespan already runs: not again)."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def own_user(case: Case[Any], user_id: str) -> None:

@@ -17,8 +17,7 @@ from gateway.edge.openapi import install_openapi
 from services.common.timeutil import parse_time
 from services.common.upstream import RpcFailed, UserRpc
 from tests.helpers import assert_error, register_and_login
-from tests.integration.platform import Platform
-from tests.integration.test_openapi_contract import served
+from tests.integration.platform import Platform, served
 
 SURROGATE = "\ud800"
 # json.dumps writes a lone surrogate as the escape a client would send: "\ud800".

@@ -8,18 +8,7 @@ import grpc
 import pytest
 
 from services.common.upstream.breaker import AsyncCircuitBreaker, BreakerOpen
-from tests.helpers import FakeClock
-
-
-def rpc_error(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
-    """An error as grpc.aio raises it."""
-    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=code.name)
-
-
-async def failing(code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
-    """A call that fails after yielding to the loop, like a real RPC."""
-    await asyncio.sleep(0)
-    raise rpc_error(code)
+from tests.helpers import FakeClock, failing
 
 
 async def succeeding() -> str:

@@ -27,8 +27,7 @@ from services.common.upstream.errors import map_rpc_errors
 from services.common.upstream.pool import judge_health
 from services.common.upstream.retry import RULES, counts_as_failure, may_fail_over, rule_for
 from services.common.upstream.rpcs import USER_SERVICE, ActivityRpc, rpc
-from tests.helpers import FakeClock
-from tests.unit.test_breaker import failing, rpc_error
+from tests.helpers import FakeClock, failing, rpc_error
 
 ALL_CODES = [code for code in grpc.StatusCode if code is not grpc.StatusCode.OK]
 
