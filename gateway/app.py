@@ -27,20 +27,19 @@ from gateway.edge.middleware import (
 from gateway.edge.openapi import install_openapi
 from gateway.edge.redis import RedisClients, open_redis
 from gateway.edge.text import JsonTextMiddleware
-from gateway.realtime import notifications
+from gateway.realtime import notification_socket
 from gateway.realtime import socket as live_socket
 from gateway.realtime.hub import ChannelKind, Hub
 from gateway.realtime.live import Live
-from gateway.realtime.notifications import NotificationChannel
+from gateway.realtime.notification_socket import NotificationChannel
 from gateway.realtime.persistence import sweep_until
 from gateway.realtime.polls import close_due_polls_until
 from gateway.realtime.presence import PresenceAnnouncer
 from gateway.realtime.session_channel import SessionChannel
 from gateway.realtime.store import LiveStore
 from gateway.realtime.tasks import Background
-from gateway.routes import accounts, admin, changes, goals, users, workouts
+from gateway.routes import accounts, admin, changes, goals, notifications, users, workouts
 from gateway.routes import group_sessions as live_routes
-from gateway.routes import notifications as notification_routes
 from services.common.trust import ACTIVITY, SAGA, USER
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
@@ -114,8 +113,8 @@ ROUTERS = (
     goals.router,
     changes.router,
     workouts.router,
-    notification_routes.router,
     notifications.router,
+    notification_socket.router,
     live_routes.router,
     live_socket.router,
     admin.router,

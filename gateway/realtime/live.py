@@ -24,9 +24,9 @@ class Live:
 
 
 async def live(request: Request) -> Live:
-    """FastAPI dependency: the app's live-session machinery."""
-    machinery: Live = request.app.state.live
-    return machinery
+    """FastAPI dependency: the app's live-session container."""
+    container: Live = request.app.state.live
+    return container
 
 
 LiveDep = Annotated[Live, Depends(live)]

@@ -1,6 +1,6 @@
 """Response bodies of the group-session routes, as the snapshot and the summary build them.
 
-Times are RFC 3339 strings in UTC (see machinery.stamp), or null when unset.
+Times are RFC 3339 strings in UTC (see views.stamp), or null when unset.
 """
 
 from __future__ import annotations

@@ -48,13 +48,13 @@ JOIN_TIMEOUT = 10.0
 @router.websocket("/ws/sessions/{session_id}")
 async def session_socket(websocket: WebSocket, session_id: str) -> None:
     """Join a live session: send join_session first, then chat and exercise updates."""
-    machinery: Live = websocket.app.state.live
-    authorized = await authorize(websocket, machinery.settings.allowed_origins)
+    live: Live = websocket.app.state.live
+    authorized = await authorize(websocket, live.settings.allowed_origins)
     if authorized is None:
         return
     user_id, subprotocol = authorized
     try:
-        session = await machinery.store.get(session_id)
+        session = await live.store.get(session_id)
     except REDIS_OUTAGES as error:
         log.warning("live session handshake refused, redis down", extra={"error": repr(error)})
         await refuse_for_now(websocket, subprotocol)
@@ -63,19 +63,19 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(CLOSE_POLICY, reason="no such active session")
         return
     await websocket.accept(subprotocol=subprotocol)
-    connection = SessionClient(websocket, session_id, user_id, machinery.settings)
+    connection = SessionClient(websocket, session_id, user_id, live.settings)
     try:
-        await connection.serve(_Reader(machinery, connection).run())
+        await connection.serve(_Reader(live, connection).run())
     finally:
-        joined = machinery.hub.holds(connection)
-        machinery.hub.remove(connection)
+        joined = live.hub.holds(connection)
+        live.hub.remove(connection)
         await connection.say_goodbye()
         if joined:
-            await _leave(machinery, connection)
+            await _leave(live, connection)
 
 
-async def _leave(machinery: Live, connection: SessionClient) -> None:
-    store, session_id, user_id = machinery.store, connection.session_id, connection.user_id
+async def _leave(live: Live, connection: SessionClient) -> None:
+    store, session_id, user_id = live.store, connection.session_id, connection.user_id
     try:
         left = await store.disconnect(session_id, user_id, connection.connection_id)
     except REDIS_OUTAGES:
@@ -83,7 +83,7 @@ async def _leave(machinery: Live, connection: SessionClient) -> None:
         store.disconnect_later(session_id, user_id, connection.connection_id)
         return
     if left:
-        machinery.presence.announce(session_id, "leave_session", user_id)
+        live.presence.announce(session_id, "leave_session", user_id)
 
 
 class _Bucket:
@@ -106,10 +106,10 @@ class _Bucket:
 class _Reader:
     """Reads one client's frames: join first, then the rest, within the rate limit."""
 
-    def __init__(self, machinery: Live, connection: SessionClient) -> None:
-        self.machinery = machinery
+    def __init__(self, live: Live, connection: SessionClient) -> None:
+        self.live = live
         self.connection = connection
-        self.bucket = _Bucket(machinery.settings.rate_per_second, machinery.settings.rate_burst)
+        self.bucket = _Bucket(live.settings.rate_per_second, live.settings.rate_burst)
         self.refusals = 0
         self.joined = False
 
@@ -118,7 +118,7 @@ class _Reader:
         connection = self.connection
         while (text := await self._next_text()) is not None:
             if not self._within_rate():
-                if self.refusals > self.machinery.settings.rate_burst:
+                if self.refusals > self.live.settings.rate_burst:
                     connection.end(Farewell(CLOSE_POLICY, "rate limit exceeded"))
                     return
                 continue
@@ -180,7 +180,7 @@ class _Reader:
         """Act on a valid frame; False when the client leaves."""
         if not self.joined:
             if isinstance(frame, JoinSession):
-                self.joined = await _join(self.machinery, self.connection, frame)
+                self.joined = await _join(self.live, self.connection, frame)
             else:
                 self._refuse(Refusal("NOT_JOINED", "send join_session first"))
             return True
@@ -188,19 +188,19 @@ class _Reader:
             self._refuse(Refusal("ALREADY_JOINED", "this connection has joined already"))
             return True
         if isinstance(frame, ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll):
-            await _handle(self.machinery, self.connection, frame)
+            await _handle(self.live, self.connection, frame)
             return True
         return False  # leave_session
 
 
-async def _join(machinery: Live, connection: SessionClient, frame: JoinSession) -> bool:
-    store, session_id = machinery.store, connection.session_id
+async def _join(live: Live, connection: SessionClient, frame: JoinSession) -> bool:
+    store, session_id = live.store, connection.session_id
     if frame.session_id != session_id:
         connection.send_now(error_frame("WRONG_SESSION", "session_id does not match the URL"))
         return False
-    machinery.hub.add(connection)
+    live.hub.add(connection)
     if await store.connect(session_id, connection.user_id, connection.connection_id):
-        machinery.presence.announce(session_id, "join_session", connection.user_id)
+        live.presence.announce(session_id, "join_session", connection.user_id)
     session = await store.get(session_id)
     if frame.last_seq is not None:
         missed = await store.events_after(session_id, frame.last_seq)
@@ -220,28 +220,28 @@ async def _join(machinery: Live, connection: SessionClient, frame: JoinSession) 
 
 
 async def _handle(
-    machinery: Live,
+    live: Live,
     connection: SessionClient,
     frame: ChatMessage | ExerciseUpdate | StartPoll | Vote | ClosePoll,
 ) -> None:
     if isinstance(frame, StartPoll):
-        await polls.start(machinery.store, connection, frame)
+        await polls.start(live.store, connection, frame)
     elif isinstance(frame, Vote):
-        await polls.vote(machinery.store, connection, frame)
+        await polls.vote(live.store, connection, frame)
     elif isinstance(frame, ClosePoll):
-        await polls.close(machinery.store, connection, frame)
+        await polls.close(live.store, connection, frame)
     else:
-        await _publish(machinery, connection, frame)
+        await _publish(live, connection, frame)
 
 
 async def _publish(
-    machinery: Live, connection: SessionClient, frame: ChatMessage | ExerciseUpdate
+    live: Live, connection: SessionClient, frame: ChatMessage | ExerciseUpdate
 ) -> None:
     payload = frame.model_dump(exclude={"type", "user_id"}, exclude_none=True)
     event = make_event(frame.type, connection.session_id, connection.user_id, **payload)
-    await machinery.store.append(connection.session_id, event)
+    await live.store.append(connection.session_id, event)
     if isinstance(frame, ChatMessage):
         totals = {"chat_messages": 1}
     else:
         totals = {"exercise_updates": 1, "reps": frame.reps or 0}
-    await machinery.store.count(connection.session_id, connection.user_id, **totals)
+    await live.store.count(connection.session_id, connection.user_id, **totals)

@@ -1,4 +1,4 @@
-"""The realtime machinery's endless background loops, started and stopped together."""
+"""The realtime room's endless background loops, started and stopped together."""
 
 from __future__ import annotations
 

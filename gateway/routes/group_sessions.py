@@ -46,7 +46,7 @@ async def _session_or_404(store: LiveStore, session_id: str) -> GroupSession:
     responses=errors(400, 401, 422, 503),
 )
 async def create_group_session(
-    body: CreateGroupSession, caller: Creator, pools: Pools, machinery: LiveDep
+    body: CreateGroupSession, caller: Creator, pools: Pools, live: LiveDep
 ) -> dict[str, Any]:
     """Open a live class that others can join."""
     await require_account(pools, caller)
@@ -56,17 +56,17 @@ async def create_group_session(
         raise ApiError(400, f"unknown workout_type {body.workout_type!r}")
     # With an Idempotency-Key, a retry after a crash re-creates the same session, not a second.
     scoped = idempotency_var.get()
-    session = await machinery.store.create(
+    session = await live.store.create(
         caller, body.title, body.workout_type, body.scheduled_at or "", session_id=scoped
     )
-    return await snapshot(machinery.store, session)
+    return await snapshot(live.store, session)
 
 
 @router.get("/group-sessions", response_model=GroupSessionList, responses=errors(401))
-async def list_group_sessions(_caller: Caller, machinery: LiveDep) -> dict[str, Any]:
+async def list_group_sessions(_caller: Caller, live: LiveDep) -> dict[str, Any]:
     """Active sessions, newest first."""
-    sessions = await machinery.store.active()
-    return {"sessions": [await snapshot(machinery.store, s) for s in sessions]}
+    sessions = await live.store.active()
+    return {"sessions": [await snapshot(live.store, s) for s in sessions]}
 
 
 @router.get(
@@ -74,11 +74,9 @@ async def list_group_sessions(_caller: Caller, machinery: LiveDep) -> dict[str, 
     response_model=GroupSessionResponse,
     responses=errors(401, 404),
 )
-async def get_group_session(
-    session_id: PathId, _caller: Caller, machinery: LiveDep
-) -> dict[str, Any]:
+async def get_group_session(session_id: PathId, _caller: Caller, live: LiveDep) -> dict[str, Any]:
     """A session's snapshot: participants, state and last sequence number."""
-    return await snapshot(machinery.store, await _session_or_404(machinery.store, session_id))
+    return await snapshot(live.store, await _session_or_404(live.store, session_id))
 
 
 @router.post(
@@ -86,14 +84,12 @@ async def get_group_session(
     response_model=GroupSessionResponse,
     responses=errors(401, 403, 404, 409),
 )
-async def end_group_session(
-    session_id: PathId, caller: Caller, machinery: LiveDep
-) -> dict[str, Any]:
+async def end_group_session(session_id: PathId, caller: Caller, live: LiveDep) -> dict[str, Any]:
     """End the session (its owner only); everyone connected gets session_ended."""
-    session = await _session_or_404(machinery.store, session_id)
+    session = await _session_or_404(live.store, session_id)
     if session.owner_id != caller:
         raise ApiError(403, "only the owner can end a group session")
-    if not await machinery.store.end(session_id):
+    if not await live.store.end(session_id):
         raise ApiError(409, "the session has already ended", status="FAILED_PRECONDITION")
-    await machinery.store.append(session_id, make_event("session_ended", session_id, caller))
-    return await snapshot(machinery.store, await _session_or_404(machinery.store, session_id))
+    await live.store.append(session_id, make_event("session_ended", session_id, caller))
+    return await snapshot(live.store, await _session_or_404(live.store, session_id))

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from starlette.websockets import WebSocket
 
 from gateway.realtime.hub import TOO_SLOW, Client, Hub, Outgoing, unavailable
-from gateway.realtime.notifications import NOTIFICATIONS, NotificationChannel
+from gateway.realtime.notification_socket import NOTIFICATIONS, NotificationChannel
 from gateway.realtime.protocol import CLOSE_TRY_AGAIN
 from gateway.realtime.redis_keys import channel
 from gateway.realtime.session_channel import SessionChannel, SessionClient, session_item
