@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import KeyFiles, ServiceCerts
 from tests.integration.live_cluster import Cluster, running_cluster
-from tests.integration.platform import Platform, running_platform
+from tests.integration.platform import Platform, sqlite_platform
 
 
 @pytest.fixture
@@ -17,10 +17,8 @@ async def platform(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:
     """User, activity and gateway, one instance each, on fresh SQLite databases."""
-    async with running_platform(
-        f"sqlite:///{tmp_path / 'user.db'}",
-        f"sqlite:///{tmp_path / 'activity.db'}",
-        f"sqlite:///{tmp_path / 'saga.db'}",
+    async with sqlite_platform(
+        tmp_path,
         jwt_keys,
         redis_server,
         certs=service_certs,

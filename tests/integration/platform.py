@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -103,6 +105,21 @@ async def running_platform(
         await activity.stop(grace=0)
         for server in users:
             await server.stop(grace=0)
+
+
+def sqlite_platform(
+    tmp_path: Path, keys: KeyFiles, redis_url: str, *, certs: ServiceCerts, **options: Any
+) -> AbstractAsyncContextManager[Platform]:
+    """``running_platform`` over fresh SQLite files in ``tmp_path`` (options pass through)."""
+    return running_platform(
+        f"sqlite:///{tmp_path / 'user.db'}",
+        f"sqlite:///{tmp_path / 'activity.db'}",
+        f"sqlite:///{tmp_path / 'saga.db'}",
+        keys,
+        redis_url,
+        certs=certs,
+        **options,
+    )
 
 
 @asynccontextmanager

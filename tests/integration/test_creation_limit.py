@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import KeyFiles, ServiceCerts, register_and_login
-from tests.integration.platform import Platform, running_platform
+from tests.integration.platform import Platform, sqlite_platform
 
 LIMIT = 3
 
@@ -18,10 +18,8 @@ async def limited(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:
     """A platform whose users may create three things a minute."""
-    async with running_platform(
-        f"sqlite:///{tmp_path / 'user.db'}",
-        f"sqlite:///{tmp_path / 'activity.db'}",
-        f"sqlite:///{tmp_path / 'saga.db'}",
+    async with sqlite_platform(
+        tmp_path,
         jwt_keys,
         redis_server,
         certs=service_certs,

@@ -30,7 +30,7 @@ from tests.helpers import (
     start_saga_coordinator,
     start_user_server,
 )
-from tests.integration.platform import Platform, running_platform
+from tests.integration.platform import Platform, sqlite_platform
 
 RESET_TIMEOUT = 10.0
 FAIL_MAX = 3
@@ -41,10 +41,8 @@ async def two_user_instances(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:
     """Two user-service instances on fixed ports, so a stopped one can come back."""
-    async with running_platform(
-        f"sqlite:///{tmp_path / 'user.db'}",
-        f"sqlite:///{tmp_path / 'activity.db'}",
-        f"sqlite:///{tmp_path / 'saga.db'}",
+    async with sqlite_platform(
+        tmp_path,
         jwt_keys,
         redis_server,
         user_ports=[free_port(), free_port()],

@@ -123,18 +123,23 @@ async def test_reflection_serves_the_file_descriptor_for_calls_by_name(services:
     assert replies[0].file_descriptor_response.file_descriptor_proto
 
 
-async def test_a_goal_created_by_the_saga_steps_reads_back_the_same(services: Services) -> None:
-    user = await register(services)
-    prepare = upb.PrepareGoalChangeRequest(
+def create_step(user_id: str) -> upb.PrepareGoalChangeRequest:
+    """The saga's first step creating goal g1 (a marathon) for the user, as saga s1."""
+    return upb.PrepareGoalChangeRequest(
         request_id="s1:prepare",
         saga_id="s1",
-        user_id=user.user_id,
+        user_id=user_id,
         goal_id="g1",
         operation=upb.GOAL_OPERATION_CREATE,
         goal_type=gpb.GOAL_TYPE_DISTANCE_KM,
         target_value=42.2,
         target_date="2099-01-01",
     )
+
+
+async def test_a_goal_created_by_the_saga_steps_reads_back_the_same(services: Services) -> None:
+    user = await register(services)
+    prepare = create_step(user.user_id)
     await services.saga_users.PrepareGoalChange(prepare)
     commit = upb.GoalChangeStepRequest(
         request_id="s1:commit", saga_id="s1", user_id=user.user_id, goal_id="g1"
@@ -149,16 +154,7 @@ async def test_a_goal_created_by_the_saga_steps_reads_back_the_same(services: Se
 
 async def test_the_gateway_cannot_create_a_goal_past_the_saga(services: Services) -> None:
     user = await register(services)
-    prepare = upb.PrepareGoalChangeRequest(
-        request_id="s1:prepare",
-        saga_id="s1",
-        user_id=user.user_id,
-        goal_id="g1",
-        operation=upb.GOAL_OPERATION_CREATE,
-        goal_type=gpb.GOAL_TYPE_DISTANCE_KM,
-        target_value=42.2,
-        target_date="2099-01-01",
-    )
+    prepare = create_step(user.user_id)
     denied = await code_of(services.users.PrepareGoalChange(prepare))
     assert denied == grpc.StatusCode.PERMISSION_DENIED
     retired = services.user_channel.unary_unary(

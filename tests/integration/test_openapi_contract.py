@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from gateway.routes.fields import WORKOUT_TYPE_NAMES
 from tests.helpers import KeyFiles, ServiceCerts, register_admin
-from tests.integration.platform import Platform, running_platform, served
+from tests.integration.platform import Platform, served, sqlite_platform
 
 PUBLIC = {
     ("POST", "/users/register"),
@@ -259,10 +259,8 @@ async def fresh_platform(
     client = Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
-    async with running_platform(
-        f"sqlite:///{tmp_path / 'user.db'}",
-        f"sqlite:///{tmp_path / 'activity.db'}",
-        f"sqlite:///{tmp_path / 'saga.db'}",
+    async with sqlite_platform(
+        tmp_path,
         jwt_keys,
         url,
         certs=service_certs,

@@ -36,7 +36,7 @@ from tests.helpers import (
     register_and_login,
     start_user_server,
 )
-from tests.integration.platform import Platform, running_platform
+from tests.integration.platform import Platform, sqlite_platform
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
 WAIT = 30.0  # an upper bound for what should take well under a second, never asserted
@@ -47,10 +47,8 @@ async def fixed_ports(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:
     """The platform with two user-service instances on fixed ports, so they can return."""
-    async with running_platform(
-        f"sqlite:///{tmp_path / 'user.db'}",
-        f"sqlite:///{tmp_path / 'activity.db'}",
-        f"sqlite:///{tmp_path / 'saga.db'}",
+    async with sqlite_platform(
+        tmp_path,
         jwt_keys,
         redis_server,
         user_ports=[free_port(), free_port()],
