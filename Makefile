@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format proto bench lock clean
+.PHONY: install system-packages run test lint format proto bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -19,7 +19,10 @@ install: $(STAMP)  ## Create .venv and install the pinned dependencies
 run: install  ## Start 2 user + 2 activity instances and the gateway on embedded stores
 	$(BIN)/python -m deploy.local
 
-test: install lint  ## Lint, type-check, then run every test suite
+system-packages:  ## Debian's redis-server 7 and pg_auto_failover, installed when missing (as root)
+	bash deploy/system_packages.sh
+
+test: install system-packages lint  ## Lint, type-check, then run every test suite
 	$(BIN)/pytest
 
 lint: install  ## Ruff and mypy, as configured in pyproject.toml
