@@ -1,8 +1,10 @@
 """WorkoutRepository on MongoDB (pymongo): the production store.
 
-The database handle should come from a client built by ``connect`` (majority
-write concern, retryable writes); ending a session and updating the owner's
-statistics run in one multi-document transaction, which needs a replica set.
+Every write waits for a majority of the replica set and is retried once across a
+failover: the client from ``connect`` says so, and each collection and transaction
+repeats it, so a database handle built elsewhere cannot weaken it. Ending a session,
+updating the owner's statistics and queueing its progress run in one multi-document
+transaction, which needs a replica set.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
@@ -28,12 +31,34 @@ Document = dict[str, Any]
 OUTBOX = "progress_outbox"  # drained by outbox_mongo.MongoProgressOutbox
 
 
+# A write acknowledged by a majority survives an election; one acknowledged by the
+# primary alone can be rolled back when a new primary is elected without it.
+MAJORITY = WriteConcern("majority")
+MAJORITY_READS = ReadConcern("majority")
+
+
+def client(url: str) -> MongoClient[Document]:
+    """A client with majority writes and reads and retryable writes, whatever the URL says."""
+    # Keyword options override the URL's; connect=False defers I/O to the first operation.
+    return MongoClient(
+        url,
+        w="majority",
+        readConcernLevel="majority",
+        retryWrites=True,
+        retryReads=True,
+        tz_aware=True,
+        connect=False,
+    )
+
+
 def connect(url: str, database: str) -> Database[Document]:
     """A database handle with majority reads and writes and retryable writes."""
-    client: MongoClient[Document] = MongoClient(url, retryWrites=True, tz_aware=True)
-    return client.get_database(
-        database, write_concern=WriteConcern("majority"), read_concern=ReadConcern("majority")
-    )
+    return client(url).get_database(database, write_concern=MAJORITY, read_concern=MAJORITY_READS)
+
+
+def collection(db: Database[Document], name: str) -> Collection[Document]:
+    """The named collection with majority writes and reads, on any database handle."""
+    return db.get_collection(name, write_concern=MAJORITY, read_concern=MAJORITY_READS)
 
 
 class MongoWorkoutRepository:
@@ -42,10 +67,10 @@ class MongoWorkoutRepository:
     def __init__(self, db: Database[Document], clock: Clock = utc_now) -> None:
         self._db = db
         self._clock = clock
-        self._sessions = db["workout_sessions"]
-        self._statistics = db["user_statistics"]
-        self._plans = db["goal_plans"]
-        self._outbox = db[OUTBOX]
+        self._sessions = collection(db, "workout_sessions")
+        self._statistics = collection(db, "user_statistics")
+        self._plans = collection(db, "goal_plans")
+        self._outbox = collection(db, OUTBOX)
 
     def ensure_indexes(self) -> None:
         """Create the indexes the queries rely on; safe to call on every start."""
@@ -115,8 +140,11 @@ class MongoWorkoutRepository:
                 self._queue_progress(ended, tx)
             return ended
 
+        # A transaction's writes take its write concern (the client's unless given).
         with self._db.client.start_session() as tx:
-            ended = tx.with_transaction(end_and_count)
+            ended = tx.with_transaction(
+                end_and_count, read_concern=MAJORITY_READS, write_concern=MAJORITY
+            )
         if ended:
             return _to_session(ended)
         stored = self.get_session(session_id)

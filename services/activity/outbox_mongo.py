@@ -13,7 +13,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 
 from services.activity.domain import ProgressEvent
-from services.activity.mongo_repository import OUTBOX, Document
+from services.activity.mongo_repository import OUTBOX, Document, collection
 from services.common.timeutil import as_utc
 
 MAX_ERROR_LENGTH = 512
@@ -23,7 +23,7 @@ class MongoProgressOutbox:
     """The progress events of ended sessions, leased to one relay at a time."""
 
     def __init__(self, db: Database[Document]) -> None:
-        self._outbox = db[OUTBOX]
+        self._outbox = collection(db, OUTBOX)  # majority writes, as every activity write
 
     def claim_progress(
         self, owner: str, now: datetime, lease: timedelta, limit: int
