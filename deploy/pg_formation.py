@@ -17,7 +17,7 @@ import pwd
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +32,8 @@ BIN = Path("/usr/lib/postgresql/15/bin")
 PG_AUTOCTL = "pg_autoctl"
 # Role names may not begin with "pg_", and initdb names the superuser after the OS user.
 SERVICE_USER = "fitness_pg"
-DATABASE = "fitness"
+# The user store and the saga log: one database each, as with SQLite files.
+DATABASES = ("users", "sagas")
 APP_ROLE = "fitness"
 NODE_NAMES = ("node1", "node2", "node3")
 PR_SET_PDEATHSIG = 1
@@ -114,14 +115,14 @@ class Formation:
     user: str | None
     monitor: Node
     nodes: dict[str, Node]
+    databases: tuple[str, ...] = DATABASES
     _logs: list[IO[bytes]] = field(default_factory=list, repr=False)
 
-    @property
-    def url(self) -> str:
+    def url(self, database: str = DATABASES[0]) -> str:
         """The multi-host SQLAlchemy URL: libpq connects to whichever host is read-write."""
         hosts = "&".join(f"host=127.0.0.1:{node.port}" for node in self.nodes.values())
         return (
-            f"postgresql+psycopg://{APP_ROLE}@/{DATABASE}?{hosts}&target_session_attrs=read-write"
+            f"postgresql+psycopg://{APP_ROLE}@/{database}?{hosts}&target_session_attrs=read-write"
         )
 
     @property
@@ -129,9 +130,9 @@ class Formation:
         """The monitor's database, as the keepers reach it."""
         return f"postgresql://autoctl_node@127.0.0.1:{self.monitor.port}/pg_auto_failover"
 
-    def node_url(self, name: str) -> str:
+    def node_url(self, name: str, database: str = DATABASES[0]) -> str:
         """A libpq URL of one node alone (for reading a standby or a new primary directly)."""
-        return f"postgresql://{APP_ROLE}@127.0.0.1:{self.nodes[name].port}/{DATABASE}"
+        return f"postgresql://{APP_ROLE}@127.0.0.1:{self.nodes[name].port}/{database}"
 
     def pids(self) -> dict[str, int]:
         """The PID of each keeper (``pg_autoctl``) we run, by node name."""
@@ -219,19 +220,31 @@ class Formation:
         return _popen(command, self.root, self.user, stdout=log)
 
 
-def start(root: Path, ports: Mapping[str, int] | None = None, timeout: float = 90.0) -> Formation:
-    """Create and run a formation under ``root`` (ports: monitor, node1..3; free ones by default).
+def start(
+    root: Path,
+    ports: Sequence[int] | None = None,
+    timeout: float = 90.0,
+    databases: Sequence[str] = DATABASES,
+) -> Formation:
+    """Create and run a formation under ``root``: ports of the monitor then node1..3 (free
+    ones by default), each of ``databases`` owned by the services' role.
 
     Returns once the monitor reports one primary and two secondaries with synchronous
     replication on (number_sync_standbys=1: a commit is acknowledged once a standby has it).
     """
-    chosen = dict(ports or {name: free_port() for name in ("monitor", *NODE_NAMES)})
+    monitor_port, *node_ports = list(ports or [free_port() for _ in range(1 + len(NODE_NAMES))])
+    if len(node_ports) != len(NODE_NAMES):
+        raise ValueError(f"ports: the monitor's then {len(NODE_NAMES)} nodes', got {ports}")
     user = _prepare(root)
     formation = Formation(
         root,
         user,
-        Node("monitor", chosen["monitor"], root / "monitor"),
-        {name: Node(name, chosen[name], root / name) for name in NODE_NAMES},
+        Node("monitor", monitor_port, root / "monitor"),
+        {
+            name: Node(name, port, root / name)
+            for name, port in zip(NODE_NAMES, node_ports, strict=True)
+        },
+        tuple(databases),
     )
     try:
         _start_monitor(formation, timeout)
@@ -377,7 +390,8 @@ def _start_nodes(formation: Formation, timeout: float) -> None:
 def _create_command(formation: Formation, node: Node) -> list[str]:
     return [
         PG_AUTOCTL, "create", "postgres", *_common_options(node), "--name", node.name,
-        "--monitor", f"{formation.monitor_url}?sslmode=disable", "--dbname", DATABASE,
+        "--monitor", f"{formation.monitor_url}?sslmode=disable",
+        "--dbname", formation.databases[0],
     ]  # fmt: skip
 
 
@@ -417,12 +431,16 @@ def _require_sync_standby(formation: Formation) -> None:
 
 
 def _create_app_role(formation: Formation) -> None:
-    """The services' role, owner of the database (PostgreSQL 15: it may create in public)."""
+    """The services' role, owner of the databases (PostgreSQL 15: it may create in public)."""
     superuser = formation.user or pwd.getpwuid(os.geteuid()).pw_name
     primary = formation.nodes[formation.primary()]
-    url = f"postgresql://{superuser}@127.0.0.1:{primary.port}/{DATABASE}"
+    url = f"postgresql://{superuser}@127.0.0.1:{primary.port}/postgres"
     with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
         if exists is None:
             conn.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN')
-        conn.execute(f'ALTER DATABASE "{DATABASE}" OWNER TO "{APP_ROLE}"')
+        for database in formation.databases:
+            found = "SELECT 1 FROM pg_database WHERE datname = %s"
+            if conn.execute(found, (database,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{APP_ROLE}"')
