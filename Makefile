@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages run test lint format proto bench lock clean
+.PHONY: install system-packages run run-ha test lint format proto bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -18,6 +18,9 @@ install: $(STAMP)  ## Create .venv and install the pinned dependencies
 
 run: install  ## Start 2 user + 2 activity instances and the gateway on embedded stores
 	$(BIN)/python -m deploy.local
+
+run-ha: install system-packages  ## The HA topology: Redis Cluster, PostgreSQL formation, 2 gateways
+	$(BIN)/python -m deploy.local --ha
 
 system-packages:  ## Debian's redis-server 7 and pg_auto_failover, installed when missing (as root)
 	bash deploy/system_packages.sh

@@ -4,10 +4,13 @@ Two user-service instances, two activity-service instances, the saga coordinator
 the gateway, on loopback, sharing SQLite files under the data directory, plus an
 embedded Redis, an embedded PostgreSQL warehouse and the nightly ETL scheduler.
 A child that dies is restarted (deploy/supervisor.py); Ctrl-C stops them all.
+``--ha`` (``make run-ha``) runs the same over a Redis Cluster and a PostgreSQL formation,
+with a second gateway (ha.py).
 
 topology.py     settings (LOCAL_*), ports, instances, addresses, where files live
 components.py   one spec per component: its command, environment and ports
 preparation.py  data directory, keys, certificates and migrations, once before starting
+ha.py           the HA topology: its data tier, started first and stopped last
 __main__.py     the command: check the ports, prepare, supervise until Ctrl-C
 """
 

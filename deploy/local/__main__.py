@@ -1,30 +1,90 @@
-"""``python -m deploy.local``: run the platform until Ctrl-C."""
+"""``python -m deploy.local [--ha]``: run the platform until Ctrl-C."""
 
 from __future__ import annotations
 
+import argparse
 import signal
+import subprocess
 import sys
+from collections.abc import Sequence
 
 from deploy.local.components import build_topology
-from deploy.local.preparation import grant_admin_command, prepare
+from deploy.local.ha import (
+    PLANNED,
+    DataTier,
+    build_ha_topology,
+    fresh_data_dir,
+    gateway_urls,
+    start_data_tier,
+    wait_gateways_ready,
+)
+from deploy.local.preparation import grant_admin_command, migrate_all, prepare_files
 from deploy.local.topology import LocalSettings, Topology, busy_ports, certs_dir
 from deploy.supervisor import CrashLoop, Supervisor
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the platform until Ctrl-C; non-zero exit if it cannot start or a part dies."""
+    parser = argparse.ArgumentParser(prog="python -m deploy.local", description=__doc__)
+    parser.add_argument(
+        "--ha",
+        action="store_true",
+        help="the HA topology (make run-ha): Redis Cluster, PostgreSQL formation, 2 gateways",
+    )
     settings = LocalSettings()
+    if parser.parse_args(argv).ha:
+        return run_ha(settings)
     topology = build_topology(settings)
-    taken = busy_ports(settings.host, topology.all_ports())
+    if _ports_taken(settings.host, topology.all_ports()):
+        return 2
+    return run(topology)
+
+
+def run_ha(settings: LocalSettings) -> int:
+    """Start the HA data tier, run the platform over it, stop the data tier last."""
+    planned = build_ha_topology(settings, PLANNED)
+    if _ports_taken(settings.host, [*planned.all_ports(), *settings.ha_data_ports()]):
+        return 2
+    settings = fresh_data_dir(settings)
+    # Before the data tier: its servers' user must be let into the private directory.
+    prepare_files(settings)
+    print(
+        f"starting the Redis Cluster and the PostgreSQL formation (new, in {settings.data_dir})",
+        file=sys.stderr,
+    )
+    try:
+        tier = start_data_tier(settings)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C while the data tier started: it stopped what it had started
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        print(f"error: the data tier did not start: {error}", file=sys.stderr)
+        return 1
+    try:
+        return run(build_ha_topology(settings, tier.urls), tier)
+    finally:
+        tier.stop()
+
+
+def _ports_taken(host: str, ports: Sequence[int]) -> bool:
+    taken = busy_ports(host, ports)
     if taken:
         print(
             f"error: port(s) already in use: {', '.join(map(str, taken))}. "
             "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
-            "LOCAL_ACTIVITY_PORTS / LOCAL_SAGA_PORT / LOCAL_REDIS_PORT / LOCAL_WAREHOUSE_PORT.",
+            "LOCAL_ACTIVITY_PORTS / LOCAL_SAGA_PORT / LOCAL_REDIS_PORT / LOCAL_WAREHOUSE_PORT"
+            " (and for --ha LOCAL_HA_GATEWAY_PORT / LOCAL_HA_REDIS_PORTS / "
+            "LOCAL_HA_REDIS_BUS_PORTS / LOCAL_HA_POSTGRES_PORTS).",
             file=sys.stderr,
         )
-        return 2
-    prepare(topology)
+    return bool(taken)
+
+
+def run(topology: Topology, tier: DataTier | None = None) -> int:
+    """Prepare, start and supervise the topology's processes until Ctrl-C."""
+    settings = topology.settings
+    if tier is None:
+        prepare_files(settings)
+    migrate_all(topology)
     supervisor = Supervisor(topology, policy=settings.restart_policy())
     # Set both explicitly: a shell that starts us in the background ignores SIGINT.
     # The handler only sets a flag: raising from it mid-Popen or mid-lock breaks them.
@@ -32,8 +92,11 @@ def main() -> int:
         signal.signal(signum, supervisor.request_stop)
     try:
         supervisor.start_all()
-        if supervisor.wait_ready(settings.startup_timeout):
-            _print_urls(topology)
+        timeout = settings.startup_timeout
+        if supervisor.wait_ready(timeout) and wait_gateways_ready(
+            supervisor, gateway_urls(topology), timeout
+        ):
+            _print_urls(topology, tier)
             supervisor.supervise_until_stopped()
         print("\nstopping...", file=sys.stderr)
         return 0
@@ -44,11 +107,13 @@ def main() -> int:
         supervisor.stop_all()
 
 
-def _print_urls(topology: Topology) -> None:
+def _print_urls(topology: Topology, tier: DataTier | None) -> None:
     settings = topology.settings
+    gateways = gateway_urls(topology)
     lines = [
         "Fitness Goal Tracker is running:",
         f"  REST API        {topology.gateway_url}   (OpenAPI: {topology.gateway_url}/docs)",
+        *(f"  REST API        {url}   (another gateway, same services)" for url in gateways[1:]),
         f"  health          {topology.gateway_url}/health/live, /health/ready"
         "   (details: /health, admin token)",
         f"  gateway metrics {topology.gateway_metrics_url}",
@@ -67,7 +132,15 @@ def _print_urls(topology: Topology) -> None:
             ]
         ),
         f"  redis           {settings.gateway_redis_url()}"
-        + ("" if settings.redis_url else "   (embedded)"),
+        + ("   (3 masters, 3 replicas)" if tier else "" if settings.redis_url else "   (embedded)"),
+        *(
+            [
+                f"  postgresql      {tier.urls.user_database_url}   (users; pg_auto_failover)",
+                f"                  {tier.urls.saga_database_url}   (saga log)",
+            ]
+            if tier
+            else []
+        ),
         f"  warehouse       {settings.etl_warehouse_url()}"
         + ("" if settings.warehouse_url else "   (embedded)")
         + f"   ETL nightly at {settings.etl_schedule_at} UTC",

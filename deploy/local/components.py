@@ -65,11 +65,11 @@ def instances(
 
 
 def user_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
-    """The user-service instances, sharing one SQLite file."""
+    """The user-service instances, sharing one database (a SQLite file by default)."""
     settings = topology.settings
     env = {
         **SHARED,
-        "USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
+        "USER_DATABASE_URL": settings.user_store_url(),
         "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
         "USER_MIGRATE_ON_START": "false",
         "USER_HOST": settings.host,
@@ -96,14 +96,15 @@ def activity_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
 
 
 def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
-    """The saga coordinator: one instance, its log in SQLite next to the other stores."""
+    """The saga coordinator: one instance, its log in SQLite next to the other stores
+    unless a database is configured."""
     settings = topology.settings
     env = {
         **SHARED,
         "SAGA_HOST": settings.host,
         "SAGA_PORT": str(settings.saga_port),
         "SAGA_METRICS_PORT": str(settings.saga_metrics_port),
-        "SAGA_DATABASE_URL": f"sqlite:///{data / 'saga.db'}",
+        "SAGA_DATABASE_URL": settings.saga_store_url(),
         "SAGA_MIGRATE_ON_START": "false",
         "SAGA_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "SAGA_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
@@ -128,7 +129,7 @@ def warehouse_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     env = {
         **SHARED,
         "ETL_WAREHOUSE_URL": settings.etl_warehouse_url(),
-        "ETL_USER_DATABASE_URL": f"sqlite:///{data / 'user.db'}",
+        "ETL_USER_DATABASE_URL": settings.user_store_url(),
         "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
         "ETL_SCHEDULE_AT": settings.etl_schedule_at,
     }
@@ -179,7 +180,19 @@ def build_topology(settings: LocalSettings) -> Topology:
 def add_gateway(topology: Topology, name: str, port: int) -> ProcessSpec:
     """Another gateway instance over the same services and Redis (no metrics port)."""
     first = next(s for s in topology.specs if s.name == "gateway")
-    env = {**first.env, "GATEWAY_PORT": str(port), "GATEWAY_METRICS_PORT": "0"}
+    origins = dict.fromkeys(
+        [
+            *first.env["GATEWAY_ALLOWED_ORIGINS"].split(","),
+            *local_origins(first.env["GATEWAY_HOST"], port),
+        ]
+    )
+    env = {
+        **first.env,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_METRICS_PORT": "0",
+        # A page served by either gateway may call this one (its own origins too).
+        "GATEWAY_ALLOWED_ORIGINS": ",".join(origins),
+    }
     spec = ProcessSpec(name, first.argv, env, [port])
     topology.specs.append(spec)
     return spec

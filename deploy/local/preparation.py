@@ -4,6 +4,7 @@ signing keys, service certificates and migrated databases."""
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import subprocess
 from pathlib import Path
@@ -20,9 +21,19 @@ MIGRATING = ("user-1", "activity-1", "saga")
 def prepare(topology: Topology) -> None:
     """Create the private data directory, signing keys and service certificates, and
     migrate every database once."""
-    make_private(topology.settings.data_dir)
-    ensure_keys(topology.settings.data_dir / "keys")
-    ensure_certs(certs_dir(topology.settings.data_dir.resolve()))
+    prepare_files(topology.settings)
+    migrate_all(topology)
+
+
+def prepare_files(settings: LocalSettings) -> None:
+    """The private data directory, the signing keys and the service certificates."""
+    make_private(settings.data_dir)
+    ensure_keys(settings.data_dir / "keys")
+    ensure_certs(certs_dir(settings.data_dir.resolve()))
+
+
+def migrate_all(topology: Topology) -> None:
+    """Migrate every database once, by the first instance of each component that has one."""
     for name in MIGRATING:
         spec = next(s for s in topology.specs if s.name == name)
         env = {**os.environ, **spec.env}
@@ -47,6 +58,5 @@ def make_private(data_dir: Path) -> None:
 
 def grant_admin_command(settings: LocalSettings, email: str = "you@example.com") -> str:
     """The operator command that grants the admin role to an account of this platform."""
-    url = f"sqlite:///{settings.data_dir.resolve() / 'user.db'}"
     grant = f".venv/bin/python -m services.user roles grant admin --email {email}"
-    return f"USER_DATABASE_URL={url} {grant}"
+    return f"USER_DATABASE_URL={shlex.quote(settings.user_store_url())} {grant}"

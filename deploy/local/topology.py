@@ -34,6 +34,16 @@ class LocalSettings(BaseSettings):
     redis_port: int = 6379
     warehouse_url: str = Field("", description="An existing warehouse; empty starts one")
     warehouse_port: int = 5433
+    user_database_url: str = Field("", description="The user store; empty: SQLite in data_dir")
+    saga_database_url: str = Field("", description="The saga log; empty: SQLite in data_dir")
+    # `python -m deploy.local --ha` (make run-ha) only: its second gateway and data tier.
+    ha_gateway_port: int = 8001
+    ha_redis_ports: AddressList = ["7001", "7002", "7003", "7004", "7005", "7006"]
+    ha_redis_bus_ports: AddressList = ["17001", "17002", "17003", "17004", "17005", "17006"]
+    ha_postgres_ports: AddressList = Field(
+        ["5441", "5442", "5443", "5444"], description="pg_auto_failover monitor, then 3 nodes"
+    )
+    ha_start_timeout: float = Field(120.0, gt=0, description="Seconds the data tier may take")
     etl_schedule_at: str = Field("02:00", description="UTC time of the nightly ETL run")
     startup_timeout: float = Field(30.0, gt=0)
     restart_limit: int = Field(5, ge=0, description="Deaths in the window still restarted")
@@ -51,6 +61,19 @@ class LocalSettings(BaseSettings):
     def etl_warehouse_url(self) -> str:
         """The PostgreSQL the ETL loads."""
         return self.warehouse_url or embedded_postgres.server_url(self.host, self.warehouse_port)
+
+    def user_store_url(self) -> str:
+        """The user service's database: the configured one, or a SQLite file."""
+        return self.user_database_url or f"sqlite:///{self.data_dir.resolve() / 'user.db'}"
+
+    def saga_store_url(self) -> str:
+        """The saga log's database: the configured one, or a SQLite file."""
+        return self.saga_database_url or f"sqlite:///{self.data_dir.resolve() / 'saga.db'}"
+
+    def ha_data_ports(self) -> list[int]:
+        """Every port the HA data tier (Redis Cluster, PostgreSQL formation) listens on."""
+        ports = [*self.ha_redis_ports, *self.ha_redis_bus_ports, *self.ha_postgres_ports]
+        return [int(port) for port in ports]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -78,6 +101,10 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         saga_metrics_port=free_port(),
         redis_port=free_port(),
         warehouse_port=free_port(),
+        ha_gateway_port=free_port(),
+        ha_redis_ports=[str(free_port()) for _ in range(6)],
+        ha_redis_bus_ports=[str(free_port()) for _ in range(6)],
+        ha_postgres_ports=[str(free_port()) for _ in range(4)],
     )
 
 

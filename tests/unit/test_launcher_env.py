@@ -1,10 +1,11 @@
 """Every environment variable the launcher sets for a component is a setting of that
 component's pydantic-settings class, so renaming a setting cannot leave the launcher
-setting a variable nobody reads (the child would silently run on the default)."""
+setting a variable nobody reads (the child would silently run on the default); in the
+topology of ``make run`` and in the HA one of ``make run-ha``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from deploy.local.components import add_gateway, build_topology
+from deploy.local.ha import DataTierUrls, build_ha_topology
 from deploy.local.topology import LocalSettings, ProcessSpec, Topology
 from etl.config import EtlSettings
 from gateway.config import GatewaySettings
@@ -59,32 +61,56 @@ def full_topology() -> Topology:
     return topology
 
 
-def components_with_env() -> list[ProcessSpec]:
+CLUSTER = "redis-cluster://" + ",".join(f"127.0.0.1:{port}" for port in range(7001, 7007))
+NODES = "&".join(f"host=127.0.0.1:{port}" for port in (5442, 5443, 5444))
+HA = DataTierUrls(
+    CLUSTER,
+    f"postgresql+psycopg://fitness@/users?{NODES}&target_session_attrs=read-write",
+    f"postgresql+psycopg://fitness@/sagas?{NODES}&target_session_attrs=read-write",
+)
+
+
+def ha_topology() -> Topology:
+    """The launcher's HA topology (make run-ha) over a Redis Cluster and a formation."""
+    return build_ha_topology(LocalSettings(data_dir=Path("run")), HA)
+
+
+TOPOLOGIES: dict[str, Callable[[], Topology]] = {"run": full_topology, "run-ha": ha_topology}
+
+
+def components_with_env(topology: str) -> list[ProcessSpec]:
     """The specs that configure their component through the environment."""
-    return [spec for spec in full_topology().specs if set(spec.env) - INTERPRETER]
+    return [spec for spec in TOPOLOGIES[topology]().specs if set(spec.env) - INTERPRETER]
 
 
-def test_the_launcher_sets_only_variables_its_components_settings_read() -> None:
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_the_launcher_sets_only_variables_its_components_settings_read(topology: str) -> None:
     unread = {
         spec.name: unknown_names(spec.env, SETTINGS[module_of(spec)])
-        for spec in components_with_env()
+        for spec in components_with_env(topology)
     }
 
     assert {name: names for name, names in unread.items() if names} == {}
 
 
-def test_every_component_configured_through_the_environment_has_its_settings_checked() -> None:
-    modules = {spec.name: module_of(spec) for spec in components_with_env()}
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_every_component_configured_through_the_environment_has_its_settings_checked(
+    topology: str,
+) -> None:
+    modules = {spec.name: module_of(spec) for spec in components_with_env(topology)}
 
     assert {name: m for name, m in modules.items() if m not in SETTINGS} == {}
     assert set(modules.values()) == set(SETTINGS)
 
 
-@pytest.mark.parametrize("name", [spec.name for spec in components_with_env()])
+@pytest.mark.parametrize(
+    ("topology", "name"),
+    [(topology, spec.name) for topology in TOPOLOGIES for spec in components_with_env(topology)],
+)
 def test_each_components_settings_accept_the_values_the_launcher_gives_it(
-    name: str, monkeypatch: pytest.MonkeyPatch
+    topology: str, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = next(spec for spec in components_with_env() if spec.name == name)
+    spec = next(spec for spec in components_with_env(topology) if spec.name == name)
     for variable, value in spec.env.items():
         monkeypatch.setenv(variable, value)
 
@@ -102,3 +128,46 @@ def test_a_variable_that_no_setting_reads_is_reported_whatever_its_case() -> Non
     env = {"USER_DATABASE_URL": "x", "user_port": "1", "USER_DB_URL": "x", "PYTHONUNBUFFERED": "1"}
 
     assert unknown_names(env, UserSettings) == ["USER_DB_URL"]
+
+
+def test_the_ha_topology_runs_two_gateways_and_two_instances_of_each_service() -> None:
+    names = sorted(spec.name for spec in ha_topology().specs)
+
+    assert names == [
+        "activity-1",
+        "activity-2",
+        "etl",
+        "gateway",
+        "gateway-2",
+        "saga",
+        "user-1",
+        "user-2",
+        "warehouse",
+    ]
+
+
+def test_every_store_user_of_the_ha_topology_is_pointed_at_the_ha_data_tier() -> None:
+    env = {spec.name: spec.env for spec in ha_topology().specs}
+
+    redis = {name: e[k] for name, e in env.items() for k in e if k.endswith("_REDIS_URL")}
+    assert redis == dict.fromkeys(["activity-1", "activity-2", "gateway", "gateway-2"], CLUSTER)
+    users = {name: e[k] for name, e in env.items() for k in e if k.endswith("USER_DATABASE_URL")}
+    assert users == dict.fromkeys(["user-1", "user-2", "etl"], HA.user_database_url)
+    assert env["saga"]["SAGA_DATABASE_URL"] == HA.saga_database_url
+
+
+def test_the_two_gateways_listen_on_their_own_ports_and_allow_each_others_pages() -> None:
+    settings = LocalSettings(data_dir=Path("run"), gateway_port=8000, ha_gateway_port=8001)
+    gateways = [s for s in build_ha_topology(settings, HA).specs if s.name.startswith("gateway")]
+
+    assert [g.env["GATEWAY_PORT"] for g in gateways] == ["8000", "8001"]
+    assert [g.ports for g in gateways] == [[8000, settings.gateway_metrics_port], [8001]]
+    assert "http://127.0.0.1:8000" in gateways[1].env["GATEWAY_ALLOWED_ORIGINS"].split(",")
+    assert "http://localhost:8001" in gateways[1].env["GATEWAY_ALLOWED_ORIGINS"].split(",")
+
+
+def test_the_ha_topologys_default_ports_are_all_different() -> None:
+    settings = LocalSettings()
+    ports = [*build_ha_topology(settings, HA).all_ports(), *settings.ha_data_ports()]
+
+    assert len(ports) == len(set(ports)) == 30  # 14 supervised, 16 in the data tier

@@ -1,0 +1,131 @@
+"""The HA topology of ``make run-ha`` (``python -m deploy.local --ha``).
+
+The platform of ``make run`` over a Redis Cluster of 3 masters and 3 replicas (instead of
+the embedded Redis) and a PostgreSQL formation managed by pg_auto_failover (a monitor, a
+primary and two standbys) holding the user store and the saga log, with a second gateway.
+The data tier is started before the supervisor's children and stopped after them, by PID
+(deploy/redis_cluster.py, deploy/pg_formation.py); the activity store stays SQLite.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from deploy import pg_formation, redis_cluster
+from deploy.local.components import add_gateway, build_topology
+from deploy.local.topology import LocalSettings, Topology
+from deploy.supervisor import POLL_SECONDS, Supervisor
+
+SECOND_GATEWAY = "gateway-2"
+
+
+@dataclass(frozen=True)
+class DataTierUrls:
+    """Where the HA data tier answers: the cluster's seed URL, the two databases' URLs."""
+
+    redis_url: str
+    user_database_url: str
+    saga_database_url: str
+
+
+# Stand-ins for the port check before anything starts: only the ports matter then.
+PLANNED = DataTierUrls("redis-cluster://planned", "postgresql://planned", "postgresql://planned")
+
+
+class Stoppable(Protocol):
+    """A running part of the data tier."""
+
+    def stop(self) -> None:
+        """Stop every process it started, by PID."""
+
+
+@dataclass
+class DataTier:
+    """The running Redis Cluster and PostgreSQL formation."""
+
+    urls: DataTierUrls
+    parts: list[Stoppable]
+
+    def stop(self) -> None:
+        """Stop the formation, then the cluster (every process by PID)."""
+        for part in reversed(self.parts):
+            part.stop()
+
+
+def fresh_data_dir(settings: LocalSettings) -> LocalSettings:
+    """The HA platform's own data directory (``<data_dir>/ha``), emptied.
+
+    The data tier is created anew at each start (its starters build new nodes), so
+    every other store of the HA platform starts empty too, never out of step with it.
+    """
+    data = settings.data_dir / "ha"
+    if data.exists():
+        shutil.rmtree(data)
+    return settings.model_copy(update={"data_dir": data})
+
+
+def ha_settings(settings: LocalSettings, urls: DataTierUrls) -> LocalSettings:
+    """The settings of ``make run`` pointed at the HA data tier."""
+    return settings.model_copy(
+        update={
+            "redis_url": urls.redis_url,
+            "user_database_url": urls.user_database_url,
+            "saga_database_url": urls.saga_database_url,
+        }
+    )
+
+
+def build_ha_topology(settings: LocalSettings, urls: DataTierUrls) -> Topology:
+    """Every supervised process of the HA platform, over the given data tier."""
+    topology = build_topology(ha_settings(settings, urls))
+    add_gateway(topology, SECOND_GATEWAY, settings.ha_gateway_port)
+    return topology
+
+
+def gateway_urls(topology: Topology) -> list[str]:
+    """The base URL of every gateway, the first one first."""
+    host = topology.settings.host
+    ports = [spec.env["GATEWAY_PORT"] for spec in topology.specs if spec.name.startswith("gateway")]
+    return [f"http://{host}:{port}" for port in ports]
+
+
+def start_data_tier(settings: LocalSettings) -> DataTier:
+    """Start the Redis Cluster, then the formation; ready (or stopped again) on return."""
+    data = settings.data_dir.resolve()
+    pairs = zip(settings.ha_redis_ports, settings.ha_redis_bus_ports, strict=True)
+    ports = [(int(port), int(bus)) for port, bus in pairs]
+    timeout = settings.ha_start_timeout
+    cluster = redis_cluster.start(data / "redis-cluster", ports, timeout)
+    try:
+        postgres = [int(port) for port in settings.ha_postgres_ports]
+        formation = pg_formation.start(data / "pg-formation", postgres, timeout)
+        urls = DataTierUrls(cluster.url, formation.url("users"), formation.url("sagas"))
+    except BaseException:
+        cluster.stop()
+        raise
+    return DataTier(urls, [cluster, formation])
+
+
+def wait_gateways_ready(supervisor: Supervisor, urls: list[str], timeout: float) -> bool:
+    """Supervise until every gateway answers /health/ready; False if a stop came first."""
+    deadline = time.monotonic() + timeout
+    while not all(map(_ready, urls)):
+        supervisor.supervise()
+        if supervisor.stop_requested:
+            return False
+        if time.monotonic() > deadline:
+            raise TimeoutError("the second gateway did not become ready in time")
+        time.sleep(POLL_SECONDS)
+    return True
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/ready", timeout=1.0).is_success
+    except httpx.HTTPError:
+        return False
