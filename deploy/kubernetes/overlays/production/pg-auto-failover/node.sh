@@ -1,0 +1,45 @@
+#!/bin/sh
+# One data node of the pg_auto_failover formation. The first node to register becomes the
+# primary, the next ones standbys (pg_basebackup from it, synchronous by quorum). Created
+# on the first start of its volume (or again after an interrupted creation, which
+# pg_autoctl resumes), then run; a node that comes back rejoins as a standby if another
+# was promoted meanwhile. pg_hba.conf is ours (--skip-pg-hba, see monitor.sh) and is
+# copied to the standbys by pg_basebackup.
+set -eu
+MONITOR="postgres://autoctl_node@pg-monitor-0.pg-monitor:5432/pg_auto_failover?sslmode=require"
+if [ ! -f "$PGDATA/postgresql.conf" ] || [ -e "$XDG_DATA_HOME/pg_autoctl$PGDATA/pg_autoctl.init" ]; then
+  pg_autoctl create postgres --pgdata "$PGDATA" --pgport 5432 \
+    --name "$POD_NAME" --hostname "$POD_NAME.pg" --monitor "$MONITOR" \
+    --dbname fitness --username fitness --auth trust --skip-pg-hba --ssl-self-signed \
+    --replication-quorum true --candidate-priority 50
+fi
+if ! grep -q '^# fitness:' "$PGDATA/pg_hba.conf"; then
+  cat >> "$PGDATA/pg_hba.conf" <<'HBA'
+# fitness: the monitor's health checks, replication between the nodes, the application
+host all pgautofailover_monitor all trust
+hostssl replication pgautofailover_replicator all trust
+hostssl fitness pgautofailover_replicator all trust
+hostssl fitness fitness all scram-sha-256
+HBA
+  pg_ctl --pgdata "$PGDATA" reload >/dev/null 2>&1 || true
+fi
+# The application role (owner of its database, so its migrations may create tables) and
+# its password, set on whichever node is the primary: standbys receive both by
+# replication. Waits for the local server, bounded; does nothing on a standby.
+(
+  deadline=$(( $(date +%s) + 600 ))
+  until pg_isready -q -h /var/run/postgresql -p 5432; do
+    [ "$(date +%s)" -lt "$deadline" ] || exit 0
+    sleep 1
+  done
+  if [ "$(psql -h /var/run/postgresql -U postgres -d postgres -tAc 'select pg_is_in_recovery()')" = f ]; then
+    psql -q -h /var/run/postgresql -U postgres -d postgres -v ON_ERROR_STOP=1 \
+      -v password="$FITNESS_PASSWORD" <<'SQL'
+SELECT 'CREATE ROLE fitness LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fitness')
+\gexec
+ALTER ROLE fitness LOGIN PASSWORD :'password';
+ALTER DATABASE fitness OWNER TO fitness;
+SQL
+  fi
+) &
+exec pg_autoctl run --pgdata "$PGDATA"
