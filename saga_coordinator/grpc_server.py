@@ -19,6 +19,7 @@ from saga_coordinator.domain import (
     SagaView,
 )
 from saga_coordinator.service import Coordinator
+from services.common.db import DatabaseUnavailable
 from services.common.goal_types import GoalType
 from services.common.grpc_runtime import Context, StatusTable, abort_if_known, awaited_or_abort
 from services.common.timeutil import format_time
@@ -28,6 +29,8 @@ STATUSES: StatusTable = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     SagaNotFound: grpc.StatusCode.NOT_FOUND,
     SagaConflict: grpc.StatusCode.ALREADY_EXISTS,
+    # The log is failing over: a retry with the same request_id finds or starts the saga.
+    DatabaseUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
 _STATUS_PREFIX = "SAGA_STATUS_"
 # How long a call without a deadline (e.g. from grpcurl) waits for its saga to finish.

@@ -8,11 +8,29 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Select, create_engine, event, make_url
+from sqlalchemy.engine import ExceptionContext
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Seconds libpq waits for each host of a URL: a host that hangs (rather than refusing)
+# must not hold a call past the next one, nor past the gateway's deadline.
+POSTGRES_CONNECT_TIMEOUT = 2
+# SQLSTATEs of a server that cannot take the call now, though another (or the same, soon)
+# can: class 08 (connection exceptions), the server shutting down or starting (57P01-03),
+# and a read-only transaction (25006: this server was demoted to a standby meanwhile).
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot take the call now: connection lost, server down, or a standby.
+
+    Raised during a PostgreSQL failover; answered UNAVAILABLE, so callers retry. A write
+    whose commit was cut off may or may not have happened: only a retry with the same
+    request_id settles it (every mutating RPC carries one), never a guess.
+    """
 
 
 def make_engine(url: str, pool_size: int = 16, **options: Any) -> Engine:
@@ -26,11 +44,37 @@ def make_engine(url: str, pool_size: int = 16, **options: Any) -> Engine:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     pooling = {"pool_size": pool_size, "max_overflow": 0, **options}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **pooling)
+        timeout = {} if "connect_timeout" in url else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+        engine = create_engine(url, pool_pre_ping=True, connect_args=timeout, **pooling)
+        event.listen(engine, "handle_error", _unavailable_instead)
+        return engine
     create_private_sqlite_file(url)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
+
+
+def is_unavailable(sqlstate: str | None, operational: bool, disconnect: bool) -> bool:
+    """Whether a database error means "not now, try again" rather than a refusal or a bug.
+
+    An OperationalError without a SQLSTATE is libpq's own failure: it could not connect
+    to any host, or lost the connection (the server never answered).
+    """
+    if disconnect or (sqlstate is None and operational):
+        return True
+    return sqlstate is not None and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+
+
+def _unavailable_instead(context: ExceptionContext) -> BaseException | None:
+    """Raise DatabaseUnavailable for a lost connection or a read-only server (PostgreSQL)."""
+    error = context.original_exception
+    if context.is_pre_ping or not isinstance(error, psycopg.Error):
+        return None  # a failed ping only makes the pool reconnect
+    operational = isinstance(error, psycopg.OperationalError)
+    if not is_unavailable(error.sqlstate, operational, context.is_disconnect):
+        return None
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return DatabaseUnavailable(f"database unavailable: {first_line}")
 
 
 def reads_in_process(url: str) -> bool:

@@ -9,6 +9,7 @@ import grpc
 from fitness.user.v1 import user_service_pb2 as pb
 from fitness.user.v1 import user_service_pb2_grpc as pb_grpc
 
+from services.common.db import DatabaseUnavailable
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable, present_or_abort
 from services.common.timeutil import parse_date, parse_time
 from services.user import account_deletion, domain, goal_changes, service
@@ -36,6 +37,8 @@ STATUSES: StatusTable = {
     domain.GoalNotFound: grpc.StatusCode.NOT_FOUND,
     domain.Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     domain.GoalBusy: grpc.StatusCode.ABORTED,
+    # A failover in progress: retried (with the same request_id), never guessed at.
+    DatabaseUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
