@@ -65,14 +65,16 @@ def channel_as(certs: ServiceCerts, caller: str, server: str, target: str) -> gr
 
 
 async def start_user_server(
-    database_url: str, keys: KeyFiles, port: int = 0, *, certs: ServiceCerts
+    database_url: str, keys: KeyFiles, port: int = 0, *, certs: ServiceCerts, redis_url: str = ""
 ) -> GrpcServer:
-    """A user service on loopback, migrated and serving over mTLS."""
+    """A user service on loopback, migrated and serving over mTLS; it invalidates the
+    shared cache in ``redis_url`` if given."""
     settings = UserSettings(
         port=port,
         database_url=database_url,
         jwt_private_key_file=keys.private,
         hash_concurrency=2,
+        redis_url=redis_url,
         tls_ca_file=certs.of(USER).ca,
         tls_cert_file=certs.of(USER).cert,
         tls_key_file=certs.of(USER).key,

@@ -73,6 +73,8 @@ def user_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "USER_JWT_PRIVATE_KEY_FILE": str(data / "keys" / PRIVATE_NAME),
         "USER_MIGRATE_ON_START": "false",
         "USER_HOST": settings.host,
+        # Changed profiles are forgotten in the shared cache the gateways read.
+        "USER_REDIS_URL": settings.gateway_redis_url(),
         **tls_env("USER_", data, "user"),
     }
     return instances("user", "USER_", env, settings.user_ports, settings.user_metrics_ports)

@@ -23,6 +23,13 @@ from services.activity.repository import ProgressOutbox, WorkoutRepository
 from services.activity.service import ActivityDeps
 from services.activity.sql_repository import SqlWorkoutRepository
 from services.activity.users import GrpcUserDirectory
+from services.common.cache import (
+    BlockingCache,
+    CacheAside,
+    Invalidator,
+    NoInvalidation,
+    on_redis,
+)
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
@@ -60,19 +67,30 @@ def relay_policy(settings: ActivitySettings) -> RelayPolicy:
     )
 
 
+def invalidator(cache: CacheAside | None) -> Invalidator:
+    """The use cases' handle to forget cached statistics (needs the running loop)."""
+    if cache is None:
+        return NoInvalidation()
+    loop = asyncio.get_running_loop()
+    return BlockingCache(cache, loop, cache.policy.invalidate_timeout)
+
+
 class ActivityProcess:
     """The activity service's gRPC server and progress relay, started and stopped together."""
 
     def __init__(self, settings: ActivitySettings) -> None:
         tls = settings.tls()
         repo, outbox = build_stores(settings)
-        self.users = GrpcUserDirectory(
-            settings.user_service_addresses, settings.user_service_timeout, tls
-        )
+        # The relay's connections and the cache's, one per worker thread at most.
+        connections = settings.worker_threads + 4
         self.redis = (
-            command_client(settings.redis_url, settings.redis_timeout, max_connections=4)
+            command_client(settings.redis_url, settings.redis_timeout, connections)
             if settings.redis_url
             else None
+        )
+        cache = on_redis(self.redis, settings.cache_timeout) if self.redis else None
+        self.users = GrpcUserDirectory(
+            settings.user_service_addresses, settings.user_service_timeout, tls, cache
         )
         self.relay = ProgressRelay(
             outbox,
@@ -87,7 +105,7 @@ class ActivityProcess:
         )
         inline_reads = settings.store == "sql" and reads_in_process(settings.database_url)
         servicer = ActivityServicer(
-            ActivityDeps(repo=repo, users=self.users),
+            ActivityDeps(repo=repo, users=self.users, cache=invalidator(cache)),
             Dispatcher(executor, STATUSES, inline_reads),
             progress_queued=self.relay.wake,
         )

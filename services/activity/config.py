@@ -30,9 +30,16 @@ class ActivitySettings(BaseSettings):
     worker_threads: int = Field(16, gt=0)
     max_concurrent_rpcs: int = Field(512, gt=0)
     redis_url: str = Field(
-        "", description="Redis the progress relay publishes goal alerts to; '' lists them only"
+        "",
+        description="Redis the progress relay publishes goal alerts to and the shared cache "
+        "lives in; '' lists alerts only, without a cache",
     )
     redis_timeout: float = Field(1.0, gt=0)
+    cache_timeout: float = Field(
+        0.25,
+        gt=0,
+        description="Deadline of one shared-cache call (the same Redis); then the source",
+    )
     relay_poll_interval: float = Field(1.0, gt=0)
     relay_lease_seconds: float = Field(30.0, gt=0)
     relay_max_backoff: float = Field(30.0, gt=0)

@@ -34,6 +34,7 @@ from services.activity.suggestions import (
 )
 from services.activity.users import UserDirectory
 from services.common import page_tokens
+from services.common.cache import STATISTICS, Invalidator, NoInvalidation, user_entity
 from services.common.timeutil import Clock, to_millis, utc_now
 
 DEFAULT_PAGE_SIZE = 20
@@ -51,6 +52,9 @@ class ActivityDeps:
     users: UserDirectory
     clock: Clock = utc_now
     make_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    # The shared cache holds the gateway's copy of each user's statistics: forgotten after
+    # every write that changes them.
+    cache: Invalidator = field(default_factory=NoInvalidation)
 
     def now(self) -> datetime:
         """Current time at millisecond precision, the precision every store keeps."""
@@ -107,6 +111,7 @@ def end_workout(
     ended = deps.repo.complete_session(session_id, end, duration, calories, request_id)
     if ended is None:
         raise SessionAlreadyEnded(f"session {session_id} has already ended")
+    deps.cache.invalidate(STATISTICS, user_entity(user_id))  # after the commit
     return ended
 
 
@@ -212,7 +217,9 @@ def delete_user_activity(deps: ActivityDeps, user_id: str, request_id: str) -> i
     """
     if not (user_id and request_id):
         raise InvalidInput("user_id and request_id are required")
-    return deps.repo.delete_user_data(user_id)
+    deleted = deps.repo.delete_user_data(user_id)
+    deps.cache.invalidate(STATISTICS, user_entity(user_id))
+    return deleted
 
 
 def put_goal_plan(deps: ActivityDeps, plan: GoalPlan) -> Suggestion | None:

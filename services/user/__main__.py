@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fitness.user.v1 import user_service_pb2, user_service_pb2_grpc
 
+from services.common.cache import BlockingCache, Invalidator, NoInvalidation, on_redis
 from services.common.cli import run_service
 from services.common.db import make_engine, migrate, reads_in_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer
+from services.common.redis import command_client
 from services.user import roles_cli
 from services.user.auth_store import SqlAuthStore
 from services.user.config import UserSettings
@@ -48,7 +51,17 @@ def build_deps(settings: UserSettings) -> UserDeps:
         auth=SqlAuthStore(engine),
         decoy_hash=decoy,
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        cache=profile_invalidator(settings),
     )
+
+
+def profile_invalidator(settings: UserSettings) -> Invalidator:
+    """Forgets cached profiles in the shared cache, if one is configured (needs the loop)."""
+    if not settings.redis_url:
+        return NoInvalidation()
+    client = command_client(settings.redis_url, settings.cache_timeout, settings.worker_threads)
+    cache = on_redis(client, settings.cache_timeout)
+    return BlockingCache(cache, asyncio.get_running_loop(), cache.policy.invalidate_timeout)
 
 
 def build_server(settings: UserSettings, deps: UserDeps) -> GrpcServer:

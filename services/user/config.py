@@ -40,6 +40,12 @@ class UserSettings(BaseSettings):
         1.0, gt=0, description="A hash that waited this long is refused (under the gateway's 3 s)"
     )
     worker_threads: int = Field(16, gt=0)
+    redis_url: str = Field(
+        "", description="Redis of the shared cache, to forget changed profiles; '' = no cache"
+    )
+    cache_timeout: float = Field(
+        0.25, gt=0, description="Deadline of one Redis connect or reply of the shared cache"
+    )
     max_concurrent_rpcs: int = Field(512, gt=0)
     tls_ca_file: Path = Field(
         Path(".run/certs/user/ca.crt"), description="CA whose certificates are trusted (mTLS)"

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common.cache import PROFILE, Invalidator, NoInvalidation, user_entity
 from services.common.timeutil import Clock, utc_now
 from services.user.auth_store import AuthStore
 from services.user.domain import (
@@ -47,6 +48,9 @@ class UserDeps:
     # Verified when the email is unknown, so both failures cost one hash (no timing oracle).
     decoy_hash: str = ""
     refresh_ttl_seconds: int = 30 * 24 * 3600
+    # The shared cache holds GetUser's answer for the gateway and the activity service:
+    # forgotten after every committed change to it.
+    cache: Invalidator = field(default_factory=NoInvalidation)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,13 @@ def update_profile(deps: UserDeps, user_id: str, changes: dict[str, Any]) -> Use
     updated = deps.repo.update_profile(user_id, cleaned)
     if updated is None:
         raise UserNotFound(f"user {user_id} not found")
+    forget_user(deps, user_id)
     return updated
+
+
+def forget_user(deps: UserDeps, user_id: str) -> None:
+    """After a committed change to what GetUser answers: drop the shared cache's copy."""
+    deps.cache.invalidate(PROFILE, user_entity(user_id))
 
 
 def get_goal(deps: UserDeps, user_id: str, goal_id: str) -> Goal:

@@ -65,8 +65,10 @@ async def running_platform(
     **gateway_options: object,
 ) -> AsyncIterator[Platform]:
     """Start user and activity services and the gateway, all over mTLS; stop them afterwards."""
+    # The user service forgets changed profiles in the gateways' cache (the same Redis).
     users = [
-        await start_user_server(user_db, keys, port, certs=certs) for port in user_ports or [0]
+        await start_user_server(user_db, keys, port, certs=certs, redis_url=redis_url)
+        for port in user_ports or [0]
     ]
     user_addresses = [address(s) for s in users]
     # The activity service's relay publishes goal alerts to the gateways' Redis.

@@ -150,7 +150,8 @@ def test_every_store_user_of_the_ha_topology_is_pointed_at_the_ha_data_tier() ->
     env = {spec.name: spec.env for spec in ha_topology().specs}
 
     redis = {name: e[k] for name, e in env.items() for k in e if k.endswith("_REDIS_URL")}
-    assert redis == dict.fromkeys(["activity-1", "activity-2", "gateway", "gateway-2"], CLUSTER)
+    redis_users = ["activity-1", "activity-2", "gateway", "gateway-2", "user-1", "user-2"]
+    assert redis == dict.fromkeys(redis_users, CLUSTER)
     users = {name: e[k] for name, e in env.items() for k in e if k.endswith("USER_DATABASE_URL")}
     assert users == dict.fromkeys(["user-1", "user-2", "etl"], HA.user_database_url)
     assert env["saga"]["SAGA_DATABASE_URL"] == HA.saga_database_url
