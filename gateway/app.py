@@ -40,6 +40,7 @@ from gateway.realtime.store import LiveStore
 from gateway.realtime.tasks import Background
 from gateway.routes import accounts, admin, changes, goals, notifications, users, workouts
 from gateway.routes import group_sessions as live_routes
+from gateway.routes.cached import open_cache
 from services.common.trust import ACTIVITY, SAGA, USER
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
@@ -144,6 +145,7 @@ async def _lifespan(
 ) -> AsyncIterator[None]:
     pools = open_upstreams(app, settings, clock, checks)
     redis = app.state.redis = open_redis(settings)
+    app.state.cache = open_cache(settings, redis.commands, app.state.metrics.registry)
     install_limits(app, settings, redis, wall_clock)
     background = start_realtime(app, settings, redis, pools)
     yield

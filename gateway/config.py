@@ -41,6 +41,12 @@ class GatewaySettings(BaseSettings):
         gt=0,
         description="Deadline of one Redis connect or reply; a hung Redis is then an outage (503)",
     )
+    cache_enabled: bool = Field(
+        True, description="Read profiles, statistics and workout types through the shared cache"
+    )
+    cache_timeout: float = Field(
+        0.25, gt=0, description="Deadline of one cache call; beyond it the source answers"
+    )
     allowed_origins: AddressList = ["http://127.0.0.1:8000", "http://localhost:8000"]
     ws_max_message_bytes: int = Field(64 * 1024, gt=0)
     ws_send_queue: int = Field(

@@ -20,6 +20,7 @@ from gateway.edge.dependencies import (
     new_request_id,
 )
 from gateway.edge.errors import REDIS_OUTAGES
+from gateway.routes.cached import Cache
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import (
     LoginRequest,
@@ -30,6 +31,7 @@ from gateway.routes.schemas import (
     RegisterResponse,
     UserResponse,
 )
+from services.common.cache import PROFILE, user_entity
 from services.common.upstream import RpcFailed, UserRpc
 
 router = APIRouter(tags=["users"])
@@ -142,11 +144,15 @@ def token_response(reply: pb.LoginResponse, response: Response) -> LoginResponse
 
 
 @router.get("/users/{user_id}", response_model=UserResponse, responses=AUTH_ERRORS)
-async def get_user(user_id: PathId, caller: Caller, pools: Pools) -> UserResponse:
+async def get_user(user_id: PathId, caller: Caller, pools: Pools, cache: Cache) -> UserResponse:
     """Return your own account and profile."""
     require_self(user_id, caller)
-    reply = await pools.users.call(UserRpc.GetUser, pb.GetUserRequest(user_id=user_id))
-    return user_response(reply.user)
+
+    async def load() -> pb.User:
+        return (await pools.users.call(UserRpc.GetUser, pb.GetUserRequest(user_id=user_id))).user
+
+    # Shared with the activity service's weight lookup; the user service invalidates it.
+    return user_response(await cache.read(PROFILE, user_entity(user_id), load))
 
 
 @router.patch(

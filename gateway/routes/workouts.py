@@ -17,6 +17,7 @@ from gateway.edge.dependencies import (
     errors,
     new_request_id,
 )
+from gateway.routes.cached import Cache
 from gateway.routes.fields import PageToken, PathId
 from gateway.routes.schemas import (
     EndWorkoutRequest,
@@ -27,6 +28,7 @@ from gateway.routes.schemas import (
     WorkoutResponse,
     WorkoutTypeResponse,
 )
+from services.common.cache import ALL_WORKOUT_TYPES, STATISTICS, WORKOUT_TYPES, user_entity
 from services.common.upstream import ActivityRpc
 
 router = APIRouter(tags=["workouts"])
@@ -105,12 +107,18 @@ async def list_workouts(
 
 
 @router.get("/users/{user_id}/statistics", response_model=StatisticsResponse, responses=AUTH_ERRORS)
-async def statistics(user_id: PathId, caller: Caller, pools: Pools) -> StatisticsResponse:
+async def statistics(
+    user_id: PathId, caller: Caller, pools: Pools, cache: Cache
+) -> StatisticsResponse:
     """Your lifetime totals; durations in seconds."""
     require_self(user_id, caller)
-    reply = await pools.activity.call(
-        ActivityRpc.GetUserStatistics, pb.GetUserStatisticsRequest(user_id=user_id)
-    )
+
+    async def load() -> pb.GetUserStatisticsResponse:
+        request = pb.GetUserStatisticsRequest(user_id=user_id)
+        return await pools.activity.call(ActivityRpc.GetUserStatistics, request)
+
+    # The activity service invalidates it when it writes this user's workouts.
+    reply = await cache.read(STATISTICS, user_entity(user_id), load)
     return StatisticsResponse(
         total_workouts=reply.total_workouts,
         total_duration=reply.total_duration,
@@ -120,9 +128,13 @@ async def statistics(user_id: PathId, caller: Caller, pools: Pools) -> Statistic
 
 
 @router.get("/workout-types", response_model=list[WorkoutTypeResponse], responses=errors(401, 503))
-async def workout_types(_caller: Caller, pools: Pools) -> list[WorkoutTypeResponse]:
+async def workout_types(_caller: Caller, pools: Pools, cache: Cache) -> list[WorkoutTypeResponse]:
     """The workout types sessions may use, with their MET values."""
-    reply = await pools.activity.call(ActivityRpc.ListWorkoutTypes, pb.ListWorkoutTypesRequest())
+
+    async def load() -> pb.ListWorkoutTypesResponse:
+        return await pools.activity.call(ActivityRpc.ListWorkoutTypes, pb.ListWorkoutTypesRequest())
+
+    reply = await cache.read(WORKOUT_TYPES, ALL_WORKOUT_TYPES, load)
     return [
         WorkoutTypeResponse(name=t.name, met=t.met, description=t.description)
         for t in reply.workout_types
