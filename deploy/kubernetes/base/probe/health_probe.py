@@ -1,12 +1,13 @@
 """Kubernetes exec probe: ask a gRPC server's grpc.health.v1 Check over mutual TLS.
 
-    python /probe/grpc_health.py PORT COMPONENT CERT_DIR
+    python /probe/health_probe.py PORT COMPONENT CERT_DIR
 
 Exits 0 when the server on 127.0.0.1:PORT answers SERVING, 1 otherwise (with the reason on
 stderr, which the kubelet shows in the pod's events). The kubelet's own ``grpc:`` probe
 speaks plaintext only, and every gRPC port of the platform demands a client certificate,
 so the probe presents the component's own one (the health service is open to any
-component of the CA, services/common/trust.py).
+component of the CA, services/common/trust.py). Not named grpc_health.py: the script's
+folder comes first on sys.path and would hide the grpc_health package.
 """
 
 from __future__ import annotations
