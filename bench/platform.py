@@ -26,10 +26,12 @@ def running_platform(
     gateway_module: str = "gateway",
     extra_gateways: int = 0,
     gateway_env: dict[str, str] | None = None,
+    extra_gateway_env: dict[str, str] | None = None,
 ) -> Iterator[Supervisor]:
     """One user and one activity instance, gateways and Redis on free ports; stopped on exit.
 
-    Extra gateways are named gateway-2, gateway-3, ...
+    Extra gateways are named gateway-2, gateway-3, ... and get ``extra_gateway_env`` on top
+    of the first one's environment.
     """
     with tempfile.TemporaryDirectory(prefix="fitness-bench-") as root:
         topology = build_topology(settings_on_free_ports(Path(root) / "data", instances=1))
@@ -37,7 +39,8 @@ def running_platform(
         gateway.argv = python_module(gateway_module)
         gateway.env.update(gateway_env or {})
         for n in range(extra_gateways):
-            add_gateway(topology, f"gateway-{n + 2}", free_port())
+            extra = add_gateway(topology, f"gateway-{n + 2}", free_port())
+            extra.env.update(extra_gateway_env or {})
         prepare(topology)
         supervisor = Supervisor(topology, log_dir=Path(root) / "logs")
         supervisor.start_all()

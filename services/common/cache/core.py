@@ -90,10 +90,10 @@ class CachePolicy:
     invalidate_timeout: float = 1.0  # one invalidation: worth waiting longer for
     backoff: float = 1.0  # after a store failure, how long reads skip the cache
     jitter: float = 0.1  # TTLs vary by up to this fraction either way
-    tombstone_ttl: float = 10.0  # how long an invalidation refuses fills
+    tombstone_ttl: float = 5.0  # how long an invalidation refuses fills
     # A load that took longer than this does not fill: a write may have come and gone
-    # (its tombstone expired) while it ran. Longer than any call deadline of a loader.
-    max_fill_age: float = 8.0
+    # (its tombstone expired) while it ran. Longer than the loaders' call deadlines (3 s).
+    max_fill_age: float = 4.0
 
     def __post_init__(self) -> None:
         if not 0 < self.max_fill_age < self.tombstone_ttl:
