@@ -96,7 +96,8 @@ class RedisCluster:
 
     def master_for(self, key: str) -> Node:
         """The master serving ``key``'s slot now."""
-        slot = int(self._any_running().client().execute_command("CLUSTER", "KEYSLOT", key))
+        with self._any_running().client() as client:
+            slot = int(client.cluster("KEYSLOT", key))
         for node in self.masters():
             if _serves(node, slot):
                 return node

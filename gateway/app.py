@@ -184,7 +184,7 @@ def start_realtime(
     """The one hub (live sessions, notifications), and the loops that keep sessions tidy."""
     store = LiveStore(redis.commands)
     kinds: list[ChannelKind] = [SessionChannel(store.events_after), NotificationChannel()]
-    hub = Hub(redis.subscriber, kinds, settings.redis_timeout)
+    hub = Hub(redis.subscriber, kinds, settings.redis_timeout, settings.redis_url)
     app.state.live = Live(store, hub, settings.live_settings(), PresenceAnnouncer(store))
     background = Background()
     background.run(hub.listen_until)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import embedded_postgres, embedded_redis
+from deploy import embedded_postgres, embedded_redis, redis_cluster
 from deploy.certs import ensure_certs
 from deploy.local import free_port
 from services.user.tokens import generate_keypair
@@ -76,4 +76,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     server = embedded_redis.start(tmp_path_factory.mktemp("redis"), free_port())
     yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[redis_cluster.RedisCluster]:
+    """A Redis Cluster of 3 masters + 3 replicas (Debian's redis-server 7) on free ports.
+
+    Tests that kill a node restart it and wait until the cluster is healthy again.
+    """
+    ports = [(free_port(), free_port()) for _ in range(6)]
+    server = redis_cluster.start(tmp_path_factory.mktemp("redis-cluster"), ports)
+    yield server
     server.stop()

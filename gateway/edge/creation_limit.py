@@ -13,10 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from gateway.edge.errors import REDIS_OUTAGES
 from gateway.edge.login_throttle import COUNT_SCRIPT, too_many
+from services.common.redis import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,9 @@ class CreationSettings:
 class CreationLimit:
     """Counts one user's creations; raises a 429 ApiError once his window is used up."""
 
-    def __init__(self, redis: Redis, settings: CreationSettings, prefix: str = "creations") -> None:
+    def __init__(
+        self, redis: RedisClient, settings: CreationSettings, prefix: str = "creations"
+    ) -> None:
         self._settings = settings
         self._prefix = prefix
         self._count: Any = redis.register_script(COUNT_SCRIPT)

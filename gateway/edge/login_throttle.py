@@ -24,9 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from gateway.edge.errors import ApiError
+from services.common.redis import RedisClient
 
 # One key per script (a Redis Cluster refuses a script over keys of two slots, and an
 # account and an address hash apart). Refuses while the key is locked (answering the
@@ -114,7 +113,7 @@ class LoginThrottle:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         settings: ThrottleSettings,
         clock: Callable[[], float] = time.time,
         prefix: str = "login-throttle",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from redis.asyncio import Redis
 
 from gateway.config import GatewaySettings
-from services.common.redis import command_client, subscription_client
+from services.common.redis import RedisClient, command_client, subscription_client
 
 
 @dataclass(frozen=True)
@@ -18,8 +17,8 @@ class RedisClients:
     ``commands`` serves requests; ``subscriber`` serves pub/sub only.
     """
 
-    commands: Redis
-    subscriber: Redis
+    commands: RedisClient
+    subscriber: RedisClient
 
     async def close(self) -> None:
         """Close both clients."""
@@ -37,7 +36,7 @@ def open_redis(settings: GatewaySettings) -> RedisClients:
     )
 
 
-def redis_of(request: Request) -> Redis:
+def redis_of(request: Request) -> RedisClient:
     """The app's command client, for a route or middleware."""
     clients: RedisClients = request.app.state.redis
     return clients.commands

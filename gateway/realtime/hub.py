@@ -1,10 +1,12 @@
 """One fan-out hub per gateway instance: every channel kind, every WebSocket client.
 
-The hub holds one Redis pattern subscription per channel kind (live sessions,
-notifications; one connection for all) and hands each message to the local clients
-it is for. Every client has a bounded queue and its own writer task: a client that
-stops reading fills only its own queue and is disconnected (1008 "too slow"), never
-slowing the others, whatever the kind of channel it listens to.
+On a single Redis the hub holds one pattern subscription per channel kind (live
+sessions, notifications; one connection for all); on a Redis Cluster it holds a sharded
+subscription to each channel its local clients need (sharded.py). Either way it hands
+each message to the local clients it is for. Every client has a bounded queue and its
+own writer task: a client that stops reading fills only its own queue and is
+disconnected (1008 "too slow"), never slowing the others, whatever the kind of channel
+it listens to.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from starlette.websockets import WebSocket
 
 from gateway.realtime.outage import Subscription
@@ -31,6 +33,8 @@ from gateway.realtime.protocol import (
     unavailable_frame,
 )
 from gateway.realtime.settings import LiveSettings
+from gateway.realtime.sharded import ShardedSubscription
+from services.common.redis import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +174,10 @@ class ChannelKind(Protocol):
         """The Redis pattern matching every channel of this kind."""
         ...
 
+    def channel(self, audience: str) -> str:
+        """The channel carrying one audience's messages (a session's, a user's)."""
+        ...
+
     def audience(self, channel: str) -> str:
         """Whose clients a channel's messages are for (a session id, a user id)."""
         ...
@@ -187,16 +195,26 @@ class Hub:
     """This instance's registry of local clients, fed by one Redis subscription."""
 
     def __init__(
-        self, subscriber: Redis, kinds: Sequence[ChannelKind], timeout: float = 1.0
+        self,
+        subscriber: RedisClient,
+        kinds: Sequence[ChannelKind],
+        timeout: float = 1.0,
+        url: str = "",
     ) -> None:
         self.kinds = {kind.pattern: kind for kind in kinds}
+        self.by_name = {kind.name: kind for kind in kinds}
         self.local: dict[str, dict[str, set[Client]]] = {k.name: defaultdict(set) for k in kinds}
         # timeout: the silence after which Redis is asked, then taken for gone.
-        self.subscription = Subscription(subscriber, list(self.kinds), timeout, "hub subscription")
+        self.subscription: Subscription | ShardedSubscription
+        if isinstance(subscriber, RedisCluster):
+            self.subscription = ShardedSubscription(subscriber, url, timeout, "hub subscription")
+        else:
+            self.subscription = Subscription(subscriber, list(self.kinds), timeout, "hub")
 
     def add(self, client: Client) -> None:
         """Start delivering the messages of the client's channel to it."""
         self.local[client.kind][client.audience].add(client)
+        self._update_wanted()
 
     def remove(self, client: Client) -> None:
         """Stop delivering to the client."""
@@ -206,6 +224,16 @@ class Hub:
             local.discard(client)
             if not local:
                 del clients[client.audience]
+                self._update_wanted()
+
+    def _update_wanted(self) -> None:
+        # A sharded subscription holds one channel per audience with local clients.
+        wanted = {
+            self.by_name[name].channel(audience): self.by_name[name].pattern
+            for name, audiences in self.local.items()
+            for audience in audiences
+        }
+        self.subscription.want(wanted)
 
     def holds(self, client: Client) -> bool:
         """Whether the client is registered (e.g. has joined its session)."""
@@ -235,15 +263,27 @@ class Hub:
         clients notice nothing; when resubscribing fails too, Redis is down, and every
         local client is told so and closed with 1013 rather than left waiting.
         """
-        await self.subscription.relay_until(stopping, self._relay, self._catch_up, self._down)
+        await self.subscription.relay_until(stopping, self)
 
-    async def _relay(self, pattern: str, channel: str, data: str) -> None:
+    async def relay(self, pattern: str, channel: str, data: str) -> None:
+        """A published message: deliver it to its channel's local clients."""
         kind = self.kinds[pattern]
         self.deliver(kind.name, kind.audience(channel), kind.item(data))
 
-    async def _catch_up(self) -> None:
+    async def resumed(self) -> None:
+        """Subscribed again: catch every local client up on what it missed."""
         for kind in self.kinds.values():
             await kind.catch_up(self.local[kind.name])
 
-    async def _down(self) -> None:
+    async def added(self, channels: Mapping[str, str]) -> None:
+        """Sharded subscriptions confirmed: catch those channels' clients up."""
+        for channel, pattern in channels.items():
+            kind = self.kinds[pattern]
+            audience = kind.audience(channel)
+            clients = self.local[kind.name].get(audience)
+            if clients:
+                await kind.catch_up({audience: clients})
+
+    async def down(self) -> None:
+        """Redis is down: tell every local client and close it with 1013."""
         self.drop_all(unavailable())

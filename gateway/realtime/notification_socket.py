@@ -17,6 +17,7 @@ from gateway.realtime.hub import Client, Outgoing
 from gateway.realtime.live import Live
 from gateway.realtime.protocol import authorize, refuse_for_now
 from services.common.notifications import CHANNEL_PREFIX
+from services.common.notifications import channel as notification_channel
 
 router = APIRouter(tags=["notifications"])
 NOTIFICATIONS = "notifications"
@@ -31,6 +32,10 @@ class NotificationChannel:
     def audience(self, channel: str) -> str:
         """The user of a channel."""
         return channel.removeprefix(CHANNEL_PREFIX)
+
+    def channel(self, audience: str) -> str:
+        """A user's channel."""
+        return notification_channel(audience)
 
     def item(self, data: str) -> Outgoing:
         """A notification, sent as published."""

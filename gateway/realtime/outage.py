@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -69,8 +69,10 @@ async def subscribe(pubsub: PubSub, patterns: list[str], silence: float) -> None
             raise RedisTimeoutError(f"no subscription confirmation within {silence} s")
 
 
-async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, Any]]:
-    """The subscription's published messages; raises TimeoutError once Redis stops answering.
+async def published(
+    pubsub: PubSub, silence: float, kinds: frozenset[str] = frozenset({"pmessage"})
+) -> AsyncIterator[dict[str, Any]]:
+    """The subscription's messages of ``kinds``; raises TimeoutError once Redis stops answering.
 
     A blocking listen() waits forever on a Redis that hangs (or a network that drops
     packets without resetting): after ``silence`` seconds without a message this sends
@@ -87,16 +89,36 @@ async def published(pubsub: PubSub, silence: float) -> AsyncIterator[dict[str, A
             pinged = True
             continue
         pinged = False
-        if message["type"] == "pmessage":
+        if message["type"] in kinds:
             yield message
+
+
+class Listener(Protocol):
+    """Who a subscription hands messages and events to (the hub)."""
+
+    async def relay(self, pattern: str, channel: str, data: str) -> None:
+        """A message published on ``channel`` (``pattern``: its channel kind's pattern)."""
+        ...
+
+    async def resumed(self) -> None:
+        """Subscribed again after a failure: catch every local client up."""
+        ...
+
+    async def added(self, channels: Mapping[str, str]) -> None:
+        """Redis confirmed these channels' subscriptions: catch their clients up."""
+        ...
+
+    async def down(self) -> None:
+        """Subscribing failed as well: Redis is down for this instance."""
+        ...
 
 
 class Subscription:
     """Pattern subscriptions (one connection) kept up across Redis outages; ``up`` while they hold.
 
-    Each message goes to ``on_message(pattern, channel, data)``. After a failure, a new
-    subscription first calls ``on_resumed`` (to catch up on what was missed); when
-    subscribing fails too, Redis is down and ``on_down`` tells the local sockets.
+    Each message goes to ``listener.relay``. After a failure, a new subscription first
+    calls ``listener.resumed`` (to catch up on what was missed); when subscribing fails
+    too, Redis is down and ``listener.down`` tells the local sockets.
     """
 
     def __init__(self, redis: Redis, patterns: list[str], silence: float, what: str) -> None:
@@ -104,13 +126,10 @@ class Subscription:
         self.patterns, self.silence, self.what = patterns, silence, what
         self.up: bool = False
 
-    async def relay_until(
-        self,
-        stopping: asyncio.Event,
-        on_message: Callable[[str, str, str], Awaitable[None]],
-        on_resumed: Callable[[], Awaitable[None]],
-        on_down: Callable[[], Awaitable[None]],
-    ) -> None:
+    def want(self, channels: Mapping[str, str]) -> None:
+        """Nothing to do: the patterns already match every channel."""
+
+    async def relay_until(self, stopping: asyncio.Event, listener: Listener) -> None:
         """Relay until ``stopping`` is set, resubscribing with backoff after failures."""
         backoff, outage = Backoff(), OutageLog(logging.getLogger(__name__), self.what)
         failed = False
@@ -119,15 +138,17 @@ class Subscription:
                 async with self.redis.pubsub() as pubsub:
                     await subscribe(pubsub, self.patterns, self.silence)
                     if failed:
-                        await on_resumed()
+                        await listener.resumed()
                     self.up, failed = True, False
                     backoff.reset()
                     outage.recovered()
                     async for message in published(pubsub, self.silence):
-                        await on_message(message["pattern"], message["channel"], message["data"])
+                        await listener.relay(
+                            message["pattern"], message["channel"], message["data"]
+                        )
             except (OSError, RedisError) as error:
                 outage.failed(error)
                 if not self.up:
-                    await on_down()
+                    await listener.down()
                 self.up, failed = False, True
                 await asyncio.sleep(backoff.next())

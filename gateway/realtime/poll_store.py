@@ -6,10 +6,10 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from gateway.realtime.redis_keys import LOG_LENGTH, LUA_HELPERS, POLL_DEADLINES, key
+from gateway.realtime.redis_keys import LOG_LENGTH, LUA_HELPERS, POLL_DEADLINES, for_server, key
+from services.common.redis import RedisClient, publish_command
 
 if TYPE_CHECKING:
     from gateway.realtime.store import LiveStore
@@ -59,11 +59,12 @@ class PollRefused(Exception):
 class PollStore:
     """Open, vote on and close polls; votes and closes publish tallies atomically."""
 
-    def __init__(self, redis: Redis, store: LiveStore) -> None:
+    def __init__(self, redis: RedisClient, store: LiveStore) -> None:
         self.redis: Any = redis
         self.store = store
-        self._vote = redis.register_script(_VOTE)
-        self._close = redis.register_script(_CLOSE)
+        publish = publish_command(redis)
+        self._vote = redis.register_script(for_server(_VOTE, publish))
+        self._close = redis.register_script(for_server(_CLOSE, publish))
 
     async def start(
         self, session_id: str, poll: dict[str, Any], event: dict[str, Any]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 # Keep this many events per session; a client further behind must reload the snapshot.
 LOG_LENGTH = 10_000
-# Every session channel; PSUBSCRIBEd once per gateway instance.
+# Every session channel; PSUBSCRIBEd once per gateway instance on a single Redis (on a
+# cluster each instance SSUBSCRIBEs to the channels of its local sessions).
 CHANNEL_PATTERN = "live:{*}:channel"
 # Active sessions, scored by creation time (GET /group-sessions).
 ACTIVE = "live:active"
@@ -33,7 +34,7 @@ local function append(event)
   event['seq'] = seq
   local encoded = cjson.encode(event)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-1', 'event', encoded)
-  redis.call('PUBLISH', KEYS[3], encoded)
+  redis.call('__PUBLISH__', KEYS[3], encoded)
   return encoded
 end
 local function tally(votes_key, option_count)
@@ -46,6 +47,14 @@ local function tally(votes_key, option_count)
   return counts
 end
 """
+
+
+def for_server(script: str, publish: str) -> str:
+    """The script with its publish command: PUBLISH on one node, SPUBLISH on a cluster.
+
+    SPUBLISH from a script is allowed because the channel shares the session's hash tag.
+    """
+    return script.replace("__PUBLISH__", publish)
 
 
 def key(session_id: str, part: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from gateway.realtime.hub import Client, Outgoing
-from gateway.realtime.redis_keys import CHANNEL_PATTERN, session_of
+from gateway.realtime.redis_keys import CHANNEL_PATTERN, channel, session_of
 from gateway.realtime.settings import LiveSettings
 
 LIVE = "live"
@@ -64,6 +64,10 @@ class SessionChannel:
     def audience(self, channel: str) -> str:
         """The session of a channel."""
         return session_of(channel)
+
+    def channel(self, audience: str) -> str:
+        """A session's channel."""
+        return channel(audience)
 
     def item(self, data: str) -> Outgoing:
         """A published event, sent as published (it is encoded once, by the store's script)."""

@@ -20,8 +20,6 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from gateway.realtime.poll_store import PollStore
 from gateway.realtime.redis_keys import (
     ACTIVE,
@@ -31,9 +29,11 @@ from gateway.realtime.redis_keys import (
     LUA_HELPERS,
     TO_PERSIST,
     channel,
+    for_server,
     instance_key,
     key,
 )
+from services.common.redis import RedisClient, publish_command
 
 # KEYS: seq, log, channel. ARGV: log length, event.
 _APPEND = LUA_HELPERS + "return append(cjson.decode(ARGV[2]))"
@@ -76,9 +76,9 @@ class SessionFacts:
 class LiveStore:
     """Redis-backed storage of group sessions, event logs and presence."""
 
-    def __init__(self, redis: Redis, instance_id: str = "") -> None:
+    def __init__(self, redis: RedisClient, instance_id: str = "") -> None:
         self.redis: Any = redis  # replies are str (decode_responses); the stubs say bytes | str
-        self._append = redis.register_script(_APPEND)
+        self._append = redis.register_script(for_server(_APPEND, publish_command(redis)))
         self._end = redis.register_script(_END)
         self.polls = PollStore(redis, self)
         # Connections are also filed under the gateway instance holding them, so the

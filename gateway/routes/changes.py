@@ -21,7 +21,6 @@ import grpc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
-from redis.asyncio import Redis
 
 from gateway.edge.auth import require_self_or_admin
 from gateway.edge.dependencies import AUTH_ERRORS, Pools, Principal, Upstreams
@@ -35,6 +34,7 @@ from gateway.edge.errors import (
 from gateway.edge.redis import redis_of
 from gateway.routes.fields import PathId
 from gateway.routes.schemas import ChangeAccepted, ChangeStatus, ErrorDetail
+from services.common.redis import RedisClient
 from services.common.upstream import Rpc, SagaRpc, UpstreamError
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ LOST_KEEP_SECONDS = 24 * 3600
 class LostChanges:
     """The fresh saga ids whose start answer was lost, and whose they are (in Redis)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def remember(self, saga_id: str, user_id: str) -> None:

@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Sequence
 
 from fitness.user.v1 import user_service_pb2 as user_pb
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.activity.domain import ProgressEvent
 from services.activity.relay import DeliveryFailed, DeliveryRefused
 from services.common.notifications import channel, encode
+from services.common.redis import RedisClient, publish
 from services.common.timeutil import format_time
 from services.common.upstream import UpstreamError, UpstreamPool, UserRpc
 
@@ -46,14 +46,14 @@ class GrpcProgressSink:
 class RedisAlertPublisher:
     """Publishes alerts where every gateway's notification hub listens."""
 
-    def __init__(self, redis: Redis, timeout: float) -> None:
+    def __init__(self, redis: RedisClient, timeout: float) -> None:
         self._redis = redis
         self._timeout = timeout
 
     async def publish(self, note: user_pb.Notification) -> None:
-        """PUBLISH the alert on ``notifications:<user_id>``, within the timeout."""
+        """Publish the alert on ``notifications:<user_id>`` (sharded on a cluster), in time."""
         try:
             async with asyncio.timeout(self._timeout):
-                await self._redis.publish(channel(note.user_id), encode(note))
+                await publish(self._redis, channel(note.user_id), encode(note))
         except (RedisError, OSError, TimeoutError) as error:
             raise DeliveryFailed(f"redis: {error!r}") from error

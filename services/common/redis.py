@@ -1,22 +1,72 @@
 """The one Redis client factory: every component that talks to Redis builds its clients here.
 
-One place decides pooling, timeouts and reconnects, so that a Redis Cluster (issue 12)
-is one change here, not one per component.
+One URL chooses the topology. ``redis://host:port/0`` is a single node (the embedded
+default of ``make run``); ``redis-cluster://host:port,host:port,...`` names a Redis
+Cluster by some of its nodes (seeds; the rest are discovered), served by redis-py's
+``RedisCluster``. Everything else talks to the returned client the same way: keys that a
+script or MULTI touches together share a hash tag, so each is one slot.
+
+On a cluster, pub/sub is sharded (SPUBLISH/SSUBSCRIBE, Redis >= 7): a message goes to
+the one shard that owns its channel's slot instead of being broadcast to every node.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TypeAlias
+from urllib.parse import unquote, urlsplit
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+CLUSTER_SCHEME = "redis-cluster"
 
-def command_client(url: str, timeout: float, max_connections: int = 50) -> Redis:
+# What the gateway and the services hold: one node or a cluster, used alike.
+RedisClient: TypeAlias = Redis | RedisCluster
+
+
+@dataclass(frozen=True)
+class ClusterSeeds:
+    """The nodes a ``redis-cluster://`` URL names, and its credentials."""
+
+    nodes: tuple[tuple[str, int], ...]
+    username: str | None = None
+    password: str | None = None
+
+
+def is_cluster(url: str) -> bool:
+    """Whether ``url`` names a Redis Cluster (``redis-cluster://``) rather than one node."""
+    return urlsplit(url).scheme == CLUSTER_SCHEME
+
+
+def cluster_seeds(url: str) -> ClusterSeeds:
+    """Parse ``redis-cluster://[user:password@]host:port,host:port,...``."""
+    netloc = urlsplit(url).netloc
+    credentials, _, hosts = netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    nodes = tuple(_host_port(part) for part in hosts.split(",") if part)
+    if not nodes:
+        raise ValueError("a redis-cluster:// URL needs at least one host:port")
+    return ClusterSeeds(nodes, unquote(username) or None, unquote(password) or None)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"not host:port: {text!r}")
+    return host, int(port)
+
+
+def command_client(url: str, timeout: float, max_connections: int = 50) -> RedisClient:
     """A client for commands: bounded pool, every connect and reply bounded by ``timeout``.
 
     No I/O until first used.
     """
+    if is_cluster(url):
+        return _cluster_client(cluster_seeds(url), timeout, max_connections)
     # Waits for a free connection under bursts instead of failing (the default pool raises).
     pool = BlockingConnectionPool.from_url(
         url,
@@ -36,12 +86,41 @@ def command_client(url: str, timeout: float, max_connections: int = 50) -> Redis
     return Redis(connection_pool=pool)
 
 
-def subscription_client(url: str, timeout: float) -> Redis:
+def _cluster_client(seeds: ClusterSeeds, timeout: float, max_connections: int) -> RedisCluster:
+    return RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in seeds.nodes],
+        username=seeds.username,
+        password=seeds.password,
+        decode_responses=True,
+        max_connections=max_connections,  # per node
+        # redis-py's default retries with exponential backoff up to 10 s, which can hold
+        # one call for seconds while a master is failing over. Two quick retries, each
+        # after re-reading the slot map, bound a call to ~3 timeouts; the caller's own
+        # deadline (and a 503) covers the rest of the failover window.
+        retry=Retry(NoBackoff(), 2),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+
+
+def node_url(host: str, port: int, seeds: ClusterSeeds) -> str:
+    """A ``redis://`` URL for one node of a cluster, with the cluster's credentials."""
+    credentials = ""
+    if seeds.password is not None:
+        credentials = f"{seeds.username or ''}:{seeds.password}@"
+    return f"redis://{credentials}{host}:{port}/0"
+
+
+def subscription_client(url: str, timeout: float) -> RedisClient:
     """A client for pub/sub only, which never reconnects behind its subscriber's back.
 
     A subscriber must notice a lost connection (to catch up on what it missed), so this
-    client does not retry; its reads wait with their own timeout and PING.
+    client does not retry; its reads wait with their own timeout and PING. For a cluster
+    it is a ``RedisCluster`` used only to find which node owns a channel
+    (gateway/realtime/sharded.py opens one plain connection per node).
     """
+    if is_cluster(url):
+        return _cluster_client(cluster_seeds(url), timeout, max_connections=4)
     return Redis.from_url(
         url,
         decode_responses=True,
@@ -49,3 +128,16 @@ def subscription_client(url: str, timeout: float) -> Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
     )
+
+
+async def publish(redis: RedisClient, channel: str, message: str) -> None:
+    """PUBLISH on one node, SPUBLISH on a cluster (to the shard that owns the channel)."""
+    if isinstance(redis, RedisCluster):
+        await redis.spublish(channel, message)
+    else:
+        await redis.publish(channel, message)
+
+
+def publish_command(redis: RedisClient) -> str:
+    """The publish command a Lua script on ``redis`` uses: SPUBLISH on a cluster."""
+    return "SPUBLISH" if isinstance(redis, RedisCluster) else "PUBLISH"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from deploy.pg_formation import Formation
 from tests.helpers import KeyFiles, ServiceCerts
 from tests.integration.live_cluster import Cluster, running_cluster
+from tests.integration.pg_cluster import running_formation
 from tests.integration.platform import Platform, sqlite_platform
 
 
@@ -26,10 +28,28 @@ async def platform(
         yield running
 
 
-@pytest.fixture
+@pytest.fixture(params=["one-redis", "redis-cluster"])
 async def cluster(
-    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
 ) -> AsyncIterator[Cluster]:
-    """Two gateway instances over one user and one activity service and the same Redis."""
-    async for running in running_cluster(tmp_path, jwt_keys, service_certs, redis_server):
+    """Two gateway instances over one user and one activity service and the same Redis.
+
+    Every test runs twice: on one Redis (pattern pub/sub) and on a Redis Cluster of 3
+    masters + 3 replicas (sharded pub/sub): the two topologies share one code path.
+    """
+    if request.param == "one-redis":
+        url = str(request.getfixturevalue("redis_server"))
+    else:
+        url = request.getfixturevalue("redis_cluster_server").url
+    async for running in running_cluster(tmp_path, jwt_keys, service_certs, url):
         yield running
+
+
+@pytest.fixture(scope="module")
+def pg_formation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Formation]:
+    """A pg_auto_failover formation (monitor, primary, two synchronous standbys) per module."""
+    with running_formation(tmp_path_factory.mktemp("pg-formation")) as formation:
+        yield formation

@@ -13,12 +13,14 @@ from typing import Any
 import httpx
 import redis
 import uvicorn
+from redis.cluster import ClusterNode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from services.common.redis import cluster_seeds, is_cluster
 from services.common.trust import GATEWAY
 from tests.helpers import (
     KeyFiles,
@@ -38,6 +40,7 @@ class Cluster:
 
     urls: list[str]
     http: httpx.AsyncClient
+    redis_url: str
     users: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
     def ws_url(self, instance: int, session_id: str) -> str:
@@ -52,7 +55,7 @@ class Cluster:
 async def running_cluster(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Cluster]:
-    redis.Redis.from_url(redis_server).flushdb()
+    flush(redis_server)
     certs = service_certs
     user = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs)
     activity = await start_activity_server(
@@ -93,12 +96,29 @@ async def running_cluster(
         while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
             await asyncio.sleep(0.01)
     async with httpx.AsyncClient(base_url=urls[0], timeout=10) as http:
-        yield Cluster(urls, http)
+        yield Cluster(urls, http, redis_server)
     for server in servers:
         server.should_exit = True
     await asyncio.gather(*tasks)
     for grpc_server in (activity, user):
         await grpc_server.stop(grace=0)
+
+
+def sync_redis(url: str) -> redis.Redis | redis.RedisCluster:
+    """A blocking client for a test's own look at the Redis (one node or a cluster)."""
+    if is_cluster(url):
+        nodes = [ClusterNode(host, port) for host, port in cluster_seeds(url).nodes]
+        return redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def flush(url: str) -> None:
+    """Empty the Redis (every master of a cluster) so each test starts from nothing."""
+    with sync_redis(url) as client:
+        if isinstance(client, redis.RedisCluster):
+            client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+        else:
+            client.flushdb()
 
 
 async def open_session(cluster: Cluster, owner: str = "coach") -> str:

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import redis
-from redis.asyncio import Redis as AsyncRedis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from gateway.realtime.redis_keys import TO_PERSIST, key
 from gateway.realtime.store import LiveStore
+from services.common.redis import command_client, publish
 from tests.integration.live_cluster import (
     ORIGIN,
     Cluster,
@@ -26,6 +26,7 @@ from tests.integration.live_cluster import (
     open_session,
     start_poll,
     summary_of,
+    sync_redis,
 )
 
 
@@ -415,7 +416,7 @@ async def test_a_stalled_client_is_dropped_without_slowing_the_others(cluster: C
 
 
 async def test_a_stalled_notification_socket_is_dropped_without_slowing_the_others(
-    cluster: Cluster, redis_server: str
+    cluster: Cluster,
 ) -> None:
     user_id, headers = await cluster.user("noted")
     url = cluster.urls[0].replace("http", "ws") + "/ws/notifications"
@@ -423,11 +424,11 @@ async def test_a_stalled_notification_socket_is_dropped_without_slowing_the_othe
     reader = await connect(url, additional_headers=headers, origin=ORIGIN)
     # More than the kernel's socket buffers take (a few MB), so the stalled socket's sends stall.
     published, size = 400, 25_000
-    async with AsyncRedis.from_url(redis_server) as client:
+    async with command_client(cluster.redis_url, timeout=5) as client:
         # Both sockets are registered once a first notification reaches the reader.
         async with asyncio.timeout(10):
             while True:
-                await client.publish(f"notifications:{user_id}", json.dumps({"n": -1}))
+                await publish(client, f"notifications:{user_id}", json.dumps({"n": -1}))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.2):
                         await reader.recv()
@@ -435,7 +436,7 @@ async def test_a_stalled_notification_socket_is_dropped_without_slowing_the_othe
         await asyncio.sleep(0.1)  # the stalled socket's registration, made before the reader's
         for n in range(published):
             note = {"type": "goal_achieved", "n": n, "message": "x" * size}
-            await client.publish(f"notifications:{user_id}", json.dumps(note))
+            await publish(client, f"notifications:{user_id}", json.dumps(note))
     received: list[int] = []
     async with asyncio.timeout(10):
         while len(received) < published:
@@ -565,12 +566,12 @@ async def test_a_session_everyone_left_ends_by_itself_and_is_recorded(cluster: C
 
 
 async def test_a_session_held_by_a_dead_instance_is_still_recorded_exactly_once(
-    cluster: Cluster, redis_server: str
+    cluster: Cluster,
 ) -> None:
     session_id = await open_session(cluster)
     ann = await join(cluster, "ann", session_id)
     await next_of(ann, "session_snapshot")
-    client = redis.Redis.from_url(redis_server, decode_responses=True)
+    client = sync_redis(cluster.redis_url)
     # An instance that took the lease and then died: its lease outlives it for a second.
     client.set(key(session_id, "persist-lease"), "dead-instance", ex=1)
     _, owner = await cluster.user("coach")
@@ -587,14 +588,12 @@ async def test_a_session_held_by_a_dead_instance_is_still_recorded_exactly_once(
     assert await workouts_of(cluster, "ann") == 1
 
 
-async def test_connections_held_by_a_dead_instance_are_dropped(
-    cluster: Cluster, redis_server: str
-) -> None:
+async def test_connections_held_by_a_dead_instance_are_dropped(cluster: Cluster) -> None:
     session_id = await open_session(cluster)
     watcher = await join(cluster, "watcher", session_id)
     await next_of(watcher, "session_snapshot")
     ghost_id, _ = await cluster.user("ghost")
-    async with AsyncRedis.from_url(redis_server, decode_responses=True) as client:
+    async with command_client(cluster.redis_url, timeout=5) as client:
         dead = LiveStore(client, instance_id="instance-that-dies")
         await dead.heartbeat(ttl=1)  # its last sign of life
         await dead.connect(session_id, ghost_id, "ghost-connection")
@@ -629,15 +628,19 @@ async def test_a_burst_of_joins_is_announced_in_few_events(cluster: Cluster) -> 
 
 
 async def test_events_published_while_an_instance_lost_redis_still_reach_its_clients(
-    cluster: Cluster, redis_server: str
+    cluster: Cluster,
 ) -> None:
     session_id = await open_session(cluster)
     ann = await join(cluster, "ann", session_id, instance=0)
     await next_of(ann, "session_snapshot")
     bob = await join(cluster, "bob", session_id, instance=1)
     await next_of(bob, "session_snapshot")
-    client = redis.Redis.from_url(redis_server)
-    client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # type: ignore[no-untyped-call]
+    # Every node's subscriber connections are cut (on a cluster, each shard's).
+    with sync_redis(cluster.redis_url) as client:
+        if isinstance(client, redis.RedisCluster):
+            client.client_kill_filter(_type="pubsub", target_nodes=redis.RedisCluster.ALL_NODES)
+        else:
+            client.client_kill_filter(_type="pubsub")
     for n in range(3):
         await ann.send(json.dumps({"type": "chat_message", "message": f"gap {n}"}))
     received = [await next_of(bob, "chat_message", within=10) for _ in range(3)]
