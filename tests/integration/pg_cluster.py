@@ -1,0 +1,33 @@
+"""The pg_auto_failover formation of the failover tests, and the figures they measure."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from deploy import pg_formation
+from deploy.pg_formation import Formation
+
+# Where the failover test writes what it measured, for docs/operations.md to quote.
+FIGURES_FILE = Path(os.environ.get("PG_FAILOVER_FIGURES", ".run/figures/postgres_failover.json"))
+
+
+@contextmanager
+def running_formation(root: Path) -> Iterator[Formation]:
+    """A monitor, a primary and two synchronous standbys under ``root``, stopped after."""
+    formation = pg_formation.start(root)
+    try:
+        yield formation
+    finally:
+        formation.stop()
+
+
+def record_figures(figures: dict[str, float | int | str]) -> Path:
+    """Print the figures and write them to FIGURES_FILE; returns its path."""
+    print("postgres failover:", json.dumps(figures))
+    FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES_FILE.write_text(json.dumps(figures, indent=2) + "\n")
+    return FIGURES_FILE
