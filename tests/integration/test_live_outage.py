@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,14 @@ from websockets.exceptions import ConnectionClosed
 
 from deploy import embedded_redis
 from deploy.local import free_port
+from tests.helpers import KeyFiles, ServiceCerts
 from tests.integration.live_cluster import (
     ORIGIN,
     Cluster,
     join,
     next_of,
     open_session,
+    running_cluster,
     start_poll,
     summary_of,
 )
@@ -77,6 +79,15 @@ def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
 def redis_server(restartable_redis: RestartableRedis) -> str:
     """Overrides the shared session-wide server for this module's cluster."""
     return restartable_redis.url
+
+
+@pytest.fixture
+async def cluster(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
+) -> AsyncIterator[Cluster]:
+    """Overrides conftest's (which also runs on the shared Redis Cluster): ours only."""
+    async for running in running_cluster(tmp_path, jwt_keys, service_certs, redis_server):
+        yield running
 
 
 async def restart(server: RestartableRedis) -> None:
