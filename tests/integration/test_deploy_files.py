@@ -25,6 +25,12 @@ from services.activity.config import ActivitySettings
 from services.user.config import UserSettings
 
 ROOT = Path(__file__).parents[2]
+REDIS_NODES = [f"redis-{i}" for i in range(1, 7)]
+PG_NODES = [f"pg-{i}" for i in range(1, 4)]
+MONGO_NODES = [f"mongo-{i}" for i in range(1, 4)]
+GATEWAYS = ["gateway-1", "gateway-2"]
+# The platform's own image; the formation's nodes are built from their own.
+PLATFORM_DOCKERFILE = "deploy/Dockerfile"
 SETTINGS: dict[str, type[BaseSettings]] = {
     "USER_": UserSettings,
     "ACTIVITY_": ActivitySettings,
@@ -42,14 +48,18 @@ def compose() -> dict[str, Any]:
 
 def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> None:
     expected = {
-        "postgres",
-        "mongo",
-        "redis",
+        *REDIS_NODES,
+        "redis-cluster-init",
+        "pg-monitor",
+        *PG_NODES,
+        *MONGO_NODES,
+        "mongo-init",
         "user-1",
         "user-2",
         "activity-1",
         "activity-2",
-        "gateway",
+        "gateway-1",
+        "gateway-2",
         "saga",
         "warehouse",
         "etl",
@@ -65,7 +75,8 @@ def test_the_specification_parser_rejects_what_compose_would(compose: dict[str, 
 def test_every_build_names_an_existing_dockerfile(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         if "build" in service:
-            assert (ROOT / service["build"]["dockerfile"]).is_file(), name
+            build = service["build"]
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file(), name
 
 
 def test_dependencies_name_services_of_the_file(compose: dict[str, Any]) -> None:
@@ -86,14 +97,14 @@ def test_every_component_setting_is_a_real_field(compose: dict[str, Any]) -> Non
 def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any]) -> None:
     for service in compose["services"].values():
         for key, value in service.get("environment", {}).items():
-            if "PASSWORD" in key or "postgresql://" in str(value):
+            if "PASSWORD" in key or re.match(r"postgres(ql)?(\+\w+)?://", str(value)):
                 assert "${POSTGRES_PASSWORD" in str(value), key
 
 
 def test_every_built_service_runs_a_module_of_the_image(compose: dict[str, Any]) -> None:
     dockerfile = (ROOT / "deploy/Dockerfile").read_text()
     for name, service in compose["services"].items():
-        if "build" not in service:
+        if service.get("build", {}).get("dockerfile") != PLATFORM_DOCKERFILE:
             continue
         command = " ".join(service["command"])
         module = re.search(r"python -m ([\w.]+)", command)
@@ -140,7 +151,12 @@ def test_only_the_user_service_and_keygen_mount_the_private_signing_key(
     private = next(v.split(":")[0] for v in keygen["volumes"] if v.split(":")[1] == "/keys")
     holders = {name for name, s in compose["services"].items() if private in _sources(s)}
     assert holders == {"keygen", "user-1", "user-2"}
-    [public] = {v for v in _sources(compose["services"]["gateway"]) if not v.startswith("certs-")}
+    [public] = {
+        v
+        for gateway in GATEWAYS
+        for v in _sources(compose["services"][gateway])
+        if not v.startswith("certs-")
+    }
     [folder] = [v.split(":")[1] for v in keygen["volumes"] if v.split(":")[0] == public]
     assert f"cp /keys/jwt_public.pem {folder}/jwt_public.pem" in " ".join(keygen["command"])
 
@@ -148,10 +164,11 @@ def test_only_the_user_service_and_keygen_mount_the_private_signing_key(
 def test_the_gateway_serves_metrics_on_its_own_port_and_is_probed_on_readiness(
     compose: dict[str, Any],
 ) -> None:
-    gateway = compose["services"]["gateway"]
-    assert int(gateway["environment"]["GATEWAY_METRICS_PORT"]) > 0
-    probe = " ".join(gateway["healthcheck"]["test"])
-    assert "/health/ready" in probe
+    for name in GATEWAYS:
+        gateway = compose["services"][name]
+        assert int(gateway["environment"]["GATEWAY_METRICS_PORT"]) > 0, name
+        probe = " ".join(gateway["healthcheck"]["test"])
+        assert "/health/ready" in probe, name
     assert "/health/ready" in {getattr(route, "path", "") for route in health.router.routes}
 
 
@@ -189,6 +206,117 @@ def test_each_service_mounts_its_own_certificate_and_key_and_nothing_of_the_othe
         assert environment[f"{prefix}TLS_CERT_FILE"] == str(files.cert), name
         assert environment[f"{prefix}TLS_KEY_FILE"] == str(files.key), name
         serving.add(name)
-    assert serving == {"user-1", "user-2", "activity-1", "activity-2", "saga", "gateway"}
+    assert serving == {"user-1", "user-2", "activity-1", "activity-2", "saga", *GATEWAYS}
     ca_key = made["/certs/ca"]
     assert [n for n, s in compose["services"].items() if ca_key in _sources(s)] == ["keygen"]
+
+
+def _env_values(compose: dict[str, Any], suffix: str) -> dict[str, str]:
+    """Every service's variable ending in ``suffix``, keyed by service/variable."""
+    return {
+        f"{name}/{key}": str(value)
+        for name, service in compose["services"].items()
+        for key, value in service.get("environment", {}).items()
+        if key.endswith(suffix)
+    }
+
+
+def test_the_redis_cluster_is_six_nodes_joined_with_one_replica_per_master(
+    compose: dict[str, Any],
+) -> None:
+    init = compose["services"]["redis-cluster-init"]
+    script = " ".join(init["command"])
+
+    for name in REDIS_NODES:
+        command = compose["services"][name]["command"]
+        assert command[command.index("--cluster-enabled") + 1] == "yes", name
+        assert init["depends_on"][name] == {"condition": "service_healthy"}
+    assert "--cluster create $$nodes --cluster-replicas 1" in script
+    assert "for i in 1 2 3 4 5 6" in script
+    assert "cluster_state:ok" in script
+
+
+def test_every_redis_client_is_given_the_clusters_seed_nodes(compose: dict[str, Any]) -> None:
+    urls = _env_values(compose, "_REDIS_URL")
+    seeds = {f"{node}:6379" for node in REDIS_NODES}
+
+    assert set(urls) == {f"{n}/GATEWAY_REDIS_URL" for n in GATEWAYS} | {
+        "activity-1/ACTIVITY_REDIS_URL",
+        "activity-2/ACTIVITY_REDIS_URL",
+    }
+    for name, url in urls.items():
+        assert url.startswith("redis-cluster://"), name
+        assert set(url.removeprefix("redis-cluster://").split(",")) <= seeds, name
+    for name in [*GATEWAYS, "activity-1", "activity-2"]:
+        depends = compose["services"][name]["depends_on"]
+        assert depends["redis-cluster-init"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_postgres_formation_is_a_monitor_and_three_nodes_every_sql_client_lists(
+    compose: dict[str, Any],
+) -> None:
+    urls = {
+        name: url
+        for name, url in _env_values(compose, "_DATABASE_URL").items()
+        if "ACTIVITY" not in name
+    }
+    hosts = "host=pg-1:5432&host=pg-2:5432&host=pg-3:5432"
+
+    assert compose["services"]["pg-monitor"]["command"] == ["pg-monitor"]
+    for name in PG_NODES:
+        node = compose["services"][name]
+        assert node["command"] == ["pg-node"], name
+        assert node["environment"]["PG_MONITOR_HOST"] == "pg-monitor", name
+        assert node["environment"]["PG_NODE_HOSTNAME"] == name, name
+    assert {n.split("/")[0] for n in urls} >= {"user-1", "user-2", "saga", "etl"}
+    for name, url in urls.items():
+        assert url.startswith("postgresql+psycopg://fitness:${POSTGRES_PASSWORD"), name
+        assert f"@/fitness?{hosts}&target_session_attrs=" in url, name
+    writers = [n for n in urls if not n.startswith("etl/")]
+    assert all(urls[n].endswith("target_session_attrs=read-write") for n in writers)
+    for name in ["user-migrate", "saga-migrate"]:
+        assert set(compose["services"][name]["depends_on"]) == set(PG_NODES), name
+
+
+def test_the_formations_image_is_built_here_with_both_entry_points(
+    compose: dict[str, Any],
+) -> None:
+    build = compose["services"]["pg-1"]["build"]
+    folder = ROOT / build["context"]
+    dockerfile = (folder / build["dockerfile"]).read_text()
+
+    assert "postgresql-15-auto-failover" in dockerfile
+    for entry in ["pg-monitor", "pg-node"]:
+        assert f"COPY {entry}.sh /usr/local/bin/{entry}" in dockerfile
+        assert (folder / f"{entry}.sh").is_file()
+
+
+def test_the_mongo_replica_set_has_three_members_initiated_once_and_majority_writes(
+    compose: dict[str, Any],
+) -> None:
+    init = compose["services"]["mongo-init"]
+    script = " ".join(init["command"])
+    members = re.findall(r'host: "(mongo-\d:27017)"', script)
+    urls = _env_values(compose, "_MONGO_URL")
+
+    assert members == [f"{node}:27017" for node in MONGO_NODES]
+    assert "rs.initiate" in script
+    assert "NotYetInitialized" in script
+    for node in MONGO_NODES:
+        assert compose["services"][node]["command"][:3] == ["mongod", "--replSet", "rs0"]
+    for name, url in urls.items():
+        assert url.startswith("mongodb://" + ",".join(members) + "/?replicaSet=rs0"), name
+    activity = [u for n, u in urls.items() if n.startswith("activity-")]
+    assert len(activity) == 2
+    assert all("w=majority" in u and "retryWrites=true" in u for u in activity)
+
+
+def test_two_gateways_share_their_settings_and_publish_their_own_ports(
+    compose: dict[str, Any],
+) -> None:
+    first, second = (compose["services"][name] for name in GATEWAYS)
+    published = [s["ports"] for s in (first, second)]
+
+    assert first["environment"] == second["environment"]
+    assert first["command"] == second["command"] == ["python", "-m", "gateway"]
+    assert published[0] != published[1]

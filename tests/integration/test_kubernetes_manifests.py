@@ -90,9 +90,11 @@ def validate(manifest: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def objects(target: str) -> list[Object]:
-    """The rendered objects of ``target``."""
-    return [doc for doc in yaml.safe_load_all(rendered(target)) if doc]
+@functools.cache
+def objects(target: str) -> tuple[Object, ...]:
+    """The rendered objects of ``target``, parsed once (the tests only read them)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(doc for doc in yaml.load_all(rendered(target), Loader=loader) if doc)
 
 
 def of_kind(target: str, *kinds: str) -> list[Object]:

@@ -5,11 +5,15 @@
 # pg_autoctl resumes), then run; a node that comes back rejoins as a standby if another
 # was promoted meanwhile. pg_hba.conf is ours (--skip-pg-hba, see monitor.sh) and is
 # copied to the standbys by pg_basebackup.
+# PG_NODE_NAME names the node in the formation, PG_NODE_HOSTNAME is the name the others
+# reach it by, PG_MONITOR_HOST the monitor's; FITNESS_PASSWORD is the application role's.
 set -eu
-MONITOR="postgres://autoctl_node@pg-monitor-0.pg-monitor:5432/pg_auto_failover?sslmode=require"
+: "${PGPORT:=5432}" "${PG_SOCKET_DIR:=/var/run/postgresql}"
+: "${PG_NODE_NAME:?}" "${PG_NODE_HOSTNAME:?}" "${PG_MONITOR_HOST:?}" "${FITNESS_PASSWORD:?}"
+MONITOR="postgres://autoctl_node@$PG_MONITOR_HOST:${PG_MONITOR_PORT:-5432}/pg_auto_failover?sslmode=require"
 if [ ! -f "$PGDATA/postgresql.conf" ] || [ -e "$XDG_DATA_HOME/pg_autoctl$PGDATA/pg_autoctl.init" ]; then
-  pg_autoctl create postgres --pgdata "$PGDATA" --pgport 5432 \
-    --name "$POD_NAME" --hostname "$POD_NAME.pg" --monitor "$MONITOR" \
+  pg_autoctl create postgres --pgdata "$PGDATA" --pgport "$PGPORT" \
+    --name "$PG_NODE_NAME" --hostname "$PG_NODE_HOSTNAME" --monitor "$MONITOR" \
     --dbname fitness --username fitness --auth trust --skip-pg-hba --ssl-self-signed \
     --replication-quorum true --candidate-priority 50
 fi
@@ -28,12 +32,12 @@ fi
 # replication. Waits for the local server, bounded; does nothing on a standby.
 (
   deadline=$(( $(date +%s) + 600 ))
-  until pg_isready -q -h /var/run/postgresql -p 5432; do
+  until pg_isready -q -h "$PG_SOCKET_DIR" -p "$PGPORT"; do
     [ "$(date +%s)" -lt "$deadline" ] || exit 0
     sleep 1
   done
-  if [ "$(psql -h /var/run/postgresql -U postgres -d postgres -tAc 'select pg_is_in_recovery()')" = f ]; then
-    psql -q -h /var/run/postgresql -U postgres -d postgres -v ON_ERROR_STOP=1 \
+  if [ "$(psql -h "$PG_SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres -tAc 'select pg_is_in_recovery()')" = f ]; then
+    psql -q -h "$PG_SOCKET_DIR" -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
       -v password="$FITNESS_PASSWORD" <<'SQL'
 SELECT 'CREATE ROLE fitness LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fitness')
 \gexec
