@@ -16,6 +16,7 @@ from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from prometheus_client import generate_latest
 
 from deploy.local import free_port
+from services.common.cache import PROFILE, user_entity
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import GATEWAY, SAGA
 from services.common.upstream import PoolSettings, SagaRpc, UpstreamPool, connector
@@ -49,6 +50,8 @@ async def two_user_instances(
         certs=service_certs,
         breaker_fail_max=FAIL_MAX,
         breaker_reset_timeout=RESET_TIMEOUT,
+        # The reads here must reach the instances, not the gateway's shared cache.
+        cache_enabled=False,
     ) as running:
         yield running
 
@@ -178,6 +181,8 @@ async def test_the_activity_service_stops_asking_a_user_instance_whose_breaker_o
     dead = lookups.instances[0]
 
     async def start_workout() -> int:
+        # The lookup must reach the user service, not the profile in the shared cache.
+        await platform.app.state.redis.commands.delete(PROFILE.key(user_entity(user_id)))
         body = {"workout_type": "yoga"}
         response = await platform.client.post("/workouts/start", headers=headers, json=body)
         return response.status_code
