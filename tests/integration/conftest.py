@@ -49,7 +49,7 @@ async def cluster(
 
 
 @pytest.fixture(scope="module")
-def pg_formation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Formation]:
+def pg_formation() -> Iterator[Formation]:
     """A pg_auto_failover formation (monitor, primary, two synchronous standbys) per module."""
-    with running_formation(tmp_path_factory.mktemp("pg-formation")) as formation:
+    with running_formation() as formation:
         yield formation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,13 +17,19 @@ FIGURES_FILE = Path(os.environ.get("PG_FAILOVER_FIGURES", ".run/figures/postgres
 
 
 @contextmanager
-def running_formation(root: Path) -> Iterator[Formation]:
-    """A monitor, a primary and two synchronous standbys under ``root``, stopped after."""
-    formation = pg_formation.start(root)
-    try:
-        yield formation
-    finally:
-        formation.stop()
+def running_formation() -> Iterator[Formation]:
+    """A monitor, a primary and two synchronous standbys in a fresh folder, removed after.
+
+    The folder is in the system's temporary folder, not pytest's: pytest makes its
+    /tmp/pytest-of-USER private again whenever another session starts, and the keepers,
+    running as another user, must still reach their data directories then.
+    """
+    with tempfile.TemporaryDirectory(prefix="pg-formation-") as root:
+        formation = pg_formation.start(Path(root))
+        try:
+            yield formation
+        finally:
+            formation.stop()
 
 
 def record_figures(figures: dict[str, float | int | str]) -> Path:
