@@ -337,7 +337,8 @@ async def test_killing_a_user_instance_mid_traffic_fails_no_reads(
     supervisor: Supervisor, account: tuple[str, dict[str, str]]
 ) -> None:
     user_id, headers = account
-    url = f"{supervisor.topology.gateway_url}/users/{user_id}"
+    # A user-service read the shared cache does not answer (GET /users/{id} it would).
+    url = f"{supervisor.topology.gateway_url}/users/{user_id}/goals"
     warmed = asyncio.Event()
     readers = [asyncio.create_task(_read_continuously(url, headers, 80, warmed)) for _ in range(4)]
     await warmed.wait()
@@ -358,7 +359,8 @@ def test_with_every_user_instance_down_the_gateway_says_503_retry_after_then_rec
 def _every_user_instance_down_then_one_returns(
     supervisor: Supervisor, gateway: httpx.Client, user_id: str, headers: dict[str, str]
 ) -> None:
-    response = gateway.get(f"/users/{user_id}", headers=headers)
+    # Goals: the shared cache would answer GET /users/{id} from a profile read before.
+    response = gateway.get(f"/users/{user_id}/goals", headers=headers)
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1
     assert response.json()["error"]["status"] == "UNAVAILABLE"
@@ -368,7 +370,7 @@ def _every_user_instance_down_then_one_returns(
     supervisor.start(supervisor.spec("user-1"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if gateway.get(f"/users/{user_id}", headers=headers).status_code == 200:
+        if gateway.get(f"/users/{user_id}/goals", headers=headers).status_code == 200:
             break
         time.sleep(0.2)
-    assert gateway.get(f"/users/{user_id}", headers=headers).status_code == 200
+    assert gateway.get(f"/users/{user_id}/goals", headers=headers).status_code == 200
