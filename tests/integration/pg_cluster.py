@@ -11,6 +11,7 @@ from pathlib import Path
 
 from deploy import pg_formation
 from deploy.pg_formation import Formation
+from deploy.process_tree import descendants, process_parents
 
 # Where the failover test writes what it measured, for docs/operations.md to quote.
 FIGURES_FILE = Path(os.environ.get("PG_FAILOVER_FIGURES", ".run/figures/postgres_failover.json"))
@@ -38,3 +39,19 @@ def record_figures(figures: dict[str, float | int | str]) -> Path:
     FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
     FIGURES_FILE.write_text(json.dumps(figures, indent=2) + "\n")
     return FIGURES_FILE
+
+
+def walreceivers(formation: Formation, name: str) -> list[int]:
+    """PIDs of the WAL receivers in a standby's process tree (found by their title)."""
+    node = formation.nodes[name]
+    if node.process is None:
+        return []
+    tree = descendants(node.process.pid, process_parents())
+    return [pid for pid in tree if b"walreceiver" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it exited meanwhile
+        return b""

@@ -52,6 +52,7 @@ class Ledger:
     refused: list[str] = field(default_factory=list)
     failed_calls: int = 0
     failed_after_kill: int = 0
+    failure_codes: set[str] = field(default_factory=set)
     killed_at: float | None = None
     recovered_at: float | None = None
     acks_after_recovery: int = 0
@@ -71,8 +72,9 @@ class Ledger:
         self.killed_at = time.monotonic()
         return self.killed_at
 
-    def fail(self) -> None:
-        """Record a failed call."""
+    def fail(self, code: grpc.StatusCode) -> None:
+        """Record a failed call and its status."""
+        self.failure_codes.add(code.name)
         self.failed_calls += 1
         if self.killed_at is not None:
             self.failed_after_kill += 1
@@ -109,7 +111,7 @@ async def _writer(pool: UpstreamPool, ledger: Ledger, writer: int, stop: asyncio
                 if error.code == grpc.StatusCode.ALREADY_EXISTS:
                     ledger.refused.append(request_id)
                     break
-                ledger.fail()
+                ledger.fail(error.code)
                 await asyncio.sleep(CLIENT_RETRY_PAUSE)
                 continue
             ledger.acknowledge(request_id, reply.user.user_id, sent_at)
@@ -199,6 +201,7 @@ def failover_run(
             "seconds_until_writes_succeed_again": round(ledger.recovered_at - ledger.killed_at, 1),
             "seconds_until_new_primary": round(run.promoted_after, 1),
             "failed_calls_in_between": ledger.failed_after_kill,
+            "failed_calls_statuses": ",".join(sorted(ledger.failure_codes)),
             "acknowledged_writes": len(ledger.acknowledged),
             "acknowledged_writes_lost": len(
                 _lost(ledger.acknowledged, pg_formation.node_url(run.new_primary))
@@ -246,6 +249,15 @@ def test_a_registration_retried_across_the_failover_returns_its_first_result(
 def test_writes_succeed_again_once_a_standby_is_promoted(failover_run: FailoverRun) -> None:
     assert failover_run.new_primary != failover_run.old_primary
     assert failover_run.ledger.acks_after_recovery >= ACKS_AFTER_RECOVERY
+
+
+def test_calls_cut_off_by_the_failover_are_unavailable_never_internal_or_unknown(
+    failover_run: FailoverRun,
+) -> None:
+    # UNAVAILABLE is what the gateway fails over and answers 503 + Retry-After; a call
+    # that ran out of time waiting for a connection ends DEADLINE_EXCEEDED (504).
+    assert failover_run.ledger.failure_codes
+    assert failover_run.ledger.failure_codes <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
 
 
 def test_the_killed_primary_rejoins_as_a_standby_holding_every_acknowledged_write(
