@@ -3,6 +3,8 @@ fresh, keys expire, and a dead cache answers from the source of truth."""
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -137,23 +139,38 @@ def own_redis(tmp_path: Path) -> Iterator[embedded_redis.EmbeddedRedis]:
     server.stop()
 
 
+def break_redis(server: embedded_redis.EmbeddedRedis, how: str) -> None:
+    """Kill the server (connections refused), or stop it (replies never come)."""
+    if how == "killed":
+        server.kill()
+    else:
+        os.kill(server.process.pid, signal.SIGSTOP)
+
+
+@pytest.mark.parametrize("how", ["killed", "hung"])
 async def test_with_the_cache_down_every_cached_read_answers_from_the_source(
     tmp_path: Path,
     jwt_keys: KeyFiles,
     service_certs: ServiceCerts,
     own_redis: embedded_redis.EmbeddedRedis,
+    how: str,
 ) -> None:
     async with sqlite_platform(tmp_path, jwt_keys, own_redis.url, certs=service_certs) as platform:
         user_id, headers = await register_and_login(platform.client, "cachedown", weight_kg=60)
         paths = [f"/users/{user_id}", f"/users/{user_id}/statistics", "/workout-types"]
         before = [(await platform.client.get(p, headers=headers)).json() for p in paths]
-        own_redis.kill()
-        after = [(await platform.client.get(p, headers=headers)).json() for p in paths]
-        assert after == before
-        assert reads(platform, "profile", "error") + reads(platform, "profile", "bypass") == 1
-        patched = await platform.client.patch(paths[0], headers=headers, json={"weight_kg": 80})
-        assert patched.status_code == 200  # the lost invalidation is no error
-        assert (await platform.client.get(paths[0], headers=headers)).json()["weight_kg"] == 80
-        assert await an_hour_of_running(platform, user_id) == pytest.approx(RUNNING_MET * 80)
-        stats = await platform.client.get(paths[1], headers=headers)
-        assert stats.json()["total_workouts"] == 1
+        break_redis(own_redis, how)
+        try:
+            after = [(await platform.client.get(p, headers=headers)).json() for p in paths]
+            assert after == before
+            assert reads(platform, "profile", "error") + reads(platform, "profile", "bypass") == 1
+            patch = {"weight_kg": 80}
+            patched = await platform.client.patch(paths[0], headers=headers, json=patch)
+            assert patched.status_code == 200  # the lost invalidation is no error
+            assert (await platform.client.get(paths[0], headers=headers)).json()["weight_kg"] == 80
+            assert await an_hour_of_running(platform, user_id) == pytest.approx(RUNNING_MET * 80)
+            stats = await platform.client.get(paths[1], headers=headers)
+            assert stats.json()["total_workouts"] == 1
+        finally:
+            if how == "hung":
+                os.kill(own_redis.process.pid, signal.SIGCONT)  # the shutdown uses Redis
