@@ -18,7 +18,12 @@ from deploy.local.ha import (
     start_data_tier,
     wait_gateways_ready,
 )
-from deploy.local.preparation import grant_admin_command, migrate_all, prepare_files
+from deploy.local.preparation import (
+    MigrationFailed,
+    grant_admin_command,
+    migrate_all,
+    prepare_files,
+)
 from deploy.local.topology import LocalSettings, Topology, busy_ports, certs_dir
 from deploy.supervisor import CrashLoop, Supervisor
 
@@ -49,15 +54,15 @@ def run_ha(settings: LocalSettings) -> int:
     # Before the data tier: its servers' user must be let into the private directory.
     prepare_files(settings)
     print(
-        f"starting the Redis Cluster and the PostgreSQL formation (new, in {settings.data_dir})",
+        f"starting the PostgreSQL formation and the Redis Cluster (new, in {settings.data_dir})",
         file=sys.stderr,
     )
     try:
-        tier = start_data_tier(settings)
+        tier = start_data_tier(settings, lambda line: print(line, file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         return 130  # Ctrl-C while the data tier started: it stopped what it had started
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
-        print(f"error: the data tier did not start: {error}", file=sys.stderr)
+        print(f"error: the HA platform did not start: {error}", file=sys.stderr)
         return 1
     try:
         return run(build_ha_topology(settings, tier.urls), tier)
@@ -82,9 +87,13 @@ def _ports_taken(host: str, ports: Sequence[int]) -> bool:
 def run(topology: Topology, tier: DataTier | None = None) -> int:
     """Prepare, start and supervise the topology's processes until Ctrl-C."""
     settings = topology.settings
-    if tier is None:
+    if tier is None:  # the HA data tier's start has done both
         prepare_files(settings)
-    migrate_all(topology)
+        try:
+            migrate_all(topology)
+        except MigrationFailed as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     supervisor = Supervisor(topology, policy=settings.restart_policy())
     # Set both explicitly: a shell that starts us in the background ignores SIGINT.
     # The handler only sets a flag: raising from it mid-Popen or mid-lock breaks them.

@@ -3,14 +3,16 @@
 The platform of ``make run`` over a Redis Cluster of 3 masters and 3 replicas (instead of
 the embedded Redis) and a PostgreSQL formation managed by pg_auto_failover (a monitor, a
 primary and two standbys) holding the user store and the saga log, with a second gateway.
-The data tier is started before the supervisor's children and stopped after them, by PID
-(deploy/redis_cluster.py, deploy/pg_formation.py); the activity store stays SQLite.
+The data tier is started (and the databases migrated) before the supervisor's children
+and stopped after them, by PID (deploy/redis_cluster.py, deploy/pg_formation.py); the
+activity store stays SQLite.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +20,7 @@ import httpx
 
 from deploy import pg_formation, redis_cluster
 from deploy.local.components import add_gateway, build_topology
+from deploy.local.preparation import finish_migrations, start_migrations
 from deploy.local.topology import LocalSettings, Topology
 from deploy.supervisor import POLL_SECONDS, Supervisor
 
@@ -52,7 +55,7 @@ class DataTier:
     parts: list[Stoppable]
 
     def stop(self) -> None:
-        """Stop the formation, then the cluster (every process by PID)."""
+        """Stop the parts in the reverse order of their start (every process by PID)."""
         for part in reversed(self.parts):
             part.stop()
 
@@ -94,21 +97,36 @@ def gateway_urls(topology: Topology) -> list[str]:
     return [f"http://{host}:{port}" for port in ports]
 
 
-def start_data_tier(settings: LocalSettings) -> DataTier:
-    """Start the Redis Cluster, then the formation; ready (or stopped again) on return."""
+def start_data_tier(settings: LocalSettings, say: Callable[[str], None]) -> DataTier:
+    """Start the formation, then the cluster while the databases migrate; all ready on
+    return, or all stopped again (by PID) if a part failed or Ctrl-C came."""
     data = settings.data_dir.resolve()
-    pairs = zip(settings.ha_redis_ports, settings.ha_redis_bus_ports, strict=True)
-    ports = [(int(port), int(bus)) for port, bus in pairs]
     timeout = settings.ha_start_timeout
-    cluster = redis_cluster.start(data / "redis-cluster", ports, timeout)
+    parts: list[Stoppable] = []
     try:
+        began = time.monotonic()
         postgres = [int(port) for port in settings.ha_postgres_ports]
         formation = pg_formation.start(data / "pg-formation", postgres, timeout)
-        urls = DataTierUrls(cluster.url, formation.url("users"), formation.url("sagas"))
+        parts.append(formation)
+        say(f"PostgreSQL formation ready in {time.monotonic() - began:.1f} s")
+        urls = DataTierUrls(PLANNED.redis_url, formation.url("users"), formation.url("sagas"))
+        # Migrations touch no Redis: they run while the cluster starts.
+        migrating = start_migrations(build_ha_topology(settings, urls))
+        try:
+            began = time.monotonic()
+            pairs = zip(settings.ha_redis_ports, settings.ha_redis_bus_ports, strict=True)
+            ports = [(int(port), int(bus)) for port, bus in pairs]
+            cluster = redis_cluster.start(data / "redis-cluster", ports, timeout)
+            parts.append(cluster)
+            say(f"Redis Cluster ready in {time.monotonic() - began:.1f} s")
+        finally:
+            finish_migrations(migrating)
     except BaseException:
-        cluster.stop()
+        DataTier(PLANNED, parts).stop()
         raise
-    return DataTier(urls, [cluster, formation])
+    return DataTier(
+        DataTierUrls(cluster.url, urls.user_database_url, urls.saga_database_url), parts
+    )
 
 
 def wait_gateways_ready(supervisor: Supervisor, urls: list[str], timeout: float) -> bool:

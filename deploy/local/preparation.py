@@ -32,12 +32,36 @@ def prepare_files(settings: LocalSettings) -> None:
     ensure_certs(certs_dir(settings.data_dir.resolve()))
 
 
+class MigrationFailed(RuntimeError):
+    """A component's ``migrate`` command failed; its output is above."""
+
+
 def migrate_all(topology: Topology) -> None:
     """Migrate every database once, by the first instance of each component that has one."""
+    finish_migrations(start_migrations(topology))
+
+
+Migrations = list[tuple[str, "subprocess.Popen[bytes]"]]
+
+
+def start_migrations(topology: Topology) -> Migrations:
+    """Start the migrations, all at once: each has its own database (or its own tables and
+    Alembic version table), and interpreters starting one after another add up."""
+    running = []
     for name in MIGRATING:
         spec = next(s for s in topology.specs if s.name == name)
         env = {**os.environ, **spec.env}
-        subprocess.run([*spec.argv, "migrate"], env=env, check=True, umask=CHILD_UMASK)
+        running.append(
+            (name, subprocess.Popen([*spec.argv, "migrate"], env=env, umask=CHILD_UMASK))
+        )
+    return running
+
+
+def finish_migrations(running: Migrations) -> None:
+    """Wait for the migrations; MigrationFailed naming those that failed."""
+    failed = [name for name, process in running if process.wait() != 0]
+    if failed:
+        raise MigrationFailed(f"migrating the database of {', '.join(failed)} failed")
 
 
 def make_private(data_dir: Path) -> None:
