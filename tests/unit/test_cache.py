@@ -22,6 +22,7 @@ from services.common.cache import (
     Kind,
     MemoryStore,
     NoCache,
+    metrics_in,
     user_entity,
 )
 from tests.helpers import FakeClock
@@ -282,3 +283,8 @@ async def test_the_blocking_facade_serves_worker_threads_on_the_owning_loop(worl
     assert await asyncio.to_thread(in_thread) == [1, 2]
     with pytest.raises(RuntimeError, match="its own event loop"):
         blocking.invalidate(NUMBER, "thing:1")
+
+
+def test_an_app_started_twice_counts_in_the_same_counters() -> None:
+    registry = CollectorRegistry()
+    assert metrics_in(registry) is metrics_in(registry)

@@ -29,7 +29,7 @@ from services.common.cache.kinds import (
     user_entity,
 )
 from services.common.cache.memory import MemoryStore
-from services.common.cache.metrics import CacheMetrics, process_metrics
+from services.common.cache.metrics import CacheMetrics, metrics_in, process_metrics
 from services.common.cache.redis_store import RedisStore
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "NoInvalidation",
     "ReadCache",
     "RedisStore",
+    "metrics_in",
     "on_redis",
     "process_metrics",
     "user_entity",
@@ -65,6 +66,6 @@ def on_redis(
 
     Counters go to ``registry`` (the gateway's own), else to the process default.
     """
-    metrics = CacheMetrics(registry) if registry is not None else process_metrics()
+    metrics = metrics_in(registry) if registry is not None else process_metrics()
     policy = CachePolicy(timeout=timeout, invalidate_timeout=max(timeout, 1.0))
     return CacheAside(RedisStore(client), metrics, policy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import weakref
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
@@ -50,7 +50,18 @@ class CacheMetrics:
         return self.registry.get_sample_value("cache_reads_total", labels) or 0.0
 
 
-@functools.cache
+_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, CacheMetrics] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def metrics_in(registry: CollectorRegistry) -> CacheMetrics:
+    """The counters in ``registry``, created once (an app started twice registers them once)."""
+    if registry not in _BY_REGISTRY:
+        _BY_REGISTRY[registry] = CacheMetrics(registry)
+    return _BY_REGISTRY[registry]
+
+
 def process_metrics() -> CacheMetrics:
-    """The counters in the default registry, created once per process (the services')."""
-    return CacheMetrics(REGISTRY)
+    """The counters in the default registry (the services' metrics port)."""
+    return metrics_in(REGISTRY)
