@@ -11,7 +11,7 @@ set -eu
 : "${PG_NODE_HOSTNAME:?set PG_NODE_HOSTNAME}"
 if [ ! -f "$PGDATA/postgresql.conf" ] || [ -e "$XDG_DATA_HOME/pg_autoctl$PGDATA/pg_autoctl.init" ]; then
   pg_autoctl create monitor --pgdata "$PGDATA" --pgport "$PGPORT" \
-    --hostname "$PG_NODE_HOSTNAME" --auth trust --skip-pg-hba --ssl-self-signed
+    --hostname "$PG_NODE_HOSTNAME" --skip-pg-hba --ssl-self-signed
 fi
 if ! grep -q '^# fitness:' "$PGDATA/pg_hba.conf"; then
   cat >> "$PGDATA/pg_hba.conf" <<'HBA'

@@ -14,7 +14,7 @@ MONITOR="postgres://autoctl_node@$PG_MONITOR_HOST:${PG_MONITOR_PORT:-5432}/pg_au
 if [ ! -f "$PGDATA/postgresql.conf" ] || [ -e "$XDG_DATA_HOME/pg_autoctl$PGDATA/pg_autoctl.init" ]; then
   pg_autoctl create postgres --pgdata "$PGDATA" --pgport "$PGPORT" \
     --name "$PG_NODE_NAME" --hostname "$PG_NODE_HOSTNAME" --monitor "$MONITOR" \
-    --dbname fitness --username fitness --auth trust --skip-pg-hba --ssl-self-signed \
+    --dbname fitness --username fitness --skip-pg-hba --ssl-self-signed \
     --replication-quorum true --candidate-priority 50
 fi
 if ! grep -q '^# fitness:' "$PGDATA/pg_hba.conf"; then
