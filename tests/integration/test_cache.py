@@ -94,7 +94,9 @@ async def test_cached_keys_carry_ttls(platform: Platform, redis: Redis) -> None:
         assert 0 < await redis.pttl(key) <= kind.ttl * 1.1 * 1000, key
 
 
-async def test_an_ended_workout_shows_in_the_next_statistics(platform: Platform) -> None:
+async def test_an_ended_workout_shows_in_the_next_statistics(
+    platform: Platform, redis: Redis
+) -> None:
     user_id, headers = await register_and_login(platform.client, "cachestats")
     path = f"/users/{user_id}/statistics"
     assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 0
@@ -105,6 +107,10 @@ async def test_an_ended_workout_shows_in_the_next_statistics(platform: Platform)
     ended = await platform.client.post(f"/workouts/{session}/end", headers=headers, json={})
     assert ended.status_code == 200
     assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 1
+    key = STATISTICS.key(user_entity(user_id))
+    await redis.delete(key)  # as if the end's tombstone had expired: the next read fills
+    assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 1
+    assert await redis.get(key) not in (None, TOMBSTONE)
     await an_hour_of_running(platform, user_id)  # the group path invalidates too
     assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 2
 
@@ -122,13 +128,21 @@ async def test_the_activity_service_weighs_with_the_profile_just_written(
     assert await an_hour_of_running(platform, user_id) == pytest.approx(RUNNING_MET * 90)
 
 
-async def test_a_deleted_account_is_not_served_from_the_cache(platform: Platform) -> None:
+async def test_a_deleted_account_is_not_served_from_the_cache(
+    platform: Platform, redis: Redis
+) -> None:
     user_id, headers = await register_and_login(platform.client, "cachegone")
-    path = f"/users/{user_id}"
+    path, statistics = f"/users/{user_id}", f"/users/{user_id}/statistics"
+    await an_hour_of_running(platform, user_id)
+    key = STATISTICS.key(user_entity(user_id))
+    await redis.delete(key)  # as if the workout's tombstone had expired: the next read fills
     assert (await platform.client.get(path, headers=headers)).status_code == 200
+    assert (await platform.client.get(statistics, headers=headers)).json()["total_workouts"] == 1
+    assert await redis.get(key) not in (None, TOMBSTONE)
     deleted = await platform.client.delete(path, headers=headers)
     assert deleted.status_code == 204, deleted.text
     assert (await platform.client.get(path, headers=headers)).status_code == 404
+    assert (await platform.client.get(statistics, headers=headers)).json()["total_workouts"] == 0
 
 
 @pytest.fixture
