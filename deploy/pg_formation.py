@@ -11,6 +11,7 @@ refuses root), authenticate by ``trust`` and listen on 127.0.0.1 only, without T
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import signal
@@ -36,6 +37,7 @@ SERVICE_USER = "fitness_pg"
 DATABASES = ("users", "sagas")
 APP_ROLE = "fitness"
 NODE_NAMES = ("node1", "node2", "node3")
+PR_SET_PDEATHSIG = 1
 
 # The monitor's failure detection and promotion (pg_autoctl(5), "pg_auto_failover monitor"):
 # a node unreachable for ~2 s is failed, and a primary that cannot be told to demote is
@@ -115,6 +117,7 @@ class Formation:
     monitor: Node
     nodes: dict[str, Node]
     databases: tuple[str, ...] = DATABASES
+    die_with_parent: bool = True
     _logs: list[IO[bytes]] = field(default_factory=list, repr=False)
 
     def url(self, database: str = DATABASES[0]) -> str:
@@ -216,7 +219,8 @@ class Formation:
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         log = (self.root / "logs" / f"{name}.log").open("ab")
         self._logs.append(log)
-        return _popen(command, self.root, self.user, stdout=log)
+        arm = _parent_death_signal() if self.die_with_parent else None
+        return _popen(command, self.root, self.user, stdout=log, preexec=arm)
 
 
 def start(
@@ -224,12 +228,16 @@ def start(
     ports: Sequence[int] | None = None,
     timeout: float = 90.0,
     databases: Sequence[str] = DATABASES,
+    die_with_parent: bool = True,
 ) -> Formation:
     """Create and run a formation under ``root``: ports of the monitor then node1..3 (free
     ones by default), each of ``databases`` owned by the services' role.
 
     Returns once the monitor reports one primary and two secondaries with synchronous
     replication on (number_sync_standbys=1: a commit is acknowledged once a standby has it).
+    With ``die_with_parent`` each keeper gets SIGTERM (and stops its PostgreSQL) when the
+    *thread* that started it ends (Linux's parent-death signal follows the thread): call
+    start() and restart() from one that lives as long as the formation, the main thread.
     """
     monitor_port, *node_ports = list(ports or [free_port() for _ in range(1 + len(NODE_NAMES))])
     if len(node_ports) != len(NODE_NAMES):
@@ -244,6 +252,7 @@ def start(
             for name, port in zip(NODE_NAMES, node_ports, strict=True)
         },
         tuple(databases),
+        die_with_parent,
     )
     try:
         _start_monitor(formation, timeout)
@@ -300,11 +309,24 @@ def _environment(root: Path) -> dict[str, str]:
     }
 
 
+def _parent_death_signal() -> Callable[[], None]:
+    """A pre-exec hook asking for SIGTERM when our forking thread ends."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+
+    def arm() -> None:
+        # Runs after the user switch (which would clear it), just before exec.
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return arm
+
+
 def _popen(
-    command: list[str], root: Path, user: str | None, stdout: IO[bytes] | int
+    command: list[str],
+    root: Path,
+    user: str | None,
+    stdout: IO[bytes] | int,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.Popen[bytes]:
-    # No parent-death signal: Linux sends it when the *thread* that forked exits, and
-    # restart() may run on a worker thread (asyncio.to_thread) that ends long before us.
     return subprocess.Popen(
         command,
         env=_environment(root),
@@ -314,6 +336,7 @@ def _popen(
         stdout=stdout,
         stderr=subprocess.STDOUT,
         cwd=root,
+        preexec_fn=preexec,
     )
 
 

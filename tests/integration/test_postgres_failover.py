@@ -89,7 +89,7 @@ class FailoverRun:
     new_primary: str
     killed_pids: list[int]
     promoted_after: float
-    rejoined_after: float
+    rejoined_after: float = 0.0
 
 
 async def _writer(pool: UpstreamPool, ledger: Ledger, writer: int, stop: asyncio.Event) -> None:
@@ -153,16 +153,7 @@ async def _kill_under_load(
         await pool.close()
         for server in servers:
             await server.stop(0)
-    started = time.monotonic()
-    await asyncio.to_thread(formation.restart, old_primary)
-    return FailoverRun(
-        ledger,
-        old_primary,
-        new_primary,
-        killed_pids,
-        promoted_after,
-        time.monotonic() - started,
-    )
+    return FailoverRun(ledger, old_primary, new_primary, killed_pids, promoted_after)
 
 
 def _stored(node_url: str) -> dict[str, str]:
@@ -193,6 +184,10 @@ def failover_run(
 ) -> FailoverRun:
     """One SIGKILL of the primary under load, its figures recorded; the tests judge it."""
     run = asyncio.run(_kill_under_load(pg_formation, jwt_keys, service_certs))
+    started = time.monotonic()
+    # From this (the main) thread: a keeper gets SIGTERM when the thread that started it ends.
+    pg_formation.restart(run.old_primary)
+    run.rejoined_after = time.monotonic() - started
     ledger = run.ledger
     assert ledger.killed_at is not None
     assert ledger.recovered_at is not None

@@ -104,7 +104,6 @@ async def _kill_while_logging(formation: Formation) -> Run:
         stop.set()
         await asyncio.gather(*writers)
         engine.dispose()
-    await asyncio.to_thread(formation.restart, old_primary)
     return Run(starts, old_primary, new_primary)
 
 
@@ -112,6 +111,8 @@ async def _kill_while_logging(formation: Formation) -> Run:
 def saga_run(pg_formation: Formation) -> Run:
     """One SIGKILL of the primary under saga starts; the tests judge it."""
     run = asyncio.run(_kill_while_logging(pg_formation))
+    # From this (the main) thread: a keeper gets SIGTERM when the thread that started it ends.
+    pg_formation.restart(run.old_primary)
     starts = run.starts
     print(
         "saga log failover:",
