@@ -15,7 +15,7 @@ import pytest
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from redis.asyncio import Redis
 
-from deploy import embedded_redis
+from deploy import embedded_redis, redis_cluster
 from deploy.local import free_port
 from services.common.cache import (
     ALL_WORKOUT_TYPES,
@@ -188,3 +188,25 @@ async def test_with_the_cache_down_every_cached_read_answers_from_the_source(
         finally:
             if how == "hung":
                 os.kill(own_redis.process.pid, signal.SIGCONT)  # the shutdown uses Redis
+
+
+async def test_on_a_redis_cluster_reads_hit_writes_invalidate_and_keys_expire(
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_cluster_server: redis_cluster.RedisCluster,
+) -> None:
+    url = redis_cluster_server.url
+    async with sqlite_platform(tmp_path, jwt_keys, url, certs=service_certs) as platform:
+        commands = platform.app.state.redis.commands  # a RedisCluster client
+        user_id, headers = await register_and_login(platform.client, "cachecluster", weight_kg=60)
+        path, key = f"/users/{user_id}", PROFILE.key(user_entity(user_id))
+        for _ in range(2):
+            assert (await platform.client.get(path, headers=headers)).json()["weight_kg"] == 60
+        assert (reads(platform, "profile", "miss"), reads(platform, "profile", "hit")) == (1, 1)
+        assert 0 < await commands.pttl(key) <= PROFILE.ttl * 1.1 * 1000
+        patched = await platform.client.patch(path, headers=headers, json={"weight_kg": 75})
+        assert patched.status_code == 200
+        assert await commands.get(key) == TOMBSTONE
+        assert (await platform.client.get(path, headers=headers)).json()["weight_kg"] == 75
+        assert await an_hour_of_running(platform, user_id) == pytest.approx(RUNNING_MET * 75)
