@@ -68,7 +68,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_server(one_redis_server: str) -> str:
+    """URL of the Redis most tests share (modules may override it, e.g. with both topologies)."""
+    return one_redis_server
+
+
+@pytest.fixture(scope="session")
+def one_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a Redis server: TEST_REDIS_URL, or an embedded one on a free port."""
     configured = os.environ.get("TEST_REDIS_URL")
     if configured:

@@ -10,6 +10,8 @@ from typing import Any
 
 import grpc
 import httpx
+import redis
+from redis.cluster import ClusterNode
 
 from deploy.certs import component_files
 from saga_coordinator.__main__ import SagaProcess
@@ -17,6 +19,7 @@ from saga_coordinator.config import SagaSettings
 from services.activity.__main__ import ActivityProcess
 from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
+from services.common.redis import cluster_seeds, is_cluster
 from services.common.tls import TlsFiles, secure_aio_channel
 from services.common.trust import ACTIVITY, SAGA, USER
 from services.user import roles_cli
@@ -210,3 +213,20 @@ async def failing(code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
     """A call that fails after yielding to the loop, like a real RPC."""
     await asyncio.sleep(0)
     raise rpc_error(code)
+
+
+def sync_redis(url: str) -> redis.Redis | redis.RedisCluster:
+    """A blocking client for a test's own look at the Redis (one node or a cluster)."""
+    if is_cluster(url):
+        nodes = [ClusterNode(host, port) for host, port in cluster_seeds(url).nodes]
+        return redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def flush(url: str) -> None:
+    """Empty the Redis (every master of a cluster) so a test starts from nothing."""
+    with sync_redis(url) as client:
+        if isinstance(client, redis.RedisCluster):
+            client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+        else:
+            client.flushdb()

@@ -40,12 +40,23 @@ async def cluster(
     Every test runs twice: on one Redis (pattern pub/sub) and on a Redis Cluster of 3
     masters + 3 replicas (sharded pub/sub): the two topologies share one code path.
     """
-    if request.param == "one-redis":
-        url = str(request.getfixturevalue("redis_server"))
-    else:
-        url = request.getfixturevalue("redis_cluster_server").url
+    url = either_redis_url(request)
     async for running in running_cluster(tmp_path, jwt_keys, service_certs, url):
         yield running
+
+
+@pytest.fixture(params=["one-redis", "redis-cluster"])
+def either_redis(request: pytest.FixtureRequest) -> str:
+    """One Redis, then the Redis Cluster: a module whose ``redis_server`` returns this runs
+    each of its tests on both topologies."""
+    return either_redis_url(request)
+
+
+def either_redis_url(request: pytest.FixtureRequest) -> str:
+    """The URL of the topology ``request.param`` names."""
+    if request.param == "one-redis":
+        return str(request.getfixturevalue("one_redis_server"))
+    return str(request.getfixturevalue("redis_cluster_server").url)
 
 
 @pytest.fixture(scope="module")

@@ -11,21 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 import uvicorn
-from redis.cluster import ClusterNode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from services.common.redis import cluster_seeds, is_cluster
 from services.common.trust import GATEWAY
 from tests.helpers import (
     KeyFiles,
     ServiceCerts,
     address,
+    flush,
     register_and_login,
     start_activity_server,
     start_user_server,
@@ -102,23 +100,6 @@ async def running_cluster(
     await asyncio.gather(*tasks)
     for grpc_server in (activity, user):
         await grpc_server.stop(grace=0)
-
-
-def sync_redis(url: str) -> redis.Redis | redis.RedisCluster:
-    """A blocking client for a test's own look at the Redis (one node or a cluster)."""
-    if is_cluster(url):
-        nodes = [ClusterNode(host, port) for host, port in cluster_seeds(url).nodes]
-        return redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
-    return redis.Redis.from_url(url, decode_responses=True)
-
-
-def flush(url: str) -> None:
-    """Empty the Redis (every master of a cluster) so each test starts from nothing."""
-    with sync_redis(url) as client:
-        if isinstance(client, redis.RedisCluster):
-            client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
-        else:
-            client.flushdb()
 
 
 async def open_session(cluster: Cluster, owner: str = "coach") -> str:

@@ -14,6 +14,12 @@ LIMIT = 3
 
 
 @pytest.fixture
+def redis_server(either_redis: str) -> str:
+    """Every test here runs on one Redis and on the Redis Cluster."""
+    return either_redis
+
+
+@pytest.fixture
 async def limited(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
 ) -> AsyncIterator[Platform]:

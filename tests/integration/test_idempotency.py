@@ -6,12 +6,17 @@ import asyncio
 
 import httpx
 import pytest
-import redis
 
-from tests.helpers import assert_error, register_and_login
+from tests.helpers import assert_error, flush, register_and_login
 from tests.integration.platform import Platform
 
 GOAL = {"goal_type": "workouts_count", "target_value": 12, "target_date": "2099-06-30"}
+
+
+@pytest.fixture
+def redis_server(either_redis: str) -> str:
+    """Every test here runs on one Redis and on the Redis Cluster."""
+    return either_redis
 
 
 async def create_goal(
@@ -69,7 +74,7 @@ async def test_the_key_reaches_the_services_so_a_lost_answer_creates_nothing_twi
     user_id, headers = await register_and_login(platform.client, "ines")
     first = await create_goal(platform, user_id, headers, "crash-key")
     # The gateway died before it could keep the answer: nothing is remembered.
-    redis.Redis.from_url(redis_server).flushdb()
+    flush(redis_server)
     retried = await create_goal(platform, user_id, headers, "crash-key")
     assert retried.status_code == 201
     assert "idempotent-replayed" not in retried.headers

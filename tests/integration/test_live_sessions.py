@@ -17,6 +17,7 @@ from websockets.typing import Subprotocol
 from gateway.realtime.redis_keys import TO_PERSIST, key
 from gateway.realtime.store import LiveStore
 from services.common.redis import command_client, publish
+from tests.helpers import sync_redis
 from tests.integration.live_cluster import (
     ORIGIN,
     Cluster,
@@ -26,7 +27,6 @@ from tests.integration.live_cluster import (
     open_session,
     start_poll,
     summary_of,
-    sync_redis,
 )
 
 

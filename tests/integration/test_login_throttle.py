@@ -8,20 +8,27 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 import redis.exceptions
 import uvicorn
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from deploy.local import free_port
 from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.login_throttle import LoginThrottle
+from services.common.redis import command_client
 from tests.helpers import FakeClock, assert_error, register_and_login
 from tests.integration.platform import Platform
 
 PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def redis_server(either_redis: str) -> str:
+    """Every test here runs on one Redis and on the Redis Cluster."""
+    return either_redis
 
 
 class Gateways:
@@ -230,7 +237,7 @@ async def test_a_redis_lost_after_the_password_is_accepted_still_hands_out_the_t
 ) -> None:
     gateways = Gateways(platform)
     email = await new_account(platform)
-    async with Redis.from_url(gateways.settings.redis_url, decode_responses=True) as store:
+    async with command_client(gateways.settings.redis_url, timeout=5) as store:
         flaky = SuccessLostToRedis(
             store, gateways.settings.login_throttle_settings(), gateways.clock
         )
@@ -252,7 +259,7 @@ async def test_x_forwarded_for_from_a_local_client_does_not_move_the_throttled_a
     assert gateways.settings.trusted_proxies == []
     app = gateways.app()
     async with (
-        Redis.from_url(gateways.settings.redis_url, decode_responses=True) as store,
+        command_client(gateways.settings.redis_url, timeout=5) as store,
         served(app, gateways.settings) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
