@@ -189,6 +189,19 @@ async def test_a_dead_store_answers_from_the_source_and_is_skipped_for_the_backo
     assert world.count("hit") == 1
 
 
+async def test_while_the_store_is_down_concurrent_reads_still_share_one_load(
+    world: World,
+) -> None:
+    world.store.down = True
+    world.source.gate = asyncio.Event()
+    readers = [asyncio.create_task(world.read()) for _ in range(10)]
+    await world.source.started.wait()
+    world.source.gate.set()
+    assert await asyncio.gather(*readers) == [1] * 10
+    assert world.source.loads == 1
+    assert world.store.entries == {}
+
+
 class HungStore(MemoryStore):
     """A store whose reads never answer (a Redis that hangs)."""
 

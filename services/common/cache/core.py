@@ -10,9 +10,9 @@ The source of truth is always the service's own store: the cache only ever saves
   tombstone lives, and a reader whose load took longer than the tombstone lives does not
   fill at all (``max_fill_age``), so no interleaving leaves a stale value behind.
 - **Stampedes**: concurrent misses of one key in one process share one load (single
-  flight); across processes at most one load per process runs, and TTL jitter keeps keys
-  from expiring together. A cross-process lock would add a round trip to every miss to
-  save at most (processes - 1) loads, so there is none.
+  flight, also while the cache is down); across processes at most one load per process
+  runs, and TTL jitter keeps keys from expiring together. A cross-process lock would add
+  a round trip to every miss to save at most (processes - 1) loads, so there is none.
 - **Outage**: every store call is bounded by ``timeout``; a failure (refused, timed out,
   any Redis error) answers from the source and skips the cache for ``backoff`` seconds,
   so a dead cache costs one bounded wait per back-off, not one per call. Invalidations are
@@ -142,14 +142,15 @@ class CacheAside:
     async def read(self, kind: Kind[T], entity: str, load: Callable[[], Awaitable[T]]) -> T:
         """``entity``'s value of ``kind``: from the cache, else loaded and filled."""
         key = kind.key(entity)
+        # Loads share one flight even while the cache is down: the source is spared then too.
         if self.clock() < self._down_until:
             self.metrics.read(kind.name, "bypass")
-            return await load()
+            return await self._single_flight(kind, key, load)
         try:
             found = await self._cached(kind, key)
         except _StoreFailed:
             self.metrics.read(kind.name, "error")
-            return await load()
+            return await self._single_flight(kind, key, load)
         if found is not None:
             self.metrics.read(kind.name, "hit")
             return found[0]
