@@ -7,7 +7,7 @@
 # detects is the pod's own subnet, which misses pods on other nodes. Who may connect at
 # all is the NetworkPolicy's business (only the formation's nodes reach this port).
 set -eu
-: "${PGPORT:=5432}" "${PG_SOCKET_DIR:=/var/run/postgresql}"
+: "${PGPORT:=5432}" "${PG_SOCKET_DIR:=${PGHOST:-/var/run/postgresql}}"
 : "${PG_NODE_HOSTNAME:?set PG_NODE_HOSTNAME}"
 if [ ! -f "$PGDATA/postgresql.conf" ] || [ -e "$XDG_DATA_HOME/pg_autoctl$PGDATA/pg_autoctl.init" ]; then
   pg_autoctl create monitor --pgdata "$PGDATA" --pgport "$PGPORT" \

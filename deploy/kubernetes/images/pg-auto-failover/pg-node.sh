@@ -8,7 +8,7 @@
 # PG_NODE_NAME names the node in the formation, PG_NODE_HOSTNAME is the name the others
 # reach it by, PG_MONITOR_HOST the monitor's; FITNESS_PASSWORD is the application role's.
 set -eu
-: "${PGPORT:=5432}" "${PG_SOCKET_DIR:=/var/run/postgresql}"
+: "${PGPORT:=5432}" "${PG_SOCKET_DIR:=${PGHOST:-/var/run/postgresql}}"
 : "${PG_NODE_NAME:?}" "${PG_NODE_HOSTNAME:?}" "${PG_MONITOR_HOST:?}" "${FITNESS_PASSWORD:?}"
 MONITOR="postgres://autoctl_node@$PG_MONITOR_HOST:${PG_MONITOR_PORT:-5432}/pg_auto_failover?sslmode=require"
 if [ ! -f "$PGDATA/postgresql.conf" ] || [ -e "$XDG_DATA_HOME/pg_autoctl$PGDATA/pg_autoctl.init" ]; then
