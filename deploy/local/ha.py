@@ -10,10 +10,12 @@ activity store stays SQLite.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -61,12 +63,15 @@ class DataTier:
 
 
 def fresh_data_dir(settings: LocalSettings) -> LocalSettings:
-    """The HA platform's own data directory (``<data_dir>/ha``), emptied.
+    """The HA platform's own data directory (``.run-ha`` beside ``.run``), emptied.
 
     The data tier is created anew at each start (its starters build new nodes), so
     every other store of the HA platform starts empty too, never out of step with it.
+    Beside, not inside: the PostgreSQL servers' user must pass through every folder
+    above theirs, and ``make run``'s data directory stays private.
     """
-    data = settings.data_dir / "ha"
+    ours = settings.data_dir.resolve()
+    data = ours.with_name(f"{ours.name}-ha")
     if data.exists():
         shutil.rmtree(data)
     return settings.model_copy(update={"data_dir": data})
@@ -124,9 +129,18 @@ def start_data_tier(settings: LocalSettings, say: Callable[[str], None]) -> Data
     except BaseException:
         DataTier(PLANNED, parts).stop()
         raise
+    _unlisted(data)
     return DataTier(
         DataTierUrls(cluster.url, urls.user_database_url, urls.saga_database_url), parts
     )
+
+
+def _unlisted(data: Path) -> None:
+    """Take back the listing the formation's start gave everyone on our data directory:
+    its servers' user (when we are root) needs only to pass through it."""
+    if os.geteuid() == 0:
+        data.chmod(0o711)
+    (data / "redis-cluster").chmod(0o700)
 
 
 def wait_gateways_ready(supervisor: Supervisor, urls: list[str], timeout: float) -> bool:

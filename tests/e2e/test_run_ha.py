@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,25 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+def readable_by_others(data: Path) -> list[str]:
+    """What under ``data`` another user could read or list, walking only where they can
+    pass (the formation's folders are its server user's, 0700, and hold the rest)."""
+    found = [str(data)] if data.stat().st_mode & stat.S_IROTH else []
+    for root, folders, files in os.walk(data):
+        names = [*folders, *files]
+        modes = {name: _mode(Path(root, name)) for name in names}
+        found += [str(Path(root, n)) for n, m in modes.items() if m & stat.S_IROTH]
+        folders[:] = [name for name in folders if modes[name] & stat.S_IXOTH]
+    return found
+
+
+def _mode(path: Path) -> int:
+    try:
+        return path.lstat().st_mode
+    except FileNotFoundError:  # a server's file gone meanwhile
+        return 0
+
+
 def wait_until(condition: Callable[[], bool], deadline: float) -> bool:
     """Poll ``condition`` until it holds (True) or the monotonic ``deadline`` passes (False)."""
     while not condition():
@@ -190,6 +210,10 @@ def test_an_account_made_through_one_gateway_is_read_through_the_other_and_ctrl_
         read = two.get(f"/users/{token['user_id']}", headers=headers)
     assert read.status_code == 200, read.text
     assert read.json()["username"] == "hana"
+
+    data = Path(f"{launcher.env['LOCAL_DATA_DIR']}-ha")  # beside make run's
+    assert f"data            {data}" in launcher.output
+    assert readable_by_others(data) == []
 
     everything = launcher.descendants()
     names = {p.name() for p in everything}
