@@ -51,4 +51,4 @@ lock: install  ## Re-pin the dependencies after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v '^fitness-goal-tracker' > requirements.lock
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .run .run-ha .pytest_cache .mypy_cache .ruff_cache
