@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -140,7 +141,7 @@ def secret_values(secret: Object) -> dict[str, str]:
 
 
 def environment(target: str, container: Object) -> dict[str, str]:
-    """Every variable a container is given, with its value ('' for a Secret key reference)."""
+    """Every variable a container is given, with its value as rendered (Secrets resolved)."""
     config = {o["metadata"]["name"]: o.get("data", {}) for o in of_kind(target, "ConfigMap")}
     secrets = {o["metadata"]["name"]: secret_values(o) for o in of_kind(target, "Secret")}
     env: dict[str, str] = {}
@@ -150,7 +151,15 @@ def environment(target: str, container: Object) -> dict[str, str]:
         else:
             env.update(secrets[source["secretRef"]["name"]])
     for variable in container.get("env", []):
-        env[variable["name"]] = str(variable.get("value", ""))
+        source = variable.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            reference = source["secretKeyRef"]
+            env[variable["name"]] = secrets[reference["name"]][reference["key"]]
+        elif "configMapKeyRef" in source:
+            reference = source["configMapKeyRef"]
+            env[variable["name"]] = config[reference["name"]][reference["key"]]
+        else:
+            env[variable["name"]] = str(variable.get("value", ""))
     return env
 
 
@@ -306,6 +315,23 @@ def test_the_mongo_replica_set_is_initiated_with_its_three_members() -> None:
     assert urls
     assert all(url.startswith("mongodb://" + ",".join(members) + "/?") for url in urls)
     assert all("w=majority" in url and "retryWrites=true" in url for url in urls)
+
+
+@pytest.mark.parametrize("target", OVERLAYS)
+def test_redis_demands_a_password_and_every_client_url_carries_one(target: str) -> None:
+    [redis] = [o for o in of_kind(target, "StatefulSet") if o["metadata"]["name"] == "redis"]
+    [server] = pod_spec(redis)["containers"]
+    arguments = [*server.get("command", []), *server.get("args", [])]
+    urls = {
+        f"{workload['metadata']['name']}/{name}": value
+        for workload, container, _ in component_containers(target)
+        for name, value in environment(target, container).items()
+        if name.endswith("_REDIS_URL")
+    }
+
+    assert arguments[arguments.index("--requirepass") + 1] == "$(REDISCLI_AUTH)"
+    assert {n.split("/")[0] for n in urls} == {"fitness-gateway", "fitness-activity"}
+    assert [n for n, url in urls.items() if urlsplit(url).password != PLACEHOLDER] == []
 
 
 @pytest.mark.parametrize("target", TARGETS)
