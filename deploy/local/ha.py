@@ -10,6 +10,7 @@ activity store stays SQLite.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -22,7 +23,7 @@ import httpx
 
 from deploy import pg_formation, redis_cluster
 from deploy.local.components import add_gateway, build_topology
-from deploy.local.preparation import finish_migrations, start_migrations
+from deploy.local.preparation import MigrationFailed, finish_migrations, start_migrations
 from deploy.local.topology import LocalSettings, Topology
 from deploy.supervisor import POLL_SECONDS, Supervisor
 
@@ -124,8 +125,11 @@ def start_data_tier(settings: LocalSettings, say: Callable[[str], None]) -> Data
             cluster = redis_cluster.start(data / "redis-cluster", ports, timeout)
             parts.append(cluster)
             say(f"Redis Cluster ready in {time.monotonic() - began:.1f} s")
-        finally:
-            finish_migrations(migrating)
+        except BaseException:
+            with contextlib.suppress(MigrationFailed):  # the cluster's error is the news
+                finish_migrations(migrating)
+            raise
+        finish_migrations(migrating)
     except BaseException:
         DataTier(PLANNED, parts).stop()
         raise
@@ -151,7 +155,7 @@ def wait_gateways_ready(supervisor: Supervisor, urls: list[str], timeout: float)
         if supervisor.stop_requested:
             return False
         if time.monotonic() > deadline:
-            raise TimeoutError("the second gateway did not become ready in time")
+            raise TimeoutError("a gateway did not become ready in time")
         time.sleep(POLL_SECONDS)
     return True
 

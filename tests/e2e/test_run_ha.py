@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -233,3 +234,25 @@ def test_an_account_made_through_one_gateway_is_read_through_the_other_and_ctrl_
         f"all gone {stopped_after:.1f} s after Ctrl-C"
     )
     assert "Traceback" not in launcher.output, launcher.said()
+
+
+def test_a_taken_data_tier_port_stops_it_before_anything_starts_or_is_removed() -> None:
+    with tempfile.TemporaryDirectory(prefix="run-ha-") as folder, socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        env = ha_env(Path(folder) / "run")
+        env["LOCAL_HA_POSTGRES_PORTS"] = f"{taken},{ports(3)}"
+        earlier = Path(f"{env['LOCAL_DATA_DIR']}-ha") / "kept"
+        earlier.mkdir(parents=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "deploy.local", "--ha"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert earlier.exists()  # a running HA platform's data is never emptied
+    assert result.returncode == 2
+    assert f"port(s) already in use: {taken}" in result.stderr
+    assert "LOCAL_HA_POSTGRES_PORTS" in result.stderr
