@@ -49,6 +49,8 @@ REDIS_OUTAGES: tuple[type[Exception], ...] = (
     redis.exceptions.ReadOnlyError,
     redis.exceptions.TryAgainError,
     redis.exceptions.ClusterDownError,
+    # A cluster's slot map being re-read during a failover (not a RedisError).
+    redis.exceptions.RedisClusterException,
 )
 # A restarted Redis answers within a second or two (see docs/operations.md).
 REDIS_RETRY_AFTER = "2"

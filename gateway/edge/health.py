@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from redis.exceptions import RedisError
 
 from gateway.edge.dependencies import Admin, Pools, Upstreams, errors
 from gateway.edge.errors import REDIS_RETRY_AFTER, ApiError
 from gateway.edge.redis import redis_of
+from services.common.redis import REDIS_FAILURES
 
 router = APIRouter(tags=["operations"])
 REDIS_PING_TIMEOUT = 0.5
@@ -51,6 +51,6 @@ def _reachable(pools: Upstreams) -> bool:
 async def _redis_status(request: Request) -> str:
     try:
         await asyncio.wait_for(redis_of(request).ping(), REDIS_PING_TIMEOUT)
-    except (TimeoutError, OSError, RedisError):
+    except REDIS_FAILURES:  # TimeoutError is an OSError
         return "unreachable"
     return "ok"

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from services.common.redis import REDIS_FAILURES
 
 
 class Backoff:
@@ -146,7 +147,7 @@ class Subscription:
                         await listener.relay(
                             message["pattern"], message["channel"], message["data"]
                         )
-            except (OSError, RedisError) as error:
+            except REDIS_FAILURES as error:
                 outage.failed(error)
                 if not self.up:
                     await listener.down()

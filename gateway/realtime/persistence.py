@@ -16,13 +16,16 @@ import time
 from typing import Any
 
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
-from redis.exceptions import RedisError
 
 from gateway.realtime.events import make_event
 from gateway.realtime.outage import OutageLog
 from gateway.realtime.store import GroupSession, LiveStore, SessionFacts
 from gateway.realtime.views import stamp
+from services.common.redis import REDIS_FAILURES
 from services.common.upstream import ActivityRpc, UpstreamError, UpstreamPool
+
+# What a persisting pass survives and retries later: Redis or the activity service failing.
+_FAILURES: tuple[type[Exception], ...] = (*REDIS_FAILURES, UpstreamError)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,6 @@ async def sweep_until(
             for session_id in await store.pending_persistence():
                 await persist(store, activity, session_id, store.instance_id)
             outage.recovered()
-        except (OSError, RedisError, UpstreamError) as error:
+        except _FAILURES as error:
             outage.failed(error)
         await asyncio.sleep(interval)

@@ -7,8 +7,6 @@ import logging
 import time
 import uuid
 
-from redis.exceptions import RedisError
-
 from gateway.realtime.events import make_event
 from gateway.realtime.frames import ClosePoll, StartPoll, Vote
 from gateway.realtime.outage import OutageLog
@@ -17,6 +15,7 @@ from gateway.realtime.protocol import error_frame
 from gateway.realtime.session_channel import SessionClient
 from gateway.realtime.store import LiveStore
 from gateway.realtime.views import poll_view
+from services.common.redis import REDIS_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +83,6 @@ async def close_due_polls_until(
         try:
             await close_due_polls(store)
             outage.recovered()
-        except (OSError, RedisError) as error:
+        except REDIS_FAILURES as error:
             outage.failed(error)
         await asyncio.sleep(interval)

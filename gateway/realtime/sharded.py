@@ -27,7 +27,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from gateway.realtime.outage import Backoff, Listener, OutageLog, published
-from services.common.redis import cluster_seeds, node_url, subscription_client
+from services.common.redis import REDIS_FAILURES, cluster_seeds, node_url, subscription_client
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class ShardedSubscription:
                 backoff.reset()
                 outage.recovered()
                 await self._pump(shards, listener, stopping)
-            except (OSError, RedisError, TimeoutError) as error:
+            except REDIS_FAILURES as error:  # TimeoutError is an OSError
                 outage.failed(error)
                 if not self.up:
                     await listener.down()
@@ -150,7 +150,7 @@ class _Shards:
                 kind = "message" if message["type"] == "smessage" else "added"
                 data = message["data"] if kind == "message" else ""
                 queue.put_nowait((kind, message["channel"], data))
-        except (OSError, RedisError, TimeoutError) as error:
+        except REDIS_FAILURES as error:  # TimeoutError is an OSError
             queue.put_nowait(("failed", error, ""))
 
     async def _drop(self, channel: str) -> None:
@@ -175,10 +175,10 @@ class _Shards:
 async def _close(shard: _Shard) -> None:
     if shard.reader is not None:
         shard.reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, OSError, RedisError):
+        with contextlib.suppress(asyncio.CancelledError, *REDIS_FAILURES):
             await shard.reader
     try:
         await shard.pubsub.aclose()
         await shard.client.aclose()
-    except (OSError, RedisError):
+    except REDIS_FAILURES:
         log.debug("closing a shard subscription failed", exc_info=True)

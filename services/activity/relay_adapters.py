@@ -6,12 +6,11 @@ import asyncio
 from collections.abc import Sequence
 
 from fitness.user.v1 import user_service_pb2 as user_pb
-from redis.exceptions import RedisError
 
 from services.activity.domain import ProgressEvent
 from services.activity.relay import DeliveryFailed, DeliveryRefused
 from services.common.notifications import channel, encode
-from services.common.redis import RedisClient, publish
+from services.common.redis import REDIS_FAILURES, RedisClient, publish
 from services.common.timeutil import format_time
 from services.common.upstream import UpstreamError, UpstreamPool, UserRpc
 
@@ -55,5 +54,5 @@ class RedisAlertPublisher:
         try:
             async with asyncio.timeout(self._timeout):
                 await publish(self._redis, channel(note.user_id), encode(note))
-        except (RedisError, OSError, TimeoutError) as error:
+        except REDIS_FAILURES as error:  # TimeoutError is an OSError
             raise DeliveryFailed(f"redis: {error!r}") from error

@@ -21,11 +21,17 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 
 CLUSTER_SCHEME = "redis-cluster"
 
 # What the gateway and the services hold: one node or a cluster, used alike.
 RedisClient: TypeAlias = Redis | RedisCluster
+
+# Everything a Redis call can fail with. RedisClusterException ("Redis Cluster cannot be
+# connected", SlotNotCoveredError) is not a RedisError: catching RedisError alone lets a
+# cluster whose slot map is being rebuilt escape as a 500 or end a background loop.
+REDIS_FAILURES: tuple[type[Exception], ...] = (OSError, RedisError, RedisClusterException)
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,12 @@ async def running_cluster(
 ) -> AsyncIterator[Cluster]:
     flush(redis_server)
     certs = service_certs
-    user = await start_user_server(f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs)
+    # The services invalidate the shared cache (and relay alerts) in the gateways' Redis.
+    user = await start_user_server(
+        f"sqlite:///{tmp_path / 'u.db'}", jwt_keys, certs=certs, redis_url=redis_server
+    )
     activity = await start_activity_server(
-        f"sqlite:///{tmp_path / 'a.db'}", [address(user)], certs=certs
+        f"sqlite:///{tmp_path / 'a.db'}", [address(user)], certs=certs, redis_url=redis_server
     )
     tls = certs.of(GATEWAY)
     servers, tasks, urls = [], [], []

@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import time
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +106,10 @@ class Figures:
     rest_5xx: int = 0
     rest_ok: int = 0
     rest_dropped: int = 0  # connections closed without an answer
+    workouts_acknowledged: int = 0
+    workout_5xx: int = 0
+    workout_statuses: Counter[int] = field(default_factory=Counter)
+    wrong_statistics: int = 0  # reads showing fewer workouts than were acknowledged before
 
     def failed_write(self, now: float) -> None:
         self.write_failures += 1
@@ -146,6 +152,36 @@ async def read_rest_until(
         await asyncio.sleep(0.05)
 
 
+def keyed(headers: dict[str, str]) -> dict[str, str]:
+    """The headers with a fresh Idempotency-Key (one per request: a key names one request)."""
+    return {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
+
+async def work_out_until(cluster: Cluster, stop: asyncio.Event, figures: Figures) -> None:
+    """Start and end workouts (with Idempotency-Keys, kept in Redis), then read the cached
+    statistics: a read after an acknowledged end must count it."""
+    user_id, headers = await cluster.user("runner")
+    while not stop.is_set():
+        started = await cluster.http.post(
+            "/workouts/start", headers=keyed(headers), json={"workout_type": "running"}
+        )
+        figures.workout_statuses[started.status_code] += 1
+        if started.status_code == 201:
+            session = started.json()["session_id"]
+            ended = await cluster.http.post(f"/workouts/{session}/end", headers=keyed(headers))
+            figures.workout_statuses[ended.status_code] += 1
+            if ended.status_code == 200:
+                figures.workouts_acknowledged += 1
+            figures.workout_5xx += ended.status_code >= 500
+        figures.workout_5xx += started.status_code >= 500
+        stats = await cluster.http.get(f"/users/{user_id}/statistics", headers=headers)
+        if stats.status_code == 200:
+            figures.wrong_statistics += (
+                stats.json()["total_workouts"] < figures.workouts_acknowledged
+            )
+        await asyncio.sleep(0.05)
+
+
 async def logged_seqs(url: str, session_id: str) -> set[int]:
     """Every sequence number the session's log holds now."""
     async with command_client(url, timeout=2) as client:
@@ -165,6 +201,8 @@ async def test_killing_a_master_under_load_loses_no_logged_event_and_writes_come
 ) -> None:
     cluster, redis = on_cluster, redis_cluster_server
     session_id = await open_session(cluster)
+    for name in ("reader", "runner"):  # accounts first: logins are not the load under test
+        await cluster.user(name)
     people = [Participant("ann", 0), Participant("bob", 1), Participant("cara", 1)]
     stop, figures = asyncio.Event(), Figures()
     followers = [asyncio.create_task(p.follow(cluster, session_id, stop)) for p in people]
@@ -183,12 +221,14 @@ async def test_killing_a_master_under_load_loses_no_logged_event_and_writes_come
     load = [
         asyncio.create_task(write_slot_until(redis.url, key(session_id, "probe"), stop, figures)),
         asyncio.create_task(read_rest_until(cluster, session_id, stop, figures)),
+        asyncio.create_task(work_out_until(cluster, stop, figures)),
     ]
     said = 0
-    for n in range(10):  # steady chat before the kill
-        said += await people[0].say(f"before {n}")
-        await asyncio.sleep(0.05)
-    killed_at = time.monotonic()
+    async with asyncio.timeout(WINDOW_LIMIT):
+        while figures.workouts_acknowledged < 3:
+            said += await people[0].say(f"before {said}")
+            await asyncio.sleep(0.05)
+    killed_at, acknowledged_before = time.monotonic(), figures.workouts_acknowledged
     await asyncio.to_thread(redis.kill, master)
     async with asyncio.timeout(WINDOW_LIMIT):
         # Keep talking through the failover until writes have worked for a second again.
@@ -196,6 +236,7 @@ async def test_killing_a_master_under_load_loses_no_logged_event_and_writes_come
             said += await people[0].say(f"during {said}")
             await asyncio.sleep(0.05)
     recovered_after = (figures.last_failure or killed_at) - killed_at
+    await until(lambda: figures.workouts_acknowledged > acknowledged_before + 2, WINDOW_LIMIT)
     with contextlib.suppress(TimeoutError):  # what is still missing then is counted below
         async with asyncio.timeout(WINDOW_LIMIT):
             while not await people[0].say("the end"):  # noqa: ASYNC110 - polls a socket
@@ -218,8 +259,11 @@ async def test_killing_a_master_under_load_loses_no_logged_event_and_writes_come
         f"REST reads of the session: {figures.rest_5xx} answered 5xx, "
         f"{figures.rest_dropped} got no answer, {figures.rest_ok} answered 200; chat messages "
         f"sent {said}, events logged {len(logged)}, logged events a client never got: {lost}; "
-        f"reconnects {sum(p.reconnects for p in people)}"
+        f"reconnects {sum(p.reconnects for p in people)}; workouts acknowledged "
+        f"{figures.workouts_acknowledged}, workout calls answered 5xx {figures.workout_5xx}, "
+        f"statistics reads behind an acknowledged workout {figures.wrong_statistics}"
     )
     assert figures.write_failures > 0, "the kill never reached the session's slot"
     assert lost == 0
+    assert figures.wrong_statistics == 0
     assert recovered_after < WINDOW_LIMIT
