@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.common.dependency import DependencyUnavailable
+
 
 class DomainError(Exception):
     """Base of the errors a use case reports to its caller."""
@@ -40,7 +42,7 @@ class UnknownUser(DomainError):
     """The user service does not know this user (never registered, deleted or being deleted)."""
 
 
-class UserServiceUnavailable(DomainError):
+class UserServiceUnavailable(DomainError, DependencyUnavailable):
     """The user service could not be reached to read the body weight."""
 
 

@@ -13,6 +13,7 @@ from services.activity import domain, service
 from services.activity.domain import WorkoutSession
 from services.activity.service import ActivityDeps, ParticipantTime
 from services.activity.suggestions import GoalPlan, InfeasibleGoal, Suggestion
+from services.common.db import DatabaseUnavailable
 from services.common.goal_types import GoalType
 from services.common.grpc_runtime import Context, Dispatcher, StatusTable, present_or_abort
 from services.common.timeutil import format_time, parse_date, parse_time
@@ -23,6 +24,7 @@ STATUSES: StatusTable = {
     domain.NotSessionOwner: grpc.StatusCode.PERMISSION_DENIED,
     domain.SessionAlreadyEnded: grpc.StatusCode.FAILED_PRECONDITION,
     domain.UserServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
+    DatabaseUnavailable: grpc.StatusCode.UNAVAILABLE,
     domain.UnknownUser: grpc.StatusCode.NOT_FOUND,
     InfeasibleGoal: grpc.StatusCode.FAILED_PRECONDITION,
 }

@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, Select, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
 
+from services.common.dependency import DependencyUnavailable
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Seconds libpq waits for each host of a URL: a host that hangs (rather than refusing)
 # must not hold a call past the next one, nor past the gateway's deadline.
@@ -24,7 +26,7 @@ POSTGRES_CONNECT_TIMEOUT = 2
 UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006")
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(DependencyUnavailable):
     """The database cannot take the call now: connection lost, server down, or a standby.
 
     Raised during a PostgreSQL failover; answered UNAVAILABLE, so callers retry. A write

@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter, Histogram
 
+from services.common.dependency import DEPENDENCY_TRAILER, DependencyUnavailable
 from services.common.logs import REQUEST_ID_HEADER, request_id_var
 from services.common.tls import TlsFiles
 from services.common.trust import AuthorizationInterceptor
@@ -194,8 +195,11 @@ def status_for(statuses: StatusTable, error: BaseException) -> grpc.StatusCode |
 async def abort_if_known(context: Context, statuses: StatusTable, error: BaseException) -> None:
     """Answer the call with the table's status for ``error``; unknown errors pass."""
     status = status_for(statuses, error)
-    if status is not None:
-        await context.abort(status, str(error))
+    if status is None:
+        return
+    # Callers keep this instance's breaker closed: it answered, its dependency did not.
+    trailer = (DEPENDENCY_TRAILER,) if isinstance(error, DependencyUnavailable) else ()
+    await context.abort(status, str(error), trailing_metadata=trailer)
 
 
 async def awaited_or_abort(context: Context, statuses: StatusTable, work: Awaitable[T]) -> T:

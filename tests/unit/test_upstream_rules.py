@@ -14,6 +14,7 @@ from fitness.user.v1 import user_service_pb2 as user_pb
 
 from saga_coordinator.domain import BusinessFailure, TransientFailure
 from saga_coordinator.participants import classified
+from services.common.dependency import DEPENDENCY_TRAILER
 from services.common.upstream import (
     NoInstanceAvailable,
     PoolSettings,
@@ -55,6 +56,15 @@ def test_only_an_unreachable_or_stuck_instance_counts_towards_its_breaker() -> N
     assert not counts_as_failure(rpc_error(grpc.StatusCode.NOT_FOUND))
     assert counts_as_failure(ConnectionResetError())
     assert not counts_as_failure(ValueError("a bug, not an outage"))
+
+
+def test_an_instance_that_says_its_dependency_is_down_keeps_its_breaker_closed() -> None:
+    trailer = grpc.aio.Metadata(DEPENDENCY_TRAILER)
+    answered = grpc.aio.AioRpcError(
+        grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), trailer, details="database down"
+    )
+    assert not counts_as_failure(answered)
+    assert may_fail_over(user_pb.GetUserRequest(user_id="u"), answered.code())
 
 
 def test_only_unavailable_fails_over_at_once() -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.message import Message
 
+from services.common.dependency import DEPENDENCY_TRAILER
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -72,8 +74,13 @@ def rule_for(code: grpc.StatusCode) -> Rule:
 def counts_as_failure(error: BaseException) -> bool:
     """Whether an error raised by a call should count towards opening the breaker."""
     if isinstance(error, grpc.aio.AioRpcError):
-        return rule_for(error.code()).instance_failure
+        return rule_for(error.code()).instance_failure and not _dependency_failed(error)
     return isinstance(error, asyncio.TimeoutError | ConnectionError)
+
+
+def _dependency_failed(error: grpc.aio.AioRpcError) -> bool:
+    # The instance answered that a store or service it needs is down (dependency.py).
+    return DEPENDENCY_TRAILER in tuple(error.trailing_metadata() or ())
 
 
 def safe_to_repeat(request: Message) -> bool:
