@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -73,7 +74,9 @@ class RedisCluster:
 
     nodes: list[Node]
     timeout: float = 30.0
-    log: list[str] = field(default_factory=list)
+    # SIGTERM each node when the thread that started it ends (start and restart on the
+    # main thread then): a launcher killed outright leaves no node holding its port.
+    die_with_parent: bool = False
 
     @property
     def url(self) -> str:
@@ -111,7 +114,7 @@ class RedisCluster:
 
     def restart(self, node: Node) -> None:
         """Start a killed node again on its port and files; it rejoins (as a replica)."""
-        node.process = _spawn(node)
+        node.process = _spawn(node, self.die_with_parent)
         wait_until(partial(_answers, node), self.timeout, f"{node.address} to answer")
 
     def wait_healthy(self) -> None:
@@ -170,7 +173,7 @@ def executable() -> str:
     return path
 
 
-def _spawn(node: Node) -> subprocess.Popen[bytes]:
+def _spawn(node: Node, die_with_parent: bool) -> subprocess.Popen[bytes]:
     node.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     options = {
         "bind": "127.0.0.1",
@@ -186,12 +189,25 @@ def _spawn(node: Node) -> subprocess.Popen[bytes]:
         "save": "",
         "protected-mode": "no",
         "logfile": str(node.data_dir / "redis.log"),
+        # SIGTERM ends the node even while it writes its first append-only file (Redis
+        # otherwise logs "can't exit" and keeps running) and without waiting for lagging
+        # replicas: the launcher stops the cluster only after its clients.
+        "shutdown-on-sigterm": "now force",
     }
     argv = [executable(), *(a for k, v in options.items() for a in (f"--{k}", v))]
-    return subprocess.Popen(argv, umask=0o077)
+    if die_with_parent:  # the guard execs redis-server in place: the PID stays the node's
+        argv = [sys.executable, "-m", "deploy.orphan_guard", *argv]
+    # A process group of its own: the terminal's Ctrl-C reaches the launcher, which stops
+    # the nodes after their clients, not all at once.
+    return subprocess.Popen(argv, umask=0o077, process_group=0)
 
 
-def start(data_dir: Path, ports: Sequence[tuple[int, int]], timeout: float = 30.0) -> RedisCluster:
+def start(
+    data_dir: Path,
+    ports: Sequence[tuple[int, int]],
+    timeout: float = 30.0,
+    die_with_parent: bool = False,
+) -> RedisCluster:
     """Start a node per (port, bus port) pair (6 for 3 masters + 3 replicas), join, wait.
 
     Returns once every node says ``cluster_state:ok`` and every replica's link is up.
@@ -199,10 +215,10 @@ def start(data_dir: Path, ports: Sequence[tuple[int, int]], timeout: float = 30.
     if len(ports) < 6 or len(ports) % 2:
         raise ValueError("masters with one replica each need an even number >= 6 of nodes")
     nodes = [Node(port, bus, data_dir / f"node-{port}") for port, bus in ports]
-    cluster = RedisCluster(nodes, timeout)
+    cluster = RedisCluster(nodes, timeout, die_with_parent)
     try:
         for node in nodes:
-            node.process = _spawn(node)
+            node.process = _spawn(node, die_with_parent)
         for node in nodes:
             wait_until(partial(_answers, node), timeout, f"{node.address} to answer")
         _create(nodes, timeout)

@@ -122,7 +122,9 @@ def start_data_tier(settings: LocalSettings, say: Callable[[str], None]) -> Data
             began = time.monotonic()
             pairs = zip(settings.ha_redis_ports, settings.ha_redis_bus_ports, strict=True)
             ports = [(int(port), int(bus)) for port, bus in pairs]
-            cluster = redis_cluster.start(data / "redis-cluster", ports, timeout)
+            cluster = redis_cluster.start(
+                data / "redis-cluster", ports, timeout, die_with_parent=True
+            )
             parts.append(cluster)
             say(f"Redis Cluster ready in {time.monotonic() - began:.1f} s")
         except BaseException:
