@@ -7,9 +7,11 @@ Dockerfiles exist, dependencies name real services, settings name real fields.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -31,6 +33,9 @@ MONGO_NODES = [f"mongo-{i}" for i in range(1, 4)]
 GATEWAYS = ["gateway-1", "gateway-2"]
 # The platform's own image; the formation's nodes are built from their own.
 PLATFORM_DOCKERFILE = "deploy/Dockerfile"
+# The modules that change data the gateways cache (docs/architecture.md, "Shared cache"),
+# with their settings prefix: each must invalidate in the gateways' Redis.
+CACHE_WRITERS = {"services.user": "USER_", "services.activity": "ACTIVITY_"}
 SETTINGS: dict[str, type[BaseSettings]] = {
     "USER_": UserSettings,
     "ACTIVITY_": ActivitySettings,
@@ -240,16 +245,77 @@ def test_every_redis_client_is_given_the_clusters_seed_nodes(compose: dict[str, 
     urls = _env_values(compose, "_REDIS_URL")
     seeds = {f"{node}:6379" for node in REDIS_NODES}
 
+    # user-migrate shares the user service's settings; it never opens Redis.
     assert set(urls) == {f"{n}/GATEWAY_REDIS_URL" for n in GATEWAYS} | {
         "activity-1/ACTIVITY_REDIS_URL",
         "activity-2/ACTIVITY_REDIS_URL",
+        "user-1/USER_REDIS_URL",
+        "user-2/USER_REDIS_URL",
+        "user-migrate/USER_REDIS_URL",
     }
     for name, url in urls.items():
         assert url.startswith("redis-cluster://"), name
         assert set(url.removeprefix("redis-cluster://").split(",")) <= seeds, name
-    for name in [*GATEWAYS, "activity-1", "activity-2"]:
+    for name in [*GATEWAYS, "activity-1", "activity-2", "user-1", "user-2"]:
         depends = compose["services"][name]["depends_on"]
         assert depends["redis-cluster-init"] == {"condition": "service_completed_successfully"}
+
+
+def _serving_module(service: dict[str, Any]) -> str | None:
+    """The platform module a service runs (``python -m x``), not its ``migrate`` command."""
+    found = re.fullmatch(r"python -m ([\w.]+)", " ".join(service.get("command", [])))
+    return found.group(1) if found else None
+
+
+def redis_target(url: str) -> tuple[str, frozenset[str], str]:
+    """Which Redis a URL names: scheme, host:port set and database, not the credentials."""
+    parts = urlsplit(url)
+    hosts = frozenset(parts.netloc.rpartition("@")[2].split(","))
+    return parts.scheme, hosts, parts.path.strip("/") or "0"
+
+
+def cache_writers_off_the_gateways_redis(compose: dict[str, Any]) -> dict[str, str]:
+    """Each running writer of cached data whose Redis is not the gateways' (name: why)."""
+    services = compose["services"]
+    gateways = {n: s for n, s in services.items() if _serving_module(s) == "gateway"}
+    caches = {redis_target(str(s["environment"]["GATEWAY_REDIS_URL"])) for s in gateways.values()}
+    assert len(caches) == 1, f"the gateways disagree on their Redis: {caches}"
+    assert all(
+        str(s["environment"].get("GATEWAY_CACHE_ENABLED", "true")).lower() == "true"
+        for s in gateways.values()
+    )
+    wrong = {}
+    for name, service in services.items():
+        module = _serving_module(service)
+        if module not in CACHE_WRITERS:
+            continue
+        url = service.get("environment", {}).get(f"{CACHE_WRITERS[module]}REDIS_URL")
+        if url is None or redis_target(str(url)) not in caches:
+            wrong[name] = f"{url!r} is not the gateways' Redis"
+        elif "redis-cluster-init" not in service.get("depends_on", {}):
+            wrong[name] = "starts before the Redis Cluster is formed"
+    return wrong
+
+
+def test_every_component_that_writes_cached_data_invalidates_in_the_gateways_redis(
+    compose: dict[str, Any],
+) -> None:
+    writers = {n for n, s in compose["services"].items() if _serving_module(s) in CACHE_WRITERS}
+
+    assert writers == {"user-1", "user-2", "activity-1", "activity-2"}
+    assert all("redis_url" in SETTINGS[prefix].model_fields for prefix in CACHE_WRITERS.values())
+    assert cache_writers_off_the_gateways_redis(compose) == {}
+
+
+def test_a_writer_on_another_redis_or_none_is_caught(compose: dict[str, Any]) -> None:
+    services = copy.deepcopy(compose["services"])
+    services["user-1"]["environment"].pop("USER_REDIS_URL")
+    services["activity-2"]["environment"]["ACTIVITY_REDIS_URL"] = "redis://redis-1:6379/0"
+    services["user-2"]["depends_on"].pop("redis-cluster-init")
+
+    wrong = cache_writers_off_the_gateways_redis({"services": services})
+
+    assert set(wrong) == {"user-1", "user-2", "activity-2"}
 
 
 def test_the_postgres_formation_is_a_monitor_and_three_nodes_every_sql_client_lists(
