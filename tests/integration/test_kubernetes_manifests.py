@@ -63,6 +63,9 @@ GRPC_COMPONENT = {
     "saga_coordinator": "saga",
 }
 PLACEHOLDER = "REPLACE_ME"
+# The modules that change data the gateways cache (docs/architecture.md, "Shared cache"):
+# each must invalidate in the gateways' Redis, or a change shows only after the TTL.
+CACHE_WRITERS = ("services.user", "services.activity")
 WORKLOADS = {"Deployment", "StatefulSet", "Job", "CronJob"}
 
 Object = dict[str, Any]
@@ -330,8 +333,73 @@ def test_redis_demands_a_password_and_every_client_url_carries_one(target: str) 
     }
 
     assert arguments[arguments.index("--requirepass") + 1] == "$(REDISCLI_AUTH)"
-    assert {n.split("/")[0] for n in urls} == {"fitness-gateway", "fitness-activity"}
+    assert {n.split("/")[0] for n in urls} == {
+        "fitness-gateway",
+        "fitness-activity",
+        "fitness-user",
+    }
     assert [n for n, url in urls.items() if urlsplit(url).password != PLACEHOLDER] == []
+
+
+def redis_target(url: str) -> tuple[str, frozenset[str], str]:
+    """Which Redis a URL names: scheme, host:port set and database, not the credentials."""
+    parts = urlsplit(url)
+    hosts = frozenset(parts.netloc.rpartition("@")[2].split(","))
+    return parts.scheme, hosts, parts.path.strip("/") or "0"
+
+
+def serving_environments(target: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(workload, module, variables) of every serving container (Deployments' pods)."""
+    return [
+        (workload["metadata"]["name"], module, environment(target, container))
+        for workload, container, module in component_containers(target)
+        if workload["kind"] == "Deployment"
+    ]
+
+
+def cache_writers_off_the_gateways_redis(
+    serving: list[tuple[str, str, dict[str, str]]],
+) -> dict[str, str]:
+    """Each writer of cached data whose Redis is not the gateways' (workload: its URL)."""
+    gateways = [env for _, module, env in serving if module == "gateway"]
+    caches = {redis_target(env["GATEWAY_REDIS_URL"]) for env in gateways}
+    assert len(caches) == 1, f"the gateways disagree on their Redis: {caches}"
+    assert all(env.get("GATEWAY_CACHE_ENABLED", "true").lower() == "true" for env in gateways)
+    wrong = {}
+    for name, module, env in serving:
+        if module in CACHE_WRITERS:
+            prefix = SETTINGS[module].model_config["env_prefix"]
+            url = env.get(f"{prefix}REDIS_URL")
+            if url is None or redis_target(url) not in caches:
+                wrong[name] = str(url)
+    return wrong
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_component_that_writes_cached_data_invalidates_in_the_gateways_redis(
+    target: str,
+) -> None:
+    serving = serving_environments(target)
+
+    assert {n for n, module, _ in serving if module in CACHE_WRITERS} == {
+        "fitness-user",
+        "fitness-activity",
+    }
+    assert all("redis_url" in SETTINGS[module].model_fields for module in CACHE_WRITERS)
+    assert cache_writers_off_the_gateways_redis(serving) == {}
+
+
+def test_a_writer_on_another_redis_or_none_is_caught() -> None:
+    serving = serving_environments("overlays/production")
+    for name, _, env in serving:
+        if name == "fitness-user":
+            env.pop("USER_REDIS_URL")
+        if name == "fitness-activity":
+            env["ACTIVITY_REDIS_URL"] = "redis://:x@redis-0.redis:6379/0"
+
+    wrong = cache_writers_off_the_gateways_redis(serving)
+
+    assert wrong == {"fitness-user": "None", "fitness-activity": "redis://:x@redis-0.redis:6379/0"}
 
 
 @pytest.mark.parametrize("target", TARGETS)
