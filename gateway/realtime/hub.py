@@ -213,8 +213,11 @@ class Hub:
 
     def add(self, client: Client) -> None:
         """Start delivering the messages of the client's channel to it."""
-        self.local[client.kind][client.audience].add(client)
-        self._update_wanted()
+        audiences = self.local[client.kind]
+        if client.audience not in audiences:  # a sharded subscription holds its channel
+            kind = self.by_name[client.kind]
+            self.subscription.want(kind.channel(client.audience), kind.pattern)
+        audiences[client.audience].add(client)
 
     def remove(self, client: Client) -> None:
         """Stop delivering to the client."""
@@ -224,16 +227,7 @@ class Hub:
             local.discard(client)
             if not local:
                 del clients[client.audience]
-                self._update_wanted()
-
-    def _update_wanted(self) -> None:
-        # A sharded subscription holds one channel per audience with local clients.
-        wanted = {
-            self.by_name[name].channel(audience): self.by_name[name].pattern
-            for name, audiences in self.local.items()
-            for audience in audiences
-        }
-        self.subscription.want(wanted)
+                self.subscription.release(self.by_name[client.kind].channel(client.audience))
 
     def holds(self, client: Client) -> bool:
         """Whether the client is registered (e.g. has joined its session)."""

@@ -127,7 +127,10 @@ class Subscription:
         self.patterns, self.silence, self.what = patterns, silence, what
         self.up: bool = False
 
-    def want(self, channels: Mapping[str, str]) -> None:
+    def want(self, channel: str, pattern: str) -> None:
+        """Nothing to do: the patterns already match every channel."""
+
+    def release(self, channel: str) -> None:
         """Nothing to do: the patterns already match every channel."""
 
     async def relay_until(self, stopping: asyncio.Event, listener: Listener) -> None:

@@ -55,11 +55,22 @@ class ShardedSubscription:
         self.up = False
         self.wanted: dict[str, str] = {}  # channel -> the pattern of its kind
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._change_pending = False
 
-    def want(self, channels: Mapping[str, str]) -> None:
-        """Hold exactly these channels from now on (called when local audiences change)."""
-        if dict(channels) != self.wanted:
-            self.wanted = dict(channels)
+    def want(self, channel: str, pattern: str) -> None:
+        """Hold ``channel`` too (its kind's ``pattern``): an audience got its first client."""
+        self.wanted[channel] = pattern
+        self._changed()
+
+    def release(self, channel: str) -> None:
+        """Stop holding ``channel``: its audience's last client left."""
+        self.wanted.pop(channel, None)
+        self._changed()
+
+    def _changed(self) -> None:
+        # One pending "changed" is enough: the pump diffs everything wanted at once.
+        if not self._change_pending:
+            self._change_pending = True
             self._queue.put_nowait(_CHANGED)
 
     async def relay_until(self, stopping: asyncio.Event, listener: Listener) -> None:
@@ -67,7 +78,7 @@ class ShardedSubscription:
         backoff, outage = Backoff(), OutageLog(log, self.what)
         while not stopping.is_set():
             # A fresh queue per attempt: what the old attempt's readers left is dropped.
-            self._queue = asyncio.Queue()
+            self._queue, self._change_pending = asyncio.Queue(), False
             shards = _Shards(self, self._queue)
             try:
                 await self._refresh_slots()
@@ -98,6 +109,7 @@ class ShardedSubscription:
             elif kind == "added" and subject in self.wanted:
                 await listener.added({subject: self.wanted[subject]})
             elif kind == "changed":
+                self._change_pending = False
                 await shards.hold(self.wanted)
             elif kind == "failed":
                 raise subject
