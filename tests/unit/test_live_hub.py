@@ -7,6 +7,7 @@ import json
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from starlette.websockets import WebSocket
 
 from gateway.realtime.hub import TOO_SLOW, Client, Hub, Outgoing, unavailable
@@ -15,6 +16,7 @@ from gateway.realtime.protocol import CLOSE_TRY_AGAIN
 from gateway.realtime.redis_keys import channel
 from gateway.realtime.session_channel import SessionChannel, SessionClient, session_item
 from gateway.realtime.settings import LiveSettings
+from gateway.realtime.sharded import ShardedSubscription
 
 SETTINGS = LiveSettings(allowed_origins=[], queue_size=4, send_timeout=0.05)
 
@@ -141,3 +143,23 @@ async def test_when_redis_is_gone_every_client_of_every_kind_is_ended_with_1013(
             ("error", "UNAVAILABLE", "UNAVAILABLE")
         ]
         assert socket_of(client).closed_with == (CLOSE_TRY_AGAIN, client.farewell.reason)
+
+
+async def test_on_a_cluster_the_hub_holds_one_channel_per_audience_while_it_has_clients() -> None:
+    # A cluster client opens no connection until used; nothing here subscribes.
+    cluster = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", 7000)])
+    live = Hub(cluster, [SessionChannel(no_events), NotificationChannel()])
+    assert isinstance(live.subscription, ShardedSubscription)
+    ann, bob = participant("s1"), participant("s1")
+    note = Client(cast(WebSocket, FakeSocket()), NOTIFICATIONS, "u1", "u1", SETTINGS)
+    for client in (ann, bob, note):
+        live.add(client)
+    assert live.subscription.wanted == {
+        channel("s1"): SessionChannel.pattern,
+        "notifications:u1": NotificationChannel.pattern,
+    }
+    live.remove(ann)
+    assert channel("s1") in live.subscription.wanted  # bob is still there
+    live.remove(bob)
+    live.remove(note)
+    assert live.subscription.wanted == {}
