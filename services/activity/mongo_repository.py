@@ -4,25 +4,31 @@ Every write waits for a majority of the replica set and is retried once across a
 failover: the client from ``connect`` says so, and each collection and transaction
 repeats it, so a database handle built elsewhere cannot weaken it. Ending a session,
 updating the owner's statistics and queueing its progress run in one multi-document
-transaction, which needs a replica set.
+transaction, which needs a replica set. Every operation is bounded (server selection,
+then the whole operation with its retry and majority wait), and a failover's errors leave
+every adapter method as DatabaseUnavailable, so the caller is answered UNAVAILABLE.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession, progress_request_id
 from services.activity.suggestions import GoalPlan, Totals
+from services.common.db import DatabaseUnavailable
 from services.common.goal_types import GoalType
 from services.common.logs import request_id_var
 from services.common.timeutil import Clock, as_utc, utc_now
@@ -35,10 +41,19 @@ OUTBOX = "progress_outbox"  # drained by outbox_mongo.MongoProgressOutbox
 # primary alone can be rolled back when a new primary is elected without it.
 MAJORITY = WriteConcern("majority")
 MAJORITY_READS = ReadConcern("majority")
+# pymongo's defaults wait 30 s for a primary and forever for a majority: a worker thread
+# would hang through an election or a lost majority. Finding a primary may take 2 s; the
+# whole operation (selection, its one retry, the majority wait: pymongo's CSOT timeoutMS)
+# 3 s, the gateway's deadline, after which nobody waits for the answer anyway.
+SERVER_SELECTION_TIMEOUT_MS = 2000
+OPERATION_TIMEOUT_MS = 3000
+# Labels of an error another primary, or the same one soon, would not give.
+UNAVAILABLE_LABELS = ("RetryableWriteError", "TransientTransactionError")
+UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 
 
 def client(url: str) -> MongoClient[Document]:
-    """A client with majority writes and reads and retryable writes, whatever the URL says."""
+    """A client with majority writes and reads, retryable writes and bounded waits."""
     # Keyword options override the URL's; connect=False defers I/O to the first operation.
     return MongoClient(
         url,
@@ -46,9 +61,36 @@ def client(url: str) -> MongoClient[Document]:
         readConcernLevel="majority",
         retryWrites=True,
         retryReads=True,
+        serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
+        timeoutMS=OPERATION_TIMEOUT_MS,
         tz_aware=True,
         connect=False,
     )
+
+
+def is_unavailable(error: PyMongoError) -> bool:
+    """Whether a pymongo error means "not now, try again": no primary, no majority, a timeout.
+
+    ConnectionFailure covers AutoReconnect, NotPrimaryError, NetworkTimeout and
+    ServerSelectionTimeoutError; ``timeout`` is set on WTimeoutError and ExecutionTimeout
+    (CSOT's timeoutMS expiring); the labels mark a stepdown cut short or a commit whose
+    outcome is unknown (a retry with the same request_id settles it).
+    """
+    if isinstance(error, ConnectionFailure) or error.timeout:
+        return True
+    return any(error.has_error_label(label) for label in (*UNAVAILABLE_LABELS, UNKNOWN_COMMIT))
+
+
+@contextmanager
+def unavailable_on_failover() -> Iterator[None]:
+    """Raise DatabaseUnavailable for a failover's errors; also a decorator of adapter methods."""
+    try:
+        yield
+    except PyMongoError as error:
+        if not is_unavailable(error):
+            raise
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DatabaseUnavailable(f"database unavailable: {first_line}") from error
 
 
 def connect(url: str, database: str) -> Database[Document]:
@@ -72,6 +114,7 @@ class MongoWorkoutRepository:
         self._plans = collection(db, "goal_plans")
         self._outbox = collection(db, OUTBOX)
 
+    @unavailable_on_failover()
     def ensure_indexes(self) -> None:
         """Create the indexes the queries rely on; safe to call on every start."""
         self._sessions.create_index(
@@ -89,6 +132,7 @@ class MongoWorkoutRepository:
         self._outbox.create_index([("delivered_at", ASCENDING), ("due_at", ASCENDING)], name="due")
         self._outbox.create_index("user_id", name="user_id")
 
+    @unavailable_on_failover()
     def add_session(self, session: WorkoutSession, request_id: str) -> WorkoutSession:
         """Insert the session unless this request_id already stored one."""
         earlier = self._by_request(request_id)
@@ -111,11 +155,13 @@ class MongoWorkoutRepository:
         found = self._sessions.find_one({"request_id": request_id})
         return _to_session(found) if found else None
 
+    @unavailable_on_failover()
     def get_session(self, session_id: str) -> WorkoutSession | None:
         """Return the session with this id, if any."""
         found = self._sessions.find_one({"_id": session_id})
         return _to_session(found) if found else None
 
+    @unavailable_on_failover()
     def complete_session(
         self, session_id: str, end_time: datetime, duration: float, calories: float, request_id: str
     ) -> WorkoutSession | None:
@@ -141,7 +187,8 @@ class MongoWorkoutRepository:
             return ended
 
         # A transaction's writes take its write concern (the client's unless given).
-        with self._db.client.start_session() as tx:
+        # with_transaction retries for up to 120 s unless a CSOT timeout bounds it whole.
+        with pymongo.timeout(OPERATION_TIMEOUT_MS / 1000), self._db.client.start_session() as tx:
             ended = tx.with_transaction(
                 end_and_count, read_concern=MAJORITY_READS, write_concern=MAJORITY
             )
@@ -177,6 +224,7 @@ class MongoWorkoutRepository:
         }
         self._outbox.insert_one(event, session=tx)
 
+    @unavailable_on_failover()
     def list_sessions(self, user_id: str, limit: int, after: Cursor | None) -> list[WorkoutSession]:
         """Keyset pagination on (start_time, _id), newest first, served by one index."""
         query: Document = {"user_id": user_id}
@@ -192,11 +240,13 @@ class MongoWorkoutRepository:
         )
         return [_to_session(document) for document in found]
 
+    @unavailable_on_failover()
     def get_statistics(self, user_id: str) -> Statistics:
         """Read the maintained totals: one _id lookup."""
         found = self._statistics.find_one({"_id": user_id})
         return Statistics.from_totals(found) if found else Statistics()
 
+    @unavailable_on_failover()
     def totals_since(self, user_id: str, since: datetime) -> Totals:
         """One aggregation over the user's sessions ended since ``since``."""
         pipeline: list[Document] = [
@@ -215,6 +265,7 @@ class MongoWorkoutRepository:
             return Totals()
         return Totals(found["sessions"], found["seconds"] / 60, found["calories"])
 
+    @unavailable_on_failover()
     def put_plan(self, plan: GoalPlan) -> bool:
         """Replace the goal's plan, remembering the replaced one (compare-and-set on it)."""
         stored = self._plans.find_one({"_id": plan.goal_id})
@@ -229,6 +280,7 @@ class MongoWorkoutRepository:
             return False  # a concurrent retry of the same put won
         return True
 
+    @unavailable_on_failover()
     def restore_plan(self, goal_id: str, put_request_id: str) -> None:
         """Put back the plan the given put replaced (or remove the plan it created)."""
         stored = self._plans.find_one({"_id": goal_id, "request_id": put_request_id})
@@ -240,16 +292,19 @@ class MongoWorkoutRepository:
         else:
             self._plans.delete_one({"_id": goal_id, "request_id": put_request_id})
 
+    @unavailable_on_failover()
     def get_plan(self, goal_id: str) -> GoalPlan | None:
         """Return the goal's plan, if any."""
         found = self._plans.find_one({"_id": goal_id})
         return _to_plan(found) if found else None
 
+    @unavailable_on_failover()
     def active_plans(self, user_id: str) -> list[GoalPlan]:
         """The user's active plans, nearest target date first."""
         found = self._plans.find({"user_id": user_id, "active": True})
         return [_to_plan(d) for d in found.sort([("target_date", ASCENDING), ("_id", ASCENDING)])]
 
+    @unavailable_on_failover()
     def delete_user_data(self, user_id: str) -> int:
         """Delete the user's documents; each delete is idempotent, so a retry finishes it."""
         deleted = self._sessions.delete_many({"user_id": user_id}).deleted_count

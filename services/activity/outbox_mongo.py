@@ -13,7 +13,12 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 
 from services.activity.domain import ProgressEvent
-from services.activity.mongo_repository import OUTBOX, Document, collection
+from services.activity.mongo_repository import (
+    OUTBOX,
+    Document,
+    collection,
+    unavailable_on_failover,
+)
 from services.common.timeutil import as_utc
 
 MAX_ERROR_LENGTH = 512
@@ -25,6 +30,7 @@ class MongoProgressOutbox:
     def __init__(self, db: Database[Document]) -> None:
         self._outbox = collection(db, OUTBOX)  # majority writes, as every activity write
 
+    @unavailable_on_failover()
     def claim_progress(
         self, owner: str, now: datetime, lease: timedelta, limit: int
     ) -> list[ProgressEvent]:
@@ -42,6 +48,7 @@ class MongoProgressOutbox:
             claimed.append(_to_event(found))
         return claimed
 
+    @unavailable_on_failover()
     def progress_delivered(self, event_id: str, now: datetime) -> None:
         """Mark the event delivered and drop its lease."""
         self._outbox.update_one(
@@ -49,6 +56,7 @@ class MongoProgressOutbox:
             {"$set": {"delivered_at": now, "lease_owner": None, "lease_until": None}},
         )
 
+    @unavailable_on_failover()
     def retry_progress(self, event_id: str, owner: str, due: datetime, error: str) -> None:
         """Count a failed attempt and release the lease, if ``owner`` still holds it."""
         self._outbox.update_one(
@@ -64,11 +72,13 @@ class MongoProgressOutbox:
             },
         )
 
+    @unavailable_on_failover()
     def pending_progress(self) -> list[ProgressEvent]:
         """Every undelivered event, oldest first."""
         found = self._outbox.find({"delivered_at": None})
         return [_to_event(d) for d in found.sort([("created_at", ASCENDING), ("_id", ASCENDING)])]
 
+    @unavailable_on_failover()
     def prune_delivered(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest events delivered before ``before``."""
         # delete_many takes no limit: pick the ids first (the "due" index leads with

@@ -288,7 +288,7 @@ def test_ending_a_session_writes_in_a_majority_transaction_with_majority_reads(
     }
 
 
-def test_the_client_built_from_the_settings_writes_to_a_majority_and_retries() -> None:
+def test_the_client_from_the_settings_writes_to_a_majority_retries_and_bounds_its_waits() -> None:
     settings = ActivitySettings(
         store="mongo", mongo_url="mongodb://m1:27017,m2:27017,m3:27017/?replicaSet=rs0"
     )
@@ -300,14 +300,22 @@ def test_the_client_built_from_the_settings_writes_to_a_majority_and_retries() -
         assert db.client.read_concern.level == "majority"
         assert db.write_concern.document == MAJORITY
         assert db.read_concern.level == "majority"
+        assert db.client.options.server_selection_timeout == 2.0
+        assert db.client.options.timeout == 3.0
     finally:
         db.client.close()
 
 
-def test_a_url_asking_for_weaker_writes_is_overridden() -> None:
-    db = connect("mongodb://m1:27017/?replicaSet=rs0&w=1&retryWrites=false", "fitness_activity")
+def test_a_url_asking_for_weaker_writes_or_longer_waits_is_overridden() -> None:
+    url = (
+        "mongodb://m1:27017/?replicaSet=rs0&w=1&retryWrites=false"
+        "&serverSelectionTimeoutMS=30000&timeoutMS=0"
+    )
+    db = connect(url, "fitness_activity")
     try:
         assert db.client.options.retry_writes is True
         assert db.client.write_concern.document == MAJORITY
+        assert db.client.options.server_selection_timeout == 2.0
+        assert db.client.options.timeout == 3.0
     finally:
         db.client.close()
