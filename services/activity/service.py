@@ -102,7 +102,10 @@ def end_workout(
     session = _owned_session(deps, session_id, user_id)
     if session.end_time is not None:
         if request_id and session.end_request_id == request_id:
-            return session  # a retry of the request that ended it
+            # A retry of the request that ended it: its first attempt may have committed
+            # and lost its answer before invalidating, so invalidate again (idempotent).
+            deps.cache.invalidate(STATISTICS, user_entity(user_id))
+            return session
         raise SessionAlreadyEnded(f"session {session_id} has already ended")
     end = _checked_end(deps, session, end_time)
     duration = (end - session.start_time).total_seconds()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,7 @@ from services.activity.domain import (
     calories_burned,
 )
 from services.activity.service import ActivityDeps
+from services.common.cache import Kind, user_entity
 from tests.unit.fakes import (
     FakeProgressOutbox,
     FakeUserDirectory,
@@ -192,6 +195,38 @@ def test_workout_types_are_sorted_and_have_positive_mets() -> None:
     types = service.list_workout_types()
     assert [t.name for t in types] == sorted(t.name for t in types)
     assert all(t.met > 0 for t in types)
+
+
+@dataclass
+class RecordingInvalidator:
+    """The cache port: remembers which entities' statistics it was told to forget."""
+
+    forgotten: list[tuple[str, str]] = field(default_factory=list)
+
+    def invalidate(self, kind: Kind[Any], entity: str) -> None:
+        self.forgotten.append((kind.name, entity))
+
+
+def test_a_retried_end_invalidates_the_statistics_again(deps: ActivityDeps) -> None:
+    cache = RecordingInvalidator()
+    deps = replace(deps, cache=cache)
+    session = service.start_workout(deps, "u", "yoga", "r1")
+    service.end_workout(deps, session.session_id, "u", None, "e1")
+    # The first attempt's answer (or its invalidation) was lost: the retry must forget too.
+    service.end_workout(deps, session.session_id, "u", None, "e1")
+    assert cache.forgotten == [("statistics", user_entity("u"))] * 2
+
+
+def test_a_retried_group_workout_invalidates_each_participants_statistics_again(
+    deps: ActivityDeps, clock: SteppingClock
+) -> None:
+    cache = RecordingInvalidator()
+    deps = replace(deps, cache=cache)
+    people = _participants(clock, "a", "b")
+    service.record_group_workout(deps, "g1", "yoga", people, "g1")
+    cache.forgotten.clear()
+    service.record_group_workout(deps, "g1", "yoga", people, "g1")
+    assert cache.forgotten == [("statistics", user_entity("a")), ("statistics", user_entity("b"))]
 
 
 def _participants(clock: SteppingClock, *users: str) -> list[service.ParticipantTime]:
