@@ -17,8 +17,11 @@ from sqlalchemy.engine import ExceptionContext
 from services.common.dependency import DependencyUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# Seconds libpq waits for each host of a URL: a host that hangs (rather than refusing)
-# must not hold a call past the next one, nor past the gateway's deadline.
+# Seconds psycopg waits for each host of a URL: a host that hangs (rather than refusing)
+# must not hold a call past the next one. 2 is the least there is: psycopg (as libpq)
+# reads any smaller value as 2 (psycopg.conninfo.timeout_from_conninfo), and the hosts
+# are tried in turn, so N hung hosts hold a connect for 2*N s, past the gateway's 3 s
+# deadline from two on; a refusing host (the usual failover case) costs nothing.
 POSTGRES_CONNECT_TIMEOUT = 2
 # SQLSTATEs of a server that cannot take the call now, though another (or the same, soon)
 # can: class 08 (connection exceptions), the server shutting down or starting (57P01-03),
