@@ -344,6 +344,21 @@ def test_the_postgres_formation_is_a_monitor_and_three_nodes_every_sql_client_li
         assert set(compose["services"][name]["depends_on"]) == set(PG_NODES), name
 
 
+def test_the_formation_runs_the_production_overlays_failover_timeouts(
+    compose: dict[str, Any],
+) -> None:
+    overlay = "deploy/kubernetes/overlays/production"
+    kustomization = yaml.safe_load((ROOT / overlay / "kustomization.yaml").read_text())
+    [generated] = [
+        g for g in kustomization["configMapGenerator"] if g["name"] == "pg-failover-timeouts"
+    ]
+    files = {f"{overlay}/{name}" for name in generated["envs"]}
+
+    assert all((ROOT / f).is_file() for f in files)
+    for name in ["pg-monitor", *PG_NODES]:
+        assert set(compose["services"][name]["env_file"]) == files, name
+
+
 def test_the_formations_image_is_built_here_with_both_entry_points(
     compose: dict[str, Any],
 ) -> None:

@@ -28,6 +28,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from deploy.pg_formation import KEEPER_TIMEOUTS, MONITOR_SETTINGS
 from etl.config import EtlSettings
 from gateway.config import GatewaySettings
 from gateway.edge import health
@@ -40,6 +41,11 @@ from tests.helpers import ServiceCerts
 ROOT = Path(__file__).parents[2]
 KUSTOMIZE = ROOT / "deploy/kubernetes"
 PROBE = KUSTOMIZE / "base/probe/health_probe.py"
+IMAGE = KUSTOMIZE / "images/pg-auto-failover"
+# The formation's tuning variables (overlays/production/pg-failover-timeouts.env), as the
+# image's entry points read them: PGAF_MONITOR_<NAME> is the monitor's
+# pgautofailover.<name>, PGAF_KEEPER_<NAME> a keeper's timeout.<name>.
+TUNING = {"pg-monitor": ("PGAF_MONITOR_", "pgautofailover."), "pg": ("PGAF_KEEPER_", "timeout.")}
 # The schemas kubernetes-validate bundles for this version are used, never a download.
 KUBERNETES_VERSION = "1.37.0"
 VALIDATE = [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet"]
@@ -773,3 +779,71 @@ async def probe(port: int, component: str, certs: ServiceCerts) -> tuple[int, st
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, stderr.decode().strip()
+
+
+def tuning_function(script: str) -> str:
+    """The shell function an image script reads its PGAF_* variables with."""
+    found = re.search(r"^tuning\(\) \{\n.*?^\}\n", (IMAGE / script).read_text(), re.S | re.M)
+    assert found, f"{script} has no tuning function"
+    return found.group(0)
+
+
+def entry_point_tuning(
+    script: str, prefix: str, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run an image script's own ``tuning`` function (no PostgreSQL needed) on ``env``."""
+    return subprocess.run(
+        ["sh", "-eu", "-c", f"{tuning_function(script)}tuning {prefix}"],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def formation_tuning(target: str) -> dict[str, int]:
+    """The pg_auto_failover settings the formation's pods are given, as the scripts read them."""
+    workloads = {w["metadata"]["name"]: w for w in of_kind(target, "StatefulSet")}
+    settings = {}
+    for name, (prefix, setting) in TUNING.items():
+        [container] = pod_spec(workloads[name])["containers"]
+        script = f"{container['command'][0]}.sh"
+        result = entry_point_tuning(script, prefix, environment(target, container))
+        assert result.returncode == 0, result.stderr
+        for line in result.stdout.splitlines():
+            key, value = line.split(" ")
+            settings[setting + key] = int(value)
+    return settings
+
+
+def test_the_formation_is_given_every_tuned_timeout_of_make_run_ha_none_tighter() -> None:
+    given = formation_tuning("overlays/production")
+    loopback = {key: int(value) for key, value in {**MONITOR_SETTINGS, **KEEPER_TIMEOUTS}.items()}
+    demote = given["pgautofailover.primary_demote_timeout"]
+    partition = given["timeout.network_partition_timeout"] * 1000
+    loopback_margin = (
+        loopback["pgautofailover.primary_demote_timeout"]
+        - loopback["timeout.network_partition_timeout"] * 1000
+    )
+
+    assert set(given) == set(loopback)
+    assert {key: v for key, v in given.items() if v < loopback[key]} == {}
+    # A primary cut off from everything has demoted itself before a standby is promoted,
+    # with a margin at least as wide as on loopback.
+    assert demote - partition >= loopback_margin > 0
+
+
+def test_both_entry_points_read_their_tuning_alike_and_refuse_a_value_that_is_no_number() -> None:
+    texts = [(IMAGE / f"{name}.sh").read_text() for name in ("pg-monitor", "pg-node")]
+    env = {"PGAF_KEEPER_NETWORK_PARTITION_TIMEOUT": "5", "PGAF_MONITOR_STARTUP_GRACE_PERIOD": "9"}
+
+    read = entry_point_tuning("pg-node.sh", "PGAF_KEEPER_", env)
+    refused = entry_point_tuning("pg-node.sh", "PGAF_KEEPER_", {"PGAF_KEEPER_X": "5s"})
+
+    assert tuning_function("pg-monitor.sh") == tuning_function("pg-node.sh")
+    assert (read.returncode, read.stdout) == (0, "network_partition_timeout 5\n")
+    assert refused.returncode != 0
+    assert "PGAF_KEEPER_X=5s: not a whole number" in refused.stderr
+    assert "pgautofailover.\\1 = \\2" in texts[0]
+    assert 'pg_autoctl config set --pgdata "$PGDATA" "timeout.$name" "$value"' in texts[1]
