@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,6 +164,77 @@ async def test_concurrent_misses_of_one_key_share_one_load(world: World) -> None
     assert world.source.loads == 1
 
 
+async def settle() -> None:
+    """Let every ready task run to its next wait (the fake store never really waits)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_a_read_after_another_processs_write_does_not_join_a_load_begun_before_it(
+    world: World,
+) -> None:
+    world.source.gate = asyncio.Event()
+    early = asyncio.create_task(world.read())
+    await world.source.started.wait()  # this load saw 1
+    world.source.value = 2
+    await world.store.set(KEY, TOMBSTONE, CachePolicy().tombstone_ttl)  # the writer's
+    late = asyncio.create_task(world.read())  # issued after the write was acknowledged
+    await settle()
+    world.source.gate.set()
+    assert (await early, await late) == (1, 2)
+    assert world.source.loads == 2
+
+
+@dataclass
+class SlowGets(MemoryStore):
+    """A store whose GETs answer only once told to, so concurrent reads overlap as on Redis."""
+
+    answer: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def get(self, key: str) -> str | None:
+        await self.answer.wait()
+        return await super().get(key)
+
+
+async def test_reads_that_find_one_tombstone_together_share_one_load() -> None:
+    clock, source = FakeClock(), Source()
+    store = SlowGets(clock)
+    cache = CacheAside(store, CacheMetrics(CollectorRegistry()), CachePolicy(), clock)
+    await store.set(KEY, TOMBSTONE, CachePolicy().tombstone_ttl)
+    readers = [asyncio.create_task(cache.read(NUMBER, "thing:1", source.load)) for _ in range(5)]
+    await settle()  # every GET is out before any load begins
+    store.answer.set()
+    assert await asyncio.gather(*readers) == [1] * 5
+    assert source.loads == 1
+
+
+async def test_after_an_invalidation_in_this_process_no_read_joins_the_load_it_outdated(
+    world: World,
+) -> None:
+    world.store.down = True  # reads bypass the cache: no tombstone can tell them
+    world.source.gate = asyncio.Event()
+    early = asyncio.create_task(world.read())
+    await world.source.started.wait()
+    world.source.value = 2
+    await world.cache.invalidate(NUMBER, "thing:1")  # fails, and forgets the running load
+    late = asyncio.create_task(world.read())
+    await settle()
+    world.source.gate.set()
+    assert (await early, await late) == (1, 2)
+
+
+async def test_no_read_joins_a_load_older_than_max_fill_age(world: World) -> None:
+    world.source.gate = asyncio.Event()
+    early = asyncio.create_task(world.read())
+    await world.source.started.wait()
+    world.source.value = 2
+    world.clock.advance(CachePolicy().max_fill_age)  # a write's tombstone may be gone
+    late = asyncio.create_task(world.read())
+    await settle()
+    world.source.gate.set()
+    assert (await early, await late) == (1, 2)
+
+
 async def test_one_cancelled_waiter_does_not_cancel_the_shared_load(world: World) -> None:
     world.source.gate = asyncio.Event()
     leaving, staying = asyncio.create_task(world.read()), asyncio.create_task(world.read())
@@ -296,6 +368,46 @@ async def test_the_blocking_facade_serves_worker_threads_on_the_owning_loop(worl
     assert await asyncio.to_thread(in_thread) == [1, 2]
     with pytest.raises(RuntimeError, match="its own event loop"):
         blocking.invalidate(NUMBER, "thing:1")
+
+
+@dataclass
+class SlowSets(MemoryStore):
+    """A store whose SETs answer only once told to (a slow Redis)."""
+
+    answer: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def set(self, key: str, value: str, ttl: float, only_if_absent: bool = False) -> bool:
+        await self.answer.wait()
+        return await super().set(key, value, ttl, only_if_absent)
+
+
+def invalidate_while_the_loop_is_held(blocking: BlockingCache) -> None:
+    """Invalidate from a worker thread while the owning loop cannot run (it is blocked
+    joining the thread): the thread must give up waiting on its own."""
+    writer = threading.Thread(target=blocking.invalidate, args=(NUMBER, "thing:1"))
+    writer.start()
+    writer.join()
+
+
+@pytest.mark.parametrize("backing_off", [False, True])
+async def test_a_writer_waits_briefly_or_not_at_all_and_its_invalidation_still_lands(
+    backing_off: bool,
+) -> None:
+    clock, registry = FakeClock(), CollectorRegistry()
+    store = SlowSets(clock)
+    cache = CacheAside(store, CacheMetrics(registry), CachePolicy(), clock)
+    if backing_off:
+        store.down = True
+        await cache.read(NUMBER, "thing:1", Source().load)  # fails: the back-off begins
+        store.down = False  # the fake clock stands still, so the back-off lasts
+    blocking = BlockingCache(cache, asyncio.get_running_loop(), invalidate_timeout=1.0)
+    invalidate_while_the_loop_is_held(blocking)  # waits INVALIDATE_WAIT, or nothing
+    await settle()
+    store.answer.set()  # the slow SET answers after the write was acknowledged
+    await settle()
+    assert store.entries[KEY][0] == TOMBSTONE
+    labels = {"kind": "number", "outcome": "ok"}
+    assert registry.get_sample_value("cache_invalidations_total", labels) == 1
 
 
 def test_an_app_started_twice_counts_in_the_same_counters() -> None:

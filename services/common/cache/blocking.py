@@ -13,8 +13,13 @@ from services.common.cache.core import Kind, ReadCache
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Beyond the work's own bounds, how long a thread waits for a busy event loop.
+# Beyond the work's own bounds, how long a reading thread waits for a busy event loop.
 LOOP_MARGIN = 1.0
+# How long a writer's thread waits, after its commit, for the invalidation to land. Redis
+# answers in a millisecond, so a read after the write sees the tombstone; a slow or dead
+# Redis must not push the write past its caller's deadline (3 s) and turn an acknowledged
+# commit into an indeterminate one. An invalidation not awaited goes on, bounded by the cache.
+INVALIDATE_WAIT = 0.25
 
 
 class Invalidator(Protocol):
@@ -36,7 +41,8 @@ class BlockingCache:
     """Runs a ``ReadCache``'s calls on the event loop that owns its client, for a thread.
 
     The Redis client and the single-flight table belong to one loop; the work is handed
-    to it with the thread's context variables (request id, deadline) and the thread waits.
+    to it with the thread's context variables (request id, deadline) and the thread waits
+    (for an invalidation, ``INVALIDATE_WAIT`` at most, and not at all in a back-off).
     """
 
     def __init__(
@@ -44,7 +50,7 @@ class BlockingCache:
     ) -> None:
         self.cache = cache
         self.loop = loop
-        self.invalidate_timeout = invalidate_timeout
+        self.invalidate_wait = min(invalidate_timeout, INVALIDATE_WAIT)
 
     def read(
         self, kind: Kind[T], entity: str, load: Callable[[], Awaitable[T]], budget: float
@@ -56,17 +62,26 @@ class BlockingCache:
         return self._wait(lambda: self.cache.read(kind, entity, load), budget + LOOP_MARGIN)
 
     def invalidate(self, kind: Kind[Any], entity: str) -> None:
-        """``cache.invalidate`` from a thread; a loop that does not answer is logged."""
-        try:
-            work = lambda: self.cache.invalidate(kind, entity)  # noqa: E731
-            self._wait(work, self.invalidate_timeout + LOOP_MARGIN)
-        except TimeoutError:
-            log.warning("cache invalidation of %s %s timed out", kind.name, entity)
+        """``cache.invalidate`` from a thread, awaited briefly; it goes on if not awaited.
 
-    def _wait(self, work: Callable[[], Awaitable[T]], timeout: float) -> T:
+        In a back-off (the store just failed) the thread does not wait: the attempt would
+        most likely fail too, and every write would pay for it.
+        """
+        future = self._submit(lambda: self.cache.invalidate(kind, entity))
+        if self.cache.backing_off():
+            return
+        try:
+            future.result(self.invalidate_wait)
+        except concurrent.futures.TimeoutError:
+            log.warning("cache invalidation of %s %s still running", kind.name, entity)
+
+    def _submit(self, work: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
         if _running_loop() is self.loop:
             raise RuntimeError("BlockingCache would block its own event loop")
-        future = asyncio.run_coroutine_threadsafe(_awaited(work), self.loop)
+        return asyncio.run_coroutine_threadsafe(_awaited(work), self.loop)
+
+    def _wait(self, work: Callable[[], Awaitable[T]], timeout: float) -> T:
+        future = self._submit(work)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:

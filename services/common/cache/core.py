@@ -13,10 +13,17 @@ The source of truth is always the service's own store: the cache only ever saves
   flight, also while the cache is down); across processes at most one load per process
   runs, and TTL jitter keeps keys from expiring together. A cross-process lock would add
   a round trip to every miss to save at most (processes - 1) loads, so there is none.
+  A read that finds a tombstone joins only a load begun after it was issued: a load
+  begun earlier may have read the source before the write (whose invalidation another
+  process cannot cancel). An invalidation in this process forgets the running load, and
+  no read joins a load older than ``max_fill_age``.
 - **Outage**: every store call is bounded by ``timeout``; a failure (refused, timed out,
   any Redis error) answers from the source and skips the cache for ``backoff`` seconds,
   so a dead cache costs one bounded wait per back-off, not one per call. Invalidations are
-  still attempted during a back-off (a lost one leaves a value at most one TTL old).
+  still attempted during a back-off (a lost one leaves a value at most one TTL old), but
+  a writer's thread does not wait for them then (``BlockingCache``). A read that bypasses
+  the cache may still join a load begun before another process's write: it has no
+  tombstone to tell it, so it can be as old as one load (the loaders' 3 s deadline).
 - Errors of the loader propagate and are never cached; nor is anything that is not a value.
 """
 
@@ -24,11 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -111,6 +119,10 @@ class ReadCache(Protocol):
         """Forget ``entity``'s value of ``kind`` after its source changed."""
         ...
 
+    def backing_off(self) -> bool:
+        """Whether the cache is skipped now, after a failure (callable from any thread)."""
+        ...
+
 
 class NoCache:
     """The cache switched off: every read loads, invalidation does nothing."""
@@ -122,9 +134,22 @@ class NoCache:
     async def invalidate(self, kind: Kind[Any], entity: str) -> None:
         """Nothing to forget."""
 
+    def backing_off(self) -> bool:
+        """Never: there is nothing to skip."""
+        return False
+
 
 class _StoreFailed(Exception):
     """A store call failed or timed out (already logged and counted)."""
+
+
+@dataclass(frozen=True)
+class _Flight:
+    """One running load of a key: its future, when it began (ticket and clock)."""
+
+    future: asyncio.Future[Any]
+    ticket: int
+    started: float
 
 
 @dataclass
@@ -137,17 +162,21 @@ class CacheAside:
     clock: Callable[[], float] = time.monotonic
     random: Callable[[], float] = random.random
     _down_until: float = field(default=float("-inf"), init=False)
-    _loading: dict[str, asyncio.Future[Any]] = field(default_factory=dict, init=False)
+    _loading: dict[str, _Flight] = field(default_factory=dict, init=False)
+    # Orders reads and loads in this process: a clock may not move between them.
+    _tickets: Iterator[int] = field(default_factory=itertools.count, init=False)
 
     async def read(self, kind: Kind[T], entity: str, load: Callable[[], Awaitable[T]]) -> T:
         """``entity``'s value of ``kind``: from the cache, else loaded and filled."""
         key = kind.key(entity)
+        issued = next(self._tickets)
         # Loads share one flight even while the cache is down: the source is spared then too.
-        if self.clock() < self._down_until:
+        if self.backing_off():
             self.metrics.read(kind.name, "bypass")
             return await self._single_flight(kind, key, load)
         try:
-            found = await self._cached(kind, key)
+            raw = await self._call(self.store.get(key), self.policy.timeout)
+            found = await self._decoded(kind, key, raw)
         except _StoreFailed:
             self.metrics.read(kind.name, "error")
             return await self._single_flight(kind, key, load)
@@ -155,7 +184,13 @@ class CacheAside:
             self.metrics.read(kind.name, "hit")
             return found[0]
         self.metrics.read(kind.name, "miss")
-        return await self._single_flight(kind, key, load)
+        # A tombstone: a write committed, perhaps after a running load read the source.
+        newer_than = issued if raw == TOMBSTONE else None
+        return await self._single_flight(kind, key, load, newer_than)
+
+    def backing_off(self) -> bool:
+        """Whether reads skip the cache now, after a store failure (safe from any thread)."""
+        return self.clock() < self._down_until
 
     async def invalidate(self, kind: Kind[Any], entity: str) -> None:
         """After the source committed a change: refuse fills of this key for a while.
@@ -164,6 +199,8 @@ class CacheAside:
         a stale copy can outlive it.
         """
         key = kind.key(entity)
+        # A load running now may have read the source before the commit: no read joins it.
+        self._loading.pop(key, None)
         try:
             await self._call(
                 self.store.set(key, TOMBSTONE, self.policy.tombstone_ttl),
@@ -174,8 +211,7 @@ class CacheAside:
             return
         self.metrics.invalidation(kind.name, "ok")
 
-    async def _cached(self, kind: Kind[T], key: str) -> tuple[T] | None:
-        raw = await self._call(self.store.get(key), self.policy.timeout)
+    async def _decoded(self, kind: Kind[T], key: str, raw: str | None) -> tuple[T] | None:
         if raw is None or raw == TOMBSTONE:
             return None
         try:
@@ -186,18 +222,32 @@ class CacheAside:
             await self._call(self.store.delete(key), self.policy.timeout)
             return None
 
-    async def _single_flight(self, kind: Kind[T], key: str, load: Callable[[], Awaitable[T]]) -> T:
-        running = self._loading.get(key)
-        if running is None:
-            running = asyncio.ensure_future(self._load_and_fill(kind, key, load))
-            self._loading[key] = running
-            running.add_done_callback(functools.partial(self._landed, key))
+    async def _single_flight(
+        self,
+        kind: Kind[T],
+        key: str,
+        load: Callable[[], Awaitable[T]],
+        newer_than: int | None = None,
+    ) -> T:
+        """Join the key's running load, or start one; with ``newer_than``, only a later one."""
+        flight = self._loading.get(key)
+        if flight is None or not self._joinable(flight, newer_than):
+            future = asyncio.ensure_future(self._load_and_fill(kind, key, load))
+            flight = _Flight(future, next(self._tickets), self.clock())
+            self._loading[key] = flight  # an older flight still answers its own waiters
+            future.add_done_callback(functools.partial(self._landed, key, flight))
         # Shielded: one waiter cancelled (its client left) does not cancel the others' load.
-        value: T = await asyncio.shield(running)
+        value: T = await asyncio.shield(flight.future)
         return value
 
-    def _landed(self, key: str, future: asyncio.Future[Any]) -> None:
-        if self._loading.get(key) is future:
+    def _joinable(self, flight: _Flight, newer_than: int | None) -> bool:
+        if newer_than is not None and flight.ticket < newer_than:
+            return False
+        # Its value would not fill, and a write may have come and gone while it ran.
+        return self.clock() - flight.started < self.policy.max_fill_age
+
+    def _landed(self, key: str, flight: _Flight, future: asyncio.Future[Any]) -> None:
+        if self._loading.get(key) is flight:
             del self._loading[key]
         if not future.cancelled():
             future.exception()  # retrieved here too, in case every waiter went away
@@ -205,7 +255,7 @@ class CacheAside:
     async def _load_and_fill(self, kind: Kind[T], key: str, load: Callable[[], Awaitable[T]]) -> T:
         started = self.clock()
         value = await load()  # an error propagates to every waiter and caches nothing
-        if self.clock() - started < self.policy.max_fill_age and self.clock() >= self._down_until:
+        if self.clock() - started < self.policy.max_fill_age and not self.backing_off():
             try:
                 encoded = json.dumps(kind.encode(value), separators=(",", ":"))
                 await self._call(
