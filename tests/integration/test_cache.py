@@ -115,6 +115,30 @@ async def test_an_ended_workout_shows_in_the_next_statistics(
     assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 2
 
 
+async def test_a_retried_end_of_a_workout_invalidates_the_statistics_again(
+    platform: Platform, redis: Redis
+) -> None:
+    user_id, headers = await register_and_login(platform.client, "cacheretry")
+    path, key = f"/users/{user_id}/statistics", STATISTICS.key(user_entity(user_id))
+    activity = platform.upstreams.activity
+    start = activity_pb.StartWorkoutSessionRequest(
+        request_id=uuid.uuid4().hex, user_id=user_id, workout_type="running"
+    )
+    session = (await activity.call(ActivityRpc.StartWorkoutSession, start)).session
+    assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 0
+    stale = await redis.get(key)
+    assert stale not in (None, TOMBSTONE)
+    end = activity_pb.EndWorkoutSessionRequest(
+        request_id=uuid.uuid4().hex, session_id=session.session_id, user_id=user_id
+    )
+    await activity.call(ActivityRpc.EndWorkoutSession, end)
+    # As if the first attempt's invalidation had been lost: the old answer is back.
+    await redis.set(key, stale, px=60_000)
+    await activity.call(ActivityRpc.EndWorkoutSession, end)  # the client's retry
+    assert await redis.get(key) == TOMBSTONE
+    assert (await platform.client.get(path, headers=headers)).json()["total_workouts"] == 1
+
+
 async def test_the_activity_service_weighs_with_the_profile_just_written(
     platform: Platform, redis: Redis
 ) -> None:
