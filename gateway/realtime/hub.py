@@ -33,7 +33,7 @@ from gateway.realtime.protocol import (
     unavailable_frame,
 )
 from gateway.realtime.settings import LiveSettings
-from gateway.realtime.sharded import ShardedSubscription
+from gateway.realtime.sharded import ShardedSubscription, cluster_subscription
 from services.common.redis import RedisClient
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class Hub:
         # timeout: the silence after which Redis is asked, then taken for gone.
         self.subscription: Subscription | ShardedSubscription
         if isinstance(subscriber, RedisCluster):
-            self.subscription = ShardedSubscription(subscriber, url, timeout, "hub subscription")
+            self.subscription = cluster_subscription(subscriber, url, timeout, "hub subscription")
         else:
             self.subscription = Subscription(subscriber, list(self.kinds), timeout, "hub")
 

@@ -114,6 +114,21 @@ class Listener(Protocol):
         ...
 
 
+async def relay_safely(listener: Listener, pattern: str, channel: str, data: str) -> None:
+    """Hand one message over; a bad one (or a bug in a channel kind) is logged and skipped.
+
+    Only a Redis failure ends the subscription (to be rebuilt): anything else would end
+    the hub's task and leave its sockets waiting for nothing.
+    """
+    try:
+        await listener.relay(pattern, channel, data)
+    except REDIS_FAILURES:
+        raise
+    except Exception:
+        log = logging.getLogger(__name__)
+        log.exception("relaying a message failed", extra={"channel": channel})
+
+
 class Subscription:
     """Pattern subscriptions (one connection) kept up across Redis outages; ``up`` while they hold.
 
@@ -147,9 +162,8 @@ class Subscription:
                     backoff.reset()
                     outage.recovered()
                     async for message in published(pubsub, self.silence):
-                        await listener.relay(
-                            message["pattern"], message["channel"], message["data"]
-                        )
+                        pattern, channel = message["pattern"], message["channel"]
+                        await relay_safely(listener, pattern, channel, message["data"])
             except REDIS_FAILURES as error:
                 outage.failed(error)
                 if not self.up:
