@@ -49,6 +49,8 @@ REDIS_OUTAGES: tuple[type[Exception], ...] = (
     redis.exceptions.ReadOnlyError,
     redis.exceptions.TryAgainError,
     redis.exceptions.ClusterDownError,
+    # Raised after too many MOVED/ASK/TRYAGAIN redirections ("TTL exhausted", resharding).
+    redis.exceptions.ClusterError,
     # A cluster's slot map being re-read during a failover (not a RedisError).
     redis.exceptions.RedisClusterException,
 )
