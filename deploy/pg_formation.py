@@ -215,8 +215,7 @@ class Formation:
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         log = (self.root / "logs" / f"{name}.log").open("ab")
         self._logs.append(log)
-        arm = pg_autoctl.parent_death_signal() if self.die_with_parent else None
-        return pg_autoctl.popen(command, self.root, self.user, stdout=log, preexec=arm)
+        return pg_autoctl.popen(command, self.root, self.user, log, self.die_with_parent)
 
     def _run(self, name: str, command: list[str], timeout: float) -> None:
         pg_autoctl.run(self.root, self.user, name, command, timeout)
@@ -290,14 +289,45 @@ def _start_nodes(formation: Formation, timeout: float) -> None:
     pg_autoctl.initdb(formation.root, formation.user, first.name, first.pgdata, {})
     _create_node(formation, first, timeout)
     wait_for(lambda: _reported(formation, first.name, "single"), timeout, "the first node")
-    creating = [(node, formation._spawn(node.name, _create_command(formation, node)))
-                for node in others]  # fmt: skip
-    for node, process in creating:
-        if process.wait(timeout=timeout) != 0:
-            raise RuntimeError(f"creating {node.name} failed: see logs/{node.name}.log")
-        _tune_keeper(formation, node)
-        node.process = formation._spawn(node.name, pg_autoctl.run_command(node.pgdata))
-    formation.wait_healthy(timeout)
+    deadline = time.monotonic() + timeout  # one for the clones and their joining, not each
+    # Each create is the node's process until it exits, so stop() ends it too.
+    for node in others:
+        node.process = formation._spawn(node.name, _create_command(formation, node))
+    try:
+        for node in others:
+            _finish_clone(formation, node, deadline)
+    except BaseException:
+        _kill_creates(others)
+        raise
+    formation.wait_healthy(_left(deadline))
+
+
+def _finish_clone(formation: Formation, node: Node, deadline: float) -> None:
+    """Wait (until ``deadline``) for the node's create, then run its keeper."""
+    assert node.process is not None
+    try:
+        code = node.process.wait(timeout=_left(deadline))
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"creating {node.name}: not done in time") from None
+    if code != 0:
+        raise RuntimeError(f"creating {node.name} failed: see logs/{node.name}.log")
+    node.process = None
+    _tune_keeper(formation, node)
+    node.process = formation._spawn(node.name, pg_autoctl.run_command(node.pgdata))
+
+
+def _kill_creates(nodes: Iterable[Node]) -> None:
+    """Kill the trees (pg_basebackup, a PostgreSQL) of the nodes' processes still running."""
+    for node in nodes:
+        if node.process is not None and node.process.poll() is None:
+            kill_tree(node.process.pid)
+            node.process.wait(timeout=10)
+        node.process = None
+
+
+def _left(deadline: float) -> float:
+    """Seconds until ``deadline``, at least a moment: one budget shared by every step."""
+    return max(0.1, deadline - time.monotonic())
 
 
 def _create_command(formation: Formation, node: Node) -> list[str]:

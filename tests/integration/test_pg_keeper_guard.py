@@ -1,0 +1,67 @@
+"""Keepers start through the orphan guard: as the server user, same PID, gone with their thread."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy import pg_autoctl
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout} s")
+        time.sleep(0.05)
+
+
+def proc_field(pid: int, name: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split()[1]
+    raise LookupError(name)
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="pg-guard-") as folder:
+        yield Path(folder)
+
+
+def test_a_keeper_runs_as_the_server_user_in_place_and_dies_with_the_thread_that_started_it(
+    root: Path,
+) -> None:
+    user = pg_autoctl.prepare(root)
+    started: list[subprocess.Popen[bytes]] = []
+    seen: dict[str, str] = {}
+
+    def start_then_end() -> None:
+        process = pg_autoctl.popen(["sleep", "60"], root, user, subprocess.DEVNULL, True)
+        started.append(process)
+        # Once the guard exec'd the command, the death signal is armed.
+        wait_until(lambda: proc_field(process.pid, "Name") == "sleep", 10, "the exec")
+        seen["uid"] = proc_field(process.pid, "Uid")
+
+    thread = threading.Thread(target=start_then_end)
+    thread.start()
+    thread.join()
+    (process,) = started
+    try:
+        code = process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    expected = pwd.getpwnam(user).pw_uid if user else os.geteuid()
+    assert seen["uid"] == str(expected)
+    assert code == -signal.SIGTERM
