@@ -35,9 +35,9 @@ def prepare(root: Path) -> str | None:
     if os.geteuid() != 0:
         root.chmod(0o700)
         return None
+    require_traversable(root.resolve().parent)
     ensure_user_exists(SERVICE_USER)
     account = pwd.getpwnam(SERVICE_USER)
-    _let_traverse(root.resolve().parent)
     for path in (root, root / "home", root / "sock"):
         os.chown(path, account.pw_uid, account.pw_gid)
         path.chmod(0o700)
@@ -49,17 +49,23 @@ def superuser(user: str | None) -> str:
     return user or pwd.getpwuid(os.geteuid()).pw_name
 
 
-def _let_traverse(folder: Path) -> None:
-    """Let others traverse ``folder`` and those above it (x only: nothing becomes listable).
+def require_traversable(folder: Path) -> None:
+    """Refuse a folder the server user cannot reach: ``folder`` or one above lacks o+x.
 
-    The keepers resolve their data directory's path again at every restart, so a folder
-    on it that becomes private later (pytest resets its /tmp/pytest-of-USER to 0700 when
-    another session starts) breaks them: the tests keep formations out of such folders.
+    We never widen another folder's mode (it would stay widened, /root's included). The
+    keepers resolve their data directory's path again at every restart, so a folder on it
+    that becomes private later (pytest resets its /tmp/pytest-of-USER to 0700 when another
+    session starts) breaks them: the tests keep formations in the system's temp folder.
     """
-    for path in (folder, *folder.parents):
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if not mode & stat.S_IXOTH:
-            path.chmod(mode | stat.S_IXOTH)
+    closed = [
+        p for p in (folder, *folder.parents) if not stat.S_IMODE(p.stat().st_mode) & stat.S_IXOTH
+    ]
+    if closed:
+        raise PermissionError(
+            f"the PostgreSQL formation's folder must be reachable by the server user"
+            f" {SERVICE_USER}: {closed[0]} is not traversable by others (o+x);"
+            f" choose a folder whose parents are (e.g. under /var/tmp or /tmp)"
+        )
 
 
 def environment(root: Path) -> dict[str, str]:

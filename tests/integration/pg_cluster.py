@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from deploy import pg_formation
+import psycopg
+
+from deploy import pg_autoctl, pg_formation
 from deploy.pg_formation import Formation
 from deploy.process_tree import descendants, process_parents
 
@@ -55,3 +57,24 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # it exited meanwhile
         return b""
+
+
+def walsender_to(formation: Formation, primary: str, standby: str) -> int:
+    """PID of the primary's WAL sender streaming to ``standby`` (asked as the superuser).
+
+    pg_auto_failover names each standby's stream pgautofailover_standby_<node id>.
+    """
+    with psycopg.connect(formation.monitor_url, connect_timeout=2) as conn:
+        row = conn.execute(
+            "SELECT nodeid FROM pgautofailover.node WHERE nodename = %s", (standby,)
+        ).fetchone()
+    assert row is not None
+    superuser = pg_autoctl.superuser(formation.user)
+    url = f"postgresql://{superuser}@127.0.0.1:{formation.nodes[primary].port}/postgres"
+    with psycopg.connect(url, connect_timeout=2) as conn:
+        sender = conn.execute(
+            "SELECT pid FROM pg_stat_replication WHERE application_name = %s",
+            (f"pgautofailover_standby_{row[0]}",),
+        ).fetchone()
+    assert sender is not None
+    return int(sender[0])

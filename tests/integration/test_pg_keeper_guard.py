@@ -65,3 +65,18 @@ def test_a_keeper_runs_as_the_server_user_in_place_and_dies_with_the_thread_that
     expected = pwd.getpwnam(user).pw_uid if user else os.geteuid()
     assert seen["uid"] == str(expected)
     assert code == -signal.SIGTERM
+
+
+def test_a_formation_folder_under_a_private_one_is_refused_and_no_mode_is_widened(
+    root: Path,
+) -> None:
+    private = root / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)  # whatever the umask
+    with pytest.raises(PermissionError, match=f"{private} is not traversable"):
+        pg_autoctl.require_traversable(private)  # the folder a formation would go in
+    assert private.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_formation_folder_whose_parents_are_traversable_is_accepted(root: Path) -> None:
+    pg_autoctl.require_traversable(root.parent)  # the system's temporary folder
