@@ -23,7 +23,7 @@ from services.common.grpc_runtime import outbound_metadata
 from services.common.tls import TlsFiles, secure_aio_channel
 from services.common.upstream.breaker import AsyncCircuitBreaker, BreakerOpen, Clock
 from services.common.upstream.errors import NoInstanceAvailable, RpcFailed, map_rpc_errors
-from services.common.upstream.retry import may_fail_over
+from services.common.upstream.retry import dependency_failed, may_fail_over
 from services.common.upstream.rpcs import Req, Resp, Rpc
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ class Instance:
     healthy: bool = True
     slow_checks: int = 0  # health checks in a row that timed out
     outstanding: int = 0
+    # Answers in a row saying its dependency (its database) is down, and the last one's time.
+    dependency_failures: int = 0
+    dependency_failed_at: float = float("-inf")
     calls: dict[str, int] = field(default_factory=dict)
     methods: dict[str, Any] = field(default_factory=dict)
 
@@ -124,6 +127,7 @@ class UpstreamPool:
         self.settings = settings
         self._connect = connect
         self._rotation = itertools.count()
+        self._clock = clock
         self._health_task: asyncio.Task[None] | None = None
         self.instances = [self._instance(a, clock) for a in addresses]
 
@@ -183,10 +187,28 @@ class UpstreamPool:
         candidates = [i for i in self.instances if i.address not in tried and i.available()]
         if not candidates:
             raise NoInstanceAvailable(self.service, self.retry_after(), attempted)
+        # Answers about a dead dependency keep breakers closed (during a database failover
+        # every instance says so); an instance that alone keeps saying it is passed over
+        # while another is not, and tried again after the breakers' reset timeout.
+        sound = [i for i in candidates if not self._dependency_down(i)]
+        candidates = sound or candidates
         # Round robin among the least busy, so equal load still spreads.
         fewest = min(i.outstanding for i in candidates)
         least_busy = [i for i in candidates if i.outstanding == fewest]
         return least_busy[next(self._rotation) % len(least_busy)]
+
+    def _answered(self, instance: Instance) -> None:
+        # An instance whose dependency came back: a shared database's failover is over,
+        # so the others are given their chance again too (a still partitioned one is
+        # passed over again after fail_max answers).
+        if instance.dependency_failures >= self.settings.fail_max:
+            for other in self.instances:
+                other.dependency_failures = 0
+        instance.dependency_failures = 0
+
+    def _dependency_down(self, instance: Instance) -> bool:
+        recent = self._clock() - instance.dependency_failed_at < self.settings.reset_timeout
+        return recent and instance.dependency_failures >= self.settings.fail_max
 
     async def _invoke(
         self, instance: Instance, rpc: Rpc[Req, Resp], request: Req, deadline: float
@@ -199,9 +221,13 @@ class UpstreamPool:
                 timeout=max(0.001, deadline - time.monotonic()),
                 metadata=outbound_metadata(),
             )
+            self._answered(instance)
             return reply
         except grpc.aio.AioRpcError as error:
             code = error.code().name
+            if dependency_failed(error):
+                instance.dependency_failures += 1
+                instance.dependency_failed_at = self._clock()
             raise
         finally:
             instance.outstanding -= 1

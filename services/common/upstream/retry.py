@@ -74,12 +74,12 @@ def rule_for(code: grpc.StatusCode) -> Rule:
 def counts_as_failure(error: BaseException) -> bool:
     """Whether an error raised by a call should count towards opening the breaker."""
     if isinstance(error, grpc.aio.AioRpcError):
-        return rule_for(error.code()).instance_failure and not _dependency_failed(error)
+        return rule_for(error.code()).instance_failure and not dependency_failed(error)
     return isinstance(error, asyncio.TimeoutError | ConnectionError)
 
 
-def _dependency_failed(error: grpc.aio.AioRpcError) -> bool:
-    # The instance answered that a store or service it needs is down (dependency.py).
+def dependency_failed(error: grpc.aio.AioRpcError) -> bool:
+    """Whether the instance answered that a store or service it needs is down."""
     return DEPENDENCY_TRAILER in tuple(error.trailing_metadata() or ())
 
 
