@@ -52,8 +52,12 @@ UNAVAILABLE_LABELS = ("RetryableWriteError", "TransientTransactionError")
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 
 
-def client(url: str) -> MongoClient[Document]:
-    """A client with majority writes and reads, retryable writes and bounded waits."""
+def client(url: str, timeout_ms: int = OPERATION_TIMEOUT_MS) -> MongoClient[Document]:
+    """A client with majority writes and reads, retryable writes and bounded waits.
+
+    ``timeout_ms`` bounds each operation (each batch of a cursor); a batch job reading
+    large aggregations (the ETL) passes a longer one.
+    """
     # Keyword options override the URL's; connect=False defers I/O to the first operation.
     return MongoClient(
         url,
@@ -62,7 +66,7 @@ def client(url: str) -> MongoClient[Document]:
         retryWrites=True,
         retryReads=True,
         serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
-        timeoutMS=OPERATION_TIMEOUT_MS,
+        timeoutMS=timeout_ms,
         tz_aware=True,
         connect=False,
     )
@@ -93,9 +97,10 @@ def unavailable_on_failover() -> Iterator[None]:
         raise DatabaseUnavailable(f"database unavailable: {first_line}") from error
 
 
-def connect(url: str, database: str) -> Database[Document]:
-    """A database handle with majority reads and writes and retryable writes."""
-    return client(url).get_database(database, write_concern=MAJORITY, read_concern=MAJORITY_READS)
+def connect(url: str, database: str, timeout_ms: int = OPERATION_TIMEOUT_MS) -> Database[Document]:
+    """A database handle with majority reads and writes, retryable writes, bounded waits."""
+    handle = client(url, timeout_ms)
+    return handle.get_database(database, write_concern=MAJORITY, read_concern=MAJORITY_READS)
 
 
 def collection(db: Database[Document], name: str) -> Collection[Document]:
