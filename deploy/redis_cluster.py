@@ -8,6 +8,8 @@ its master is up. Kill tests SIGKILL a master by PID and wait for its replica to
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,7 @@ class Node:
     port: int
     bus_port: int  # the cluster bus; Redis's default (port + 10000) may be taken or > 65535
     data_dir: Path
+    password: str
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,7 +43,9 @@ class Node:
 
     def client(self) -> redis.Redis:
         """A short-lived client for this node alone (for INFO and CLUSTER commands)."""
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            port=self.port, password=self.password, socket_timeout=2, socket_connect_timeout=2
+        )
 
     def info(self, section: str) -> dict[str, str]:
         """``INFO <section>`` as a dict of strings (empty if the node does not answer)."""
@@ -80,8 +85,9 @@ class RedisCluster:
 
     @property
     def url(self) -> str:
-        """The seed URL the platform takes: ``redis-cluster://host:port,host:port,...``."""
-        return "redis-cluster://" + ",".join(node.address for node in self.nodes)
+        """The seed URL the platform takes: ``redis-cluster://:password@host:port,...``."""
+        seeds = ",".join(node.address for node in self.nodes)
+        return f"redis-cluster://:{self.nodes[0].password}@{seeds}"
 
     def masters(self) -> list[Node]:
         """The running nodes that are masters now."""
@@ -175,6 +181,11 @@ def executable() -> str:
 
 def _spawn(node: Node, die_with_parent: bool) -> subprocess.Popen[bytes]:
     node.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The password goes in a file only its owner reads, not on a command line that
+    # every local user sees in ps; nodes authenticate to each other with it too.
+    config = node.data_dir / "auth.conf"
+    config.touch(mode=0o600)
+    config.write_text(f"requirepass {node.password}\nmasterauth {node.password}\n")
     options = {
         "bind": "127.0.0.1",
         "port": str(node.port),
@@ -194,7 +205,7 @@ def _spawn(node: Node, die_with_parent: bool) -> subprocess.Popen[bytes]:
         # replicas: the launcher stops the cluster only after its clients.
         "shutdown-on-sigterm": "now force",
     }
-    argv = [executable(), *(a for k, v in options.items() for a in (f"--{k}", v))]
+    argv = [executable(), str(config), *(a for k, v in options.items() for a in (f"--{k}", v))]
     if die_with_parent:  # the guard execs redis-server in place: the PID stays the node's
         argv = [sys.executable, "-m", "deploy.orphan_guard", *argv]
     # A process group of its own: the terminal's Ctrl-C reaches the launcher, which stops
@@ -214,14 +225,16 @@ def start(
     """
     if len(ports) < 6 or len(ports) % 2:
         raise ValueError("masters with one replica each need an even number >= 6 of nodes")
-    nodes = [Node(port, bus, data_dir / f"node-{port}") for port, bus in ports]
+    # Any local user could otherwise read and forge sessions, idempotency keys and cache.
+    password = secrets.token_urlsafe(24)
+    nodes = [Node(port, bus, data_dir / f"node-{port}", password) for port, bus in ports]
     cluster = RedisCluster(nodes, timeout, die_with_parent)
     try:
         for node in nodes:
             node.process = _spawn(node, die_with_parent)
         for node in nodes:
             wait_until(partial(_answers, node), timeout, f"{node.address} to answer")
-        _create(nodes, timeout)
+        _create(nodes, password, timeout)
         cluster.wait_healthy()
     except BaseException:
         cluster.stop()
@@ -229,10 +242,12 @@ def start(
     return cluster
 
 
-def _create(nodes: list[Node], timeout: float) -> None:
+def _create(nodes: list[Node], password: str, timeout: float) -> None:
     argv = ["redis-cli", "--cluster", "create", *(n.address for n in nodes)]
     argv += ["--cluster-replicas", "1", "--cluster-yes"]
-    subprocess.run(argv, check=True, capture_output=True, timeout=timeout)
+    # redis-cli reads the password from its environment: not shown by ps.
+    env = {**os.environ, "REDISCLI_AUTH": password}
+    subprocess.run(argv, check=True, capture_output=True, timeout=timeout, env=env)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

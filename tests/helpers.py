@@ -218,8 +218,14 @@ async def failing(code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
 def sync_redis(url: str) -> redis.Redis | redis.RedisCluster:
     """A blocking client for a test's own look at the Redis (one node or a cluster)."""
     if is_cluster(url):
-        nodes = [ClusterNode(host, port) for host, port in cluster_seeds(url).nodes]
-        return redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
+        seeds = cluster_seeds(url)
+        nodes = [ClusterNode(host, port) for host, port in seeds.nodes]
+        return redis.RedisCluster(
+            startup_nodes=nodes,
+            username=seeds.username,
+            password=seeds.password,
+            decode_responses=True,
+        )
     return redis.Redis.from_url(url, decode_responses=True)
 
 
