@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import NoReturn, cast
+from typing import Any, NoReturn, cast
 
 import grpc
 import pytest
 
 from saga_coordinator import grpc_server as saga_server
 from saga_coordinator.domain import SagaConflict, SagaNotFound
+from services.common.db import DatabaseUnavailable
+from services.common.dependency import DEPENDENCY_TRAILER
 from services.common.grpc_runtime import Context, abort_if_known, status_for
 from services.user import domain as user_domain
 from services.user import grpc_server as user_server
@@ -27,9 +29,13 @@ class RecordingContext:
 
     def __init__(self) -> None:
         self.aborted: tuple[grpc.StatusCode, str] | None = None
+        self.trailer: tuple[tuple[str, str], ...] = ()
 
-    async def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
+    async def abort(
+        self, code: grpc.StatusCode, details: str, trailing_metadata: Any = ()
+    ) -> NoReturn:
         self.aborted = (code, details)
+        self.trailer = tuple(trailing_metadata)
         raise Aborted(details)
 
 
@@ -64,3 +70,20 @@ async def test_an_unknown_error_is_not_answered_and_propagates() -> None:
     context = RecordingContext()
     await abort_if_known(cast(Context, context), saga_server.STATUSES, KeyError("x"))
     assert context.aborted is None
+
+
+async def test_a_dead_database_is_answered_unavailable_with_the_dependency_trailer() -> None:
+    context = RecordingContext()
+    with pytest.raises(Aborted):
+        await abort_if_known(
+            cast(Context, context), saga_server.STATUSES, DatabaseUnavailable("primary gone")
+        )
+    assert context.aborted == (grpc.StatusCode.UNAVAILABLE, "primary gone")
+    assert context.trailer == (DEPENDENCY_TRAILER,)
+
+
+async def test_a_domain_error_carries_no_dependency_trailer() -> None:
+    context = RecordingContext()
+    with pytest.raises(Aborted):
+        await abort_if_known(cast(Context, context), saga_server.STATUSES, FinerNotFound("s"))
+    assert context.trailer == ()
