@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,17 +37,20 @@ def service_certs(tmp_path_factory: pytest.TempPathFactory) -> ServiceCerts:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """URL of a PostgreSQL server: TEST_POSTGRES_URL, or an embedded one on a free port."""
     configured = os.environ.get("TEST_POSTGRES_URL")
     if configured:
         yield configured
         return
-    root = tmp_path_factory.mktemp("postgres")
+    # Not under pytest's own temp folder: each new pytest session on the machine resets
+    # that to 0700, and the server's unprivileged user then loses its way to its files.
+    root = Path(tempfile.mkdtemp(prefix="pytest-postgres-"))
     root.chmod(0o755)
     server = embedded_postgres.start(root / "data", free_port())
     yield server.url
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
