@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import stat
 import subprocess
@@ -26,6 +27,11 @@ BIN = Path("/usr/lib/postgresql/15/bin")
 PG_AUTOCTL = "pg_autoctl"
 # Role names may not begin with "pg_", and initdb names the superuser after the OS user.
 SERVICE_USER = "fitness_pg"
+# Every role's password (superuser, monitor, replication, health checks, the services'),
+# generated per formation: trust is kept for the 0700 socket folder only.
+PASSFILE = "pgpass"  # libpq's PGPASSFILE for the keepers, their PostgreSQL and us
+PWFILE = "superuser.pw"  # initdb's --pwfile
+AUTH = "scram-sha-256"
 
 
 def prepare(root: Path) -> str | None:
@@ -34,14 +40,33 @@ def prepare(root: Path) -> str | None:
         (root / folder).mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         root.chmod(0o700)
+        _write_secrets(root)
         return None
     require_traversable(root.resolve().parent)
     ensure_user_exists(SERVICE_USER)
     account = pwd.getpwnam(SERVICE_USER)
-    for path in (root, root / "home", root / "sock"):
+    _write_secrets(root)
+    for path in (root, root / "home", root / "sock", root / PASSFILE, root / PWFILE):
         os.chown(path, account.pw_uid, account.pw_gid)
-        path.chmod(0o700)
+        path.chmod(0o600 if path.is_file() else 0o700)
     return SERVICE_USER
+
+
+def password(root: Path) -> str:
+    """The formation's password (every role's), read from its 0600 file."""
+    return (root / PWFILE).read_text().strip()
+
+
+def _write_secrets(root: Path) -> None:
+    """Generate the password once: the pgpass file (any host, port, database, role) and
+    initdb's password file, both 0600 from their creation."""
+    if (root / PWFILE).exists():
+        return
+    secret = secrets.token_urlsafe(24)  # letters, digits, - and _: safe in pgpass and URLs
+    for name, text in ((PASSFILE, f"*:*:*:*:{secret}\n"), (PWFILE, f"{secret}\n")):
+        descriptor = os.open(root / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
 
 
 def superuser(user: str | None) -> str:
@@ -79,6 +104,7 @@ def environment(root: Path) -> dict[str, str]:
         "PATH": f"{BIN}:/usr/bin:/bin",
         "PG_CONFIG": str(BIN / "pg_config"),
         "PGHOST": str(root / "sock"),
+        "PGPASSFILE": str(root / PASSFILE),
         "LANG": "C.UTF-8",
     }
 
@@ -143,7 +169,10 @@ def initdb(
     root: Path, user: str | None, name: str, pgdata: Path, settings: Mapping[str, str]
 ) -> None:
     """initdb ourselves, so the socket lives in our folder (not Debian's /var/run/postgresql)."""
-    command = [str(BIN / "initdb"), "-D", str(pgdata), "--auth=trust", "-E", "UTF8", "-N"]
+    command = [
+        str(BIN / "initdb"), "-D", str(pgdata), "--auth-local=trust", f"--auth-host={AUTH}",
+        f"--pwfile={root / PWFILE}", "-E", "UTF8", "-N",
+    ]  # fmt: skip
     run(root, user, name, command, 60)
     lines = {
         "unix_socket_directories": f"'{root / 'sock'}'",
@@ -155,10 +184,10 @@ def initdb(
 
 
 def node_options(pgdata: Path, port: int) -> list[str]:
-    """The options every pg_autoctl create takes: loopback only, trust, no TLS."""
+    """The options every pg_autoctl create takes: loopback only, scram, no TLS."""
     return [
         "--pgdata", str(pgdata), "--pgport", str(port), "--pgctl", str(BIN / "pg_ctl"),
-        "--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl",
+        "--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", AUTH, "--no-ssl",
     ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
+from psycopg import sql
 
 from deploy import pg_autoctl
 from deploy.local import free_port
@@ -33,6 +34,10 @@ SERVICE_USER = pg_autoctl.SERVICE_USER
 # The user store and the saga log: one database each, as with SQLite files.
 DATABASES = ("users", "sagas")
 APP_ROLE = "fitness"
+# The roles pg_autoctl creates, which log in over TCP (scram): the keepers to the monitor;
+# pg_basebackup, pg_rewind and the standbys to a node; the monitor's health checks.
+MONITOR_ROLES = ("autoctl_node",)
+NODE_ROLES = ("pgautofailover_replicator", "pgautofailover_monitor")
 NODE_NAMES = ("node1", "node2", "node3")
 
 # The monitor's failure detection and promotion (pg_autoctl(5), "pg_auto_failover monitor"):
@@ -116,21 +121,37 @@ class Formation:
     die_with_parent: bool = True
     _logs: list[IO[bytes]] = field(default_factory=list, repr=False)
 
+    @property
+    def password(self) -> str:
+        """Every role's password (scram over TCP), from the formation's 0600 file."""
+        return pg_autoctl.password(self.root)
+
     def url(self, database: str = DATABASES[0]) -> str:
         """The multi-host SQLAlchemy URL: libpq connects to whichever host is read-write."""
         hosts = "&".join(f"host=127.0.0.1:{node.port}" for node in self.nodes.values())
-        return (
-            f"postgresql+psycopg://{APP_ROLE}@/{database}?{hosts}&target_session_attrs=read-write"
-        )
+        login = f"{APP_ROLE}:{self.password}"
+        return f"postgresql+psycopg://{login}@/{database}?{hosts}&target_session_attrs=read-write"
 
     @property
     def monitor_url(self) -> str:
-        """The monitor's database, as the keepers reach it."""
+        """The monitor's database, as the keepers reach it (with the password)."""
+        return self.keeper_monitor_url.replace("autoctl_node@", f"autoctl_node:{self.password}@")
+
+    @property
+    def keeper_monitor_url(self) -> str:
+        """The monitor's URL without the password (on command lines; PGPASSFILE has it)."""
         return f"postgresql://autoctl_node@127.0.0.1:{self.monitor.port}/pg_auto_failover"
 
     def node_url(self, name: str, database: str = DATABASES[0]) -> str:
         """A libpq URL of one node alone (for reading a standby or a new primary directly)."""
-        return f"postgresql://{APP_ROLE}@127.0.0.1:{self.nodes[name].port}/{database}"
+        port = self.nodes[name].port
+        return f"postgresql://{APP_ROLE}:{self.password}@127.0.0.1:{port}/{database}"
+
+    def superuser_url(self, name: str, database: str = "postgres") -> str:
+        """A superuser's libpq URL of one node, over TCP (scram)."""
+        superuser = pg_autoctl.superuser(self.user)
+        port = self.nodes[name].port
+        return f"postgresql://{superuser}:{self.password}@127.0.0.1:{port}/{database}"
 
     def pids(self) -> dict[str, int]:
         """The PID of each keeper (``pg_autoctl``) we run, by node name."""
@@ -270,7 +291,32 @@ def _start_monitor(formation: Formation, timeout: float) -> None:
     options = pg_autoctl.node_options(monitor.pgdata, monitor.port)
     command = [pg_autoctl.PG_AUTOCTL, "create", "monitor", *options, "--run"]
     monitor.process = formation._spawn("monitor", command)
+    wait_for(lambda: _set_passwords(formation, monitor, MONITOR_ROLES), timeout, "monitor roles")
     wait_for(lambda: _monitor_answers(formation), timeout, "the monitor")
+
+
+def _set_passwords(formation: Formation, node: Node, roles: Sequence[str]) -> bool:
+    """Give the roles pg_autoctl created the formation's password, over the trusted socket.
+
+    False while the server or one of the roles is not there yet.
+    """
+    superuser = pg_autoctl.superuser(formation.user)
+    socket = str(formation.root / "sock")
+    try:
+        with psycopg.connect(
+            host=socket, port=node.port, user=superuser, dbname="postgres", autocommit=True
+        ) as conn:
+            found = conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(roles),)
+            )
+            if len(found.fetchall()) < len(roles):
+                return False
+            for role in roles:
+                alter = sql.SQL("ALTER ROLE {} PASSWORD {}")
+                conn.execute(alter.format(sql.Identifier(role), sql.Literal(formation.password)))
+    except psycopg.OperationalError:  # starting
+        return False
+    return True
 
 
 def _monitor_answers(formation: Formation) -> bool:
@@ -289,6 +335,8 @@ def _start_nodes(formation: Formation, timeout: float) -> None:
     pg_autoctl.initdb(formation.root, formation.user, first.name, first.pgdata, {})
     _create_node(formation, first, timeout)
     wait_for(lambda: _reported(formation, first.name, "single"), timeout, "the first node")
+    # Before any clone: pg_basebackup logs in as the replicator, the monitor checks health.
+    wait_for(lambda: _set_passwords(formation, first, NODE_ROLES), timeout, "node roles")
     deadline = time.monotonic() + timeout  # one for the clones and their joining, not each
     # Each create is the node's process until it exits, so stop() ends it too.
     for node in others:
@@ -334,7 +382,7 @@ def _create_command(formation: Formation, node: Node) -> list[str]:
     return [
         pg_autoctl.PG_AUTOCTL, "create", "postgres",
         *pg_autoctl.node_options(node.pgdata, node.port), "--name", node.name,
-        "--monitor", f"{formation.monitor_url}?sslmode=disable",
+        "--monitor", f"{formation.keeper_monitor_url}?sslmode=disable",
         "--dbname", formation.databases[0],
     ]  # fmt: skip
 
@@ -372,13 +420,13 @@ def _require_sync_standby(formation: Formation) -> None:
 
 def _create_app_role(formation: Formation) -> None:
     """The services' role, owner of the databases (PostgreSQL 15: it may create in public)."""
-    primary = formation.nodes[formation.primary()]
-    superuser = pg_autoctl.superuser(formation.user)
-    url = f"postgresql://{superuser}@127.0.0.1:{primary.port}/postgres"
+    url = formation.superuser_url(formation.primary())
     with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
         if exists is None:
             conn.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN')
+        alter = sql.SQL("ALTER ROLE {} PASSWORD {}")
+        conn.execute(alter.format(sql.Identifier(APP_ROLE), sql.Literal(formation.password)))
         for database in formation.databases:
             found = "SELECT 1 FROM pg_database WHERE datname = %s"
             if conn.execute(found, (database,)).fetchone() is None:

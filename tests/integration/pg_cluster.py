@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from deploy import pg_autoctl, pg_formation
+from deploy import pg_formation
 from deploy.pg_formation import Formation
 from deploy.process_tree import descendants, process_parents
 
@@ -69,9 +69,7 @@ def walsender_to(formation: Formation, primary: str, standby: str) -> int:
             "SELECT nodeid FROM pgautofailover.node WHERE nodename = %s", (standby,)
         ).fetchone()
     assert row is not None
-    superuser = pg_autoctl.superuser(formation.user)
-    url = f"postgresql://{superuser}@127.0.0.1:{formation.nodes[primary].port}/postgres"
-    with psycopg.connect(url, connect_timeout=2) as conn:
+    with psycopg.connect(formation.superuser_url(primary), connect_timeout=2) as conn:
         sender = conn.execute(
             "SELECT pid FROM pg_stat_replication WHERE application_name = %s",
             (f"pgautofailover_standby_{row[0]}",),

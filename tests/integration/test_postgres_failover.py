@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from fitness.user.v1 import user_service_pb2 as upb
 
+from deploy import pg_autoctl
 from deploy.pg_formation import Formation, wait_for
 from deploy.process_tree import parent_pid
 from services.common.trust import GATEWAY, USER
@@ -327,6 +328,31 @@ def _write_rows(node_url: str, count: int) -> set[int]:
         for n in range(count):
             conn.execute("INSERT INTO lag_probe VALUES (%s)", (n,))
     return set(range(count))
+
+
+def test_over_tcp_no_role_logs_in_without_the_formation_password(
+    pg_formation: Formation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSFILE", str(pg_formation.root / "absent"))  # nor ~/.pgpass
+    primary = pg_formation.primary()
+    port = pg_formation.nodes[primary].port
+    superuser = pg_autoctl.superuser(pg_formation.user)
+    logins = [
+        f"postgresql://{superuser}@127.0.0.1:{port}/postgres",
+        f"postgresql://fitness@127.0.0.1:{port}/users",
+        f"postgresql://autoctl_node@127.0.0.1:{pg_formation.monitor.port}/pg_auto_failover",
+    ]
+    refused = []
+    for url in logins:
+        with contextlib.suppress(psycopg.OperationalError):
+            psycopg.connect(url, connect_timeout=2).close()
+            continue
+        refused.append(url)
+    with psycopg.connect(pg_formation.superuser_url(primary), connect_timeout=2) as conn:
+        conn.execute("SELECT 1")
+    modes = {n: (pg_formation.root / n).stat().st_mode & 0o777 for n in ("pgpass", "superuser.pw")}
+    assert refused == logins
+    assert modes == {"pgpass": 0o600, "superuser.pw": 0o600}
 
 
 def test_the_parent_pid_read_from_proc_is_the_one_the_kernel_reports() -> None:
