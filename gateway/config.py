@@ -57,6 +57,8 @@ class GatewaySettings(BaseSettings):
     )
     ws_rate_per_second: float = Field(10.0, gt=0)
     ws_rate_burst: int = Field(20, gt=0)
+    # Sockets (live sessions and notifications together) one user may hold per instance.
+    ws_max_sockets_per_user: int = Field(10, gt=0, le=1000)
     live_empty_timeout: float = Field(300.0, gt=0, description="End a session nobody is in")
     login_account_max_failures: int = Field(
         5, gt=0, description="Failed logins on one email before it is locked"
@@ -117,6 +119,7 @@ class GatewaySettings(BaseSettings):
             send_timeout=self.ws_send_timeout,
             rate_per_second=self.ws_rate_per_second,
             rate_burst=self.ws_rate_burst,
+            max_sockets_per_user=self.ws_max_sockets_per_user,
         )
 
     def pool_settings(self) -> PoolSettings:

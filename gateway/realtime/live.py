@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from gateway.realtime.hub import Hub
 from gateway.realtime.presence import PresenceAnnouncer
+from gateway.realtime.quota import SocketQuota
 from gateway.realtime.settings import LiveSettings
 from gateway.realtime.store import LiveStore
 
@@ -21,6 +22,10 @@ class Live:
     hub: Hub
     settings: LiveSettings
     presence: PresenceAnnouncer
+    quota: SocketQuota = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quota = SocketQuota(self.settings.max_sockets_per_user)
 
 
 async def live(request: Request) -> Live:

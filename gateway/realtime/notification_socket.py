@@ -15,7 +15,7 @@ from fastapi import APIRouter, WebSocket
 
 from gateway.realtime.hub import Client, Outgoing
 from gateway.realtime.live import Live
-from gateway.realtime.protocol import authorize, refuse_for_now
+from gateway.realtime.protocol import authorize, refuse_for_now, refuse_over_quota
 from services.common.notifications import CHANNEL_PREFIX
 from services.common.notifications import channel as notification_channel
 
@@ -57,14 +57,20 @@ async def notification_socket(websocket: WebSocket) -> None:
     if not hub.subscribed:
         await refuse_for_now(websocket, subprotocol)
         return
-    await websocket.accept(subprotocol=subprotocol)
-    client = Client(websocket, NOTIFICATIONS, user_id, user_id, settings)
-    hub.add(client)
+    if not live.quota.take(user_id):
+        await refuse_over_quota(websocket, subprotocol)
+        return
     try:
-        await client.serve(_until_closed_by(websocket))
+        await websocket.accept(subprotocol=subprotocol)
+        client = Client(websocket, NOTIFICATIONS, user_id, user_id, settings)
+        hub.add(client)
+        try:
+            await client.serve(_until_closed_by(websocket))
+        finally:
+            hub.remove(client)
+            await client.say_goodbye()
     finally:
-        hub.remove(client)
-        await client.say_goodbye()
+        live.quota.give_back(user_id)
 
 
 async def _until_closed_by(websocket: WebSocket) -> None:

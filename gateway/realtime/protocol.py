@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import WebSocket
 
 from gateway.edge.errors import REDIS_RETRY_AFTER, ApiError
+from gateway.realtime.quota import TOO_MANY_SOCKETS
 from gateway.routes.accounts import GONE, account_exists
 
 CLOSE_NORMAL = 1000
@@ -88,6 +89,15 @@ async def authorize(websocket: WebSocket, origins: list[str]) -> tuple[str, str 
         await websocket.close(CLOSE_POLICY, reason=GONE)
         return None
     return user_id, subprotocol
+
+
+async def refuse_over_quota(websocket: WebSocket, subprotocol: str | None) -> None:
+    """Refuse a user who holds as many sockets as allowed: accept, close 1008 saying why
+    (a close before accepting reaches the client as a bare 403)."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(GOODBYE_TIMEOUT):
+            await websocket.accept(subprotocol=subprotocol)
+            await websocket.close(CLOSE_POLICY, reason=TOO_MANY_SOCKETS)
 
 
 async def refuse_for_now(websocket: WebSocket, subprotocol: str | None) -> None:

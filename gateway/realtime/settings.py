@@ -14,3 +14,4 @@ class LiveSettings:
     send_timeout: float = 5.0
     rate_per_second: float = 10.0
     rate_burst: int = 20
+    max_sockets_per_user: int = 10

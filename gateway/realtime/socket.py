@@ -35,6 +35,7 @@ from gateway.realtime.protocol import (
     authorize,
     error_frame,
     refuse_for_now,
+    refuse_over_quota,
 )
 from gateway.realtime.session_channel import SessionClient
 from gateway.realtime.views import snapshot
@@ -53,6 +54,18 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
     if authorized is None:
         return
     user_id, subprotocol = authorized
+    if not live.quota.take(user_id):
+        await refuse_over_quota(websocket, subprotocol)
+        return
+    try:
+        await _serve(websocket, live, session_id, user_id, subprotocol)
+    finally:
+        live.quota.give_back(user_id)
+
+
+async def _serve(
+    websocket: WebSocket, live: Live, session_id: str, user_id: str, subprotocol: str | None
+) -> None:
     try:
         session = await live.store.get(session_id)
     except REDIS_OUTAGES as error:

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import redis
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from gateway.realtime.quota import TOO_MANY_SOCKETS
 from gateway.realtime.redis_keys import TO_PERSIST, key
+from gateway.realtime.settings import LiveSettings
 from gateway.realtime.store import LiveStore
 from services.common.redis import command_client, publish
 from tests.helpers import sync_redis
@@ -648,3 +650,45 @@ async def test_events_published_while_an_instance_lost_redis_still_reach_its_cli
     assert [r["seq"] for r in received] == sorted({r["seq"] for r in received})
     await ann.close()
     await bob.close()
+
+
+async def join_when_admitted(
+    cluster: Cluster, name: str, session_id: str
+) -> tuple[dict[str, Any], ClientConnection]:
+    """Join on instance 0 once the server has counted a closed socket out (bounded)."""
+    for _ in range(50):
+        socket_ = await join(cluster, name, session_id, instance=0)
+        try:
+            return await next_of(socket_, "session_snapshot"), socket_
+        except ConnectionClosed:
+            await asyncio.sleep(0.1)
+    raise AssertionError("a closed socket never gave its place back")
+
+
+async def test_one_user_may_hold_only_so_many_sockets_per_instance(cluster: Cluster) -> None:
+    limit = LiveSettings(allowed_origins=[]).max_sockets_per_user
+    session_id = await open_session(cluster)
+    user_id, headers = await cluster.user("hoarder")
+    notifications = cluster.urls[0].replace("http", "ws") + "/ws/notifications"
+    held = [
+        await connect(notifications, additional_headers=headers, origin=ORIGIN)
+        for _ in range(limit)
+    ]
+    session = cluster.ws_url(0, session_id)
+    refused = [
+        await connect(url, additional_headers=headers, origin=ORIGIN)
+        for url in (notifications, session)
+    ]
+    for socket_ in refused:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket_.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, TOO_MANY_SOCKETS)
+    # The other instance counts its own sockets; and one closed here frees a place.
+    elsewhere = await join(cluster, "hoarder", session_id, instance=1)
+    assert (await next_of(elsewhere, "session_snapshot"))["session_id"] == session_id
+    await held.pop().close()
+    snapshot, joined = await join_when_admitted(cluster, "hoarder", session_id)
+    assert user_id in snapshot["participants"]
+    for socket_ in [*held, elsewhere, joined]:
+        await socket_.close()
