@@ -107,6 +107,9 @@ def start_data_tier(settings: LocalSettings, say: Callable[[str], None]) -> Data
     """Start the formation, then the cluster while the databases migrate; all ready on
     return, or all stopped again (by PID) if a part failed or Ctrl-C came."""
     data = settings.data_dir.resolve()
+    if os.geteuid() == 0:  # the servers' own user must pass through (not list) our folder
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data.chmod(0o711)
     timeout = settings.ha_start_timeout
     parts: list[Stoppable] = []
     try:
