@@ -185,9 +185,14 @@ class MongoWorkoutExport:
         return _moment(first["updated_at"]) if first else None
 
 
+# The nightly export reads in big batches: a request's 3 s bound would cut a large
+# aggregation short, while a hung server must still end the run (the ETL retries it).
+EXPORT_TIMEOUT_MS = 10 * 60 * 1000
+
+
 def connect_mongo(url: str, database: str) -> MongoWorkoutExport:
     """The read model over a MongoDB store, read with majority read concern."""
-    return MongoWorkoutExport(connect(url, database))
+    return MongoWorkoutExport(connect(url, database, timeout_ms=EXPORT_TIMEOUT_MS))
 
 
 _TIMES = ("start_time", "end_time", "updated_at")

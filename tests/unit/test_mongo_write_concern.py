@@ -28,6 +28,7 @@ from pymongo.write_concern import WriteConcern
 from services.activity import mongo_repository, outbox_mongo
 from services.activity.config import ActivitySettings
 from services.activity.domain import WorkoutSession
+from services.activity.export import EXPORT_TIMEOUT_MS, connect_mongo
 from services.activity.mongo_repository import Document, MongoWorkoutRepository, connect
 from services.activity.outbox_mongo import MongoProgressOutbox
 from services.activity.suggestions import GoalPlan
@@ -319,3 +320,14 @@ def test_a_url_asking_for_weaker_writes_or_longer_waits_is_overridden() -> None:
         assert db.client.options.timeout == 3.0
     finally:
         db.client.close()
+
+
+def test_the_nightly_export_reads_with_a_long_bound_but_finds_a_server_as_fast() -> None:
+    export = connect_mongo("mongodb://m1:27017/?replicaSet=rs0", "fitness_activity")
+    client = export._sessions.database.client
+    try:
+        assert client.options.timeout == EXPORT_TIMEOUT_MS / 1000  # big batches, not 3 s
+        assert client.options.server_selection_timeout == 2.0
+        assert client.read_concern.level == "majority"
+    finally:
+        client.close()
