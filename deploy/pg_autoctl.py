@@ -1,6 +1,6 @@
 """pg_autoctl and PostgreSQL's tools, run as the formation's server user in its folders.
 
-The building blocks of deploy/pg_formation.py: the user (PostgreSQL refuses root), the
+The building blocks of deploy/pg_formation/: the user (PostgreSQL refuses root), the
 folders it may reach, the environment that keeps pg_autoctl's state in the formation's
 folder, and the commands themselves.
 """

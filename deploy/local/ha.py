@@ -4,7 +4,7 @@ The platform of ``make run`` over a Redis Cluster of 3 masters and 3 replicas (i
 the embedded Redis) and a PostgreSQL formation managed by pg_auto_failover (a monitor, a
 primary and two standbys) holding the user store and the saga log, with a second gateway.
 The data tier is started (and the databases migrated) before the supervisor's children
-and stopped after them, by PID (deploy/redis_cluster.py, deploy/pg_formation.py); the
+and stopped after them, by PID (deploy/redis_cluster.py, deploy/pg_formation/); the
 activity store stays SQLite.
 """
 
