@@ -11,101 +11,40 @@ every adapter method as DatabaseUnavailable, so the caller is answered UNAVAILAB
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import datetime
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.client_session import ClientSession
-from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
-from pymongo.read_concern import ReadConcern
-from pymongo.write_concern import WriteConcern
+from pymongo.errors import DuplicateKeyError
 
 from services.activity.domain import Cursor, Statistics, WorkoutSession, progress_request_id
+from services.activity.mongo_client import (
+    MAJORITY,
+    MAJORITY_READS,
+    OPERATION_TIMEOUT_MS,
+    Document,
+    collection,
+    connect,
+)
+from services.activity.mongo_documents import plan_document, session_document, to_plan, to_session
+from services.activity.mongo_errors import unavailable_on_failover
 from services.activity.suggestions import GoalPlan, Totals
-from services.common.db import DatabaseUnavailable
-from services.common.goal_types import GoalType
 from services.common.logs import request_id_var
-from services.common.timeutil import Clock, as_utc, utc_now
+from services.common.timeutil import Clock, utc_now
 
-Document = dict[str, Any]
+# The adapter's callers (outbox_mongo, __main__, export, tests) import these from here.
+__all__ = [
+    "OUTBOX",
+    "Document",
+    "MongoWorkoutRepository",
+    "collection",
+    "connect",
+    "unavailable_on_failover",
+]
+
 OUTBOX = "progress_outbox"  # drained by outbox_mongo.MongoProgressOutbox
-
-
-# A write acknowledged by a majority survives an election; one acknowledged by the
-# primary alone can be rolled back when a new primary is elected without it.
-MAJORITY = WriteConcern("majority")
-MAJORITY_READS = ReadConcern("majority")
-# pymongo's defaults wait 30 s for a primary and forever for a majority: a worker thread
-# would hang through an election or a lost majority. Finding a primary may take 2 s; the
-# whole operation (selection, its one retry, the majority wait: pymongo's CSOT timeoutMS)
-# 3 s, the gateway's deadline, after which nobody waits for the answer anyway.
-SERVER_SELECTION_TIMEOUT_MS = 2000
-OPERATION_TIMEOUT_MS = 3000
-# Labels of an error another primary, or the same one soon, would not give.
-UNAVAILABLE_LABELS = ("RetryableWriteError", "TransientTransactionError")
-UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
-
-
-def client(url: str, timeout_ms: int = OPERATION_TIMEOUT_MS) -> MongoClient[Document]:
-    """A client with majority writes and reads, retryable writes and bounded waits.
-
-    ``timeout_ms`` bounds each operation (each batch of a cursor); a batch job reading
-    large aggregations (the ETL) passes a longer one.
-    """
-    # Keyword options override the URL's; connect=False defers I/O to the first operation.
-    return MongoClient(
-        url,
-        w="majority",
-        readConcernLevel="majority",
-        retryWrites=True,
-        retryReads=True,
-        serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
-        timeoutMS=timeout_ms,
-        tz_aware=True,
-        connect=False,
-    )
-
-
-def is_unavailable(error: PyMongoError) -> bool:
-    """Whether a pymongo error means "not now, try again": no primary, no majority, a timeout.
-
-    ConnectionFailure covers AutoReconnect, NotPrimaryError, NetworkTimeout and
-    ServerSelectionTimeoutError; ``timeout`` is set on WTimeoutError and ExecutionTimeout
-    (CSOT's timeoutMS expiring); the labels mark a stepdown cut short or a commit whose
-    outcome is unknown (a retry with the same request_id settles it).
-    """
-    if isinstance(error, ConnectionFailure) or error.timeout:
-        return True
-    return any(error.has_error_label(label) for label in (*UNAVAILABLE_LABELS, UNKNOWN_COMMIT))
-
-
-@contextmanager
-def unavailable_on_failover() -> Iterator[None]:
-    """Raise DatabaseUnavailable for a failover's errors; also a decorator of adapter methods."""
-    try:
-        yield
-    except PyMongoError as error:
-        if not is_unavailable(error):
-            raise
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise DatabaseUnavailable(f"database unavailable: {first_line}") from error
-
-
-def connect(url: str, database: str, timeout_ms: int = OPERATION_TIMEOUT_MS) -> Database[Document]:
-    """A database handle with majority reads and writes, retryable writes, bounded waits."""
-    handle = client(url, timeout_ms)
-    return handle.get_database(database, write_concern=MAJORITY, read_concern=MAJORITY_READS)
-
-
-def collection(db: Database[Document], name: str) -> Collection[Document]:
-    """The named collection with majority writes and reads, on any database handle."""
-    return db.get_collection(name, write_concern=MAJORITY, read_concern=MAJORITY_READS)
 
 
 class MongoWorkoutRepository:
@@ -145,7 +84,7 @@ class MongoWorkoutRepository:
             return earlier
         try:
             self._sessions.insert_one(
-                {**_document(session, request_id), "updated_at": self._clock()}
+                {**session_document(session, request_id), "updated_at": self._clock()}
             )
         except DuplicateKeyError:
             earlier = self._by_request(request_id)
@@ -158,13 +97,13 @@ class MongoWorkoutRepository:
         if not request_id:
             return None
         found = self._sessions.find_one({"request_id": request_id})
-        return _to_session(found) if found else None
+        return to_session(found) if found else None
 
     @unavailable_on_failover()
     def get_session(self, session_id: str) -> WorkoutSession | None:
         """Return the session with this id, if any."""
         found = self._sessions.find_one({"_id": session_id})
-        return _to_session(found) if found else None
+        return to_session(found) if found else None
 
     @unavailable_on_failover()
     def complete_session(
@@ -198,7 +137,7 @@ class MongoWorkoutRepository:
                 end_and_count, read_concern=MAJORITY_READS, write_concern=MAJORITY
             )
         if ended:
-            return _to_session(ended)
+            return to_session(ended)
         stored = self.get_session(session_id)
         return stored if stored and request_id and stored.end_request_id == request_id else None
 
@@ -243,7 +182,7 @@ class MongoWorkoutRepository:
             .sort([("start_time", DESCENDING), ("_id", DESCENDING)])
             .limit(limit)
         )
-        return [_to_session(document) for document in found]
+        return [to_session(document) for document in found]
 
     @unavailable_on_failover()
     def get_statistics(self, user_id: str) -> Statistics:
@@ -277,7 +216,7 @@ class MongoWorkoutRepository:
         if stored and stored["request_id"] == plan.request_id:
             return False
         previous = {k: v for k, v in stored.items() if k != "previous"} if stored else None
-        document = {**_plan_document(plan), "previous": previous}
+        document = {**plan_document(plan), "previous": previous}
         expected = {"request_id": stored["request_id"]} if stored else {}
         try:
             self._plans.replace_one({"_id": plan.goal_id, **expected}, document, upsert=True)
@@ -301,13 +240,13 @@ class MongoWorkoutRepository:
     def get_plan(self, goal_id: str) -> GoalPlan | None:
         """Return the goal's plan, if any."""
         found = self._plans.find_one({"_id": goal_id})
-        return _to_plan(found) if found else None
+        return to_plan(found) if found else None
 
     @unavailable_on_failover()
     def active_plans(self, user_id: str) -> list[GoalPlan]:
         """The user's active plans, nearest target date first."""
         found = self._plans.find({"user_id": user_id, "active": True})
-        return [_to_plan(d) for d in found.sort([("target_date", ASCENDING), ("_id", ASCENDING)])]
+        return [to_plan(d) for d in found.sort([("target_date", ASCENDING), ("_id", ASCENDING)])]
 
     @unavailable_on_failover()
     def delete_user_data(self, user_id: str) -> int:
@@ -317,56 +256,3 @@ class MongoWorkoutRepository:
         self._plans.delete_many({"user_id": user_id})
         self._outbox.delete_many({"user_id": user_id})
         return deleted
-
-
-def _plan_document(plan: GoalPlan) -> Document:
-    document = asdict(plan)
-    # BSON has no date type: a target day is stored as its UTC midnight.
-    document["target_date"] = datetime.combine(plan.target_date, time(), tzinfo=UTC)
-    document["_id"] = document.pop("goal_id")
-    return document
-
-
-def _to_plan(document: Document) -> GoalPlan:
-    target: datetime = document["target_date"]
-    return GoalPlan(
-        goal_id=document["_id"],
-        user_id=document["user_id"],
-        goal_type=GoalType(document["goal_type"]),
-        target_value=document["target_value"],
-        target_date=date(target.year, target.month, target.day),
-        start_time=as_utc(document["start_time"]),
-        active=document["active"],
-        request_id=document["request_id"],
-    )
-
-
-def _document(session: WorkoutSession, request_id: str) -> Document:
-    document: Document = {
-        "_id": session.session_id,
-        "user_id": session.user_id,
-        "workout_type": session.workout_type,
-        "start_time": session.start_time,
-        "end_time": session.end_time,
-        "duration": session.duration,
-        "calories_burned": session.calories_burned,
-        "weight_kg": session.weight_kg,
-    }
-    if request_id:  # absent, not null, so the sparse unique index ignores it
-        document["request_id"] = request_id
-    return document
-
-
-def _to_session(document: Document) -> WorkoutSession:
-    end_time = document.get("end_time")
-    return WorkoutSession(
-        session_id=document["_id"],
-        user_id=document["user_id"],
-        workout_type=document["workout_type"],
-        start_time=as_utc(document["start_time"]),
-        end_time=as_utc(end_time) if end_time else None,
-        duration=document["duration"],
-        calories_burned=document["calories_burned"],
-        end_request_id=document.get("end_request_id") or "",
-        weight_kg=document.get("weight_kg"),
-    )

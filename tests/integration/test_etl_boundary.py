@@ -8,7 +8,14 @@ from pathlib import Path
 
 import etl
 
-PRIVATE = {"sql_repository", "sql_rows", "tables", "mongo_repository"}
+PRIVATE = {
+    "sql_repository",
+    "sql_rows",
+    "tables",
+    "mongo_repository",
+    "mongo_client",
+    "mongo_documents",
+}
 
 
 def imported_modules(source: str) -> set[str]:
