@@ -7,8 +7,9 @@ monitor, ``pids()`` names the keepers we started; ``kill(name)``
 SIGKILLs a node's whole process tree (keeper, postmaster and backends), ``restart(name)``
 brings it back as a standby, ``stop()`` ends everything. Used by the failover tests and
 by ``make run-ha``. The servers run as an unprivileged user when we are root (PostgreSQL
-refuses root), authenticate by ``trust`` and listen on 127.0.0.1 only, without TLS
-(``--no-ssl``: every hop is loopback). Timeouts are tuned for a failover in seconds.
+refuses root), trust only their private 0700 Unix socket folder, ask for the
+formation's generated password (scram-sha-256) over TCP, and listen on 127.0.0.1 only,
+without TLS (``--no-ssl``: every hop is loopback). Timeouts are tuned for a failover in seconds.
 """
 
 from deploy.pg_formation.formation import Formation, Node
