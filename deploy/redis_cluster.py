@@ -13,13 +13,14 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import redis
+
+from deploy.polling import wait_for
 
 # A master unreachable this long is failed over by its replica. Redis's default is 15 s;
 # on loopback one second is plenty and keeps a failover to a few seconds.
@@ -121,11 +122,11 @@ class RedisCluster:
     def restart(self, node: Node) -> None:
         """Start a killed node again on its port and files; it rejoins (as a replica)."""
         node.process = _spawn(node, self.die_with_parent)
-        wait_until(partial(_answers, node), self.timeout, f"{node.address} to answer")
+        wait_for(partial(_answers, node), self.timeout, f"{node.address} to answer")
 
     def wait_healthy(self) -> None:
         """Until every running node says ``cluster_state:ok`` and every replica's link is up."""
-        wait_until(self._healthy, self.timeout, "cluster_state:ok and every replica linked")
+        wait_for(self._healthy, self.timeout, "cluster_state:ok and every replica linked")
 
     def stop(self) -> None:
         """SIGTERM then wait for every process we started (SIGKILL after 10 s)."""
@@ -233,7 +234,7 @@ def start(
         for node in nodes:
             node.process = _spawn(node, die_with_parent)
         for node in nodes:
-            wait_until(partial(_answers, node), timeout, f"{node.address} to answer")
+            wait_for(partial(_answers, node), timeout, f"{node.address} to answer")
         _create(nodes, password, timeout)
         cluster.wait_healthy()
     except BaseException:
@@ -248,12 +249,3 @@ def _create(nodes: list[Node], password: str, timeout: float) -> None:
     # redis-cli reads the password from its environment: not shown by ps.
     env = {**os.environ, "REDISCLI_AUTH": password}
     subprocess.run(argv, check=True, capture_output=True, timeout=timeout, env=env)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` every 50 ms until it holds; RuntimeError naming ``what`` on timeout."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)

@@ -13,7 +13,7 @@ without TLS (``--no-ssl``: every hop is loopback). Timeouts are tuned for a fail
 """
 
 from deploy.pg_formation.formation import Formation, Node
-from deploy.pg_formation.health import NODES_QUERY, NodeState, healthy, wait_for
+from deploy.pg_formation.health import NODES_QUERY, NodeState, healthy
 from deploy.pg_formation.settings import (
     APP_ROLE,
     BIN,
@@ -26,6 +26,7 @@ from deploy.pg_formation.settings import (
     SERVICE_USER,
 )
 from deploy.pg_formation.startup import start
+from deploy.polling import wait_for
 
 __all__ = [
     "APP_ROLE",

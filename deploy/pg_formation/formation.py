@@ -11,8 +11,9 @@ from typing import IO
 import psycopg
 
 from deploy import pg_autoctl
-from deploy.pg_formation.health import NODES_QUERY, NodeState, healthy, wait_for
+from deploy.pg_formation.health import NODES_QUERY, NodeState, healthy
 from deploy.pg_formation.settings import APP_ROLE, DATABASES
+from deploy.polling import wait_for
 from deploy.process_tree import kill_tree
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from deploy.pg_formation.settings import NODE_NAMES
@@ -34,12 +33,3 @@ def healthy(states: Iterable[NodeState], nodes: int = len(NODE_NAMES)) -> bool:
     rows = list(states)
     roles = sorted(s.reported for s in rows if s.settled)
     return len(rows) == nodes and roles == ["primary"] + ["secondary"] * (nodes - 1)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; TimeoutError naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
-        time.sleep(0.1)

@@ -12,7 +12,6 @@ import psycopg
 from deploy import pg_autoctl
 from deploy.local import free_port
 from deploy.pg_formation.formation import Formation, Node
-from deploy.pg_formation.health import wait_for
 from deploy.pg_formation.roles import create_app_role, set_passwords
 from deploy.pg_formation.settings import (
     DATABASES,
@@ -22,6 +21,7 @@ from deploy.pg_formation.settings import (
     NODE_NAMES,
     NODE_ROLES,
 )
+from deploy.polling import wait_for
 from deploy.process_tree import kill_tree
 
 

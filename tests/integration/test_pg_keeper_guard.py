@@ -8,21 +8,13 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from deploy import pg_autoctl
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout} s")
-        time.sleep(0.05)
+from deploy.polling import wait_for
 
 
 def proc_field(pid: int, name: str) -> str:
@@ -49,7 +41,7 @@ def test_a_keeper_runs_as_the_server_user_in_place_and_dies_with_the_thread_that
         process = pg_autoctl.popen(["sleep", "60"], root, user, subprocess.DEVNULL, True)
         started.append(process)
         # Once the guard exec'd the command, the death signal is armed.
-        wait_until(lambda: proc_field(process.pid, "Name") == "sleep", 10, "the exec")
+        wait_for(lambda: proc_field(process.pid, "Name") == "sleep", 10, "the exec")
         seen["uid"] = proc_field(process.pid, "Uid")
 
     thread = threading.Thread(target=start_then_end)

@@ -26,7 +26,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from deploy.redis_cluster import Node, RedisCluster, wait_until
+from deploy.polling import wait_for
+from deploy.redis_cluster import Node, RedisCluster
 from gateway.realtime.redis_keys import key
 from services.common.cache import STATISTICS, user_entity
 from services.common.redis import command_client
@@ -224,7 +225,7 @@ async def test_killing_a_master_under_load_loses_no_logged_event_and_writes_come
     master = redis.master_for(key(session_id, "log"))
     # Kill only once the replica holds a copy: its link to the master is up.
     await asyncio.to_thread(
-        wait_until,
+        wait_for,
         lambda: any(
             r.info("replication").get("master_link_status") == "up"
             for r in redis.replicas_of(master)
