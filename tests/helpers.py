@@ -11,9 +11,12 @@ from typing import Any
 import grpc
 import httpx
 import redis
+from pydantic_settings import BaseSettings
 from redis.cluster import ClusterNode
 
 from deploy.certs import component_files
+from etl.config import EtlSettings
+from gateway.config import GatewaySettings
 from saga_coordinator.__main__ import SagaProcess
 from saga_coordinator.config import SagaSettings
 from services.activity.__main__ import ActivityProcess
@@ -236,3 +239,13 @@ def flush(url: str) -> None:
             client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
         else:
             client.flushdb()
+
+
+# The settings class of each component, by the module ``python -m`` runs.
+COMPONENT_SETTINGS: dict[str, type[BaseSettings]] = {
+    "services.user": UserSettings,
+    "services.activity": ActivitySettings,
+    "saga_coordinator": SagaSettings,
+    "gateway": GatewaySettings,
+    "etl": EtlSettings,
+}

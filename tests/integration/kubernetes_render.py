@@ -22,13 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic_settings import BaseSettings
 
-from etl.config import EtlSettings
-from gateway.config import GatewaySettings
-from saga_coordinator.config import SagaSettings
-from services.activity.config import ActivitySettings
-from services.user.config import UserSettings
+from tests.helpers import COMPONENT_SETTINGS
 
 ROOT = Path(__file__).parents[2]
 KUSTOMIZE = ROOT / "deploy/kubernetes"
@@ -39,13 +34,7 @@ OVERLAYS = sorted(f"overlays/{p.name}" for p in (KUSTOMIZE / "overlays").iterdir
 # The base has no data tier of its own; an overlay adds the stores its settings name.
 TARGETS = ["base", *OVERLAYS]
 # The settings class of each module a container runs with ``python -m``.
-SETTINGS: dict[str, type[BaseSettings]] = {
-    "services.user": UserSettings,
-    "services.activity": ActivitySettings,
-    "saga_coordinator": SagaSettings,
-    "gateway": GatewaySettings,
-    "etl": EtlSettings,
-}
+SETTINGS = COMPONENT_SETTINGS
 WORKLOADS = {"Deployment", "StatefulSet", "Job", "CronJob"}
 
 Object = dict[str, Any]

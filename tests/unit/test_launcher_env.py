@@ -15,20 +15,11 @@ from pydantic_settings import BaseSettings
 from deploy.local.components import add_gateway, build_topology
 from deploy.local.ha import DataTierUrls, build_ha_topology
 from deploy.local.topology import LocalSettings, ProcessSpec, Topology
-from etl.config import EtlSettings
-from gateway.config import GatewaySettings
-from saga_coordinator.config import SagaSettings
-from services.activity.config import ActivitySettings
 from services.user.config import UserSettings
+from tests.helpers import COMPONENT_SETTINGS
 
 # The settings class of each module the launcher runs with ``python -m``.
-SETTINGS: dict[str, type[BaseSettings]] = {
-    "services.user": UserSettings,
-    "services.activity": ActivitySettings,
-    "saga_coordinator": SagaSettings,
-    "gateway": GatewaySettings,
-    "etl": EtlSettings,
-}
+SETTINGS = COMPONENT_SETTINGS
 # Read by the interpreter, not by the component.
 INTERPRETER = {"PYTHONUNBUFFERED"}
 
