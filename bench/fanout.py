@@ -270,6 +270,8 @@ def main() -> None:
     extra = {
         "GATEWAY_WS_RATE_PER_SECOND": "10000",
         "GATEWAY_WS_RATE_BURST": "10000",
+        # Receivers share RECEIVER_ACCOUNTS accounts: up to 200 sockets each at 5000.
+        "GATEWAY_WS_MAX_SOCKETS_PER_USER": "1000",
         "GATEWAY_LOG_LEVEL": "WARNING",
     }
     with running_platform(extra_gateways=1, gateway_env=extra) as supervisor:
