@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.common.tls import TlsFiles
-from services.common.trust import ACTIVITY, COMPONENTS, USER
+from services.common.trust import ACTIVITY, COMPONENTS, USER, WATCH_LOGS
 
 CA_DIR = "ca"
 CA_CERT = "ca.crt"
@@ -43,6 +43,7 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 COMPOSE_NAMES: Mapping[str, Sequence[str]] = {
     USER: ("user-1", "user-2"),
     ACTIVITY: ("activity-1", "activity-2"),
+    WATCH_LOGS: ("watch-logs",),
 }
 
 

@@ -41,10 +41,15 @@ from gateway.realtime.tasks import Background
 from gateway.routes import accounts, admin, changes, goals, notifications, users, workouts
 from gateway.routes import group_sessions as live_routes
 from gateway.routes.cached import open_cache
-from services.common.trust import ACTIVITY, SAGA, USER
+from services.common.trust import ACTIVITY, SAGA, USER, WATCH_LOGS
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
-from services.common.upstream.rpcs import ACTIVITY_SERVICE, SAGA_SERVICE, USER_SERVICE
+from services.common.upstream.rpcs import (
+    ACTIVITY_SERVICE,
+    SAGA_SERVICE,
+    USER_SERVICE,
+    WATCH_LOG_SERVICE,
+)
 
 
 def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
@@ -72,6 +77,13 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             pool,
             clock,
             connect=connector(tls, SAGA),
+        ),
+        watch_logs=UpstreamPool(
+            WATCH_LOG_SERVICE.full_name,
+            settings.watch_log_service_addresses,
+            pool,
+            clock,
+            connect=connector(tls, WATCH_LOGS),
         ),
     )
 

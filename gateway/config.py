@@ -26,6 +26,7 @@ class GatewaySettings(BaseSettings):
     user_service_addresses: AddressList = ["127.0.0.1:50051", "127.0.0.1:50052"]
     activity_service_addresses: AddressList = ["127.0.0.1:50061", "127.0.0.1:50062"]
     saga_coordinator_addresses: AddressList = ["127.0.0.1:50071"]
+    watch_log_service_addresses: AddressList = ["127.0.0.1:50081"]
     jwt_public_key_file: Path = Path(".run/keys/jwt_public.pem")
     jwt_issuer: str = "fitness-user-service"
     jwt_audience: str = "fitness-api"

@@ -23,10 +23,11 @@ class Upstreams:
     users: UpstreamPool
     activity: UpstreamPool
     sagas: UpstreamPool
+    watch_logs: UpstreamPool
 
     def all(self) -> list[UpstreamPool]:
         """Every pool."""
-        return [self.users, self.activity, self.sagas]
+        return [self.users, self.activity, self.sagas, self.watch_logs]
 
 
 async def upstreams(request: Request) -> Upstreams:

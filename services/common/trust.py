@@ -23,13 +23,15 @@ log = logging.getLogger(__name__)
 USER = "user"
 ACTIVITY = "activity"
 SAGA = "saga"
+WATCH_LOGS = "watch_logs"
 GATEWAY = "gateway"
 # Every component that holds a certificate; the ETL reads the stores, not the services.
-COMPONENTS = (USER, ACTIVITY, SAGA, GATEWAY)
+COMPONENTS = (USER, ACTIVITY, SAGA, WATCH_LOGS, GATEWAY)
 
 USER_SERVICE = "fitness.user.v1.UserService"
 ACTIVITY_SERVICE = "fitness.activity.v1.ActivityService"
 SAGA_SERVICE = "fitness.saga.v1.SagaCoordinatorService"
+WATCH_LOG_SERVICE = "fitness.watch_logs.v1.WatchLogService"
 
 # Any authenticated component may ask these (health checks, grpcurl-style discovery).
 OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})
@@ -39,6 +41,7 @@ SERVICE_CALLERS: Mapping[str, frozenset[str]] = {
     USER_SERVICE: frozenset({GATEWAY}),
     ACTIVITY_SERVICE: frozenset({GATEWAY}),
     SAGA_SERVICE: frozenset({GATEWAY}),
+    WATCH_LOG_SERVICE: frozenset({GATEWAY}),
 }
 # RPCs with callers of their own. The saga's steps are the saga's alone; the user
 # service's GetUser (which returns the e-mail) is also open to the activity service,

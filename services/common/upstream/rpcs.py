@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
+from fitness.watch_logs.v1 import watch_logs_service_pb2 as watch_pb
 from google.protobuf.descriptor import FileDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
@@ -57,6 +58,7 @@ def rpc(
 USER_SERVICE = the_service(user_pb.DESCRIPTOR)
 ACTIVITY_SERVICE = the_service(activity_pb.DESCRIPTOR)
 SAGA_SERVICE = the_service(saga_pb.DESCRIPTOR)
+WATCH_LOG_SERVICE = the_service(watch_pb.DESCRIPTOR)
 
 
 class UserRpc:
@@ -194,3 +196,32 @@ class SagaRpc:
     FenceSaga = rpc(SAGA_SERVICE, "FenceSaga", saga_pb.FenceSagaRequest, saga_pb.Saga)
     GetSaga = rpc(SAGA_SERVICE, "GetSaga", saga_pb.GetSagaRequest, saga_pb.Saga)
     ListSagas = rpc(SAGA_SERVICE, "ListSagas", saga_pb.ListSagasRequest, saga_pb.ListSagasResponse)
+
+
+class WatchLogRpc:
+    """The watch-log service's methods."""
+
+    IngestLogs = rpc(
+        WATCH_LOG_SERVICE, "IngestLogs", watch_pb.IngestLogsRequest, watch_pb.IngestLogsResponse
+    )
+    ListLogs = rpc(
+        WATCH_LOG_SERVICE, "ListLogs", watch_pb.ListLogsRequest, watch_pb.ListLogsResponse
+    )
+    AggregateLogs = rpc(
+        WATCH_LOG_SERVICE,
+        "AggregateLogs",
+        watch_pb.AggregateLogsRequest,
+        watch_pb.AggregateLogsResponse,
+    )
+    GetDailySummaries = rpc(
+        WATCH_LOG_SERVICE,
+        "GetDailySummaries",
+        watch_pb.GetDailySummariesRequest,
+        watch_pb.GetDailySummariesResponse,
+    )
+    GetPipelineStatus = rpc(
+        WATCH_LOG_SERVICE,
+        "GetPipelineStatus",
+        watch_pb.GetPipelineStatusRequest,
+        watch_pb.GetPipelineStatusResponse,
+    )
