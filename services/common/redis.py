@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import TypeAlias
 from urllib.parse import unquote, urlsplit
 
+import redis as sync_redis
+import redis.cluster as sync_cluster
+import redis.retry as sync_retry
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
@@ -27,6 +30,8 @@ CLUSTER_SCHEME = "redis-cluster"
 
 # What the gateway and the services hold: one node or a cluster, used alike.
 RedisClient: TypeAlias = Redis | RedisCluster
+# The same, blocking: for use cases that run on worker threads (grpc_runtime.Dispatcher).
+BlockingClient: TypeAlias = sync_redis.Redis | sync_cluster.RedisCluster
 
 # Everything a Redis call can fail with. RedisClusterException ("Redis Cluster cannot be
 # connected", SlotNotCoveredError) is not a RedisError: catching RedisError alone lets a
@@ -112,6 +117,42 @@ def _cluster_client(seeds: ClusterSeeds, timeout: float, max_connections: int) -
         # a time on fresh clients, failed here; without it, none did.
         driver_info=None,
     )
+
+
+def blocking_client(url: str, timeout: float, max_connections: int = 50) -> BlockingClient:
+    """The blocking twin of ``command_client``: same URLs, timeouts and retries.
+
+    One node: no I/O until first used. A cluster: redis-py's blocking ``RedisCluster``
+    reads the slot map when built, so this raises one of REDIS_FAILURES if no seed answers.
+    """
+    if is_cluster(url):
+        seeds = cluster_seeds(url)
+        nodes = [
+            sync_cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
+            for host, port in seeds.nodes
+        ]
+        return sync_cluster.RedisCluster(
+            startup_nodes=nodes,
+            username=seeds.username,
+            password=seeds.password,
+            decode_responses=True,
+            max_connections=max_connections,  # per node
+            retry=sync_retry.Retry(NoBackoff(), 2),  # as _cluster_client: bounded failover wait
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            driver_info=None,  # as _cluster_client: no extra round trips on connect
+        )
+    pool = sync_redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        decode_responses=True,
+        retry=sync_retry.Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        retry_on_error=[RedisConnectionError],
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return sync_redis.Redis(connection_pool=pool)
 
 
 def node_url(host: str, port: int, seeds: ClusterSeeds) -> str:
