@@ -15,6 +15,7 @@ from deploy import embedded_redis
 from deploy.certs import component_files
 from deploy.keygen import PRIVATE_NAME, PUBLIC_NAME
 from deploy.local.topology import LocalSettings, ProcessSpec, Topology, certs_dir
+from services.common.redis import is_cluster
 
 SHARED = {"PYTHONUNBUFFERED": "1"}
 
@@ -97,6 +98,22 @@ def activity_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     return instances("activity", "ACTIVITY_", env, ports, metrics)
 
 
+def watch_log_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The watch-log-service instances on the shared Redis, each a consumer of the group."""
+    settings = topology.settings
+    redis_url = settings.gateway_redis_url()
+    env = {
+        **SHARED,
+        "WATCH_LOGS_HOST": settings.host,
+        "WATCH_LOGS_REDIS_URL": redis_url,
+        # On a cluster a batch is acknowledged once a replica has it (WAIT 1).
+        "WATCH_LOGS_REPLICAS_TO_ACK": "1" if is_cluster(redis_url) else "0",
+        **tls_env("WATCH_LOGS_", data, "watch_logs"),
+    }
+    ports, metrics = settings.watch_log_ports, settings.watch_log_metrics_ports
+    return instances("watch_logs", "WATCH_LOGS_", env, ports, metrics)
+
+
 def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     """The saga coordinator: one instance, its log in SQLite next to the other stores
     unless a database is configured."""
@@ -150,6 +167,7 @@ def gateway_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "GATEWAY_USER_SERVICE_ADDRESSES": ",".join(topology.user_addresses()),
         "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
         "GATEWAY_SAGA_COORDINATOR_ADDRESSES": topology.saga_address(),
+        "GATEWAY_WATCH_LOG_SERVICE_ADDRESSES": ",".join(topology.watch_log_addresses()),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
         "GATEWAY_ALLOWED_ORIGINS": ",".join(local_origins(settings.host, settings.gateway_port)),
@@ -164,6 +182,7 @@ COMPONENTS = (
     redis_specs,
     user_specs,
     activity_specs,
+    watch_log_specs,
     saga_specs,
     warehouse_specs,
     gateway_specs,

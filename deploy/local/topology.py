@@ -28,6 +28,8 @@ class LocalSettings(BaseSettings):
     activity_ports: AddressList = ["50061", "50062"]
     user_metrics_ports: AddressList = ["9101", "9102"]
     activity_metrics_ports: AddressList = ["9111", "9112"]
+    watch_log_ports: AddressList = ["50081", "50082"]
+    watch_log_metrics_ports: AddressList = ["9131", "9132"]
     saga_port: int = 50071
     saga_metrics_port: int = 9121
     redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
@@ -97,6 +99,8 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         activity_ports=ports(),
         user_metrics_ports=ports(),
         activity_metrics_ports=ports(),
+        watch_log_ports=ports(),
+        watch_log_metrics_ports=ports(),
         saga_port=free_port(),
         saga_metrics_port=free_port(),
         redis_port=free_port(),
@@ -161,6 +165,10 @@ class Topology:
     def activity_addresses(self) -> list[str]:
         """host:port of every activity-service instance."""
         return [f"{self.settings.host}:{port}" for port in self.settings.activity_ports]
+
+    def watch_log_addresses(self) -> list[str]:
+        """host:port of every watch-log-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.watch_log_ports]
 
     def saga_address(self) -> str:
         """host:port of the saga coordinator."""

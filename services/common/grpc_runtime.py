@@ -127,9 +127,11 @@ class GrpcServer:
         max_concurrent_rpcs: int = 512,
         *,
         tls: TlsFiles,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     ) -> None:
-        # Outermost first: refused calls are still logged and counted.
-        interceptors = [ObservabilityInterceptor(), AuthorizationInterceptor()]
+        # Outermost first: refused calls are still logged and counted; a service's own
+        # interceptors (the watch-log service's fault injector) see authorized calls only.
+        interceptors = [ObservabilityInterceptor(), AuthorizationInterceptor(), *interceptors]
         self.server = grpc.aio.server(
             interceptors=interceptors, maximum_concurrent_rpcs=max_concurrent_rpcs
         )

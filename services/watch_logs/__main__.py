@@ -1,0 +1,134 @@
+"""Composition root of the watch-log service: ``python -m services.watch_logs``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from fitness.watch_logs.v1 import watch_logs_service_pb2, watch_logs_service_pb2_grpc
+from prometheus_client import start_http_server
+
+from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
+from services.common.logs import configure_logging
+from services.common.redis import blocking_client
+from services.watch_logs.config import WatchLogSettings
+from services.watch_logs.consumer import ReportingConsumer
+from services.watch_logs.faults import FaultInjector, FaultPlan
+from services.watch_logs.grpc_server import STATUSES, WatchLogServicer
+from services.watch_logs.metrics import WatchLogMetrics
+from services.watch_logs.redis_store import RedisWatchLogStore
+from services.watch_logs.service import Limits, WatchLogDeps
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = watch_logs_service_pb2.DESCRIPTOR.services_by_name["WatchLogService"].full_name
+
+
+def fault_plan(settings: WatchLogSettings) -> FaultPlan:
+    """The simulated faults the settings ask for (none by default)."""
+    methods = frozenset(name.strip() for name in settings.fault_methods.split(",") if name.strip())
+    return FaultPlan(
+        SERVICE_NAME,
+        error_rate=settings.fault_error_rate,
+        delay_rate=settings.fault_delay_rate,
+        delay_mean_seconds=settings.fault_delay_mean_ms / 1000,
+        methods=methods,
+    )
+
+
+def limits(settings: WatchLogSettings) -> Limits:
+    """The acceptance window and read bounds, from the settings."""
+    return Limits(
+        max_sample_age=timedelta(hours=settings.max_sample_age_hours),
+        max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        scan_budget=settings.scan_budget,
+        aggregate_budget=settings.aggregate_budget,
+    )
+
+
+class WatchLogProcess:
+    """The gRPC server and the reporting consumer, started and stopped together."""
+
+    def __init__(self, settings: WatchLogSettings, metrics: WatchLogMetrics) -> None:
+        tls = settings.tls()
+        # One connection per worker thread, the consumer's, and the metrics scrape's.
+        self.redis = blocking_client(
+            settings.redis_url, settings.redis_timeout, settings.worker_threads + 2
+        )
+        store = RedisWatchLogStore.from_settings(self.redis, settings)
+        metrics.watch_streams(store.status)
+        plan = fault_plan(settings)
+        interceptors = [FaultInjector(plan, random.Random(), metrics.fault)] if plan.active else []
+        self.server = GrpcServer(
+            settings.host,
+            settings.port,
+            [SERVICE_NAME],
+            settings.max_concurrent_rpcs,
+            tls=tls,
+            interceptors=interceptors,
+        )
+        executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="watch-logs")
+        servicer = WatchLogServicer(
+            WatchLogDeps(store=store, limits=limits(settings)),
+            Dispatcher(executor, STATUSES),
+            metrics,
+        )
+        watch_logs_service_pb2_grpc.add_WatchLogServiceServicer_to_server(
+            servicer, self.server.server
+        )
+        name = f"{socket.gethostname()}:{os.getpid()}:{self.server.port}"
+        self.consumer = (
+            ReportingConsumer.from_settings(self.redis, settings, name, metrics.consumed)
+            if settings.consumer_enabled
+            else None
+        )
+        self._stopping = threading.Event()
+        self._consuming: asyncio.Future[None] | None = None
+
+    @property
+    def bound_address(self) -> str:
+        """host:port the server listens on."""
+        return self.server.bound_address
+
+    async def start(self) -> None:
+        """Take calls, and keep the daily summaries current in a thread of its own."""
+        await self.server.start()
+        if self.consumer is not None:
+            self._consuming = asyncio.ensure_future(
+                asyncio.to_thread(self.consumer.run_until, self._stopping)
+            )
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop serving and consuming (unacked entries stay pending) and close Redis."""
+        self._stopping.set()
+        await self.server.stop(grace)
+        if self._consuming is not None:
+            await self._consuming
+        self.redis.close()
+
+
+async def serve(settings: WatchLogSettings) -> None:
+    """Build everything inside the event loop (grpc.aio binds to it) and serve."""
+    process = WatchLogProcess(settings, WatchLogMetrics())
+    await process.start()
+    log.info("serving", extra={"address": process.bound_address})
+    await wait_for_signal()
+    await process.stop()
+
+
+def main() -> None:
+    """Serve with JSON logs and, if configured, a metrics port."""
+    settings = WatchLogSettings()
+    configure_logging("watch-log-service", settings.log_level)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
