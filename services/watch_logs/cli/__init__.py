@@ -1,0 +1,1 @@
+"""Command-line clients of the gateway's watch-log routes: the simulated fleet and reporting."""
