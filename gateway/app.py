@@ -38,7 +38,16 @@ from gateway.realtime.presence import PresenceAnnouncer
 from gateway.realtime.session_channel import SessionChannel
 from gateway.realtime.store import LiveStore
 from gateway.realtime.tasks import Background
-from gateway.routes import accounts, admin, changes, goals, notifications, users, workouts
+from gateway.routes import (
+    accounts,
+    admin,
+    changes,
+    goals,
+    notifications,
+    users,
+    watch_logs,
+    workouts,
+)
 from gateway.routes import group_sessions as live_routes
 from gateway.routes.cached import open_cache
 from services.common.trust import ACTIVITY, SAGA, USER, WATCH_LOGS
@@ -131,6 +140,7 @@ ROUTERS = (
     live_routes.router,
     live_socket.router,
     admin.router,
+    watch_logs.router,
     health.router,
 )
 
@@ -145,7 +155,11 @@ def install_middleware(app: FastAPI, settings: GatewaySettings, metrics: Gateway
     """The edge every request passes, outermost last."""
     app.add_middleware(JsonTextMiddleware)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        route_limits=settings.body_limits(),
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -35,6 +35,12 @@ class GatewaySettings(BaseSettings):
     breaker_reset_timeout: float = Field(10.0, gt=0)
     health_interval: float = Field(2.0, gt=0)
     max_body_bytes: int = Field(64 * 1024, gt=0)
+    watch_logs_max_batch: int = Field(
+        500, ge=1, le=500, description="Entries one POST /watch-logs may carry"
+    )
+    watch_logs_max_bytes: int = Field(
+        256 * 1024, gt=0, description="Body bound of POST /watch-logs (others: max_body_bytes)"
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = Field(64, gt=0)
     redis_timeout: float = Field(
@@ -122,6 +128,10 @@ class GatewaySettings(BaseSettings):
             rate_burst=self.ws_rate_burst,
             max_sockets_per_user=self.ws_max_sockets_per_user,
         )
+
+    def body_limits(self) -> dict[tuple[str, str], int]:
+        """Routes whose bodies may exceed max_body_bytes: (method, path) -> bound."""
+        return {("POST", "/watch-logs"): self.watch_logs_max_bytes}
 
     def pool_settings(self) -> PoolSettings:
         """The upstream tuning part of the settings."""

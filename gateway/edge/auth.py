@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.edge.errors import ApiError
+from services.user.domain import ANALYST_ROLE
 
 # Pinned: tokens are only ever accepted signed with Ed25519, never "none" or HMAC.
 ALGORITHMS = ["EdDSA"]
@@ -113,6 +114,19 @@ async def current_admin(request: Request, _scheme: Bearer) -> str:
     subject, roles = verifier.principal(bearer_token(request))
     if ADMIN_ROLE not in roles:
         raise ApiError(403, "this route needs the admin role")
+    return subject
+
+
+# Reporting over every user's watch logs (gateway/routes/watch_logs): analysts and admins.
+REPORTING_ROLES = frozenset({ANALYST_ROLE, ADMIN_ROLE})
+
+
+async def current_analyst(request: Request, _scheme: Bearer) -> str:
+    """FastAPI dependency: the authenticated user, who must hold the analyst or admin role."""
+    verifier: TokenVerifier = request.app.state.verifier
+    subject, roles = verifier.principal(bearer_token(request))
+    if not roles & REPORTING_ROLES:
+        raise ApiError(403, "this route needs the analyst or admin role")
     return subject
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gateway.edge.auth import current_admin, current_principal, current_user
+from gateway.edge.auth import current_admin, current_analyst, current_principal, current_user
 from gateway.edge.creation_limit import CreationLimit
 from gateway.edge.idempotency import idempotency_var
 from gateway.edge.login_throttle import LoginThrottle
@@ -59,6 +59,7 @@ def new_request_id() -> str:
 
 Caller = Annotated[str, Depends(current_user)]
 Admin = Annotated[str, Depends(current_admin)]
+Analyst = Annotated[str, Depends(current_analyst)]
 Principal = Annotated[tuple[str, frozenset[str]], Depends(current_principal)]
 Pools = Annotated[Upstreams, Depends(upstreams)]
 Creator = Annotated[str, Depends(creating_user)]

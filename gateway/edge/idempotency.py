@@ -38,6 +38,7 @@ IDEMPOTENT_ROUTES = (
     ("POST", re.compile(r"^/workouts/start$")),
     ("POST", re.compile(r"^/workouts/[^/]+/end$")),
     ("POST", re.compile(r"^/group-sessions$")),
+    ("POST", re.compile(r"^/watch-logs$")),
 )
 
 # Replayed with the body: its type, and where a 202 says the outcome will be told.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,20 +67,31 @@ class SecurityHeadersMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 for bodies over ``max_bytes``, declared or streamed."""
+    """Answers 413 for bodies over ``max_bytes``, declared or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``route_limits`` gives a few routes, by exact method and path, a bound of their own
+    (a batch of watch logs); every other request, whatever its path, keeps ``max_bytes``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        route_limits: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_limits = dict(route_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Reject early on Content-Length, otherwise count bytes as they arrive."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.route_limits.get((scope["method"], scope["path"]), self.max_bytes)
         declared = _header(scope, "content-length")
-        if declared and (not declared.isdigit() or int(declared) > self.max_bytes):
-            too_large = ApiError(413, f"request body exceeds {self.max_bytes} bytes")
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            too_large = ApiError(413, f"request body exceeds {limit} bytes")
             await error_response(too_large)(scope, receive, send)
             return
         received = 0
@@ -88,8 +100,8 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413, f"request body exceeds {self.max_bytes} bytes")
+            if received > limit:
+                raise HTTPException(413, f"request body exceeds {limit} bytes")
             return message
 
         await self.app(scope, counting_receive, send)

@@ -20,7 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
-from gateway.edge.auth import current_admin, current_principal, current_user
+from gateway.edge.auth import current_admin, current_analyst, current_principal, current_user
 from gateway.edge.dependencies import creating_user, upstreams
 from gateway.edge.idempotency import IDEMPOTENT_ROUTES
 from gateway.realtime.live import live
@@ -35,6 +35,7 @@ DEPENDENCY_ERRORS: dict[Callable[..., Any], tuple[int, ...]] = {
     creating_user: (401, 429),
     current_principal: (401,),  # its 403 (require_self_or_admin) is the route's own
     current_admin: (401, 403),
+    current_analyst: (401, 403),
     upstreams: (502, 503, 504),
     live: (503,),
 }

@@ -10,7 +10,7 @@ before the start, a birth year after this one) stay theirs (400).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, Field
@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field
 from services.activity.domain import WORKOUT_TYPES
 from services.common.text import MULTILINE_PATTERN, SINGLE_LINE_PATTERN, describe, unsafe_character
 from services.common.timeutil import parse_date, parse_time
+from services.watch_logs.domain import ACTIVITIES
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -35,6 +36,8 @@ _DATE_TIME = re.compile(
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 WORKOUT_TYPE_NAMES = tuple(sorted(WORKOUT_TYPES))
+WATCH_ACTIVITY_NAMES = tuple(sorted(ACTIVITIES))
+WATCH_ID_MAX = 64
 
 
 def safe_text(value: str) -> str:
@@ -89,6 +92,20 @@ def workout_type(value: str) -> str:
     """One of the activity service's workout types."""
     if value not in WORKOUT_TYPES:
         raise ValueError(f"unknown workout_type; known: {', '.join(WORKOUT_TYPE_NAMES)}")
+    return value
+
+
+def watch_activity(value: str) -> str:
+    """One of the activities a watch log may name."""
+    if value not in ACTIVITIES:
+        raise ValueError(f"unknown activity; known: {', '.join(WATCH_ACTIVITY_NAMES)}")
+    return value
+
+
+def heart_rate(value: int) -> int:
+    """0 (not measured) or a plausible rate, 25-250 beats per minute."""
+    if 0 < value < 25:
+        raise ValueError("must be 0 (not measured) or 25-250")
     return value
 
 
@@ -203,3 +220,45 @@ PageToken = Annotated[
         description="next_page_token of the previous page; empty for the first",
     ),
 ]
+
+# Watch logs (docs/watch-logs.md): one entry's fields, each a rule of the log schema.
+WatchId = Annotated[
+    str, Field(min_length=1, max_length=WATCH_ID_MAX, pattern=ID_PATTERN, examples=["w-1:0001"])
+]
+DeviceModel = Annotated[str, Field(max_length=64, examples=["Forerunner 265"]), SAFE, _text()]
+Firmware = Annotated[str, Field(max_length=32, examples=["20.26"]), SAFE, _text()]
+WatchActivity = Annotated[
+    str,
+    Field(json_schema_extra={"enum": list(WATCH_ACTIVITY_NAMES)}, examples=["walking"]),
+    AfterValidator(watch_activity),
+]
+DurationS = Annotated[int, Field(ge=1, le=3600, description="Seconds the sample covers")]
+Steps = Annotated[int, Field(ge=0, le=100_000)]
+HeartRate = Annotated[
+    int,
+    Field(ge=0, le=250, description="Mean beats per minute, 25-250; 0: not measured"),
+    AfterValidator(heart_rate),
+]
+Calories = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False, description="Kilocalories")]
+DistanceM = Annotated[float, Field(ge=0, le=200_000, allow_inf_nan=False, description="Metres")]
+Floors = Annotated[int, Field(ge=0, le=1000)]
+Battery = Annotated[int, Field(ge=0, le=100, description="Percent at the end of the sample")]
+
+# Query filters of the watch-log reports; absent means "do not filter".
+QueryUserId = Annotated[BodyId | None, Query(description="Only this user's entries")]
+ReportUserId = Annotated[
+    str, Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN, description="The user")
+]
+QueryDeviceId = Annotated[WatchId | None, Query(description="Only this watch's entries")]
+QueryActivity = Annotated[WatchActivity | None, Query(description="Only this activity")]
+FromTime = Annotated[
+    Timestamp | None,
+    Query(alias="from", description="Samples at or after, RFC 3339; default 24 h before to"),
+]
+ToTime = Annotated[
+    Timestamp | None, Query(alias="to", description="Samples before, RFC 3339; default now")
+]
+# Report options: an unknown name is 422.
+BucketName = Literal["hour", "day"]
+ExportFormat = Literal["csv", "ndjson"]
+QueryDate = Annotated[IsoDate | None, Query(description="YYYY-MM-DD (UTC)")]

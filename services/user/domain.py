@@ -106,7 +106,9 @@ class User:
 
 # Roles an operator may grant; a token carries those its user holds.
 ADMIN_ROLE = "admin"
-ROLES = frozenset({ADMIN_ROLE})
+# Reads every user's watch logs through the reporting routes (docs/watch-logs.md).
+ANALYST_ROLE = "analyst"
+ROLES = frozenset({ADMIN_ROLE, ANALYST_ROLE})
 
 
 @dataclass(frozen=True)

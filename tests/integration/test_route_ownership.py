@@ -34,6 +34,15 @@ DOCS = {
 }
 # Only admins (tested in test_rest_sessions.py and test_operations.py).
 ADMIN = {("GET", "/admin/sagas"), ("GET", "/admin/sagas/{saga_id}"), ("GET", "/health")}
+# Analysts and admins: reports over every user's watch logs, by design (their purpose);
+# anyone else gets 403 (tested in test_rest_watch_logs.py).
+REPORTING = {
+    ("GET", "/watch-logs"),
+    ("GET", "/watch-logs/export"),
+    ("GET", "/watch-logs/aggregates"),
+    ("GET", "/watch-logs/summaries"),
+    ("GET", "/watch-logs/pipeline"),
+}
 # Any signed-in user, by design: the catalogue, and group classes anyone may join.
 SHARED = {
     ("GET", "/workout-types"),
@@ -66,6 +75,8 @@ CROSS_USER: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/workouts/start"): {"user_id": "{user_id}", "workout_type": "running"},
     ("POST", "/workouts/{session_id}/end"): {},
     ("POST", "/group-sessions/{session_id}/end"): None,
+    ("POST", "/watch-logs"): {"user_id": "{user_id}", "logs": [{"message_id": "m-1"}]},
+    ("GET", "/users/{user_id}/watch-logs/summaries"): None,
 }
 
 
@@ -85,7 +96,7 @@ def app_routes(platform: Platform) -> set[tuple[str, str]]:
 
 
 async def test_every_route_of_the_app_is_classified(platform: Platform) -> None:
-    classified = PUBLIC | DOCS | ADMIN | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
+    classified = PUBLIC | DOCS | ADMIN | REPORTING | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
     assert app_routes(platform) - classified == set(), "decide who may call these routes"
     assert classified - app_routes(platform) == set(), "these routes no longer exist"
 

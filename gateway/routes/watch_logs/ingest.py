@@ -1,0 +1,106 @@
+"""POST /watch-logs: a batch of the caller's log entries, each entry judged on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from fitness.watch_logs.v1 import watch_logs_service_pb2 as pb
+from pydantic import TypeAdapter, ValidationError
+
+from gateway.config import GatewaySettings
+from gateway.edge.auth import require_self
+from gateway.edge.dependencies import AUTH_STATUSES, Caller, Pools, errors, new_request_id
+from gateway.edge.errors import ApiError, error_response
+from gateway.routes.fields import WATCH_ID_MAX
+from gateway.routes.schemas.watch_logs import (
+    IngestResult,
+    LogRejectionBody,
+    WatchLogBatch,
+    WatchLogEntry,
+)
+from services.common.timeutil import format_time, parse_time
+from services.common.upstream.rpcs import WatchLogRpc
+
+router = APIRouter(tags=["watch logs"])
+ENTRY = TypeAdapter(WatchLogEntry)
+
+
+@router.post("/watch-logs", response_model=IngestResult, responses=errors(400, *AUTH_STATUSES))
+async def ingest_logs(
+    body: WatchLogBatch, caller: Caller, pools: Pools, request: Request
+) -> IngestResult | JSONResponse:
+    """Store log entries of your watches; each is accepted, a duplicate (by message_id) or
+    rejected with its reason. A batch of which nothing is stored nor known is 422."""
+    require_self(body.user_id or caller, caller)
+    settings: GatewaySettings = request.app.state.settings
+    if len(body.logs) > settings.watch_logs_max_batch:
+        raise ApiError(422, f"logs: at most {settings.watch_logs_max_batch} entries per batch")
+    valid, positions, rejected = screen(body.logs)
+    accepted = duplicates = 0
+    if valid:
+        message = pb.IngestLogsRequest(request_id=new_request_id(), user_id=caller, logs=valid)
+        reply = await pools.watch_logs.call(WatchLogRpc.IngestLogs, message)
+        accepted, duplicates = reply.accepted, reply.duplicates
+        rejected += [
+            LogRejectionBody(
+                index=positions[r.index] if r.index < len(positions) else r.index,
+                message_id=r.message_id,
+                reason=r.reason,
+            )
+            for r in reply.rejected
+        ]
+    rejected.sort(key=lambda rejection: rejection.index)
+    if rejected and not accepted and not duplicates:
+        refused = ApiError(422, f"no entry was stored: {describe_first(rejected)}")
+        return error_response(refused, rejected=[r.model_dump() for r in rejected])
+    return IngestResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
+
+
+def screen(
+    items: list[dict[str, Any]],
+) -> tuple[list[pb.WatchLog], list[int], list[LogRejectionBody]]:
+    """The valid entries as protobuf, their indexes in ``items``, and the rejections."""
+    valid: list[pb.WatchLog] = []
+    positions: list[int] = []
+    rejected: list[LogRejectionBody] = []
+    for index, item in enumerate(items):
+        try:
+            entry = ENTRY.validate_python(item)
+        except ValidationError as error:
+            rejected.append(
+                LogRejectionBody(index=index, message_id=_message_id(item), reason=reason(error))
+            )
+            continue
+        valid.append(to_proto(entry))
+        positions.append(index)
+    return valid, positions, rejected
+
+
+def to_proto(entry: WatchLogEntry) -> pb.WatchLog:
+    """The entry as the service takes it, its timestamp in UTC."""
+    fields = entry.model_dump()
+    fields["timestamp"] = format_time(parse_time(entry.timestamp))
+    return pb.WatchLog(**fields)
+
+
+def reason(error: ValidationError) -> str:
+    """What is wrong with one entry: each broken rule, by field."""
+    parts = []
+    for problem in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "entry"
+        parts.append(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def describe_first(rejected: list[LogRejectionBody]) -> str:
+    """A short account of the rejections, led by the first."""
+    first = rejected[0]
+    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+    return f"logs[{first.index}]: {first.reason}{more}"
+
+
+def _message_id(item: Any) -> str:
+    value = item.get("message_id") if isinstance(item, dict) else None
+    return value[:WATCH_ID_MAX] if isinstance(value, str) else ""
