@@ -1,0 +1,92 @@
+"""Partition streams and their keys: which hash tag each partition has, whose logs go where.
+
+Pure. A partition's keys share one hash tag, so a script touching them is one slot of a
+Redis Cluster. Tags are chosen so partition i's slot lies in the i-th of P equal ranges of
+the 16384 slots: a cluster created with equal contiguous ranges (``redis-cli --cluster
+create``'s default) gets partitions on every master. A user's logs all go to one partition.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+PREFIX = "watchlogs"
+# Enough candidates for the narrowest range (16 slots at 1024 partitions) many times over.
+_MAX_TAG_TRIES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition: its index, hash tag, and the keys that share that tag."""
+
+    index: int
+    tag: str
+
+    @property
+    def stream(self) -> str:
+        """The stream of this partition's logs."""
+        return f"{PREFIX}:{{{self.tag}}}:log"
+
+    @property
+    def dead_letters(self) -> str:
+        """The stream where entries the consumer group cannot count go."""
+        return f"{PREFIX}:{{{self.tag}}}:dead"
+
+    @property
+    def slot(self) -> int:
+        """The cluster slot of every key of this partition."""
+        return key_slot(self.tag.encode())
+
+    def seen(self, user_id: str, message_id: str) -> str:
+        """The dedup key of one user's message id."""
+        return f"{PREFIX}:{{{self.tag}}}:seen:{user_id}:{message_id}"
+
+    def day(self, user_id: str, day: date) -> str:
+        """The hash of one user's daily summary."""
+        return f"{PREFIX}:{{{self.tag}}}:day:{user_id}:{day.isoformat()}"
+
+
+def slot_range(index: int, count: int) -> range:
+    """The i-th of ``count`` equal ranges of the cluster's slots."""
+    return range(
+        index * REDIS_CLUSTER_HASH_SLOTS // count, (index + 1) * REDIS_CLUSTER_HASH_SLOTS // count
+    )
+
+
+def tag_for(index: int, count: int) -> str:
+    """The first tag ``wl<index>-<k>`` whose slot lies in the partition's range."""
+    wanted = slot_range(index, count)
+    for k in range(_MAX_TAG_TRIES):
+        tag = f"wl{index}-{k}"
+        if key_slot(tag.encode()) in wanted:
+            return tag
+    raise ValueError(f"no tag found for partition {index} of {count}")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Partitions:
+    """The fixed set of ``count`` partitions of a store."""
+
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.count <= REDIS_CLUSTER_HASH_SLOTS:
+            raise ValueError(f"partitions must be 1..{REDIS_CLUSTER_HASH_SLOTS}")
+
+    @cached_property
+    def all(self) -> tuple[Partition, ...]:
+        """Every partition, by index."""
+        return tuple(Partition(i, tag_for(i, self.count)) for i in range(self.count))
+
+    def index_of(self, user_id: str) -> int:
+        """The partition of a user: a stable hash (CRC-32), the same in every process."""
+        return zlib.crc32(user_id.encode()) % self.count
+
+    def of_user(self, user_id: str) -> Partition:
+        """The partition that holds every log of ``user_id``."""
+        return self.all[self.index_of(user_id)]
