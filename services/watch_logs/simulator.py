@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from services.common.timeutil import format_time
 
@@ -27,6 +27,7 @@ DEVICE_MODELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Samsung Galaxy Watch6", ("R930XXU1BWK3", "R930XXU2CXB2")),
     ("Google Pixel Watch 2", ("4.1.0", "4.2.1")),
 )
+T = TypeVar("T")
 WORKOUT_ACTIVITIES = ("running", "cycling", "swimming", "workout")
 DAY = 1440  # minutes
 CHARGE_MINUTES = 40
@@ -258,8 +259,8 @@ def user_samples(
 
 
 def batches(
-    streams: Sequence[Iterator[dict[str, Any]]], size: int, limit: int | None = None
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    streams: Sequence[Iterator[T]], size: int, limit: int | None = None
+) -> Iterator[tuple[int, list[T]]]:
     """(user index, up to ``size`` entries) taking turns over the users, ``limit`` in all."""
     live = list(range(len(streams)))
     left = math.inf if limit is None else limit

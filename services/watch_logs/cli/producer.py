@@ -19,7 +19,13 @@ import httpx
 from services.common.timeutil import format_time, parse_time, utc_now
 from services.watch_logs import simulator
 from services.watch_logs.cli import accounts
-from services.watch_logs.cli.http import DEFAULT_GATEWAY, GatewayError, Session, make_client
+from services.watch_logs.cli.http import (
+    DEFAULT_GATEWAY,
+    Credentials,
+    GatewayError,
+    Session,
+    make_client,
+)
 from services.watch_logs.cli.progress import Bar
 from services.watch_logs.cli.retry import Backoff, TokenBucket
 from services.watch_logs.cli.sender import Faults, Sender, Sleep, Tally
@@ -138,6 +144,19 @@ async def produce(
     """Register or reuse the accounts, then send the fleet's samples; the tally."""
     run = checked_run(args, now or utc_now())
     fleet = await accounts.ensure(client, args.accounts, args.users)
+    return await send_fleet(args, run, client, fleet, sleep=sleep, monotonic=monotonic)
+
+
+async def send_fleet(
+    args: argparse.Namespace,
+    run: Run,
+    client: httpx.AsyncClient,
+    fleet: Sequence[Credentials],
+    *,
+    sleep: Sleep = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Tally:
+    """Log the accounts in and send their simulated watches' samples; the tally."""
     sessions = [Session(client, account, monotonic) for account in fleet]
     await login_all(sessions, args.concurrency)
     users = [simulator.make_user(args.seed, s.user_id, args.devices_per_user) for s in sessions]
@@ -157,8 +176,9 @@ async def produce(
 
     async def worker() -> None:
         for index, entries in _until(work, deadline, monotonic):
-            if bucket is not None:
-                await sleep(bucket.take(len(entries)))
+            wait = bucket.take(len(entries)) if bucket is not None else 0.0
+            if wait > 0:
+                await sleep(wait)
             await sender.deliver(sessions[index], entries)
             tally = sender.tally
             bar.advance(
