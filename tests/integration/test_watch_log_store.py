@@ -1,0 +1,182 @@
+"""The watch-log store contract: the Redis store (one Redis, the Redis Cluster) and the fake
+agree on dedup, scans, retention, summaries and status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+
+from services.watch_logs.domain import LogFilter, StoredLog, WatchLog
+from tests.integration.conftest import either_redis_url
+from tests.integration.watch_log_harness import (
+    NOW,
+    WINDOW,
+    Harness,
+    everything,
+    log,
+    redis_harness,
+)
+from tests.unit.watch_log_fakes import FakeWatchLogStore
+
+
+@pytest.fixture(params=["fake", "one-redis", "redis-cluster"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """Each test runs on the fake, on one Redis and on the Redis Cluster."""
+    if request.param == "fake":
+        fake = FakeWatchLogStore()
+        yield Harness(fake, fake.consume)
+        return
+    for made, _ in redis_harness(either_redis_url(request)):
+        yield made
+
+
+def ids(found: list[StoredLog]) -> list[tuple[str, str]]:
+    """(user, message id) of each entry, in order."""
+    return [(s.user_id, s.log.message_id) for s in found]
+
+
+def test_a_retried_batch_stores_nothing_twice(harness: Harness) -> None:
+    store = harness.store
+    batch = [log(n) for n in range(1, 6)]
+    assert store.append("u1", batch, NOW) == [True] * 5
+    retry = [*batch, log(6), log(7)]
+    assert store.append("u1", retry, NOW + timedelta(seconds=5)) == [False] * 5 + [True] * 2
+    assert sorted(ids(everything(store, WINDOW))) == sorted(("u1", f"m-{n}") for n in range(1, 8))
+
+
+def test_the_same_message_id_of_another_user_is_another_entry(harness: Harness) -> None:
+    assert harness.store.append("u1", [log(1)], NOW) == [True]
+    assert harness.store.append("u2", [log(1)], NOW) == [True]
+    assert sorted(ids(everything(harness.store, WINDOW))) == [("u1", "m-1"), ("u2", "m-1")]
+
+
+def test_a_stored_log_reads_back_as_it_was_sent(harness: Harness) -> None:
+    sent = log(4, activity="running")
+    harness.store.append("u1", [sent], NOW)
+    (stored,) = everything(harness.store, WINDOW)
+    assert stored.log == sent
+    assert stored.user_id == "u1"
+    assert stored.ingested_at == NOW
+
+
+def fill(harness: Harness) -> dict[str, list[WatchLog]]:
+    """Three users' logs over several devices, activities and times, in a few batches."""
+    sent: dict[str, list[WatchLog]] = {}
+    for u, user in enumerate(["alice", "bob", "carol"]):
+        logs = [
+            log(
+                n,
+                at=NOW - timedelta(hours=n % 4),
+                device=f"watch-{u}-{n % 2}",
+                activity=["walking", "sleep", "running"][n % 3],
+            )
+            for n in range(1, 13)
+        ]
+        for first in range(0, len(logs), 5):
+            harness.store.append(user, logs[first : first + 5], NOW + timedelta(seconds=first))
+        sent[user] = logs
+    return sent
+
+
+def test_scan_filters_by_user_device_activity_and_time(harness: Harness) -> None:
+    sent = fill(harness)
+    store = harness.store
+
+    def matching(where: LogFilter) -> set[tuple[str, str]]:
+        return set(ids(everything(store, where)))
+
+    def expected(keep: Callable[[str, WatchLog], bool]) -> set[tuple[str, str]]:
+        return {(u, g.message_id) for u, logs in sent.items() for g in logs if keep(u, g)}
+
+    assert matching(LogFilter(WINDOW.start, WINDOW.end, user_id="bob")) == expected(
+        lambda u, g: u == "bob"
+    )
+    assert matching(LogFilter(WINDOW.start, WINDOW.end, device_id="watch-2-1")) == expected(
+        lambda u, g: g.device_id == "watch-2-1"
+    )
+    assert matching(LogFilter(WINDOW.start, WINDOW.end, activity="sleep")) == expected(
+        lambda u, g: g.activity == "sleep"
+    )
+    hour = LogFilter(NOW - timedelta(hours=2, minutes=1), NOW - timedelta(hours=1))
+    assert matching(hour) == expected(lambda u, g: hour.start <= g.timestamp < hour.end)
+    both = LogFilter(WINDOW.start, WINDOW.end, user_id="alice", activity="running")
+    assert matching(both) == expected(lambda u, g: u == "alice" and g.activity == "running")
+    assert matching(LogFilter(WINDOW.start, WINDOW.end, user_id="nobody")) == set()
+
+
+def test_small_pages_return_every_entry_once_in_store_order(harness: Harness) -> None:
+    sent = fill(harness)
+    found = everything(harness.store, WINDOW, limit=4, budget=3)
+    assert len(found) == sum(len(logs) for logs in sent.values())
+    assert len(set(ids(found))) == len(found)
+    order = [tuple(map(int, s.entry_id.split("-"))) for s in found]
+    assert order == sorted(order)
+
+
+def test_a_page_stops_at_its_budget_and_its_cursor_resumes_there(harness: Harness) -> None:
+    fill(harness)
+    where = LogFilter(WINDOW.start, WINDOW.end, activity="running")
+    first = harness.store.scan(where, None, 100, 5)
+    assert first.next_cursor is not None
+    assert len(first.logs) <= 5
+    rest = everything(harness.store, where, limit=100, budget=1000)
+    following = harness.store.scan(where, first.next_cursor, 100, 1000)
+    assert following.next_cursor is None
+    assert ids(list(first.logs) + list(following.logs)) == ids(rest)
+
+
+def test_retention_trims_entries_older_than_the_window(harness: Harness) -> None:
+    store = harness.store
+    old_now = NOW - timedelta(days=8)
+    store.append("u1", [log(n, at=old_now) for n in range(1, 4)], old_now)
+    store.append("u1", [log(n) for n in range(10, 12)], NOW)
+    span = LogFilter(old_now - timedelta(days=1), NOW + timedelta(hours=1))
+    assert ids(everything(store, span)) == [("u1", "m-10"), ("u1", "m-11")]
+    assert sum(s.length for s in store.status()) == 2
+
+
+def test_daily_summaries_after_the_consumer_ran_equal_the_sums_of_what_was_stored(
+    harness: Harness,
+) -> None:
+    store = harness.store
+    day_one = [
+        log(n, at=NOW - timedelta(days=1), activity=["sleep", "running"][n % 2])
+        for n in range(1, 9)
+    ]
+    day_two = [log(n) for n in range(20, 26)]
+    store.append("u1", day_one, NOW)
+    store.append("u1", day_two, NOW)
+    store.append("u1", day_two[:3], NOW)  # a retry: counted once
+    store.append("u2", [log(1)], NOW)
+    assert harness.consume() == len(day_one) + len(day_two) + 1
+    days = store.daily_summaries("u1", NOW.date() - timedelta(days=3), NOW.date())
+    assert [d.day for d in days] == [NOW.date() - timedelta(days=1), NOW.date()]
+    for day, logs in zip(days, [day_one, day_two], strict=True):
+        measured = [g.heart_rate for g in logs if g.heart_rate]
+        assert day.samples == len(logs)
+        assert day.steps == sum(g.steps for g in logs)
+        assert day.floors == sum(g.floors for g in logs)
+        assert day.calories == pytest.approx(sum(g.calories for g in logs))
+        assert day.distance_m == pytest.approx(sum(g.distance_m for g in logs))
+        active = [g for g in logs if g.activity != "sleep"]
+        assert day.active_minutes == pytest.approx(sum(g.duration_s for g in active) / 60)
+        assert day.mean_heart_rate == pytest.approx(sum(measured) / len(measured))
+        assert day.max_heart_rate == max(measured)
+    assert harness.consume() == 0
+    assert store.daily_summaries("u1", NOW.date(), NOW.date()) == days[1:]
+
+
+def test_status_shows_the_lag_falling_to_zero_after_a_run(harness: Harness) -> None:
+    store = harness.store
+    store.append("u1", [log(n) for n in range(1, 4)], NOW)
+    store.append("u2", [log(n) for n in range(1, 3)], NOW)
+    before = store.status()
+    assert len(before) == 16
+    assert sum(s.length for s in before) == 5
+    assert sum(s.lag for s in before) == 5
+    harness.consume()
+    after = store.status()
+    assert sum(s.length for s in after) == 5
+    assert [(s.lag, s.pending, s.dead_letters) for s in after] == [(0, 0, 0)] * 16
