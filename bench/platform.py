@@ -27,14 +27,17 @@ def running_platform(
     extra_gateways: int = 0,
     gateway_env: dict[str, str] | None = None,
     extra_gateway_env: dict[str, str] | None = None,
+    settings_changes: dict[str, object] | None = None,
 ) -> Iterator[Supervisor]:
     """One user and one activity instance, gateways and Redis on free ports; stopped on exit.
 
     Extra gateways are named gateway-2, gateway-3, ... and get ``extra_gateway_env`` on top
-    of the first one's environment.
+    of the first one's environment; ``settings_changes`` alter the topology (e.g. an
+    existing ``redis_url``).
     """
     with tempfile.TemporaryDirectory(prefix="fitness-bench-") as root:
-        topology = build_topology(settings_on_free_ports(Path(root) / "data", instances=1))
+        settings = settings_on_free_ports(Path(root) / "data", instances=1)
+        topology = build_topology(settings.model_copy(update=settings_changes or {}))
         gateway = next(s for s in topology.specs if s.name == "gateway")
         gateway.argv = python_module(gateway_module)
         gateway.env.update(gateway_env or {})

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import httpx
 import redis
+from prometheus_client import CollectorRegistry
 from pydantic_settings import BaseSettings
 from redis.cluster import ClusterNode
 
@@ -24,12 +25,15 @@ from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
 from services.common.redis import cluster_seeds, is_cluster
 from services.common.tls import TlsFiles, secure_aio_channel
-from services.common.trust import ACTIVITY, SAGA, USER
+from services.common.trust import ACTIVITY, SAGA, USER, WATCH_LOGS
 from services.user import roles_cli
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
 from services.user.__main__ import build_deps as build_user_deps
 from services.user.__main__ import build_server as build_user_server
 from services.user.config import UserSettings
+from services.watch_logs.__main__ import WatchLogProcess
+from services.watch_logs.config import WatchLogSettings
+from services.watch_logs.metrics import WatchLogMetrics
 
 
 @dataclass
@@ -113,6 +117,26 @@ async def start_activity_server(
         **{"relay_max_backoff": 0.5, **options},
     )
     process = ActivityProcess(settings)
+    await process.start()
+    return process
+
+
+async def start_watch_log_server(
+    redis_url: str, port: int = 0, *, certs: ServiceCerts, **options: Any
+) -> WatchLogProcess:
+    """A watch-log service (and its reporting consumer) on loopback over mTLS, on
+    ``redis_url``, with metrics in a registry of its own (several run in one process)."""
+
+    settings = WatchLogSettings(
+        port=port,
+        redis_url=redis_url,
+        tls_ca_file=certs.of(WATCH_LOGS).ca,
+        tls_cert_file=certs.of(WATCH_LOGS).cert,
+        tls_key_file=certs.of(WATCH_LOGS).key,
+        # Tests see a crashed consumer's entries taken over without a long wait.
+        **{"consumer_idle_seconds": 0.05, "consumer_claim_idle_seconds": 1.0, **options},
+    )
+    process = WatchLogProcess(settings, WatchLogMetrics(CollectorRegistry()))
     await process.start()
     return process
 
@@ -245,6 +269,7 @@ def flush(url: str) -> None:
 COMPONENT_SETTINGS: dict[str, type[BaseSettings]] = {
     "services.user": UserSettings,
     "services.activity": ActivitySettings,
+    "services.watch_logs": WatchLogSettings,
     "saga_coordinator": SagaSettings,
     "gateway": GatewaySettings,
     "etl": EtlSettings,

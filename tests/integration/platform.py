@@ -21,6 +21,7 @@ from saga_coordinator.__main__ import SagaProcess
 from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import GATEWAY
+from services.watch_logs.__main__ import WatchLogProcess
 from tests.helpers import (
     FakeClock,
     KeyFiles,
@@ -29,6 +30,7 @@ from tests.helpers import (
     start_activity_server,
     start_saga_coordinator,
     start_user_server,
+    start_watch_log_server,
 )
 
 
@@ -44,6 +46,7 @@ class Platform:
     activity_servers: list[ActivityProcess] = field(default_factory=list)
     sagas: SagaProcess | None = None
     user_database_url: str = ""
+    watch_logs: WatchLogProcess | None = None
 
     @property
     def upstreams(self) -> Upstreams:
@@ -76,6 +79,7 @@ async def running_platform(
         activity_db, user_addresses, certs=certs, redis_url=redis_url
     )
     sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)], certs=certs)
+    watch_logs = await start_watch_log_server(redis_url, certs=certs)
     settings = GatewaySettings(
         tls_ca_file=certs.of(GATEWAY).ca,
         tls_cert_file=certs.of(GATEWAY).cert,
@@ -83,6 +87,7 @@ async def running_platform(
         user_service_addresses=user_addresses,
         activity_service_addresses=[address(activity)],
         saga_coordinator_addresses=[sagas.server.bound_address],
+        watch_log_service_addresses=[watch_logs.bound_address],
         jwt_public_key_file=keys.public,
         redis_url=redis_url,
         # Every test registers from the one ASGI client address into the session's Redis,
@@ -101,8 +106,9 @@ async def running_platform(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
-            yield Platform(client, app, clock, certs, users, [activity], sagas, user_db)
+            yield Platform(client, app, clock, certs, users, [activity], sagas, user_db, watch_logs)
     finally:
+        await watch_logs.stop(grace=0)
         await sagas.stop(grace=0)
         await activity.stop(grace=0)
         for server in users:
