@@ -28,7 +28,8 @@ from services.watch_logs.cli.http import (
 from services.watch_logs.cli.output import RowCounter, destination
 from services.watch_logs.cli.progress import Bar
 
-RELATIVE = re.compile(r"-(\d+(?:\.\d+)?)([mhd])")
+# "6h" (what argparse lets through as a value) or "-6h" (--from=-6h): six hours ago.
+RELATIVE = re.compile(r"-?(\d+(?:\.\d+)?)([mhd])")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 ROLE_HINT = (
     "the account needs the analyst or admin role: an operator grants it with "
@@ -37,7 +38,7 @@ ROLE_HINT = (
 
 
 def moment(text: str, now: datetime) -> datetime:
-    """An RFC 3339 time, 'now', or a time back from now: -90m, -6h, -2d."""
+    """An RFC 3339 time, 'now', or a time back from now: 90m, 6h, 2d (or -6h)."""
     if text == "now":
         return now
     relative = RELATIVE.fullmatch(text)
@@ -47,7 +48,7 @@ def moment(text: str, now: datetime) -> datetime:
         return parse_time(text)
     except ValueError as error:
         raise ValueError(
-            f"{text!r} is not a time (RFC 3339, now, -90m, -6h, -2d): {error}"
+            f"{text!r} is not a time (RFC 3339, now, or back from now: 90m, 6h, 2d): {error}"
         ) from None
 
 
@@ -67,8 +68,8 @@ def _common(sub: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=30.0, help="seconds per call (between chunks)"
     )
     sub.add_argument("--user", help="user id")
-    sub.add_argument("--from", dest="start", help="RFC 3339, now, or -90m / -6h / -2d")
-    sub.add_argument("--to", dest="end", help="RFC 3339, now, or -90m / -6h / -2d")
+    sub.add_argument("--from", dest="start", help="RFC 3339, now, or back from now: 90m, 6h, 2d")
+    sub.add_argument("--to", dest="end", help="RFC 3339, now, or back from now: 90m, 6h, 2d")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -137,6 +138,14 @@ async def extract(args: argparse.Namespace, client: httpx.AsyncClient, now: date
                 async for chunk in response.aiter_bytes():
                     out.write(chunk)
                     bar.advance(counter.feed(chunk))
+            except httpx.HTTPError as error:
+                # The gateway breaks a failing export off: what was written is incomplete.
+                raise GatewayError(
+                    0,
+                    "TRUNCATED",
+                    f"the export broke off after {counter.rows} rows "
+                    f"({error!r}): the output is incomplete",
+                ) from None
             finally:
                 if args.output:
                     out.close()
@@ -168,14 +177,12 @@ async def report(args: argparse.Namespace, client: httpx.AsyncClient, now: datet
 
 
 def _days(args: argparse.Namespace, now: datetime) -> dict[str, str]:
+    """Summary dates: --from and --to as dates, by default the last 7 days up to today."""
     if not args.user:
         raise ValueError("--summaries needs --user")
-    params = {"user_id": args.user}
-    if args.start:
-        params["from_date"] = moment(args.start, now).date().isoformat()
-    if args.end:
-        params["to_date"] = moment(args.end, now).date().isoformat()
-    return params
+    last = moment(args.end, now).date() if args.end else now.date()
+    first = moment(args.start, now).date() if args.start else last - timedelta(days=6)
+    return {"user_id": args.user, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
 
 def describe(error: GatewayError) -> str:
@@ -185,12 +192,16 @@ def describe(error: GatewayError) -> str:
     return str(error)
 
 
-async def run(argv: Sequence[str], now: datetime | None = None) -> int:
+async def run(
+    argv: Sequence[str],
+    now: datetime | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> int:
     """Carry out one consumer command; 0 on success, 1 for the gateway's errors, 2 for usage."""
     args = parser().parse_args(list(argv))
     current = now or utc_now()
     try:
-        async with make_client(args.gateway, args.timeout) as client:
+        async with make_client(args.gateway, args.timeout, transport=transport) as client:
             if args.command == "extract":
                 rows = await extract(args, client, current)
                 where = args.output or "stdout"

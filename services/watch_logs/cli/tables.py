@@ -21,7 +21,7 @@ AGGREGATE_COLUMNS: Columns = (
     ("battery drain", "battery_drain"),
 )
 SUMMARY_COLUMNS: Columns = (
-    ("day", "day"),
+    ("day", "date"),
     ("samples", "samples"),
     ("steps", "steps"),
     ("active min", "active_minutes"),
@@ -77,9 +77,3 @@ def table(columns: Sequence[tuple[str, str]], items: Sequence[dict[str, Any]]) -
         return "(none)"
     rows = [[cell(item.get(key)) for _, key in columns] for item in items]
     return render([title for title, _ in columns], rows)
-
-
-def totals(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Sums of the additive fields over the items (a report's last line)."""
-    keys = ("samples", "steps", "active_minutes", "calories", "distance_m", "floors")
-    return {key: sum(item.get(key) or 0 for item in items) for key in keys}
