@@ -152,7 +152,8 @@ async def test_the_producer_under_faults_stores_each_sample_once_and_the_consume
                     "to_date": str(start.date() + timedelta(days=1))},
             headers={"Authorization": f"Bearer {token}"},
         )  # fmt: skip
-        return sum(d["samples"] for d in days.json()["days"]) == DEVICES * SAMPLES_PER_DEVICE
+        counted: int = sum(d["samples"] for d in days.json()["days"])
+        return counted == DEVICES * SAMPLES_PER_DEVICE
 
     await eventually(summarised, "the reporting consumer's daily summaries", within=30)
     assert await consumer.run([*report, "--summaries", "--from", "2d"]) == 0
