@@ -7,8 +7,13 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from redis.cluster import RedisCluster
 
-from services.watch_logs.domain import LogFilter, StoredLog, WatchLog
+from deploy import redis_cluster
+from deploy.local import free_port
+from services.common.redis import blocking_client
+from services.watch_logs.domain import LogFilter, StoredLog, StoreUnavailable, WatchLog
+from services.watch_logs.redis_store import RedisWatchLogStore
 from tests.integration.conftest import either_redis_url
 from tests.integration.watch_log_harness import (
     NOW,
@@ -180,3 +185,71 @@ def test_status_shows_the_lag_falling_to_zero_after_a_run(harness: Harness) -> N
     after = store.status()
     assert sum(s.length for s in after) == 5
     assert [(s.lag, s.pending, s.dead_letters) for s in after] == [(0, 0, 0)] * 16
+
+
+# The Redis store's own guarantees on the cluster: spread, and replica acknowledgement.
+
+
+def test_the_partitions_are_spread_over_every_master_of_the_cluster(
+    redis_cluster_server: redis_cluster.RedisCluster,
+) -> None:
+    for _, client in redis_harness(redis_cluster_server.url):
+        assert isinstance(client, RedisCluster)
+        store = RedisWatchLogStore(client, partitions=16)
+        for n in range(200):  # enough users for every partition
+            store.append(f"user-{n}", [log(1)], NOW)
+        owner = {p: client.get_node_from_key(p.stream) for p in store.partitions.all}
+        assert all(int(client.cluster_keyslot(p.stream)) == p.slot for p in owner)
+        masters = client.get_primaries()
+        assert len(masters) == 3
+        for master in masters:
+            mine = [p.stream for p, node in owner.items() if node.name == master.name]
+            assert len(mine) >= 4  # about a third of 16
+            node_client = client.get_redis_connection(master)
+            assert node_client is not None
+            assert all(node_client.exists(stream) for stream in mine)  # stored on that master
+
+
+def test_on_the_cluster_a_batch_is_acknowledged_once_a_replica_holds_it(
+    redis_cluster_server: redis_cluster.RedisCluster,
+) -> None:
+    for _, client in redis_harness(redis_cluster_server.url):
+        store = RedisWatchLogStore(client, replicas_to_ack=1, ack_timeout_ms=10_000)
+        assert store.append("u1", [log(1), log(2)], NOW) == [True, True]
+        stream = store.partitions.of_user("u1").stream
+        (replica,) = redis_cluster_server.replicas_of(redis_cluster_server.master_for(stream))
+        with replica.client() as direct:
+            direct.execute_command("READONLY")
+            assert direct.xlen(stream) == 2  # WAIT answered: the replica has both already
+
+
+def test_asking_for_more_replicas_than_exist_fails_and_the_retry_is_a_duplicate(
+    redis_cluster_server: redis_cluster.RedisCluster,
+) -> None:
+    for _, client in redis_harness(redis_cluster_server.url):
+        greedy = RedisWatchLogStore(client, replicas_to_ack=3, ack_timeout_ms=50)
+        with pytest.raises(StoreUnavailable, match="not confirmed on 3 replica"):
+            greedy.append("u1", [log(1)], NOW)
+        careful = RedisWatchLogStore(client, replicas_to_ack=1, ack_timeout_ms=10_000)
+        assert careful.append("u1", [log(1), log(2)], NOW) == [False, True]
+        assert ids(everything(careful, WINDOW)) == [("u1", "m-1"), ("u1", "m-2")]
+
+
+def test_one_redis_without_replicas_cannot_confirm_a_batch(one_redis_server: str) -> None:
+    for _, client in redis_harness(one_redis_server):
+        store = RedisWatchLogStore(client, replicas_to_ack=1, ack_timeout_ms=50)
+        with pytest.raises(StoreUnavailable, match="retry"):
+            store.append("u1", [log(1)], NOW)
+
+
+def test_a_redis_that_does_not_answer_is_store_unavailable() -> None:
+    client = blocking_client(f"redis://127.0.0.1:{free_port()}/0", 1.0)
+    store = RedisWatchLogStore(client)
+    with pytest.raises(StoreUnavailable, match="did not answer"):
+        store.append("u1", [log(1)], NOW)
+    with pytest.raises(StoreUnavailable):
+        store.scan(WINDOW, None, 10, 10)
+    with pytest.raises(StoreUnavailable):
+        store.status()
+    with pytest.raises(StoreUnavailable):
+        store.daily_summaries("u1", NOW.date(), NOW.date())
