@@ -18,7 +18,7 @@ from deploy.monitoring.grafana import Dashboard, Panel, Query, dashboard_json
 FOLDER = Path(__file__).parent / "grafana" / "dashboards"
 # The gateway labels its upstream metrics with the gRPC service's full name.
 WATCH_LOG_SERVICE = "fitness.watch_logs.v1.WatchLogService"
-WATCH_LOG_ROUTES = 'route=~"/watch-logs.*"'
+WATCH_LOG_ROUTES = 'route=~".*/watch-logs.*"'  # also /users/{user_id}/watch-logs/...
 # Prometheus renames a scraped label that collides with its own target label `instance`.
 UPSTREAM = "exported_instance"
 BREAKER = ((0, "closed", "green"), (1, "half-open", "orange"), (2, "open", "red"))
@@ -284,7 +284,7 @@ def watch_log_pipeline() -> Dashboard:
                 description="WATCH_LOGS_FAULT_*: off by default (docs/watch-logs.md).",
             ),
             Panel(
-                "Gateway 5xx on /watch-logs",
+                "Gateway 5xx on watch-log routes",
                 [
                     Query(
                         "sum by (route, status) (rate(gateway_http_requests_total"

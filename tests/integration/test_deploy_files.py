@@ -25,6 +25,7 @@ from gateway.edge import health
 from saga_coordinator.config import SagaSettings
 from services.activity.config import ActivitySettings
 from services.user.config import UserSettings
+from services.watch_logs.config import WatchLogSettings
 
 ROOT = Path(__file__).parents[2]
 REDIS_NODES = [f"redis-{i}" for i in range(1, 7)]
@@ -42,6 +43,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "GATEWAY_": GatewaySettings,
     "SAGA_": SagaSettings,
     "ETL_": EtlSettings,
+    "WATCH_LOGS_": WatchLogSettings,
 }
 
 
@@ -103,7 +105,8 @@ def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any])
     for service in compose["services"].values():
         for key, value in service.get("environment", {}).items():
             if "PASSWORD" in key or re.match(r"postgres(ql)?(\+\w+)?://", str(value)):
-                assert "${POSTGRES_PASSWORD" in str(value), key
+                # POSTGRES_PASSWORD, or Grafana's admin password GRAFANA_ADMIN_PASSWORD.
+                assert re.search(r"\$\{(POSTGRES|GRAFANA_ADMIN)_PASSWORD:\?", str(value)), key
 
 
 def test_every_built_service_runs_a_module_of_the_image(compose: dict[str, Any]) -> None:
@@ -183,6 +186,7 @@ COMPONENT_OF_MODULE = {
     "services.activity": ("activity", "ACTIVITY_"),
     "saga_coordinator": ("saga", "SAGA_"),
     "gateway": ("gateway", "GATEWAY_"),
+    "services.watch_logs": ("watch_logs", "WATCH_LOGS_"),
 }
 
 
@@ -211,7 +215,15 @@ def test_each_service_mounts_its_own_certificate_and_key_and_nothing_of_the_othe
         assert environment[f"{prefix}TLS_CERT_FILE"] == str(files.cert), name
         assert environment[f"{prefix}TLS_KEY_FILE"] == str(files.key), name
         serving.add(name)
-    assert serving == {"user-1", "user-2", "activity-1", "activity-2", "saga", *GATEWAYS}
+    assert serving == {
+        "user-1",
+        "user-2",
+        "activity-1",
+        "activity-2",
+        "saga",
+        "watch-logs",
+        *GATEWAYS,
+    }
     ca_key = made["/certs/ca"]
     assert [n for n, s in compose["services"].items() if ca_key in _sources(s)] == ["keygen"]
 
@@ -252,6 +264,7 @@ def test_every_redis_client_is_given_the_clusters_seed_nodes(compose: dict[str, 
         "user-1/USER_REDIS_URL",
         "user-2/USER_REDIS_URL",
         "user-migrate/USER_REDIS_URL",
+        "watch-logs/WATCH_LOGS_REDIS_URL",
     }
     for name, url in urls.items():
         assert url.startswith("redis-cluster://"), name
