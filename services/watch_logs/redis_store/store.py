@@ -165,7 +165,10 @@ class RedisWatchLogStore:
         except OverflowError:  # an end near year 9999
             high = "+"
         ranges = [scan.StreamRange(p.index, p.stream, low, high) for p in parts]
-        reader = scan.MergedScan(self.client, ranges, after, min(self.scan_chunk, budget))
+        # Each stream is read ahead by a chunk: about a page's worth, so a small page of many
+        # partitions does not read thousands of entries it will not return.
+        chunk = min(self.scan_chunk, budget, max(64, limit))
+        reader = scan.MergedScan(self.client, ranges, after, chunk)
         with _outage("reading logs"):
             return reader.page(where, limit, budget)
 
