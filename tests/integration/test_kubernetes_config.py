@@ -69,6 +69,7 @@ def test_redis_demands_a_password_and_every_client_url_carries_one(target: str) 
         "fitness-gateway",
         "fitness-activity",
         "fitness-user",
+        "fitness-watch-logs",
     }
     assert [n for n, url in urls.items() if urlsplit(url).password != PLACEHOLDER] == []
 

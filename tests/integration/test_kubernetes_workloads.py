@@ -40,6 +40,7 @@ GRPC_COMPONENT = {
     "services.user": "user",
     "services.activity": "activity",
     "saga_coordinator": "saga",
+    "services.watch_logs": "watch_logs",
 }
 
 
@@ -88,6 +89,7 @@ def test_the_production_overlay_runs_every_component_and_the_ha_data_tier() -> N
         ("Deployment", "fitness-user"),
         ("Deployment", "fitness-activity"),
         ("Deployment", "fitness-saga"),
+        ("Deployment", "fitness-watch-logs"),
         ("CronJob", "fitness-etl"),
         ("Job", "redis-cluster-init"),
         ("Job", "mongo-replica-set-init"),

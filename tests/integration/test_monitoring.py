@@ -35,7 +35,9 @@ from deploy.monitoring import dashboards, prometheus
 from deploy.monitoring.grafana import DATASOURCE_UID, dashboard_json
 from deploy.polling import wait_for
 from services.user.tokens import TokenIssuer
+from services.watch_logs.config import WatchLogSettings
 from tests.helpers import KeyFiles, ServiceCerts
+from tests.integration.kubernetes_render import TARGETS, environment, of_kind, pod_spec
 
 ROOT = Path(__file__).parents[2]
 MONITORING = ROOT / "deploy/monitoring"
@@ -484,3 +486,20 @@ def test_compose_runs_prometheus_and_grafana_on_the_committed_files() -> None:
     assert "./deploy/monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro" in (
         grafana_mounts
     )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_watch_log_pods_are_annotated_for_scraping_on_their_metrics_port(target: str) -> None:
+    [deployment] = [
+        d for d in of_kind(target, "Deployment") if d["metadata"]["name"] == "fitness-watch-logs"
+    ]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    [container] = pod_spec(deployment)["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    settings = WatchLogSettings.model_validate(
+        {"metrics_port": environment(target, container)["WATCH_LOGS_METRICS_PORT"]}
+    )
+
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"] == settings.metrics_port
+    assert annotations["prometheus.io/path"] == "/metrics"
