@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.exceptions import ResponseError
 
 from services.common.redis import BlockingClient
+
+T = TypeVar("T")
 
 # Moves entries to the dead-letter stream and acks them; only an entry this call acks (XACK
 # returns 1) is moved, so two consumers dead-lettering the same entry move it once. An
@@ -63,8 +65,8 @@ class ConsumerGroup:
     claim_idle_ms: int
     max_deliveries: int
     dead_letter_max: int = 100_000
-    _claim_from: dict[str, str] = field(default_factory=dict)
-    _script: Any = None
+    _claim_from: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _script: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._script = self.client.register_script(_DEAD_LETTER)
@@ -77,15 +79,19 @@ class ConsumerGroup:
             if "BUSYGROUP" not in str(error):
                 raise
 
-    def read_new(self, stream: str, count: int) -> list[Delivery]:
-        """Up to ``count`` entries never delivered to this group (creating it if missing)."""
+    def _with_group(self, stream: str, call: Callable[[], T]) -> T:
+        """Run ``call``; if the group is missing (the stream was deleted), create it, rerun."""
         try:
-            reply = self._read(stream, count)
+            return call()
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
-            self.ensure(stream)  # the stream was deleted (or never had the group)
-            reply = self._read(stream, count)
+            self.ensure(stream)
+            return call()
+
+    def read_new(self, stream: str, count: int) -> list[Delivery]:
+        """Up to ``count`` entries never delivered to this group (creating it if missing)."""
+        reply = self._with_group(stream, lambda: self._read(stream, count))
         return [
             Delivery(stream, entry_id, fields, 1)
             for _, entries in reply
@@ -102,8 +108,11 @@ class ConsumerGroup:
         Entries idle ``claim_idle_ms`` and delivered ``max_deliveries`` times are
         dead-lettered; the other idle ones are claimed (XAUTOCLAIM) to be processed again.
         """
-        rows: Any = self.client.xpending_range(
-            stream, self.group, min="-", max="+", count=count, idle=self.claim_idle_ms
+        rows: Any = self._with_group(
+            stream,
+            lambda: self.client.xpending_range(
+                stream, self.group, min="-", max="+", count=count, idle=self.claim_idle_ms
+            ),
         )
         delivered = {str(row["message_id"]): int(row["times_delivered"]) for row in rows}
         spent = [entry for entry, times in delivered.items() if times >= self.max_deliveries]

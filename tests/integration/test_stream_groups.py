@@ -117,3 +117,10 @@ def test_dead_lettering_an_entry_trimmed_away_only_acks_it(client: BlockingClien
     assert client.exists(DEAD) == 0
     summary: Any = client.xpending(STREAM, "g")
     assert summary["pending"] == 0
+
+
+def test_taking_over_from_a_stream_without_the_group_creates_it(client: BlockingClient) -> None:
+    add(client, "a")
+    group = member(client, "c1", claim_idle_ms=0)
+    assert group.take_over(STREAM, 10) == ([], 0)
+    assert values(group.read_new(STREAM, 10)) == ["a"]

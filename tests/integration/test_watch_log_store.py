@@ -4,7 +4,7 @@ agree on dedup, scans, retention, summaries and status."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.cluster import RedisCluster
@@ -118,6 +118,12 @@ def test_small_pages_return_every_entry_once_in_store_order(harness: Harness) ->
     assert len(set(ids(found))) == len(found)
     order = [tuple(map(int, s.entry_id.split("-"))) for s in found]
     assert order == sorted(order)
+
+
+def test_a_scan_over_every_representable_time_finds_everything(harness: Harness) -> None:
+    harness.store.append("u1", [log(1), log(2)], NOW)
+    forever = LogFilter(datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+    assert sorted(ids(everything(harness.store, forever))) == [("u1", "m-1"), ("u1", "m-2")]
 
 
 def test_a_page_stops_at_its_budget_and_its_cursor_resumes_there(harness: Harness) -> None:

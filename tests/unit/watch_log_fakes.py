@@ -32,6 +32,14 @@ def _millis(moment: datetime) -> int:
     return max(0, int(moment.timestamp() * 1000))
 
 
+def _shifted(moment: datetime, by: timedelta, beyond: int) -> int:
+    """Milliseconds of ``moment + by``; ``beyond`` when that is outside datetime's range."""
+    try:
+        return _millis(moment + by)
+    except OverflowError:
+        return beyond
+
+
 @dataclass
 class _Stream:
     entries: list[StoredLog] = field(default_factory=list)
@@ -97,8 +105,8 @@ class FakeWatchLogStore:
     def scan(self, where: LogFilter, after: ScanCursor | None, limit: int, budget: int) -> ScanPage:
         """The matches after the cursor in (entry id, partition) order, within the budget."""
         self._check()
-        low = _millis(where.start - self.max_clock_skew)
-        high = _millis(where.end + self.max_sample_age)
+        low = _shifted(where.start, -self.max_clock_skew, 0)
+        high = _shifted(where.end, self.max_sample_age, 2**63)
         indexes = [self.partitions.index_of(where.user_id)] if where.user_id else list(self.streams)
         candidates = sorted(
             (_key(s.entry_id, i), s)

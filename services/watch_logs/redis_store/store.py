@@ -159,7 +159,10 @@ class RedisWatchLogStore:
     def scan(self, where: LogFilter, after: ScanCursor | None, limit: int, budget: int) -> ScanPage:
         """Up to ``limit`` matches after the cursor in (entry id, partition) order."""
         parts = [self.partitions.of_user(where.user_id)] if where.user_id else self.partitions.all
-        low = millis(where.start - self.max_clock_skew)
+        try:
+            low = millis(where.start - self.max_clock_skew)
+        except OverflowError:  # a start near year 1
+            low = 0
         try:
             high = str(millis(where.end + self.max_sample_age))
         except OverflowError:  # an end near year 9999
