@@ -137,6 +137,20 @@ class ConsumerGroup:
         args = [self.group, reason, self.dead_letter_max, *entry_ids]
         return int(self._script(keys=keys, args=args))
 
+    def forget_idle_consumers(self, stream: str, idle_ms: int) -> list[str]:
+        """Drop other consumers idle ``idle_ms`` with nothing pending (dead processes' names)."""
+        consumers: Any = self._with_group(
+            stream, lambda: self.client.xinfo_consumers(stream, self.group)
+        )
+        gone = [
+            str(c["name"])
+            for c in consumers
+            if c["name"] != self.consumer and int(c["pending"]) == 0 and int(c["idle"]) >= idle_ms
+        ]
+        for name in gone:
+            self.client.xgroup_delconsumer(stream, self.group, name)
+        return gone
+
     def ack(self, stream: str, entry_ids: Sequence[str]) -> int:
         """Acknowledge entries; how many were still pending (others were acked already)."""
         return int(self.client.xack(stream, self.group, *entry_ids)) if entry_ids else 0

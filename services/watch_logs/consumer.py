@@ -92,10 +92,13 @@ class ReportingConsumer:
         self.client = client
         self.partitions = Partitions(partitions)
         self.batch = batch
+        claim = timedelta(seconds=claim_idle_seconds)
         self.idle_seconds = idle_seconds
         # A day's hash outlives the entries it counts by one day.
         self.ttl_seconds = int((retention + timedelta(days=1)).total_seconds())
         self.counts = ConsumerCounts()
+        # Names of consumers silent this long, with nothing pending, are removed at start.
+        self.forget_after_ms = int(max(timedelta(hours=1), 2 * claim).total_seconds() * 1000)
         self.outcomes = outcomes
         dead = {p.stream: p.dead_letters for p in self.partitions.all}
         self.group = ConsumerGroup(
@@ -103,7 +106,7 @@ class ReportingConsumer:
             group,
             consumer,
             dead_letter_key=dead.__getitem__,
-            claim_idle_ms=int(claim_idle_seconds * 1000),
+            claim_idle_ms=int(claim.total_seconds() * 1000),
             max_deliveries=max_deliveries,
         )
         self._apply: Any = client.register_script(APPLY)
@@ -148,6 +151,8 @@ class ReportingConsumer:
         if not self._ready:
             for part in self.partitions.all:
                 self.group.ensure(part.stream)
+                # Every restart is a new consumer name; the old ones' entries were taken over.
+                self.group.forget_idle_consumers(part.stream, self.forget_after_ms)
             self._ready = True
         handled = 0
         for part in self.partitions.all:

@@ -124,3 +124,15 @@ def test_taking_over_from_a_stream_without_the_group_creates_it(client: Blocking
     group = member(client, "c1", claim_idle_ms=0)
     assert group.take_over(STREAM, 10) == ([], 0)
     assert values(group.read_new(STREAM, 10)) == ["a"]
+
+
+def test_idle_consumers_with_nothing_pending_are_forgotten(client: BlockingClient) -> None:
+    first, _ = add(client, "a", "b")
+    gone = member(client, "gone")
+    gone.read_new(STREAM, 1)
+    gone.ack(STREAM, [first])
+    member(client, "holder").read_new(STREAM, 1)  # "b" still pending: the holder is kept
+    me = member(client, "me")
+    assert me.forget_idle_consumers(STREAM, 0) == ["gone"]
+    names: Any = client.xinfo_consumers(STREAM, "g")
+    assert sorted(c["name"] for c in names) == ["holder"]
