@@ -18,7 +18,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy import redis_cluster
 from deploy.local import free_port
+from deploy.local.topology import LocalSettings
 from deploy.monitoring import dashboards, prometheus
 from deploy.monitoring.grafana import DATASOURCE_UID, dashboard_json
 from deploy.polling import wait_for
@@ -412,19 +413,49 @@ def test_a_killed_exporter_takes_its_targets_down(
     assert len(redis_up) == len(redis_cluster_server.nodes)
 
 
-def test_the_committed_prometheus_configuration_is_what_the_generator_writes() -> None:
-    committed = (MONITORING / "prometheus.yml").read_text()
+@pytest.mark.parametrize(
+    ("name", "generate"),
+    [("prometheus.yml", prometheus.compose_text), ("prometheus-local.yml", prometheus.local_text)],
+)
+def test_the_committed_prometheus_configurations_are_what_the_generator_writes(
+    name: str, generate: Callable[[], str]
+) -> None:
+    committed = (MONITORING / name).read_text()
 
-    assert committed == prometheus.compose_text(), (
+    assert committed == generate(), (
         "stale: run `python -m deploy.monitoring.prometheus` and commit the result"
     )
 
 
-def test_promtool_accepts_the_committed_configuration() -> None:
-    result = promtool("check", "config", str(MONITORING / "prometheus.yml"))
+@pytest.mark.parametrize("name", ["prometheus.yml", "prometheus-local.yml"])
+def test_promtool_accepts_the_committed_configurations(name: str) -> None:
+    result = promtool("check", "config", str(MONITORING / name))
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_the_local_configuration_scrapes_what_make_run_ha_opens() -> None:
+    config = yaml.safe_load(prometheus.local_text())
+    jobs = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    settings = LocalSettings.model_construct()
+    exporter = jobs.pop(prometheus.EXPORTER_JOB)
+    nodes = jobs.pop(prometheus.REDIS_JOB)
+    metrics_ports = {int(target.rsplit(":", 1)[1]) for job in jobs.values() for target in job}
+
+    assert nodes == [f"127.0.0.1:{port}" for port in settings.ha_redis_ports]
+    assert metrics_ports == {
+        settings.gateway_metrics_port,
+        settings.saga_metrics_port,
+        *map(int, settings.user_metrics_ports),
+        *map(int, settings.activity_metrics_ports),
+        *map(int, settings.watch_log_metrics_ports),
+    }
+    # The exporter's default port 9121 is the saga's metrics port there.
+    assert exporter == [f"127.0.0.1:{prometheus.LOCAL_EXPORTER_PORT}"]
+    assert prometheus.LOCAL_EXPORTER_PORT not in metrics_ports
 
 
 def test_promtool_rejects_a_configuration_with_a_misspelled_field(tmp_path: Path) -> None:
