@@ -229,6 +229,22 @@ def test_on_the_cluster_a_batch_is_acknowledged_once_a_replica_holds_it(
             assert direct.xlen(stream) == 2  # WAIT answered: the replica has both already
 
 
+def test_a_confirmed_batch_sent_to_a_master_that_lost_the_slot_is_retried_on_its_owner(
+    redis_cluster_server: redis_cluster.RedisCluster,
+) -> None:
+    for _, client in redis_harness(redis_cluster_server.url):
+        assert isinstance(client, RedisCluster)
+        store = RedisWatchLogStore(client, replicas_to_ack=1, ack_timeout_ms=10_000)
+        part = store.partitions.of_user("u1")
+        owner = client.get_node_from_key(part.stream)
+        wrong = next(n for n in client.get_primaries() if n.name != owner.name)
+        # As after a failover: the client's slot map names another master, which says MOVED.
+        client.nodes_manager.slots_cache[part.slot] = [wrong]
+        assert store.append("u1", [log(1), log(2)], NOW) == [True, True]
+        assert client.get_node_from_key(part.stream).name == owner.name
+        assert ids(everything(store, WINDOW)) == [("u1", "m-1"), ("u1", "m-2")]
+
+
 def test_asking_for_more_replicas_than_exist_fails_and_the_retry_is_a_duplicate(
     redis_cluster_server: redis_cluster.RedisCluster,
 ) -> None:
