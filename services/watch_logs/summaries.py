@@ -6,6 +6,7 @@ its script adds an entry's increments only when that entry's XACK succeeds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from services.watch_logs.domain import ACTIVE_ACTIVITIES, DailySummary
 # Integer counters (HINCRBY), float counters (HINCRBYFLOAT); hr_max is kept by comparison.
 INT_COUNTERS = ("samples", "steps", "floors", "active_seconds", "hr_sum", "hr_count")
 FLOAT_COUNTERS = ("calories", "distance_m")
+_MAX_COUNT = 2**31  # far above any valid sample (validation's bounds), far below overflow
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,13 @@ class Increment:
 def increment(fields: Mapping[str, str]) -> Increment:
     """The increments of one stream entry; ValueError if the entry cannot be read (poison)."""
     user_id, log = entries.decode(fields)
+    counts = (log.duration_s, log.steps, log.heart_rate, log.floors)
+    amounts = (log.calories, log.distance_m)
+    # Out of range, a value would make the counting script fail midway through a batch.
+    if not all(0 <= n < _MAX_COUNT for n in counts) or not all(
+        math.isfinite(x) and 0 <= x < _MAX_COUNT for x in amounts
+    ):
+        raise ValueError("a counter is negative or too large")
     measured = log.heart_rate > 0
     return Increment(
         user_id=user_id,

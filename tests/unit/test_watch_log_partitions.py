@@ -116,3 +116,12 @@ def test_a_summary_is_the_sum_of_its_increments() -> None:
 
 def test_a_day_without_heart_rates_has_mean_zero() -> None:
     assert summaries.summary(date(2026, 1, 1), {"samples": "3"}).mean_heart_rate == 0.0
+
+
+@pytest.mark.parametrize(
+    "change", [{"steps": "-1"}, {"floors": str(2**40)}, {"calories": "nan"}, {"distance_m": "inf"}]
+)
+def test_an_entry_whose_counters_could_not_be_counted_is_poison(change: dict[str, str]) -> None:
+    fields = dict(zip(entries.FIELDS, entries.encode("u1", LOG), strict=True)) | change
+    with pytest.raises(ValueError, match="negative or too large"):
+        summaries.increment(fields)
