@@ -1,11 +1,13 @@
 """The generated Grafana dashboards and scrape configuration, checked structurally in memory.
 
-No Grafana runs here and no JSON schema of Grafana's dashboards is published on PyPI
-(Grafana's own schemas are CUE kinds in its AGPL repository), so these tests check what
-Grafana needs to load a provisioned dashboard: its schema version, uid, unique panel ids,
-panels on the 24-column grid without overlap, and queries that each carry an expression,
-a refId and the provisioned datasource. tests/integration/test_monitoring.py evaluates
-every expression on a real Prometheus.
+No Grafana runs here, and no JSON schema of Grafana's dashboards is published on PyPI (its
+schemas are CUE kinds in Grafana's AGPL repository). Grafana's foundation SDK (Apache-2.0)
+carries models generated from those schemas: each dashboard is round-tripped through them,
+which drops any field the schema does not know. The other tests check what Grafana needs
+to load a provisioned dashboard: its schema version, uid, unique panel ids, panels on the
+24-column grid without overlap, and queries that each carry an expression, a refId and the
+provisioned datasource. tests/integration/test_monitoring.py evaluates every expression on
+a real Prometheus.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from typing import Any
 
 import pytest
+from grafana_foundation_sdk.models.dashboard import Dashboard as GrafanaDashboard
 
 from deploy.monitoring import dashboards, prometheus
 from deploy.monitoring.grafana import (
@@ -124,6 +127,46 @@ def test_the_json_is_plain_and_round_trips(name: str) -> None:
     dashboard = BUILT[name]
 
     assert json.loads(json.dumps(dashboard)) == dashboard
+
+
+def through_grafanas_models(dashboard: dict[str, Any]) -> Any:
+    """The dashboard parsed by Grafana's generated models and written back as plain JSON."""
+    model = GrafanaDashboard.from_json(json.loads(json.dumps(dashboard)))
+    return json.loads(json.dumps(model.to_json(), default=lambda value: value.to_json()))
+
+
+def dropped(ours: Any, back: Any, path: str = "") -> list[str]:
+    """The paths of what ``ours`` has and ``back`` lost or changed."""
+    if isinstance(ours, dict) and isinstance(back, dict):
+        return [
+            lost
+            for key, value in ours.items()
+            for lost in (
+                dropped(value, back[key], f"{path}/{key}") if key in back else [f"{path}/{key}"]
+            )
+        ]
+    if isinstance(ours, list) and isinstance(back, list) and len(ours) == len(back):
+        return [
+            lost
+            for i, pair in enumerate(zip(ours, back, strict=True))
+            for lost in dropped(*pair, f"{path}[{i}]")
+        ]
+    return [] if ours == back else [path]
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_every_field_of_a_dashboard_survives_grafanas_own_models(name: str) -> None:
+    assert dropped(BUILT[name], through_grafanas_models(BUILT[name])) == []
+
+
+def test_grafanas_models_drop_a_misspelled_dashboard_or_panel_field() -> None:
+    misspelled = json.loads(json.dumps(BUILT["redis_cluster"]))
+    misspelled["schemaVersoin"] = SCHEMA_VERSION
+    misspelled["panels"][0]["gridPoss"] = misspelled["panels"][0].pop("gridPos")
+
+    lost = dropped(misspelled, through_grafanas_models(misspelled))
+
+    assert sorted(lost) == ["/panels[0]/gridPoss", "/schemaVersoin"]
 
 
 def test_the_redis_dashboard_shows_memory_load_keys_replication_slots_and_clients() -> None:
