@@ -543,3 +543,15 @@ async def test_a_page_token_the_service_cannot_read_is_a_400(platform: Platform)
         "/watch-logs", params={"page_token": "bm90LWEtdG9rZW4"}, headers=analyst
     )
     assert_error(response, 400)
+
+
+async def test_the_analyst_role_is_the_operators_to_grant_and_opens_no_admin_route(
+    platform: Platform,
+) -> None:
+    chosen = {"username": "self-made", "email": "self@example.com", "password": "s3cret-pass"}
+    refused = await platform.client.post("/users/register", json={**chosen, "roles": ["analyst"]})
+    assert_error(refused, 422)
+    _, analyst = await register_analyst(platform, "only-analyst")
+    assert_error(await platform.client.get("/admin/sagas", headers=analyst), 403)
+    assert_error(await platform.client.get("/health", headers=analyst), 403)
+    assert (await platform.client.get("/watch-logs/pipeline", headers=analyst)).status_code == 200
