@@ -295,6 +295,8 @@ def start_gateway(
         "GATEWAY_TLS_CERT_FILE": str(tls.cert),
         "GATEWAY_TLS_KEY_FILE": str(tls.key),
         "GATEWAY_HEALTH_INTERVAL": "0.5",
+        # Open stays open for the whole module (no half-open trial while the panels are read).
+        "GATEWAY_BREAKER_RESET_TIMEOUT": "600",
     }
     argv = [str(ROOT / ".venv/bin/python"), "-m", "gateway"]
     process = spawn("gateway", argv, env, folder)
