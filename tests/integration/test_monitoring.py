@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from tests.integration.kubernetes_render import TARGETS, environment, of_kind, p
 
 ROOT = Path(__file__).parents[2]
 MONITORING = ROOT / "deploy/monitoring"
+# Debian's packages prometheus and prometheus-redis-exporter (deploy/system_packages.sh).
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 EXPORTER = "/usr/bin/prometheus-redis-exporter"
@@ -64,6 +66,8 @@ def spawn(
     name: str, argv: Sequence[str], env: Mapping[str, str], folder: Path
 ) -> subprocess.Popen[bytes]:
     """Start a process of our own (own process group), its output in folder/<name>.log."""
+    if not Path(argv[0]).is_file():
+        raise RuntimeError(f"{argv[0]} not found: run `bash deploy/system_packages.sh` as root")
     log = (folder / f"{name}.log").open("wb")
     return subprocess.Popen(
         list(argv), env={**os.environ, **env}, stdout=log, stderr=log, process_group=0
@@ -127,6 +131,8 @@ def start_prometheus(
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     """Run Debian's promtool."""
+    if not Path(PROMTOOL).is_file():
+        raise RuntimeError(f"{PROMTOOL} not found: run `bash deploy/system_packages.sh` as root")
     return subprocess.run(
         [PROMTOOL, *args], capture_output=True, text=True, timeout=60, check=False
     )
@@ -265,7 +271,7 @@ def start_watch_logs(
         "WATCH_LOGS_FAULT_DELAY_MEAN_MS": "1",
         "WATCH_LOGS_FAULT_METHODS": FAULTED_RPC,
     }
-    argv = [str(ROOT / ".venv/bin/python"), "-m", "services.watch_logs"]
+    argv = [sys.executable, "-m", "services.watch_logs"]
     process = spawn("watch-logs", argv, env, folder)
     url = f"http://127.0.0.1:{ports['watch_metrics']}/metrics"
     wait_for(lambda: answers(url, process), STARTUP, "watch-log metrics")
@@ -298,7 +304,7 @@ def start_gateway(
         # Open stays open for the whole module (no half-open trial while the panels are read).
         "GATEWAY_BREAKER_RESET_TIMEOUT": "600",
     }
-    argv = [str(ROOT / ".venv/bin/python"), "-m", "gateway"]
+    argv = [sys.executable, "-m", "gateway"]
     process = spawn("gateway", argv, env, folder)
     live = f"http://127.0.0.1:{ports['gateway']}/health/live"
     wait_for(lambda: answers(live, process), STARTUP, "gateway live")
