@@ -65,9 +65,12 @@ async def running_platform(
     user_ports: list[int] | None = None,
     *,
     certs: ServiceCerts,
+    watch_log_options: dict[str, Any] | None = None,
     **gateway_options: object,
 ) -> AsyncIterator[Platform]:
-    """Start user and activity services and the gateway, all over mTLS; stop them afterwards."""
+    """Start user and activity services and the gateway, all over mTLS; stop them afterwards.
+
+    ``watch_log_options`` are WatchLogSettings fields (say, injected faults)."""
     # The user service forgets changed profiles in the gateways' cache (the same Redis).
     users = [
         await start_user_server(user_db, keys, port, certs=certs, redis_url=redis_url)
@@ -79,7 +82,7 @@ async def running_platform(
         activity_db, user_addresses, certs=certs, redis_url=redis_url
     )
     sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)], certs=certs)
-    watch_logs = await start_watch_log_server(redis_url, certs=certs)
+    watch_logs = await start_watch_log_server(redis_url, certs=certs, **(watch_log_options or {}))
     settings = GatewaySettings(
         tls_ca_file=certs.of(GATEWAY).ca,
         tls_cert_file=certs.of(GATEWAY).cert,

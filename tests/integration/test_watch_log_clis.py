@@ -21,8 +21,8 @@ from deploy.local import free_port
 from services.common.timeutil import format_time
 from services.watch_logs import simulator
 from services.watch_logs.cli import accounts, consumer, producer
-from tests.helpers import grant_role, register_and_login
-from tests.integration.platform import Platform, served
+from tests.helpers import FakeClock, KeyFiles, ServiceCerts, grant_role, register_and_login
+from tests.integration.platform import Platform, served, sqlite_platform
 
 SEED = 3
 DEVICES = 2
@@ -35,6 +35,34 @@ async def gateway(platform: Platform) -> AsyncIterator[str]:
     """The platform's gateway on a real port, as the CLIs reach it."""
     async with served(platform.app) as url:
         yield url
+
+
+@pytest.fixture
+async def faulty_platform(
+    tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
+) -> AsyncIterator[Platform]:
+    """The platform with 60 % of the IngestLogs calls failed by the service (UNAVAILABLE),
+    and a gateway breaker that opens at the first failure and tries again after 1 s.
+
+    Ten batches make at least ten calls: the breaker stays shut with odds 0.4**10 (1e-4)."""
+    faults = {"fault_error_rate": 0.6, "fault_methods": "IngestLogs"}
+    async with sqlite_platform(
+        tmp_path,
+        jwt_keys,
+        redis_server,
+        certs=service_certs,
+        watch_log_options=faults,
+        breaker_fail_max=1,
+        breaker_reset_timeout=1.0,
+    ) as running:
+        yield running
+
+
+async def time_flies(clock: FakeClock) -> None:
+    """Move the breakers' clock ten times as fast as real time, until cancelled."""
+    while True:
+        await asyncio.sleep(0.02)
+        clock.advance(0.2)
 
 
 async def analyst_token(platform: Platform) -> str:
@@ -70,14 +98,16 @@ async def all_logs(client: httpx.AsyncClient, token: str, user_id: str) -> list[
         params["page_token"] = page.json()["next_page_token"]
 
 
-def expected_ids(fleet: list[Any], start: datetime) -> set[str]:
-    """The message ids the simulator gives the fleet's hour from ``start``."""
-    end = start + timedelta(seconds=60 * SAMPLES_PER_DEVICE)
+def expected_ids(
+    fleet: list[Any], start: datetime, seed: int = SEED, devices: int = DEVICES, minutes: int = 60
+) -> set[str]:
+    """The message ids the simulator gives the fleet's ``minutes`` from ``start``."""
+    end = start + timedelta(minutes=minutes)
     return {
         entry["message_id"]
         for account in fleet
         for entry in simulator.user_samples(
-            SEED, simulator.make_user(SEED, account.user_id, DEVICES), start, end
+            seed, simulator.make_user(seed, account.user_id, devices), start, end
         )
     }
 
@@ -193,3 +223,33 @@ async def test_the_producer_names_an_unreachable_gateway(
     )
     assert code == 1
     assert f"no answer from {url}" in capsys.readouterr().err
+
+
+async def test_the_breaker_opens_on_injected_faults_and_the_producer_still_stores_each_sample_once(
+    faulty_platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    breaker = faulty_platform.upstreams.watch_logs.instances[0].breaker
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+    ticking = asyncio.create_task(time_flies(faulty_platform.clock))
+    try:
+        async with served(faulty_platform.app) as url:
+            code, summary = await produce(
+                capsys, "--gateway", url, "--accounts", str(tmp_path / "fleet.json"),
+                "--users", "2", "--devices-per-user", "1", "--seed", "5",
+                "--start", format_time(start), "--count", "40", "--batch-size", "4",
+                "--rate", "0", "--concurrency", "2", "--attempts", "20",
+            )  # fmt: skip
+    finally:
+        ticking.cancel()
+    assert code == 0, summary
+    assert breaker.opened_at > 0  # it opened (the fake clock starts at 1000)
+    assert summary["errors"] > 0
+    assert summary["failed_batches"] == 0
+    assert summary["accepted"] + summary["duplicates"] == 40
+
+    fleet = accounts.load(tmp_path / "fleet.json")
+    token = await analyst_token(faulty_platform)
+    stored = [e for a in fleet for e in await all_logs(faulty_platform.client, token, a.user_id)]
+    ids = [e["message_id"] for e in stored]
+    assert len(ids) == len(set(ids)) == 40
+    assert set(ids) == expected_ids(fleet, start, seed=5, devices=1, minutes=20)
