@@ -27,7 +27,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def body_problem(body: bytes) -> str:
     """Why a JSON body is not acceptable text, or '' (a malformed document is left to FastAPI).
 
-    Bodies are at most GATEWAY_MAX_BODY_BYTES, so parsing each one twice costs little.
+    Bodies are at most GATEWAY_MAX_BODY_BYTES (a watch-log batch GATEWAY_WATCH_LOGS_MAX_BYTES),
+    so parsing each one twice costs little.
     """
     try:
         body.decode("utf-8")

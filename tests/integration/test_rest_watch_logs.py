@@ -555,3 +555,24 @@ async def test_the_analyst_role_is_the_operators_to_grant_and_opens_no_admin_rou
     assert_error(await platform.client.get("/admin/sagas", headers=analyst), 403)
     assert_error(await platform.client.get("/health", headers=analyst), 403)
     assert (await platform.client.get("/watch-logs/pipeline", headers=analyst)).status_code == 200
+
+
+async def test_the_openapi_document_describes_each_entry_of_a_batch(platform: Platform) -> None:
+    document = platform.app.openapi()
+    operation = document["paths"]["/watch-logs"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    batch = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    logs = batch["properties"]["logs"]
+    assert (logs["minItems"], logs["maxItems"]) == (1, 500)
+    item = logs["items"]
+    assert tuple(item["properties"]) == ENTRY_FIELDS
+    assert set(item["required"]) == set(ENTRY_FIELDS) - {"heart_rate", "floors"}
+    assert item["additionalProperties"] is False
+    assert item["properties"]["activity"]["enum"] == sorted(
+        ["sleep", "rest", "walking", "running", "cycling", "swimming", "workout"]
+    )
+    assert item["properties"]["timestamp"]["format"] == "date-time"
+    assert {"413", "422", "403", "401"} <= set(operation["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
+    export = document["paths"]["/watch-logs/export"]["get"]["responses"]["200"]["content"]
+    assert set(export) == {"text/csv", "application/x-ndjson"}

@@ -9,7 +9,7 @@ from fitness.watch_logs.v1 import watch_logs_service_pb2 as pb
 
 from gateway.edge.errors import ApiError
 from gateway.routes.fields import FromTime, QueryActivity, QueryDeviceId, QueryUserId, ToTime
-from gateway.routes.schemas.watch_logs import StoredLogBody
+from gateway.routes.schemas import StoredLogBody
 from services.common.timeutil import format_time, parse_time
 
 # The export's columns, in this order (docs/watch-logs.md).

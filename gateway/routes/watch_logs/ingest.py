@@ -14,7 +14,7 @@ from gateway.edge.auth import require_self
 from gateway.edge.dependencies import AUTH_STATUSES, Caller, Pools, errors, new_request_id
 from gateway.edge.errors import ApiError, error_response
 from gateway.routes.fields import WATCH_ID_MAX
-from gateway.routes.schemas.watch_logs import (
+from gateway.routes.schemas import (
     IngestResult,
     LogRejectionBody,
     WatchLogBatch,

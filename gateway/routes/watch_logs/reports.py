@@ -12,7 +12,7 @@ from gateway.edge.auth import require_self_or_admin
 from gateway.edge.dependencies import AUTH_STATUSES, Analyst, Pools, Principal, errors
 from gateway.edge.errors import ApiError
 from gateway.routes.fields import BucketName, PageToken, PathId, QueryDate, ReportUserId
-from gateway.routes.schemas.watch_logs import (
+from gateway.routes.schemas import (
     DailySummaryBody,
     DailySummaryList,
     LogBucketBody,
