@@ -60,6 +60,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]]
     redis_nodes: list[str]
     watch_log_address: str
+    cluster: redis_cluster.RedisCluster
 
 
 def spawn(
@@ -245,7 +246,8 @@ def stack(
         token = issuer.issue(f"u-{uuid.uuid4().hex[:8]}", roles=["analyst"]).token
         drive_traffic(f"http://127.0.0.1:{ports['gateway']}", token)
         nodes = [node.address for node in redis_cluster_server.nodes]
-        yield Stack(url, processes, nodes, f"127.0.0.1:{ports['watch']}")
+        watch_log_address = f"127.0.0.1:{ports['watch']}"
+        yield Stack(url, processes, nodes, watch_log_address, redis_cluster_server)
     finally:
         for process in reversed(processes.values()):
             stop(process)
@@ -354,16 +356,12 @@ def test_every_query_of_every_dashboard_returns_data(stack: Stack) -> None:
 def test_the_cluster_panels_show_six_nodes_three_masters_and_every_slot_served(
     stack: Stack,
 ) -> None:
-    wait_for(lambda: bool(query(stack.prometheus, "count(redis_up)")), STARTUP, "redis_up")
+    url = stack.prometheus
+    wait_for(lambda: value(url, 'sum(redis_up{job="redis"})') == 6, STARTUP, "six nodes up")
 
-    def value(expr: str) -> float:
-        [sample] = query(stack.prometheus, expr)
-        return float(sample["value"][1])
-
-    assert value('sum(redis_up{job="redis"})') == 6
-    assert value('count(redis_instance_info{job="redis", role="master"})') == 3
-    assert value('min(redis_cluster_slots_ok{job="redis"})') == 16384
-    assert value('min(redis_cluster_state{job="redis"})') == 1
+    assert value(url, 'count(redis_instance_info{job="redis", role="master"})') == 3
+    assert value(url, 'min(redis_cluster_slots_ok{job="redis"})') == 16384
+    assert value(url, 'min(redis_cluster_state{job="redis"})') == 1
 
 
 def test_the_pipeline_panels_count_what_the_traffic_did(stack: Stack) -> None:
@@ -383,6 +381,46 @@ def test_the_pipeline_panels_count_what_the_traffic_did(stack: Stack) -> None:
     # The upstream's address survives as exported_instance (Prometheus owns `instance`).
     assert [s["metric"]["exported_instance"] for s in breaker] == [stack.watch_log_address]
     assert float(breaker[0]["value"][1]) == 2  # open after the faulted calls
+
+
+def value(url: str, expr: str) -> float:
+    """The one sample an instant query returns, as a number (nan when there is none)."""
+    result = query(url, expr)
+    return float(result[0]["value"][1]) if len(result) == 1 else float("nan")
+
+
+def test_a_killed_replica_shows_on_the_cluster_panels_and_its_return_too(stack: Stack) -> None:
+    cluster = stack.cluster
+    cluster.wait_healthy()
+    [replica, *_] = [n for n in cluster.nodes if n.info("replication").get("role") == "slave"]
+    url = stack.prometheus
+    nodes_up = 'sum(redis_up{job="redis"})'
+    links_up = 'sum(redis_master_link_up{job="redis"})'
+    wait_for(lambda: value(url, nodes_up) == 6, STARTUP, "six nodes up")
+
+    cluster.kill(replica)
+    killed = time.monotonic()
+    try:
+        wait_for(lambda: value(url, nodes_up) == 5, STARTUP, "the panel to show 5 nodes up")
+        shown_down = time.monotonic() - killed
+        down = value(url, f'redis_up{{job="redis", instance="{replica.address}"}}')
+        links_while_down = value(url, links_up)
+        state_while_down = value(url, 'min(redis_cluster_state{job="redis"})')
+    finally:
+        cluster.restart(replica)
+        cluster.wait_healthy()
+    back = time.monotonic()
+    wait_for(lambda: value(url, nodes_up) == 6, STARTUP, "the panel to show 6 nodes up")
+    shown_back = time.monotonic() - back
+    print(
+        f"replica {replica.address} SIGKILLed: 'Nodes up' showed 5 after {shown_down:.1f} s,"
+        f" 6 again {shown_back:.1f} s after the cluster was healthy again (scrape every 1 s)"
+    )
+
+    assert down == 0
+    assert links_while_down == 2  # the killed replica's own link is gone with it
+    assert state_while_down == 1  # a replica's loss leaves every slot served
+    wait_for(lambda: value(url, links_up) == 3, STARTUP, "three replica links up")
 
 
 def test_a_killed_exporter_takes_its_targets_down(
