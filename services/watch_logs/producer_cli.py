@@ -11,7 +11,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the producer with ``argv`` (default: the command line); its exit code."""
     from services.watch_logs.cli.producer import run
 
-    return asyncio.run(run(sys.argv[1:] if argv is None else argv))
+    try:
+        return asyncio.run(run(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -248,11 +248,22 @@ async def test_wrong_credentials_fail_the_batch_with_the_gateways_message(
         await session.headers()
 
 
+async def test_accounts_another_gateway_made_are_refused_with_a_hint(
+    client: httpx.AsyncClient, gateway: FakeGateway, time: FakeTime
+) -> None:
+    args = options("--accounts", "fleet.json", "--gateway", "http://gw")
+    stranger = Credentials("stranger@example.com", "s3cret-pass", "u-x", "stranger")
+    with pytest.raises(GatewayError, match=r"do not log in at http://gw: another --accounts\?"):
+        await send_fleet(args, checked_run(args, NOW), client, [stranger], sleep=time.sleep)
+    assert gateway.posts == 0
+
+
 @pytest.mark.parametrize(
     ("argv", "problem"),
     [
         (["--batch-size", "501"], "at most 500"),
         (["--hours", "25"], "older than 24 h"),
+        (["--hours", "24"], "at most 23 h 55 min back"),
         (["--start", "2026-12-01T19:00:00Z"], "in the past"),
         (["--interval", "7200"], "at most 3600"),
     ],

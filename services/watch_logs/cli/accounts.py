@@ -57,6 +57,11 @@ async def ensure(client: httpx.AsyncClient, path: Path, users: int) -> list[Cred
     try:
         while len(accounts) < users:
             accounts.append(await register(client, new_credentials()))
+    except GatewayError as error:
+        if error.status != 429:
+            raise
+        hint = f"{len(accounts)} accounts saved in {path}; run again later for the rest"
+        raise GatewayError(429, error.code, f"{error.message} ({hint})") from None
     finally:
         # Whatever was registered before a failure (say, the registration throttle's 429)
         # is kept for the next run.

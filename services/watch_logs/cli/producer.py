@@ -31,8 +31,8 @@ from services.watch_logs.cli.retry import Backoff, TokenBucket
 from services.watch_logs.cli.sender import Faults, Sender, Sleep, Tally
 from services.watch_logs.validation import MAX_BATCH
 
-# The service refuses samples older than this; the oldest must still be younger on arrival.
-MAX_HOURS = 24.0
+# The service refuses samples older than 24 h: the oldest must still be younger on arrival.
+MAX_AGE = timedelta(hours=24) - timedelta(minutes=5)
 
 
 def _share(text: str) -> float:
@@ -76,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
         "--hours",
         type=_positive(float),
         default=6.0,
-        help="samples of the last H hours (at most 24)",
+        help="samples of the last H hours (under 24)",
     )
     main.add_argument("--start", help="RFC 3339 start of the samples instead of --hours")
     main.add_argument("--interval", type=_positive(int), default=60, help="seconds per sample")
@@ -114,8 +114,10 @@ def checked_run(args: argparse.Namespace, now: datetime) -> Run:
     if args.rate < 0 or args.delay_ms < 0:
         raise ValueError("--rate and --delay-ms cannot be negative")
     start = parse_time(args.start) if args.start else now - timedelta(hours=args.hours)
-    if start < now - timedelta(hours=MAX_HOURS):
-        raise ValueError("the service refuses samples older than 24 h: start later")
+    if start < now - MAX_AGE:
+        raise ValueError(
+            "the service refuses samples older than 24 h: start at most 23 h 55 min back"
+        )
     if start >= now:
         raise ValueError("--start must be in the past")
     faults = Faults(args.fail_rate, args.lose_reply_rate, args.delay_rate, args.delay_ms)
@@ -158,7 +160,14 @@ async def send_fleet(
 ) -> Tally:
     """Log the accounts in and send their simulated watches' samples; the tally."""
     sessions = [Session(client, account, monotonic) for account in fleet]
-    await login_all(sessions, args.concurrency)
+    try:
+        await login_all(sessions, args.concurrency)
+    except GatewayError as error:
+        if error.status != 401:
+            raise
+        hint = f"the accounts in {args.accounts} do not log in at {args.gateway}"
+        message = f"{error.message} ({hint}: another --accounts?)"
+        raise GatewayError(401, error.code, message) from None
     users = [simulator.make_user(args.seed, s.user_id, args.devices_per_user) for s in sessions]
     streams = [
         simulator.user_samples(args.seed, u, run.start, run.end, args.interval) for u in users
