@@ -206,6 +206,26 @@ async def test_the_consumer_refuses_a_user_without_the_analyst_role_with_a_hint(
     assert "roles grant analyst" in err
 
 
+class BrokenOff(httpx.AsyncByteStream):
+    """An export that the gateway breaks off after its header and a row."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"user_id,message_id\r\nu1,m1\r\n"
+        raise httpx.RemoteProtocolError("peer closed connection without the final chunk")
+
+
+async def test_an_export_broken_off_leaves_no_partial_file_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "export.csv"
+    output.write_text("an older export")
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=BrokenOff()))
+    argv = ["extract", "--token", "t", "--output", str(output), "--no-progress"]
+    assert await consumer.run(argv, transport=transport) == 1
+    assert "broke off after 1 rows" in capsys.readouterr().err
+    assert not output.exists()
+
+
 async def test_the_producer_names_an_unreachable_gateway(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -180,6 +181,28 @@ async def test_summaries_without_a_user_and_calls_without_credentials_are_usage_
     assert "give --token" in capsys.readouterr().err
     assert await consume(fake, "report", "--token", "analyst", "--from", "soon") == 2
     assert "'soon' is not a time" in capsys.readouterr().err
+
+
+class BrokenOff(httpx.AsyncByteStream):
+    """An export the gateway breaks off after its first rows."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield CSV[:45]  # the header and two rows
+        raise httpx.RemoteProtocolError("peer closed connection without the final chunk")
+
+
+async def test_an_export_broken_off_fails_and_says_how_far_it_got(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=BrokenOff())
+
+    argv = ["extract", "--token", "t", "--gateway", "http://gw", "--no-progress"]
+    code = await run(argv, NOW, httpx.MockTransport(handle))
+    err = capsysbinary.readouterr().err.decode()
+    assert code == 1
+    assert "the export broke off after 2 rows" in err
+    assert "the output is incomplete; run it again" in err
 
 
 async def test_an_unreachable_gateway_is_named_in_the_error(

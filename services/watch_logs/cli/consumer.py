@@ -139,13 +139,7 @@ async def extract(args: argparse.Namespace, client: httpx.AsyncClient, now: date
                     out.write(chunk)
                     bar.advance(counter.feed(chunk))
             except httpx.HTTPError as error:
-                # The gateway breaks a failing export off: what was written is incomplete.
-                raise GatewayError(
-                    0,
-                    "TRUNCATED",
-                    f"the export broke off after {counter.rows} rows "
-                    f"({error!r}): the output is incomplete",
-                ) from None
+                raise truncated(args.output, counter.rows, error) from None
             finally:
                 if args.output:
                     out.close()
@@ -185,10 +179,22 @@ def _days(args: argparse.Namespace, now: datetime) -> dict[str, str]:
     return {"user_id": args.user, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
 
+def truncated(output: Path | None, rows: int, error: httpx.HTTPError) -> GatewayError:
+    """The gateway broke a failing export off: a partial file is removed, never left to pass
+    for a complete one (on stdout, the message is all there is)."""
+    if output is not None:
+        output.unlink(missing_ok=True)
+    kept = "removed" if output is not None else "incomplete"
+    message = f"the export broke off after {rows} rows ({error!r}): the output is {kept}"
+    return GatewayError(0, "TRUNCATED", f"{message}; run it again")
+
+
 def describe(error: GatewayError) -> str:
     """The message for an error, with what to do about the usual ones."""
     if error.status == 403:
         return f"{error} ({ROLE_HINT})"
+    if error.status == 409:
+        return f"{error} (narrow --from/--to, or use extract for large ranges)"
     return str(error)
 
 
