@@ -4,7 +4,7 @@ Writes prometheus.yml beside this module for docker-compose.yml (the compose ser
 names and their metrics ports, 9100 each) and prometheus-local.yml for ``make run-ha``
 (the launcher's loopback ports, from deploy/local's LocalSettings); the monitoring test
 builds the same jobs on its own ports with ``scrape_config``, so the relabelling it
-proves is the one compose runs. tests/integration/test_monitoring.py fails when a
+proves is the one compose runs. tests/integration/test_monitoring_files.py fails when a
 committed file is stale.
 
 The Redis nodes are scraped through ONE redis-exporter in its multi-target mode: job
