@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message
 
+from gateway.routes.watch_logs.export import ExportBrokenOff
 from services.common.timeutil import format_time, parse_time, utc_now
 from tests.helpers import assert_error, grant_role, register_admin, register_and_login
 from tests.integration.platform import Platform
@@ -576,3 +578,59 @@ async def test_the_openapi_document_describes_each_entry_of_a_batch(platform: Pl
     assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
     export = document["paths"]["/watch-logs/export"]["get"]["responses"]["200"]["content"]
     assert set(export) == {"text/csv", "application/x-ndjson"}
+
+
+async def test_a_service_failure_between_export_pages_breaks_the_transfer_off(
+    platform: Platform,
+) -> None:
+    user_id, headers = await register_and_login(platform.client, "longexport")
+    _, analyst = await register_analyst(platform, "long-analyst")
+    for start in (0, 500, 1000):  # 1001 entries: more than one page of 1000
+        batch = [entry(n) for n in range(start, min(start + 500, 1001))]
+        assert (await ingest(platform, headers, batch)).json()["accepted"] == len(batch)
+    # Driven as ASGI directly: the app's send returns only after the service is stopped,
+    # so the page after the first certainly fails.
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/watch-logs/export",
+        "raw_path": b"/watch-logs/export",
+        "root_path": "",
+        "query_string": f"format=ndjson&user_id={user_id}".encode(),
+        "headers": [
+            (b"host", b"gateway"),
+            (b"authorization", analyst["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("gateway", 80),
+    }
+    requested, finished = False, asyncio.Event()
+    messages: list[Message] = []
+
+    async def receive() -> Message:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            assert platform.watch_logs is not None
+            await platform.watch_logs.stop(grace=0)
+
+    with pytest.raises(ExportBrokenOff, match="after"):
+        await platform.app(scope, receive, send)
+    finished.set()
+    assert messages[0]["type"] == "http.response.start"
+    assert messages[0]["status"] == 200
+    bodies = [m for m in messages[1:] if m["type"] == "http.response.body"]
+    assert all(m.get("more_body") for m in bodies), "the transfer must not look complete"
+    lines = b"".join(m["body"] for m in bodies).decode().splitlines()
+    assert 0 < len(lines) < 1001
+    assert {json.loads(line)["user_id"] for line in lines} == {user_id}

@@ -9,7 +9,13 @@ import grpc
 import pytest
 from fitness.watch_logs.v1 import watch_logs_service_pb2 as pb
 
-from gateway.routes.watch_logs.export import csv_page, ndjson_page, protect, stream_pages
+from gateway.routes.watch_logs.export import (
+    ExportBrokenOff,
+    csv_page,
+    ndjson_page,
+    protect,
+    stream_pages,
+)
 from gateway.routes.watch_logs.filters import COLUMNS
 from services.common.upstream import RpcFailed
 
@@ -67,8 +73,9 @@ async def test_an_error_after_the_first_page_breaks_the_stream_off() -> None:
     stream = stream_pages(page(range(2), "1"), pages.fetch, csv_page, b"head\r\n")
     sent = [await anext(stream), await anext(stream)]
     assert sent[0] == b"head\r\n"
-    with pytest.raises(RpcFailed):
+    with pytest.raises(ExportBrokenOff, match="after 2 entries") as broken:
         await anext(stream)
+    assert broken.value.__cause__ is failure
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)"])

@@ -34,6 +34,15 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 Fetch = Callable[[str], Awaitable[pb.ListLogsResponse]]
 Render = Callable[[Sequence[pb.StoredLog]], bytes]
 
+
+class ExportBrokenOff(Exception):
+    """A page failed after the answer had started: the transfer ends without its last chunk.
+
+    Not an error the handlers render (the status line is sent): the server closes the
+    connection, and the client sees an incomplete chunked transfer.
+    """
+
+
 EXPORT_CONTENT = {
     "text/csv": {"schema": {"type": "string"}},
     "application/x-ndjson": {"schema": {"type": "string"}},
@@ -79,17 +88,18 @@ async def stream_pages(
     """``head``, then each page rendered, fetching the next only when the last is sent."""
     if head:
         yield head
-    page = first
+    page, sent = first, 0
     while True:
         if page.logs:
             yield render(page.logs)
+            sent += len(page.logs)
         if not page.next_page_token:
             return
         try:
             page = await fetch(page.next_page_token)
         except Exception as error:
-            log.warning("watch-log export broken off mid-stream: %r", error)
-            raise
+            log.warning("watch-log export broken off after %d entries: %r", sent, error)
+            raise ExportBrokenOff(f"export broken off after {sent} entries") from error
 
 
 def csv_page(logs: Sequence[pb.StoredLog]) -> bytes:
