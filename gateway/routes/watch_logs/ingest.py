@@ -25,6 +25,8 @@ from services.common.upstream.rpcs import WatchLogRpc
 
 router = APIRouter(tags=["watch logs"])
 ENTRY = TypeAdapter(WatchLogEntry)
+# An entry of thousands of unknown fields gets a reason of a few lines, not thousands.
+MAX_REASONS = 5
 
 
 @router.post("/watch-logs", response_model=IngestResult, responses=errors(400, *AUTH_STATUSES))
@@ -87,10 +89,13 @@ def to_proto(entry: WatchLogEntry) -> pb.WatchLog:
 
 def reason(error: ValidationError) -> str:
     """What is wrong with one entry: each broken rule, by field."""
+    problems = error.errors(include_url=False, include_input=False)
     parts = []
-    for problem in error.errors(include_url=False, include_input=False):
+    for problem in problems[:MAX_REASONS]:
         where = ".".join(str(part) for part in problem["loc"]) or "entry"
         parts.append(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}")
+    if len(problems) > MAX_REASONS:
+        parts.append(f"and {len(problems) - MAX_REASONS} more")
     return "; ".join(parts)
 
 

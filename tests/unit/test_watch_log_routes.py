@@ -1,4 +1,5 @@
-"""The export's stream: pages fetched one at a time, broken off on a late error, CSV defused."""
+"""The export's stream (pages fetched one at a time, broken off on a late error, CSV
+defused), and the reasons given for rejected entries."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from gateway.routes.watch_logs.export import (
     stream_pages,
 )
 from gateway.routes.watch_logs.filters import COLUMNS
+from gateway.routes.watch_logs.ingest import screen
 from services.common.upstream import RpcFailed
 
 
@@ -88,3 +90,11 @@ def test_cells_a_spreadsheet_would_run_as_formulas_get_a_quote(cell: str) -> Non
 @pytest.mark.parametrize("cell", ["Venu 3", "1=1", "", 5, -1.5])
 def test_other_cells_are_written_as_they_are(cell: object) -> None:
     assert protect(cell) == cell
+
+
+def test_a_rejection_reason_names_at_most_five_problems() -> None:
+    junk = {f"field{n}": n for n in range(40)}
+    _, _, rejected = screen([junk])
+    assert rejected[0].reason.count(";") == 5
+    assert rejected[0].reason.endswith("more")
+    assert rejected[0].message_id == ""
