@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from services.common.timeutil import parse_time
+from services.watch_logs.cli.fleet import send_fleet
 from services.watch_logs.cli.http import Credentials, GatewayError, Session
-from services.watch_logs.cli.producer import checked_run, parser, send_fleet, summary_line
+from services.watch_logs.cli.producer import checked_run, parser, summary_line
 from services.watch_logs.cli.retry import Backoff
 from services.watch_logs.cli.sender import Faults, Sender
 from tests.helpers import FakeClock
@@ -211,6 +214,26 @@ async def test_a_duration_stops_the_run_when_it_is_up(
     tally = await run_fleet(args, client, gateway, time, users=2)
     assert 250 <= tally.entries <= 350  # 100 at once, then 100 a second for 2 s
     assert tally.entries < 2 * 360  # not every sample there was
+
+
+async def test_follow_sends_each_new_sample_as_its_minute_comes_without_gaps_or_repeats(
+    client: httpx.AsyncClient, gateway: FakeGateway, time: FakeTime
+) -> None:
+    args = options("--hours", "0.05", "--follow", "--duration", "300", "--devices-per-user", "2")
+    fleet = [gateway.account("alice")]
+    tally = await send_fleet(
+        args, checked_run(args, NOW), client, fleet,
+        sleep=time.sleep, monotonic=time.clock,
+        wall=lambda: NOW + timedelta(seconds=time.clock() - 1000),
+    )  # fmt: skip
+    stored = gateway.stored["u-alice"].values()
+    minutes = sorted({parse_time(e["timestamp"]) for e in stored})
+    assert tally.failed_batches == 0
+    assert len(stored) == tally.accepted == 2 * len(minutes)  # both watches, once each
+    assert minutes[0] == NOW - timedelta(minutes=3)
+    assert len(minutes) >= 3 + 4  # the backfill, then one a minute for 5 minutes
+    assert all(b - a == timedelta(minutes=1) for a, b in itertools.pairwise(minutes))
+    assert minutes[-1] <= NOW + timedelta(seconds=300)
 
 
 async def test_a_token_about_to_end_is_refreshed_before_the_send(

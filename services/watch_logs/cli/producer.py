@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,18 +15,15 @@ from typing import Any
 import httpx
 
 from services.common.timeutil import format_time, parse_time, utc_now
-from services.watch_logs import simulator
 from services.watch_logs.cli import accounts
+from services.watch_logs.cli.fleet import Run, send_fleet
 from services.watch_logs.cli.http import (
     DEFAULT_GATEWAY,
-    Credentials,
     GatewayError,
-    Session,
     make_client,
 )
-from services.watch_logs.cli.progress import Bar
-from services.watch_logs.cli.retry import Backoff, TokenBucket
-from services.watch_logs.cli.sender import Faults, Sender, Sleep, Tally
+from services.watch_logs.cli.retry import Backoff
+from services.watch_logs.cli.sender import Faults, Sleep, Tally
 from services.watch_logs.validation import MAX_BATCH
 
 # The service refuses samples older than 24 h: the oldest must still be younger on arrival.
@@ -79,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
         help="samples of the last H hours (under 24)",
     )
     main.add_argument("--start", help="RFC 3339 start of the samples instead of --hours")
+    main.add_argument(
+        "--follow", action="store_true", help="then keep sending each new sample as it comes"
+    )
     main.add_argument("--interval", type=_positive(int), default=60, help="seconds per sample")
     main.add_argument("--seed", type=int, default=1)
     main.add_argument("--concurrency", type=_positive(int), default=4, help="batches in flight")
@@ -93,16 +91,6 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
     main.add_argument("--no-progress", action="store_true")
     return main
-
-
-@dataclass(frozen=True)
-class Run:
-    """The checked options of one run."""
-
-    start: datetime
-    end: datetime
-    faults: Faults
-    backoff: Backoff
 
 
 def checked_run(args: argparse.Namespace, now: datetime) -> Run:
@@ -124,17 +112,6 @@ def checked_run(args: argparse.Namespace, now: datetime) -> Run:
     return Run(start, now, faults, Backoff(attempts=args.attempts))
 
 
-async def login_all(sessions: Sequence[Session], concurrency: int) -> None:
-    """Log every session in, a few at a time."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(session: Session) -> None:
-        async with gate:
-            await session.headers()
-
-    await asyncio.gather(*(one(s) for s in sessions))
-
-
 async def produce(
     args: argparse.Namespace,
     client: httpx.AsyncClient,
@@ -142,80 +119,12 @@ async def produce(
     sleep: Sleep = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     now: datetime | None = None,
+    tally: Tally | None = None,
 ) -> Tally:
     """Register or reuse the accounts, then send the fleet's samples; the tally."""
     run = checked_run(args, now or utc_now())
     fleet = await accounts.ensure(client, args.accounts, args.users)
-    return await send_fleet(args, run, client, fleet, sleep=sleep, monotonic=monotonic)
-
-
-async def send_fleet(
-    args: argparse.Namespace,
-    run: Run,
-    client: httpx.AsyncClient,
-    fleet: Sequence[Credentials],
-    *,
-    sleep: Sleep = asyncio.sleep,
-    monotonic: Callable[[], float] = time.monotonic,
-) -> Tally:
-    """Log the accounts in and send their simulated watches' samples; the tally."""
-    sessions = [Session(client, account, monotonic) for account in fleet]
-    try:
-        await login_all(sessions, args.concurrency)
-    except GatewayError as error:
-        if error.status != 401:
-            raise
-        hint = f"the accounts in {args.accounts} do not log in at {args.gateway}"
-        message = f"{error.message} ({hint}: another --accounts?)"
-        raise GatewayError(401, error.code, message) from None
-    users = [simulator.make_user(args.seed, s.user_id, args.devices_per_user) for s in sessions]
-    streams = [
-        simulator.user_samples(args.seed, u, run.start, run.end, args.interval) for u in users
-    ]
-    available = len(users) * args.devices_per_user
-    available *= simulator.count_samples(run.start, run.end, args.interval)
-    total = min(args.count or available, available)
-    sender = Sender(client, run.backoff, run.faults, random.Random(args.seed), sleep)
-    work = simulator.batches(streams, args.batch_size, total)
-    bucket = (
-        TokenBucket(args.rate, max(args.rate, args.batch_size), monotonic) if args.rate else None
-    )
-    deadline = monotonic() + args.duration if args.duration else None
-    bar = Bar("entries", None if deadline else total, enabled=not args.no_progress)
-
-    async def worker() -> None:
-        for index, entries in _until(work, deadline, monotonic):
-            wait = bucket.take(len(entries)) if bucket is not None else 0.0
-            if wait > 0:
-                await sleep(wait)
-            await sender.deliver(sessions[index], entries)
-            tally = sender.tally
-            bar.advance(
-                len(entries),
-                accepted=tally.accepted,
-                dup=tally.duplicates,
-                rejected=tally.rejected,
-                retries=tally.retries,
-                errors=tally.errors,
-            )
-
-    try:
-        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-    finally:
-        bar.close()
-    return sender.tally
-
-
-def _until(
-    work: Iterator[tuple[int, list[dict[str, Any]]]],
-    deadline: float | None,
-    monotonic: Callable[[], float],
-) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """The shared batches, until the deadline (workers take turns on one iterator)."""
-    for item in work:
-        yield item
-        if deadline is not None and monotonic() >= deadline:
-            return
+    return await send_fleet(args, run, client, fleet, tally=tally, sleep=sleep, monotonic=monotonic)
 
 
 def summary_line(tally: Tally, seconds: float) -> str:
@@ -239,10 +148,13 @@ async def run(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    began = time.monotonic()
+    began, tally = time.monotonic(), Tally()
     try:
         async with make_client(args.gateway, args.timeout) as client:
-            tally = await produce(args, client)
+            await produce(args, client, tally=tally)
+    except asyncio.CancelledError:  # Ctrl-C: what was done so far, then stop
+        print(summary_line(tally, time.monotonic() - began), file=sys.stderr)
+        raise
     except GatewayError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
