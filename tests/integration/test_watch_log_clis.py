@@ -21,7 +21,14 @@ from deploy.local import free_port
 from services.common.timeutil import format_time
 from services.watch_logs import simulator
 from services.watch_logs.cli import accounts, consumer, producer
-from tests.helpers import FakeClock, KeyFiles, ServiceCerts, grant_role, register_and_login
+from tests.helpers import (
+    FakeClock,
+    KeyFiles,
+    ServiceCerts,
+    grant_role,
+    register_and_login,
+    sync_redis,
+)
 from tests.integration.platform import Platform, served, sqlite_platform
 
 SEED = 3
@@ -224,6 +231,32 @@ async def test_an_export_broken_off_leaves_no_partial_file_behind(
     assert await consumer.run(argv, transport=transport) == 1
     assert "broke off after 1 rows" in capsys.readouterr().err
     assert not output.exists()
+
+
+async def test_a_registration_limit_keeps_the_accounts_made_so_far_for_the_next_run(
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with sync_redis(redis_server) as client:  # earlier tests' registrations from 127.0.0.1
+        for key in client.scan_iter("login-throttle:register:*"):
+            client.delete(key)
+    fleet = tmp_path / "fleet.json"
+    argv = ["--accounts", str(fleet), "--users", "3", "--count", "10", "--no-progress"]
+    async with (
+        sqlite_platform(
+            tmp_path, jwt_keys, redis_server, certs=service_certs, register_max_attempts=2
+        ) as limited,
+        served(limited.app) as url,
+    ):
+        code = await producer.run([*argv, "--gateway", url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error: 429 RESOURCE_EXHAUSTED: too many registrations" in err
+    assert f"2 accounts saved in {fleet}; run again later for the rest" in err
+    assert len(accounts.load(fleet)) == 2
 
 
 async def test_the_producer_names_an_unreachable_gateway(
