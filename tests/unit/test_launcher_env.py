@@ -134,6 +134,8 @@ def test_the_ha_topology_runs_two_gateways_and_two_instances_of_each_service() -
         "user-1",
         "user-2",
         "warehouse",
+        "watch_logs-1",
+        "watch_logs-2",
     ]
 
 
@@ -142,7 +144,9 @@ def test_every_store_user_of_the_ha_topology_is_pointed_at_the_ha_data_tier() ->
 
     redis = {name: e[k] for name, e in env.items() for k in e if k.endswith("_REDIS_URL")}
     redis_users = ["activity-1", "activity-2", "gateway", "gateway-2", "user-1", "user-2"]
-    assert redis == dict.fromkeys(redis_users, CLUSTER)
+    assert redis == dict.fromkeys([*redis_users, "watch_logs-1", "watch_logs-2"], CLUSTER)
+    # On the cluster a watch-log batch is acknowledged once a replica holds it.
+    assert {env[f"watch_logs-{n}"]["WATCH_LOGS_REPLICAS_TO_ACK"] for n in (1, 2)} == {"1"}
     users = {name: e[k] for name, e in env.items() for k in e if k.endswith("USER_DATABASE_URL")}
     assert users == dict.fromkeys(["user-1", "user-2", "etl"], HA.user_database_url)
     assert env["saga"]["SAGA_DATABASE_URL"] == HA.saga_database_url
@@ -162,4 +166,16 @@ def test_the_ha_topologys_default_ports_are_all_different() -> None:
     settings = LocalSettings()
     ports = [*build_ha_topology(settings, HA).all_ports(), *settings.ha_data_ports()]
 
-    assert len(ports) == len(set(ports)) == 30  # 14 supervised, 16 in the data tier
+    assert len(ports) == len(set(ports)) == 34  # 18 supervised, 16 in the data tier
+
+
+def test_make_run_starts_two_watch_log_instances_that_ack_without_a_replica() -> None:
+    topology = build_topology(LocalSettings(data_dir=Path("run"), redis_url=""))
+    specs = {spec.name: spec for spec in topology.specs if spec.name.startswith("watch_logs")}
+    gateway = next(spec for spec in topology.specs if spec.name == "gateway")
+
+    assert sorted(specs) == ["watch_logs-1", "watch_logs-2"]
+    # One Redis has no replica to WAIT for: waiting would refuse every batch.
+    assert {spec.env["WATCH_LOGS_REPLICAS_TO_ACK"] for spec in specs.values()} == {"0"}
+    addresses = gateway.env["GATEWAY_WATCH_LOG_SERVICE_ADDRESSES"].split(",")
+    assert addresses == [f"127.0.0.1:{spec.env['WATCH_LOGS_PORT']}" for spec in specs.values()]
