@@ -205,6 +205,17 @@ async def test_an_export_broken_off_fails_and_says_how_far_it_got(
     assert "the output is incomplete; run it again" in err
 
 
+async def test_an_answer_not_in_the_error_shape_is_shown_as_it_came(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="<html>Bad Gateway</html>")
+
+    argv = ["report", "--token", "t", "--gateway", "http://gw"]
+    assert await run(argv, NOW, httpx.MockTransport(proxy)) == 1
+    assert "error: 502 HTTP_ERROR: <html>Bad Gateway</html>" in capsys.readouterr().err
+
+
 async def test_an_unreachable_gateway_is_named_in_the_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
