@@ -197,8 +197,16 @@ def open_upstreams(
 def install_limits(
     app: FastAPI, settings: GatewaySettings, redis: RedisClients, wall_clock: Clock
 ) -> None:
-    """The limits shared by gateway instances through Redis: creations and failed logins."""
+    """The limits shared by gateway instances through Redis: creations, watch-log entries
+    and failed logins."""
     app.state.creation_limit = CreationLimit(redis.commands, settings.creation_settings())
+    # Stored watch logs stay for the retention window: one account must not fill Redis.
+    app.state.watch_log_quota = CreationLimit(
+        redis.commands,
+        settings.watch_log_quota(),
+        prefix="watch-log-entries",
+        refusal="too many watch-log entries this hour, retry later",
+    )
     app.state.login_throttle = LoginThrottle(
         redis.commands, settings.login_throttle_settings(), wall_clock
     )

@@ -41,6 +41,12 @@ class GatewaySettings(BaseSettings):
     watch_logs_max_bytes: int = Field(
         256 * 1024, gt=0, description="Body bound of POST /watch-logs (others: max_body_bytes)"
     )
+    # 4 watches at a sample a minute, a whole day of backfill, and live data on top: a
+    # hostile account fills at most this much of Redis per window.
+    watch_logs_max_entries_per_window: int = Field(
+        12_000, gt=0, description="Entries one user may post per window (429 beyond)"
+    )
+    watch_logs_window: float = Field(3600.0, gt=0, description="Watch-log quota window, seconds")
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = Field(64, gt=0)
     redis_timeout: float = Field(
@@ -117,6 +123,10 @@ class GatewaySettings(BaseSettings):
     def creation_settings(self) -> CreationSettings:
         """The per-user creation limit."""
         return CreationSettings(self.create_max_per_window, self.create_window)
+
+    def watch_log_quota(self) -> CreationSettings:
+        """The per-user bound on watch-log entries posted."""
+        return CreationSettings(self.watch_logs_max_entries_per_window, self.watch_logs_window)
 
     def live_settings(self) -> LiveSettings:
         """The WebSocket part of the settings."""

@@ -32,22 +32,27 @@ class CreationLimit:
     """Counts one user's creations; raises a 429 ApiError once his window is used up."""
 
     def __init__(
-        self, redis: RedisClient, settings: CreationSettings, prefix: str = "creations"
+        self,
+        redis: RedisClient,
+        settings: CreationSettings,
+        prefix: str = "creations",
+        refusal: str = "too many creations, retry later",
     ) -> None:
         self._settings = settings
         self._prefix = prefix
+        self._refusal = refusal
         self._count: Any = redis.register_script(COUNT_SCRIPT)
 
-    async def check(self, user_id: str) -> None:
-        """Count one creation by the user, or refuse it with 429 and Retry-After."""
+    async def check(self, user_id: str, count: int = 1) -> None:
+        """Count ``count`` creations by the user, or refuse them with 429 and Retry-After."""
         s = self._settings
         try:
             waiting_ms = await self._count(
                 keys=[f"{self._prefix}:{user_id}"],
-                args=[s.max_creates, math.ceil(s.window * 1000)],
+                args=[s.max_creates, math.ceil(s.window * 1000), count],
             )
         except REDIS_OUTAGES as error:
             log.warning("creation limit unavailable, allowing", extra={"error": repr(error)})
             return
         if int(waiting_ms) > 0:
-            raise too_many(int(waiting_ms) / 1000, "too many creations, retry later")
+            raise too_many(int(waiting_ms) / 1000, self._refusal)

@@ -66,8 +66,9 @@ return 0
 
 # A fixed-window counter: answers the milliseconds left in the window once it is full.
 # KEYS[1]: the counter. ARGV: max attempts, window in milliseconds.
+# ARGV[3], when given, is how many things one call counts (a batch of watch-log entries).
 COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], tonumber(ARGV[3] or 1))
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if count > tonumber(ARGV[1]) then return math.max(1, redis.call('PTTL', KEYS[1])) end
 return 0

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from starlette.types import Message
 
+from gateway.edge.creation_limit import CreationLimit, CreationSettings
 from gateway.routes.watch_logs.export import ExportBrokenOff
 from services.common.timeutil import format_time, parse_time, utc_now
 from tests.helpers import assert_error, grant_role, register_admin, register_and_login
@@ -273,6 +275,30 @@ async def test_a_smaller_configured_batch_limit_is_a_422(platform: Platform) -> 
     finally:
         platform.app.state.settings.watch_logs_max_batch = 500
     assert "at most 2" in str(assert_error(response, 422)["message"])
+
+
+async def test_past_his_hourly_quota_of_entries_a_user_gets_a_429_and_others_do_not(
+    platform: Platform,
+) -> None:
+    _, heavy = await register_and_login(platform.client, "heavy")
+    _, light = await register_and_login(platform.client, "light")
+    shared = platform.app.state.watch_log_quota
+    platform.app.state.watch_log_quota = CreationLimit(
+        platform.app.state.redis.commands,
+        CreationSettings(max_creates=5, window=3600),
+        prefix=f"test-quota-{uuid.uuid4().hex}",
+        refusal="too many watch-log entries this hour, retry later",
+    )
+    try:
+        first = await ingest(platform, heavy, [entry(n) for n in range(3)])
+        refused = await ingest(platform, heavy, [entry(n) for n in range(3, 6)])
+        other = await ingest(platform, light, [entry(0)])
+    finally:
+        platform.app.state.watch_log_quota = shared
+    assert first.json()["accepted"] == 3
+    assert "too many watch-log entries" in str(assert_error(refused, 429)["message"])
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert other.json()["accepted"] == 1
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.config import GatewaySettings
 from gateway.edge.auth import require_self
+from gateway.edge.creation_limit import CreationLimit
 from gateway.edge.dependencies import AUTH_STATUSES, Caller, Pools, errors, new_request_id
 from gateway.edge.errors import ApiError, error_response
 from gateway.routes.fields import WATCH_ID_MAX
@@ -29,7 +30,7 @@ ENTRY = TypeAdapter(WatchLogEntry)
 MAX_REASONS = 5
 
 
-@router.post("/watch-logs", response_model=IngestResult, responses=errors(400, *AUTH_STATUSES))
+@router.post("/watch-logs", response_model=IngestResult, responses=errors(400, 429, *AUTH_STATUSES))
 async def ingest_logs(
     body: WatchLogBatch, caller: Caller, pools: Pools, request: Request
 ) -> IngestResult | JSONResponse:
@@ -39,6 +40,9 @@ async def ingest_logs(
     settings: GatewaySettings = request.app.state.settings
     if len(body.logs) > settings.watch_logs_max_batch:
         raise ApiError(422, f"logs: at most {settings.watch_logs_max_batch} entries per batch")
+    # Every entry counts, refused ones too: junk must not be free to send.
+    quota: CreationLimit = request.app.state.watch_log_quota
+    await quota.check(caller, len(body.logs))
     valid, positions, rejected = screen(body.logs)
     accepted = duplicates = 0
     if valid:
