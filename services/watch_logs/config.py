@@ -22,7 +22,7 @@ class WatchLogSettings(BaseSettings):
         "redis://127.0.0.1:6379/0", description="redis://host:port/db or redis-cluster://seeds"
     )
     redis_timeout: float = Field(
-        2.0, gt=0, description="Socket timeout of one Redis call; above consumer_block"
+        2.0, gt=0, description="Connect and reply timeout of one Redis call (no call blocks)"
     )
     partitions: int = Field(16, ge=1, le=1024, description="Partition streams (fixed per store)")
     retention_hours: float = Field(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from deploy.local.topology import LocalSettings
 from services.activity.domain import WORKOUT_TYPES
+from tests.helpers import COMPONENT_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,3 +34,13 @@ def test_the_workout_type_table_in_the_docs_matches_each_met_and_compendium_labe
 
     assert documented == {t.name: (t.met, t.description) for t in WORKOUT_TYPES.values()}
     assert all(len(code) == 5 and code.isdigit() for _, _, code, _ in rows)
+
+
+@pytest.mark.parametrize("component", sorted([*COMPONENT_SETTINGS, "deploy.local"]))
+def test_every_setting_of_every_component_is_documented(component: str) -> None:
+    settings = COMPONENT_SETTINGS.get(component, LocalSettings)
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    variables = [f"{prefix}{name.upper()}" for name in settings.model_fields]
+    missing = [variable for variable in variables if f"`{variable}`" not in documented]
+    assert missing == [], "add them to docs/configuration.md"
