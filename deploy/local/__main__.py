@@ -129,6 +129,8 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
         f"  user service    {', '.join(topology.user_addresses())}   (gRPC, reflection on)",
         f"  activity svc    {', '.join(topology.activity_addresses())}   (gRPC, reflection on)",
         f"  saga coord.     {topology.saga_address()}   (gRPC, reflection on)",
+        f"  watch logs      {', '.join(topology.watch_log_addresses())}   (gRPC; REST: "
+        "POST /watch-logs; fill it: python -m services.watch_logs.producer_cli)",
         f"  gRPC is mTLS    certificates in {certs_dir(settings.data_dir.resolve())}"
         "   (grpcurl: see README)",
         "  service metrics "
@@ -137,6 +139,7 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
             for p in [
                 *settings.user_metrics_ports,
                 *settings.activity_metrics_ports,
+                *settings.watch_log_metrics_ports,
                 settings.saga_metrics_port,
             ]
         ),

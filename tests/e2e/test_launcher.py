@@ -27,12 +27,13 @@ from deploy.local import free_port
 from tests.helpers import linger_in_time_wait
 
 READY_LINE = "Press Ctrl-C to stop."
-CHILDREN = 9  # redis, 2 user, 2 activity, saga coordinator, warehouse, ETL scheduler, gateway
+# redis, 2 user, 2 activity, 2 watch-log, saga coordinator, warehouse, ETL scheduler, gateway
+CHILDREN = 11
 
 
 def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, str]:
     """Environment for a launcher on free ports and a private data directory."""
-    ports = [free_port() for _ in range(13)]
+    ports = [free_port() for _ in range(17)]
     return {
         **os.environ,
         "LOCAL_DATA_DIR": str(tmp_path / "run"),
@@ -46,6 +47,8 @@ def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, s
         "LOCAL_SAGA_PORT": str(ports[9]),
         "LOCAL_SAGA_METRICS_PORT": str(ports[10]),
         "LOCAL_WAREHOUSE_PORT": str(ports[11]),
+        "LOCAL_WATCH_LOG_PORTS": f"{ports[13]},{ports[14]}",
+        "LOCAL_WATCH_LOG_METRICS_PORTS": f"{ports[15]},{ports[16]}",
         **extra,
     }
 

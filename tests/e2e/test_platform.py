@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -28,6 +28,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
+from services.common.timeutil import format_time, utc_now
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,37 @@ def test_a_workout_flows_through_gateway_and_both_services(
     assert stats["total_workouts"] == 1
     assert gateway.get("/docs").status_code == 200
     assert "/users/register" in gateway.get("/openapi.json").json()["paths"]
+
+
+def test_a_watch_log_is_stored_once_and_counted_in_the_owners_daily_summary(
+    gateway: httpx.Client, account: tuple[str, dict[str, str]]
+) -> None:
+    user_id, headers = account
+    taken = utc_now() - timedelta(minutes=2)
+    sample = {
+        "message_id": "e2e-1",
+        "device_id": "watch-1",
+        "device_model": "Forerunner 265",
+        "firmware": "20.26",
+        "timestamp": format_time(taken),
+        "activity": "running",
+        "duration_s": 60,
+        "steps": 170,
+        "heart_rate": 150,
+        "calories": 12.0,
+        "distance_m": 200.0,
+        "battery": 60,
+    }
+    stored = gateway.post("/watch-logs", headers=headers, json={"logs": [sample]})
+    again = gateway.post("/watch-logs", headers=headers, json={"logs": [sample]})
+    assert (stored.json()["accepted"], again.json()["duplicates"]) == (1, 1), again.text
+    day = taken.date().isoformat()
+    summaries = f"/users/{user_id}/watch-logs/summaries?from_date={day}&to_date={day}"
+    deadline = time.monotonic() + 30  # one of the instances' consumer threads counts it
+    while not (days := gateway.get(summaries, headers=headers).json()["days"]):
+        assert time.monotonic() < deadline, "the reporting consumer never counted the log"
+        time.sleep(0.2)
+    assert (days[0]["samples"], days[0]["steps"], days[0]["max_heart_rate"]) == (1, 170, 150)
 
 
 def test_the_etl_loads_that_workout_into_the_warehouse_and_reports_it(

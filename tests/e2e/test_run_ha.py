@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ import psutil
 import pytest
 
 from deploy.local import free_port
+from services.common.timeutil import format_time, utc_now
 
 READY_LINE = "Press Ctrl-C to stop."
 # Bounds, not figures: from `python -m deploy.local --ha` to the ready line (the formation,
@@ -34,6 +36,23 @@ READY_LINE = "Press Ctrl-C to stop."
 START_BUDGET = 90.0
 STOP_BUDGET = 20.0
 TIMINGS = ("PostgreSQL formation ready in", "Redis Cluster ready in")
+
+
+def watch_sample() -> dict[str, object]:
+    """One walking sample taken a minute ago."""
+    return {
+        "message_id": "hana-1",
+        "device_id": "watch-1",
+        "device_model": "Venu 3",
+        "firmware": "12.1",
+        "timestamp": format_time(utc_now() - timedelta(minutes=1)),
+        "activity": "walking",
+        "duration_s": 60,
+        "steps": 90,
+        "calories": 4.0,
+        "distance_m": 70.0,
+        "battery": 80,
+    }
 
 
 def ports(count: int) -> str:
@@ -55,6 +74,8 @@ def ha_env(data: Path) -> dict[str, str]:
         "LOCAL_ACTIVITY_METRICS_PORTS": ports(2),
         "LOCAL_SAGA_PORT": ports(1),
         "LOCAL_SAGA_METRICS_PORT": ports(1),
+        "LOCAL_WATCH_LOG_PORTS": ports(2),
+        "LOCAL_WATCH_LOG_METRICS_PORTS": ports(2),
         "LOCAL_WAREHOUSE_PORT": ports(1),
         "LOCAL_REDIS_PORT": ports(1),
         "LOCAL_HA_REDIS_PORTS": ports(6),
@@ -211,8 +232,15 @@ def test_an_account_made_through_one_gateway_is_read_through_the_other_and_ctrl_
         token = login.json()
         headers = {"Authorization": f"Bearer {token['token']}"}
         read = two.get(f"/users/{token['user_id']}", headers=headers)
+        # A watch log through either gateway lands once in the cluster (acknowledged
+        # after WAIT 1): the retry through the other gateway is a duplicate.
+        batch = {"logs": [watch_sample()]}
+        stored = one.post("/watch-logs", json=batch, headers=headers)
+        again = two.post("/watch-logs", json=batch, headers=headers)
     assert read.status_code == 200, read.text
     assert read.json()["username"] == "hana"
+    assert stored.status_code == 200, stored.text
+    assert (stored.json()["accepted"], again.json()["duplicates"]) == (1, 1), again.text
 
     data = Path(f"{launcher.env['LOCAL_DATA_DIR']}-ha")  # beside make run's
     assert f"data            {data}" in launcher.output
