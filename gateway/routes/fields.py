@@ -245,9 +245,10 @@ Floors = Annotated[int, Field(ge=0, le=1000)]
 Battery = Annotated[int, Field(ge=0, le=100, description="Percent at the end of the sample")]
 
 # Query filters of the watch-log reports; absent means "do not filter".
-QueryUserId = Annotated[BodyId | None, Query(description="Only this user's entries")]
+# User ids are parts of the watch-log store's keys: the service's bound (WATCH_ID_MAX).
+QueryUserId = Annotated[WatchId | None, Query(description="Only this user's entries")]
 ReportUserId = Annotated[
-    str, Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN, description="The user")
+    str, Query(min_length=1, max_length=WATCH_ID_MAX, pattern=ID_PATTERN, description="The user")
 ]
 QueryDeviceId = Annotated[WatchId | None, Query(description="Only this watch's entries")]
 QueryActivity = Annotated[WatchActivity | None, Query(description="Only this activity")]

@@ -145,7 +145,7 @@ def blocking_client(url: str, timeout: float, max_connections: int = 50) -> Bloc
     pool = sync_redis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
-        timeout=5,
+        timeout=timeout,  # a wait for a free connection is bounded like any call
         decode_responses=True,
         retry=sync_retry.Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         retry_on_error=[RedisConnectionError],

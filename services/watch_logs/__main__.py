@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 import socket
@@ -14,7 +15,12 @@ from datetime import timedelta
 from fitness.watch_logs.v1 import watch_logs_service_pb2, watch_logs_service_pb2_grpc
 from prometheus_client import start_http_server
 
-from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
+from services.common.grpc_runtime import (
+    Dispatcher,
+    GrpcServer,
+    remaining_timeout,
+    wait_for_signal,
+)
 from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.watch_logs.config import WatchLogSettings
@@ -46,9 +52,15 @@ def limits(settings: WatchLogSettings) -> Limits:
     return Limits(
         max_sample_age=timedelta(hours=settings.max_sample_age_hours),
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        retention=timedelta(hours=settings.retention_hours),
         scan_budget=settings.scan_budget,
         aggregate_budget=settings.aggregate_budget,
     )
+
+
+def time_left() -> float:
+    """Seconds left of the call being served (its deadline travels in a context variable)."""
+    return remaining_timeout(math.inf)
 
 
 class WatchLogProcess:
@@ -63,7 +75,8 @@ class WatchLogProcess:
         store = RedisWatchLogStore.from_settings(self.redis, settings)
         metrics.watch_streams(store.status)
         plan = fault_plan(settings)
-        interceptors = [FaultInjector(plan, random.Random(), metrics.fault)] if plan.active else []
+        draws = random.Random(settings.fault_seed or None)  # a seed replays a drill exactly
+        interceptors = [FaultInjector(plan, draws, metrics.fault)] if plan.active else []
         self.server = GrpcServer(
             settings.host,
             settings.port,
@@ -74,7 +87,7 @@ class WatchLogProcess:
         )
         executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="watch-logs")
         servicer = WatchLogServicer(
-            WatchLogDeps(store=store, limits=limits(settings)),
+            WatchLogDeps(store=store, limits=limits(settings), time_left=time_left),
             Dispatcher(executor, STATUSES),
             metrics,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.tls import TlsFiles
@@ -37,8 +37,9 @@ class WatchLogSettings(BaseSettings):
     )
     replica_ack_timeout_ms: int = Field(200, gt=0, description="How long WAIT may take")
     scan_budget: int = Field(20_000, gt=0, description="Entries one ListLogs page may examine")
+    # About what 2 s of the gateway's 3 s deadline can decode and roll up on a busy core.
     aggregate_budget: int = Field(
-        500_000, gt=0, description="Entries one AggregateLogs call may examine"
+        200_000, gt=0, description="Entries one AggregateLogs call may examine"
     )
     consumer_enabled: bool = Field(True, description="Run the reporting consumer group here")
     consumer_group: str = "reporting"
@@ -57,6 +58,7 @@ class WatchLogSettings(BaseSettings):
     fault_delay_mean_ms: float = Field(
         0.0, ge=0, description="Mean of the exponential delay added to a delayed RPC"
     )
+    fault_seed: int = Field(0, ge=0, description="Seed of the fault draws; 0: a random one")
     fault_methods: str = Field(
         "", description="Comma-separated RPC names faults apply to; empty: every RPC"
     )
@@ -68,6 +70,13 @@ class WatchLogSettings(BaseSettings):
     tls_cert_file: Path = Path(".run/certs/watch_logs/tls.crt")
     tls_key_file: Path = Path(".run/certs/watch_logs/tls.key")
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _wait_within_the_socket_timeout(self) -> WatchLogSettings:
+        # A WAIT longer than the socket timeout would end as a timeout, not as "not confirmed".
+        if self.replica_ack_timeout_ms >= self.redis_timeout * 1000:
+            raise ValueError("replica_ack_timeout_ms must be below redis_timeout")
+        return self
 
     def tls(self) -> TlsFiles:
         """The mutual-TLS files of the service's gRPC server."""

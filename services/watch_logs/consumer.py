@@ -162,9 +162,19 @@ class ReportingConsumer:
         take_over = time.monotonic() >= self._next_take_over
         if take_over:
             self._next_take_over = time.monotonic() + self.claim_seconds / 2
-        handled = 0
+        handled, failed = 0, None
         for part in self.partitions.all:
-            handled += self.apply(part, self.fetch(part, take_over))
+            # One partition that fails (its master failing over, a key an operator broke)
+            # must not starve the partitions after it, round after round.
+            try:
+                handled += self.apply(part, self.fetch(part, take_over))
+            except REDIS_FAILURES as error:
+                failed = error
+                log.warning(
+                    "consumer partition failed", extra={"stream": part.stream, "error": str(error)}
+                )
+        if failed is not None and handled == 0:
+            raise failed
         return handled
 
     def fetch(self, part: Partition, take_over: bool = True) -> list[Delivery]:

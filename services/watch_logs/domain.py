@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 
+from services.common.dependency import DependencyUnavailable
+
 ACTIVITIES = frozenset({"sleep", "rest", "walking", "running", "cycling", "swimming", "workout"})
 # Minutes of these count as active minutes.
 ACTIVE_ACTIVITIES = frozenset({"walking", "running", "cycling", "swimming", "workout"})
@@ -19,8 +21,13 @@ class RangeTooLarge(InvalidInput):
     """A read would scan more entries than one call may."""
 
 
-class StoreUnavailable(RuntimeError):
-    """The store did not answer, or could not confirm a write reached a replica."""
+class StoreUnavailable(DependencyUnavailable):
+    """The store did not answer, or could not confirm a write reached a replica.
+
+    A DependencyUnavailable: answered UNAVAILABLE with the dependency trailer, so a Redis
+    failover does not open the gateway's breakers on healthy instances (injected faults,
+    which are the instance's own, still do).
+    """
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ STATUSES: StatusTable = {
 }
 WIDTHS = {pb.BUCKET_WIDTH_HOUR: BucketWidth.HOUR, pb.BUCKET_WIDTH_DAY: BucketWidth.DAY}
 T = TypeVar("T")
-ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+# Both halves of a stream id are 64-bit: a larger one is an error Redis answers, not us.
+MAX_ID_PART = 2**64 - 1
 
 
 class WatchLogServicer(pb_grpc.WatchLogServiceServicer):
@@ -171,7 +173,8 @@ def decode_cursor(token: str) -> ScanCursor | None:
         entry_id, partition = raw["e"], raw["p"]
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError):
         raise InvalidInput("page_token is not one this service issued") from None
-    if not (isinstance(entry_id, str) and ENTRY_ID.fullmatch(entry_id)):
+    parts = ENTRY_ID.fullmatch(entry_id) if isinstance(entry_id, str) else None
+    if parts is None or max(map(int, parts.groups())) > MAX_ID_PART:
         raise InvalidInput("page_token is not one this service issued")
     if not (isinstance(partition, int) and 0 <= partition < 1 << 16):
         raise InvalidInput("page_token is not one this service issued")

@@ -43,8 +43,12 @@ class Partition:
         return key_slot(self.tag.encode())
 
     def seen(self, user_id: str, message_id: str) -> str:
-        """The dedup key of one user's message id."""
-        return f"{PREFIX}:{{{self.tag}}}:seen:{user_id}:{message_id}"
+        """The dedup key of one user's message id.
+
+        Both ids may hold ':', so the user id's length comes first: user "a:b" with message
+        "c" and user "a" with message "b:c" must not share a key.
+        """
+        return f"{PREFIX}:{{{self.tag}}}:seen:{len(user_id)}:{user_id}:{message_id}"
 
     def day(self, user_id: str, day: date) -> str:
         """The hash of one user's daily summary."""

@@ -63,20 +63,23 @@ def roll_up(logs: Iterable[StoredLog], width: BucketWidth) -> list[Rollup]:
     i.e. charging, are not counted), each drop credited to the later sample's bucket.
     """
     rollups = _Rollups(width)
-    by_device: dict[tuple[str, str], list[StoredLog]] = defaultdict(list)
+    # Only (time, battery) per watch is kept for the drain, not the logs themselves.
+    levels: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
     for stored in logs:
         rollups.bucket(stored).add(stored)
-        by_device[(stored.user_id, stored.log.device_id)].append(stored)
-    for samples in by_device.values():
-        _add_drain(rollups, sorted(samples, key=lambda s: s.log.timestamp))
+        levels[(stored.user_id, stored.log.device_id)].append(
+            (stored.log.timestamp, stored.log.battery)
+        )
+    for (user_id, _), samples in levels.items():
+        _add_drain(rollups, user_id, sorted(samples))
     return [_rollup(user, start, sums) for (user, start), sums in sorted(rollups.sums.items())]
 
 
-def _add_drain(rollups: _Rollups, samples: list[StoredLog]) -> None:
-    for previous, current in pairwise(samples):
-        drop = previous.log.battery - current.log.battery
-        if drop > 0:
-            rollups.bucket(current).battery_drain += drop
+def _add_drain(rollups: _Rollups, user_id: str, samples: list[tuple[datetime, int]]) -> None:
+    for (_, before), (moment, after) in pairwise(samples):
+        if before > after:
+            key = (user_id, bucket_start(moment, rollups.width))
+            rollups.sums[key].battery_drain += before - after
 
 
 def _rollup(user_id: str, start: datetime, sums: _Sums) -> Rollup:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -30,6 +31,8 @@ DEFAULT_SPAN = timedelta(hours=24)
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 MAX_SUMMARY_DAYS = 31
+# Seconds of the caller's deadline a rollup keeps to answer "narrow it" in.
+DEADLINE_MARGIN = 0.5
 # An entry the batch could not even translate (an unreadable timestamp): the reason.
 Candidate = WatchLog | InvalidInput
 
@@ -40,17 +43,24 @@ class Limits:
 
     max_sample_age: timedelta = timedelta(hours=24)
     max_clock_skew: timedelta = timedelta(minutes=5)
+    retention: timedelta = timedelta(days=7)
     scan_budget: int = 20_000
-    aggregate_budget: int = 500_000
+    aggregate_budget: int = 200_000
+
+
+def unbounded() -> float:
+    """No deadline: infinitely many seconds left."""
+    return math.inf
 
 
 @dataclass(frozen=True)
 class WatchLogDeps:
-    """What the use cases need."""
+    """What the use cases need; ``time_left`` tells the seconds left of the caller's deadline."""
 
     store: WatchLogStore
     limits: Limits = Limits()
     clock: Clock = utc_now
+    time_left: Callable[[], float] = unbounded
 
 
 def ingest(deps: WatchLogDeps, user_id: str, candidates: Sequence[Candidate]) -> IngestResult:
@@ -83,10 +93,10 @@ def aggregate(deps: WatchLogDeps, where: LogFilter, width: BucketWidth) -> list[
 def daily_summaries(
     deps: WatchLogDeps, user_id: str, first: date, last: date
 ) -> list[DailySummary]:
-    """The consumer group's summaries of the user's days first..last (at most 31)."""
+    """The consumer group's summaries of the user's days first..last (last at most 31 after)."""
     check_id("user_id", user_id)
-    if not timedelta(0) <= last - first < timedelta(days=MAX_SUMMARY_DAYS):
-        raise InvalidInput(f"to_date must be from_date or up to {MAX_SUMMARY_DAYS - 1} days after")
+    if not timedelta(0) <= last - first <= timedelta(days=MAX_SUMMARY_DAYS):
+        raise InvalidInput(f"to_date must be from_date or up to {MAX_SUMMARY_DAYS} days after")
     return deps.store.daily_summaries(user_id, first, last)
 
 
@@ -102,15 +112,29 @@ def log_filter(
     **only: str,
 ) -> LogFilter:
     """The filter a read names: times default to the 24 hours up to now, empty ids to all."""
-    end = end or deps.clock()
-    start = start or end - DEFAULT_SPAN
+    now = deps.clock()
+    try:
+        end = end or now
+        start = start or end - DEFAULT_SPAN
+    except OverflowError:  # a to_time near year 1
+        raise InvalidInput("to_time is out of range") from None
     if start >= end:
         raise InvalidInput("from_time must be before to_time")
+    # Nothing older than the retention window is served, even in a partition the trim
+    # (on each append) has not visited since: a range before it is empty.
+    start = min(max(start, _retained_since(now, deps.limits.retention)), end)
     for name, value in only.items():
         if value and name != "activity":
             check_id(name, value)
     chosen = {name: value or None for name, value in only.items()}
     return LogFilter(start=start, end=end, **chosen)
+
+
+def _retained_since(now: datetime, retention: timedelta) -> datetime:
+    try:
+        return now - retention
+    except OverflowError:
+        return datetime.min.replace(tzinfo=now.tzinfo)
 
 
 def _sort_out(
@@ -146,6 +170,12 @@ def _every_log(deps: WatchLogDeps, where: LogFilter) -> Iterator[StoredLog]:
     rounds = max(1, deps.limits.aggregate_budget // budget)
     after: ScanCursor | None = None
     for _ in range(rounds):
+        # A scan the caller will not wait for is work for nobody: stop while it can hear why.
+        if deps.time_left() < DEADLINE_MARGIN:
+            raise RangeTooLarge(
+                "the range holds more entries than can be rolled up in time; narrow it "
+                "(a user, a shorter time range)"
+            )
         page = deps.store.scan(where, after, budget, budget)
         yield from page.logs
         if page.next_cursor is None:

@@ -14,6 +14,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from deploy.pg_formation import KEEPER_TIMEOUTS, MONITOR_SETTINGS
+from services.common.redis import is_cluster
 from tests.integration.kubernetes_render import (
     KUSTOMIZE,
     OVERLAYS,
@@ -120,6 +121,19 @@ def test_every_component_that_writes_cached_data_invalidates_in_the_gateways_red
     }
     assert all("redis_url" in SETTINGS[module].model_fields for module in CACHE_WRITERS)
     assert cache_writers_off_the_gateways_redis(serving) == {}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_watch_log_service_waits_for_a_replica_exactly_where_its_redis_has_them(
+    target: str,
+) -> None:
+    [env] = [
+        env for _, module, env in serving_environments(target) if module == "services.watch_logs"
+    ]
+    on_cluster = is_cluster(env["WATCH_LOGS_REDIS_URL"])
+
+    # One node has no replica: WAIT 1 there would refuse every batch.
+    assert env.get("WATCH_LOGS_REPLICAS_TO_ACK", "0") == ("1" if on_cluster else "0")
 
 
 def test_a_writer_on_another_redis_or_none_is_caught() -> None:

@@ -556,6 +556,10 @@ async def test_the_pipeline_status_lists_every_partition_stream(platform: Platfo
             "/watch-logs/summaries",
             {"user_id": "u", "from_date": "2030-01-02", "to_date": "2030-01-01"},
         ),
+        ("/watch-logs/summaries", {"user_id": "u", "to_date": "0001-01-01"}),
+        ("/watch-logs", {"to": "0001-01-01T00:00:00Z"}),
+        ("/watch-logs/aggregates", {"to": "0001-01-01T00:00:00Z"}),
+        ("/watch-logs", {"user_id": "u" * 65}),
     ],
 )
 async def test_bad_report_parameters_are_422s(
@@ -563,6 +567,14 @@ async def test_bad_report_parameters_are_422s(
 ) -> None:
     _, analyst = await register_analyst(platform, "strict-analyst")
     assert_error(await platform.client.get(url, params=params, headers=analyst), 422)
+
+
+async def test_summaries_may_end_31_days_after_they_start(platform: Platform) -> None:
+    _, analyst = await register_analyst(platform, "month-reader")
+    params = {"user_id": "u", "from_date": "2030-01-01", "to_date": "2030-02-01"}
+    response = await platform.client.get("/watch-logs/summaries", params=params, headers=analyst)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"days": []}
 
 
 async def test_a_page_token_the_service_cannot_read_is_a_400(platform: Platform) -> None:

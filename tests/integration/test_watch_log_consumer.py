@@ -145,3 +145,23 @@ def test_the_loop_keeps_summaries_current_until_it_is_stopped(client: BlockingCl
         thread.join(timeout=30)
     assert not thread.is_alive()
     assert reader.counts.failed_rounds == 0
+
+
+def test_a_broken_partition_does_not_starve_the_others(client: BlockingClient) -> None:
+    store, _ = store_logs(client)
+    broken = store.partitions.of_user("alice")
+    healthy = [u for u in USERS if store.partitions.of_user(u) != broken]
+    assert healthy, "every user hashed to alice's partition"
+    reader = consumer(client, "c1")
+    reader.run_once()  # creates the groups
+    day = broken.day("alice", NOW.date())
+    client.set(day, "not a hash")  # alice's increments now fail inside the script
+
+    store.append("alice", [log(9)], NOW)
+    for user in healthy:
+        store.append(user, [log(9)], NOW)
+    reader.run_once()
+
+    for user in healthy:
+        [summary] = store.daily_summaries(user, NOW.date(), NOW.date())
+        assert summary.samples == 4, user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Any
@@ -12,6 +14,8 @@ from fitness.watch_logs.v1 import watch_logs_service_pb2 as pb
 from fitness.watch_logs.v1 import watch_logs_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from deploy.local import free_port
+from services.common.dependency import DEPENDENCY_TRAILER
 from services.common.timeutil import format_time, utc_now
 from services.common.trust import ACTIVITY, GATEWAY, WATCH_LOGS
 from services.watch_logs.faults import INJECTED
@@ -60,6 +64,12 @@ def sample(message_id: str = "m1", **changes: Any) -> pb.WatchLog:
         **changes,
     }
     return pb.WatchLog(**fields)
+
+
+def token(entry_id: str, partition: int) -> str:
+    """A page token as the service encodes one, around any values."""
+    raw = json.dumps({"e": entry_id, "p": partition})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
 async def code_of(call: Awaitable[object]) -> grpc.StatusCode:
@@ -112,6 +122,8 @@ async def test_malformed_batches_are_invalid_arguments(
     [
         pb.ListLogsRequest(page_token="not-a-token"),
         pb.ListLogsRequest(page_token="eyJlIjogIjEtMCIsICJwIjogLTF9"),  # {"e": "1-0", "p": -1}
+        pb.ListLogsRequest(page_token=token("99999999999999999999-0", 0)),  # past 2**64
+        pb.ListLogsRequest(page_token=token("\u0661-0", 0)),  # an Arabic-Indic digit
         pb.ListLogsRequest(page_size=1001),
         pb.ListLogsRequest(filter=pb.LogFilter(from_time="tomorrow")),
         pb.ListLogsRequest(filter=pb.LogFilter(to_time="2026-01-01T00:00:00")),  # no offset
@@ -194,3 +206,22 @@ async def test_injected_faults_fail_rpcs_as_unavailable_but_not_health_checks(
         health = health_pb2_grpc.HealthStub(channel)
         reply = await health.Check(health_pb2.HealthCheckRequest())
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_a_redis_outage_is_unavailable_with_the_dependency_trailer(
+    service_certs: ServiceCerts,
+) -> None:
+    process = await start_watch_log_server(
+        f"redis://127.0.0.1:{free_port()}/0", certs=service_certs, consumer_enabled=False
+    )
+    channel = channel_as(service_certs, GATEWAY, WATCH_LOGS, process.bound_address)
+    try:
+        request = pb.IngestLogsRequest(request_id="r", user_id="u1", logs=[sample()])
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await pb_grpc.WatchLogServiceStub(channel).IngestLogs(request)
+    finally:
+        await channel.close()
+        await process.stop(grace=0)
+    # The instance is fine; its Redis is not: the gateway's breaker must not count it.
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert DEPENDENCY_TRAILER in tuple(failed.value.trailing_metadata() or ())

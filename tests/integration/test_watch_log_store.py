@@ -275,3 +275,29 @@ def test_a_redis_that_does_not_answer_is_store_unavailable() -> None:
         store.status()
     with pytest.raises(StoreUnavailable):
         store.daily_summaries("u1", NOW.date(), NOW.date())
+
+
+def test_a_message_id_is_remembered_as_long_as_a_sample_ahead_by_the_skew_is_accepted(
+    one_redis_server: str,
+) -> None:
+    for _, client in redis_harness(one_redis_server):
+        age, skew = timedelta(hours=24), timedelta(minutes=5)
+        store = RedisWatchLogStore(client, max_sample_age=age, max_clock_skew=skew)
+        store.append("u1", [log(1)], NOW)
+        remembered_ms = client.pttl(store.partitions.of_user("u1").seen("u1", "m-1"))
+        # Such a sample is accepted until age + skew after its ingest: its retry must still
+        # be a duplicate then.
+        assert remembered_ms > (age + skew - timedelta(seconds=30)).total_seconds() * 1000
+
+
+def test_a_failed_append_remembers_no_message_id_so_its_retry_stores_it(
+    one_redis_server: str,
+) -> None:
+    for _, client in redis_harness(one_redis_server):
+        store = RedisWatchLogStore(client)
+        stream = store.partitions.of_user("u1").stream
+        client.set(stream, "not a stream")  # XADD now fails inside the script
+        with pytest.raises(StoreUnavailable):
+            store.append("u1", [log(1)], NOW)
+        client.delete(stream)
+        assert store.append("u1", [log(1)], NOW) == [True]

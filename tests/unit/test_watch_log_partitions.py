@@ -125,3 +125,9 @@ def test_an_entry_whose_counters_could_not_be_counted_is_poison(change: dict[str
     fields = dict(zip(entries.FIELDS, entries.encode("u1", LOG), strict=True)) | change
     with pytest.raises(ValueError, match="negative or too large"):
         summaries.increment(fields)
+
+
+def test_dedup_keys_of_ids_holding_colons_do_not_collide() -> None:
+    partition = Partitions(1).all[0]  # both users in one partition, as could happen
+
+    assert partition.seen("a:b", "c") != partition.seen("a", "b:c")

@@ -119,14 +119,23 @@ def test_rollups_past_their_budget_ask_for_a_narrower_range() -> None:
         service.aggregate(tight, _everything(), BucketWidth.HOUR)
 
 
-def test_summaries_cover_at_most_31_days_in_order() -> None:
+def test_a_rollup_that_would_outlast_its_callers_deadline_asks_for_a_narrower_range() -> None:
+    store = FakeWatchLogStore()
+    service.ingest(deps(store), "u1", logs(30))
+    hurried = dataclasses.replace(deps(store, scan_budget=4), time_left=lambda: 0.1)
+    with pytest.raises(RangeTooLarge, match="in time"):
+        service.aggregate(hurried, _everything(), BucketWidth.HOUR)
+
+
+def test_summaries_end_at_most_31_days_after_they_start() -> None:
     store = FakeWatchLogStore()
     service.ingest(deps(store), "u1", logs(3, steps=7))
     store.consume()
     [day] = service.daily_summaries(deps(store), "u1", date(2026, 11, 1), date(2026, 12, 1))
     assert (day.day, day.samples, day.steps) == (date(2026, 12, 1), 3, 21)
-    with pytest.raises(InvalidInput, match="30 days"):
-        service.daily_summaries(deps(store), "u1", date(2026, 11, 1), date(2026, 12, 2))
+    assert service.daily_summaries(deps(store), "u1", date(2026, 11, 1), date(2026, 12, 2))
+    with pytest.raises(InvalidInput, match="31 days"):
+        service.daily_summaries(deps(store), "u1", date(2026, 11, 1), date(2026, 12, 3))
     with pytest.raises(InvalidInput):
         service.daily_summaries(deps(store), "u1", date(2026, 12, 2), date(2026, 12, 1))
 

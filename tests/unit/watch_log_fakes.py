@@ -71,7 +71,7 @@ class FakeWatchLogStore:
             raise StoreUnavailable("the fake store is down")
 
     def append(self, user_id: str, logs: Sequence[WatchLog], now: datetime) -> list[bool]:
-        """Store the logs not seen within max_sample_age; trim what retention dropped."""
+        """Store the logs not seen within max_sample_age + skew; trim what retention dropped."""
         self._check()
         self.appended_batches += 1
         stream = self.streams[self.partitions.index_of(user_id)]
@@ -86,7 +86,7 @@ class FakeWatchLogStore:
             if key in self.seen and self.seen[key] > now:
                 flags.append(False)
                 continue
-            self.seen[key] = now + self.max_sample_age
+            self.seen[key] = now + self.max_sample_age + self.max_clock_skew
             seq += 1
             entry_id = f"{ms}-{seq}"
             ingested = datetime.fromtimestamp(ms / 1000, UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -12,6 +13,8 @@ from gateway.routes.fields import FromTime, QueryActivity, QueryDeviceId, QueryU
 from gateway.routes.schemas import StoredLogBody
 from services.common.timeutil import format_time, parse_time
 
+# The earliest `to` whose default `from` (24 h before it, the service's rule) exists.
+DEFAULT_SPAN_FLOOR = datetime.min.replace(tzinfo=UTC) + timedelta(hours=24)
 # The export's columns, in this order (docs/watch-logs.md).
 COLUMNS = tuple(StoredLogBody.model_fields)
 
@@ -28,6 +31,9 @@ async def log_filter(
     end = parse_time(to_time) if to_time else None
     if start is not None and end is not None and start >= end:
         raise ApiError(422, "from must be before to")
+    if start is None and end is not None and end < DEFAULT_SPAN_FLOOR:
+        # The service's default start (24 h before to) would fall before year 1.
+        raise ApiError(422, "to is out of range")
     return pb.LogFilter(
         user_id=user_id or "",
         device_id=device_id or "",

@@ -137,7 +137,10 @@ async def summaries(
     """A user's daily summaries; the range (default: the week to today, UTC) is checked
     here first (422)."""
     last = parse_date(to_date) if to_date else utc_now().date()
-    first = parse_date(from_date) if from_date else last - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        first = parse_date(from_date) if from_date else last - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError:  # a to_date in the first week of year 1
+        raise ApiError(422, "to_date is out of range") from None
     if not 0 <= (last - first).days <= MAX_SUMMARY_DAYS:
         raise ApiError(422, f"to_date must be from_date or up to {MAX_SUMMARY_DAYS} days after it")
     request = pb.GetDailySummariesRequest(

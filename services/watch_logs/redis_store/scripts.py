@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# Stores one user's batch: per log, a dedup key SET NX with the acceptance window as its
-# expiry; only a log whose key was new is appended. Entry ids are the caller's ingest time
+# Stores one user's batch: only a log without a dedup key is appended, and then its key is
+# set with the acceptance window (+ skew) as its expiry. Entry ids are the caller's ingest time
 # (kept increasing: a clock behind the stream's last entry continues its sequence), so the
 # retention trim and the ids agree on one clock. Then entries older than retention go.
 # KEYS: stream, seen key per log. ARGV: now ms, trim below ms, dedup ms, width, field
@@ -22,7 +22,7 @@ end
 local result = {}
 for i = 2, #KEYS do
   local stored = 0
-  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[3]) then
+  if redis.call('EXISTS', KEYS[i]) == 0 then
     local offset = 4 + width + (i - 2) * width
     local entry = {}
     for j = 1, width do
@@ -31,6 +31,9 @@ for i = 2, #KEYS do
     end
     seq = seq + 1
     redis.call('XADD', stream, string.format('%.0f-%.0f', ms, seq), unpack(entry))
+    -- Remembered only once appended: a failed XADD (the script stops there) must not
+    -- leave a key that makes every retry a "duplicate" of nothing.
+    redis.call('SET', KEYS[i], '1', 'PX', ARGV[3])
     stored = 1
   end
   result[i - 1] = stored

@@ -36,7 +36,7 @@ from services.watch_logs.redis_store import scan, scripts
 # What a changed slot map looks like to a node client: re-read the map and try once more.
 _STALE_ROUTE = (MovedError, ConnectionError, TimeoutError, ClusterDownError, TryAgainError)
 # On Redis < 7 XINFO GROUPS has no lag: status counts unread entries up to this many.
-LAG_COUNT_CAP = 10_000
+LAG_COUNT_CAP = 1000
 
 
 @contextmanager
@@ -106,7 +106,9 @@ class RedisWatchLogStore:
         args: list[str | int] = [
             now_ms,
             now_ms - int(self.retention.total_seconds() * 1000),
-            max(1, int(self.max_sample_age.total_seconds() * 1000)),
+            # A sample may be up to the skew ahead, so it is accepted for age + skew after
+            # its ingest: its message id must be remembered that long.
+            max(1, int((self.max_sample_age + self.max_clock_skew).total_seconds() * 1000)),
             len(entries.FIELDS),
             *entries.FIELDS,
         ]
@@ -170,7 +172,8 @@ class RedisWatchLogStore:
         ranges = [scan.StreamRange(p.index, p.stream, low, high) for p in parts]
         # Each stream is read ahead by a chunk: about a page's worth, so a small page of many
         # partitions does not read thousands of entries it will not return.
-        chunk = min(self.scan_chunk, budget, max(64, limit))
+        # The chunks of all streams together stay within the page's budget.
+        chunk = min(self.scan_chunk, budget // len(parts) + 1, max(64, limit))
         reader = scan.MergedScan(self.client, ranges, after, chunk)
         with _outage("reading logs"):
             return reader.page(where, limit, budget)
