@@ -6,13 +6,14 @@ import pytest
 from fitness.activity.v1 import activity_service_pb2
 from fitness.saga.v1 import saga_service_pb2
 from fitness.user.v1 import user_service_pb2
+from fitness.watch_logs.v1 import watch_logs_service_pb2
 
 from services.common import trust
 from services.common.trust import ACTIVITY, COMPONENTS, GATEWAY, SAGA, USER, may_call
 
 RPCS = {
     f"/{service.full_name}/{method.name}"
-    for module in (user_service_pb2, activity_service_pb2, saga_service_pb2)
+    for module in (user_service_pb2, activity_service_pb2, saga_service_pb2, watch_logs_service_pb2)
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
 }
@@ -74,3 +75,10 @@ def test_health_and_reflection_are_open_to_every_component(method: str) -> None:
 def test_an_unknown_service_takes_calls_from_nobody() -> None:
     assert not any(may_call(c, "/fitness.other.v1.Other/Do") for c in COMPONENTS)
     assert not may_call("", "/fitness.user.v1.UserService/GetUser")
+
+
+def test_only_the_gateway_may_call_the_watch_log_service() -> None:
+    watch_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.WATCH_LOG_SERVICE]
+    assert watch_rpcs
+    for rpc in watch_rpcs:
+        assert [c for c in COMPONENTS if may_call(c, rpc)] == [GATEWAY], rpc
