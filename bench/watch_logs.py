@@ -6,7 +6,9 @@ In one run, against a real 3 + 3 Redis Cluster and real processes on loopback:
   export   - GET /watch-logs/export?format=csv of everything ingested, as an analyst
   xrange   - a raw XRANGE of the same streams, 1000 entries per call
 Rounds alternate ingest and baseline; the median round of each is reported with the
-ratio of entries/s and the gateway's p50/p99 per batch at the rate it reached.
+ratio of entries/s and p50/p99 per batch. The connections are closed loops, so at
+saturation a batch waits behind the others; a last, paced round sends at a share
+(--paced-share, 0.5) of the saturated gateway rate and reports the latency at that rate.
 
     python -m bench.watch_logs [--seconds 5] [--rounds 3] [--connections 8] [--batch 100]
 """
@@ -115,15 +117,23 @@ def analyst_token(supervisor: Supervisor) -> str:
     return log_in(gateway, "analyst")[1]
 
 
-async def ingest_round(gateway: str, tokens: list[str], fleet: Fleet, seconds: float) -> Round:
-    """Every connection posts its user's batches for ``seconds``."""
+async def ingest_round(
+    gateway: str, tokens: list[str], fleet: Fleet, seconds: float, rate: float = 0.0
+) -> Round:
+    """Every connection posts its user's batches for ``seconds``: back to back, or paced so
+    that together they send ``rate`` entries/s (an open loop: latency at that rate)."""
     result = Round()
     stop_at = time.perf_counter() + seconds
+    interval = len(tokens) * fleet.batch / rate if rate else 0.0
 
     async def connection(n: int, token: str) -> None:
         headers = {"Authorization": f"Bearer {token}"}
+        next_at = time.perf_counter() + interval * n / len(tokens)
         async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=10) as client:
             while time.perf_counter() < stop_at:
+                if interval:
+                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                    next_at += interval
                 body = {"logs": fleet.next_batch(f"user{n}")}
                 started = time.perf_counter()
                 reply = await client.post("/watch-logs", json=body)
@@ -221,12 +231,19 @@ async def measure(args: argparse.Namespace, supervisor: Supervisor, url: str) ->
     for _ in range(args.rounds):
         gateway_rounds.append(await ingest_round(gateway, tokens, fleet, args.seconds))
         raw_rounds.append(await baseline_round(redis, streams, fleet, args.seconds))
+    paced_rate = args.paced_share * median(gateway_rounds).rate
+    paced = await ingest_round(gateway, tokens, fleet, args.seconds, paced_rate)
     exported, export_seconds = await export_rows(gateway, analyst)
     raw = [p.stream for p in partitions]
     ranged, range_seconds = await xrange_rows(redis, raw)
     await redis.aclose()
     print_tables(
         args, gateway_rounds, raw_rounds, (exported, export_seconds), (ranged, range_seconds)
+    )
+    print(
+        f"paced at {paced_rate:,.0f} entries/s ({args.paced_share:.0%} of the saturated rate): "
+        f"{paced.rate:,.0f} entries/s, p50 {paced.percentile_ms(0.5):.1f} ms, "
+        f"p99 {paced.percentile_ms(0.99):.1f} ms per batch, {paced.errors} failed"
     )
 
 
@@ -264,12 +281,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument(
+        "--paced-share", type=float, default=0.5, help="paced round's rate, of the saturated"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fitness-bench-cluster-") as root:
         ports = [(free_port(), free_port()) for _ in range(6)]
         cluster = redis_cluster.start(Path(root), ports)
         try:
-            with running_platform(settings_changes={"redis_url": cluster.url}) as supervisor:
+            with running_platform(
+                # Its eight writers post far more than any user's hourly quota.
+                gateway_env={"GATEWAY_WATCH_LOGS_MAX_ENTRIES_PER_WINDOW": "1000000000"},
+                settings_changes={"redis_url": cluster.url},
+            ) as supervisor:
                 asyncio.run(measure(args, supervisor, cluster.url))
         finally:
             cluster.stop()

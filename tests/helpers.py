@@ -134,7 +134,13 @@ async def start_watch_log_server(
         tls_cert_file=certs.of(WATCH_LOGS).cert,
         tls_key_file=certs.of(WATCH_LOGS).key,
         # Tests see a crashed consumer's entries taken over without a long wait.
-        **{"consumer_idle_seconds": 0.05, "consumer_claim_idle_seconds": 1.0, **options},
+        # In a thread: a child process per test server would cost a second of start each.
+        **{
+            "consumer_mode": "thread",
+            "consumer_idle_seconds": 0.05,
+            "consumer_claim_idle_seconds": 1.0,
+            **options,
+        },
     )
     process = WatchLogProcess(settings, WatchLogMetrics(CollectorRegistry()))
     await process.start()

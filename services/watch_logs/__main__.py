@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
@@ -25,6 +26,7 @@ from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.watch_logs.config import WatchLogSettings
 from services.watch_logs.consumer import ReportingConsumer
+from services.watch_logs.consumer_process import ConsumerProcess
 from services.watch_logs.faults import FaultInjector, FaultPlan
 from services.watch_logs.grpc_server import STATUSES, WatchLogServicer
 from services.watch_logs.metrics import WatchLogMetrics
@@ -68,6 +70,10 @@ class WatchLogProcess:
 
     def __init__(self, settings: WatchLogSettings, metrics: WatchLogMetrics) -> None:
         tls = settings.tls()
+
+        def count(outcome: str, n: int) -> None:
+            metrics.consumed.labels(outcome).inc(n)
+
         # One connection per worker thread, the consumer's, and the metrics scrape's.
         self.redis = blocking_client(
             settings.redis_url, settings.redis_timeout, settings.worker_threads + 2
@@ -95,13 +101,15 @@ class WatchLogProcess:
             servicer, self.server.server
         )
         name = f"{socket.gethostname()}:{os.getpid()}:{self.server.port}"
-        self.consumer = (
-            ReportingConsumer.from_settings(self.redis, settings, name, metrics.consumed)
-            if settings.consumer_enabled
-            else None
-        )
+        self.consumer: ReportingConsumer | None = None
+        self.consumer_process: ConsumerProcess | None = None
+        if settings.consumer_enabled and settings.consumer_mode == "thread":
+            self.consumer = ReportingConsumer.from_settings(self.redis, settings, name, count)
+        elif settings.consumer_enabled:
+            self.consumer_process = ConsumerProcess(settings, name, count)
         self._stopping = threading.Event()
         self._consuming: asyncio.Future[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
 
     @property
     def bound_address(self) -> str:
@@ -109,20 +117,36 @@ class WatchLogProcess:
         return self.server.bound_address
 
     async def start(self) -> None:
-        """Take calls, and keep the daily summaries current in a thread of its own."""
+        """Take calls, and keep the daily summaries current in a child process (or thread)."""
         await self.server.start()
         if self.consumer is not None:
             self._consuming = asyncio.ensure_future(
                 asyncio.to_thread(self.consumer.run_until, self._stopping)
             )
+        if self.consumer_process is not None:
+            await asyncio.to_thread(self.consumer_process.start)
+            self._watching = asyncio.create_task(watch(self.consumer_process))
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop serving and consuming (unacked entries stay pending) and close Redis."""
         self._stopping.set()
         await self.server.stop(grace)
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
+        if self.consumer_process is not None:
+            await asyncio.to_thread(self.consumer_process.stop)
         if self._consuming is not None:
             await self._consuming
         self.redis.close()
+
+
+async def watch(child: ConsumerProcess, every: float = 1.0) -> None:
+    """Every second: the child's counts into the metrics; a dead child restarted."""
+    while True:
+        await asyncio.sleep(every)
+        await asyncio.to_thread(child.check)
 
 
 async def serve(settings: WatchLogSettings) -> None:

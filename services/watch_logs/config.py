@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,9 @@ class WatchLogSettings(BaseSettings):
         200_000, gt=0, description="Entries one AggregateLogs call may examine"
     )
     consumer_enabled: bool = Field(True, description="Run the reporting consumer group here")
+    consumer_mode: Literal["process", "thread"] = Field(
+        "process", description="A child process (off the RPCs' GIL) or a thread (tests)"
+    )
     consumer_group: str = "reporting"
     consumer_batch: int = Field(200, gt=0, description="Entries read per stream per round")
     consumer_idle_seconds: float = Field(0.5, gt=0, description="Pause after an empty round")

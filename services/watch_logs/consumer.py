@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-from prometheus_client import Counter
 
 from services.common.redis import REDIS_FAILURES, BlockingClient
 from services.common.streams import ConsumerGroup, Delivery
@@ -88,7 +87,7 @@ class ReportingConsumer:
         claim_idle_seconds: float = 30.0,
         max_deliveries: int = 5,
         retention: timedelta = timedelta(days=7),
-        outcomes: Counter | None = None,
+        outcomes: Callable[[str, int], None] | None = None,
     ) -> None:
         self.client = client
         self.partitions = Partitions(partitions)
@@ -121,7 +120,7 @@ class ReportingConsumer:
         client: BlockingClient,
         settings: WatchLogSettings,
         consumer: str,
-        outcomes: Counter | None = None,
+        outcomes: Callable[[str, int], None] | None = None,
     ) -> ReportingConsumer:
         """The consumer the service's settings describe, named ``consumer`` (host:pid:port)."""
         return cls(
@@ -209,4 +208,4 @@ class ReportingConsumer:
     def _count(self, outcome: str, n: int) -> None:
         setattr(self.counts, outcome, getattr(self.counts, outcome) + n)
         if self.outcomes is not None and n:
-            self.outcomes.labels(outcome).inc(n)
+            self.outcomes(outcome, n)

@@ -170,10 +170,11 @@ class RedisWatchLogStore:
         except OverflowError:  # an end near year 9999
             high = "+"
         ranges = [scan.StreamRange(p.index, p.stream, low, high) for p in parts]
-        # Each stream is read ahead by a chunk: about a page's worth, so a small page of many
-        # partitions does not read thousands of entries it will not return.
-        # The chunks of all streams together stay within the page's budget.
-        chunk = min(self.scan_chunk, budget // len(parts) + 1, max(64, limit))
+        # Each stream is read ahead by a chunk of about its share of a page (twice that, as
+        # streams fill unevenly; an emptied buffer is refilled): a page of 1000 over 16
+        # streams reads about 2000 entries, not 16 000. All chunks stay within the budget.
+        share = 2 * limit // len(parts) + 1
+        chunk = min(self.scan_chunk, budget // len(parts) + 1, max(16, share))
         reader = scan.MergedScan(self.client, ranges, after, chunk)
         with _outage("reading logs"):
             return reader.page(where, limit, budget)
