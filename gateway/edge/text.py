@@ -22,6 +22,7 @@ from gateway.edge.errors import ApiError, error_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def body_problem(body: bytes) -> str:
@@ -40,7 +41,11 @@ def body_problem(body: bytes) -> str:
         return "request body is nested too deeply"
     except ValueError:
         return ""
-    if any(_LONE_SURROGATE.search(text) for text in _strings(document)):
+    # UTF-8 cannot carry a surrogate, so one can only come from a \uD800-\uDFFF escape:
+    # without such text (nearly every body) there are no strings to walk.
+    if _SURROGATE_ESCAPE.search(body) and any(
+        _LONE_SURROGATE.search(text) for text in _strings(document)
+    ):
         return (
             "request body is not valid Unicode: it holds a lone surrogate escape (\\uD800-\\uDFFF)"
         )

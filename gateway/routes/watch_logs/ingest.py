@@ -21,11 +21,11 @@ from gateway.routes.schemas import (
     WatchLogBatch,
     WatchLogEntry,
 )
-from services.common.timeutil import format_time, parse_time
 from services.common.upstream.rpcs import WatchLogRpc
 
 router = APIRouter(tags=["watch logs"])
 ENTRY = TypeAdapter(WatchLogEntry)
+ENTRIES = TypeAdapter(list[WatchLogEntry])
 # An entry of thousands of unknown fields gets a reason of a few lines, not thousands.
 MAX_REASONS = 5
 
@@ -68,6 +68,19 @@ def screen(
     items: list[dict[str, Any]],
 ) -> tuple[list[pb.WatchLog], list[int], list[LogRejectionBody]]:
     """The valid entries as protobuf, their indexes in ``items``, and the rejections."""
+    # The usual batch is all valid: one validation of the whole list is a third of the
+    # cost of one per entry (the gateway's CPU bounds ingestion: docs/benchmarks.md).
+    try:
+        entries = ENTRIES.validate_python(items)
+    except ValidationError:
+        return screen_each(items)
+    return [to_proto(entry) for entry in entries], list(range(len(items))), []
+
+
+def screen_each(
+    items: list[dict[str, Any]],
+) -> tuple[list[pb.WatchLog], list[int], list[LogRejectionBody]]:
+    """``screen`` entry by entry, each rejection with its own reason."""
     valid: list[pb.WatchLog] = []
     positions: list[int] = []
     rejected: list[LogRejectionBody] = []
@@ -85,10 +98,8 @@ def screen(
 
 
 def to_proto(entry: WatchLogEntry) -> pb.WatchLog:
-    """The entry as the service takes it, its timestamp in UTC."""
-    fields = entry.model_dump()
-    fields["timestamp"] = format_time(parse_time(entry.timestamp))
-    return pb.WatchLog(**fields)
+    """The entry as the service takes it (which reads the timestamp's offset itself)."""
+    return pb.WatchLog(**entry.model_dump())
 
 
 def reason(error: ValidationError) -> str:
