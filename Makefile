@@ -45,6 +45,7 @@ bench: install  ## Run the benchmarks and print the results
 	$(BIN)/python -m bench.logins
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.cache
+	$(BIN)/python -m bench.watch_logs
 	$(BIN)/python -m bench.etl
 
 lock: install  ## Re-pin the dependencies after changing pyproject.toml
