@@ -41,11 +41,11 @@ def body_problem(body: bytes) -> str:
         return "request body is nested too deeply"
     except ValueError:
         return ""
-    # UTF-8 cannot carry a surrogate, so one can only come from a \uD800-\uDFFF escape:
-    # without such text (nearly every body) there are no strings to walk.
-    if _SURROGATE_ESCAPE.search(body) and any(
-        _LONE_SURROGATE.search(text) for text in _strings(document)
-    ):
+    # UTF-8 cannot carry a surrogate, so in a UTF-8 body one can only come from a
+    # \uD800-\uDFFF escape: without one (nearly every body) there are no strings to walk.
+    # json.loads also reads UTF-16 and UTF-32, where the escape's bytes differ: walk those.
+    unescaped = json.detect_encoding(body) == "utf-8" and not _SURROGATE_ESCAPE.search(body)
+    if not unescaped and any(_LONE_SURROGATE.search(text) for text in _strings(document)):
         return (
             "request body is not valid Unicode: it holds a lone surrogate escape (\\uD800-\\uDFFF)"
         )

@@ -135,6 +135,7 @@ class WatchLogProcess:
             self._watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watching
+        # stop() waits for a check() still running on its thread (the child's lock).
         if self.consumer_process is not None:
             await asyncio.to_thread(self.consumer_process.stop)
         if self._consuming is not None:
@@ -146,7 +147,10 @@ async def watch(child: ConsumerProcess, every: float = 1.0) -> None:
     """Every second: the child's counts into the metrics; a dead child restarted."""
     while True:
         await asyncio.sleep(every)
-        await asyncio.to_thread(child.check)
+        try:
+            await asyncio.to_thread(child.check)
+        except Exception:  # a failed restart (no memory for a process): try again later
+            log.exception("consumer check failed")
 
 
 async def serve(settings: WatchLogSettings) -> None:

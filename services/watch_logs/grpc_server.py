@@ -174,9 +174,10 @@ def decode_cursor(token: str) -> ScanCursor | None:
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError):
         raise InvalidInput("page_token is not one this service issued") from None
     parts = ENTRY_ID.fullmatch(entry_id) if isinstance(entry_id, str) else None
-    if parts is None or max(map(int, parts.groups())) > MAX_ID_PART:
+    # The scan resumes after the id: the largest one has no "after" Redis accepts.
+    if parts is None or max(map(int, parts.groups())) >= MAX_ID_PART:
         raise InvalidInput("page_token is not one this service issued")
-    if not (isinstance(partition, int) and 0 <= partition < 1 << 16):
+    if isinstance(partition, bool) or not (isinstance(partition, int) and 0 <= partition < 1 << 16):
         raise InvalidInput("page_token is not one this service issued")
     return ScanCursor(entry_id, partition)
 

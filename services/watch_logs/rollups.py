@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
+from operator import itemgetter
 
 from services.watch_logs.domain import ACTIVE_ACTIVITIES, BucketWidth, Rollup, StoredLog
 
@@ -71,7 +72,7 @@ def roll_up(logs: Iterable[StoredLog], width: BucketWidth) -> list[Rollup]:
             (stored.log.timestamp, stored.log.battery)
         )
     for (user_id, _), samples in levels.items():
-        _add_drain(rollups, user_id, sorted(samples))
+        _add_drain(rollups, user_id, sorted(samples, key=itemgetter(0)))  # stable in time
     return [_rollup(user, start, sums) for (user, start), sums in sorted(rollups.sums.items())]
 
 

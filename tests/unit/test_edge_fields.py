@@ -7,6 +7,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
 from hypothesis import event, given, settings
@@ -254,3 +255,15 @@ def test_an_accepted_workout_start_always_fits_the_protobuf_request() -> None:
 
     check()
     assert accepted >= 75, f"only {accepted} of 300 examples were valid workout starts"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_lone_surrogate_escape_is_refused_in_every_encoding_json_reads(encoding: str) -> None:
+    # ASCII in UTF-16 or UTF-32 without a BOM is valid UTF-8 too (NUL bytes and all).
+    body = '{"name": "\\ud800"}'.encode(encoding)
+    assert "lone surrogate" in body_problem(body)
+
+
+def test_a_body_of_paired_or_no_escapes_is_fine() -> None:
+    assert body_problem('{"name": "\\ud83d\\ude00 and é"}'.encode()) == ""
+    assert body_problem(b'{"name": "\\\\ud800 is text, not an escape"}') == ""
