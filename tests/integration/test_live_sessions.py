@@ -377,14 +377,19 @@ def _stalled_socket(url: str, token: str) -> socket.socket:
 TOO_SLOW_CLOSE = bytes([0x88, 10, 0x03, 0xF0]) + b"too slow"
 
 
-def _read_until_close_frame(raw: socket.socket, within: float = 10.0) -> bytes:
-    """What the server sent, up to its close frame or its closing the connection (bounded)."""
+def _read_until_closed(raw: socket.socket, within: float = 10.0) -> tuple[bytes, bool]:
+    """What the server sent, up to its close frame or its cutting the connection, and
+    whether either came (bounded: False if the server still held it open after ``within``)."""
     raw.settimeout(within)
     received = b""
-    with contextlib.suppress(ConnectionResetError):
+    try:
         while TOO_SLOW_CLOSE not in received and (chunk := raw.recv(65536)):
             received += chunk
-    return received
+    except ConnectionResetError:
+        return received, True
+    except TimeoutError:
+        return received, False
+    return received, True
 
 
 async def test_a_stalled_client_is_dropped_without_slowing_the_others(cluster: Cluster) -> None:
@@ -446,10 +451,15 @@ async def test_a_stalled_notification_socket_is_dropped_without_slowing_the_othe
             if frame["n"] >= 0:
                 received.append(frame["n"])
     assert received == list(range(published))
-    # The server gave up on the stalled socket: 1008 "too slow", and not everything was queued.
-    sent_to_stalled = await asyncio.to_thread(_read_until_close_frame, stalled)
-    assert sent_to_stalled.endswith(TOO_SLOW_CLOSE)
+    # The server gave up on the stalled socket, and not everything was queued for it. It
+    # says 1008 "too slow" if the client reads within the goodbye's 1 s; by the time this
+    # client starts reading (after the reader got all 400 notes, slow on a loaded machine)
+    # the server may have cut the connection instead, its farewell unread: both are ends.
+    sent_to_stalled, ended = await asyncio.to_thread(_read_until_closed, stalled)
+    assert ended, "the server still held the stalled socket open"
     assert sent_to_stalled.count(b'"goal_achieved"') < published
+    if b"too slow" in sent_to_stalled:
+        assert sent_to_stalled.endswith(TOO_SLOW_CLOSE)
     stalled.close()
     await reader.close()
 
