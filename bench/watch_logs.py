@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +26,7 @@ from typing import Any, cast
 import httpx
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
+from bench.load import LoadResult
 from bench.platform import running_platform
 from deploy import redis_cluster
 from deploy.local import Supervisor, free_port
@@ -39,26 +38,6 @@ from services.user.config import UserSettings
 from services.watch_logs.partitions import Partitions
 
 PASSWORD = "bench-password"
-
-
-@dataclass
-class Round:
-    """Entries stored and each batch's latency in one timed round."""
-
-    entries: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        """Entries per second."""
-        return self.entries / self.seconds if self.seconds else 0.0
-
-    def percentile_ms(self, fraction: float) -> float:
-        """Batch latency in milliseconds at ``fraction``."""
-        cuts = statistics.quantiles(self.latencies, n=1000, method="inclusive")
-        return cuts[min(len(cuts) - 1, int(fraction * 1000) - 1)] * 1000
 
 
 class Fleet:
@@ -119,10 +98,10 @@ def analyst_token(supervisor: Supervisor) -> str:
 
 async def ingest_round(
     gateway: str, tokens: list[str], fleet: Fleet, seconds: float, rate: float = 0.0
-) -> Round:
+) -> LoadResult:
     """Every connection posts its user's batches for ``seconds``: back to back, or paced so
     that together they send ``rate`` entries/s (an open loop: latency at that rate)."""
-    result = Round()
+    result = LoadResult()
     stop_at = time.perf_counter() + seconds
     interval = len(tokens) * fleet.batch / rate if rate else 0.0
 
@@ -138,7 +117,7 @@ async def ingest_round(
                 started = time.perf_counter()
                 reply = await client.post("/watch-logs", json=body)
                 if reply.status_code == 200 and reply.json()["accepted"] == fleet.batch:
-                    result.entries += fleet.batch
+                    result.requests += fleet.batch  # counted in entries
                     result.latencies.append(time.perf_counter() - started)
                 else:
                     result.errors += 1
@@ -151,9 +130,9 @@ async def ingest_round(
 
 async def baseline_round(
     redis: RedisCluster, streams: list[str], fleet: Fleet, seconds: float
-) -> Round:
+) -> LoadResult:
     """Every connection XADDs the same entries, one pipeline per batch, for ``seconds``."""
-    result = Round()
+    result = LoadResult()
     stop_at = time.perf_counter() + seconds
 
     async def connection(n: int) -> None:
@@ -164,7 +143,7 @@ async def baseline_round(
                 pipe.xadd(stream, {"user_id": f"raw{n}", **{k: str(v) for k, v in entry.items()}})
             started = time.perf_counter()
             await pipe.execute()
-            result.entries += fleet.batch
+            result.requests += fleet.batch  # counted in entries
             result.latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
@@ -211,9 +190,9 @@ def cluster_client(url: str) -> RedisCluster:
     return RedisCluster(startup_nodes=nodes, password=seeds.password, decode_responses=True)
 
 
-def median(rounds: list[Round]) -> Round:
+def median(rounds: list[LoadResult]) -> LoadResult:
     """The round of median rate."""
-    return sorted(rounds, key=lambda r: r.rate)[len(rounds) // 2]
+    return sorted(rounds, key=lambda r: r.rps)[len(rounds) // 2]
 
 
 async def measure(args: argparse.Namespace, supervisor: Supervisor, url: str) -> None:
@@ -231,7 +210,7 @@ async def measure(args: argparse.Namespace, supervisor: Supervisor, url: str) ->
     for _ in range(args.rounds):
         gateway_rounds.append(await ingest_round(gateway, tokens, fleet, args.seconds))
         raw_rounds.append(await baseline_round(redis, streams, fleet, args.seconds))
-    paced_rate = args.paced_share * median(gateway_rounds).rate
+    paced_rate = args.paced_share * median(gateway_rounds).rps
     paced = await ingest_round(gateway, tokens, fleet, args.seconds, paced_rate)
     exported, export_seconds = await export_rows(gateway, analyst)
     raw = [p.stream for p in partitions]
@@ -242,28 +221,28 @@ async def measure(args: argparse.Namespace, supervisor: Supervisor, url: str) ->
     )
     print(
         f"paced at {paced_rate:,.0f} entries/s ({args.paced_share:.0%} of the saturated rate): "
-        f"{paced.rate:,.0f} entries/s, p50 {paced.percentile_ms(0.5):.1f} ms, "
-        f"p99 {paced.percentile_ms(0.99):.1f} ms per batch, {paced.errors} failed"
+        f"{paced.rps:,.0f} entries/s, p50 {paced.percentile(0.5):.1f} ms, "
+        f"p99 {paced.percentile(0.99):.1f} ms per batch, {paced.errors} failed"
     )
 
 
 def print_tables(
     args: argparse.Namespace,
-    gateway_rounds: list[Round],
-    raw_rounds: list[Round],
+    gateway_rounds: list[LoadResult],
+    raw_rounds: list[LoadResult],
     export: tuple[int, float],
     xrange: tuple[int, float],
 ) -> None:
     """The markdown tables docs/benchmarks.md quotes."""
     ours, raw = median(gateway_rounds), median(raw_rounds)
-    ratios = [g.rate / r.rate for g, r in zip(gateway_rounds, raw_rounds, strict=True)]
+    ratios = [g.rps / r.rps for g, r in zip(gateway_rounds, raw_rounds, strict=True)]
     print(f"connections={args.connections} batch={args.batch} seconds={args.seconds}")
     print("| path | entries/s | p50 ms/batch | p99 ms/batch | failed batches |")
     print("|---|---|---|---|---|")
     for name, result in (("POST /watch-logs (gateway)", ours), ("pipelined XADD", raw)):
         print(
-            f"| {name} | {result.rate:,.0f} | {result.percentile_ms(0.5):.1f} | "
-            f"{result.percentile_ms(0.99):.1f} | {result.errors} |"
+            f"| {name} | {result.rps:,.0f} | {result.percentile(0.5):.1f} | "
+            f"{result.percentile(0.99):.1f} | {result.errors} |"
         )
     print(f"ingest ratio gateway/XADD per round: {', '.join(f'{r:.2f}' for r in ratios)}")
     (rows, seconds), (ranged, range_seconds) = export, xrange
