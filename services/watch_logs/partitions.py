@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+from redis.crc import key_slot
+
+from services.common.slots import check_count, tag_for
 
 PREFIX = "watchlogs"
-# Enough candidates for the narrowest range (16 slots at 1024 partitions) many times over.
-_MAX_TAG_TRIES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -55,23 +55,6 @@ class Partition:
         return f"{PREFIX}:{{{self.tag}}}:day:{user_id}:{day.isoformat()}"
 
 
-def slot_range(index: int, count: int) -> range:
-    """The i-th of ``count`` equal ranges of the cluster's slots."""
-    return range(
-        index * REDIS_CLUSTER_HASH_SLOTS // count, (index + 1) * REDIS_CLUSTER_HASH_SLOTS // count
-    )
-
-
-def tag_for(index: int, count: int) -> str:
-    """The first tag ``wl<index>-<k>`` whose slot lies in the partition's range."""
-    wanted = slot_range(index, count)
-    for k in range(_MAX_TAG_TRIES):
-        tag = f"wl{index}-{k}"
-        if key_slot(tag.encode()) in wanted:
-            return tag
-    raise ValueError(f"no tag found for partition {index} of {count}")  # pragma: no cover
-
-
 @dataclass(frozen=True)
 class Partitions:
     """The fixed set of ``count`` partitions of a store."""
@@ -79,13 +62,12 @@ class Partitions:
     count: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.count <= REDIS_CLUSTER_HASH_SLOTS:
-            raise ValueError(f"partitions must be 1..{REDIS_CLUSTER_HASH_SLOTS}")
+        check_count(self.count)
 
     @cached_property
     def all(self) -> tuple[Partition, ...]:
         """Every partition, by index."""
-        return tuple(Partition(i, tag_for(i, self.count)) for i in range(self.count))
+        return tuple(Partition(i, tag_for("wl", i, self.count)) for i in range(self.count))
 
     def index_of(self, user_id: str) -> int:
         """The partition of a user: a stable hash (CRC-32), the same in every process."""

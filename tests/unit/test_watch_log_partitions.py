@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 from redis.crc import key_slot
 
+from services.common.slots import slot_range
 from services.watch_logs import entries, summaries
 from services.watch_logs.domain import WatchLog
-from services.watch_logs.partitions import Partitions, slot_range
+from services.watch_logs.partitions import Partitions
 
 
 @pytest.mark.parametrize("count", [1, 3, 16, 100])
