@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from services.common.client.http import Credentials, GatewayError, Session
+from services.common.client.retry import Backoff
 from services.common.timeutil import parse_time
 from services.watch_logs.cli.fleet import send_fleet
-from services.watch_logs.cli.http import Credentials, GatewayError, Session
 from services.watch_logs.cli.producer import checked_run, parser, summary_line
-from services.watch_logs.cli.retry import Backoff
 from services.watch_logs.cli.sender import Faults, Sender
 from tests.helpers import FakeClock
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.watch_logs.cli.retry import (
+from services.common.client.retry import (
     MAX_RETRY_AFTER,
     Backoff,
     TokenBucket,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from services.watch_logs.cli.http import Credentials, GatewayError, checked
+from services.common.client.http import Credentials, GatewayError, checked
 
 DEFAULT_ACCOUNTS = Path(".run/watch-producer/accounts.json")
 

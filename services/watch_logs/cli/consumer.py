@@ -14,9 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from services.common.timeutil import format_time, parse_time, utc_now
-from services.watch_logs.cli import tables
-from services.watch_logs.cli.http import (
+from services.common.client.http import (
     DEFAULT_GATEWAY,
     Credentials,
     GatewayError,
@@ -25,6 +23,8 @@ from services.watch_logs.cli.http import (
     error_of,
     make_client,
 )
+from services.common.timeutil import format_time, parse_time, utc_now
+from services.watch_logs.cli import tables
 from services.watch_logs.cli.output import RowCounter, destination
 from services.watch_logs.cli.progress import Bar
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
+from services.common.client.http import Credentials, GatewayError, Session
+from services.common.client.retry import Backoff, TokenBucket
 from services.common.timeutil import utc_now
 from services.watch_logs import simulator
-from services.watch_logs.cli.http import Credentials, GatewayError, Session
 from services.watch_logs.cli.progress import Bar
-from services.watch_logs.cli.retry import Backoff, TokenBucket
 from services.watch_logs.cli.sender import Faults, Sender, Sleep, Tally
 
 # Past a sample's start by this much before following on, so it lies inside the window.

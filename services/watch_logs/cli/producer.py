@@ -14,15 +14,15 @@ from typing import Any
 
 import httpx
 
-from services.common.timeutil import format_time, parse_time, utc_now
-from services.watch_logs.cli import accounts
-from services.watch_logs.cli.fleet import Run, send_fleet
-from services.watch_logs.cli.http import (
+from services.common.client.http import (
     DEFAULT_GATEWAY,
     GatewayError,
     make_client,
 )
-from services.watch_logs.cli.retry import Backoff
+from services.common.client.retry import Backoff
+from services.common.timeutil import format_time, parse_time, utc_now
+from services.watch_logs.cli import accounts
+from services.watch_logs.cli.fleet import Run, send_fleet
 from services.watch_logs.cli.sender import Faults, Sleep, Tally
 from services.watch_logs.validation import MAX_BATCH
 

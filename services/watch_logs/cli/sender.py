@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from services.watch_logs.cli.http import GatewayError, Session, error_of
-from services.watch_logs.cli.retry import Backoff
+from services.common.client.http import GatewayError, Session, error_of
+from services.common.client.retry import Backoff
 
 # Worth another attempt: overload, an unavailable or failing upstream, a gateway timeout.
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from services.watch_logs.cli.retry import parse_retry_after
+from services.common.client.retry import parse_retry_after
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 # Refresh this long before the access token's end, so no request carries a dying token.
