@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fitness.activity.v1 import activity_service_pb2
+from fitness.motion.v1 import motion_service_pb2
 from fitness.saga.v1 import saga_service_pb2
 from fitness.user.v1 import user_service_pb2
 from fitness.watch_logs.v1 import watch_logs_service_pb2
@@ -13,7 +14,13 @@ from services.common.trust import ACTIVITY, COMPONENTS, GATEWAY, SAGA, USER, may
 
 RPCS = {
     f"/{service.full_name}/{method.name}"
-    for module in (user_service_pb2, activity_service_pb2, saga_service_pb2, watch_logs_service_pb2)
+    for module in (
+        user_service_pb2,
+        activity_service_pb2,
+        saga_service_pb2,
+        watch_logs_service_pb2,
+        motion_service_pb2,
+    )
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
 }
@@ -81,4 +88,11 @@ def test_only_the_gateway_may_call_the_watch_log_service() -> None:
     watch_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.WATCH_LOG_SERVICE]
     assert watch_rpcs
     for rpc in watch_rpcs:
+        assert [c for c in COMPONENTS if may_call(c, rpc)] == [GATEWAY], rpc
+
+
+def test_only_the_gateway_may_call_the_motion_service() -> None:
+    motion_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.MOTION_SERVICE]
+    assert len(motion_rpcs) == 6
+    for rpc in motion_rpcs:
         assert [c for c in COMPONENTS if may_call(c, rpc)] == [GATEWAY], rpc
