@@ -39,7 +39,8 @@ def test_messages_split_the_samples_in_order_with_stable_ids() -> None:
     assert [b["messageId"] for b in bodies] == ["s1-0", "s1-1", "s1-2"]
     stamps = [r["timestamp"] for b in bodies for r in b["sensorReadings"]]
     assert stamps == [1_000, 1_020, 1_040, 1_060, 1_080]
-    assert bodies[0]["deviceId"] == "phone" and bodies[0]["sessionId"] == "s1"
+    assert bodies[0]["deviceId"] == "phone"
+    assert bodies[0]["sessionId"] == "s1"
     assert bodies[0]["sensorReadings"][0] == {
         "name": "accelerometer",
         "timestamp": 1_000,
