@@ -80,8 +80,11 @@ class MotionServiceServicer:
         The device is claimed by the first user who posts it; another user gets
         PERMISSION_DENIED. Idempotent by (device_id, message_id): a retry is answered with
         the first answer and `duplicate` set, storing nothing twice. Readings that fail
-        validation are listed in `rejected`, the others stored; INVALID_ARGUMENT when none
-        is left. RESOURCE_EXHAUSTED when the caller already owns the most devices allowed.
+        validation are listed in `rejected`, the others stored; when none is left nothing is
+        stored and the answer has `accepted` 0 with every rejection (an answer, not an error,
+        so that the caller can show why). INVALID_ARGUMENT for a malformed message (ids, no
+        readings or too many); RESOURCE_EXHAUSTED when the caller already owns the most
+        devices allowed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
