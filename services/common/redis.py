@@ -193,3 +193,11 @@ async def publish(redis: RedisClient, channel: str, message: str) -> None:
 def publish_command(redis: RedisClient) -> str:
     """The publish command a Lua script on ``redis`` uses: SPUBLISH on a cluster."""
     return "SPUBLISH" if isinstance(redis, RedisCluster) else "PUBLISH"
+
+
+def publish_blocking(redis: BlockingClient, channel: str, message: str) -> None:
+    """The blocking twin of ``publish``: PUBLISH on one node, SPUBLISH on a cluster."""
+    if isinstance(redis, sync_cluster.RedisCluster):
+        redis.spublish(channel, message)
+    else:
+        redis.publish(channel, message)
