@@ -1,14 +1,29 @@
 """Activity from one window of accelerometer samples. Pure (numpy, no I/O).
 
 ``measure`` turns a window's samples into features that do not depend on the device:
-the window's mean is removed per axis, so whether the accelerometer includes gravity does
-not matter; the spread is summed over the axes, so orientation does not matter; samples
-are put on a uniform grid from their timestamps, so the sampling rate does not matter.
-``classify`` maps the features to an activity with a confidence.
+
+- samples are put on a uniform grid from their timestamps, so the sampling rate does not
+  matter (the grid is never finer than the device's own rate, which would only smooth);
+- only the step band (0.6-5 Hz) of each axis is kept: gravity, and its slow drift while
+  a hand turns the phone, fall below it, so whether the accelerometer includes gravity
+  matters little, and 5 Hz is what a 10 Hz device can still see;
+- the axes' powers are summed, so the orientation does not matter at all.
+
+``dynamic_rms`` is the RMS of that step-band signal; ``periodicity`` the height of its
+normalised autocorrelation at the best lag between 0.25 and 1.5 s (one step or one
+stride), which is what tells walking from a hand fidgeting on a desk; ``cadence_hz`` the
+step rate that lag implies.
+
+``classify`` is a tiny logistic model over (log dynamic RMS, periodicity), its constants
+fitted on real recordings by ``bench.motion_eval`` (docs/motion-accuracy.md):
+P(moving) = sigmoid(rms_weight·ln(rms/still_rms) + periodicity_weight·(periodicity - ½)),
+P(running | moving) = sigmoid(run_sharpness·ln(rms/run_rms)); the most probable activity wins,
+with its probability as the confidence, and UNKNOWN when none reaches ``min_confidence``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -17,87 +32,171 @@ import numpy.typing as npt
 
 from services.motion.domain import Activity, Classification, Features
 
-GRID_HZ = 25.0  # features are measured on this grid whatever the device's rate
-STEP_BAND_HZ = (0.8, 4.0)  # human step rates, walking to sprinting
+GRID_HZ = 25.0  # the finest grid features are measured on, whatever the device's rate
+BAND_HZ = (0.6, 5.0)  # steps and their first harmonics; below is posture and gravity
+LAG_S = (0.25, 1.5)  # one running step (4 Hz) to one slow walking stride (0.67 Hz)
+PERIODICITY_PIVOT = 0.5
+MAX_WINDOW_MS = 60_000  # a longer window is measured over its last minute
 # Two samples further apart than this (or 4 periods) are a gap, not a slow rate.
 MAX_GAP_MS = 500
+# No accelerometer reads more (about 100 000 g): larger features are clipped, so that
+# garbage input still yields finite features.
+LIMIT = 1e6
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where one activity ends and the next begins, and how sure to be before saying so."""
+    """The model's constants: where stationary ends, where running begins, how sure to be."""
 
-    still_rms: float = 0.6  # m/s² of dynamic RMS below which the phone is still
-    run_rms: float = 8.0  # m/s² of dynamic RMS above which a stepping person runs
-    min_samples: int = 8
-    min_coverage: float = 0.5
-    min_rate_hz: float = 5.0
-    min_confidence: float = 0.55  # below this the answer is UNKNOWN
-    sharpness: float = 6.0  # how fast confidence rises away from a threshold (per log-unit)
+    # Fitted on the training parts of stm32-har and UCI HAPT, every variant pooled
+    # (python -m bench.motion_eval, the "both" row, rounded).
+    still_rms: float = 1.32  # m/s² of step-band RMS: P(moving) = ½ at periodicity ½
+    rms_weight: float = 4.6  # logit per log-unit of RMS
+    periodicity_weight: float = 2.8  # logit per unit of periodicity
+    run_rms: float = 7.5  # m/s² of step-band RMS: P(running | moving) = ½
+    run_sharpness: float = 8.0  # logit per log-unit of RMS
+    min_confidence: float = 0.6  # below this the answer is UNKNOWN
+    min_samples: int = 16
+    min_coverage: float = 0.6  # share of the window the samples must cover
+    min_rate_hz: float = 8.0  # 10 Hz devices with some jitter pass
 
 
 DEFAULT = Thresholds()
-FloatArray = npt.NDArray[np.float64]
 
 
 def measure(timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, length_ms: int) -> Features:
     """Features of one window's samples (sorted by time; ``xyz`` shaped (n, 3), m/s²)."""
+    length_ms = min(max(length_ms, 1), MAX_WINDOW_MS)
+    timestamps_ms, xyz = _latest(timestamps_ms, np.asarray(xyz, dtype=np.float64), length_ms)
     n = len(timestamps_ms)
+    magnitude = float(np.sqrt(np.einsum("ij,ij->i", xyz, xyz)).mean()) if n else 0.0
     if n < 2:
-        magnitude = float(np.linalg.norm(xyz, axis=1).mean()) if n else 0.0
         return Features(magnitude, 0.0, 0.0, 0.0, 0.0, n, 0.0)
     steps = np.diff(timestamps_ms)
-    typical = float(np.median(steps)) or 1.0
+    typical = max(float(np.partition(steps, len(steps) // 2)[len(steps) // 2]), 1.0)  # median
     gap = max(MAX_GAP_MS, 4 * typical)
     covered = float(np.minimum(steps, gap).sum()) + typical
     coverage = min(1.0, covered / length_ms)
-    magnitude = float(np.linalg.norm(xyz, axis=1).mean())
-    dynamic = xyz - xyz.mean(axis=0)
-    dynamic_rms = float(math.sqrt(float((dynamic**2).sum(axis=1).mean())))
-    cadence, periodicity = _cadence(timestamps_ms, dynamic)
-    return Features(magnitude, dynamic_rms, cadence, periodicity, 1000.0 / typical, n, coverage)
+    rate = 1000.0 / typical
+    rms, periodicity, cadence = _step_band(timestamps_ms, xyz, min(GRID_HZ, rate))
+    return Features(magnitude, rms, cadence, periodicity, rate, n, coverage)
 
 
-def _cadence(timestamps_ms: npt.NDArray[np.int64], dynamic: FloatArray) -> tuple[float, float]:
-    """The dominant step frequency of the dynamic signal, and the share of power it holds."""
+def _latest(
+    timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, length_ms: int
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The samples of the window's last ``length_ms``, bounded by LIMIT.
+
+    A caller passes one window, so this only guards the grid's size against timestamps
+    that span far more; values beyond LIMIT scale the window down as a whole, so that
+    squares cannot overflow.
+    """
+    if len(timestamps_ms):
+        oldest = int(timestamps_ms[-1]) - length_ms
+        first = int(np.searchsorted(timestamps_ms, oldest, side="right"))
+        timestamps_ms, xyz = timestamps_ms[first:], xyz[first:]
+    peak = float(np.abs(xyz).max()) if len(xyz) else 0.0
+    return timestamps_ms, xyz * (LIMIT / peak) if peak > LIMIT else xyz
+
+
+def _grid(timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, grid_hz: float) -> FloatArray:
+    """The samples linearly interpolated onto a uniform grid, minus their mean, per axis."""
     t = (timestamps_ms - timestamps_ms[0]) / 1000.0
-    if t[-1] < 1.0:
-        return 0.0, 0.0
-    grid = np.arange(0.0, t[-1], 1.0 / GRID_HZ)
-    power = np.zeros(len(grid) // 2 + 1)
-    for axis in range(3):  # power summed over axes: the same whatever the orientation
-        signal = np.interp(grid, t, dynamic[:, axis])
-        power += np.abs(np.fft.rfft(signal * np.hanning(len(grid)))) ** 2
-    freqs = np.fft.rfftfreq(len(grid), 1.0 / GRID_HZ)
-    band = (freqs >= STEP_BAND_HZ[0]) & (freqs <= STEP_BAND_HZ[1])
-    total = float(power[1:].sum())
-    if not band.any() or total <= 0.0:
-        return 0.0, 0.0
-    peak = int(np.argmax(np.where(band, power, -1.0)))
-    near = power[max(peak - 1, 0) : peak + 2].sum()
-    return float(freqs[peak]), float(min(1.0, near / total))
+    grid = np.arange(0.0, t[-1], 1.0 / grid_hz)
+    signal = np.empty((len(grid), 3))
+    for axis in range(3):
+        signal[:, axis] = np.interp(grid, t, xyz[:, axis])
+    signal -= signal.mean(axis=0)
+    return signal
 
 
-def classify(features: Features, thresholds: Thresholds = DEFAULT) -> Classification:
-    """The window's activity, or UNKNOWN with confidence 0 when the data is too thin."""
-    if (
+@functools.lru_cache(maxsize=64)
+def _outside_band(size: int, grid_hz: float) -> npt.NDArray[np.bool_]:
+    """Which bins of a ``size``-point real FFT at ``grid_hz`` lie outside the step band."""
+    freqs = np.fft.rfftfreq(size, 1.0 / grid_hz)
+    outside: npt.NDArray[np.bool_] = (freqs < BAND_HZ[0]) | (freqs > BAND_HZ[1])
+    return outside
+
+
+def _step_band(
+    timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, grid_hz: float
+) -> tuple[float, float, float]:
+    """RMS, periodicity and cadence of the step band, summed over the axes."""
+    if timestamps_ms[-1] - timestamps_ms[0] < 2000:
+        return 0.0, 0.0, 0.0
+    signal = _grid(timestamps_ms, xyz, grid_hz)
+    n = len(signal)
+    size = 1 << (2 * n - 1).bit_length()  # zero-padded: a linear, not circular, correlation
+    spectrum = np.fft.rfft(signal, size, axis=0)
+    power = np.einsum("ij,ij->i", spectrum.real, spectrum.real)
+    power += np.einsum("ij,ij->i", spectrum.imag, spectrum.imag)
+    power[_outside_band(size, grid_hz)] = 0.0
+    correlation = np.fft.irfft(power, size)[:n]
+    energy = float(correlation[0])
+    if energy <= 1e-12 * n:  # nothing in the band: a still phone, or a constant signal
+        return 0.0, 0.0, 0.0
+    periodicity, lag_s = _best_lag(correlation, energy, grid_hz)
+    return math.sqrt(energy / n), periodicity, _cadence(lag_s)
+
+
+def _best_lag(correlation: FloatArray, energy: float, grid_hz: float) -> tuple[float, float]:
+    """The highest normalised autocorrelation among one step's to one stride's lags."""
+    n = len(correlation)
+    lo = max(1, math.ceil(LAG_S[0] * grid_hz))
+    hi = min(math.floor(LAG_S[1] * grid_hz), n // 2)
+    if hi < lo:
+        return 0.0, 0.0
+    lags = np.arange(lo, hi + 1)
+    normalised = correlation[lo : hi + 1] / energy * (n / (n - lags))  # unbiased estimate
+    best = int(np.argmax(normalised))
+    return float(np.clip(normalised[best], 0.0, 1.0)), float(lags[best]) / grid_hz
+
+
+def _cadence(lag_s: float) -> float:
+    """Steps per second of a period: periods longer than a slow step (0.8 s) are strides."""
+    if lag_s <= 0.0:
+        return 0.0
+    return 1.0 / lag_s if lag_s <= 0.8 else 2.0 / lag_s
+
+
+def probabilities(features: Features, thresholds: Thresholds = DEFAULT) -> dict[Activity, float]:
+    """The model's probability of each activity (they sum to 1)."""
+    log_rms = math.log(max(features.dynamic_rms, 1e-6))
+    moving = _sigmoid(
+        thresholds.rms_weight * (log_rms - math.log(thresholds.still_rms))
+        + thresholds.periodicity_weight * (features.periodicity - PERIODICITY_PIVOT)
+    )
+    running = _sigmoid(thresholds.run_sharpness * (log_rms - math.log(thresholds.run_rms)))
+    return {
+        Activity.STATIONARY: 1.0 - moving,
+        Activity.WALKING: moving * (1.0 - running),
+        Activity.RUNNING: moving * running,
+    }
+
+
+def _sigmoid(z: float) -> float:
+    """The logistic function, safe for any finite z."""
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def too_thin(features: Features, thresholds: Thresholds = DEFAULT) -> bool:
+    """Whether the window holds too little data to say anything."""
+    return (
         features.samples < thresholds.min_samples
         or features.coverage < thresholds.min_coverage
         or features.rate_hz < thresholds.min_rate_hz
-    ):
+    )
+
+
+def classify(features: Features, thresholds: Thresholds = DEFAULT) -> Classification:
+    """The window's activity, or UNKNOWN (confidence 0 when the data is too thin)."""
+    if too_thin(features, thresholds):
         return Classification(Activity.UNKNOWN, 0.0)
-    rms = max(features.dynamic_rms, 1e-6)
-    if rms < thresholds.still_rms:
-        activity, nearest = Activity.STATIONARY, thresholds.still_rms
-    elif rms < thresholds.run_rms:
-        activity = Activity.WALKING
-        nearest = min(
-            (thresholds.still_rms, thresholds.run_rms), key=lambda b: abs(math.log(rms / b))
-        )
-    else:
-        activity, nearest = Activity.RUNNING, thresholds.run_rms
-    margin = abs(math.log(rms / nearest))
-    confidence = 1.0 / (1.0 + math.exp(-thresholds.sharpness * margin))
+    odds = probabilities(features, thresholds)
+    activity = max(odds, key=odds.__getitem__)
+    confidence = round(odds[activity], 4)
     if confidence < thresholds.min_confidence:
-        return Classification(Activity.UNKNOWN, round(confidence, 4))
-    return Classification(activity, round(confidence, 4))
+        return Classification(Activity.UNKNOWN, confidence)
+    return Classification(activity, confidence)
