@@ -42,19 +42,22 @@ from gateway.routes import (
     accounts,
     admin,
     changes,
+    devices,
     goals,
     notifications,
+    sensor_data,
     users,
     watch_logs,
     workouts,
 )
 from gateway.routes import group_sessions as live_routes
 from gateway.routes.cached import open_cache
-from services.common.trust import ACTIVITY, SAGA, USER, WATCH_LOGS
+from services.common.trust import ACTIVITY, MOTION, SAGA, USER, WATCH_LOGS
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
 from services.common.upstream.rpcs import (
     ACTIVITY_SERVICE,
+    MOTION_SERVICE,
     SAGA_SERVICE,
     USER_SERVICE,
     WATCH_LOG_SERVICE,
@@ -93,6 +96,13 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             pool,
             clock,
             connect=connector(tls, WATCH_LOGS),
+        ),
+        motion=UpstreamPool(
+            MOTION_SERVICE.full_name,
+            settings.motion_service_addresses,
+            pool,
+            clock,
+            connect=connector(tls, MOTION),
         ),
     )
 
@@ -141,6 +151,8 @@ ROUTERS = (
     live_socket.router,
     admin.router,
     watch_logs.router,
+    sensor_data.router,
+    devices.router,
     health.router,
 )
 
@@ -206,6 +218,13 @@ def install_limits(
         settings.watch_log_quota(),
         prefix="watch-log-entries",
         refusal="too many watch-log entries this hour, retry later",
+    )
+    # Raw readings stay for the raw retention: one account must not fill the streams either.
+    app.state.motion_quota = CreationLimit(
+        redis.commands,
+        settings.motion_quota(),
+        prefix="motion-readings",
+        refusal="too many sensor readings this hour, retry later",
     )
     app.state.login_throttle = LoginThrottle(
         redis.commands, settings.login_throttle_settings(), wall_clock

@@ -27,6 +27,7 @@ class GatewaySettings(BaseSettings):
     activity_service_addresses: AddressList = ["127.0.0.1:50061", "127.0.0.1:50062"]
     saga_coordinator_addresses: AddressList = ["127.0.0.1:50071"]
     watch_log_service_addresses: AddressList = ["127.0.0.1:50081"]
+    motion_service_addresses: AddressList = ["127.0.0.1:50091"]
     jwt_public_key_file: Path = Path(".run/keys/jwt_public.pem")
     jwt_issuer: str = "fitness-user-service"
     jwt_audience: str = "fitness-api"
@@ -47,6 +48,18 @@ class GatewaySettings(BaseSettings):
         12_000, gt=0, description="Entries one user may post per window (429 beyond)"
     )
     watch_logs_window: float = Field(3600.0, gt=0, description="Watch-log quota window, seconds")
+    motion_max_readings: int = Field(
+        1000, ge=1, le=1000, description="Readings one POST /sensor-data may carry"
+    )
+    motion_max_bytes: int = Field(
+        256 * 1024, gt=0, description="Body bound of POST /sensor-data (others: max_body_bytes)"
+    )
+    # Two phones at 100 Hz for the whole hour: a hostile account fills at most this much
+    # of the raw streams per window.
+    motion_max_readings_per_window: int = Field(
+        720_000, gt=0, description="Sensor readings one user may post per window (429 beyond)"
+    )
+    motion_window: float = Field(3600.0, gt=0, description="Sensor-reading quota window, seconds")
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = Field(64, gt=0)
     redis_timeout: float = Field(
@@ -128,6 +141,10 @@ class GatewaySettings(BaseSettings):
         """The per-user bound on watch-log entries posted."""
         return CreationSettings(self.watch_logs_max_entries_per_window, self.watch_logs_window)
 
+    def motion_quota(self) -> CreationSettings:
+        """The per-user bound on sensor readings posted."""
+        return CreationSettings(self.motion_max_readings_per_window, self.motion_window)
+
     def live_settings(self) -> LiveSettings:
         """The WebSocket part of the settings."""
         return LiveSettings(
@@ -141,7 +158,10 @@ class GatewaySettings(BaseSettings):
 
     def body_limits(self) -> dict[tuple[str, str], int]:
         """Routes whose bodies may exceed max_body_bytes: (method, path) -> bound."""
-        return {("POST", "/watch-logs"): self.watch_logs_max_bytes}
+        return {
+            ("POST", "/watch-logs"): self.watch_logs_max_bytes,
+            ("POST", "/sensor-data"): self.motion_max_bytes,
+        }
 
     def pool_settings(self) -> PoolSettings:
         """The upstream tuning part of the settings."""

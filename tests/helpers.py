@@ -25,7 +25,10 @@ from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
 from services.common.redis import cluster_seeds, is_cluster
 from services.common.tls import TlsFiles, secure_aio_channel
-from services.common.trust import ACTIVITY, SAGA, USER, WATCH_LOGS
+from services.common.trust import ACTIVITY, MOTION, SAGA, USER, WATCH_LOGS
+from services.motion.__main__ import MotionProcess
+from services.motion.config import MotionSettings, ProcessorSettings, SinkSettings
+from services.motion.metrics import MotionMetrics
 from services.user import roles_cli
 from services.user.__main__ import MIGRATIONS as USER_MIGRATIONS
 from services.user.__main__ import build_deps as build_user_deps
@@ -143,6 +146,24 @@ async def start_watch_log_server(
         },
     )
     process = WatchLogProcess(settings, WatchLogMetrics(CollectorRegistry()))
+    await process.start()
+    return process
+
+
+async def start_motion_server(
+    redis_url: str, port: int = 0, *, certs: ServiceCerts, **options: Any
+) -> MotionProcess:
+    """A motion service on loopback over mTLS, on ``redis_url``, with metrics in a registry
+    of its own (several run in one process)."""
+    settings = MotionSettings(
+        port=port,
+        redis_url=redis_url,
+        tls_ca_file=certs.of(MOTION).ca,
+        tls_cert_file=certs.of(MOTION).cert,
+        tls_key_file=certs.of(MOTION).key,
+        **options,
+    )
+    process = MotionProcess(settings, MotionMetrics(CollectorRegistry()))
     await process.start()
     return process
 
@@ -276,6 +297,9 @@ COMPONENT_SETTINGS: dict[str, type[BaseSettings]] = {
     "services.user": UserSettings,
     "services.activity": ActivitySettings,
     "services.watch_logs": WatchLogSettings,
+    "services.motion": MotionSettings,
+    "services.motion.processor": ProcessorSettings,
+    "services.motion.sink": SinkSettings,
     "saga_coordinator": SagaSettings,
     "gateway": GatewaySettings,
     "etl": EtlSettings,

@@ -24,10 +24,11 @@ class Upstreams:
     activity: UpstreamPool
     sagas: UpstreamPool
     watch_logs: UpstreamPool
+    motion: UpstreamPool
 
     def all(self) -> list[UpstreamPool]:
         """Every pool."""
-        return [self.users, self.activity, self.sagas, self.watch_logs]
+        return [self.users, self.activity, self.sagas, self.watch_logs, self.motion]
 
 
 async def upstreams(request: Request) -> Upstreams:

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field
 from services.activity.domain import WORKOUT_TYPES
 from services.common.text import MULTILINE_PATTERN, SINGLE_LINE_PATTERN, describe, unsafe_character
 from services.common.timeutil import parse_date, parse_time
+from services.motion import validation as motion_rules
 from services.watch_logs.domain import ACTIVITIES
 
 INT32_MAX = 2**31 - 1
@@ -263,3 +264,65 @@ ToTime = Annotated[
 BucketName = Literal["hour", "day"]
 ExportFormat = Literal["csv", "ndjson"]
 QueryDate = Annotated[IsoDate | None, Query(description="YYYY-MM-DD (UTC)")]
+
+# Motion (POST /sensor-data, /devices): the motion service's bounds (services/motion/validation.py).
+SensorId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=motion_rules.ID_MAX,
+        pattern=ID_PATTERN,
+        examples=["phone-1"],
+    ),
+]
+SensorName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=motion_rules.NAME_MAX,
+        pattern=f"^{motion_rules.NAME_PATTERN.pattern}$",
+        description="The sensor; 'accelerometer' readings are classified, others stored raw",
+        examples=["accelerometer"],
+    ),
+]
+TimestampMs = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=motion_rules.MAX_TIMESTAMP_MS,
+        description="Milliseconds since the Unix epoch; within the last 24 h, at most 5 min ahead",
+        examples=[1_767_225_600_000],
+    ),
+]
+SensorValue = Annotated[
+    float,
+    Field(
+        ge=-motion_rules.MAX_ABS_VALUE,
+        le=motion_rules.MAX_ABS_VALUE,
+        allow_inf_nan=False,
+        description="A finite number (m/s² for the accelerometer)",
+    ),
+]
+SensorValues = Annotated[
+    list[SensorValue],
+    Field(
+        min_length=1,
+        max_length=motion_rules.MAX_VALUES,
+        description="[x, y, z] for the accelerometer; 1-16 numbers for other sensors",
+    ),
+]
+DevicePathId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=motion_rules.ID_MAX,
+        pattern=ID_PATTERN,
+        description="A device id as POST /sensor-data named it",
+    ),
+]
+MotionFrom = Annotated[
+    Timestamp | None,
+    Query(alias="from", description="RFC 3339; default 24 h before to (at most 7 days before)"),
+]
+MotionTo = Annotated[Timestamp | None, Query(alias="to", description="RFC 3339; default now")]
+MotionPageSize = Annotated[int, Query(ge=1, le=1000, description="At most this many per page")]

@@ -22,8 +22,8 @@ MAX_READINGS = 1000
 MAX_VALUES = 16
 MAX_ABS_VALUE = 1e6
 ACCELEROMETER_VALUES = 3
-# Milliseconds since the epoch as a proto int64 holds them; the window refuses far less.
-MAX_TIMESTAMP_MS = 2**63 - 1
+# The last millisecond of year 9999 (what a time can be shown as); the window refuses far less.
+MAX_TIMESTAMP_MS = 253_402_300_799_999
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from saga_coordinator.__main__ import SagaProcess
 from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import GATEWAY
+from services.motion.__main__ import MotionProcess
 from services.watch_logs.__main__ import WatchLogProcess
 from tests.helpers import (
     FakeClock,
@@ -28,6 +29,7 @@ from tests.helpers import (
     ServiceCerts,
     address,
     start_activity_server,
+    start_motion_server,
     start_saga_coordinator,
     start_user_server,
     start_watch_log_server,
@@ -47,6 +49,7 @@ class Platform:
     sagas: SagaProcess | None = None
     user_database_url: str = ""
     watch_logs: WatchLogProcess | None = None
+    motion: MotionProcess | None = None
 
     @property
     def upstreams(self) -> Upstreams:
@@ -66,11 +69,13 @@ async def running_platform(
     *,
     certs: ServiceCerts,
     watch_log_options: dict[str, Any] | None = None,
+    motion_options: dict[str, Any] | None = None,
     **gateway_options: object,
 ) -> AsyncIterator[Platform]:
     """Start user and activity services and the gateway, all over mTLS; stop them afterwards.
 
-    ``watch_log_options`` are WatchLogSettings fields (say, injected faults)."""
+    ``watch_log_options`` are WatchLogSettings fields (say, injected faults),
+    ``motion_options`` MotionSettings fields."""
     # The user service forgets changed profiles in the gateways' cache (the same Redis).
     users = [
         await start_user_server(user_db, keys, port, certs=certs, redis_url=redis_url)
@@ -83,6 +88,7 @@ async def running_platform(
     )
     sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)], certs=certs)
     watch_logs = await start_watch_log_server(redis_url, certs=certs, **(watch_log_options or {}))
+    motion = await start_motion_server(redis_url, certs=certs, **(motion_options or {}))
     settings = GatewaySettings(
         tls_ca_file=certs.of(GATEWAY).ca,
         tls_cert_file=certs.of(GATEWAY).cert,
@@ -91,6 +97,7 @@ async def running_platform(
         activity_service_addresses=[address(activity)],
         saga_coordinator_addresses=[sagas.server.bound_address],
         watch_log_service_addresses=[watch_logs.bound_address],
+        motion_service_addresses=[motion.bound_address],
         jwt_public_key_file=keys.public,
         redis_url=redis_url,
         # Every test registers from the one ASGI client address into the session's Redis,
@@ -109,8 +116,11 @@ async def running_platform(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
-            yield Platform(client, app, clock, certs, users, [activity], sagas, user_db, watch_logs)
+            yield Platform(
+                client, app, clock, certs, users, [activity], sagas, user_db, watch_logs, motion
+            )
     finally:
+        await motion.stop(grace=0)
         await watch_logs.stop(grace=0)
         await sagas.stop(grace=0)
         await activity.stop(grace=0)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
+from fitness.motion.v1 import motion_service_pb2 as motion_pb
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
 from fitness.watch_logs.v1 import watch_logs_service_pb2 as watch_pb
@@ -59,6 +60,7 @@ USER_SERVICE = the_service(user_pb.DESCRIPTOR)
 ACTIVITY_SERVICE = the_service(activity_pb.DESCRIPTOR)
 SAGA_SERVICE = the_service(saga_pb.DESCRIPTOR)
 WATCH_LOG_SERVICE = the_service(watch_pb.DESCRIPTOR)
+MOTION_SERVICE = the_service(motion_pb.DESCRIPTOR)
 
 
 class UserRpc:
@@ -224,4 +226,42 @@ class WatchLogRpc:
         "GetPipelineStatus",
         watch_pb.GetPipelineStatusRequest,
         watch_pb.GetPipelineStatusResponse,
+    )
+
+
+class MotionRpc:
+    """The motion service's methods."""
+
+    IngestSensorData = rpc(
+        MOTION_SERVICE,
+        "IngestSensorData",
+        motion_pb.IngestSensorDataRequest,
+        motion_pb.IngestSensorDataResponse,
+    )
+    ListDevices = rpc(
+        MOTION_SERVICE, "ListDevices", motion_pb.ListDevicesRequest, motion_pb.ListDevicesResponse
+    )
+    GetCurrentActivity = rpc(
+        MOTION_SERVICE,
+        "GetCurrentActivity",
+        motion_pb.GetCurrentActivityRequest,
+        motion_pb.GetCurrentActivityResponse,
+    )
+    GetActivityTimeline = rpc(
+        MOTION_SERVICE,
+        "GetActivityTimeline",
+        motion_pb.GetActivityTimelineRequest,
+        motion_pb.GetActivityTimelineResponse,
+    )
+    GetActivityDistribution = rpc(
+        MOTION_SERVICE,
+        "GetActivityDistribution",
+        motion_pb.GetActivityDistributionRequest,
+        motion_pb.GetActivityDistributionResponse,
+    )
+    ListActivityRecords = rpc(
+        MOTION_SERVICE,
+        "ListActivityRecords",
+        motion_pb.ListActivityRecordsRequest,
+        motion_pb.ListActivityRecordsResponse,
     )
