@@ -76,7 +76,8 @@ def _ports_taken(host: str, ports: Sequence[int]) -> bool:
         print(
             f"error: port(s) already in use: {', '.join(map(str, taken))}. "
             "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
-            "LOCAL_ACTIVITY_PORTS / LOCAL_SAGA_PORT / LOCAL_REDIS_PORT / LOCAL_WAREHOUSE_PORT"
+            "LOCAL_ACTIVITY_PORTS / LOCAL_WATCH_LOG_PORTS / LOCAL_MOTION_PORTS / LOCAL_SAGA_PORT /"
+            " LOCAL_REDIS_PORT / LOCAL_WAREHOUSE_PORT (and their *_METRICS_PORT[S])"
             " (and for --ha LOCAL_HA_GATEWAY_PORT / LOCAL_HA_REDIS_PORTS / "
             "LOCAL_HA_REDIS_BUS_PORTS / LOCAL_HA_POSTGRES_PORTS).",
             file=sys.stderr,
@@ -131,6 +132,10 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
         f"  saga coord.     {topology.saga_address()}   (gRPC, reflection on)",
         f"  watch logs      {', '.join(topology.watch_log_addresses())}   (gRPC; REST: "
         "POST /watch-logs; fill it: python -m services.watch_logs.producer_cli)",
+        f"  motion          {', '.join(topology.motion_addresses())}   (gRPC; REST: "
+        "POST /sensor-data; replay a recording: python -m services.motion.replay)",
+        "                  one processor worker, one sink worker into the warehouse"
+        " (raw_data.activity_records, processed_data.user_activity_processed)",
         f"  gRPC is mTLS    certificates in {certs_dir(settings.data_dir.resolve())}"
         "   (grpcurl: see README)",
         "  service metrics "
@@ -140,6 +145,9 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
                 *settings.user_metrics_ports,
                 *settings.activity_metrics_ports,
                 *settings.watch_log_metrics_ports,
+                *settings.motion_metrics_ports,
+                settings.motion_processor_metrics_port,
+                settings.motion_sink_metrics_port,
                 settings.saga_metrics_port,
             ]
         ),

@@ -114,6 +114,45 @@ def watch_log_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     return instances("watch_logs", "WATCH_LOGS_", env, ports, metrics)
 
 
+def motion_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The motion-service instances, one processor worker and one warehouse sink worker,
+    all on the shared Redis (the sink copies both streams into the warehouse)."""
+    settings = topology.settings
+    redis_url = settings.gateway_redis_url()
+    env = {
+        **SHARED,
+        "MOTION_HOST": settings.host,
+        "MOTION_REDIS_URL": redis_url,
+        **tls_env("MOTION_", data, "motion"),
+    }
+    ports, metrics = settings.motion_ports, settings.motion_metrics_ports
+    processor = settings.motion_processor_metrics_port
+    processor_env = {
+        **SHARED,
+        "MOTION_PROCESSOR_REDIS_URL": redis_url,
+        "MOTION_PROCESSOR_HOST": settings.host,
+        "MOTION_PROCESSOR_METRICS_PORT": str(processor),
+    }
+    sink = settings.motion_sink_metrics_port
+    sink_env = {
+        **SHARED,
+        "MOTION_SINK_REDIS_URL": redis_url,
+        "MOTION_SINK_WAREHOUSE_URL": settings.etl_warehouse_url(),
+        "MOTION_SINK_HOST": settings.host,
+        "MOTION_SINK_METRICS_PORT": str(sink),
+    }
+    return [
+        *instances("motion", "MOTION_", env, ports, metrics),
+        ProcessSpec(
+            "motion-processor",
+            python_module("services.motion.processor"),
+            processor_env,
+            [processor],
+        ),
+        ProcessSpec("motion-sink", python_module("services.motion.sink"), sink_env, [sink]),
+    ]
+
+
 def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     """The saga coordinator: one instance, its log in SQLite next to the other stores
     unless a database is configured."""
@@ -168,6 +207,7 @@ def gateway_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "GATEWAY_ACTIVITY_SERVICE_ADDRESSES": ",".join(topology.activity_addresses()),
         "GATEWAY_SAGA_COORDINATOR_ADDRESSES": topology.saga_address(),
         "GATEWAY_WATCH_LOG_SERVICE_ADDRESSES": ",".join(topology.watch_log_addresses()),
+        "GATEWAY_MOTION_SERVICE_ADDRESSES": ",".join(topology.motion_addresses()),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
         "GATEWAY_ALLOWED_ORIGINS": ",".join(local_origins(settings.host, settings.gateway_port)),
@@ -185,6 +225,7 @@ COMPONENTS = (
     watch_log_specs,
     saga_specs,
     warehouse_specs,
+    motion_specs,  # after the warehouse: its sink writes there
     gateway_specs,
 )
 

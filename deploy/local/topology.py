@@ -30,6 +30,10 @@ class LocalSettings(BaseSettings):
     activity_metrics_ports: AddressList = ["9111", "9112"]
     watch_log_ports: AddressList = ["50081", "50082"]
     watch_log_metrics_ports: AddressList = ["9131", "9132"]
+    motion_ports: AddressList = ["50091", "50092"]
+    motion_metrics_ports: AddressList = ["9141", "9142"]
+    motion_processor_metrics_port: int = 9151
+    motion_sink_metrics_port: int = 9161
     saga_port: int = 50071
     saga_metrics_port: int = 9121
     redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
@@ -101,6 +105,10 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         activity_metrics_ports=ports(),
         watch_log_ports=ports(),
         watch_log_metrics_ports=ports(),
+        motion_ports=ports(),
+        motion_metrics_ports=ports(),
+        motion_processor_metrics_port=free_port(),
+        motion_sink_metrics_port=free_port(),
         saga_port=free_port(),
         saga_metrics_port=free_port(),
         redis_port=free_port(),
@@ -169,6 +177,10 @@ class Topology:
     def watch_log_addresses(self) -> list[str]:
         """host:port of every watch-log-service instance."""
         return [f"{self.settings.host}:{port}" for port in self.settings.watch_log_ports]
+
+    def motion_addresses(self) -> list[str]:
+        """host:port of every motion-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.motion_ports]
 
     def saga_address(self) -> str:
         """host:port of the saga coordinator."""

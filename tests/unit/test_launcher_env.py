@@ -130,6 +130,10 @@ def test_the_ha_topology_runs_two_gateways_and_two_instances_of_each_service() -
         "etl",
         "gateway",
         "gateway-2",
+        "motion-1",
+        "motion-2",
+        "motion-processor",
+        "motion-sink",
         "saga",
         "user-1",
         "user-2",
@@ -144,7 +148,8 @@ def test_every_store_user_of_the_ha_topology_is_pointed_at_the_ha_data_tier() ->
 
     redis = {name: e[k] for name, e in env.items() for k in e if k.endswith("_REDIS_URL")}
     redis_users = ["activity-1", "activity-2", "gateway", "gateway-2", "user-1", "user-2"]
-    assert redis == dict.fromkeys([*redis_users, "watch_logs-1", "watch_logs-2"], CLUSTER)
+    motion = ["motion-1", "motion-2", "motion-processor", "motion-sink"]
+    assert redis == dict.fromkeys([*redis_users, "watch_logs-1", "watch_logs-2", *motion], CLUSTER)
     # On the cluster a watch-log batch is acknowledged once a replica holds it.
     assert {env[f"watch_logs-{n}"]["WATCH_LOGS_REPLICAS_TO_ACK"] for n in (1, 2)} == {"1"}
     users = {name: e[k] for name, e in env.items() for k in e if k.endswith("USER_DATABASE_URL")}
@@ -166,7 +171,7 @@ def test_the_ha_topologys_default_ports_are_all_different() -> None:
     settings = LocalSettings()
     ports = [*build_ha_topology(settings, HA).all_ports(), *settings.ha_data_ports()]
 
-    assert len(ports) == len(set(ports)) == 34  # 18 supervised, 16 in the data tier
+    assert len(ports) == len(set(ports)) == 40  # 24 supervised, 16 in the data tier
 
 
 def test_make_run_starts_two_watch_log_instances_that_ack_without_a_replica() -> None:
@@ -179,3 +184,26 @@ def test_make_run_starts_two_watch_log_instances_that_ack_without_a_replica() ->
     assert {spec.env["WATCH_LOGS_REPLICAS_TO_ACK"] for spec in specs.values()} == {"0"}
     addresses = gateway.env["GATEWAY_WATCH_LOG_SERVICE_ADDRESSES"].split(",")
     assert addresses == [f"127.0.0.1:{spec.env['WATCH_LOGS_PORT']}" for spec in specs.values()]
+
+
+def test_make_run_starts_two_motion_instances_one_processor_and_one_sink_on_the_shared_redis() -> (
+    None
+):
+    topology = build_topology(LocalSettings(data_dir=Path("run"), redis_url="", warehouse_url=""))
+    specs = {spec.name: spec for spec in topology.specs if spec.name.startswith("motion")}
+    gateway = next(spec for spec in topology.specs if spec.name == "gateway")
+
+    assert sorted(specs) == ["motion-1", "motion-2", "motion-processor", "motion-sink"]
+    addresses = gateway.env["GATEWAY_MOTION_SERVICE_ADDRESSES"].split(",")
+    assert addresses == [f"127.0.0.1:{specs[f'motion-{n}'].env['MOTION_PORT']}" for n in (1, 2)]
+    redis = {value for spec in specs.values() for k, value in spec.env.items() if "REDIS" in k}
+    assert redis == {topology.settings.gateway_redis_url()}
+
+
+def test_the_motion_sink_writes_into_the_warehouse_the_launcher_starts_and_the_etl_loads() -> None:
+    topology = build_topology(LocalSettings(data_dir=Path("run"), warehouse_url=""))
+    env = {spec.name: spec.env for spec in topology.specs}
+    names = [spec.name for spec in topology.specs]
+
+    assert env["motion-sink"]["MOTION_SINK_WAREHOUSE_URL"] == env["etl"]["ETL_WAREHOUSE_URL"]
+    assert names.index("warehouse") < names.index("motion-sink")
