@@ -9,6 +9,7 @@ class ProcessorMetrics:
     """What one worker counts: windows, readings, late drops, take-overs, its partitions."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.windows = Counter(
             "motion_processor_windows",
             "Windows emitted (written for the first time), by activity.",

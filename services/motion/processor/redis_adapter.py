@@ -17,6 +17,7 @@ from services.motion.processor.ports import Emitted, RawEntry
 from services.motion.records import encode_record, state_fields
 
 GROUP = "processor"
+LAG_COUNT_BOUND = 10_000  # where Redis does not report the lag, it is counted up to this
 TRIM_BOUND = 100  # expired records dropped per device per emission: each call stays short
 # Heartbeats older than this many lease periods are removed (workers long gone).
 FORGET_BEATS_AFTER_LEASES = 10
@@ -137,8 +138,16 @@ class RedisProcessorStore:
             return 0
         for group in groups:
             if group["name"] == self.group.group:
-                return int(group.get("lag") or 0)
+                return self._lag_of(part, group)
         return 0
+
+    def _lag_of(self, part: Partition, group: dict[str, Any]) -> int:
+        """Redis 7 reports the lag; before it, count what follows the last delivered id."""
+        if group.get("lag") is not None:
+            return int(group["lag"])
+        after = f"({group['last-delivered-id']}"
+        unread: Any = self.client.xrange(part.raw, after, "+", count=LAG_COUNT_BOUND)
+        return len(unread)
 
 
 def _window_args(record: ActivityRecord) -> list[Any]:
