@@ -71,6 +71,9 @@ def test_redis_demands_a_password_and_every_client_url_carries_one(target: str) 
         "fitness-activity",
         "fitness-user",
         "fitness-watch-logs",
+        "fitness-motion",
+        "fitness-motion-processor",
+        "fitness-motion-sink",
     }
     assert [n for n, url in urls.items() if urlsplit(url).password != PLACEHOLDER] == []
 

@@ -41,6 +41,7 @@ GRPC_COMPONENT = {
     "services.activity": "activity",
     "saga_coordinator": "saga",
     "services.watch_logs": "watch_logs",
+    "services.motion": "motion",
 }
 
 
@@ -90,6 +91,9 @@ def test_the_production_overlay_runs_every_component_and_the_ha_data_tier() -> N
         ("Deployment", "fitness-activity"),
         ("Deployment", "fitness-saga"),
         ("Deployment", "fitness-watch-logs"),
+        ("Deployment", "fitness-motion"),
+        ("Deployment", "fitness-motion-processor"),
+        ("Deployment", "fitness-motion-sink"),
         ("CronJob", "fitness-etl"),
         ("Job", "redis-cluster-init"),
         ("Job", "mongo-replica-set-init"),
