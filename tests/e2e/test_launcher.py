@@ -27,13 +27,14 @@ from deploy.local import free_port
 from tests.helpers import linger_in_time_wait
 
 READY_LINE = "Press Ctrl-C to stop."
-# redis, 2 user, 2 activity, 2 watch-log, saga coordinator, warehouse, ETL scheduler, gateway
-CHILDREN = 11
+# redis, 2 user, 2 activity, 2 watch-log, saga coordinator, warehouse, ETL scheduler,
+# 2 motion, the motion processor and sink, gateway
+CHILDREN = 15
 
 
 def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, str]:
     """Environment for a launcher on free ports and a private data directory."""
-    ports = [free_port() for _ in range(17)]
+    ports = [free_port() for _ in range(21)]
     return {
         **os.environ,
         "LOCAL_DATA_DIR": str(tmp_path / "run"),
@@ -49,6 +50,10 @@ def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, s
         "LOCAL_WAREHOUSE_PORT": str(ports[11]),
         "LOCAL_WATCH_LOG_PORTS": f"{ports[13]},{ports[14]}",
         "LOCAL_WATCH_LOG_METRICS_PORTS": f"{ports[15]},{ports[16]}",
+        "LOCAL_MOTION_PORTS": f"{ports[17]},{ports[18]}",
+        "LOCAL_MOTION_METRICS_PORTS": f"{ports[19]},{ports[20]}",
+        "LOCAL_MOTION_PROCESSOR_METRICS_PORT": str(free_port()),
+        "LOCAL_MOTION_SINK_METRICS_PORT": str(free_port()),
         **extra,
     }
 
@@ -166,6 +171,7 @@ def test_ctrl_c_stops_every_child_without_a_traceback_and_a_relaunch_starts_at_o
     try:
         first.wait_for(READY_LINE)
         assert f"{first.gateway}/health/live" in first.output
+        assert "one processor worker, one sink worker into the warehouse" in first.output
         children = first.children()
         assert len(children) == CHILDREN, first.launcher_lines()
         assert first.ctrl_c() == 0

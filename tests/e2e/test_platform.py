@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -169,6 +171,77 @@ def test_the_etl_loads_that_workout_into_the_warehouse_and_reports_it(
     assert "'workouts': 1" in loaded.stdout
     assert report.returncode == 0, report.stderr
     assert "e2e" in report.stdout
+
+
+def test_sensor_readings_posted_to_the_gateway_land_once_in_the_warehouse(
+    supervisor: Supervisor, gateway: httpx.Client, account: tuple[str, dict[str, str]]
+) -> None:
+    start = int(time.time() * 1000) - 10_000
+    readings = [
+        {"name": "accelerometer", "timestamp": start + 20 * i, "values": [0.1, 0.2, 9.8]}
+        for i in range(50)
+    ]
+    body = {"messageId": "e2e-m1", "sessionId": "e2e-s1", "deviceId": "e2e-phone"}
+    posted = gateway.post(
+        "/sensor-data", headers=account[1], json={**body, "sensorReadings": readings}
+    )
+    again = gateway.post(
+        "/sensor-data", headers=account[1], json={**body, "sensorReadings": readings}
+    )
+    assert (posted.status_code, again.status_code) == (202, 202), again.text
+    url = supervisor.topology.settings.etl_warehouse_url()
+    query = "SELECT count(*) FROM raw_data.activity_records WHERE device_id = 'e2e-phone'"
+    sink = f"http://127.0.0.1:{supervisor.topology.settings.motion_sink_metrics_port}/metrics"
+    deadline = time.monotonic() + 30  # the sink worker copies the raw streams
+    while not (_warehouse_count(url, query) == 50 and _sink_settled(sink)):
+        assert time.monotonic() < deadline, "the sink never wrote the readings"
+        time.sleep(0.2)
+
+
+def _sink_settled(url: str) -> bool:
+    """The raw sink has read and acked everything (lag and pending 0)."""
+    figures = {
+        s.name: s.value
+        for s in _samples(url)
+        if s.name in ("motion_sink_lag", "motion_sink_pending") and s.labels["sink"] == "raw"
+    }
+    return figures == {"motion_sink_lag": 0, "motion_sink_pending": 0}
+
+
+def _warehouse_count(url: str, query: str) -> int:
+    """A count from the warehouse; -1 while its table does not exist yet."""
+    with psycopg.connect(url) as conn:
+        try:
+            row = conn.execute(query).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return -1
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.parametrize("name", ["motion-processor", "motion-sink"])
+def test_a_motion_worker_stops_cleanly_on_sigterm_and_is_started_again(
+    supervisor: Supervisor, name: str
+) -> None:
+    metrics = supervisor.spec(name).ports[0]
+    assert supervisor.processes[name].poll() is None
+    assert _samples(f"http://127.0.0.1:{metrics}/metrics")
+
+    supervisor.kill(name, signal.SIGTERM)
+
+    assert supervisor.processes[name].returncode == 0
+    deadline = time.monotonic() + 30
+    while not _answers(f"http://127.0.0.1:{metrics}/metrics"):
+        supervisor.supervise()
+        assert time.monotonic() < deadline, f"{name} was not started again"
+        time.sleep(0.2)
+    assert supervisor.processes[name].poll() is None
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).is_success
+    except httpx.HTTPError:
+        return False
 
 
 def test_the_request_id_reaches_the_logs_of_every_service_on_the_path(
