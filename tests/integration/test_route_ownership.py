@@ -8,6 +8,7 @@ call it, and every route over a user's data is then tried by another user.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
@@ -16,6 +17,8 @@ from tests.helpers import assert_error, register_and_login
 from tests.integration.platform import Platform
 
 FUTURE_DATE = "2099-12-31"
+# A reading the motion service accepts (taken when the module is loaded).
+READING = {"name": "accelerometer", "timestamp": int(time.time() * 1000), "values": [0, 9.8, 0]}
 
 # Anyone may call these, with or without a token.
 PUBLIC = {
@@ -52,7 +55,7 @@ SHARED = {
     ("WS", "/ws/sessions/{session_id}"),
 }
 # The token alone says whose: no id of another user can be named.
-OWN_BY_TOKEN = {("POST", "/users/logout"), ("WS", "/ws/notifications")}
+OWN_BY_TOKEN = {("POST", "/users/logout"), ("WS", "/ws/notifications"), ("GET", "/devices")}
 # Routes over one user's data, each tried by another user: method, path -> body.
 CROSS_USER: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/users/{user_id}"): None,
@@ -77,6 +80,17 @@ CROSS_USER: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/group-sessions/{session_id}/end"): None,
     ("POST", "/watch-logs"): {"user_id": "{user_id}", "logs": [{"message_id": "m-1"}]},
     ("GET", "/users/{user_id}/watch-logs/summaries"): None,
+    # A phone belongs to the user who first posted it.
+    ("POST", "/sensor-data"): {
+        "messageId": "mallory-1",
+        "sessionId": "s-1",
+        "deviceId": "{device_id}",
+        "sensorReadings": [READING],
+    },
+    ("GET", "/devices/{device_id}/activity"): None,
+    ("GET", "/devices/{device_id}/activity/timeline"): None,
+    ("GET", "/devices/{device_id}/activity/distribution"): None,
+    ("GET", "/devices/{device_id}/activity/records"): None,
 }
 
 
@@ -141,7 +155,13 @@ async def _victims_resources(
     )
     assert (goal.status_code, change.status_code, workout.status_code) == (201, 200, 201)
     assert group.status_code == 201, group.text
+    phone = {"messageId": "m-1", "sessionId": "s-1", "deviceId": "victims-phone"}
+    posted = await client.post(
+        "/sensor-data", headers=headers, json={**phone, "sensorReadings": [READING]}
+    )
+    assert posted.status_code == 202, posted.text
     return {
+        "device_id": "victims-phone",
         "user_id": victim,
         "goal_id": goal.json()["goal_id"],
         "saga_id": saga_id,
@@ -158,6 +178,8 @@ async def _victims_data(
         f"/users/{victim}/goals",
         f"/users/{victim}/workouts",
         f"/group-sessions/{names['group_id']}",
+        "/devices",
+        f"/devices/{names['device_id']}/activity/records",
     ]
     return [(await platform.client.get(url, headers=headers)).json() for url in reads]
 
