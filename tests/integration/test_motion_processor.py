@@ -119,9 +119,10 @@ def drain(workers: list[Worker], clock: Clock, rounds: int = 400) -> None:
 
 
 def processed_keys(client: BlockingClient, device: str) -> list[str]:
-    """The window keys of the device's partition's processed stream, in stream order."""
+    """The device's window keys in its partition's processed stream, in stream order."""
     rows: Any = client.xrange(parts.of_device(device).processed)
-    return [json.loads(fields["record"])["window_key"] for _, fields in rows]
+    records = [json.loads(fields["record"]) for _, fields in rows]
+    return [r["window_key"] for r in records if r["device_id"] == device]
 
 
 def pending(client: BlockingClient, device: str) -> int:
