@@ -17,6 +17,7 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from services.common.redis import BlockingClient, blocking_client
+from services.motion import keys
 from services.motion.domain import ACCELEROMETER, Reading, SensorMessage
 from services.motion.entries import encode_message
 from services.motion.keys import WORKERS, Partitions
@@ -37,8 +38,13 @@ parts = Partitions(PARTITIONS)
 @pytest.fixture
 def client(either_redis: str) -> Iterator[BlockingClient]:
     """A blocking client of an emptied Redis (each test runs on both topologies)."""
-    flush(either_redis)
-    made = blocking_client(either_redis, 5.0)
+    yield from emptied(either_redis)
+
+
+def emptied(url: str) -> Iterator[BlockingClient]:
+    """A blocking client of the Redis at ``url``, emptied first, closed after."""
+    flush(url)
+    made = blocking_client(url, 5.0)
     yield made
     made.close()
 
@@ -265,3 +271,22 @@ def test_two_workers_split_the_partitions_and_one_takes_all_when_the_other_stops
         one.run_once()
         clock.now += CONFIG.lease_ms // 3
     assert len(one.owned) == PARTITIONS
+
+
+def test_entries_that_are_no_message_or_of_another_partition_go_to_dead_letters(
+    client: BlockingClient,
+) -> None:
+    clock = Clock()
+    messages = recording("phone-5", (clock.now // 10_000) * 10_000 - 60_000, 8)
+    part = parts.of_device("phone-5")
+    stranger = next(d for d in (f"x-{n}" for n in range(100)) if parts.of_device(d) != part)
+    client.xadd(part.raw, {"junk": "1"})
+    foreign: Any = encode_message(recording(stranger, clock.now - 60_000, 1)[0], 0)
+    client.xadd(part.raw, foreign)  # its keys would be in another slot
+    write(client, messages)
+    one = worker(client, "one", clock)
+    drain([one], clock)
+    assert client.xlen(keys.dead_letters(part.raw)) == 2
+    assert sample(one, "motion_processor_dead_letters_total") == 2
+    assert sorted(processed_keys(client, "phone-5")) == sorted(expected_keys(messages))
+    assert pending(client, "phone-5") == 0

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from deploy.polling import wait_for
-from services.common.redis import BlockingClient, blocking_client
+from services.common.redis import BlockingClient
 from services.motion.domain import SensorMessage
-from tests.helpers import flush
 from tests.integration.test_motion_processor import (
+    emptied,
     expected_keys,
     parts,
     processed_keys,
@@ -37,10 +37,7 @@ RECOVERY_BOUND = 15.0  # seconds from the SIGKILL until every window is written
 @pytest.fixture
 def client(either_redis: str) -> Iterator[BlockingClient]:
     """A blocking client of an emptied Redis (each test runs on both topologies)."""
-    flush(either_redis)
-    made = blocking_client(either_redis, 5.0)
-    yield made
-    made.close()
+    yield from emptied(either_redis)
 
 
 def start_worker(url: str, name: str, logs: Path) -> subprocess.Popen[bytes]:

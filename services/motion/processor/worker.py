@@ -158,6 +158,9 @@ class Worker:
             except UNREADABLE:
                 poison.append(entry.entry_id)
                 continue
+            if self.leases.partitions.index_of(chunk.device_id) != owned.part.index:
+                poison.append(entry.entry_id)  # its keys are in another slot: never writable
+                continue
             late = owned.engine.add(chunk, now)
             self.metrics.readings.inc(len(chunk.timestamps_ms) - late)
             self.metrics.late.inc(late)
