@@ -37,6 +37,9 @@ COMPOSE_JOBS: Mapping[str, Sequence[str]] = {
     "activity": ["activity-1:9100", "activity-2:9100"],
     "saga": ["saga:9100"],
     "watch-logs": ["watch-logs:9100"],
+    "motion": ["motion:9100"],
+    "motion-processor": ["motion-processor:9100"],
+    "motion-sink": ["motion-sink:9100"],
 }
 COMPOSE_REDIS_NODES = [f"redis-{i}:6379" for i in range(1, 7)]
 COMPOSE_EXPORTER = "redis-exporter:9121"
@@ -111,6 +114,9 @@ def local_jobs(settings: LocalSettings) -> dict[str, list[str]]:
         "activity": addresses(settings.activity_metrics_ports),
         "saga": addresses([settings.saga_metrics_port]),
         "watch-logs": addresses(settings.watch_log_metrics_ports),
+        "motion": addresses(settings.motion_metrics_ports),
+        "motion-processor": addresses([settings.motion_processor_metrics_port]),
+        "motion-sink": addresses([settings.motion_sink_metrics_port]),
     }
 
 

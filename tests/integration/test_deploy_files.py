@@ -24,6 +24,7 @@ from gateway.config import GatewaySettings
 from gateway.edge import health
 from saga_coordinator.config import SagaSettings
 from services.activity.config import ActivitySettings
+from services.motion.config import MotionSettings, ProcessorSettings, SinkSettings
 from services.user.config import UserSettings
 from services.watch_logs.config import WatchLogSettings
 
@@ -44,6 +45,9 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "SAGA_": SagaSettings,
     "ETL_": EtlSettings,
     "WATCH_LOGS_": WatchLogSettings,
+    "MOTION_": MotionSettings,
+    "MOTION_PROCESSOR_": ProcessorSettings,
+    "MOTION_SINK_": SinkSettings,
 }
 
 
@@ -70,6 +74,9 @@ def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> 
         "saga",
         "warehouse",
         "etl",
+        "motion",
+        "motion-processor",
+        "motion-sink",
     }
     assert expected <= set(compose["services"])
 
@@ -95,10 +102,12 @@ def test_dependencies_name_services_of_the_file(compose: dict[str, Any]) -> None
 def test_every_component_setting_is_a_real_field(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for key in service.get("environment", {}):
-            for prefix, settings in SETTINGS.items():
-                if key.startswith(prefix):
-                    field = key.removeprefix(prefix).lower()
-                    assert field in settings.model_fields, f"{name}: {key} is not a setting"
+            # The longest prefix: MOTION_SINK_X is the sink's setting, not MOTION_'s SINK_X.
+            prefixes = [prefix for prefix in SETTINGS if key.startswith(prefix)]
+            if prefixes:
+                prefix = max(prefixes, key=len)
+                field = key.removeprefix(prefix).lower()
+                assert field in SETTINGS[prefix].model_fields, f"{name}: {key} is not a setting"
 
 
 def test_secrets_come_from_the_environment_not_the_file(compose: dict[str, Any]) -> None:
@@ -187,6 +196,7 @@ COMPONENT_OF_MODULE = {
     "saga_coordinator": ("saga", "SAGA_"),
     "gateway": ("gateway", "GATEWAY_"),
     "services.watch_logs": ("watch_logs", "WATCH_LOGS_"),
+    "services.motion": ("motion", "MOTION_"),
 }
 
 
@@ -222,6 +232,7 @@ def test_each_service_mounts_its_own_certificate_and_key_and_nothing_of_the_othe
         "activity-2",
         "saga",
         "watch-logs",
+        "motion",
         *GATEWAYS,
     }
     ca_key = made["/certs/ca"]
@@ -265,6 +276,9 @@ def test_every_redis_client_is_given_the_clusters_seed_nodes(compose: dict[str, 
         "user-2/USER_REDIS_URL",
         "user-migrate/USER_REDIS_URL",
         "watch-logs/WATCH_LOGS_REDIS_URL",
+        "motion/MOTION_REDIS_URL",
+        "motion-processor/MOTION_PROCESSOR_REDIS_URL",
+        "motion-sink/MOTION_SINK_REDIS_URL",
     }
     for name, url in urls.items():
         assert url.startswith("redis-cluster://"), name

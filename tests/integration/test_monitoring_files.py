@@ -62,6 +62,9 @@ def test_the_local_configuration_scrapes_what_make_run_ha_opens() -> None:
         *map(int, settings.user_metrics_ports),
         *map(int, settings.activity_metrics_ports),
         *map(int, settings.watch_log_metrics_ports),
+        *map(int, settings.motion_metrics_ports),
+        settings.motion_processor_metrics_port,
+        settings.motion_sink_metrics_port,
     }
     # The exporter's default port 9121 is the saga's metrics port there.
     assert exporter == [f"127.0.0.1:{prometheus.LOCAL_EXPORTER_PORT}"]
@@ -144,3 +147,25 @@ def test_the_watch_log_pods_are_annotated_for_scraping_on_their_metrics_port(tar
     assert annotations["prometheus.io/scrape"] == "true"
     assert int(annotations["prometheus.io/port"]) == ports["metrics"] == settings.metrics_port
     assert annotations["prometheus.io/path"] == "/metrics"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [
+        ("fitness-motion", "MOTION_METRICS_PORT"),
+        ("fitness-motion-processor", "MOTION_PROCESSOR_METRICS_PORT"),
+        ("fitness-motion-sink", "MOTION_SINK_METRICS_PORT"),
+    ],
+)
+def test_the_motion_pods_are_annotated_for_scraping_on_the_port_they_serve_metrics_on(
+    target: str, name: str, variable: str
+) -> None:
+    [deployment] = [d for d in of_kind(target, "Deployment") if d["metadata"]["name"] == name]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    [container] = pod_spec(deployment)["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"]
+    assert int(environment(target, container)[variable]) == ports["metrics"]
