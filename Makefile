@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages run run-ha test lint format proto bench lock clean
+.PHONY: install system-packages run run-ha test lint format proto bench eval-motion lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -47,6 +47,9 @@ bench: install  ## Run the benchmarks and print the results
 	$(BIN)/python -m bench.cache
 	$(BIN)/python -m bench.watch_logs
 	$(BIN)/python -m bench.etl
+
+eval-motion: install  ## Motion classifier accuracy on stm32-har and UCI HAPT (fetched with pip into .run/datasets)
+	$(BIN)/python -m bench.motion_eval
 
 lock: install  ## Re-pin the dependencies after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v '^fitness-goal-tracker' > requirements.lock

@@ -10,16 +10,18 @@ on the other parts, variant by variant.
 from __future__ import annotations
 
 import argparse
+import functools
+import timeit
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.motion_eval import hapt, stm32, tuning
-from bench.motion_eval.recordings import Recording
+from bench.motion_eval.recordings import FloatArray, IntArray, Recording
 from bench.motion_eval.report import confusion_table, score, table
-from bench.motion_eval.transforms import remove_gravity, resample
-from bench.motion_eval.windows import Window, measure_all
-from services.motion.classifier import DEFAULT, Thresholds
+from bench.motion_eval.transforms import jitter, remove_gravity, resample
+from bench.motion_eval.windows import LENGTH_MS, Window, cut, measure_all
+from services.motion.classifier import DEFAULT, Thresholds, classify, measure
 
 Variant = Callable[[Recording], Recording]
 VARIANTS: dict[str, Variant] = {
@@ -28,6 +30,7 @@ VARIANTS: dict[str, Variant] = {
     "10 Hz": lambda r: resample(r, 10.0),
     "gravity removed, 10 Hz": lambda r: remove_gravity(resample(r, 10.0)),
     "100 Hz": lambda r: resample(r, 100.0),
+    "50 Hz, timestamps ±4 ms": lambda r: jitter(resample(r, 50.0), 4, seed=len(r.xyz)),
 }
 CONFUSIONS = ("as recorded", "gravity removed, 10 Hz")
 # HAPT has no running: a model tuned on it alone keeps the first version's running
@@ -42,6 +45,11 @@ class Measured:
     name: str
     windows: dict[str, list[Window]]
     train_groups: frozenset[str]
+
+    def flipped(self) -> Measured:
+        """The same windows with training and test parts swapped (the second fold)."""
+        groups = {w.group for w in self.windows[next(iter(VARIANTS))]}
+        return Measured(f"{self.name}'", self.windows, frozenset(groups - self.train_groups))
 
     def part(self, variant: str, train: bool | None) -> list[Window]:
         """The training part, the test part, or all (None) of one variant's windows."""
@@ -86,25 +94,25 @@ def main() -> None:
     ha_recordings = list(hapt.load(args.cache))
     st = measure_dataset("stm32", st_recordings, stm32_split(st_recordings))
     ha = measure_dataset("hapt", ha_recordings, hapt_split(ha_recordings))
+    st2, ha2 = st.flipped(), ha.flipped()
+    no_running = Thresholds(run_rms=PRIOR_RUN_RMS)
     models = {
         "stm32": tuning.fit(training([st])),
-        "hapt": tuning.fit(training([ha]), Thresholds(run_rms=PRIOR_RUN_RMS)),
+        "stm32'": tuning.fit(training([st2])),
+        "hapt": tuning.fit(training([ha]), no_running),
+        "hapt'": tuning.fit(training([ha2]), no_running),
         "both": tuning.fit(training([st, ha])),
         "shipped": DEFAULT,
     }
     print_models(models)
-    runs = [
-        ("stm32", st, True),
-        ("hapt", ha, True),  # within: tuned on train, measured on test
-        ("stm32", ha, False),
-        ("hapt", st, False),  # across: measured on every window
-        ("both", st, True),
-        ("both", ha, True),
-        ("shipped", st, True),
-        ("shipped", ha, True),
-    ]
+    within = [("stm32", st), ("stm32'", st2), ("hapt", ha), ("hapt'", ha2)]
+    across = [("stm32", ha), ("hapt", st)]  # measured on every window of the other set
+    shipped = [(m, d) for m in ("both", "shipped") for d in (st, ha)]
+    runs = [(m, d, True) for m, d in within + shipped]
+    runs[4:4] = [(m, d, False) for m, d in across]
     print_summary(models, runs)
-    print_confusions(models, runs)
+    print_confusions(models, [run for run in runs if "'" not in run[0]])
+    print_speed(st_recordings[0])
 
 
 def print_models(models: dict[str, Thresholds]) -> None:
@@ -115,15 +123,15 @@ def print_models(models: dict[str, Thresholds]) -> None:
 
 
 def print_summary(models: dict[str, Thresholds], runs: list[tuple[str, Measured, bool]]) -> None:
-    """Accuracy (UNKNOWN counted wrong) per model, test set and variant."""
+    """Accuracy (UNKNOWN counted wrong) and UNKNOWN's share per model, test set and variant."""
     rows = []
     for model, data, within in runs:
         measured = f"{data.name} test part" if within else f"{data.name}, all"
-        for variant in VARIANTS:
-            result = score(data.part(variant, False if within else None), models[model])
-            rows.append([model, measured, variant, result.windows, result.accuracy, result.unknown])
-    header = ["tuned on", "measured on", "variant", "windows", "accuracy", "unknown"]
-    print("## Accuracy\n\n" + table(header, rows) + "\n")
+        results = [score(data.part(v, False if within else None), models[model]) for v in VARIANTS]
+        cells = [f"{r.accuracy:.3f} ({r.unknown:.3f})" for r in results]
+        rows.append([model, measured, results[0].windows, *cells])
+    header = ["tuned on", "measured on", "windows", *VARIANTS]
+    print("## Accuracy (share unknown)\n\n" + table(header, rows) + "\n")
 
 
 def print_confusions(models: dict[str, Thresholds], runs: list[tuple[str, Measured, bool]]) -> None:
@@ -135,6 +143,21 @@ def print_confusions(models: dict[str, Thresholds], runs: list[tuple[str, Measur
             part = "test part" if within else "all"
             print(f"Tuned on {model}, measured on {data.name} ({part}), {variant}:\n")
             print(confusion_table(result) + "\n")
+
+
+def print_speed(recording: Recording) -> None:
+    """Microseconds to measure and classify one 5 s window, per sampling rate."""
+    rows = []
+    for rate in (10.0, 26.0, 50.0, 100.0):
+        times, xyz = next(cut(resample(recording, rate)))
+        runs = timeit.repeat(functools.partial(_recognise, times, xyz), number=200, repeat=5)
+        rows.append([f"{rate:g} Hz", len(times), round(min(runs) / 200 * 1e6)])
+    print("## Speed\n\n" + table(["rate", "samples", "µs per window (best of 5)"], rows) + "\n")
+
+
+def _recognise(times: IntArray, xyz: FloatArray) -> None:
+    """What the processor does per window."""
+    classify(measure(times, xyz, LENGTH_MS))
 
 
 if __name__ == "__main__":

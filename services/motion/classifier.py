@@ -36,6 +36,7 @@ GRID_HZ = 25.0  # the finest grid features are measured on, whatever the device'
 BAND_HZ = (0.6, 5.0)  # steps and their first harmonics; below is posture and gravity
 LAG_S = (0.25, 1.5)  # one running step (4 Hz) to one slow walking stride (0.67 Hz)
 PERIODICITY_PIVOT = 0.5
+MIN_SPAN_MS = 2000  # a shorter stretch holds too few steps to measure their period
 MAX_WINDOW_MS = 60_000  # a longer window is measured over its last minute
 # Two samples further apart than this (or 4 periods) are a gap, not a slow rate.
 MAX_GAP_MS = 500
@@ -52,14 +53,14 @@ class Thresholds:
 
     # Fitted on the training parts of stm32-har and UCI HAPT, every variant pooled
     # (python -m bench.motion_eval, the "both" row, rounded).
-    still_rms: float = 1.32  # m/s² of step-band RMS: P(moving) = ½ at periodicity ½
+    still_rms: float = 1.33  # m/s² of step-band RMS: P(moving) = ½ at periodicity ½
     rms_weight: float = 4.6  # logit per log-unit of RMS
     periodicity_weight: float = 2.8  # logit per unit of periodicity
     run_rms: float = 7.5  # m/s² of step-band RMS: P(running | moving) = ½
     run_sharpness: float = 8.0  # logit per log-unit of RMS
     min_confidence: float = 0.6  # below this the answer is UNKNOWN
     min_samples: int = 16
-    min_coverage: float = 0.6  # share of the window the samples must cover
+    min_coverage: float = 0.5  # share of the window the samples must cover
     min_rate_hz: float = 8.0  # 10 Hz devices with some jitter pass
 
 
@@ -75,13 +76,22 @@ def measure(timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, length_ms: in
     if n < 2:
         return Features(magnitude, 0.0, 0.0, 0.0, 0.0, n, 0.0)
     steps = np.diff(timestamps_ms)
-    typical = max(float(np.partition(steps, len(steps) // 2)[len(steps) // 2]), 1.0)  # median
+    typical = _median_step(steps)
     gap = max(MAX_GAP_MS, 4 * typical)
-    covered = float(np.minimum(steps, gap).sum()) + typical
-    coverage = min(1.0, covered / length_ms)
-    rate = 1000.0 / typical
-    rms, periodicity, cadence = _step_band(timestamps_ms, xyz, min(GRID_HZ, rate))
+    inside = float(steps[steps <= gap].sum())  # the time the samples cover, gaps left out
+    coverage = min(1.0, (inside + typical) / length_ms)
+    # Samples per covered second: jitter and repeated timestamps average out, gaps drop out.
+    rate = 1000.0 * int((steps <= gap).sum()) / inside if inside else 0.0
+    rms, periodicity, cadence = _step_band(timestamps_ms, xyz, min(GRID_HZ, rate or GRID_HZ))
     return Features(magnitude, rms, cadence, periodicity, rate, n, coverage)
+
+
+def _median_step(steps: npt.NDArray[np.int64]) -> float:
+    """The median of the positive steps between samples, in ms (1 when there is none)."""
+    positive = steps[steps > 0]
+    if not len(positive):
+        return 1.0
+    return float(np.partition(positive, len(positive) // 2)[len(positive) // 2])
 
 
 def _latest(
@@ -102,13 +112,13 @@ def _latest(
 
 
 def _grid(timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, grid_hz: float) -> FloatArray:
-    """The samples linearly interpolated onto a uniform grid, minus their mean, per axis."""
+    """The samples linearly interpolated onto a uniform grid, minus their mean: (3, m)."""
     t = (timestamps_ms - timestamps_ms[0]) / 1000.0
     grid = np.arange(0.0, t[-1], 1.0 / grid_hz)
-    signal = np.empty((len(grid), 3))
+    signal = np.empty((3, len(grid)))  # one row per axis: contiguous for the FFT
     for axis in range(3):
-        signal[:, axis] = np.interp(grid, t, xyz[:, axis])
-    signal -= signal.mean(axis=0)
+        signal[axis] = np.interp(grid, t, xyz[:, axis])
+    signal -= signal.mean(axis=1, keepdims=True)
     return signal
 
 
@@ -124,14 +134,13 @@ def _step_band(
     timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, grid_hz: float
 ) -> tuple[float, float, float]:
     """RMS, periodicity and cadence of the step band, summed over the axes."""
-    if timestamps_ms[-1] - timestamps_ms[0] < 2000:
+    if timestamps_ms[-1] - timestamps_ms[0] < MIN_SPAN_MS:
         return 0.0, 0.0, 0.0
     signal = _grid(timestamps_ms, xyz, grid_hz)
-    n = len(signal)
+    n = signal.shape[1]
     size = 1 << (2 * n - 1).bit_length()  # zero-padded: a linear, not circular, correlation
-    spectrum = np.fft.rfft(signal, size, axis=0)
-    power = np.einsum("ij,ij->i", spectrum.real, spectrum.real)
-    power += np.einsum("ij,ij->i", spectrum.imag, spectrum.imag)
+    spectrum = np.fft.rfft(signal, size).view(np.float64)  # (re, im) pairs per axis
+    power = np.einsum("ij,ij->j", spectrum, spectrum).reshape(-1, 2).sum(axis=1)
     power[_outside_band(size, grid_hz)] = 0.0
     correlation = np.fft.irfft(power, size)[:n]
     energy = float(correlation[0])
@@ -183,8 +192,10 @@ def _sigmoid(z: float) -> float:
 
 def too_thin(features: Features, thresholds: Thresholds = DEFAULT) -> bool:
     """Whether the window holds too little data to say anything."""
+    span_ms = 1000.0 * (features.samples - 1) / features.rate_hz if features.rate_hz else 0.0
     return (
-        features.samples < thresholds.min_samples
+        span_ms < MIN_SPAN_MS  # gaps only lengthen the true span: it is at least this
+        or features.samples < thresholds.min_samples
         or features.coverage < thresholds.min_coverage
         or features.rate_hz < thresholds.min_rate_hz
     )
