@@ -35,10 +35,20 @@ def cut(
         yield times[lo:hi], recording.xyz[lo:hi]
 
 
-def measure_all(recordings: Iterable[Recording], length_ms: int = LENGTH_MS) -> list[Window]:
-    """Every window of every recording, measured."""
+def measure_all(
+    recordings: Iterable[Recording], length_ms: int = LENGTH_MS, kept_ms: int | None = None
+) -> list[Window]:
+    """Every window of every recording, measured; ``kept_ms``: only its first samples."""
     return [
-        Window(r.label, r.group, measure(times, xyz, length_ms))
+        Window(r.label, r.group, measure(times[:n], xyz[:n], length_ms))
         for r in recordings
         for times, xyz in cut(r, length_ms)
+        for n in [_kept(times, kept_ms)]
     ]
+
+
+def _kept(times: IntArray, kept_ms: int | None) -> int:
+    """How many samples fall within ``kept_ms`` of the window's first one (all if None)."""
+    if kept_ms is None or not len(times):
+        return len(times)
+    return int(np.searchsorted(times, times[0] + kept_ms))

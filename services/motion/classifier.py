@@ -78,12 +78,18 @@ def measure(timestamps_ms: npt.NDArray[np.int64], xyz: FloatArray, length_ms: in
     steps = np.diff(timestamps_ms)
     typical = _median_step(steps)
     gap = max(MAX_GAP_MS, 4 * typical)
-    inside = float(steps[steps <= gap].sum())  # the time the samples cover, gaps left out
+    within = steps <= gap
+    inside = float(steps[within].sum())  # the time the samples cover, gaps left out
     coverage = min(1.0, (inside + typical) / length_ms)
     # Samples per covered second: jitter and repeated timestamps average out, gaps drop out.
-    rate = 1000.0 * int((steps <= gap).sum()) / inside if inside else 0.0
-    rms, periodicity, cadence = _step_band(timestamps_ms, xyz, min(GRID_HZ, rate or GRID_HZ))
+    rate = 1000.0 * int(np.count_nonzero(within)) / inside if inside else 0.0
+    rms, periodicity, cadence = _step_band(timestamps_ms, xyz, _grid_rate(rate))
     return Features(magnitude, rms, cadence, periodicity, rate, n, coverage)
+
+
+def _grid_rate(rate_hz: float) -> float:
+    """The grid: 25 Hz, or the device's rate rounded down to 0.5 Hz when lower."""
+    return min(GRID_HZ, max(0.5, math.floor(rate_hz * 2.0) / 2.0))
 
 
 def _median_step(steps: npt.NDArray[np.int64]) -> float:
@@ -103,7 +109,7 @@ def _latest(
     that span far more; values beyond LIMIT scale the window down as a whole, so that
     squares cannot overflow.
     """
-    if len(timestamps_ms):
+    if len(timestamps_ms) and timestamps_ms[-1] - timestamps_ms[0] > length_ms:
         oldest = int(timestamps_ms[-1]) - length_ms
         first = int(np.searchsorted(timestamps_ms, oldest, side="right"))
         timestamps_ms, xyz = timestamps_ms[first:], xyz[first:]
@@ -152,15 +158,23 @@ def _step_band(
 
 def _best_lag(correlation: FloatArray, energy: float, grid_hz: float) -> tuple[float, float]:
     """The highest normalised autocorrelation among one step's to one stride's lags."""
-    n = len(correlation)
+    lo, unbiased = _lags(len(correlation), grid_hz)
+    if not len(unbiased):
+        return 0.0, 0.0
+    normalised = correlation[lo : lo + len(unbiased)] * unbiased
+    best = int(np.argmax(normalised))
+    return min(1.0, max(0.0, float(normalised[best]) / energy)), (lo + best) / grid_hz
+
+
+@functools.lru_cache(maxsize=256)
+def _lags(n: int, grid_hz: float) -> tuple[int, FloatArray]:
+    """The first lag searched, and n / (n - lag) for each (an unbiased autocorrelation)."""
     lo = max(1, math.ceil(LAG_S[0] * grid_hz))
     hi = min(math.floor(LAG_S[1] * grid_hz), n // 2)
-    if hi < lo:
-        return 0.0, 0.0
-    lags = np.arange(lo, hi + 1)
-    normalised = correlation[lo : hi + 1] / energy * (n / (n - lags))  # unbiased estimate
-    best = int(np.argmax(normalised))
-    return float(np.clip(normalised[best], 0.0, 1.0)), float(lags[best]) / grid_hz
+    lags = np.arange(lo, hi + 1, dtype=np.float64)
+    unbiased: FloatArray = n / (n - lags)
+    unbiased.flags.writeable = False  # shared by every window of this size
+    return lo, unbiased
 
 
 def _cadence(lag_s: float) -> float:
