@@ -297,6 +297,12 @@ def test_records_are_read_by_window_end_within_the_range(harness: Harness) -> No
     assert [r.window_end_ms for r in found] == [7500, 10_000, 12_500]
 
 
+def test_a_device_without_records_reads_none(harness: Harness) -> None:
+    assert harness.store.records("phone-1", TimeRange(0, 10**12), None, 10) == []
+    after = RecordCursor(5000, "s1/0")
+    assert harness.store.records("phone-1", TimeRange(0, 10**12), after, 10) == []
+
+
 def test_the_current_state_reads_back_as_the_processor_wrote_it(harness: Harness) -> None:
     assert harness.store.current("phone-1") is None
     state = ActivityState("phone-1", Activity.WALKING, 0.875, NOW_MS - 30_000, NOW_MS)

@@ -216,6 +216,8 @@ class RedisMotionStore:
         return [(str(key), int(score)) for key, score in rows[:limit]]
 
     def _decoded(self, device_id: str, keys: list[str]) -> list[ActivityRecord]:
+        if not keys:
+            return []  # HMGET of no field is an error
         texts: Any = self.client.hmget(
             self.partitions.of_device(device_id).windows(device_id), keys
         )
