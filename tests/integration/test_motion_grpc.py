@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from services.common.trust import ACTIVITY, GATEWAY, MOTION
 from services.motion.domain import Activity, ActivityState
 from tests.helpers import ServiceCerts, channel_as, flush, start_motion_server
 from tests.integration.test_motion_store import redis_writers
+from tests.integration.test_watch_log_grpc import code_of
 from tests.unit.motion_fakes import a_record
 
 
@@ -74,15 +75,6 @@ def ingest(
 def ref(device: str = "phone-1", user: str = "u1", any_owner: bool = False) -> pb.DeviceRef:
     """Who reads which device."""
     return pb.DeviceRef(user_id=user, device_id=device, any_owner=any_owner)
-
-
-async def code_of(call: Awaitable[object]) -> grpc.StatusCode:
-    """The status a call ends with."""
-    try:
-        await call
-    except grpc.aio.AioRpcError as error:
-        return error.code()
-    return grpc.StatusCode.OK
 
 
 async def test_a_message_is_stored_once_and_its_retry_is_a_duplicate(
