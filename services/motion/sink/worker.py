@@ -125,7 +125,7 @@ class Sink:
             except WarehouseUnavailable as error:
                 self.backoff = min(MAX_BACKOFF, 2 * self.backoff or 0.5)
                 log.warning(
-                    "warehouse unavailable, entries kept pending",
+                    "warehouse unavailable: nothing is acked until it answers",
                     extra={"error": str(error), "retry_in_seconds": self.backoff},
                 )
                 stop.wait(self.backoff)
