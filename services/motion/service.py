@@ -17,6 +17,7 @@ from services.motion.domain import (
     IngestResult,
     InvalidInput,
     NothingToStore,
+    Reading,
     ReadingRejection,
     RecordCursor,
     Segment,
@@ -78,13 +79,7 @@ def ingest(deps: MotionDeps, message: SensorMessage) -> IngestResult:
     check_count(message.readings, deps.limits.max_readings)
     now = now_ms_of(deps.clock)
     window = Window(now, deps.limits.max_reading_age_ms, deps.limits.max_clock_skew_ms)
-    valid, rejected = [], []
-    for index, reading in enumerate(message.readings):
-        reason = problem_of(reading, window)
-        if reason is None:
-            valid.append(reading)
-        else:
-            rejected.append(ReadingRejection(index, reason))
+    valid, rejected = _sort_out(message.readings, window)
     if not valid:
         raise NothingToStore(tuple(rejected))
     # Claimed before storing: a message of another user's device is refused whole.
@@ -93,6 +88,20 @@ def ingest(deps: MotionDeps, message: SensorMessage) -> IngestResult:
         message.user_id, message.device_id, message.session_id, message.message_id, tuple(valid)
     )
     return deps.store.append(kept, IngestResult(len(valid), False, tuple(rejected)), now)
+
+
+def _sort_out(
+    readings: tuple[Reading, ...], window: Window
+) -> tuple[list[Reading], list[ReadingRejection]]:
+    """The readings that may be stored, and why each other one may not."""
+    valid, rejected = [], []
+    for index, reading in enumerate(readings):
+        reason = problem_of(reading, window)
+        if reason is None:
+            valid.append(reading)
+        else:
+            rejected.append(ReadingRejection(index, reason))
+    return valid, rejected
 
 
 def list_devices(deps: MotionDeps, user_id: str) -> list[Device]:
