@@ -642,3 +642,15 @@ async def test_generated_sensor_messages_never_get_a_5xx(platform: Platform) -> 
     assert failures == [], "\n".join(failures[:10])
     # The generator reaches the store (202) as well as every kind of refusal.
     assert {202, 422} <= seen, seen
+
+
+async def test_without_a_motion_service_the_routes_answer_503_with_retry_after(
+    platform: Platform,
+) -> None:
+    _, headers = await register_and_login(platform.client, "stranded")
+    assert platform.motion is not None
+    await platform.motion.stop(grace=0)
+    refused = await post(platform, headers, body(a_phone(), [reading()]))
+    assert_error(refused, 503)
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert_error(await platform.client.get("/devices", headers=headers), 503)
