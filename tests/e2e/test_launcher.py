@@ -54,6 +54,8 @@ def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, s
         "LOCAL_MOTION_METRICS_PORTS": f"{ports[19]},{ports[20]}",
         "LOCAL_MOTION_PROCESSOR_METRICS_PORT": str(free_port()),
         "LOCAL_MOTION_SINK_METRICS_PORT": str(free_port()),
+        # A ceiling only: 15 processes starting on a shared 2-core machine took 41 s once.
+        "LOCAL_STARTUP_TIMEOUT": "90",
         **extra,
     }
 
@@ -163,6 +165,8 @@ def test_a_taken_port_stops_the_launcher_with_a_clear_message(tmp_path: Path) ->
     assert f"port(s) already in use: {taken}" in result.stderr
 
 
+# Two launches of 15 processes each: on a loaded 2-core machine one takes ~45 s to be ready.
+@pytest.mark.timeout(300)
 def test_ctrl_c_stops_every_child_without_a_traceback_and_a_relaunch_starts_at_once(
     tmp_path: Path,
 ) -> None:
