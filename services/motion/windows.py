@@ -59,6 +59,10 @@ class WindowSpec:
         if self.grace_ms < 0 or self.idle_timeout_ms <= 0:
             raise ValueError("grace_ms must be >= 0 and idle_timeout_ms > 0")
 
+    def last_end(self, timestamp_ms: int) -> int:
+        """The end of the latest window holding ``timestamp_ms``."""
+        return (timestamp_ms // self.slide_ms) * self.slide_ms + self.window_ms
+
     def newest_end(self, timestamps_ms: Int64Array) -> Int64Array:
         """The end of the latest window holding each timestamp."""
         return (timestamps_ms // self.slide_ms) * self.slide_ms + self.window_ms
@@ -134,15 +138,15 @@ class WindowEngine:
             return late
         last = int(kept.timestamps_ms.max())
         session.max_ts = max(session.max_ts, last)
-        end = int(self.spec.newest_end(np.array([last], dtype=np.int64))[0])
-        session.held.append(_Held(kept, self._seq, end))
+        session.held.append(_Held(kept, self._seq, self.spec.last_end(last)))
         return late
 
     def _on_time(self, session: _Session, chunk: Chunk) -> tuple[Chunk | None, int]:
         """The chunk without its late readings (None if all were), and how many were late."""
-        if session.closed_until is None:
+        closed = session.closed_until
+        if closed is None or self.spec.last_end(int(chunk.timestamps_ms.min())) > closed:
             return chunk, 0
-        keep = self.spec.newest_end(chunk.timestamps_ms) > session.closed_until
+        keep = self.spec.newest_end(chunk.timestamps_ms) > closed
         kept = int(keep.sum())
         late = len(keep) - kept
         if kept == 0:
@@ -168,7 +172,7 @@ class WindowEngine:
         """Close the session's due windows, release the chunks no open window needs."""
         spec = self.spec
         if idle:
-            limit = (session.max_ts // spec.slide_ms) * spec.slide_ms + spec.window_ms
+            limit = spec.last_end(session.max_ts)
         else:
             limit = ((session.max_ts - spec.grace_ms) // spec.slide_ms) * spec.slide_ms
         if session.closed_until is not None and limit <= session.closed_until:
@@ -185,7 +189,8 @@ class WindowEngine:
         spec = self.spec
         ts = np.concatenate([h.chunk.timestamps_ms for h in session.held])
         xyz = np.concatenate([h.chunk.xyz for h in session.held])
-        seq = np.concatenate([np.full(len(h.chunk.timestamps_ms), h.seq) for h in session.held])
+        sizes = [len(h.chunk.timestamps_ms) for h in session.held]
+        seq = np.repeat(np.array([h.seq for h in session.held]), sizes)
         order = np.argsort(ts, kind="stable")
         ts, xyz, seq = ts[order], xyz[order], seq[order]
         ends = np.unique((ts // spec.slide_ms) * spec.slide_ms + spec.slide_ms)

@@ -78,6 +78,7 @@ class ProcessorStore(Protocol):
         """Move unreadable entries to the partition's dead-letter stream (and ack them)."""
         ...
 
-    def lag(self, part: Partition) -> int:
-        """Entries of the raw stream the group has not read yet."""
+    def lag(self, part: Partition) -> int | None:
+        """Entries of the raw stream the group has not read yet; None if Redis cannot tell
+        (before Redis 7, counting them would mean reading them)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,6 @@ from services.motion.processor.ports import Emitted, RawEntry
 from services.motion.records import encode_record, state_fields
 
 GROUP = "processor"
-LAG_COUNT_BOUND = 10_000  # where Redis does not report the lag, it is counted up to this
 TRIM_BOUND = 100  # expired records dropped per device per emission: each call stays short
 # Heartbeats older than this many lease periods are removed (workers long gone).
 FORGET_BEATS_AFTER_LEASES = 10
@@ -79,9 +79,10 @@ class RedisProcessorStore:
         start = "0-0"
         while True:
             args = [token, self.group.group, self.consumer, start, count]
-            reply: Any = self._claim(keys=[part.lease, part.raw], args=args)
-            if not isinstance(reply, list):
+            text: Any = self._claim(keys=[part.lease, part.raw], args=args)
+            if not isinstance(text, str):
                 return None
+            reply = json.loads(text)
             found.extend(_entries(reply[1]))
             start = reply[0]
             if start == "0-0":
@@ -91,13 +92,13 @@ class RedisProcessorStore:
         """Fenced XREADGROUP ">" (no BLOCK); creates the group if the stream lost it."""
         args = [token, self.group.group, self.consumer, count]
         try:
-            reply: Any = self._read(keys=[part.lease, part.raw], args=args)
+            text: Any = self._read(keys=[part.lease, part.raw], args=args)
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
             self.group.ensure(part.raw)
-            reply = self._read(keys=[part.lease, part.raw], args=args)
-        return _entries(reply) if isinstance(reply, list) else None
+            text = self._read(keys=[part.lease, part.raw], args=args)
+        return _entries(json.loads(text)) if isinstance(text, str) else None
 
     def emit(
         self, part: Partition, token: str, records: Sequence[ActivityRecord], now_ms: int
@@ -128,8 +129,8 @@ class RedisProcessorStore:
         """To ``<raw>:dead``, acked."""
         return self.group.dead_letter(part.raw, entry_ids, reason)
 
-    def lag(self, part: Partition) -> int:
-        """The group's lag (XINFO GROUPS; 0 when Redis cannot tell or there is no stream)."""
+    def lag(self, part: Partition) -> int | None:
+        """The group's lag as XINFO GROUPS reports it (Redis 7; None before, or unknown)."""
         try:
             groups: Any = self.client.xinfo_groups(part.raw)
         except ResponseError as error:
@@ -137,17 +138,9 @@ class RedisProcessorStore:
                 raise
             return 0
         for group in groups:
-            if group["name"] == self.group.group:
-                return self._lag_of(part, group)
-        return 0
-
-    def _lag_of(self, part: Partition, group: dict[str, Any]) -> int:
-        """Redis 7 reports the lag; before it, count what follows the last delivered id."""
-        if group.get("lag") is not None:
-            return int(group["lag"])
-        after = f"({group['last-delivered-id']}"
-        unread: Any = self.client.xrange(part.raw, after, "+", count=LAG_COUNT_BOUND)
-        return len(unread)
+            if group["name"] == self.group.group and group.get("lag") is not None:
+                return int(group["lag"])
+        return None
 
 
 def _window_args(record: ActivityRecord) -> list[Any]:
@@ -172,7 +165,7 @@ def _window_args(record: ActivityRecord) -> list[Any]:
 
 
 def _entries(rows: Any) -> list[RawEntry]:
-    """Stream entries as a script returns them: ``[[id, [field, value, ...]], ...]``."""
+    """Stream entries as the scripts encode them: ``[[id, [field, value, ...]], ...]``."""
     found = []
     for row in rows:
         if isinstance(row, list) and len(row) == 2 and isinstance(row[1], list):

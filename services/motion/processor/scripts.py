@@ -67,19 +67,22 @@ return result
 
 # Reads new entries only while the lease is ARGV[1]: a worker that lost its partition
 # cannot take entries the new holder would never see. KEYS: lease, raw stream.
-# ARGV: token, group, consumer, count. Returns -1 (lost) or [[id, [field, value...]]...].
+# ARGV: token, group, consumer, count. Returns -1 (lost) or the entries as one JSON text,
+# [[id, [field, value, ...]], ...]: one reply to parse, not a dozen per entry (cjson writes
+# an empty list as {}).
 READ = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local reply = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4],
                          'STREAMS', KEYS[2], '>')
-if not reply then return {} end
-return reply[1][2]
+if not reply then return '[]' end
+return cjson.encode(reply[1][2])
 """
 
 # Takes over pending entries (min-idle 0) only while the lease is ARGV[1].
 # KEYS: lease, raw stream. ARGV: token, group, consumer, start id, count.
-# Returns -1 (lost) or XAUTOCLAIM's reply: [next start, entries, deleted ids].
+# Returns -1 (lost) or, as one JSON text, [next start id, entries as READ returns them].
 CLAIM = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-return redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'COUNT', ARGV[5])
+local reply = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'COUNT', ARGV[5])
+return cjson.encode(reply)
 """

@@ -95,13 +95,12 @@ class Worker:
             log.warning("leases not released", extra={"error": str(error)})
 
     def run_once(self) -> int:
-        """Rebalance when due, then one round over the held partitions; entries handled."""
-        now = self.clock_ms()
-        if now >= self._next_rebalance:
-            self._next_rebalance = now + self.config.lease_ms // 3
-            self.rebalance(now)
+        """One round over the held partitions (rebalancing when due); entries handled."""
+        self._rebalance_if_due()
         handled = 0
         for owned in list(self.owned.values()):
+            if self._rebalance_if_due() and owned.part.index not in self.owned:
+                continue  # a long round must not outlast its leases: renewed in between
             try:
                 handled += self.round(owned)
             except REDIS_FAILURES as error:  # rebuilt from the pending entries next round
@@ -111,6 +110,15 @@ class Worker:
                 )
                 self._reset(owned)
         return handled
+
+    def _rebalance_if_due(self) -> bool:
+        """Rebalance every third of a lease period; whether it did now."""
+        now = self.clock_ms()
+        if now < self._next_rebalance:
+            return False
+        self._next_rebalance = now + self.config.lease_ms // 3
+        self.rebalance(now)
+        return True
 
     def rebalance(self, now_ms: int) -> None:
         """Renew, take and release leases; report held partitions and their lag."""
@@ -130,7 +138,9 @@ class Worker:
             )
         self.metrics.partitions.set(len(self.owned))
         for owned in self.owned.values():
-            self.metrics.lag.labels(str(owned.part.index)).set(self.store.lag(owned.part))
+            lag = self.store.lag(owned.part)
+            if lag is not None:
+                self.metrics.lag.labels(str(owned.part.index)).set(lag)
 
     def round(self, owned: Owned) -> int:
         """Replay pending entries (once, after acquiring) or read new ones; flush windows."""
