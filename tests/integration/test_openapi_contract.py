@@ -9,7 +9,7 @@ type and body must be the ones the document declares.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -195,19 +196,29 @@ def _check_operation(
 
 
 def run_stateful(
-    document: dict[str, Any], base_url: str, headers: dict[str, str], user_id: str
+    document: dict[str, Any],
+    base_url: str,
+    headers: dict[str, str],
+    user_id: str,
+    reset: Callable[[], None],
 ) -> list[str]:
     """Chains of calls along the links schemathesis infers (create a goal, then read it...);
     returns every check that failed.
 
     Failures are collected rather than raised: a chain replayed against a platform that
     kept the first run's state goes differently, which Hypothesis would report as a
-    flaky strategy instead of the failure itself.
+    flaky strategy instead of the failure itself. For the same reason each chain starts
+    from an empty Redis (``reset``): two chains that begin alike must see the same lists
+    (group sessions, devices), or Hypothesis finds its draws diverging and calls the
+    strategy flaky.
     """
     workflow = schemathesis.openapi.from_dict(document).as_state_machine()
     failures: list[str] = []
 
     class Workflow(workflow):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            reset()
+
         def before_call(self, case: Case[Any]) -> None:
             own_user(case, user_id)
 
@@ -248,6 +259,21 @@ async def test_generated_requests_get_documented_answers_and_never_a_5xx(
     assert failures == [], "\n\n".join(failures)
 
 
+def chains_redis_url(redis_server: str) -> str:
+    """The Redis database of the chains' platform, of its own."""
+    return redis_server.rsplit("/", 1)[0] + f"/{CHAINS_REDIS_DB}"
+
+
+def emptier(url: str) -> Callable[[], None]:
+    """Empties the Redis database at ``url`` (blocking: the chains run on a thread)."""
+
+    def empty() -> None:
+        with SyncRedis.from_url(url) as client:
+            client.flushdb()
+
+    return empty
+
+
 @pytest.fixture
 async def fresh_platform(
     tmp_path: Path, jwt_keys: KeyFiles, service_certs: ServiceCerts, redis_server: str
@@ -255,7 +281,7 @@ async def fresh_platform(
     """A platform over a Redis database of its own, empty: what an admin lists (group
     sessions) must not depend on what earlier tests left, or Hypothesis' replay of a
     chain sees other data and calls the strategy flaky."""
-    url = redis_server.rsplit("/", 1)[0] + f"/{CHAINS_REDIS_DB}"
+    url = chains_redis_url(redis_server)
     client = Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
@@ -270,10 +296,15 @@ async def fresh_platform(
 
 # A minute on a loaded two-core machine; the default 120 s leaves too little margin.
 @pytest.mark.timeout(300)
-async def test_chains_of_linked_requests_get_documented_answers(fresh_platform: Platform) -> None:
+async def test_chains_of_linked_requests_get_documented_answers(
+    fresh_platform: Platform, redis_server: str
+) -> None:
     platform = fresh_platform
+    reset = emptier(chains_redis_url(redis_server))
     user_id, headers = await register_admin(platform.client, platform.user_database_url, "stateful")
     document = platform.app.openapi()
     async with served(platform.app) as base_url:
-        failures = await asyncio.to_thread(run_stateful, document, base_url, headers, user_id)
+        failures = await asyncio.to_thread(
+            run_stateful, document, base_url, headers, user_id, reset
+        )
     assert failures == [], "\n\n".join(failures)
