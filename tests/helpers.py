@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -304,3 +307,15 @@ COMPONENT_SETTINGS: dict[str, type[BaseSettings]] = {
     "gateway": GatewaySettings,
     "etl": EtlSettings,
 }
+
+
+@contextlib.contextmanager
+def server_reachable_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder (0711) outside pytest's own, removed afterwards.
+
+    Each new pytest session on the machine resets pytest's temp root to 0700, which cuts an
+    embedded PostgreSQL's unprivileged user off from a data directory below it mid-run.
+    """
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        Path(folder).chmod(0o711)
+        yield Path(folder)

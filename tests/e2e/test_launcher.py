@@ -24,7 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local import free_port
-from tests.helpers import linger_in_time_wait
+from tests.helpers import linger_in_time_wait, server_reachable_dir
 
 READY_LINE = "Press Ctrl-C to stop."
 # redis, 2 user, 2 activity, 2 watch-log, saga coordinator, warehouse, ETL scheduler,
@@ -32,12 +32,19 @@ READY_LINE = "Press Ctrl-C to stop."
 CHILDREN = 15
 
 
-def launcher_env(tmp_path: Path, gateway_port: int, **extra: str) -> dict[str, str]:
+@pytest.fixture
+def data_home() -> Iterator[Path]:
+    """Where a launcher's data directory goes (not under pytest's temp root: see helper)."""
+    with server_reachable_dir("e2e-launcher-") as folder:
+        yield folder
+
+
+def launcher_env(folder: Path, gateway_port: int, **extra: str) -> dict[str, str]:
     """Environment for a launcher on free ports and a private data directory."""
     ports = [free_port() for _ in range(21)]
     return {
         **os.environ,
-        "LOCAL_DATA_DIR": str(tmp_path / "run"),
+        "LOCAL_DATA_DIR": str(folder / "run"),
         "LOCAL_GATEWAY_PORT": str(gateway_port),
         "LOCAL_GATEWAY_METRICS_PORT": str(ports[12]),
         "LOCAL_USER_PORTS": f"{ports[0]},{ports[1]}",
@@ -149,14 +156,14 @@ def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> Non
         time.sleep(0.1)
 
 
-def test_a_taken_port_stops_the_launcher_with_a_clear_message(tmp_path: Path) -> None:
+def test_a_taken_port_stops_the_launcher_with_a_clear_message(data_home: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "deploy.local"],
-            env=launcher_env(tmp_path, taken),
+            env=launcher_env(data_home, taken),
             capture_output=True,
             text=True,
             timeout=60,
@@ -168,9 +175,9 @@ def test_a_taken_port_stops_the_launcher_with_a_clear_message(tmp_path: Path) ->
 # Two launches of 15 processes each: on a loaded 2-core machine one takes ~45 s to be ready.
 @pytest.mark.timeout(300)
 def test_ctrl_c_stops_every_child_without_a_traceback_and_a_relaunch_starts_at_once(
-    tmp_path: Path,
+    data_home: Path,
 ) -> None:
-    env = launcher_env(tmp_path, free_port())
+    env = launcher_env(data_home, free_port())
     first = launch(env)
     try:
         first.wait_for(READY_LINE)
@@ -205,11 +212,11 @@ def test_ctrl_c_stops_every_child_without_a_traceback_and_a_relaunch_starts_at_o
 
 
 def test_a_child_that_always_dies_makes_the_launcher_give_up_with_a_clear_message(
-    tmp_path: Path,
+    data_home: Path,
 ) -> None:
     # An invalid ETL setting: the scheduler exits at every start, the rest runs fine.
     env = launcher_env(
-        tmp_path,
+        data_home,
         free_port(),
         ETL_RETRY_MINUTES="-1",
         LOCAL_RESTART_LIMIT="2",
@@ -227,9 +234,15 @@ def test_a_child_that_always_dies_makes_the_launcher_give_up_with_a_clear_messag
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launch]:
+def platform() -> Iterator[Launch]:
     """One launcher shared by the tests below, stopped with Ctrl-C afterwards."""
-    running = launch(launcher_env(tmp_path_factory.mktemp("launcher"), free_port()))
+    with server_reachable_dir("e2e-launcher-") as folder:
+        yield from _shared_launch(folder)
+
+
+def _shared_launch(folder: Path) -> Iterator[Launch]:
+    """A launcher with its data in ``folder``, until the module's tests are done."""
+    running = launch(launcher_env(folder, free_port()))
     try:
         running.wait_for(READY_LINE)
         yield running

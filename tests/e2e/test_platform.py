@@ -31,12 +31,17 @@ from websockets.typing import Origin
 
 from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
 from services.common.timeutil import format_time, utc_now
+from tests.helpers import server_reachable_dir
 
 
 @pytest.fixture(scope="module")
-def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
+def supervisor() -> Iterator[Supervisor]:
     """The whole platform on free loopback ports, stopped (by PID) afterwards."""
-    root = tmp_path_factory.mktemp("platform")
+    with server_reachable_dir("e2e-platform-") as root:
+        yield from _running_platform(root)
+
+
+def _running_platform(root: Path) -> Iterator[Supervisor]:
     settings = settings_on_free_ports(root / "data")
     topology = build_topology(settings)
     gateway = next(s for s in topology.specs if s.name == "gateway")
@@ -173,13 +178,13 @@ def test_the_etl_loads_that_workout_into_the_warehouse_and_reports_it(
     assert "e2e" in report.stdout
 
 
-def test_sensor_readings_posted_to_the_gateway_land_once_in_the_warehouse(
+def test_sensor_readings_posted_to_the_gateway_land_once_in_the_warehouse_with_their_windows(
     supervisor: Supervisor, gateway: httpx.Client, account: tuple[str, dict[str, str]]
 ) -> None:
     start = int(time.time() * 1000) - 10_000
-    readings = [
+    readings = [  # 6 s at 50 Hz: at least one whole 5 s window
         {"name": "accelerometer", "timestamp": start + 20 * i, "values": [0.1, 0.2, 9.8]}
-        for i in range(50)
+        for i in range(300)
     ]
     body = {"messageId": "e2e-m1", "sessionId": "e2e-s1", "deviceId": "e2e-phone"}
     posted = gateway.post(
@@ -190,11 +195,18 @@ def test_sensor_readings_posted_to_the_gateway_land_once_in_the_warehouse(
     )
     assert (posted.status_code, again.status_code) == (202, 202), again.text
     url = supervisor.topology.settings.etl_warehouse_url()
-    query = "SELECT count(*) FROM raw_data.activity_records WHERE device_id = 'e2e-phone'"
+    raw = "SELECT count(*) FROM raw_data.activity_records WHERE device_id = 'e2e-phone'"
+    windows = (
+        "SELECT count(*) FROM processed_data.user_activity_processed WHERE device_id = 'e2e-phone'"
+    )
     sink = f"http://127.0.0.1:{supervisor.topology.settings.motion_sink_metrics_port}/metrics"
-    deadline = time.monotonic() + 30  # the sink worker copies the raw streams
-    while not (_warehouse_count(url, query) == 50 and _sink_settled(sink)):
+    # The processor closes the windows once the session is idle (3 s); the sink copies both.
+    deadline = time.monotonic() + 40
+    while not (_warehouse_count(url, raw) == 300 and _sink_settled(sink)):
         assert time.monotonic() < deadline, "the sink never wrote the readings"
+        time.sleep(0.2)
+    while _warehouse_count(url, windows) < 1:
+        assert time.monotonic() < deadline, "no window of the readings reached the warehouse"
         time.sleep(0.2)
 
 
