@@ -40,8 +40,8 @@ MIN_SPAN_MS = 2000  # a shorter stretch holds too few steps to measure their per
 MAX_WINDOW_MS = 60_000  # a longer window is measured over its last minute
 # Two samples further apart than this (or 4 periods) are a gap, not a slow rate.
 MAX_GAP_MS = 500
-# No accelerometer reads more (about 100 000 g): larger features are clipped, so that
-# garbage input still yields finite features.
+# No accelerometer reads more (about 100 000 g): a window holding larger values is scaled
+# down as a whole to this peak, so that garbage input still yields finite features.
 LIMIT = 1e6
 
 FloatArray = npt.NDArray[np.float64]
