@@ -137,7 +137,7 @@ class Sink:
                 stop.wait(self.config.poll_idle_seconds)
 
     def run_once(self) -> int:
-        """One round of every sink; how many entries it settled (written or dead-lettered)."""
+        """One round of every sink; how many entries it wrote and acked (poison not counted)."""
         self._prepare()
         take_over = self.clock() >= self._next_take_over
         if take_over:
