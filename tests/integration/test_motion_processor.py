@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from services.common.redis import BlockingClient, blocking_client
+from services.common.timeutil import format_time
 from services.motion import keys
 from services.motion.domain import ACCELEROMETER, Reading, SensorMessage
 from services.motion.entries import encode_message
@@ -174,11 +176,20 @@ def test_windows_reach_the_hash_the_processed_stream_and_the_state_and_changes_a
     assert (state.activity, state.window_end_ms) == (last.activity, last.window_end_ms)
     assert state.since_ms <= last.owned_start_ms
     assert pending(client, "phone-1") == 0
-    event = sub.get_message(timeout=2.0)
-    assert event is not None
-    assert json.loads(event["data"])["type"] == "activity_changed"
-    assert json.loads(event["data"])["device_id"] == "phone-1"
+    message = sub.get_message(timeout=2.0)
     sub.close()
+    assert message is not None
+    event = json.loads(message["data"])
+    first = min(stored.values(), key=lambda r: r.window_end_ms)
+    assert event == {
+        "type": "activity_changed",
+        "device_id": "phone-1",
+        "session_id": "session-1",
+        "activity": first.activity.value,
+        "confidence": first.confidence,
+        "since": format_time(datetime.fromtimestamp(first.owned_start_ms / 1000, UTC)),
+        "window_end": format_time(datetime.fromtimestamp(first.window_end_ms / 1000, UTC)),
+    }
 
 
 def test_processing_the_same_entries_again_changes_nothing(client: BlockingClient) -> None:

@@ -4,6 +4,7 @@ partitions over; a SIGTERMed worker stops and gives its leases up."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -121,6 +122,8 @@ def test_a_sigkilled_worker_loses_no_window_and_duplicates_none(
         second.send_signal(signal.SIGTERM)
         assert second.wait(10) == 0
         assert client.exists(*leases) == 0  # leases given up
+        logged = [json.loads(line) for line in (tmp_path / "second.log").read_text().splitlines()]
+        assert {line["component"] for line in logged} == {"motion-processor"}
     finally:
         writer.join(30)
         stop(first)
