@@ -111,12 +111,12 @@ class Features:
     """What the classifier measured over one window."""
 
     magnitude: float  # mean |a|, m/s² (the seed's feature)
-    dynamic_rms: float  # RMS of a minus its window mean (gravity, if any), m/s²
+    dynamic_rms: float  # RMS of the 0.6-5 Hz band of a, summed over axes (no gravity), m/s²
     cadence_hz: float  # dominant step periodicity; 0 when none
     periodicity: float  # 0..1: how much of the dynamic signal that periodicity explains
     rate_hz: float  # sampling rate measured from the timestamps
     samples: int
-    coverage: float  # 0..1: share of the window the samples cover (gaps excluded)
+    coverage: float  # 0..1: share of the window the samples cover (gaps left out)
 
 
 @dataclass(frozen=True)
