@@ -156,6 +156,18 @@ def test_an_idle_close_acks_every_entry_once_and_a_later_resume_opens_new_window
     assert ends(finish(eng, 10_000).records) == [12500]
 
 
+def test_a_closed_session_is_forgotten_after_ten_idle_timeouts_and_then_starts_afresh() -> None:
+    eng = engine()
+    feed(eng, stream(T0, T0 + 3_000, 20, 50))
+    finish(eng)
+    assert eng.add(chunk(800, [T0 + 100]), 0) == 1  # still remembered: late
+    eng.close_due(10 * SPEC.idle_timeout_ms - 1)
+    assert eng.sessions
+    eng.close_due(10 * SPEC.idle_timeout_ms)
+    assert not eng.sessions
+    assert eng.add(chunk(801, [T0 + 100]), 0) == 0  # a new session's first reading
+
+
 @pytest.mark.parametrize("rate_hz", [10, 26, 50, 100])
 def test_the_sampling_rate_comes_from_the_readings_not_from_a_setting(rate_hz: int) -> None:
     eng = engine()
