@@ -5,8 +5,8 @@ that were not emitted; and the raw-entry decoder."""
 
 from __future__ import annotations
 
+import base64
 import itertools
-import json
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ from services.motion.domain import (
     SensorMessage,
 )
 from services.motion.entries import decode_message, encode_message
-from services.motion.processor.decode import chunk_of
+from services.motion.processor.decode import UNREADABLE, chunk_of
 from services.motion.windows import Chunk, Closed, WindowEngine, WindowSpec
 
 SPEC = WindowSpec(window_ms=5000, slide_ms=2500, grace_ms=500, idle_timeout_ms=3000)
@@ -293,17 +293,26 @@ def test_the_decoder_reads_what_the_ingest_path_encodes() -> None:
     assert (got.user_id, got.device_id, got.session_id, got.message_id) == ("u1", "d1", "s1", "m1")
 
 
+def packed(rows: list[list[float]]) -> str:
+    """Rows [t, x, y, z] packed as the ingest path packs them."""
+    return base64.b64encode(np.array(rows, dtype="<f8").tobytes()).decode()
+
+
 @pytest.mark.parametrize(
-    "readings",
-    ['{"not": "a list"}', '[["accelerometer", 1, [1, 2]]]', '[["accelerometer", "x", [1, 2, 3]]]'],
+    "extra",
+    [
+        {},  # no packed readings
+        {"a": "not base64!"},
+        {"a": base64.b64encode(b"\x00" * 24).decode()},  # not whole [t, x, y, z] rows
+    ],
 )
-def test_the_decoder_refuses_entries_that_are_no_message(readings: str) -> None:
-    fields = {"u": "u", "d": "d", "s": "s", "m": "m", "i": "0", "r": readings}
-    with pytest.raises((ValueError, TypeError, KeyError, IndexError)):
+def test_the_decoder_refuses_entries_that_are_no_message(extra: dict[str, str]) -> None:
+    fields = {"u": "u", "d": "d", "s": "s", "m": "m", "i": "0", "r": "[]", **extra}
+    with pytest.raises(UNREADABLE):
         chunk_of("1-0", fields)
 
 
 def test_the_decoder_drops_readings_that_are_not_finite() -> None:
-    rows = [["accelerometer", 1, [1.0, 2.0, 3.0]], ["accelerometer", 2, [float("nan"), 0, 0]]]
-    fields = {"u": "u", "d": "d", "s": "s", "m": "m", "i": "0", "r": json.dumps(rows)}
+    rows = [[1, 1.0, 2.0, 3.0], [2, float("nan"), 0, 0], [3, 0, float("inf"), 0]]
+    fields = {"u": "u", "d": "d", "s": "s", "m": "m", "i": "0", "r": "[]", "a": packed(rows)}
     assert chunk_of("1-0", fields).timestamps_ms.tolist() == [1]
