@@ -6,11 +6,9 @@ stopped warehouse leaves every unwritten entry pending until it is back."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +31,7 @@ from services.motion.sink.metrics import SinkMetrics
 from services.motion.sink.rows import KINDS, PROCESSED_KIND, RAW_KIND
 from services.motion.sink.worker import Sink, SinkConfig
 from services.motion.warehouse import PROCESSED, RAW, MotionWarehouse
-from tests.helpers import flush
+from tests.helpers import flush, server_reachable_dir
 
 PARTITIONS = Partitions(16)
 T0 = 1_780_000_000_000  # 2026-05-28, ms
@@ -244,10 +242,8 @@ def test_poison_entries_are_dead_lettered_and_the_rest_land(
 @pytest.fixture
 def stoppable_postgres() -> Iterator[tuple[Path, int]]:
     """A PostgreSQL of this test's own (data dir, port), which the test stops and starts."""
-    root = Path(tempfile.mkdtemp(prefix="pytest-motion-pg-"))
-    root.chmod(0o755)
-    yield root / "data", free_port()
-    shutil.rmtree(root, ignore_errors=True)
+    with server_reachable_dir("pytest-motion-pg-") as root:
+        yield root / "data", free_port()
 
 
 def test_a_stopped_warehouse_leaves_every_unwritten_entry_pending_until_it_is_back(
