@@ -239,6 +239,27 @@ def test_poison_entries_are_dead_lettered_and_the_rest_land(
     }
 
 
+def test_an_entry_whose_rows_postgresql_refuses_is_dead_lettered_and_its_batch_lands(
+    client: BlockingClient, warehouse: MotionWarehouse
+) -> None:
+    warehouse.ensure_schema()
+    # A narrower column than the sink writes: one sensor name PostgreSQL refuses (22001).
+    alter = f"ALTER TABLE {RAW.name} ALTER COLUMN sensor TYPE varchar(20)"
+    warehouse._connection().execute(alter)
+    for n in range(3):
+        add_raw(client, "dev-0", n)
+    readings = (Reading("a-sensor-with-a-long-name", T0, (1.0,)),)
+    refused = SensorMessage("user-dev-0", "dev-0", "s1", "m9", readings)
+    fields = encode_message(refused, T0)
+    client.xadd(PARTITIONS.of_device("dev-0").raw, fields)  # type: ignore[arg-type]
+
+    drain(sink(client, warehouse))
+
+    assert counts(warehouse)[0] == 3 * READINGS
+    assert [f["dead_reason"] for f in dead(client, "raw")] == ["refused"]
+    assert unsettled(client)["raw"] == (0, 0)
+
+
 @pytest.fixture
 def stoppable_postgres() -> Iterator[tuple[Path, int]]:
     """A PostgreSQL of this test's own (data dir, port), which the test stops and starts."""
