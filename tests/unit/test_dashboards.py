@@ -235,6 +235,15 @@ def test_the_scrape_config_sends_every_redis_node_through_the_one_exporter() -> 
 def test_the_compose_config_scrapes_every_component_and_all_six_redis_nodes() -> None:
     jobs = set(prometheus.COMPOSE_JOBS)
 
-    assert jobs == {"gateway", "user", "activity", "saga", "watch-logs"}
+    assert jobs == {
+        "gateway",
+        "user",
+        "activity",
+        "saga",
+        "watch-logs",
+        "motion",
+        "motion-processor",
+        "motion-sink",
+    }
     assert len(prometheus.COMPOSE_JOBS["user"]) == len(prometheus.COMPOSE_JOBS["activity"]) == 2
     assert len(prometheus.COMPOSE_REDIS_NODES) == 6
