@@ -48,8 +48,8 @@ bench: install  ## Run the benchmarks and print the results
 	$(BIN)/python -m bench.watch_logs
 	$(BIN)/python -m bench.etl
 
-eval-motion: install  ## Motion classifier accuracy on stm32-har and UCI HAPT (fetched with pip into .run/datasets)
-	$(BIN)/python -m bench.motion_eval
+eval-motion: install  ## Motion classifier accuracy on stm32-har and UCI HAPT (fetched with pip into .run/datasets), offline and replayed through the platform
+	$(BIN)/python -m bench.motion_eval --replay
 
 lock: install  ## Re-pin the dependencies after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v '^fitness-goal-tracker' > requirements.lock

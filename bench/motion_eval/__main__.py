@@ -1,6 +1,9 @@
 """Measure the motion classifier on stm32-har and UCI HAPT; print markdown tables.
 
-    python -m bench.motion_eval [--stm32 DIR] [--cache DIR]
+    python -m bench.motion_eval [--stm32 DIR] [--cache DIR] [--replay | --replay-only]
+
+--replay also replays the test parts through POST /sensor-data -> processor -> API on the
+launcher's platform (bench.motion_eval.replay), as recorded and gravity removed at 10 Hz.
 
 Splits keep a recording (stm32) or a person (HAPT) on one side; each model is tuned on
 training parts over every variant (as recorded, gravity removed, 10 Hz, ...) and measured
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.motion_eval import hapt, stm32, tuning
+from bench.motion_eval import hapt, replay, sessions, stm32, tuning
 from bench.motion_eval.recordings import FloatArray, IntArray, Recording
 from bench.motion_eval.report import confusion_table, score, table
 from bench.motion_eval.transforms import jitter, remove_gravity, resample
@@ -90,9 +93,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stm32", type=Path, default=stm32.DEFAULT_ROOT)
     parser.add_argument("--cache", type=Path, default=hapt.DEFAULT_CACHE)
+    parser.add_argument("--replay", action="store_true", help="Then replay the test parts")
+    parser.add_argument("--replay-only", action="store_true", help="Only the replay")
+    parser.add_argument("--replay-parallel", type=int, default=6, help="Devices posting at once")
     args = parser.parse_args()
     st_recordings = list(stm32.load(args.stm32))
     ha_recordings = list(hapt.load(args.cache))
+    if not args.replay_only:
+        offline(st_recordings, ha_recordings)
+    if args.replay or args.replay_only:
+        replay_test_parts(st_recordings, ha_recordings, args)
+
+
+def replay_test_parts(
+    st_recordings: list[Recording], ha_recordings: list[Recording], args: argparse.Namespace
+) -> None:
+    """The test parts of both splits, each recording (HAPT: experiment) one session."""
+    st_train, ha_train = stm32_split(st_recordings), hapt_split(ha_recordings)
+    datasets = {
+        "stm32 test part": [sessions.whole(r) for r in st_recordings if r.group not in st_train],
+        "hapt test part": [s for s in sessions.hapt_load(args.cache) if s.group not in ha_train],
+    }
+    variants = {v: VARIANTS[v] for v in CONFUSIONS}
+    replay.run(datasets, variants, parallel=args.replay_parallel)
+
+
+def offline(st_recordings: list[Recording], ha_recordings: list[Recording]) -> None:
+    """Tune and measure the classifier function on the windows; print every table."""
     st = measure_dataset("stm32", st_recordings, stm32_split(st_recordings))
     ha = measure_dataset("hapt", ha_recordings, hapt_split(ha_recordings))
     st2, ha2 = st.flipped(), ha.flipped()
