@@ -155,12 +155,17 @@ class WindowEngine:
             return chunk, 0
         return _select(chunk, keep), late
 
-    def close_due(self, wall_ms: int) -> Closed:
-        """Close every window whose watermark or idle timeout has come; forget old sessions."""
+    def close_due(self, wall_ms: int, caught_up: bool = True) -> Closed:
+        """Close every window whose watermark or idle timeout has come; forget old sessions.
+
+        Unless ``caught_up`` (the reader has read everything there is), no session is idle:
+        a backlog's silence is the reader's, not the phone's, and closing its windows early
+        would drop its readings still queued as late.
+        """
         records: list[ActivityRecord] = []
         forget_after = FORGET_AFTER_IDLE_TIMEOUTS * self.spec.idle_timeout_ms
         for key, session in list(self.sessions.items()):
-            idle = wall_ms - session.last_wall_ms
+            idle = wall_ms - session.last_wall_ms if caught_up else 0
             if session.held:
                 records.extend(self._close(key, session, idle >= self.spec.idle_timeout_ms))
             elif idle >= forget_after:

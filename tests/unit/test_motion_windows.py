@@ -146,6 +146,16 @@ def test_a_silent_session_has_its_last_windows_closed_after_the_idle_timeout() -
     assert eng.pending_entries() == 0
 
 
+def test_a_reader_behind_its_backlog_closes_no_session_for_idleness() -> None:
+    eng = engine()
+    feed(eng, stream(T0, T0 + 3_700, 20, 50), wall=1_000)
+    behind = eng.close_due(1_000 + 10 * SPEC.idle_timeout_ms, caught_up=False)
+    assert behind.records == ()
+    # The rest of the recording was still queued: read now, it is on time, not late.
+    assert eng.add(chunk(900, np.arange(T0 + 3_700, T0 + 9_000, 20)), 40_000) == 0
+    assert eng.late_dropped == 0
+
+
 def test_an_idle_close_acks_every_entry_once_and_a_later_resume_opens_new_windows() -> None:
     eng = engine()
     chunks = stream(T0, T0 + 3_700, 20, 50)

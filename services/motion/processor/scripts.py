@@ -65,24 +65,52 @@ end
 return result
 """
 
+# The entries of an XREADGROUP or XAUTOCLAIM reply without their JSON readings field
+# ("r", for the raw sink): the processor reads the packed one ("a"), and the JSON copy
+# would double what cjson writes and Python parses. Deleted entries (nil) are dropped.
+LEAN = """
+local function lean(entries)
+  local out = {}
+  for _, entry in ipairs(entries) do
+    if type(entry) == 'table' and type(entry[2]) == 'table' then
+      local kept = {}
+      for j = 1, #entry[2], 2 do
+        if entry[2][j] ~= 'r' then
+          kept[#kept + 1] = entry[2][j]
+          kept[#kept + 1] = entry[2][j + 1]
+        end
+      end
+      out[#out + 1] = {entry[1], kept}
+    end
+  end
+  return out
+end
+"""
+
 # Reads new entries only while the lease is ARGV[1]: a worker that lost its partition
 # cannot take entries the new holder would never see. KEYS: lease, raw stream.
-# ARGV: token, group, consumer, count. Returns -1 (lost) or the entries as one JSON text,
-# [[id, [field, value, ...]], ...]: one reply to parse, not a dozen per entry (cjson writes
-# an empty list as {}).
-READ = """
+# ARGV: token, group, consumer, count. Returns -1 (lost) or the lean entries as one JSON
+# text, [[id, [field, value, ...]], ...]: one reply to parse, not a dozen per entry
+# (cjson writes an empty list as {}).
+READ = (
+    LEAN
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local reply = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4],
                          'STREAMS', KEYS[2], '>')
 if not reply then return '[]' end
-return cjson.encode(reply[1][2])
+return cjson.encode(lean(reply[1][2]))
 """
+)
 
 # Takes over pending entries (min-idle 0) only while the lease is ARGV[1].
 # KEYS: lease, raw stream. ARGV: token, group, consumer, start id, count.
 # Returns -1 (lost) or, as one JSON text, [next start id, entries as READ returns them].
-CLAIM = """
+CLAIM = (
+    LEAN
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local reply = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'COUNT', ARGV[5])
-return cjson.encode(reply)
+return cjson.encode({reply[1], lean(reply[2])})
 """
+)

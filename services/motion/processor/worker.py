@@ -154,9 +154,10 @@ class Worker:
         if entries is None:
             self._lost(owned)
             return 0
+        caught_up = not owned.fresh and len(entries) < self.config.batch
         owned.fresh = False
         self.feed(owned, entries)
-        self.flush(owned)
+        self.flush(owned, caught_up)
         return len(entries)
 
     def feed(self, owned: Owned, entries: Sequence[RawEntry]) -> None:
@@ -178,9 +179,9 @@ class Worker:
             dead = self.store.dead_letter(owned.part, poison, "unreadable")
             self.metrics.dead_lettered.inc(dead)
 
-    def flush(self, owned: Owned) -> None:
+    def flush(self, owned: Owned, caught_up: bool = True) -> None:
         """Write the windows that closed, publish activity changes, ack what is done."""
-        closed = owned.engine.close_due(self.clock_ms())
+        closed = owned.engine.close_due(self.clock_ms(), caught_up)
         outcomes = self.store.emit(owned.part, self.leases.token, closed.records, self.clock_ms())
         if outcomes is None:
             self._lost(owned)
