@@ -46,8 +46,15 @@ class Labelled:
         return int(times[0]), int(times[-1]) + 1
 
     def varied(self, variant: Callable[[Recording], Recording]) -> Labelled:
-        """The same session as another device would have sent it (the stretches stay)."""
-        return replace(self, recording=variant(self.recording))
+        """The same session as another device would have sent it (stretches clipped to it)."""
+        varied = whole(variant(self.recording))
+        first, end = varied.span
+        stretches = (
+            replace(s, start_ms=max(s.start_ms, first), end_ms=min(s.end_ms, end))
+            for s in self.stretches
+        )
+        kept = tuple(s for s in stretches if s.end_ms > s.start_ms)
+        return Labelled(varied.recording, kept)
 
 
 def whole(recording: Recording) -> Labelled:
