@@ -41,6 +41,7 @@ from services.motion.replay.__main__ import rfc3339, send
 DEVICES_PER_USER = 10  # MOTION_MAX_DEVICES_PER_USER's default
 PASSWORD = "replay-password"
 WINDOW_MS = 5000  # the processor's default window: records end up to this after the data
+PAGE_SIZE = "100"  # the routes' default: a long session's records take several pages
 PLATFORM_ENV = {"GATEWAY_MOTION_MAX_READINGS_PER_WINDOW": "1000000000"}
 
 
@@ -122,7 +123,7 @@ async def pages(
     items: list[dict[str, Any]] = []
     token = ""
     while True:
-        query = {**params, "page_size": "1000"} | ({"page_token": token} if token else {})
+        query = {**params, "page_size": PAGE_SIZE} | ({"page_token": token} if token else {})
         page = checked(await client.get(path, params=query, headers=await owner.headers()))
         items += page[key]
         token = page["next_page_token"]
@@ -157,6 +158,9 @@ async def settled(
             break
         await asyncio.sleep(1.0)
     records = await pages(client, owner, f"{base}/records", span, "records")
+    starts = [ms_of(r["timestamp"]) for r in records]
+    if starts != sorted(set(starts)):  # pages that repeat or reorder windows
+        raise RuntimeError(f"{sent.device}: records not one per window in order")
     return (
         answers(segments, sent.shift_ms, "start", "end"),
         answers(records, sent.shift_ms, "timestamp", "window_end"),
