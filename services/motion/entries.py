@@ -10,6 +10,7 @@ time (docs/benchmarks.md).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Mapping, Sequence
 
@@ -45,7 +46,7 @@ def pack_accelerometer(readings: Sequence[Reading]) -> str:
 def unpack_accelerometer(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """The timestamps (ms) and (n, 3) values ``pack_accelerometer`` packed; ValueError if
     the text is not such rows."""
-    raw = base64.b64decode(text, validate=True)
+    raw = binascii.a2b_base64(text, strict_mode=True)  # C; b64decode(validate) is 5x slower
     if len(raw) % (4 * PACKED.itemsize):
         raise ValueError("packed readings are not whole [t, x, y, z] rows")
     rows = np.frombuffer(raw, dtype=PACKED).reshape(-1, 4)

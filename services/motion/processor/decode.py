@@ -22,8 +22,8 @@ UNREADABLE: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError, Inde
 def chunk_of(entry_id: str, fields: Mapping[str, str]) -> Chunk:
     """The entry's finite accelerometer readings; one of UNREADABLE if it is no message."""
     timestamps, xyz = unpack_accelerometer(fields["a"])
-    finite = np.isfinite(xyz).all(axis=1)
-    if not finite.all():  # the ingest path refuses these; a hand-written entry may not
+    if not np.isfinite(xyz).all():  # the ingest path refuses these; a hand-written entry may not
+        finite = np.isfinite(xyz).all(axis=1)
         timestamps, xyz = timestamps[finite], xyz[finite]
     return Chunk(
         entry_id,
