@@ -211,6 +211,7 @@ def summary_row(name: str, variant: str, outcome: Outcome) -> list[object]:
     """One line of the summary table."""
     tally = outcome.tally
     total, right, covered = seconds_accuracy(tally)
+    inner_total, inner_right, _ = seconds_accuracy(tally, inner=True)
     windows, full = window_score(tally.windows), window_score(tally.full)
     return [
         name,
@@ -220,6 +221,7 @@ def summary_row(name: str, variant: str, outcome: Outcome) -> list[object]:
         f"{total:.0f}",
         covered,
         right,
+        f"{inner_right:.3f} ({inner_total:.0f} s)",
         windows.windows,
         f"{windows.accuracy:.3f} ({windows.unknown:.3f})",
         f"{full.accuracy:.3f} ({full.windows})",
@@ -236,6 +238,7 @@ SUMMARY_HEADER = [
     "labelled s",
     "covered",
     "seconds accuracy",
+    "5 s or more from a change: accuracy (s)",
     "windows",
     "window accuracy (unknown)",
     "full windows: accuracy (n)",

@@ -20,6 +20,9 @@ from services.motion.domain import Activity
 
 UNCOVERED = "uncovered"
 ANSWERS = (*(a.value for a in PREDICTED), UNCOVERED)
+# A stretch's seconds this far from its edges (a change of activity, a session's start or
+# end) are judged by windows holding that activity only.
+EDGE_MS = 5000
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Tally:
     """Seconds and windows of sessions, by (label, answer)."""
 
     labelled_ms: Counter[tuple[Activity, str]] = field(default_factory=Counter)
+    inner_ms: Counter[tuple[Activity, str]] = field(default_factory=Counter)  # EDGE_MS inside
     windows: Counter[tuple[Activity, Activity]] = field(default_factory=Counter)
     full: Counter[tuple[Activity, Activity]] = field(default_factory=Counter)
     covered_to_end: int = 0  # sessions whose timeline reaches their last reading
@@ -55,13 +59,18 @@ class Tally:
     def _seconds(self, stretch: Stretch, segments: list[Answer]) -> None:
         """One labelled stretch against the segments overlapping it."""
         assert stretch.label is not None
-        covered = 0
+        inner = (stretch.start_ms + EDGE_MS, stretch.end_ms - EDGE_MS)
+        covered = inner_covered = 0
         for segment in segments:
             ms = _overlap(stretch.start_ms, stretch.end_ms, segment.start_ms, segment.end_ms)
             self.labelled_ms[(stretch.label, segment.activity.value)] += ms
+            inner_ms = _overlap(*inner, segment.start_ms, segment.end_ms)
+            self.inner_ms[(stretch.label, segment.activity.value)] += inner_ms
             covered += ms
+            inner_covered += inner_ms
         missing = stretch.end_ms - stretch.start_ms - covered
         self.labelled_ms[(stretch.label, UNCOVERED)] += missing
+        self.inner_ms[(stretch.label, UNCOVERED)] += max(0, inner[1] - inner[0]) - inner_covered
 
     def _window(self, session: Labelled, window: Answer) -> None:
         """One record's window, under its majority label."""
@@ -85,11 +94,13 @@ def _overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
     return max(0, min(a_end, b_end) - max(a_start, b_start))
 
 
-def seconds_accuracy(tally: Tally) -> tuple[float, float, float]:
-    """Labelled seconds: total, share answered with their label, share covered at all."""
-    total = sum(tally.labelled_ms.values())
-    right = sum(tally.labelled_ms[(t, t.value)] for t in TRUE)
-    uncovered = sum(tally.labelled_ms[(t, UNCOVERED)] for t in TRUE)
+def seconds_accuracy(tally: Tally, inner: bool = False) -> tuple[float, float, float]:
+    """Labelled seconds (``inner``: only those EDGE_MS from their stretch's edges): total,
+    share answered with their label, share covered at all."""
+    counts = tally.inner_ms if inner else tally.labelled_ms
+    total = sum(counts.values())
+    right = sum(counts[(t, t.value)] for t in TRUE)
+    uncovered = sum(counts[(t, UNCOVERED)] for t in TRUE)
     return total / 1000, right / max(total, 1), 1 - uncovered / max(total, 1)
 
 
@@ -118,6 +129,7 @@ def merged(tallies: Iterable[Tally]) -> Tally:
     out = Tally()
     for t in tallies:
         out.labelled_ms.update(t.labelled_ms)
+        out.inner_ms.update(t.inner_ms)
         out.windows.update(t.windows)
         out.full.update(t.full)
         out.covered_to_end += t.covered_to_end

@@ -36,6 +36,26 @@ def test_labelled_seconds_count_the_timeline_clipped_to_each_stretch_and_what_it
     total, right, covered = seconds_accuracy(tally)
     assert (total, right, covered) == pytest.approx((15.981, 15 / 15.981, 1 - 0.981 / 15.981))
     assert tally.covered_to_end == 0  # the timeline stops before the last reading
+    assert not +tally.inner_ms  # no stretch is longer than 10 s: nothing is 5 s from an edge
+
+
+def test_seconds_5_s_from_a_stretchs_edges_leave_the_first_windows_unknown_out() -> None:
+    tally = Tally()
+    segments = [
+        Answer(0, 3000, UNKNOWN),  # the session's first window
+        Answer(3000, 12000, WALK),
+        Answer(12000, 13000, STILL),
+        Answer(13000, 29981, WALK),
+    ]
+    tally.add(session((Stretch(0, 29981, WALK),), seconds=30), segments, [])
+    assert +tally.labelled_ms == {
+        (WALK, "unknown"): 3000,
+        (WALK, "walking"): 25981,
+        (WALK, "stationary"): 1000,
+    }
+    assert +tally.inner_ms == {(WALK, "walking"): 18981, (WALK, "stationary"): 1000}
+    assert seconds_accuracy(tally, inner=True) == pytest.approx((19.981, 18981 / 19981, 1.0))
+    assert tally.covered_to_end == 1
 
 
 def test_a_window_takes_its_majority_label_and_one_mostly_in_a_transition_is_left_out() -> None:
