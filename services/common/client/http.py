@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,16 @@ class GatewayError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+def password_of(email: str, given: str | None = None) -> str:
+    """The account's password: ``given``, else FITNESS_PASSWORD, else asked on the terminal."""
+    if given or os.environ.get("FITNESS_PASSWORD"):
+        return given or os.environ["FITNESS_PASSWORD"]
+    try:
+        return getpass.getpass(f"password of {email}: ")
+    except EOFError:  # no terminal to ask on
+        raise ValueError("no password: set FITNESS_PASSWORD") from None
 
 
 def timeouts(seconds: float) -> httpx.Timeout:

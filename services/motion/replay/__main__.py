@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
-import os
 import random
 import secrets
 import sys
@@ -30,6 +28,7 @@ from services.common.client.http import (
     Session,
     checked,
     make_client,
+    password_of,
     unreachable,
 )
 from services.common.client.retry import Backoff
@@ -48,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate-hz", type=float, default=26.0, help="Rate of 3-column files")
     parser.add_argument("--per-message", type=int, default=25, help="Readings per message")
     parser.add_argument("--speed", type=float, default=0.0, help="1: real time; 0: all at once")
-    parser.add_argument("--device-id", default="replay-phone")
+    parser.add_argument("--device-id", default="replay-phone", help="With several files: -1, -2...")
     parser.add_argument("--wait", type=float, default=20.0, help="Seconds to await the windows")
     parser.add_argument("--json", action="store_true", help="Print one JSON document")
     return parser.parse_args(argv)
@@ -73,7 +72,7 @@ async def send(client: httpx.AsyncClient, session: Session, body: dict[str, Any]
 
 
 async def replay_file(
-    client: httpx.AsyncClient, session: Session, path: Path, args: argparse.Namespace
+    client: httpx.AsyncClient, session: Session, path: Path, device: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Send one recording as one session; the range of event time it covers."""
     samples = recording.read(path, args.units, args.rate_hz)
@@ -85,7 +84,7 @@ async def replay_file(
     session_id = f"replay-{secrets.token_hex(6)}"
     began = time.monotonic()
     accepted = 0
-    bodies = recording.messages(samples, start_ms, args.per_message, args.device_id, session_id)
+    bodies = recording.messages(samples, start_ms, args.per_message, device, session_id)
     for body in bodies:
         if args.speed > 0:
             delay = recording.due_at(body, start_ms) / args.speed - (time.monotonic() - began)
@@ -93,6 +92,7 @@ async def replay_file(
         accepted += int((await send(client, session, body))["accepted"])
     return {
         "file": str(path),
+        "device_id": device,
         "session_id": session_id,
         "readings": accepted,
         "from_ms": start_ms,
@@ -116,7 +116,7 @@ async def outcome(
         headers = await session.headers()
         timeline = checked(await client.get(f"{base}/timeline", params=params, headers=headers))
         segments = timeline["segments"]
-        if reached(segments, span[1] - 1000) or time.monotonic() > deadline:
+        if reached(segments, span[1] - 50) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
     distribution = checked(await client.get(f"{base}/distribution", params=params, headers=headers))
@@ -125,7 +125,8 @@ async def outcome(
 
 
 def reached(segments: list[dict[str, Any]], end_ms: int) -> bool:
-    """Whether the timeline runs up to ``end_ms``: the processor closed the last windows."""
+    """Whether the timeline runs up to ``end_ms``: the processor closed the last windows
+    (after the idle timeout: the replay has stopped sending)."""
     if not segments:
         return False
     end = datetime.fromisoformat(str(segments[-1]["end"]).replace("Z", "+00:00"))
@@ -134,7 +135,10 @@ def reached(segments: list[dict[str, Any]], end_ms: int) -> bool:
 
 def show(report: dict[str, Any]) -> None:
     """The outcome as a few readable lines."""
-    print(f"{report['file']}: {report['readings']} readings sent as session {report['session_id']}")
+    print(
+        f"{report['file']}: {report['readings']} readings sent by {report['device_id']}"
+        f" as session {report['session_id']}"
+    )
     for segment in report["segments"]:
         print(
             f"  {segment['start']} .. {segment['end']}  {segment['activity']:<10} "
@@ -151,19 +155,20 @@ async def run(args: argparse.Namespace, password: str) -> list[dict[str, Any]]:
     reports = []
     async with make_client(args.gateway, 10.0) as client:
         session = Session(client, Credentials(args.email, password))
-        for path in args.files:
-            sent = await replay_file(client, session, path, args)
+        for n, path in enumerate(args.files, start=1):
+            # One phone per file: recordings replayed "ending now" overlap in time.
+            device = args.device_id if len(args.files) == 1 else f"{args.device_id}-{n}"
+            sent = await replay_file(client, session, path, device, args)
             span = (sent["from_ms"], sent["to_ms"])
-            reports.append(sent | await outcome(client, session, args.device_id, span, args.wait))
+            reports.append(sent | await outcome(client, session, device, span, args.wait))
     return reports
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the replay; exit 1 with the gateway's message when it refuses."""
     args = parse_args(argv)
-    password = os.environ.get("FITNESS_PASSWORD") or getpass.getpass(f"password of {args.email}: ")
     try:
-        reports = asyncio.run(run(args, password))
+        reports = asyncio.run(run(args, password_of(args.email)))
     except (GatewayError, OSError, ValueError) as error:
         print(f"replay failed: {error}", file=sys.stderr)
         return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from services.common.client.http import (
     checked,
     error_of,
     make_client,
+    password_of,
 )
 from services.common.timeutil import format_time, parse_time, utc_now
 from services.watch_logs.cli import tables
@@ -113,7 +113,7 @@ def filters(args: argparse.Namespace, now: datetime) -> dict[str, str]:
 async def authorization(args: argparse.Namespace, client: httpx.AsyncClient) -> dict[str, str]:
     """The Authorization header: the token given, or a login with e-mail and password."""
     if args.email:
-        password = args.password or os.environ.get("FITNESS_PASSWORD") or getpass.getpass()
+        password = password_of(args.email, args.password)
         return await Session(client, Credentials(args.email, password)).headers()
     if args.token:
         return {"Authorization": f"Bearer {args.token}"}
