@@ -34,6 +34,9 @@ FloatArray = npt.NDArray[np.float64]
 Recognise = Callable[[Int64Array, FloatArray, int], tuple[Features, Classification]]
 # A closed session's end is remembered this many idle timeouts, to drop its late readings.
 FORGET_AFTER_IDLE_TIMEOUTS = 10
+# A session holding more readings than this has its windows closed at once, as if idle:
+# 100 Hz keeps ~600 in its open windows; timestamps that never advance would keep all.
+MAX_HELD_READINGS = 20_000
 
 
 def recognise(
@@ -52,6 +55,9 @@ class WindowSpec:
     slide_ms: int
     grace_ms: int
     idle_timeout_ms: int
+    # Thinner windows are not emitted (the classifier calls them unknown anyway): sparse
+    # readings must not buy a record each.
+    min_samples: int = classifier.DEFAULT.min_samples
 
     def __post_init__(self) -> None:
         if self.slide_ms <= 0 or self.window_ms % self.slide_ms:
@@ -107,6 +113,7 @@ class _Session:
     max_ts: int = -(2**62)
     closed_until: int | None = None  # every window ending at or before this has closed
     held: list[_Held] = field(default_factory=list)
+    held_readings: int = 0
 
 
 class WindowEngine:
@@ -139,6 +146,7 @@ class WindowEngine:
         last = int(kept.timestamps_ms.max())
         session.max_ts = max(session.max_ts, last)
         session.held.append(_Held(kept, self._seq, self.spec.last_end(last)))
+        session.held_readings += len(kept.timestamps_ms)
         return late
 
     def _on_time(self, session: _Session, chunk: Chunk) -> tuple[Chunk | None, int]:
@@ -167,7 +175,8 @@ class WindowEngine:
         for key, session in list(self.sessions.items()):
             idle = wall_ms - session.last_wall_ms if caught_up else 0
             if session.held:
-                records.extend(self._close(key, session, idle >= self.spec.idle_timeout_ms))
+                full = session.held_readings > MAX_HELD_READINGS
+                records.extend(self._close(key, session, full or idle >= self.spec.idle_timeout_ms))
             elif idle >= forget_after:
                 del self.sessions[key]
         ready, self._ready = tuple(self._ready), []
@@ -187,6 +196,7 @@ class WindowEngine:
         still = [h for h in session.held if h.last_end > limit]
         self._ready.extend(h.chunk.entry_id for h in session.held if h.last_end <= limit)
         session.held = still
+        session.held_readings = sum(len(h.chunk.timestamps_ms) for h in still)
         return records
 
     def _records(self, key: tuple[str, str], session: _Session, limit: int) -> list[ActivityRecord]:
@@ -204,6 +214,8 @@ class WindowEngine:
         messages = {h.seq: h.chunk.message_id for h in session.held}
         starts = np.searchsorted(ts, ends - spec.window_ms, side="left")
         stops = np.searchsorted(ts, ends, side="left")
+        thick = stops - starts >= spec.min_samples
+        ends, starts, stops = ends[thick], starts[thick], stops[thick]
         return [
             self._record(key, session, int(end), ts[a:b], xyz[a:b], messages[int(seq[a:b].max())])
             for end, a, b in zip(ends, starts, stops, strict=True)

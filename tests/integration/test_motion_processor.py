@@ -25,7 +25,7 @@ from services.motion.entries import encode_message
 from services.motion.keys import WORKERS, Partitions
 from services.motion.processor.decode import chunk_of
 from services.motion.processor.metrics import ProcessorMetrics
-from services.motion.processor.redis_adapter import GROUP, RedisProcessorStore
+from services.motion.processor.redis_adapter import GROUP, KEY_TTL_MARGIN_MS, RedisProcessorStore
 from services.motion.processor.worker import Worker, WorkerConfig
 from services.motion.records import decode_record, decode_state
 from services.motion.windows import WindowEngine, WindowSpec
@@ -190,6 +190,37 @@ def test_windows_reach_the_hash_the_processed_stream_and_the_state_and_changes_a
         "since": format_time(datetime.fromtimestamp(first.owned_start_ms / 1000, UTC)),
         "window_end": format_time(datetime.fromtimestamp(first.window_end_ms / 1000, UTC)),
     }
+
+
+def test_a_quiet_devices_windows_and_state_expire_after_the_retention(
+    client: BlockingClient,
+) -> None:
+    clock = Clock()
+    write(client, recording("phone-1", (clock.now // 10_000) * 10_000 - 60_000, 8))
+    drain([worker(client, "one", clock)], clock)
+    part = parts.of_device("phone-1")
+    retention = RedisProcessorStore(client, "probe").retention_ms
+    for key in (part.windows("phone-1"), part.window_ends("phone-1"), part.state("phone-1")):
+        ttl = int(client.pttl(key))
+        assert retention < ttl <= retention + KEY_TTL_MARGIN_MS, key
+
+
+def test_the_same_activity_after_a_gap_starts_its_since_afresh(client: BlockingClient) -> None:
+    clock = Clock()
+    start = (clock.now // 10_000) * 10_000 - 120_000
+    later = [
+        SensorMessage(m.user_id, m.device_id, "session-2", f"late-{m.message_id}", m.readings)
+        for m in recording("phone-1", start + 60_000, 8)
+    ]
+    write(client, recording("phone-1", start, 8))
+    one = worker(client, "one", clock)
+    drain([one], clock)
+    first = decode_state("phone-1", client.hgetall(parts.of_device("phone-1").state("phone-1")))  # type: ignore[arg-type]
+    write(client, later)
+    drain([one], clock)
+    second = decode_state("phone-1", client.hgetall(parts.of_device("phone-1").state("phone-1")))  # type: ignore[arg-type]
+    assert first.activity == second.activity
+    assert first.since_ms < start + 60_000 <= second.since_ms
 
 
 def test_processing_the_same_entries_again_changes_nothing(client: BlockingClient) -> None:

@@ -23,9 +23,10 @@ from services.motion.domain import (
 )
 from services.motion.entries import decode_message, encode_message
 from services.motion.processor.decode import UNREADABLE, chunk_of
-from services.motion.windows import Chunk, Closed, WindowEngine, WindowSpec
+from services.motion.windows import MAX_HELD_READINGS, Chunk, Closed, WindowEngine, WindowSpec
 
-SPEC = WindowSpec(window_ms=5000, slide_ms=2500, grace_ms=500, idle_timeout_ms=3000)
+# Geometry first: every window with a reading is emitted (thin ones: a test of their own).
+SPEC = WindowSpec(window_ms=5000, slide_ms=2500, grace_ms=500, idle_timeout_ms=3000, min_samples=1)
 T0 = 1_790_000_000_000  # a multiple of the slide
 
 
@@ -143,6 +144,23 @@ def test_a_silent_session_has_its_last_windows_closed_after_the_idle_timeout() -
     last = eng.close_due(1_000 + SPEC.idle_timeout_ms)
     assert ends(last.records) == [5000]
     assert last.records[0].owned_end_ms == T0 + 3_681  # up to the last reading
+    assert eng.pending_entries() == 0
+
+
+def test_windows_thinner_than_the_minimum_are_closed_but_not_emitted() -> None:
+    eng = engine(WindowSpec(5000, 2500, 500, 3000, min_samples=16))
+    sparse = stream(T0, T0 + 60_000, 500, 4)  # 2 Hz: 10 readings a window
+    closed = [feed(eng, sparse), finish(eng)]
+    assert [r for c in closed for r in c.records] == []
+    assert sorted(e for c in closed for e in c.ackable) == sorted(c.entry_id for c in sparse)
+
+
+def test_a_session_whose_timestamps_never_advance_is_closed_before_it_holds_too_much() -> None:
+    eng = engine()
+    stuck = [chunk(n, np.full(1000, T0 + 1_000)) for n in range(MAX_HELD_READINGS // 1000 + 1)]
+    closed = feed(eng, stuck)
+    assert len(closed.records) == 1  # the one window, closed at once, as if idle
+    assert sorted(closed.ackable) == sorted(c.entry_id for c in stuck)
     assert eng.pending_entries() == 0
 
 

@@ -49,6 +49,7 @@ def build(
         name,
         processed_max_length=settings.processed_max_length,
         retention_ms=int(settings.records_retention_hours * 3_600_000),
+        continuity_ms=settings.slide_ms,
     )
     token = f"{name}:{uuid.uuid4().hex}"  # unique per process, even if a name is reused
     return Worker(store, worker_config(settings), name, token, ProcessorMetrics(registry))
@@ -91,8 +92,11 @@ def main() -> None:
     while thread.is_alive():
         if signal.sigtimedwait(SIGNALS, 1.0) is not None:
             break
+    died = not stop.is_set() and not thread.is_alive()
     stop.set()
     thread.join()
+    if died:  # not asked to stop: the supervisor must see a failure and restart it
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -46,12 +46,15 @@ class ProcessorStore(Protocol):
         """Give the lease up if it is still ``token``'s."""
         ...
 
-    def claim_pending(self, part: Partition, token: str, count: int) -> list[RawEntry] | None:
-        """Every entry pending in the group (any consumer's), now this worker's, by id;
+    def claim_pending(
+        self, part: Partition, token: str, count: int, start: str
+    ) -> tuple[list[RawEntry], str] | None:
+        """Up to ``count`` entries pending in the group (any consumer's) from ``start`` on,
+        now this worker's, by id, and where the next claim starts ("0-0": none is left);
         None if the lease is not ``token``'s (checked with each claim, in one script).
 
-        ``count`` bounds each claim call, not the total: a partition's pending entries
-        are its open windows' messages, all needed to rebuild them.
+        One call per round: a long pending list (a worker that held a partition with a
+        stuck session) must not make one round outlast the lease.
         """
         ...
 

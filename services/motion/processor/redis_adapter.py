@@ -19,6 +19,8 @@ from services.motion.records import encode_record, state_fields
 
 GROUP = "processor"
 TRIM_BOUND = 100  # expired records dropped per device per emission: each call stays short
+# A quiet device's windows, index and state expire this long after the retention (wall time).
+KEY_TTL_MARGIN_MS = 3_600_000
 # Heartbeats older than this many lease periods are removed (workers long gone).
 FORGET_BEATS_AFTER_LEASES = 10
 
@@ -33,12 +35,14 @@ class RedisProcessorStore:
         *,
         processed_max_length: int = 1_000_000,
         retention_ms: int = 48 * 3_600_000,
+        continuity_ms: int = 2_500,
         group: str = GROUP,
     ) -> None:
         self.client = client
         self.consumer = consumer
         self.processed_max_length = processed_max_length
         self.retention_ms = retention_ms
+        self.continuity_ms = continuity_ms  # the slide: a later window this close continues
         self.group = ConsumerGroup(
             client,
             group,
@@ -72,21 +76,17 @@ class RedisProcessorStore:
         """Check-and-DEL."""
         self._release(keys=[part.lease], args=[token])
 
-    def claim_pending(self, part: Partition, token: str, count: int) -> list[RawEntry] | None:
-        """Fenced XAUTOCLAIM min-idle 0 over the whole pending list, in id order."""
+    def claim_pending(
+        self, part: Partition, token: str, count: int, start: str
+    ) -> tuple[list[RawEntry], str] | None:
+        """One fenced XAUTOCLAIM, min-idle 0, of up to ``count`` entries from ``start``."""
         self.group.ensure(part.raw)
-        found: list[RawEntry] = []
-        start = "0-0"
-        while True:
-            args = [token, self.group.group, self.consumer, start, count]
-            text: Any = self._claim(keys=[part.lease, part.raw], args=args)
-            if not isinstance(text, str):
-                return None
-            reply = json.loads(text)
-            found.extend(_entries(reply[1]))
-            start = reply[0]
-            if start == "0-0":
-                return found
+        args = [token, self.group.group, self.consumer, start, count]
+        text: Any = self._claim(keys=[part.lease, part.raw], args=args)
+        if not isinstance(text, str):
+            return None
+        reply = json.loads(text)
+        return _entries(reply[1]), str(reply[0])
 
     def read_new(self, part: Partition, token: str, count: int) -> list[RawEntry] | None:
         """Fenced XREADGROUP ">" (no BLOCK); creates the group if the stream lost it."""
@@ -107,7 +107,15 @@ class RedisProcessorStore:
         if not records:
             return []
         keys_: list[str] = [part.lease, part.processed]
-        args: list[Any] = [token, self.processed_max_length, now_ms - self.retention_ms, TRIM_BOUND]
+        ttl = self.retention_ms + KEY_TTL_MARGIN_MS
+        args: list[Any] = [
+            token,
+            self.processed_max_length,
+            now_ms - self.retention_ms,
+            TRIM_BOUND,
+            self.continuity_ms,
+            ttl,
+        ]
         for record in records:
             device = record.device_id
             keys_ += [part.windows(device), part.window_ends(device), part.state(device)]

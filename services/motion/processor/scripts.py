@@ -22,12 +22,14 @@ return 0
 # longer) ARGV[1], nothing is written and -1 is returned. Each window is written once
 # (HSETNX: first write wins, a replay changes nothing); only a window written now is
 # indexed by its end, appended to the processed stream and may move the device's state
-# (when it ends later than the state's window: since is kept while the activity stays,
-# else it is the window's owned start); then records that ended before the retention
-# cutoff are dropped, at most ARGV[4] per device per call.
+# (when it ends later than the state's window: since is kept while the activity stays
+# and the window follows the state's within ARGV[5] ms, else it is the window's owned
+# start: a new session after a gap starts afresh); then records that ended before the
+# retention cutoff are dropped, at most ARGV[4] per device per call, and the device's
+# keys expire ARGV[6] ms after its last write (a device that goes quiet leaves nothing).
 # KEYS: lease, processed stream, then per window: windows hash, window-ends zset, state hash.
-# ARGV: token, processed max length, cutoff ms, trim bound, then per window: window key,
-# record JSON, window end ms, activity, confidence, owned start ms.
+# ARGV: token, processed max length, cutoff ms, trim bound, continuity ms, key TTL ms, then
+# per window: window key, record JSON, window end ms, activity, confidence, owned start ms.
 # Returns per window: 0 already written (a replay), 1 written, 2 written and the device's
 # activity changed.
 EMIT = """
@@ -35,7 +37,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local result, trimmed = {}, {}
 for i = 0, (#KEYS - 2) / 3 - 1 do
   local windows, ends, state = KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i]
-  local base = 4 + 6 * i
+  local base = 6 + 6 * i
   local key, record, wend = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local activity, confidence, owned_start = ARGV[base + 4], ARGV[base + 5], ARGV[base + 6]
   local outcome = 0
@@ -46,7 +48,11 @@ for i = 0, (#KEYS - 2) / 3 - 1 do
     local old = redis.call('HMGET', state, 'activity', 'since_ms', 'window_end_ms')
     if not old[3] or tonumber(wend) > tonumber(old[3]) then
       local since = owned_start
-      if old[1] == activity then since = old[2] else outcome = 2 end
+      if old[1] ~= activity then
+        outcome = 2
+      elseif tonumber(owned_start) <= tonumber(old[3]) + tonumber(ARGV[5]) then
+        since = old[2]
+      end
       redis.call('HSET', state, 'activity', activity, 'confidence', confidence,
                  'since_ms', since, 'window_end_ms', wend)
     end
@@ -58,6 +64,9 @@ for i = 0, (#KEYS - 2) / 3 - 1 do
         redis.call('HDEL', windows, unpack(old_keys))
         redis.call('ZREM', ends, unpack(old_keys))
       end
+      redis.call('PEXPIRE', windows, ARGV[6])
+      redis.call('PEXPIRE', ends, ARGV[6])
+      redis.call('PEXPIRE', state, ARGV[6])
     end
   end
   result[#result + 1] = outcome

@@ -50,11 +50,13 @@ class WorkerConfig:
 
 @dataclass
 class Owned:
-    """A held partition and its open windows; ``fresh``: pending entries still to replay."""
+    """A held partition and its open windows; ``fresh``: pending entries still to replay,
+    from ``claim_from`` on."""
 
     part: Partition
     engine: WindowEngine
     fresh: bool = True
+    claim_from: str = "0-0"
 
 
 class Worker:
@@ -109,6 +111,9 @@ class Worker:
                     extra={"partition": owned.part.index, "error": str(error)},
                 )
                 self._reset(owned)
+            except Exception:  # a bug or a reply it cannot read: the other partitions go on
+                log.exception("partition round broke", extra={"partition": owned.part.index})
+                self._reset(owned)
         return handled
 
     def _rebalance_if_due(self) -> bool:
@@ -145,20 +150,30 @@ class Worker:
     def round(self, owned: Owned) -> int:
         """Replay pending entries (once, after acquiring) or read new ones; flush windows."""
         token = self.leases.token
-        if owned.fresh:
-            entries = self.store.claim_pending(owned.part, token, self.config.batch)
-            if entries is not None:
-                self.metrics.claimed.inc(len(entries))
+        was_fresh = owned.fresh
+        if was_fresh:
+            entries = self._claim(owned)
         else:
             entries = self.store.read_new(owned.part, token, self.config.batch)
         if entries is None:
             self._lost(owned)
             return 0
-        caught_up = not owned.fresh and len(entries) < self.config.batch
-        owned.fresh = False
+        caught_up = not was_fresh and len(entries) < self.config.batch
         self.feed(owned, entries)
         self.flush(owned, caught_up)
         return len(entries)
+
+    def _claim(self, owned: Owned) -> list[RawEntry] | None:
+        """The next batch of the partition's pending entries; fresh no more after the last."""
+        claimed = self.store.claim_pending(
+            owned.part, self.leases.token, self.config.batch, owned.claim_from
+        )
+        if claimed is None:
+            return None
+        entries, owned.claim_from = claimed
+        owned.fresh = owned.claim_from != "0-0"
+        self.metrics.claimed.inc(len(entries))
+        return entries
 
     def feed(self, owned: Owned, entries: Sequence[RawEntry]) -> None:
         """Window each entry's readings; unreadable entries go to dead letters."""
@@ -209,7 +224,7 @@ class Worker:
     def _reset(self, owned: Owned) -> None:
         """Forget the partition's windows; rebuild them from its pending entries."""
         owned.engine = WindowEngine(self.config.spec)
-        owned.fresh = True
+        owned.fresh, owned.claim_from = True, "0-0"
 
 
 def activity_changed(record: ActivityRecord) -> str:
