@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import math
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -110,6 +111,11 @@ def remaining_timeout(default: float) -> float:
     if deadline is None:
         return default
     return max(0.0, min(default, deadline - time.monotonic()))
+
+
+def time_left() -> float:
+    """Seconds left of the call being served (its deadline travels in a context variable)."""
+    return remaining_timeout(math.inf)
 
 
 class GrpcServer:

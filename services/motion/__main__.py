@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fitness.motion.v1 import motion_service_pb2, motion_service_pb2_grpc
 from prometheus_client import start_http_server
 
-from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
+from services.common.grpc_runtime import Dispatcher, GrpcServer, time_left, wait_for_signal
 from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.motion.config import MotionSettings
@@ -51,7 +51,7 @@ class MotionProcess:
         )
         executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="motion")
         servicer = MotionServicer(
-            MotionDeps(store=store, limits=limits(settings)),
+            MotionDeps(store=store, limits=limits(settings), time_left=time_left),
             Dispatcher(executor, STATUSES),
             metrics,
         )

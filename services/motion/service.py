@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from services.common.timeutil import Clock, utc_now
@@ -35,6 +37,14 @@ MAX_PAGE_SIZE = 1000
 # a record owning time before ``to`` ends at most this much after it.
 MAX_WINDOW_MS = 60_000
 SCAN_CHUNK = 1000
+# A scan stops with this much of the call's deadline left: a page cut short beats a
+# thread that keeps decoding after its caller has given up (the pool serves ingest too).
+SCAN_RESERVE_SECONDS = 0.3
+
+
+def unbounded() -> float:
+    """No deadline: the time left of a call made outside gRPC (tests, tools)."""
+    return math.inf
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class MotionDeps:
     store: MotionStore
     limits: Limits = field(default_factory=Limits)
     clock: Clock = utc_now
+    time_left: Callable[[], float] = unbounded  # seconds left of the call being served
 
 
 @dataclass(frozen=True)
@@ -164,10 +175,10 @@ def activity_timeline(
     if start >= span.end_ms:
         return TimelinePage([], None)
     within = TimeRange(start, span.end_ms)
-    scan = _Scan(deps.store, ref.device_id, within, deps.limits.timeline_budget)
+    scan = _Scan(deps.store, ref.device_id, within, deps.limits.timeline_budget, deps.time_left)
     merger = timeline.Merger(within)
     found: list[Segment] = []
-    for record in scan:
+    for record in in_owned_order(scan):
         found.extend(merger.add(record))
         if len(found) > size:
             return TimelinePage(found[:size], found[size - 1].end_ms)
@@ -185,7 +196,7 @@ def activity_distribution(
 ) -> dict[Activity, float]:
     """Seconds per activity within the range; InvalidInput if it holds too many records."""
     readable_device(deps, ref)
-    scan = _Scan(deps.store, ref.device_id, span, deps.limits.distribution_budget)
+    scan = _Scan(deps.store, ref.device_id, span, deps.limits.distribution_budget, deps.time_left)
     found = timeline.segments(scan, span)
     if not scan.finished:
         raise InvalidInput("the range holds too many records to add up; narrow it")
@@ -205,11 +216,33 @@ def activity_records(
     return found[:size], RecordCursor(last.window_end_ms, last.window_key)
 
 
+def in_owned_order(records: Iterable[ActivityRecord]) -> Iterator[ActivityRecord]:
+    """Records by owned start, from records by window end (a device's overlapping sessions
+    interleave): a stretch starts at most MAX_WINDOW_MS before its window ends."""
+    held: list[tuple[int, int, str, ActivityRecord]] = []
+    for record in records:
+        heapq.heappush(
+            held, (record.owned_start_ms, record.owned_end_ms, record.window_key, record)
+        )
+        while held and held[0][0] <= record.window_end_ms - MAX_WINDOW_MS:
+            yield heapq.heappop(held)[3]
+    while held:
+        yield heapq.heappop(held)[3]
+
+
 class _Scan:
     """The records of a device whose stretch may lie in ``within``, chunk by chunk, bounded."""
 
-    def __init__(self, store: MotionStore, device_id: str, within: TimeRange, budget: int):
+    def __init__(
+        self,
+        store: MotionStore,
+        device_id: str,
+        within: TimeRange,
+        budget: int,
+        time_left: Callable[[], float],
+    ):
         self.store = store
+        self.time_left = time_left
         self.device_id = device_id
         # A window ends at most MAX_WINDOW_MS after the time it owns.
         self.ends = TimeRange(within.start_ms, within.end_ms + MAX_WINDOW_MS)
@@ -220,7 +253,8 @@ class _Scan:
     def __iter__(self) -> Iterator[ActivityRecord]:
         after: RecordCursor | None = None
         read = 0
-        while read < self.budget:
+        # The first chunk is read whatever the time: each page moves on.
+        while read < self.budget and (read == 0 or self.time_left() > SCAN_RESERVE_SECONDS):
             wanted = min(SCAN_CHUNK, self.budget - read)
             chunk = self.store.records(self.device_id, self.ends, after, wanted)
             read += len(chunk)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import random
 import socket
@@ -19,7 +18,7 @@ from prometheus_client import start_http_server
 from services.common.grpc_runtime import (
     Dispatcher,
     GrpcServer,
-    remaining_timeout,
+    time_left,
     wait_for_signal,
 )
 from services.common.logs import configure_logging
@@ -58,11 +57,6 @@ def limits(settings: WatchLogSettings) -> Limits:
         scan_budget=settings.scan_budget,
         aggregate_budget=settings.aggregate_budget,
     )
-
-
-def time_left() -> float:
-    """Seconds left of the call being served (its deadline travels in a context variable)."""
-    return remaining_timeout(math.inf)
 
 
 class WatchLogProcess:

@@ -297,6 +297,13 @@ def test_records_are_read_by_window_end_within_the_range(harness: Harness) -> No
     assert [r.window_end_ms for r in found] == [7500, 10_000, 12_500]
 
 
+def test_a_cursor_past_the_ranges_end_reads_nothing(harness: Harness) -> None:
+    for n in range(6):
+        harness.put_record(a_record(n * 2500))
+    beyond = RecordCursor(15_000, "s1/10000")  # a token of a page read with a later end
+    assert harness.store.records("phone-1", TimeRange(0, 12_500), beyond, 100) == []
+
+
 def test_a_device_without_records_reads_none(harness: Harness) -> None:
     assert harness.store.records("phone-1", TimeRange(0, 10**12), None, 10) == []
     after = RecordCursor(5000, "s1/0")

@@ -237,6 +237,35 @@ def test_the_distribution_counts_each_second_once_and_refuses_ranges_over_its_bu
         service.activity_distribution(deps(store, distribution_budget=3), ref, TimeRange(0, 60_000))
 
 
+def test_a_timeline_orders_overlapping_sessions_by_the_time_they_speak_for() -> None:
+    store = FakeMotionStore()
+    ref = owned(store)
+    for start in (0, 2500, 5000, 7500, 15_000):
+        store.put_record(a_record(start, Activity.WALKING, session_id="b"))
+    # Longer windows of another session: they end after a later window of the first.
+    for start in (10_000, 12_500):
+        store.put_record(a_record(start, Activity.STATIONARY, session_id="a", window_ms=20_000))
+    page = service.activity_timeline(deps(store), ref, TimeRange(0, 60_000), 100, None)
+    assert [(s.activity, s.start_ms, s.end_ms) for s in page.segments] == [
+        (Activity.WALKING, 0, 10_000),
+        (Activity.STATIONARY, 10_000, 15_000),
+        (Activity.WALKING, 15_000, 17_500),
+    ]
+
+
+def test_a_scan_near_its_deadline_stops_after_its_first_chunk() -> None:
+    store = FakeMotionStore()
+    ref = owned(store)
+    for n in range(2 * service.SCAN_CHUNK + 10):
+        store.put_record(a_record(n * 2500))
+    late = MotionDeps(store=store, clock=lambda: NOW, time_left=lambda: 0.1)
+    span = TimeRange(0, 2 * service.SCAN_CHUNK * 2500)
+    page = service.activity_timeline(late, ref, span, 100, None)
+    assert page.resume_ms == service.SCAN_CHUNK * 2500  # cut short, and it moved on
+    with pytest.raises(InvalidInput, match="narrow"):
+        service.activity_distribution(late, ref, span)
+
+
 def test_record_pages_follow_the_window_end_and_key_once_each() -> None:
     store = FakeMotionStore()
     ref = owned(store)

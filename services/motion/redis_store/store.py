@@ -206,6 +206,8 @@ class RedisMotionStore:
                 index, ends.start_ms, high, start=0, num=limit, withscores=True
             )
             return [(str(key), int(score)) for key, score in rows]
+        if after.window_end_ms >= ends.end_ms:  # a token from a longer range: nothing is left
+            return []
         pipe = self.client.pipeline(transaction=False)
         pipe.zrangebyscore(index, after.window_end_ms, after.window_end_ms, withscores=True)
         pipe.zrangebyscore(
