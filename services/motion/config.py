@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.tls import TlsFiles
+from services.motion.validation import MAX_READINGS
 
 REDIS_URL_HELP = "redis://host:port/db or redis-cluster://seeds"
 # Every component of one store must agree on this: it decides which stream holds a device.
@@ -27,7 +28,9 @@ class MotionSettings(BaseSettings):
     redis_timeout: float = Field(2.0, gt=0, description="Connect and reply timeout of a call")
     partitions: int = Field(16, ge=1, le=1024, description=PARTITIONS_HELP)
     max_devices_per_user: int = Field(10, ge=1, description="Devices one user may own")
-    max_readings: int = Field(1000, ge=1, le=1000, description="Readings one message may hold")
+    max_readings: int = Field(
+        MAX_READINGS, ge=1, le=MAX_READINGS, description="Readings one message may hold"
+    )
     max_reading_age_hours: float = Field(
         24.0, gt=0, description="Older readings are refused; also the message-id dedup window"
     )

@@ -38,7 +38,8 @@ SCHEMA = (
         "values" double precision[] NOT NULL,
         ingested_at timestamptz NOT NULL,
         sunk_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (device_id, message_id, reading_index))""",
+        -- ingested_at too: a message id reused after the dedup window is another message.
+        PRIMARY KEY (device_id, message_id, ingested_at, reading_index))""",
     """CREATE INDEX IF NOT EXISTS activity_records_device_ts
         ON raw_data.activity_records (device_id, ts)""",
     """CREATE TABLE IF NOT EXISTS processed_data.user_activity_processed (

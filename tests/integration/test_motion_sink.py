@@ -189,6 +189,17 @@ def test_the_same_message_appended_twice_writes_its_readings_once(
     assert counts(warehouse) == (READINGS, 1)
 
 
+def test_a_message_id_reused_after_the_dedup_window_is_another_message(
+    client: BlockingClient, warehouse: MotionWarehouse
+) -> None:
+    stream = PARTITIONS.of_device("dev-0").raw
+    reused = message("dev-0", 1)
+    client.xadd(stream, encode_message(reused, T0))  # type: ignore[arg-type]
+    client.xadd(stream, encode_message(reused, T0 + 86_400_000))  # type: ignore[arg-type]
+    assert drain(sink(client, warehouse)) == 2
+    assert counts(warehouse) == (2 * READINGS, 0)
+
+
 def duplicate_rows(worker: Sink) -> dict[str, float]:
     """The rows a sink found already written, per table."""
     return {

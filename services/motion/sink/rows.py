@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from services.motion.entries import decode_message
 from services.motion.records import decode_record, record_fields
+from services.motion.validation import MAX_READINGS
 from services.motion.warehouse import PROCESSED, PROCESSED_COLUMNS, RAW, Table
 
 RECORD_FIELD = "record"  # the processed stream's field that holds the record's JSON
@@ -36,6 +37,7 @@ class Kind:
     name: str  # "raw" or "processed" (MOTION_SINK_STREAMS)
     group: str
     table: Table
+    rows_per_entry: int  # at most: what one entry may add to a batch
 
     def rows(self, entry_id: str, fields: Mapping[str, str]) -> list[Row]:
         """The rows of one entry; Unreadable if it has none PostgreSQL would take."""
@@ -48,8 +50,8 @@ class Kind:
         return rows
 
 
-RAW_KIND = Kind("raw", "raw-sink", RAW)
-PROCESSED_KIND = Kind("processed", "processed-sink", PROCESSED)
+RAW_KIND = Kind("raw", "raw-sink", RAW, MAX_READINGS)
+PROCESSED_KIND = Kind("processed", "processed-sink", PROCESSED, 1)
 KINDS = {kind.name: kind for kind in (RAW_KIND, PROCESSED_KIND)}
 
 

@@ -176,25 +176,32 @@ class Sink:
 
     def read(self, kind: Kind, order: list[Partition], take_over: bool) -> Batch:
         """A batch of entries from the partitions in ``order``, at most ~MAX_ROWS rows."""
-        batch = Batch(kind)
+        batch, rows = Batch(kind), 0
         for part in order:
-            batch.entries.extend(self.fetch(kind, self.stream(kind, part), take_over))
-            if sum(len(rows) for _, rows in batch.entries) >= MAX_ROWS:
+            # Never more entries than could fill what is left of the batch.
+            room = max(1, (MAX_ROWS - rows) // kind.rows_per_entry)
+            fetched = self.fetch(kind, self.stream(kind, part), take_over, room)
+            batch.entries.extend(fetched)
+            rows += sum(len(entry_rows) for _, entry_rows in fetched)
+            if rows >= MAX_ROWS:
                 break
         return batch
 
-    def fetch(self, kind: Kind, stream: str, take_over: bool) -> list[tuple[Delivery, list[Row]]]:
+    def fetch(
+        self, kind: Kind, stream: str, take_over: bool, room: int
+    ) -> list[tuple[Delivery, list[Row]]]:
         """Entries of one stream and their rows: stale ones taken over, then new ones.
 
         Unreadable entries are dead-lettered here, so they never reach a batch.
         """
-        group, size = self.groups[kind.name], self.config.batch
+        group, size = self.groups[kind.name], min(self.config.batch, room)
         deliveries: list[Delivery] = []
         if take_over:
             claimed, dead = group.take_over(stream, size)
             self.metrics.entries(kind.name, "dead_lettered", dead)
             deliveries.extend(claimed)
-        deliveries.extend(group.read_new(stream, size))
+        if len(deliveries) < size:
+            deliveries.extend(group.read_new(stream, size - len(deliveries)))
         readable, poison = [], []
         for delivery in deliveries:
             try:
