@@ -12,6 +12,8 @@ the one shard that owns its channel's slot instead of being broadcast to every n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeAlias
 from urllib.parse import unquote, urlsplit
@@ -46,6 +48,15 @@ class ClusterSeeds:
     nodes: tuple[tuple[str, int], ...]
     username: str | None = None
     password: str | None = None
+
+
+@contextmanager
+def outage_as(error: type[Exception], what: str) -> Iterator[None]:
+    """Turn every Redis failure inside into ``error`` (a store's StoreUnavailable)."""
+    try:
+        yield
+    except REDIS_FAILURES as failure:
+        raise error(f"{what}: Redis did not answer ({failure})") from failure
 
 
 def is_cluster(url: str) -> bool:

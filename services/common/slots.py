@@ -7,6 +7,10 @@ of P equal ranges of the 16384 slots: a cluster created with equal contiguous ra
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
+from functools import cached_property
+
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 # Enough candidates for the narrowest range (16 slots at 1024 partitions) many times over.
@@ -34,3 +38,23 @@ def check_count(count: int) -> None:
     """Refuse a partition count no cluster can spread."""
     if not 1 <= count <= REDIS_CLUSTER_HASH_SLOTS:
         raise ValueError(f"partitions must be 1..{REDIS_CLUSTER_HASH_SLOTS}")
+
+
+@dataclass(frozen=True)
+class Spread:
+    """``count`` partitions' hash tags (``<stem><i>-<k>``) and a stable hash of keys onto them."""
+
+    count: int
+    stem: str
+
+    def __post_init__(self) -> None:
+        check_count(self.count)
+
+    @cached_property
+    def tags(self) -> tuple[str, ...]:
+        """Each partition's tag, by index."""
+        return tuple(tag_for(self.stem, i, self.count) for i in range(self.count))
+
+    def index_of(self, key: str) -> int:
+        """The partition of ``key``: CRC-32, the same in every process."""
+        return zlib.crc32(key.encode()) % self.count

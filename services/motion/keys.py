@@ -8,11 +8,10 @@ device list lives in the partition of the user id. Tags spread partitions over e
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from functools import cached_property
 
-from services.common.slots import check_count, tag_for
+from services.common.slots import Spread
 
 PREFIX = "motion"
 # Processor workers' heartbeats (a sorted set by last beat): one key, any node.
@@ -75,22 +74,15 @@ def dead_letters(stream: str) -> str:
 
 
 @dataclass(frozen=True)
-class Partitions:
+class Partitions(Spread):
     """The fixed set of ``count`` partitions of a motion store."""
 
-    count: int
-
-    def __post_init__(self) -> None:
-        check_count(self.count)
+    stem: str = "mo"
 
     @cached_property
     def all(self) -> tuple[Partition, ...]:
         """Every partition, by index."""
-        return tuple(Partition(i, tag_for("mo", i, self.count)) for i in range(self.count))
-
-    def index_of(self, key: str) -> int:
-        """A stable hash (CRC-32), the same in every process."""
-        return zlib.crc32(key.encode()) % self.count
+        return tuple(Partition(i, tag) for i, tag in enumerate(self.tags))
 
     def of_device(self, device_id: str) -> Partition:
         """The partition that holds every key of ``device_id``."""

@@ -8,14 +8,13 @@ create``'s default) gets partitions on every master. A user's logs all go to one
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
 from redis.crc import key_slot
 
-from services.common.slots import check_count, tag_for
+from services.common.slots import Spread
 
 PREFIX = "watchlogs"
 
@@ -56,22 +55,15 @@ class Partition:
 
 
 @dataclass(frozen=True)
-class Partitions:
+class Partitions(Spread):
     """The fixed set of ``count`` partitions of a store."""
 
-    count: int
-
-    def __post_init__(self) -> None:
-        check_count(self.count)
+    stem: str = "wl"
 
     @cached_property
     def all(self) -> tuple[Partition, ...]:
         """Every partition, by index."""
-        return tuple(Partition(i, tag_for("wl", i, self.count)) for i in range(self.count))
-
-    def index_of(self, user_id: str) -> int:
-        """The partition of a user: a stable hash (CRC-32), the same in every process."""
-        return zlib.crc32(user_id.encode()) % self.count
+        return tuple(Partition(i, tag) for i, tag in enumerate(self.tags))
 
     def of_user(self, user_id: str) -> Partition:
         """The partition that holds every log of ``user_id``."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from functools import partial
 from typing import Any, cast
 
-from services.common.redis import REDIS_FAILURES, BlockingClient
+from services.common.redis import BlockingClient, outage_as
 from services.motion import entries, records
 from services.motion.config import MotionSettings
 from services.motion.domain import (
@@ -42,13 +42,8 @@ HOUR_MS = 3_600_000
 PRUNE_GRACE_MS = 60_000
 
 
-@contextmanager
-def _outage(what: str) -> Iterator[None]:
-    """Turn every Redis failure into the domain's StoreUnavailable."""
-    try:
-        yield
-    except REDIS_FAILURES as error:
-        raise StoreUnavailable(f"{what}: Redis did not answer ({error})") from error
+# Every Redis failure inside becomes the domain's StoreUnavailable.
+_outage = partial(outage_as, StoreUnavailable)
 
 
 def encode_answer(result: IngestResult) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import redis
@@ -18,7 +18,7 @@ from redis.exceptions import (
     TryAgainError,
 )
 
-from services.common.redis import REDIS_FAILURES, BlockingClient
+from services.common.redis import BlockingClient, outage_as
 from services.watch_logs import entries, summaries
 from services.watch_logs.config import WatchLogSettings
 from services.watch_logs.domain import (
@@ -39,13 +39,8 @@ _STALE_ROUTE = (MovedError, ConnectionError, TimeoutError, ClusterDownError, Try
 LAG_COUNT_CAP = 1000
 
 
-@contextmanager
-def _outage(what: str) -> Iterator[None]:
-    """Turn every Redis failure into the domain's StoreUnavailable."""
-    try:
-        yield
-    except REDIS_FAILURES as error:
-        raise StoreUnavailable(f"{what}: Redis did not answer ({error})") from error
+# Every Redis failure inside becomes the domain's StoreUnavailable.
+_outage = partial(outage_as, StoreUnavailable)
 
 
 def millis(moment: datetime) -> int:
