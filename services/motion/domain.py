@@ -53,7 +53,7 @@ class StoreUnavailable(DependencyUnavailable):
 
 @dataclass(frozen=True)
 class Reading:
-    """One sample of one sensor (validated by ``validation.check_reading``)."""
+    """One sample of one sensor (``validation.problem_of`` says what is wrong with one)."""
 
     name: str
     timestamp_ms: int

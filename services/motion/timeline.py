@@ -3,9 +3,11 @@
 Each record owns a stretch of time (``owned_start_ms``..``owned_end_ms``): consecutive
 windows of a session own adjacent stretches, so merging them counts every second once
 although the windows overlap. Consecutive records of one activity whose stretches touch
-or overlap become one segment; a gap, or another activity, starts a new one. Segments
-never overlap: a stretch that begins inside the previous segment (another session of the
-same device) is cut to begin where that segment ends.
+or overlap become one segment; a gap, or another activity, starts a new one. Records must
+come by owned start (``segments`` sorts them; the service's timeline pages feed them
+through ``service.in_owned_order``). Segments never overlap: a stretch that begins inside
+the previous segment (another session of the same device) is cut to begin where that
+segment ends.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ A crash anywhere before the ack redelivers the entries and the insert adds nothi
 at-least-once delivery and idempotent rows.
 
 When the warehouse does not answer, the batch is held, unacked, and retried with a
-doubling backoff; nothing else is read meanwhile, so no entry is delivered again and
-none reaches the dead-letter stream for an outage. Entries that cannot become rows
+doubling backoff; nothing else is read meanwhile, so this worker delivers no entry again
+for an outage. (With several sink workers, another one may take a held batch over once it
+has been pending ``claim_idle_seconds``: an outage longer than ``max_deliveries`` of those
+can dead-letter entries, which stay in the dead-letter stream to be replayed.) Entries that cannot become rows
 (``rows.Unreadable``), or whose rows PostgreSQL refuses, go to the dead-letter stream.
 """
 
