@@ -12,8 +12,9 @@ When the warehouse does not answer, the batch is held, unacked, and retried with
 doubling backoff; nothing else is read meanwhile, so this worker delivers no entry again
 for an outage. (With several sink workers, another one may take a held batch over once it
 has been pending ``claim_idle_seconds``: an outage longer than ``max_deliveries`` of those
-can dead-letter entries, which stay in the dead-letter stream to be replayed.) Entries that cannot become rows
-(``rows.Unreadable``), or whose rows PostgreSQL refuses, go to the dead-letter stream.
+can dead-letter entries, which stay in the dead-letter stream to be replayed.) Entries
+that cannot become rows (``rows.Unreadable``), or whose rows PostgreSQL refuses, go to the
+dead-letter stream.
 """
 
 from __future__ import annotations
