@@ -3,7 +3,8 @@
 No Grafana runs here, and no JSON schema of Grafana's dashboards is published on PyPI (its
 schemas are CUE kinds in Grafana's AGPL repository). Grafana's foundation SDK (Apache-2.0)
 carries models generated from those schemas: each dashboard is round-tripped through them,
-which drops any field the schema does not know. The other tests check what Grafana needs
+which drops any field the schema does not know (panel options too, by panel type, once its
+plugins are registered). The other tests check what Grafana needs
 to load a provisioned dashboard: its schema version, uid, unique panel ids, panels on the
 24-column grid without overlap, and queries that each carry an expression, a refId and the
 provisioned datasource. tests/integration/test_monitoring.py evaluates every expression on
@@ -17,6 +18,7 @@ import re
 from typing import Any
 
 import pytest
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard as GrafanaDashboard
 
 from deploy.monitoring import dashboards, prometheus
@@ -24,13 +26,18 @@ from deploy.monitoring.grafana import (
     DATASOURCE_UID,
     GRID_COLUMNS,
     SCHEMA_VERSION,
+    WAREHOUSE,
     Panel,
     Query,
     dashboard_json,
     layout,
 )
 
-BUILT = {build.__name__: dashboard_json(build()) for build in dashboards.DASHBOARDS}
+PROMETHEUS = [build.__name__ for build in dashboards.DASHBOARDS]
+BUILT = {
+    build.__name__: dashboard_json(build())
+    for build in (*dashboards.DASHBOARDS, *dashboards.WAREHOUSE_DASHBOARDS)
+}
 METRIC = re.compile(r"\b((?:redis|watch_logs|grpc_server|gateway)_[a-z0-9_]+)\b")
 # What the watch-log service, the gRPC runtime and the gateway export (docs/operations.md).
 PIPELINE_METRICS = {
@@ -105,7 +112,7 @@ def test_every_panel_lies_on_the_grid_and_none_overlaps_another(name: str) -> No
         covered |= cells(grid)
 
 
-@pytest.mark.parametrize("name", BUILT)
+@pytest.mark.parametrize("name", PROMETHEUS)
 def test_every_query_has_an_expression_a_ref_id_and_the_provisioned_datasource(
     name: str,
 ) -> None:
@@ -131,6 +138,7 @@ def test_the_json_is_plain_and_round_trips(name: str) -> None:
 
 def through_grafanas_models(dashboard: dict[str, Any]) -> Any:
     """The dashboard parsed by Grafana's generated models and written back as plain JSON."""
+    register_default_plugins()  # each panel type's options model, e.g. the pie's
     model = GrafanaDashboard.from_json(json.loads(json.dumps(dashboard)))
     return json.loads(json.dumps(model.to_json(), default=lambda value: value.to_json()))
 
@@ -167,6 +175,34 @@ def test_grafanas_models_drop_a_misspelled_dashboard_or_panel_field() -> None:
     lost = dropped(misspelled, through_grafanas_models(misspelled))
 
     assert sorted(lost) == ["/panels[0]/gridPoss", "/schemaVersoin"]
+
+
+def test_grafanas_models_drop_a_misspelled_panel_option() -> None:
+    misspelled = json.loads(json.dumps(BUILT["motion_activity"]))
+    misspelled["panels"][2]["options"]["pieTyp"] = "pie"
+
+    assert dropped(misspelled, through_grafanas_models(misspelled)) == ["/panels[2]/options/pieTyp"]
+
+
+def test_the_motion_dashboard_has_the_seeds_panels_on_the_warehouse_for_one_device() -> None:
+    dashboard = BUILT["motion_activity"]
+    [variable] = dashboard["templating"]["list"]
+    kinds = {panel["type"] for panel in dashboard["panels"]}
+
+    assert kinds == {"stat", "gauge", "timeseries", "state-timeline", "piechart", "table"}
+    assert (variable["name"], variable["datasource"], variable["multi"]) == (
+        "device",
+        WAREHOUSE,
+        False,
+    )
+    for panel in dashboard["panels"]:
+        [target] = panel["targets"]
+        assert panel["datasource"] == target["datasource"] == WAREHOUSE, panel["title"]
+        assert target["rawQuery"] is True
+        assert target["format"] in {"table", "time_series"}
+        # A single-valued variable is substituted unquoted: the SQL quotes it.
+        assert "device_id = '$device'" in target["rawSql"], panel["title"]
+        assert "$__timeFrom()" in target["rawSql"] or "$__timeTo()" in target["rawSql"]
 
 
 def test_the_redis_dashboard_shows_memory_load_keys_replication_slots_and_clients() -> None:

@@ -5,7 +5,8 @@ reads that folder); tests/integration/test_monitoring_files.py fails when the co
 files differ from what this writes. Every expression names the Prometheus jobs of
 deploy/monitoring/prometheus.py (``redis`` for the nodes behind the exporter,
 ``watch-logs``, ``gateway``) and the metric names the components export
-(docs/operations.md, "Metrics").
+(docs/operations.md, "Metrics"). WAREHOUSE_DASHBOARDS read the warehouse PostgreSQL
+instead (tests/integration/test_motion_dashboard.py runs their SQL).
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from deploy.monitoring.dashboards.motion import motion_activity
 from deploy.monitoring.dashboards.pipeline import WATCH_LOG_SERVICE, watch_log_pipeline
 from deploy.monitoring.dashboards.redis import redis_cluster
 from deploy.monitoring.grafana import dashboard_json
 
 FOLDER = Path(__file__).parents[1] / "grafana" / "dashboards"
-DASHBOARDS = (redis_cluster, watch_log_pipeline)
+DASHBOARDS = (redis_cluster, watch_log_pipeline)  # on Prometheus
+WAREHOUSE_DASHBOARDS = (motion_activity,)
 
-__all__ = ["DASHBOARDS", "FOLDER", "WATCH_LOG_SERVICE", "rendered", "write"]
+__all__ = ["DASHBOARDS", "FOLDER", "WAREHOUSE_DASHBOARDS", "WATCH_LOG_SERVICE", "rendered", "write"]
 
 
 def rendered() -> dict[str, str]:
     """File name -> JSON text of every dashboard, as committed."""
     return {
         f"{dashboard.uid}.json": json.dumps(dashboard_json(dashboard), indent=2) + "\n"
-        for dashboard in (build() for build in DASHBOARDS)
+        for dashboard in (build() for build in (*DASHBOARDS, *WAREHOUSE_DASHBOARDS))
     }
 
 
