@@ -20,7 +20,7 @@ rebuild every window that was not yet emitted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -114,6 +114,7 @@ class _Session:
     closed_until: int | None = None  # every window ending at or before this has closed
     held: list[_Held] = field(default_factory=list)
     held_readings: int = 0
+    emitted: bool = False  # a window of it was emitted: later ones own their newest slide
 
 
 class WindowEngine:
@@ -216,10 +217,16 @@ class WindowEngine:
         stops = np.searchsorted(ts, ends, side="left")
         thick = stops - starts >= spec.min_samples
         ends, starts, stops = ends[thick], starts[thick], stops[thick]
-        return [
+        records = [
             self._record(key, session, int(end), ts[a:b], xyz[a:b], messages[int(seq[a:b].max())])
             for end, a, b in zip(ends, starts, stops, strict=True)
         ]
+        if records and not session.emitted:
+            # The session's first window owns back to its first reading: the thin windows
+            # before it were not emitted, and their seconds must not fall out of the timeline.
+            records[0] = replace(records[0], owned_start_ms=int(ts[starts[0]]))
+            session.emitted = True
+        return records
 
     def _record(
         self,

@@ -155,6 +155,16 @@ def test_windows_thinner_than_the_minimum_are_closed_but_not_emitted() -> None:
     assert sorted(e for c in closed for e in c.ackable) == sorted(c.entry_id for c in sparse)
 
 
+def test_a_sessions_first_emitted_window_owns_back_to_its_first_reading() -> None:
+    eng = engine(WindowSpec(5000, 2500, 500, 3000, min_samples=16))
+    chunks = stream(T0 + 2300, T0 + 9000, 20, 50)  # 10 readings before the first boundary
+    records = [*feed(eng, chunks).records, *finish(eng).records]
+    assert records[0].window_end_ms == T0 + 5000  # the thin window ending at 2500 is not
+    assert records[0].owned_start_ms == T0 + 2300
+    for before, after in itertools.pairwise(records):
+        assert before.owned_end_ms == after.owned_start_ms
+
+
 def test_a_session_whose_timestamps_never_advance_is_closed_before_it_holds_too_much() -> None:
     eng = engine()
     stuck = [chunk(n, np.full(1000, T0 + 1_000)) for n in range(MAX_HELD_READINGS // 1000 + 1)]
