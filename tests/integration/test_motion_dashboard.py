@@ -1,6 +1,8 @@
 """The motion dashboard's SQL on a real PostgreSQL: every panel's query and the device
 variable's, expanded as Grafana's PostgreSQL datasource expands them, run on the warehouse
-tables (services/motion/warehouse.py) holding the windows of a few devices.
+tables (services/motion/warehouse.py) holding the windows of a few devices: each panel's
+rows are what the windows say, only the chosen device's, and read through the
+(device_id, window_end_ms) index.
 
 No Grafana runs here. ``grafana_sql`` stands in for the two steps Grafana takes before the
 SQL reaches PostgreSQL, copied from Grafana's source:
@@ -294,6 +296,21 @@ def test_a_devices_panels_are_made_of_its_own_windows_only(
     assert len(timeline) == len(GALAXY) + 1
     assert {ms(row[1]) for row in records} <= {r.window_end_ms for r in GALAXY}
     assert float(pie[3]) == owned_seconds(GALAXY, ALL_MS)["running"] == 102.5
+
+
+@pytest.mark.parametrize("title", PANELS)
+def test_every_panel_reads_the_devices_windows_through_the_device_and_end_index(
+    warehouse: psycopg.Connection[Any], title: str
+) -> None:
+    # A few rows: a scan would be as cheap, and the key (device_id, window_key) as good.
+    warehouse.execute(f"ALTER TABLE {PROCESSED.name} DROP CONSTRAINT user_activity_processed_pkey")
+    warehouse.execute("SET enable_seqscan = off")
+
+    _, plan = run(warehouse, f"EXPLAIN {PANELS[title]}", "pixel-7")
+    conditions = [line for (line,) in plan if "Index Cond" in line]
+
+    assert conditions, plan
+    assert all("device_id = 'pixel-7'" in c and "window_end_ms" in c for c in conditions), plan
 
 
 def test_a_device_value_holding_a_quote_is_a_value_not_sql(

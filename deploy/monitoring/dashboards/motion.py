@@ -22,7 +22,11 @@ FROM_MS = "(extract(epoch FROM $__timeFrom()::timestamptz) * 1000)::bigint"
 TO_MS = "(extract(epoch FROM $__timeTo()::timestamptz) * 1000)::bigint"
 ENDING_IN_RANGE = f"{DEVICE} AND window_end_ms BETWEEN {FROM_MS} AND {TO_MS}"
 # A window owns [owned_start_ms, owned_end_ms): those overlapping the range, clipped to it.
-OWNING_IN_RANGE = f"{DEVICE} AND owned_end_ms > {FROM_MS} AND owned_start_ms < {TO_MS}"
+# It owns nothing past its end, so the (redundant) bound on window_end_ms reaches the index.
+OWNING_IN_RANGE = (
+    f"{DEVICE} AND window_end_ms > {FROM_MS}"
+    f" AND owned_end_ms > {FROM_MS} AND owned_start_ms < {TO_MS}"
+)
 START = f"greatest(owned_start_ms, {FROM_MS})"
 END = f"least(owned_end_ms, {TO_MS})"
 NEWEST_FIRST = "ORDER BY window_end_ms DESC, window_key DESC"
