@@ -31,7 +31,6 @@ from bench.motion_eval.sessions import whole
 from bench.motion_eval.transforms import remove_gravity, resample
 from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
 from services.common.client.http import checked, make_client
-from services.motion.classifier import DEFAULT
 from services.motion.replay.__main__ import rfc3339
 from tests.helpers import server_reachable_dir
 
@@ -171,9 +170,9 @@ def test_the_timeline_covers_the_recording_from_its_first_window_to_its_last_rea
     times = seen.sent.labelled.recording.timestamps_ms
     end = seen.sent.labelled.span[1]
     segments = seen.segments
-    # The first window owns from the first reading; one of fewer readings than the
-    # classifier's least is not emitted, and the next owns from the slide it ends.
-    assert int(times[0]) <= segments[0].start_ms <= int(times[DEFAULT.min_samples - 1])
+    # The first emitted window owns back to the first reading (thinner ones before it are
+    # not emitted).
+    assert segments[0].start_ms == int(times[0])
     assert segments[-1].end_ms == end  # the idle close: up to the last reading
     gaps = [b.start_ms - a.end_ms for a, b in itertools.pairwise(segments)]
     assert gaps == [0] * len(gaps)
