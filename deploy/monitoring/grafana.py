@@ -20,7 +20,7 @@ SCHEMA_VERSION = 39
 DATASOURCE_UID = "fitness-prometheus"
 DATASOURCE = {"type": "prometheus", "uid": DATASOURCE_UID}
 WAREHOUSE_UID = "fitness-warehouse"
-# Grafana 10.3+ names its built-in PostgreSQL plugin so (``postgres`` before).
+# The PostgreSQL plugin's id in Grafana 10.4 (compose's) and later; older ones: ``postgres``.
 WAREHOUSE = {"type": "grafana-postgresql-datasource", "uid": WAREHOUSE_UID}
 SOURCES = {"prometheus": DATASOURCE, "warehouse": WAREHOUSE}
 GRID_COLUMNS = 24
