@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,10 +81,9 @@ class RedisProcessorStore:
         """One fenced XAUTOCLAIM, min-idle 0, of up to ``count`` entries from ``start``."""
         self.group.ensure(part.raw)
         args = [token, self.group.group, self.consumer, start, count]
-        text: Any = self._claim(keys=[part.lease, part.raw], args=args)
-        if not isinstance(text, str):
+        reply: Any = self._claim(keys=[part.lease, part.raw], args=args)
+        if not isinstance(reply, list):
             return None
-        reply = json.loads(text)
         return _entries(reply[1]), str(reply[0])
 
     def read_new(self, part: Partition, token: str, count: int) -> list[RawEntry] | None:
@@ -98,7 +96,7 @@ class RedisProcessorStore:
                 raise
             self.group.ensure(part.raw)
             text = self._read(keys=[part.lease, part.raw], args=args)
-        return _entries(json.loads(text)) if isinstance(text, str) else None
+        return _entries(text) if isinstance(text, list) else None
 
     def emit(
         self, part: Partition, token: str, records: Sequence[ActivityRecord], now_ms: int
