@@ -378,7 +378,7 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=50, help="readings per raw entry")
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds per message")
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     if args.part in ("all", "throughput"):
