@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,11 +86,45 @@ class LocalSettings(BaseSettings):
         return [int(port) for port in ports]
 
 
+# Where the kernel picks the local ports of outgoing connections.
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_FREE_PORT = 10_000
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
+    """A TCP port nothing uses right now, below the ephemeral range, not handed out before.
+
+    Not bind(0)'s: that port is from the ephemeral range, so any outgoing connection may
+    take it before its server binds it. A launcher's gateway once lost its metrics port
+    that way, to one of the platform's own pooled connections, and never got it back.
+    """
+    below = _ephemeral_low()
+    for _ in range(1000):
+        port = random.randrange(LOWEST_FREE_PORT, below)
+        if port not in _handed_out and _bindable(host, port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port between {LOWEST_FREE_PORT} and {below} on {host}")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the ephemeral range (Linux's default when it cannot be read)."""
+    try:
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32_768
+    # A range starting lower than ours leaves too few ports below it: overlap it instead.
+    return max(low, LOWEST_FREE_PORT + 5_000)
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:

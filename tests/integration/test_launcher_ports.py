@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 from deploy.local import busy_ports, free_port, local_origins
+from deploy.local.topology import EPHEMERAL_RANGE
 from tests.helpers import linger_in_time_wait
 
 
@@ -21,6 +22,14 @@ def test_a_port_something_listens_on_counts_as_busy() -> None:
         holder.listen()
         port = holder.getsockname()[1]
         assert busy_ports("127.0.0.1", [port, free_port()]) == [port]
+
+
+def test_free_ports_are_distinct_and_below_the_range_outgoing_connections_take() -> None:
+    ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+    assert max(ports) < ephemeral_low
+    assert busy_ports("127.0.0.1", ports) == []
 
 
 def test_pages_from_localhost_and_127_0_0_1_are_allowed_origins_of_make_run() -> None:
