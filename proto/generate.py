@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from pathlib import Path
 
 from grpc_tools import protoc
@@ -26,6 +27,8 @@ def generate(out: Path = PROTO_ROOT) -> None:
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
+        # The well-known types (google/protobuf/timestamp.proto) ship with grpc_tools.
+        f"-I{resources.files('grpc_tools') / '_proto'}",
         f"--python_out={out}",
         f"--pyi_out={out}",
         f"--grpc_python_out={out}",
