@@ -25,15 +25,17 @@ ACTIVITY = "activity"
 SAGA = "saga"
 WATCH_LOGS = "watch_logs"
 MOTION = "motion"
+HEALTH = "health"
 GATEWAY = "gateway"
 # Every component that holds a certificate; the ETL reads the stores, not the services.
-COMPONENTS = (USER, ACTIVITY, SAGA, WATCH_LOGS, MOTION, GATEWAY)
+COMPONENTS = (USER, ACTIVITY, SAGA, WATCH_LOGS, MOTION, HEALTH, GATEWAY)
 
 USER_SERVICE = "fitness.user.v1.UserService"
 ACTIVITY_SERVICE = "fitness.activity.v1.ActivityService"
 SAGA_SERVICE = "fitness.saga.v1.SagaCoordinatorService"
 WATCH_LOG_SERVICE = "fitness.watch_logs.v1.WatchLogService"
 MOTION_SERVICE = "fitness.motion.v1.MotionService"
+HEALTH_SERVICE = "fitness.health.v1.HealthMetricsService"
 
 # Any authenticated component may ask these (health checks, grpcurl-style discovery).
 OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})
@@ -45,6 +47,7 @@ SERVICE_CALLERS: Mapping[str, frozenset[str]] = {
     SAGA_SERVICE: frozenset({GATEWAY}),
     WATCH_LOG_SERVICE: frozenset({GATEWAY}),
     MOTION_SERVICE: frozenset({GATEWAY}),
+    HEALTH_SERVICE: frozenset({GATEWAY}),
 }
 # RPCs with callers of their own. The saga's steps are the saga's alone; the user
 # service's GetUser (which returns the e-mail) is also open to the activity service,

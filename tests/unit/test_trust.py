@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fitness.activity.v1 import activity_service_pb2
+from fitness.health.v1 import health_metrics_service_pb2
 from fitness.motion.v1 import motion_service_pb2
 from fitness.saga.v1 import saga_service_pb2
 from fitness.user.v1 import user_service_pb2
@@ -20,6 +21,7 @@ RPCS = {
         saga_service_pb2,
         watch_logs_service_pb2,
         motion_service_pb2,
+        health_metrics_service_pb2,
     )
     for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
@@ -95,4 +97,11 @@ def test_only_the_gateway_may_call_the_motion_service() -> None:
     motion_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.MOTION_SERVICE]
     assert len(motion_rpcs) == 6
     for rpc in motion_rpcs:
+        assert [c for c in COMPONENTS if may_call(c, rpc)] == [GATEWAY], rpc
+
+
+def test_only_the_gateway_may_call_the_health_metrics_service() -> None:
+    health_rpcs = [rpc for rpc in RPCS if trust.service_of(rpc) == trust.HEALTH_SERVICE]
+    assert len(health_rpcs) == 7
+    for rpc in health_rpcs:
         assert [c for c in COMPONENTS if may_call(c, rpc)] == [GATEWAY], rpc
