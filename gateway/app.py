@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import AsyncIterator
@@ -44,6 +45,7 @@ from gateway.routes import (
     changes,
     devices,
     goals,
+    health_metrics,
     notifications,
     sensor_data,
     users,
@@ -52,11 +54,12 @@ from gateway.routes import (
 )
 from gateway.routes import group_sessions as live_routes
 from gateway.routes.cached import open_cache
-from services.common.trust import ACTIVITY, MOTION, SAGA, USER, WATCH_LOGS
+from services.common.trust import ACTIVITY, HEALTH, MOTION, SAGA, USER, WATCH_LOGS
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
 from services.common.upstream.rpcs import (
     ACTIVITY_SERVICE,
+    HEALTH_SERVICE,
     MOTION_SERVICE,
     SAGA_SERVICE,
     USER_SERVICE,
@@ -103,6 +106,14 @@ def build_upstreams(settings: GatewaySettings, clock: Clock) -> Upstreams:
             pool,
             clock,
             connect=connector(tls, MOTION),
+        ),
+        # A batch of 10,000 points (or a page of as many) takes longer than a profile read.
+        health=UpstreamPool(
+            HEALTH_SERVICE.full_name,
+            settings.health_service_addresses,
+            dataclasses.replace(pool, call_timeout=settings.health_call_timeout),
+            clock,
+            connect=connector(tls, HEALTH),
         ),
     )
 
@@ -153,6 +164,7 @@ ROUTERS = (
     watch_logs.router,
     sensor_data.router,
     devices.router,
+    health_metrics.router,
     health.router,
 )
 
@@ -225,6 +237,13 @@ def install_limits(
         settings.motion_quota(),
         prefix="motion-readings",
         refusal="too many sensor readings this hour, retry later",
+    )
+    # Points of any age are upserted by time: one account must not fill the database.
+    app.state.health_quota = CreationLimit(
+        redis.commands,
+        settings.health_quota(),
+        prefix="health-points",
+        refusal="too many health-metric points this hour, retry later",
     )
     app.state.login_throttle = LoginThrottle(
         redis.commands, settings.login_throttle_settings(), wall_clock

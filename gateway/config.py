@@ -28,6 +28,7 @@ class GatewaySettings(BaseSettings):
     saga_coordinator_addresses: AddressList = ["127.0.0.1:50071"]
     watch_log_service_addresses: AddressList = ["127.0.0.1:50081"]
     motion_service_addresses: AddressList = ["127.0.0.1:50091"]
+    health_service_addresses: AddressList = ["127.0.0.1:50101", "127.0.0.1:50102"]
     jwt_public_key_file: Path = Path(".run/keys/jwt_public.pem")
     jwt_issuer: str = "fitness-user-service"
     jwt_audience: str = "fitness-api"
@@ -60,6 +61,24 @@ class GatewaySettings(BaseSettings):
         720_000, gt=0, description="Sensor readings one user may post per window (429 beyond)"
     )
     motion_window: float = Field(3600.0, gt=0, description="Sensor-reading quota window, seconds")
+    health_max_points: int = Field(
+        10_000, ge=1, le=10_000, description="Points one POST /users/{id}/health-metrics may carry"
+    )
+    # 10,000 points of ~60 bytes, and room for whitespace; 31 nights of 500 stages fit too.
+    health_max_bytes: int = Field(
+        2 * 1024 * 1024,
+        gt=0,
+        description="Body bound of POST /users/{id}/health-metrics and /sleep",
+    )
+    # A day of 1 Hz heart rate and every other metric, a backfill of it, and live data on
+    # top: a hostile account upserts at most this many points per window.
+    health_max_points_per_window: int = Field(
+        200_000, gt=0, description="Health-metric points one user may post per window (429 beyond)"
+    )
+    health_window: float = Field(3600.0, gt=0, description="Health-point quota window, seconds")
+    health_call_timeout: float = Field(
+        10.0, gt=0, description="Deadline of one health-metrics call (a 10,000-point batch)"
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = Field(64, gt=0)
     redis_timeout: float = Field(
@@ -145,6 +164,10 @@ class GatewaySettings(BaseSettings):
         """The per-user bound on sensor readings posted."""
         return CreationSettings(self.motion_max_readings_per_window, self.motion_window)
 
+    def health_quota(self) -> CreationSettings:
+        """The per-user bound on health-metric points posted."""
+        return CreationSettings(self.health_max_points_per_window, self.health_window)
+
     def live_settings(self) -> LiveSettings:
         """The WebSocket part of the settings."""
         return LiveSettings(
@@ -157,10 +180,13 @@ class GatewaySettings(BaseSettings):
         )
 
     def body_limits(self) -> dict[tuple[str, str], int]:
-        """Routes whose bodies may exceed max_body_bytes: (method, path) -> bound."""
+        """Routes whose bodies may exceed max_body_bytes: (method, path or path template) ->
+        bound."""
         return {
             ("POST", "/watch-logs"): self.watch_logs_max_bytes,
             ("POST", "/sensor-data"): self.motion_max_bytes,
+            ("POST", "/users/{user_id}/health-metrics"): self.health_max_bytes,
+            ("POST", "/users/{user_id}/sleep"): self.health_max_bytes,
         }
 
     def pool_settings(self) -> PoolSettings:

@@ -25,10 +25,11 @@ class Upstreams:
     sagas: UpstreamPool
     watch_logs: UpstreamPool
     motion: UpstreamPool
+    health: UpstreamPool
 
     def all(self) -> list[UpstreamPool]:
         """Every pool."""
-        return [self.users, self.activity, self.sagas, self.watch_logs, self.motion]
+        return [self.users, self.activity, self.sagas, self.watch_logs, self.motion, self.health]
 
 
 async def upstreams(request: Request) -> Upstreams:

@@ -71,6 +71,7 @@ class BodyLimitMiddleware:
 
     ``route_limits`` gives a few routes, by exact method and path, a bound of their own
     (a batch of watch logs); every other request, whatever its path, keeps ``max_bytes``.
+    A path may be a template: ``{user_id}`` stands for one segment.
     """
 
     def __init__(
@@ -82,13 +83,18 @@ class BodyLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
         self.route_limits = dict(route_limits or {})
+        self.template_limits = [
+            (method, _template(path), limit)
+            for (method, path), limit in self.route_limits.items()
+            if "{" in path
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Reject early on Content-Length, otherwise count bytes as they arrive."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.route_limits.get((scope["method"], scope["path"]), self.max_bytes)
+        limit = self._limit(scope["method"], scope["path"])
         declared = _header(scope, "content-length")
         if declared and (not declared.isdigit() or int(declared) > limit):
             too_large = ApiError(413, f"request body exceeds {limit} bytes")
@@ -105,6 +111,22 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
+
+    def _limit(self, method: str, path: str) -> int:
+        """The bound of a request: its route's own, else ``max_bytes``."""
+        exact = self.route_limits.get((method, path))
+        if exact is not None:
+            return exact
+        for wanted, pattern, limit in self.template_limits:
+            if method == wanted and pattern.match(path):
+                return limit
+        return self.max_bytes
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """A path template as a pattern: each ``{name}`` matches one segment."""
+    parts = re.split(r"\{[^/{}]+\}", path)
+    return re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "$")
 
 
 class MetricsMiddleware:

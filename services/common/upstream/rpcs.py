@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from fitness.activity.v1 import activity_service_pb2 as activity_pb
+from fitness.health.v1 import health_metrics_service_pb2 as health_pb
 from fitness.motion.v1 import motion_service_pb2 as motion_pb
 from fitness.saga.v1 import saga_service_pb2 as saga_pb
 from fitness.user.v1 import user_service_pb2 as user_pb
@@ -61,6 +62,7 @@ ACTIVITY_SERVICE = the_service(activity_pb.DESCRIPTOR)
 SAGA_SERVICE = the_service(saga_pb.DESCRIPTOR)
 WATCH_LOG_SERVICE = the_service(watch_pb.DESCRIPTOR)
 MOTION_SERVICE = the_service(motion_pb.DESCRIPTOR)
+HEALTH_SERVICE = the_service(health_pb.DESCRIPTOR)
 
 
 class UserRpc:
@@ -264,4 +266,39 @@ class MotionRpc:
         "ListActivityRecords",
         motion_pb.ListActivityRecordsRequest,
         motion_pb.ListActivityRecordsResponse,
+    )
+
+
+class HealthRpc:
+    """The health-metrics service's methods."""
+
+    WritePoints = rpc(
+        HEALTH_SERVICE, "WritePoints", health_pb.WritePointsRequest, health_pb.WritePointsResponse
+    )
+    DeletePoints = rpc(
+        HEALTH_SERVICE,
+        "DeletePoints",
+        health_pb.DeletePointsRequest,
+        health_pb.DeletePointsResponse,
+    )
+    ReadSeries = rpc(
+        HEALTH_SERVICE, "ReadSeries", health_pb.ReadSeriesRequest, health_pb.ReadSeriesResponse
+    )
+    WriteSleep = rpc(
+        HEALTH_SERVICE, "WriteSleep", health_pb.WriteSleepRequest, health_pb.WriteSleepResponse
+    )
+    ReadSleep = rpc(
+        HEALTH_SERVICE, "ReadSleep", health_pb.ReadSleepRequest, health_pb.ReadSleepResponse
+    )
+    GetDailySummary = rpc(
+        HEALTH_SERVICE,
+        "GetDailySummary",
+        health_pb.GetDailySummaryRequest,
+        health_pb.GetDailySummaryResponse,
+    )
+    LinkSimulatedDevice = rpc(
+        HEALTH_SERVICE,
+        "LinkSimulatedDevice",
+        health_pb.LinkSimulatedDeviceRequest,
+        health_pb.LinkSimulatedDeviceResponse,
     )
