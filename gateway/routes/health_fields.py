@@ -10,13 +10,10 @@ from pydantic import AfterValidator, Field
 
 from gateway.routes.fields import ID_PATTERN, Timestamp, iso_date
 from services.health_metrics.domain import SPECS, Metric, SleepStage
+from services.health_metrics.validation import MAX_PAGE_SIZE, USER_ID_MAX
 
-# HealthSettings.max_points' ceiling, and the service's sleep bounds (issue 15's contract).
+# HEALTH_MAX_POINTS' ceiling (HealthSettings): no instance takes a larger batch.
 MAX_POINTS = 10_000
-MAX_SESSIONS = 31
-MAX_STAGES = 500
-MAX_PAGE_SIZE = 10_000
-USER_ID_MAX = 64
 LOWEST = min(spec.low for spec in SPECS.values())
 HIGHEST = max(spec.high for spec in SPECS.values())
 RANGES = ", ".join(f"{m.value} {s.low:g}-{s.high:g} {s.unit}" for m, s in SPECS.items())

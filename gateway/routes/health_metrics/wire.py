@@ -13,9 +13,7 @@ from gateway.edge.errors import ApiError
 from gateway.routes.schemas.health import StageMinutes
 from services.common.timeutil import format_time, parse_time, utc_now
 from services.health_metrics.domain import SleepStage
-
-# The service's bound on one read (services/health_metrics: to at most 400 days after from).
-MAX_SPAN = timedelta(days=400)
+from services.health_metrics.validation import MAX_RANGE
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ def checked(start: datetime, end: datetime) -> Span:
     """[start, end) if start is before end, at most 400 days apart (else 422)."""
     if start >= end:
         raise ApiError(422, "from must be before to")
-    if end - start > MAX_SPAN:
+    if end - start > MAX_RANGE:
         raise ApiError(422, "from and to may be at most 400 days apart")
     return Span(start, end)
 

@@ -3,7 +3,6 @@ sessions, and the answers (series pages, sleep summaries, a day's summary)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
@@ -11,19 +10,10 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from gateway.routes.fields import Timestamp
-from gateway.routes.health_fields import (
-    MAX_POINTS,
-    MAX_SESSIONS,
-    MAX_STAGES,
-    HealthValue,
-    MetricName,
-    StageName,
-)
+from gateway.routes.health_fields import MAX_POINTS, HealthValue, MetricName, StageName
 from gateway.routes.schemas.common import StrictBody
 from services.common.timeutil import parse_time
-
-# The service's bound on one session (services/health_metrics: a sleep lasts at most a day).
-MAX_SESSION = timedelta(hours=24)
+from services.health_metrics.validation import MAX_SESSION, MAX_SESSIONS, MAX_STAGES
 
 
 class HealthPointBody(StrictBody):
