@@ -29,6 +29,7 @@ from services.common.grpc_runtime import GrpcServer
 from services.common.redis import cluster_seeds, is_cluster
 from services.common.tls import TlsFiles, secure_aio_channel
 from services.common.trust import ACTIVITY, MOTION, SAGA, USER, WATCH_LOGS
+from services.health_metrics.config import HealthSettings
 from services.motion.__main__ import MotionProcess
 from services.motion.config import MotionSettings, ProcessorSettings, SinkSettings
 from services.motion.metrics import MotionMetrics
@@ -303,6 +304,7 @@ COMPONENT_SETTINGS: dict[str, type[BaseSettings]] = {
     "services.motion": MotionSettings,
     "services.motion.processor": ProcessorSettings,
     "services.motion.sink": SinkSettings,
+    "services.health_metrics": HealthSettings,
     "saga_coordinator": SagaSettings,
     "gateway": GatewaySettings,
     "etl": EtlSettings,

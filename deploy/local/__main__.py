@@ -76,7 +76,8 @@ def _ports_taken(host: str, ports: Sequence[int]) -> bool:
         print(
             f"error: port(s) already in use: {', '.join(map(str, taken))}. "
             "Stop what uses them or set LOCAL_GATEWAY_PORT / LOCAL_USER_PORTS / "
-            "LOCAL_ACTIVITY_PORTS / LOCAL_WATCH_LOG_PORTS / LOCAL_MOTION_PORTS / LOCAL_SAGA_PORT /"
+            "LOCAL_ACTIVITY_PORTS / LOCAL_WATCH_LOG_PORTS / LOCAL_MOTION_PORTS / "
+            "LOCAL_HEALTH_PORTS / LOCAL_SAGA_PORT /"
             " LOCAL_REDIS_PORT / LOCAL_WAREHOUSE_PORT (and their *_METRICS_PORT[S])"
             " (and for --ha LOCAL_HA_GATEWAY_PORT / LOCAL_HA_REDIS_PORTS / "
             "LOCAL_HA_REDIS_BUS_PORTS / LOCAL_HA_POSTGRES_PORTS).",
@@ -136,6 +137,8 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
         "POST /sensor-data; replay a recording: python -m services.motion.replay)",
         "                  one processor worker, one sink worker into the warehouse"
         " (raw_data.activity_records, processed_data.user_activity_processed)",
+        f"  health metrics  {', '.join(topology.health_addresses())}   (gRPC; REST: "
+        f"/users/{{id}}/health-metrics; database {settings.health_store_url()})",
         f"  gRPC is mTLS    certificates in {certs_dir(settings.data_dir.resolve())}"
         "   (grpcurl: see README)",
         "  service metrics "
@@ -148,6 +151,7 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
                 *settings.motion_metrics_ports,
                 settings.motion_processor_metrics_port,
                 settings.motion_sink_metrics_port,
+                *settings.health_metrics_ports,
                 settings.saga_metrics_port,
             ]
         ),

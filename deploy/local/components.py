@@ -51,13 +51,19 @@ def redis_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
 
 
 def instances(
-    name: str, prefix: str, env: dict[str, str], ports: Sequence[str], metrics: Sequence[str]
+    name: str,
+    prefix: str,
+    env: dict[str, str],
+    ports: Sequence[str],
+    metrics: Sequence[str],
+    module: str = "",
 ) -> list[ProcessSpec]:
-    """Instances ``<name>-1``, ``<name>-2``… of ``services.<name>``, each on its own ports."""
+    """Instances ``<name>-1``, ``<name>-2``… of ``module`` (``services.<name>`` unless
+    given), each on its own ports."""
     return [
         ProcessSpec(
             f"{name}-{index + 1}",
-            python_module(f"services.{name}"),
+            python_module(module or f"services.{name}"),
             {**env, f"{prefix}PORT": str(port), f"{prefix}METRICS_PORT": str(metric)},
             [int(port), int(metric)],
         )
@@ -153,6 +159,20 @@ def motion_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     ]
 
 
+def health_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
+    """The health-metrics-service instances, on database "health" of the warehouse's
+    PostgreSQL (created by the first to start); each runs a refresh loop (they take turns)."""
+    settings = topology.settings
+    env = {
+        **SHARED,
+        "HEALTH_HOST": settings.host,
+        "HEALTH_DATABASE_URL": settings.health_store_url(),
+        **tls_env("HEALTH_", data, "health"),
+    }
+    ports, metrics = settings.health_ports, settings.health_metrics_ports
+    return instances("health", "HEALTH_", env, ports, metrics, "services.health_metrics")
+
+
 def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     """The saga coordinator: one instance, its log in SQLite next to the other stores
     unless a database is configured."""
@@ -208,6 +228,7 @@ def gateway_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "GATEWAY_SAGA_COORDINATOR_ADDRESSES": topology.saga_address(),
         "GATEWAY_WATCH_LOG_SERVICE_ADDRESSES": ",".join(topology.watch_log_addresses()),
         "GATEWAY_MOTION_SERVICE_ADDRESSES": ",".join(topology.motion_addresses()),
+        "GATEWAY_HEALTH_SERVICE_ADDRESSES": ",".join(topology.health_addresses()),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
         "GATEWAY_ALLOWED_ORIGINS": ",".join(local_origins(settings.host, settings.gateway_port)),
@@ -226,6 +247,7 @@ COMPONENTS = (
     saga_specs,
     warehouse_specs,
     motion_specs,  # after the warehouse: its sink writes there
+    health_specs,  # after the warehouse: its server holds their database
     gateway_specs,
 )
 

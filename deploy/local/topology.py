@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 from deploy import embedded_postgres
 from deploy.supervisor import RestartPolicy
@@ -35,6 +36,11 @@ class LocalSettings(BaseSettings):
     motion_metrics_ports: AddressList = ["9141", "9142"]
     motion_processor_metrics_port: int = 9151
     motion_sink_metrics_port: int = 9161
+    health_ports: AddressList = ["50101", "50102"]
+    health_metrics_ports: AddressList = ["9171", "9172"]
+    health_database_url: str = Field(
+        "", description="The health-metrics store; empty: database health on the warehouse's server"
+    )
     saga_port: int = 50071
     saga_metrics_port: int = 9121
     redis_url: str = Field("", description="An existing Redis; empty starts an embedded one")
@@ -71,6 +77,13 @@ class LocalSettings(BaseSettings):
     def etl_warehouse_url(self) -> str:
         """The PostgreSQL the ETL loads."""
         return self.warehouse_url or embedded_postgres.server_url(self.host, self.warehouse_port)
+
+    def health_store_url(self) -> str:
+        """The health-metrics database: the configured one, or "health" beside the warehouse."""
+        if self.health_database_url:
+            return self.health_database_url
+        warehouse = make_url(self.etl_warehouse_url())
+        return warehouse.set(database="health").render_as_string(hide_password=False)
 
     def user_store_url(self) -> str:
         """The user service's database: the configured one, or a SQLite file."""
@@ -147,6 +160,8 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         motion_metrics_ports=ports(),
         motion_processor_metrics_port=free_port(),
         motion_sink_metrics_port=free_port(),
+        health_ports=ports(),
+        health_metrics_ports=ports(),
         saga_port=free_port(),
         saga_metrics_port=free_port(),
         redis_port=free_port(),
@@ -219,6 +234,10 @@ class Topology:
     def motion_addresses(self) -> list[str]:
         """host:port of every motion-service instance."""
         return [f"{self.settings.host}:{port}" for port in self.settings.motion_ports]
+
+    def health_addresses(self) -> list[str]:
+        """host:port of every health-metrics-service instance."""
+        return [f"{self.settings.host}:{port}" for port in self.settings.health_ports]
 
     def saga_address(self) -> str:
         """host:port of the saga coordinator."""

@@ -130,6 +130,8 @@ def test_the_ha_topology_runs_two_gateways_and_two_instances_of_each_service() -
         "etl",
         "gateway",
         "gateway-2",
+        "health-1",
+        "health-2",
         "motion-1",
         "motion-2",
         "motion-processor",
@@ -171,7 +173,7 @@ def test_the_ha_topologys_default_ports_are_all_different() -> None:
     settings = LocalSettings()
     ports = [*build_ha_topology(settings, HA).all_ports(), *settings.ha_data_ports()]
 
-    assert len(ports) == len(set(ports)) == 40  # 24 supervised, 16 in the data tier
+    assert len(ports) == len(set(ports)) == 44  # 28 supervised, 16 in the data tier
 
 
 def test_make_run_starts_two_watch_log_instances_that_ack_without_a_replica() -> None:
@@ -207,3 +209,30 @@ def test_the_motion_sink_writes_into_the_warehouse_the_launcher_starts_and_the_e
 
     assert env["motion-sink"]["MOTION_SINK_WAREHOUSE_URL"] == env["etl"]["ETL_WAREHOUSE_URL"]
     assert names.index("warehouse") < names.index("motion-sink")
+
+
+def test_make_run_starts_two_health_instances_on_database_health_of_the_warehouse_server() -> None:
+    settings = LocalSettings(data_dir=Path("run"), warehouse_url="", warehouse_port=5433)
+    topology = build_topology(settings)
+    specs = {spec.name: spec for spec in topology.specs if spec.name.startswith("health")}
+    gateway = next(spec for spec in topology.specs if spec.name == "gateway")
+
+    assert sorted(specs) == ["health-1", "health-2"]
+    assert {module_of(spec) for spec in specs.values()} == {"services.health_metrics"}
+    assert [spec.ports for spec in specs.values()] == [[50101, 9171], [50102, 9172]]
+    addresses = gateway.env["GATEWAY_HEALTH_SERVICE_ADDRESSES"].split(",")
+    assert addresses == ["127.0.0.1:50101", "127.0.0.1:50102"]
+    databases = {spec.env["HEALTH_DATABASE_URL"] for spec in specs.values()}
+    assert databases == {"postgresql://postgres@127.0.0.1:5433/health"}
+    names = [spec.name for spec in topology.specs]
+    assert names.index("warehouse") < names.index("health-1")
+
+
+def test_the_health_database_follows_a_configured_warehouse_unless_it_is_given() -> None:
+    warehouse = "postgresql://fitness:p%40ss@db.example:5432/warehouse"
+
+    beside = LocalSettings(warehouse_url=warehouse)
+    given = LocalSettings(warehouse_url=warehouse, health_database_url="postgresql://h@x/hm")
+
+    assert beside.health_store_url() == "postgresql://fitness:p%40ss@db.example:5432/health"
+    assert given.health_store_url() == "postgresql://h@x/hm"
