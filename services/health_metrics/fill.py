@@ -59,7 +59,8 @@ def cut_page(
     for point in series:
         if after is not None and point.time <= after:
             continue
-        if len(page) == most or (real == size and not point.imputed):
+        # A page holds one point at least, whatever the limits: every page moves on.
+        if page and (len(page) >= most or (real >= size and not point.imputed)):
             return page, True
         page.append(point)
         real += not point.imputed

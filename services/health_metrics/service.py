@@ -26,9 +26,6 @@ from services.health_metrics.fill import MAX_FILL_GAP, cut_page, filled
 from services.health_metrics.repository import HealthStore, RefreshReport, Written
 from services.health_metrics.tokens import SeriesQuery
 
-# Points one page holds at most, imputed ones included (a page of 10,000 real minutes
-# could otherwise carry 600,000 imputed ones); the next page continues the gap.
-MAX_PAGE_POINTS = 20_000
 DAY_MINUTES = 24 * 60
 # The metrics a summary shows a day total or mean of (heart rate: its resting rate).
 DAY_METRICS = (
@@ -46,6 +43,9 @@ class Limits:
 
     max_points: int = 10_000
     max_clock_skew: timedelta = timedelta(minutes=5)
+    # Points a series page holds at most, imputed ones included: 10,000 real minutes could
+    # otherwise carry 600,000 imputed ones. The next page continues the gap.
+    max_page_points: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def read_series(
     if query.resolution is Resolution.RAW:
         points, more = _raw_page(deps.store, query, after, size)
     else:
-        points, more = _bucket_page(deps.store, query, after, size)
+        points, more = _bucket_page(deps, query, after, size)
     token = tokens.encode(query, points[-1].time) if more else ""
     return SeriesPage(query.metric, query.resolution, tuple(points), token)
 
@@ -136,9 +136,10 @@ def _raw_page(
 
 
 def _bucket_page(
-    store: HealthStore, query: SeriesQuery, after: datetime | None, size: int
+    deps: HealthDeps, query: SeriesQuery, after: datetime | None, size: int
 ) -> tuple[list[SeriesPoint], bool]:
     """Up to ``size`` buckets after ``after``, gaps filled when asked, and whether more follow."""
+    store = deps.store
     found = store.read_rollups(
         query.user_id, query.metric, query.resolution, query.start, query.end, after, size + 1
     )
@@ -148,7 +149,7 @@ def _bucket_page(
     step = BUCKET[query.resolution]
     left = None if after is None else _left_neighbour(store, query, after)
     series = filled(left, real, step, MAX_FILL_GAP[query.resolution])
-    return cut_page(series, after, size, MAX_PAGE_POINTS)
+    return cut_page(series, after, size, deps.limits.max_page_points)
 
 
 def _left_neighbour(store: HealthStore, query: SeriesQuery, after: datetime) -> SeriesPoint | None:
