@@ -1,0 +1,150 @@
+"""The 1-minute, 1-hour and 1-day rollups: their incremental refresh and their reads.
+
+A refresh claims the oldest dirty minutes (DELETE ... RETURNING) in its first statement,
+then recomputes those minutes from the raw points, their hours from the minute rollups
+and their days from the hour rollups, in later statements of the same transaction: under
+READ COMMITTED each sees every write committed before it started. A write still open on a
+claimed minute cannot commit before the refresh does (its dirty mark waits for the
+claimed row), and a minute whose mark a write holds locked is skipped (SKIP LOCKED), so a
+refresh never waits for writers, and a write it missed leaves its minute dirty.
+
+Each bucket is recomputed by an index range scan of its own (LATERAL), so the work is
+proportional to the buckets claimed, whatever the planner believes about the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection
+
+from services.health_metrics.domain import Resolution, Rollup
+from services.health_metrics.postgres.schema import REFRESH_LOCK
+from services.health_metrics.repository import RefreshReport
+
+CLAIM = """DELETE FROM dirty_minutes d USING (
+    SELECT user_id, metric, minute FROM dirty_minutes
+    ORDER BY marked_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) c
+WHERE d.user_id = c.user_id AND d.metric = c.metric AND d.minute = c.minute
+RETURNING d.user_id, d.metric, d.minute"""
+
+BUCKETS = """unnest(%(users)b::text[], %(metrics)b::text[], %(buckets)b::timestamptz[])
+    AS c(user_id, metric, bucket)"""
+
+CLEAR = """DELETE FROM {table} r USING {buckets}
+WHERE r.user_id = c.user_id AND r.metric = c.metric AND r.bucket = c.bucket"""
+
+RECOMPUTE = """INSERT INTO {table} (user_id, metric, bucket, low, high, total, count)
+SELECT c.user_id, c.metric, c.bucket, a.low, a.high, a.total, a.count
+FROM {buckets} CROSS JOIN LATERAL (
+    SELECT {aggregates} FROM {source} s
+    WHERE s.user_id = c.user_id AND s.metric = c.metric
+      AND s.{column} >= c.bucket AND s.{column} < c.bucket + interval '{width}') a
+WHERE a.count > 0"""
+
+FROM_POINTS = "min(value) AS low, max(value) AS high, sum(value) AS total, count(*) AS count"
+FROM_ROLLUPS = "min(low) AS low, max(high) AS high, sum(total) AS total, sum(count) AS count"
+
+
+class Level(NamedTuple):
+    """One rollup table, what it is computed from, and the width of its buckets."""
+
+    table: str
+    source: str
+    column: str
+    aggregates: str
+    width: str
+    truncate: str
+
+
+# Widths in hours, never '1 day': a day added to a timestamptz follows the session's zone.
+LEVELS = (
+    Level("rollup_1m", "points", "time", FROM_POINTS, "1 minute", "minute"),
+    Level("rollup_1h", "rollup_1m", "bucket", FROM_ROLLUPS, "1 hour", "hour"),
+    Level("rollup_1d", "rollup_1h", "bucket", FROM_ROLLUPS, "24 hours", "day"),
+)
+TABLES = {Resolution.MINUTE: "rollup_1m", Resolution.HOUR: "rollup_1h", Resolution.DAY: "rollup_1d"}
+
+Bucket = tuple[str, str, datetime]
+
+READ = """SELECT bucket, low, high, total, count FROM {table}
+WHERE user_id = %(user)s AND metric = %(metric)s AND bucket >= %(start)s AND bucket < %(end)s{after}
+ORDER BY bucket LIMIT %(limit)s"""
+
+BEFORE = """SELECT bucket, low, high, total, count FROM {table}
+WHERE user_id = %(user)s AND metric = %(metric)s AND bucket < %(before)s
+ORDER BY bucket DESC LIMIT 1"""
+
+
+def refresh(conn: Connection, max_minutes: int) -> RefreshReport:
+    """Recompute up to ``max_minutes`` dirty minutes, then their hours, then their days."""
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
+    rows = conn.exec_driver_sql(CLAIM, {"limit": max_minutes})
+    buckets: list[Bucket] = [
+        (user, metric, minute.astimezone(UTC)) for user, metric, minute in rows
+    ]
+    counts = []
+    for level in LEVELS:
+        buckets = sorted(
+            {(user, metric, _truncate(t, level.truncate)) for user, metric, t in buckets}
+        )
+        _recompute(conn, level, buckets)
+        counts.append(len(buckets))
+    remaining = conn.exec_driver_sql("SELECT count(*) FROM dirty_minutes").scalar_one()
+    return RefreshReport(counts[0], counts[1], counts[2], int(remaining))
+
+
+def _truncate(time: datetime, unit: str) -> datetime:
+    """The start of the UTC minute, hour or day of an instant."""
+    time = time.replace(second=0, microsecond=0)
+    if unit == "minute":
+        return time
+    time = time.replace(minute=0)
+    return time if unit == "hour" else time.replace(hour=0)
+
+
+def _recompute(conn: Connection, level: Level, buckets: list[Bucket]) -> None:
+    """Replace the rows of ``buckets`` in one table by aggregates of its source."""
+    if not buckets:
+        return
+    params = _columns(buckets)
+    conn.exec_driver_sql(CLEAR.format(table=level.table, buckets=BUCKETS), params)
+    statement = RECOMPUTE.format(buckets=BUCKETS, **level._asdict())
+    conn.exec_driver_sql(statement, params)
+
+
+def _columns(buckets: Iterable[Bucket]) -> dict[str, Any]:
+    """Buckets as the three arrays of the statements' unnest."""
+    users, metrics, starts = zip(*buckets, strict=True)
+    return {"users": list(users), "metrics": list(metrics), "buckets": list(starts)}
+
+
+def read(
+    conn: Connection,
+    table: str,
+    key: tuple[str, str],
+    window: tuple[datetime, datetime],
+    after: datetime | None,
+    limit: int,
+) -> list[Rollup]:
+    """Rows of one rollup table for (user, metric) in the window, after ``after``, oldest first."""
+    params = {"user": key[0], "metric": key[1], "start": window[0], "end": window[1]}
+    params |= {"after": after, "limit": limit}
+    after_clause = "" if after is None else " AND bucket > %(after)s"
+    rows = conn.exec_driver_sql(READ.format(table=table, after=after_clause), params)
+    return [_rollup(row) for row in rows]
+
+
+def before(conn: Connection, table: str, key: tuple[str, str], time: datetime) -> Rollup | None:
+    """The last row of one rollup table for (user, metric) starting before ``time``."""
+    params = {"user": key[0], "metric": key[1], "before": time}
+    row = conn.exec_driver_sql(BEFORE.format(table=table), params).first()
+    return None if row is None else _rollup(row)
+
+
+def _rollup(row: Any) -> Rollup:
+    """A rollup row as the domain's Rollup."""
+    bucket, low, high, total, count = row
+    return Rollup(bucket.astimezone(UTC), low, high, total, int(count))
