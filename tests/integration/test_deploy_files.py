@@ -24,6 +24,7 @@ from gateway.config import GatewaySettings
 from gateway.edge import health
 from saga_coordinator.config import SagaSettings
 from services.activity.config import ActivitySettings
+from services.health_metrics.config import HealthSettings, IngesterSettings
 from services.motion.config import MotionSettings, ProcessorSettings, SinkSettings
 from services.user.config import UserSettings
 from services.watch_logs.config import WatchLogSettings
@@ -48,6 +49,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "MOTION_": MotionSettings,
     "MOTION_PROCESSOR_": ProcessorSettings,
     "MOTION_SINK_": SinkSettings,
+    "HEALTH_": HealthSettings,
+    "HEALTH_INGESTER_": IngesterSettings,
 }
 
 
@@ -77,6 +80,8 @@ def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> 
         "motion",
         "motion-processor",
         "motion-sink",
+        "health-db",
+        "health",
     }
     assert expected <= set(compose["services"])
 
@@ -197,6 +202,7 @@ COMPONENT_OF_MODULE = {
     "gateway": ("gateway", "GATEWAY_"),
     "services.watch_logs": ("watch_logs", "WATCH_LOGS_"),
     "services.motion": ("motion", "MOTION_"),
+    "services.health_metrics": ("health", "HEALTH_"),
 }
 
 
@@ -233,6 +239,7 @@ def test_each_service_mounts_its_own_certificate_and_key_and_nothing_of_the_othe
         "saga",
         "watch-logs",
         "motion",
+        "health",
         *GATEWAYS,
     }
     ca_key = made["/certs/ca"]
@@ -348,10 +355,12 @@ def test_a_writer_on_another_redis_or_none_is_caught(compose: dict[str, Any]) ->
 def test_the_postgres_formation_is_a_monitor_and_three_nodes_every_sql_client_lists(
     compose: dict[str, Any],
 ) -> None:
+    # The health metrics have a PostgreSQL of their own (health-db): their ingestion
+    # never competes with logins on the formation.
     urls = {
         name: url
         for name, url in _env_values(compose, "_DATABASE_URL").items()
-        if "ACTIVITY" not in name
+        if "ACTIVITY" not in name and not name.startswith("health")
     }
     hosts = "host=pg-1:5432&host=pg-2:5432&host=pg-3:5432"
 

@@ -42,6 +42,7 @@ GRPC_COMPONENT = {
     "saga_coordinator": "saga",
     "services.watch_logs": "watch_logs",
     "services.motion": "motion",
+    "services.health_metrics": "health",
 }
 
 
@@ -94,11 +95,20 @@ def test_the_production_overlay_runs_every_component_and_the_ha_data_tier() -> N
         ("Deployment", "fitness-motion"),
         ("Deployment", "fitness-motion-processor"),
         ("Deployment", "fitness-motion-sink"),
+        ("Deployment", "fitness-health"),
+        ("StatefulSet", "health-db"),
         ("CronJob", "fitness-etl"),
         ("Job", "redis-cluster-init"),
         ("Job", "mongo-replica-set-init"),
     } <= workloads
-    assert replicas == {"warehouse": 1, "redis": 6, "pg-monitor": 1, "pg": 3, "mongo": 3}
+    assert replicas == {
+        "warehouse": 1,
+        "health-db": 1,
+        "redis": 6,
+        "pg-monitor": 1,
+        "pg": 3,
+        "mongo": 3,
+    }
 
 
 def test_the_redis_cluster_is_created_with_one_replica_per_master_from_every_node() -> None:
