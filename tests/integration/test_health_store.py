@@ -1,0 +1,434 @@
+"""The health store on a real PostgreSQL: partitions, upserts, rollups equal to a full
+recompute (also while a writer ingests), sleep, devices, pagination and outages."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from deploy import embedded_postgres
+from deploy.local import free_port
+from services.health_metrics.domain import (
+    Metric,
+    Point,
+    Resolution,
+    SleepSession,
+    SleepStage,
+    StageSpan,
+    StoreUnavailable,
+)
+from services.health_metrics.postgres import PostgresHealthStore, open_store
+from services.health_metrics.repository import Written
+from tests.integration.health_harness import (
+    DAY0,
+    Writer,
+    mismatches,
+    refresh_all,
+    stored_points,
+)
+
+HR = Metric.HEART_RATE
+
+
+@pytest.fixture(scope="module")
+def database(postgres_server: str) -> str:
+    """A database of this module's own on the session's PostgreSQL."""
+    return embedded_postgres.create_database(postgres_server, f"health_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="module")
+def store(database: str) -> Iterator[PostgresHealthStore]:
+    """The store on the module's database."""
+    opened = open_store(database, pool_size=4)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def user() -> str:
+    """A user no other test writes for."""
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+def at(seconds: float, day: datetime = DAY0) -> datetime:
+    """An instant ``seconds`` after the start of ``day``."""
+    return day + timedelta(seconds=seconds)
+
+
+def run(start: float, count: int, value: float = 70.0) -> list[Point]:
+    """``count`` points at 1 Hz from ``start`` seconds after DAY0."""
+    return [Point(at(start + i), value + i % 7) for i in range(count)]
+
+
+def partitions(store: PostgresHealthStore) -> dict[str, str]:
+    """The partitions of the points table and their bounds."""
+    statement = """SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'points'::regclass"""
+    with store.engine.connect() as conn:
+        return {name: bound for name, bound in conn.exec_driver_sql(statement)}
+
+
+def test_each_day_a_batch_touches_gets_its_own_utc_partition(
+    store: PostgresHealthStore, user: str
+) -> None:
+    store.write_points(user, HR, [Point(at(-1), 60), Point(at(86400 * 2 + 5), 61)])
+    found = partitions(store)
+    assert "points_20240308" in found
+    assert "points_20240311" in found
+    assert found["points_20240311"] == (
+        "FOR VALUES FROM ('2024-03-11 00:00:00+00') TO ('2024-03-12 00:00:00+00')"
+    )
+
+
+def test_the_points_table_has_no_default_partition_and_a_brin_index_on_time(
+    store: PostgresHealthStore, user: str
+) -> None:
+    store.write_points(user, HR, run(0, 3))
+    with store.engine.connect() as conn:
+        default = conn.exec_driver_sql(
+            "SELECT partdefid FROM pg_partitioned_table WHERE partrelid = 'points'::regclass"
+        ).scalar_one()
+        brin = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes"
+            " WHERE tablename = 'points_20240309' AND indexdef ~ 'brin'"
+        ).scalar_one()
+        primary = conn.exec_driver_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'points'::regclass AND contype = 'p'"
+        ).scalar_one()
+    assert default == 0
+    assert 'USING brin ("time")' in brin
+    assert primary == 'PRIMARY KEY (user_id, metric, "time")'
+
+
+def test_stores_creating_one_new_day_at_once_all_succeed(database: str, user: str) -> None:
+    stores = [open_store(database, pool_size=2) for _ in range(4)]
+    day = datetime(2023, 1, 1, tzinfo=UTC)
+    errors: list[BaseException] = []
+
+    def write(index: int) -> None:
+        try:
+            stores[index].write_points(
+                f"{user}-{index}", HR, [Point(day + timedelta(seconds=index), 60)]
+            )
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for opened in stores:
+        opened.close()
+    assert errors == []
+    assert "points_20230101" in partitions(stores[0])
+
+
+def test_an_upsert_counts_new_and_corrected_points_as_changed_and_resent_ones_as_unchanged(
+    store: PostgresHealthStore, user: str
+) -> None:
+    assert store.write_points(user, HR, run(0, 100)) == Written(changed=100, unchanged=0)
+    assert store.write_points(user, HR, run(0, 100)) == Written(changed=0, unchanged=100)
+    mixed = [*run(0, 100)[50:], Point(at(10), 199.5), *run(1000, 5)]
+    assert store.write_points(user, HR, mixed) == Written(changed=6, unchanged=50)
+    stored = store.read_points(user, HR, at(0), at(2000), None, 1000)
+    assert len(stored) == 105
+    assert Point(at(10), 199.5) in stored
+
+
+def test_only_the_minutes_of_changed_points_are_marked_dirty(
+    store: PostgresHealthStore, user: str
+) -> None:
+    store.write_points(user, HR, run(0, 180))
+    refresh_all(store)
+    store.write_points(user, HR, [*run(0, 120), Point(at(150), 10.25)])
+    with store.engine.connect() as conn:
+        minutes = (
+            conn.exec_driver_sql("SELECT minute FROM dirty_minutes WHERE user_id = %s", (user,))
+            .scalars()
+            .all()
+        )
+    assert [m.astimezone(UTC) for m in minutes] == [at(120)]
+    assert store.dirty_minutes() >= 1
+    assert store.oldest_dirty_seconds() >= 0
+
+
+def test_a_late_correction_recomputes_one_minute_one_hour_and_one_day(
+    store: PostgresHealthStore, user: str
+) -> None:
+    store.write_points(user, Metric.STEPS, run(0, 7200, value=10))
+    refresh_all(store)
+    store.write_points(user, Metric.STEPS, [Point(at(3661), 500)])
+    report = store.refresh(1000)
+    assert (report.minutes, report.hours, report.days, report.remaining) == (1, 1, 1, 0)
+    minute = store.read_rollups(user, Metric.STEPS, Resolution.MINUTE, at(3660), at(3720), None, 5)
+    day = store.read_rollups(user, Metric.STEPS, Resolution.DAY, at(0), at(86400), None, 5)
+    expected_day = sum(10 + i % 7 for i in range(7200)) - (10 + 3661 % 7) + 500
+    assert (minute[0].high, minute[0].count) == (500, 60)
+    assert (day[0].total, day[0].count) == (expected_day, 7200)
+
+
+def test_a_delete_empties_its_buckets_and_a_bucket_left_empty_has_no_row(
+    store: PostgresHealthStore, user: str
+) -> None:
+    store.write_points(user, HR, run(0, 120))
+    refresh_all(store)
+    assert store.delete_points(user, HR, at(0), at(60)) == 60
+    assert store.delete_points(user, HR, at(0), at(60)) == 0
+    refresh_all(store)
+    minutes = store.read_rollups(user, HR, Resolution.MINUTE, at(0), at(3600), None, 10)
+    hours = store.read_rollups(user, HR, Resolution.HOUR, at(0), at(3600), None, 10)
+    assert [m.start for m in minutes] == [at(60)]
+    assert (hours[0].count, hours[0].low) == (60, 70)
+    store.delete_points(user, HR, at(0), at(86400))
+    refresh_all(store)
+    assert store.read_rollups(user, HR, Resolution.DAY, at(0), at(86400), None, 10) == []
+
+
+def test_a_refresh_claims_the_oldest_dirty_minutes_first_and_at_most_its_limit(
+    store: PostgresHealthStore, user: str
+) -> None:
+    refresh_all(store)
+    store.write_points(user, HR, [Point(at(600), 80)])
+    store.write_points(user, HR, [Point(at(0), 80), Point(at(1200), 80)])
+    assert store.refresh(1).minutes == 1
+    assert store.read_rollups(user, HR, Resolution.MINUTE, at(0), at(3600), None, 10)[
+        0
+    ].start == at(600)
+    report = store.refresh(5)
+    assert (report.minutes, report.hours, report.remaining) == (2, 1, 0)
+
+
+def test_a_refresh_skips_a_minute_whose_mark_a_write_holds_and_leaves_it_dirty(
+    store: PostgresHealthStore, database: str, user: str
+) -> None:
+    refresh_all(store)
+    store.write_points(user, HR, [Point(at(30), 80)])
+    with psycopg.connect(database) as writer:
+        writer.execute("SELECT 1 FROM dirty_minutes WHERE user_id = %s FOR UPDATE", (user,))
+        report = store.refresh(100)
+        assert (report.minutes, report.remaining) == (0, 1)
+    assert store.refresh(100).minutes == 1
+
+
+def test_a_batch_racing_another_on_the_same_new_points_is_written_again_with_on_conflict(
+    store: PostgresHealthStore, database: str, user: str
+) -> None:
+    store.write_points(user, HR, [Point(at(0), 1)])  # the day's partition
+    result: list[Written] = []
+    with psycopg.connect(database) as other:
+        other.execute(
+            "INSERT INTO points VALUES (%s, 'heart_rate', %s, 90), (%s, 'heart_rate', %s, 91)",
+            (user, at(5), user, at(6)),
+        )
+        thread = threading.Thread(
+            target=lambda: result.append(
+                store.write_points(user, HR, [Point(at(5), 90), Point(at(6), 95), Point(at(7), 92)])
+            )
+        )
+        thread.start()
+        _wait_for_a_lock_wait(other)
+    thread.join(10)
+    assert result == [Written(changed=2, unchanged=1)]
+    values = {p.time: p.value for p in store.read_points(user, HR, at(0), at(60), None, 10)}
+    assert values == {at(0): 1, at(5): 90, at(6): 95, at(7): 92}
+
+
+def _wait_for_a_lock_wait(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Wait until another backend waits for a lock (then commit ``conn``'s transaction)."""
+    with psycopg.connect(conn.info.dsn, autocommit=True) as watcher:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            ).fetchone()
+            if waiting and waiting[0]:
+                break
+            time.sleep(0.02)
+    conn.commit()
+
+
+def test_keyset_pages_of_points_and_rollups_return_every_row_once_in_order(
+    store: PostgresHealthStore, user: str
+) -> None:
+    store.write_points(user, HR, run(30, 300))
+    refresh_all(store)
+    seen, after = [], None
+    while page := store.read_points(user, HR, at(0), at(86400), after, 7):
+        seen.extend(p.time for p in page)
+        after = page[-1].time
+    assert seen == [at(30 + i) for i in range(300)]
+    buckets, after = [], None
+    while rows := store.read_rollups(user, HR, Resolution.MINUTE, at(0), at(86400), after, 2):
+        buckets.extend(r.start for r in rows)
+        after = rows[-1].start
+    assert buckets == [at(60 * i) for i in range(6)]
+    assert store.rollup_before(user, HR, Resolution.MINUTE, at(121)).start == at(120)  # type: ignore[union-attr]
+    assert store.rollup_before(user, HR, Resolution.HOUR, at(0)) is None
+
+
+def test_rollup_buckets_are_utc_whatever_the_session_time_zone(database: str, user: str) -> None:
+    kolkata = open_store(database + "?options=-c%20TimeZone%3DAsia/Kolkata", pool_size=1)
+    try:
+        kolkata.write_points(user, HR, run(-1800, 3600))
+        refresh_all(kolkata)
+        days = kolkata.read_rollups(user, HR, Resolution.DAY, at(-86400), at(86400), None, 5)
+        hours = kolkata.read_rollups(user, HR, Resolution.HOUR, at(-86400), at(86400), None, 5)
+    finally:
+        kolkata.close()
+    assert [(d.start, d.count) for d in days] == [(at(-86400), 1800), (at(0), 1800)]
+    assert [h.start for h in hours] == [at(-3600), at(0)]
+
+
+def session(start: datetime, *stages: tuple[SleepStage, int]) -> SleepSession:
+    """A session from ``start`` made of stages of the given minutes, one after another."""
+    spans, t = [], start
+    for stage, minutes in stages:
+        spans.append(StageSpan(stage, t, t + timedelta(minutes=minutes)))
+        t += timedelta(minutes=minutes)
+    return SleepSession(start, t, tuple(spans))
+
+
+def test_a_sleep_session_is_stored_replaced_by_its_start_and_unchanged_when_sent_again(
+    store: PostgresHealthStore, user: str
+) -> None:
+    night = session(at(-3600), (SleepStage.LIGHT, 30), (SleepStage.DEEP, 60), (SleepStage.REM, 20))
+    nap = session(at(13 * 3600), (SleepStage.LIGHT, 20))
+    assert store.write_sleep(user, [night, nap]) == Written(changed=2, unchanged=0)
+    assert store.write_sleep(user, [night, nap]) == Written(changed=0, unchanged=2)
+    corrected = session(night.start, (SleepStage.WAKE, 10), (SleepStage.DEEP, 90))
+    assert store.write_sleep(user, [corrected, nap]) == Written(changed=1, unchanged=1)
+    assert store.read_sleep(user, at(0), at(86400)) == [corrected, nap]
+    assert store.read_sleep(user, at(0), at(3600)) == [corrected]
+    assert store.read_sleep(user, at(3600), at(86400)) == [nap]
+
+
+def test_simulated_devices_link_once_in_order_and_keep_their_ingest_progress(
+    store: PostgresHealthStore, user: str
+) -> None:
+    assert store.link_simulator(f"{user}-b") is True
+    assert store.link_simulator(f"{user}-a") is True
+    assert store.link_simulator(f"{user}-b") is False
+    linked = [u for u in store.simulated_users() if u.startswith(user)]
+    assert linked == [f"{user}-b", f"{user}-a"]
+    assert store.ingested_through(f"{user}-b") is None
+    store.mark_ingested(f"{user}-b", date(2024, 1, 2))
+    store.mark_ingested(f"{user}-b", date(2024, 1, 1))
+    assert store.ingested_through(f"{user}-b") == date(2024, 1, 2)
+
+
+def test_deleting_a_user_forgets_points_rollups_sleep_and_devices(
+    store: PostgresHealthStore, user: str
+) -> None:
+    other = f"{user}-other"
+    for someone in (user, other):
+        store.write_points(someone, HR, run(0, 90))
+        store.write_sleep(someone, [session(at(-3600), (SleepStage.DEEP, 30))])
+        store.link_simulator(someone)
+        store.mark_ingested(someone, date(2024, 3, 9))
+    refresh_all(store)
+    store.write_points(user, HR, [Point(at(5), 33)])
+    store.delete_user(user)
+    assert store.read_points(user, HR, at(0), at(86400), None, 10) == []
+    assert store.read_rollups(user, HR, Resolution.DAY, at(0), at(86400), None, 10) == []
+    assert store.read_sleep(user, at(-86400), at(86400)) == []
+    assert (user in store.simulated_users(), store.ingested_through(user)) == (False, None)
+    assert len(store.read_points(other, HR, at(0), at(86400), None, 100)) == 90
+    assert store.ingested_through(other) == date(2024, 3, 9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rollups_equal_a_full_recompute_after_random_writes_corrections_deletes_and_late_data(
+    store: PostgresHealthStore, seed: int
+) -> None:
+    rng = random.Random(seed)
+    writer = Writer(store, [f"eq{seed}-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)], rng)
+    for step in range(60):
+        writer.step()
+        if rng.random() < 0.3:
+            store.refresh(rng.choice([1, 7, 50, 5000]))  # partial refreshes too
+        if step % 20 == 19:
+            refresh_all(store)
+            assert mismatches(store.engine) == []
+    refresh_all(store)
+    assert mismatches(store.engine) == []
+    raw = stored_points(store.engine)
+    assert {k: v for k, v in raw.items() if k[0] in writer.users} == writer.model.points
+
+
+def test_rollups_equal_a_full_recompute_after_refreshes_ran_while_a_writer_ingested(
+    store: PostgresHealthStore,
+) -> None:
+    rng = random.Random(99)
+    writers = [
+        Writer(store, [f"live{i}-{j}-{uuid.uuid4().hex[:6]}" for j in range(2)], random.Random(i))
+        for i in range(2)
+    ]
+    errors: list[BaseException] = []
+
+    def ingest(writer: Writer) -> None:
+        try:
+            for _ in range(80):
+                writer.step()
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=ingest, args=(w,)) for w in writers]
+    for thread in threads:
+        thread.start()
+    refreshes = 0
+    while any(thread.is_alive() for thread in threads):
+        store.refresh(rng.choice([3, 40, 500]))
+        refreshes += 1
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert refreshes > 5
+    refresh_all(store)
+    assert mismatches(store.engine) == []
+
+
+def test_a_store_on_a_closed_port_is_unavailable() -> None:
+    with pytest.raises(StoreUnavailable):
+        open_store(f"postgresql://postgres@127.0.0.1:{free_port()}/health", pool_size=1)
+
+
+@pytest.fixture
+def own_server() -> Iterator[embedded_postgres.EmbeddedPostgres]:
+    """A PostgreSQL server of this test's own, which it may stop."""
+    root = Path(tempfile.mkdtemp(prefix="pytest-health-pg-"))
+    root.chmod(0o755)
+    server = embedded_postgres.start(root / "data", free_port())
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_every_call_raises_store_unavailable_once_the_server_is_stopped(
+    own_server: embedded_postgres.EmbeddedPostgres, user: str
+) -> None:
+    stopped = open_store(embedded_postgres.create_database(own_server.url, "health"), pool_size=2)
+    stopped.write_points(user, HR, run(0, 10))
+    own_server.stop()
+    calls = [
+        lambda: stopped.write_points(user, HR, run(0, 10)),
+        lambda: stopped.read_points(user, HR, at(0), at(60), None, 10),
+        lambda: stopped.refresh(10),
+        lambda: stopped.delete_points(user, HR, at(0), at(60)),
+        lambda: stopped.read_sleep(user, at(0), at(60)),
+    ]
+    for call in calls:
+        with pytest.raises(StoreUnavailable):
+            call()
+    stopped.close()
