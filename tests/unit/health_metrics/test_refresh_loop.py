@@ -183,7 +183,7 @@ def test_stop_waits_for_the_refresh_in_flight_and_ends_the_thread() -> None:
 @pytest.mark.parametrize(
     ("result", "expected"),
     [
-        (WriteResult(5, 2, ()), {"changed": 3, "unchanged": 2, "rejected": 0}),
+        (WriteResult(3, 2, ()), {"changed": 3, "unchanged": 2, "rejected": 0}),
         (WriteResult(0, 0, (PointRejection(0, "x"),)), {"rejected": 1}),
     ],
 )

@@ -262,3 +262,17 @@ def test_a_page_names_the_metric_and_resolution_it_read() -> None:
         (),
         "",
     )
+
+
+def test_a_gap_is_never_continued_from_a_bucket_before_the_range() -> None:
+    store = FakeHealthStore()
+    stored(store, "heart_rate", [(at(0), 60.0), (at(5), 60.0), (at(10), 110.0)])
+    d = deps(store, Limits(max_page_points=3))
+    first = service.read_series(d, USER, "heart_rate", at(3), at(20), "1m", "linear", 10, "")
+    assert [p.time for p in first.points] == [at(5), at(6), at(7)]
+    service.delete_points(d, USER, "heart_rate", at(5), at(6))  # the page's only real point
+    service.refresh_rollups(d, 10)
+    rest = service.read_series(
+        d, USER, "heart_rate", at(3), at(20), "1m", "linear", 10, first.next_page_token
+    )
+    assert [(p.time, p.imputed) for p in rest.points] == [(at(10), False)]
