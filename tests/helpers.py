@@ -28,8 +28,10 @@ from services.activity.config import ActivitySettings
 from services.common.grpc_runtime import GrpcServer
 from services.common.redis import cluster_seeds, is_cluster
 from services.common.tls import TlsFiles, secure_aio_channel
-from services.common.trust import ACTIVITY, MOTION, SAGA, USER, WATCH_LOGS
+from services.common.trust import ACTIVITY, HEALTH, MOTION, SAGA, USER, WATCH_LOGS
+from services.health_metrics.__main__ import HealthProcess
 from services.health_metrics.config import HealthSettings
+from services.health_metrics.metrics import HealthMetrics
 from services.motion.__main__ import MotionProcess
 from services.motion.config import MotionSettings, ProcessorSettings, SinkSettings
 from services.motion.metrics import MotionMetrics
@@ -168,6 +170,25 @@ async def start_motion_server(
         **options,
     )
     process = MotionProcess(settings, MotionMetrics(CollectorRegistry()))
+    await process.start()
+    return process
+
+
+async def start_health_server(
+    database_url: str, port: int = 0, *, certs: ServiceCerts, **options: Any
+) -> HealthProcess:
+    """A health-metrics service (and its refresh loop) on loopback over mTLS, on the
+    PostgreSQL ``database_url``, with metrics in a registry of its own."""
+    settings = HealthSettings(
+        port=port,
+        database_url=database_url,
+        tls_ca_file=certs.of(HEALTH).ca,
+        tls_cert_file=certs.of(HEALTH).cert,
+        tls_key_file=certs.of(HEALTH).key,
+        # Tests see their writes in the rollups without waiting long.
+        **{"refresh_interval_seconds": 0.05, "worker_threads": 4, **options},
+    )
+    process = HealthProcess(settings, HealthMetrics(CollectorRegistry()))
     await process.start()
     return process
 

@@ -28,6 +28,21 @@ async def platform(
         yield running
 
 
+@pytest.fixture
+async def health_platform(
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+    postgres_url: str,
+) -> AsyncIterator[Platform]:
+    """``platform`` with the health-metrics service too, on a fresh PostgreSQL database."""
+    async with sqlite_platform(
+        tmp_path, jwt_keys, redis_server, certs=service_certs, health_database_url=postgres_url
+    ) as running:
+        yield running
+
+
 @pytest.fixture(params=["one-redis", "redis-cluster"])
 async def cluster(
     request: pytest.FixtureRequest,

@@ -21,6 +21,7 @@ from saga_coordinator.__main__ import SagaProcess
 from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
 from services.common.trust import GATEWAY
+from services.health_metrics.__main__ import HealthProcess
 from services.motion.__main__ import MotionProcess
 from services.watch_logs.__main__ import WatchLogProcess
 from tests.helpers import (
@@ -29,6 +30,7 @@ from tests.helpers import (
     ServiceCerts,
     address,
     start_activity_server,
+    start_health_server,
     start_motion_server,
     start_saga_coordinator,
     start_user_server,
@@ -50,6 +52,7 @@ class Platform:
     user_database_url: str = ""
     watch_logs: WatchLogProcess | None = None
     motion: MotionProcess | None = None
+    health: HealthProcess | None = None
 
     @property
     def upstreams(self) -> Upstreams:
@@ -70,12 +73,14 @@ async def running_platform(
     certs: ServiceCerts,
     watch_log_options: dict[str, Any] | None = None,
     motion_options: dict[str, Any] | None = None,
+    health_database_url: str = "",
     **gateway_options: object,
 ) -> AsyncIterator[Platform]:
     """Start user and activity services and the gateway, all over mTLS; stop them afterwards.
 
     ``watch_log_options`` are WatchLogSettings fields (say, injected faults),
-    ``motion_options`` MotionSettings fields."""
+    ``motion_options`` MotionSettings fields. The health-metrics service runs on
+    ``health_database_url`` (PostgreSQL) when one is given; without, its routes are 503."""
     # The user service forgets changed profiles in the gateways' cache (the same Redis).
     users = [
         await start_user_server(user_db, keys, port, certs=certs, redis_url=redis_url)
@@ -89,6 +94,9 @@ async def running_platform(
     sagas = await start_saga_coordinator(saga_db, user_addresses, [address(activity)], certs=certs)
     watch_logs = await start_watch_log_server(redis_url, certs=certs, **(watch_log_options or {}))
     motion = await start_motion_server(redis_url, certs=certs, **(motion_options or {}))
+    health = (
+        await start_health_server(health_database_url, certs=certs) if health_database_url else None
+    )
     settings = GatewaySettings(
         tls_ca_file=certs.of(GATEWAY).ca,
         tls_cert_file=certs.of(GATEWAY).cert,
@@ -98,6 +106,8 @@ async def running_platform(
         saga_coordinator_addresses=[sagas.server.bound_address],
         watch_log_service_addresses=[watch_logs.bound_address],
         motion_service_addresses=[motion.bound_address],
+        # Without a service of its own, a port where nothing listens (never a `make run`'s).
+        health_service_addresses=[health.bound_address if health else f"127.0.0.1:{free_port()}"],
         jwt_public_key_file=keys.public,
         redis_url=redis_url,
         # Every test registers from the one ASGI client address into the session's Redis,
@@ -117,9 +127,21 @@ async def running_platform(
             httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
         ):
             yield Platform(
-                client, app, clock, certs, users, [activity], sagas, user_db, watch_logs, motion
+                client,
+                app,
+                clock,
+                certs,
+                users,
+                [activity],
+                sagas,
+                user_db,
+                watch_logs,
+                motion,
+                health,
             )
     finally:
+        if health is not None:
+            await health.stop(grace=0)
         await motion.stop(grace=0)
         await watch_logs.stop(grace=0)
         await sagas.stop(grace=0)

@@ -248,8 +248,10 @@ def run_stateful(
 # A minute on a loaded two-core machine; the default 120 s leaves too little margin.
 @pytest.mark.timeout(300)
 async def test_generated_requests_get_documented_answers_and_never_a_5xx(
-    platform: Platform,
+    health_platform: Platform,
 ) -> None:
+    # With every service running, the health-metrics one too: its answers are checked as well.
+    platform = health_platform
     user_id, headers = await register_admin(
         platform.client, platform.user_database_url, "schemathesis"
     )

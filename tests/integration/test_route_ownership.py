@@ -19,6 +19,14 @@ from tests.integration.platform import Platform
 FUTURE_DATE = "2099-12-31"
 # A reading the motion service accepts (taken when the module is loaded).
 READING = {"name": "accelerometer", "timestamp": int(time.time() * 1000), "values": [0, 9.8, 0]}
+# A heart-rate point and a night of sleep the health-metrics service accepts.
+HEALTH_DAY = "from=2024-03-01T00:00:00Z&to=2024-03-02T00:00:00Z"
+HEART_RATE = {"metric": "heart_rate", "points": [{"time": "2024-03-01T08:00:00Z", "value": 61}]}
+NIGHT = {
+    "start": "2024-03-01T00:00:00Z",
+    "end": "2024-03-01T07:00:00Z",
+    "stages": [{"stage": "light", "start": "2024-03-01T00:00:00Z", "end": "2024-03-01T07:00:00Z"}],
+}
 
 # Anyone may call these, with or without a token.
 PUBLIC = {
@@ -91,6 +99,19 @@ CROSS_USER: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/devices/{device_id}/activity/timeline"): None,
     ("GET", "/devices/{device_id}/activity/distribution"): None,
     ("GET", "/devices/{device_id}/activity/records"): None,
+    ("POST", "/users/{user_id}/health-metrics"): HEART_RATE,
+    ("GET", "/users/{user_id}/health-metrics/{metric}"): None,
+    ("DELETE", "/users/{user_id}/health-metrics/{metric}"): None,
+    ("POST", "/users/{user_id}/health-metrics/simulator"): None,
+    ("POST", "/users/{user_id}/sleep"): {"sessions": [NIGHT]},
+    ("GET", "/users/{user_id}/sleep"): None,
+    ("GET", "/users/{user_id}/health-summary/{day}"): None,
+}
+# Query strings the routes need to be valid requests (a 422 would prove nothing).
+QUERIES = {
+    ("GET", "/users/{user_id}/health-metrics/{metric}"): HEALTH_DAY,
+    ("DELETE", "/users/{user_id}/health-metrics/{metric}"): HEALTH_DAY,
+    ("GET", "/users/{user_id}/sleep"): HEALTH_DAY,
 }
 
 
@@ -116,8 +137,9 @@ async def test_every_route_of_the_app_is_classified(platform: Platform) -> None:
 
 
 async def test_no_route_lets_a_user_read_or_change_another_users_data(
-    platform: Platform,
+    health_platform: Platform,
 ) -> None:
+    platform = health_platform
     victim, victim_headers = await register_and_login(platform.client, "victim")
     _, mallory_headers = await register_and_login(platform.client, "mallory")
     names = await _victims_resources(platform, victim, victim_headers)
@@ -125,9 +147,9 @@ async def test_no_route_lets_a_user_read_or_change_another_users_data(
     allowed = []
     for (method, path), body in CROSS_USER.items():
         payload = None if body is None else {k: _fill(v, names) for k, v in body.items()}
-        response = await platform.client.request(
-            method, _url(path, names), headers=mallory_headers, json=payload
-        )
+        query = QUERIES.get((method, path))
+        url = _url(path, names) + (f"?{query}" if query else "")
+        response = await platform.client.request(method, url, headers=mallory_headers, json=payload)
         if response.status_code not in (403, 404):
             allowed.append(f"{method} {path}: {response.status_code} {response.text}")
         else:
@@ -160,7 +182,12 @@ async def _victims_resources(
         "/sensor-data", headers=headers, json={**phone, "sensorReadings": [READING]}
     )
     assert posted.status_code == 202, posted.text
+    points = await client.post(f"/users/{victim}/health-metrics", headers=headers, json=HEART_RATE)
+    night = await client.post(f"/users/{victim}/sleep", headers=headers, json={"sessions": [NIGHT]})
+    assert (points.status_code, night.status_code) == (200, 200), points.text + night.text
     return {
+        "metric": "heart_rate",
+        "day": "2024-03-01",
         "device_id": "victims-phone",
         "user_id": victim,
         "goal_id": goal.json()["goal_id"],
@@ -180,6 +207,9 @@ async def _victims_data(
         f"/group-sessions/{names['group_id']}",
         "/devices",
         f"/devices/{names['device_id']}/activity/records",
+        f"/users/{victim}/health-metrics/heart_rate?{HEALTH_DAY}",
+        f"/users/{victim}/sleep?{HEALTH_DAY}",
+        f"/users/{victim}/health-summary/2024-03-01",
     ]
     return [(await platform.client.get(url, headers=headers)).json() for url in reads]
 
