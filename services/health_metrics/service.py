@@ -58,6 +58,7 @@ class HealthDeps:
 
 
 def _window(deps: HealthDeps) -> validation.Window:
+    """The times accepted now."""
     return validation.Window(deps.clock(), deps.limits.max_clock_skew)
 
 

@@ -115,6 +115,7 @@ def point_problem(metric: Metric, point: Point, window: Window) -> str | None:
 
 
 def _value_problem(metric: Metric, value: float) -> str | None:
+    """Why the value is no value of the metric, or None."""
     spec = SPECS[metric]
     if not (math.isfinite(value) and spec.low <= value <= spec.high):
         return f"value must be a number from {spec.low:g} to {spec.high:g} {spec.unit}"
@@ -184,6 +185,7 @@ def session_problem(session: SleepSession, window: Window) -> str | None:
 
 
 def _stages_problem(session: SleepSession) -> str | None:
+    """Why the stages are not in order within their session, or None."""
     previous_end = session.start
     for index, span in enumerate(session.stages):
         problem = _span_problem(span, previous_end, session.end)
@@ -194,6 +196,7 @@ def _stages_problem(session: SleepSession) -> str | None:
 
 
 def _span_problem(span: StageSpan, earliest: datetime, latest: datetime) -> str | None:
+    """Why the stage does not lie within [earliest, latest], or None."""
     if not isinstance(span.stage, SleepStage):
         return "stage must be a sleep stage"
     if span.start.tzinfo is None or span.end.tzinfo is None:
