@@ -113,8 +113,8 @@ class Writer:
         metric = self.rng.choice([Metric.HEART_RATE, Metric.STEPS])
         kind = self.rng.random()
         if kind < 0.15:
-            start = self._instant()
-            end = start + timedelta(seconds=self.rng.randint(1, 3600))
+            start = self._stored_instant(user, metric) - timedelta(seconds=self.rng.randint(0, 90))
+            end = start + timedelta(seconds=self.rng.randint(1, 600))
             deleted = self.store.delete_points(user, metric, start, end)
             assert deleted == self.model.delete(user, metric, start, end)
             return
@@ -126,6 +126,11 @@ class Writer:
     def _instant(self) -> datetime:
         """A random second of the days (late data: any of them, at any step)."""
         return DAY0 + timedelta(seconds=self.rng.randrange(self.days * 86400))
+
+    def _stored_instant(self, user: str, metric: Metric) -> datetime:
+        """The time of a stored point of the user and metric (a random second if none)."""
+        stored = [k[2] for k in self.model.points if k[:2] == (user, metric.value)]
+        return self.rng.choice(stored) if stored else self._instant()
 
     def _batch(self) -> list[Point]:
         """A run of new (or partly stored) points at 1 Hz from a random second on."""

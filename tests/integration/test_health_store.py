@@ -28,6 +28,7 @@ from services.health_metrics.domain import (
     StoreUnavailable,
 )
 from services.health_metrics.postgres import PostgresHealthStore, open_store
+from services.health_metrics.postgres import points as raw_points
 from services.health_metrics.repository import Written
 from tests.integration.health_harness import (
     DAY0,
@@ -222,6 +223,20 @@ def test_a_refresh_skips_a_minute_whose_mark_a_write_holds_and_leaves_it_dirty(
     assert store.refresh(100).minutes == 1
 
 
+def test_a_correction_committed_after_a_refresh_began_is_left_dirty_for_the_next_one(
+    store: PostgresHealthStore, database: str, user: str
+) -> None:
+    store.write_points(user, HR, run(0, 60))
+    store.write_points(user, HR, [Point(at(1), 100)])  # the minute is dirty, not refreshed
+    params = {"user": user, "metric": "heart_rate", "times": [at(2)], "values": [150.0]}
+    with psycopg.connect(database) as writer:  # the store's own upsert, held open
+        writer.execute(raw_points.SAFE_UPSERT, params)
+        assert store.refresh(100).minutes == 0  # its mark is locked: skipped, not lost
+    assert store.refresh(100).minutes == 1
+    minute = store.read_rollups(user, HR, Resolution.MINUTE, at(0), at(60), None, 1)
+    assert (minute[0].high, minute[0].count) == (150, 60)
+
+
 def test_a_batch_racing_another_on_the_same_new_points_is_written_again_with_on_conflict(
     store: PostgresHealthStore, database: str, user: str
 ) -> None:
@@ -264,17 +279,21 @@ def test_keyset_pages_of_points_and_rollups_return_every_row_once_in_order(
 ) -> None:
     store.write_points(user, HR, run(30, 300))
     refresh_all(store)
-    seen, after = [], None
+    seen: list[datetime] = []
+    after: datetime | None = None
     while page := store.read_points(user, HR, at(0), at(86400), after, 7):
         seen.extend(p.time for p in page)
         after = page[-1].time
     assert seen == [at(30 + i) for i in range(300)]
-    buckets, after = [], None
+    buckets: list[datetime] = []
+    after = None
     while rows := store.read_rollups(user, HR, Resolution.MINUTE, at(0), at(86400), after, 2):
         buckets.extend(r.start for r in rows)
         after = rows[-1].start
     assert buckets == [at(60 * i) for i in range(6)]
-    assert store.rollup_before(user, HR, Resolution.MINUTE, at(121)).start == at(120)  # type: ignore[union-attr]
+    before = store.rollup_before(user, HR, Resolution.MINUTE, at(121))
+    assert before is not None
+    assert (before.start, before.count) == (at(120), 60)
     assert store.rollup_before(user, HR, Resolution.HOUR, at(0)) is None
 
 
