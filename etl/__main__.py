@@ -35,7 +35,9 @@ from etl.schedule import NightlyScheduler, StopRequested, StopSignal
 from etl.sources import (
     ActivitySource,
     ExportedActivitySource,
+    HealthSource,
     SqlActivitySource,
+    SqlHealthSource,
     SqlUserSource,
 )
 from etl.warehouse import Warehouse
@@ -75,6 +77,7 @@ def build_deps(settings: EtlSettings, progress: Progress | None = None) -> EtlDe
         users=SqlUserSource(make_engine(settings.user_database_url, pool_size=2)),
         activity=build_activity_source(settings),
         warehouse=Warehouse(settings.warehouse_url),
+        health=build_health_source(settings),
         lookback=timedelta(hours=settings.lookback_hours),
         progress=progress or NoProgress(),
         after_batch=pause(settings.pause_after_batch) if settings.pause_after_batch else None,
@@ -93,6 +96,13 @@ def build_activity_source(settings: EtlSettings) -> ActivitySource:
             connect_mongo(settings.activity_mongo_url, settings.activity_mongo_database)
         )
     return SqlActivitySource(make_engine(settings.activity_database_url, pool_size=2))
+
+
+def build_health_source(settings: EtlSettings) -> HealthSource | None:
+    """The health-metrics database, if one is configured (else the runs skip health facts)."""
+    if not settings.health_database_url:
+        return None
+    return SqlHealthSource(make_engine(settings.health_database_url, pool_size=2))
 
 
 def migrate_warehouse(settings: EtlSettings) -> None:
@@ -130,7 +140,9 @@ def describe(report: RunReport) -> str:
     return (
         f"run {report.run_id} {report.status}: {interval.start:%Y-%m-%d %H:%M} .. "
         f"{interval.end:%Y-%m-%d %H:%M} UTC in {report.seconds:.1f}s\n"
-        f"  read    {report.counts.read}\n  written {report.counts.written}" + _quarantined(report)
+        f"  read    {report.counts.read}\n  written {report.counts.written}"
+        + _quarantined(report)
+        + "".join(f"\n  note    {note}" for note in report.notes)
     )
 
 

@@ -20,6 +20,9 @@ class EtlSettings(BaseSettings):
     activity_database_url: str = "sqlite:///.run/activity.db"
     activity_mongo_url: str = "mongodb://127.0.0.1:27017/?replicaSet=rs0"
     activity_mongo_database: str = "fitness_activity"
+    health_database_url: str = Field(
+        "", description="PostgreSQL URL of the health-metrics database; empty: no health facts"
+    )
     lookback_hours: float = Field(
         48.0, ge=0, description="How far before the watermark each run re-reads, for late rows"
     )

@@ -10,6 +10,8 @@ from enum import StrEnum
 # modules): the ETL reads the stores only through those.
 from services.activity.export import DayTotals as DayTotals
 from services.activity.export import WorkoutRecord as WorkoutRecord
+from services.health_metrics.export import DayFingerprint as DayFingerprint
+from services.health_metrics.export import HealthDayRecord as HealthDayRecord
 from services.user.export import GoalDeletion as GoalDeletion
 from services.user.export import GoalRecord as GoalRecord
 from services.user.export import UserRecord as UserRecord
@@ -145,3 +147,4 @@ class RunReport:
     counts: Counts
     seconds: float
     error: str = ""
+    notes: tuple[str, ...] = ()  # what the run chose not to do, and why

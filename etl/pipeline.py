@@ -26,8 +26,9 @@ from etl.domain import (
     Window,
     start_of_day,
 )
+from etl.health import SKIPPED, load_health
 from etl.quarantine import PROBLEMS, Screen
-from etl.sources import ActivitySource, UserSource
+from etl.sources import ActivitySource, HealthSource, UserSource
 from etl.transform import add_totals, compare_totals, goal_fact, user_version, workout_fact
 from etl.warehouse import Warehouse
 from services.common.timeutil import Clock, utc_now
@@ -66,6 +67,7 @@ class EtlDeps:
     users: UserSource
     activity: ActivitySource
     warehouse: Warehouse
+    health: HealthSource | None = None  # None: no health database configured
     lookback: timedelta = timedelta(hours=48)
     clock: Clock = utc_now
     progress: Progress = field(default_factory=NoProgress)
@@ -115,6 +117,7 @@ def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL
                 counts.add(_load_batch(deps, run_id, window, counts, interval.nightly))
                 if deps.after_batch:
                     deps.after_batch(window)
+            notes = _load_health(deps, interval, counts)
         except BaseException as error:  # also SIGTERM's SystemExit: say why the run stopped
             seconds = time.monotonic() - began
             reason = str(error) or type(error).__name__
@@ -122,7 +125,15 @@ def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL
             raise
         seconds = time.monotonic() - began
         deps.warehouse.finish_run(run_id, RunStatus.SUCCEEDED, deps.clock(), seconds)
-    return RunReport(run_id, interval, RunStatus.SUCCEEDED, counts, seconds)
+    return RunReport(run_id, interval, RunStatus.SUCCEEDED, counts, seconds, notes=notes)
+
+
+def _load_health(deps: EtlDeps, interval: Interval, counts: Counts) -> tuple[str, ...]:
+    """The daily health facts, after the batches; a note when there is no health source."""
+    if deps.health is None:
+        return (SKIPPED,)
+    counts.add(load_health(deps.health, deps.warehouse, interval, deps.users.erased_users()))
+    return ()
 
 
 def _windows_to_load(

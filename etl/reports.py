@@ -31,6 +31,11 @@ REPORTS = {
         "report_goal_completion_rate", "goal_type", "Goals achieved, of those decided"
     ),
     "workout-type-mix": Report("report_workout_type_mix", "workouts DESC", "Workouts by type"),
+    "health-per-user-week": Report(
+        "report_health_per_user_week",
+        "iso_year DESC, iso_week DESC, user_id",
+        "Resting heart rate, steps, zone minutes and sleep per user per ISO week",
+    ),
 }
 RUNS_QUERY = (
     "SELECT run_id, trigger, status, interval_start, interval_end, committed_to, rows_read,"

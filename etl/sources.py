@@ -7,7 +7,7 @@ collections. Rows are streamed, never loaded whole: a night may hold millions of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -15,15 +15,18 @@ from pymongo.database import Database
 from sqlalchemy import Engine
 
 from etl.domain import (
+    DayFingerprint,
     DayTotals,
     GoalDeletion,
     GoalRecord,
+    HealthDayRecord,
     Loaded,
     UserRecord,
     Window,
     WorkoutRecord,
 )
 from services.activity.export import MongoWorkoutExport, SqlWorkoutExport, WorkoutExport
+from services.health_metrics.export import HealthExport
 from services.user.export import SqlUserExport
 
 Document = dict[str, Any]
@@ -70,6 +73,18 @@ class ActivitySource(Protocol):
 
     def earliest_change(self) -> datetime | None:
         """The oldest change time of an ended workout, None when there is none."""
+        ...
+
+
+class HealthSource(Protocol):
+    """Port: the health store's daily summaries, found changed by their fingerprints."""
+
+    def fingerprints(self, before: datetime) -> Iterator[DayFingerprint]:
+        """Every user-day starting before ``before``, with the digest of its data."""
+        ...
+
+    def days(self, keys: Sequence[tuple[str, date]]) -> list[HealthDayRecord]:
+        """The facts of these user-days (those that have data), from one snapshot."""
         ...
 
 
@@ -136,3 +151,18 @@ class MongoActivitySource(ExportedActivitySource):
 
     def __init__(self, db: Database[Document]) -> None:
         super().__init__(MongoWorkoutExport(db))
+
+
+class SqlHealthSource:
+    """The health service's read model (its PostgreSQL database)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._export = HealthExport(engine)
+
+    def fingerprints(self, before: datetime) -> Iterator[DayFingerprint]:
+        """Every user-day starting before ``before``, streamed in (user, day) order."""
+        return self._export.fingerprints(before)
+
+    def days(self, keys: Sequence[tuple[str, date]]) -> list[HealthDayRecord]:
+        """The facts of these user-days, read in one repeatable-read transaction."""
+        return self._export.days(keys)
