@@ -16,13 +16,14 @@ writers cannot deadlock either).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from services.health_metrics.domain import Point
+from services.health_metrics.postgres.schema import instant, micros
 
 # SQLSTATEs after which the batch is written again the safe way.
 UNIQUE_VIOLATION = "23505"
@@ -74,8 +75,8 @@ DELETE = f"""WITH changed AS (
     RETURNING time),
 {MARK_CHANGED}"""
 
-READ = """SELECT time, value FROM points
-WHERE user_id = %(user)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s{after}
+READ = f"""SELECT {micros("time")}, value FROM points
+WHERE user_id = %(user)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s{{after}}
 ORDER BY time LIMIT %(limit)s"""
 
 
@@ -138,5 +139,5 @@ def read(
     params = {"user": key[0], "metric": key[1], "start": start, "end": end}
     params |= {"after": after, "limit": limit}
     statement = READ.format(after="" if after is None else " AND time > %(after)s")
-    rows = conn.exec_driver_sql(statement, params)
-    return [Point(time.astimezone(UTC), value) for time, value in rows]
+    rows = conn.exec_driver_sql(statement, params).all()  # fetchall: rows one by one cost 3x
+    return [Point(instant(us), value) for us, value in rows]

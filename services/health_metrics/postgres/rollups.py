@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from services.health_metrics.domain import Resolution, Rollup
-from services.health_metrics.postgres.schema import REFRESH_LOCK
+from services.health_metrics.postgres.schema import REFRESH_LOCK, instant, micros
 from services.health_metrics.repository import RefreshReport
 
 CLAIM = """DELETE FROM dirty_minutes d USING (
@@ -69,11 +69,12 @@ TABLES = {Resolution.MINUTE: "rollup_1m", Resolution.HOUR: "rollup_1h", Resoluti
 
 Bucket = tuple[str, str, datetime]
 
-READ = """SELECT bucket, low, high, total, count FROM {table}
-WHERE user_id = %(user)s AND metric = %(metric)s AND bucket >= %(start)s AND bucket < %(end)s{after}
+READ = f"""SELECT {micros("bucket")}, low, high, total, count FROM {{table}}
+WHERE user_id = %(user)s AND metric = %(metric)s
+  AND bucket >= %(start)s AND bucket < %(end)s{{after}}
 ORDER BY bucket LIMIT %(limit)s"""
 
-BEFORE = """SELECT bucket, low, high, total, count FROM {table}
+BEFORE = f"""SELECT {micros("bucket")}, low, high, total, count FROM {{table}}
 WHERE user_id = %(user)s AND metric = %(metric)s AND bucket < %(before)s
 ORDER BY bucket DESC LIMIT 1"""
 
@@ -81,7 +82,7 @@ ORDER BY bucket DESC LIMIT 1"""
 def refresh(conn: Connection, max_minutes: int) -> RefreshReport:
     """Recompute up to ``max_minutes`` dirty minutes, then their hours, then their days."""
     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
-    rows = conn.exec_driver_sql(CLAIM, {"limit": max_minutes})
+    rows = conn.exec_driver_sql(CLAIM, {"limit": max_minutes}).all()
     buckets: list[Bucket] = [
         (user, metric, minute.astimezone(UTC)) for user, metric, minute in rows
     ]
@@ -133,8 +134,8 @@ def read(
     params = {"user": key[0], "metric": key[1], "start": window[0], "end": window[1]}
     params |= {"after": after, "limit": limit}
     after_clause = "" if after is None else " AND bucket > %(after)s"
-    rows = conn.exec_driver_sql(READ.format(table=table, after=after_clause), params)
-    return [_rollup(row) for row in rows]
+    rows = conn.exec_driver_sql(READ.format(table=table, after=after_clause), params).all()
+    return [Rollup(instant(us), low, high, total, n) for us, low, high, total, n in rows]
 
 
 def before(conn: Connection, table: str, key: tuple[str, str], time: datetime) -> Rollup | None:
@@ -146,5 +147,5 @@ def before(conn: Connection, table: str, key: tuple[str, str], time: datetime) -
 
 def _rollup(row: Any) -> Rollup:
     """A rollup row as the domain's Rollup."""
-    bucket, low, high, total, count = row
-    return Rollup(bucket.astimezone(UTC), low, high, total, int(count))
+    us, low, high, total, count = row
+    return Rollup(instant(us), low, high, total, int(count))

@@ -97,6 +97,24 @@ def partition_name(day: date) -> str:
     return f"points_{day:%Y%m%d}"
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(column: str) -> str:
+    """SQL of a timestamptz column as integer microseconds since the epoch.
+
+    Read so, a row's instant costs a third of a parsed timestamptz (and comes back UTC
+    whatever the session's time zone).
+    """
+    return f"(extract(epoch FROM {column}) * 1000000)::int8"
+
+
+def instant(us: int) -> datetime:
+    """The UTC instant ``us`` microseconds after the epoch."""
+    return EPOCH + us * MICROSECOND
+
+
 def day_of(time: datetime) -> date:
     """The UTC day of an instant."""
     return time.astimezone(UTC).date()

@@ -85,7 +85,7 @@ def _sessions(
     conn: Connection, user_id: str, where: str, params: dict[str, Any]
 ) -> list[SleepSession]:
     """The sessions a condition selects, with their stages, in start order."""
-    rows = conn.exec_driver_sql(SELECT.format(where=where), {"user": user_id, **params})
+    rows = conn.exec_driver_sql(SELECT.format(where=where), {"user": user_id, **params}).all()
     found: dict[datetime, tuple[datetime, list[StageSpan]]] = {}
     for start, end, stage, stage_start, stage_end in rows:
         _, spans = found.setdefault(start.astimezone(UTC), (end.astimezone(UTC), []))
