@@ -52,8 +52,11 @@ class HealthMetricsServicer(pb_grpc.HealthMetricsServiceServicer):
         result = await self.dispatcher.run(context, self._write_points, request)
         self.metrics.written(request.metric, result)
         rejected = [pb.PointRejection(index=r.index, reason=r.reason) for r in result.rejected]
+        # The API's accepted counts every point stored, the unchanged ones too.
         return pb.WritePointsResponse(
-            accepted=result.accepted, unchanged=result.unchanged, rejected=rejected
+            accepted=result.accepted + result.unchanged,
+            unchanged=result.unchanged,
+            rejected=rejected,
         )
 
     async def DeletePoints(  # noqa: N802

@@ -52,8 +52,8 @@ class HealthMetrics:
         )
 
     def written(self, metric: str, result: WriteResult) -> None:
-        """Count one batch's points."""
-        self.points.labels(metric, "changed").inc(result.accepted - result.unchanged)
+        """Count one batch's points (``accepted`` are the inserted or corrected ones)."""
+        self.points.labels(metric, "changed").inc(result.accepted)
         self.points.labels(metric, "unchanged").inc(result.unchanged)
         self.points.labels(metric, "rejected").inc(len(result.rejected))
 
