@@ -51,6 +51,20 @@ STAGE_BPM = {
 # Activity levels: (steps a minute as wearipedia counts them, heart rate above resting).
 LEVELS = ((0, 0.0), (10, 22.0), (25, 40.0), (50, 62.0))  # sedentary, light, fairly, very
 AWAKE_HOURS = (6, 21)  # active bouts fall between these UTC hours
+# What each metric stands for in wearipedia's output: (data type, field of an entry).
+WEARIPEDIA_FIELDS = {
+    Metric.HEART_RATE: ("intraday_heart_rate", "value"),
+    Metric.SPO2: ("intraday_spo2", "value"),
+    Metric.HRV: ("intraday_hrv", "rmssd"),
+    Metric.STEPS: ("intraday_activity", "value"),
+    Metric.ACTIVE_ZONE_MINUTES: ("intraday_active_zone_minute", "activeZoneMinutes"),
+    Metric.BREATHING_RATE: ("intraday_breath_rate", "value"),
+}
+BREATHING_SUMMARIES = {
+    SleepStage.DEEP: "deepSleepSummary",
+    SleepStage.REM: "remSleepSummary",
+    SleepStage.LIGHT: "lightSleepSummary",
+}
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
@@ -295,10 +309,9 @@ def zone_minutes(bpm: Floats, worn: Bools) -> Floats:
 
 def on_seconds(base: datetime, values: Floats, kept: Bools, step: int) -> tuple[Point, ...]:
     """Points every ``step`` seconds from ``base``, where ``kept``."""
-    return tuple(
-        Point(base + timedelta(seconds=int(i) * step), float(values[i]))
-        for i in np.flatnonzero(kept)
-    )
+    every = timedelta(seconds=step)
+    times = [base + i * every for i in np.flatnonzero(kept).tolist()]
+    return tuple(map(Point, times, values[kept].tolist()))
 
 
 def night_points(nights: Iterable[Night], base: datetime) -> dict[Metric, tuple[Point, ...]]:
