@@ -167,6 +167,8 @@ def schedule_command(settings: EtlSettings) -> int:
     if settings.migrate_on_start:
         migrate_warehouse(settings)
     deps = with_stop(build_deps(settings), stop)
+    if deps.health and not wait_for_health(deps.health, settings.startup_timeout, stop.wait):
+        log.warning("the health database is not ready: this run's health facts may fail")
 
     def run_pending() -> None:
         if stop.requested:  # asked while starting up: no run to begin
@@ -211,6 +213,18 @@ def wait_for_warehouse(settings: EtlSettings, wait: Callable[[float], bool]) -> 
                 raise
             if wait(0.5):
                 return False
+
+
+def wait_for_health(source: HealthSource, timeout: float, wait: Callable[[float], bool]) -> bool:
+    """Wait until the health service has created its tables (it may start after us).
+
+    False after ``timeout`` seconds, or if ``wait`` says stop first.
+    """
+    deadline = time.monotonic() + timeout
+    while not source.ready():
+        if time.monotonic() > deadline or wait(0.5):
+            return False
+    return True
 
 
 def report_command(settings: EtlSettings, args: argparse.Namespace) -> int:

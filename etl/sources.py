@@ -87,6 +87,10 @@ class HealthSource(Protocol):
         """The facts of these user-days (those that have data), from one snapshot."""
         ...
 
+    def ready(self) -> bool:
+        """Whether the store answers with its tables in place."""
+        ...
+
 
 class SqlUserSource:
     """The user service's SQL read model (SQLite or PostgreSQL)."""
@@ -166,3 +170,7 @@ class SqlHealthSource:
     def days(self, keys: Sequence[tuple[str, date]]) -> list[HealthDayRecord]:
         """The facts of these user-days, read in one repeatable-read transaction."""
         return self._export.days(keys)
+
+    def ready(self) -> bool:
+        """Whether the health database answers with the service's tables in place."""
+        return self._export.ready()

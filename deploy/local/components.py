@@ -209,6 +209,7 @@ def warehouse_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "ETL_WAREHOUSE_URL": settings.etl_warehouse_url(),
         "ETL_USER_DATABASE_URL": settings.user_store_url(),
         "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
+        "ETL_HEALTH_DATABASE_URL": settings.health_store_url(),
         "ETL_SCHEDULE_AT": settings.etl_schedule_at,
     }
     specs.append(ProcessSpec("etl", python_module("etl", "schedule"), env, []))

@@ -16,7 +16,9 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from services.common.db import DatabaseUnavailable
 from services.health_metrics.domain import Metric, Rollup, SleepSession, SleepStage, StageSpan
 from services.health_metrics.summary import daily_summary
 
@@ -113,6 +115,16 @@ class HealthExport:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 return _records(conn, params)
+
+    def ready(self) -> bool:
+        """Whether the database answers and holds the service's tables (it creates them
+        when it first starts, maybe after the reader)."""
+        try:
+            with self._engine.connect() as conn:
+                found = conn.exec_driver_sql("SELECT to_regclass('sleep_stages') IS NOT NULL")
+                return bool(found.scalar_one())
+        except (DatabaseUnavailable, SQLAlchemyError):
+            return False
 
     def close(self) -> None:
         """Close the pooled connections."""

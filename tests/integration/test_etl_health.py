@@ -284,3 +284,16 @@ def test_without_a_health_database_a_run_skips_health_facts_and_says_so(
     assert "ETL_HEALTH_DATABASE_URL" in describe(report)
     assert "health" not in report.counts.read
     assert world.scalar("SELECT count(*) FROM fact_health_daily") == 0
+
+
+def test_the_health_source_is_ready_only_once_the_service_has_created_its_tables(
+    postgres_server: str,
+) -> None:
+    url = embedded_postgres.create_database(postgres_server, f"health_{uuid.uuid4().hex[:12]}")
+    missing = url.rsplit("/", 1)[0] + "/no_such_database"
+
+    assert not SqlHealthSource(make_engine(missing, pool_size=1)).ready()
+    empty = SqlHealthSource(make_engine(url, pool_size=1))
+    assert not empty.ready()
+    open_store(url, pool_size=1).close()
+    assert empty.ready()
