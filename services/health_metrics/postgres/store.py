@@ -73,6 +73,12 @@ class PostgresHealthStore:
         with self.translated(), self.engine.begin() as conn:
             yield conn
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for one read statement: autocommit saves a BEGIN and a COMMIT."""
+        with self.translated(), self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def close(self) -> None:
         """Close the pooled connections."""
         self.engine.dispose()
@@ -108,7 +114,7 @@ class PostgresHealthStore:
         limit: int,
     ) -> list[Point]:
         """Stored points in ``[start, end)`` (and after ``after``), oldest first."""
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return raw_points.read(conn, (user_id, metric.value), (start, end), after, limit)
 
     def read_rollups(
@@ -123,14 +129,14 @@ class PostgresHealthStore:
     ) -> list[Rollup]:
         """Buckets starting in ``[start, end)`` (and after ``after``), oldest first."""
         table = rollups.TABLES[resolution]
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return rollups.read(conn, table, (user_id, metric.value), (start, end), after, limit)
 
     def rollup_before(
         self, user_id: str, metric: Metric, resolution: Resolution, before: datetime
     ) -> Rollup | None:
         """The last bucket starting before ``before``."""
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return rollups.before(conn, rollups.TABLES[resolution], (user_id, metric.value), before)
 
     def refresh(self, max_minutes: int) -> RefreshReport:
@@ -140,7 +146,7 @@ class PostgresHealthStore:
 
     def dirty_minutes(self) -> int:
         """How many minutes wait for a refresh."""
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return int(conn.exec_driver_sql("SELECT count(*) FROM dirty_minutes").scalar_one())
 
     def oldest_dirty_seconds(self) -> float:
@@ -149,7 +155,7 @@ class PostgresHealthStore:
             "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(marked_at)), 0) "
             "FROM dirty_minutes"
         )
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return max(0.0, float(conn.exec_driver_sql(statement).scalar_one()))
 
     def write_sleep(self, user_id: str, sessions: Sequence[SleepSession]) -> Written:
@@ -159,7 +165,7 @@ class PostgresHealthStore:
 
     def read_sleep(self, user_id: str, start: datetime, end: datetime) -> list[SleepSession]:
         """Sessions ending in ``[start, end)``, oldest first, with their stages."""
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return sleep.read(conn, user_id, start, end)
 
     def delete_user(self, user_id: str) -> None:
@@ -181,13 +187,13 @@ class PostgresHealthStore:
     def simulated_users(self) -> list[str]:
         """The users with a linked simulated device, in the order they linked it."""
         statement = "SELECT user_id FROM simulated_devices ORDER BY linked"
-        with self._transaction() as conn:
+        with self._reading() as conn:
             return list(conn.exec_driver_sql(statement).scalars())
 
     def ingested_through(self, user_id: str) -> date | None:
         """The last simulated day stored for the user (None before any)."""
         statement = "SELECT ingested_through FROM ingest_progress WHERE user_id = %s"
-        with self._transaction() as conn:
+        with self._reading() as conn:
             day: date | None = conn.exec_driver_sql(statement, (user_id,)).scalar_one_or_none()
             return day
 
