@@ -81,15 +81,14 @@ ORDER BY time LIMIT %(limit)s"""
 
 
 def upsert(engine: Engine, user_id: str, metric: str, points: Sequence[Point]) -> int:
-    """Upsert a batch of distinct times; how many points were inserted or changed."""
-    ordered = sorted(points, key=lambda point: point.time)
+    """Upsert a batch of distinct times in time order; how many were inserted or changed."""
     params = {
         "user": user_id,
         "metric": metric,
-        "times": [point.time for point in ordered],
-        "values": [float(point.value) for point in ordered],
-        "low": ordered[0].time,
-        "high": ordered[-1].time,
+        "times": [point.time for point in points],
+        "values": [float(point.value) for point in points],
+        "low": points[0].time,
+        "high": points[-1].time,
     }
     try:
         return _run(engine, FAST_UPSERT, params)

@@ -46,6 +46,14 @@ def open_store(database_url: str, pool_size: int = 16) -> PostgresHealthStore:
     return store
 
 
+def _days(ordered: Sequence[Point]) -> set[date]:
+    """The UTC days of points in time order (most batches lie within one day)."""
+    first, last = day_of(ordered[0].time), day_of(ordered[-1].time)
+    if first == last:
+        return {first}
+    return {day_of(point.time) for point in ordered}
+
+
 @contextlib.contextmanager
 def _unavailable_as_store_error() -> Iterator[None]:
     """Raise StoreUnavailable for a database that does not answer."""
@@ -87,9 +95,10 @@ class PostgresHealthStore:
         """Upsert the points (distinct times) and mark the minutes of the changed ones dirty."""
         if not points:
             return Written(0, 0)
+        ordered = sorted(points, key=lambda point: point.time)
         with self.translated():
-            self._ensure_partitions({day_of(point.time) for point in points})
-            changed = raw_points.upsert(self.engine, user_id, metric.value, points)
+            self._ensure_partitions(_days(ordered))
+            changed = raw_points.upsert(self.engine, user_id, metric.value, ordered)
         return Written(changed=changed, unchanged=len(points) - changed)
 
     def _ensure_partitions(self, days: set[date]) -> None:
