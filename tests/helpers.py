@@ -30,7 +30,7 @@ from services.common.redis import cluster_seeds, is_cluster
 from services.common.tls import TlsFiles, secure_aio_channel
 from services.common.trust import ACTIVITY, HEALTH, MOTION, SAGA, USER, WATCH_LOGS
 from services.health_metrics.__main__ import HealthProcess
-from services.health_metrics.config import HealthSettings
+from services.health_metrics.config import HealthSettings, IngesterSettings
 from services.health_metrics.metrics import HealthMetrics
 from services.motion.__main__ import MotionProcess
 from services.motion.config import MotionSettings, ProcessorSettings, SinkSettings
@@ -326,6 +326,7 @@ COMPONENT_SETTINGS: dict[str, type[BaseSettings]] = {
     "services.motion.processor": ProcessorSettings,
     "services.motion.sink": SinkSettings,
     "services.health_metrics": HealthSettings,
+    "services.health_metrics.ingester": IngesterSettings,
     "saga_coordinator": SagaSettings,
     "gateway": GatewaySettings,
     "etl": EtlSettings,

@@ -139,6 +139,8 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
         " (raw_data.activity_records, processed_data.user_activity_processed)",
         f"  health metrics  {', '.join(topology.health_addresses())}   (gRPC; REST: "
         f"/users/{{id}}/health-metrics; database {settings.health_store_url()})",
+        "                  one simulated-device ingester (a day per linked user each interval;"
+        " link: POST /users/{id}/health-metrics/simulator)",
         f"  gRPC is mTLS    certificates in {certs_dir(settings.data_dir.resolve())}"
         "   (grpcurl: see README)",
         "  service metrics "
@@ -152,6 +154,7 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
                 settings.motion_processor_metrics_port,
                 settings.motion_sink_metrics_port,
                 *settings.health_metrics_ports,
+                settings.health_ingester_metrics_port,
                 settings.saga_metrics_port,
             ]
         ),

@@ -161,16 +161,32 @@ def motion_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
 
 def health_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
     """The health-metrics-service instances, on database "health" of the warehouse's
-    PostgreSQL (created by the first to start); each runs a refresh loop (they take turns)."""
+    PostgreSQL (created by the first to start); each runs a refresh loop (they take turns).
+    And the simulated-device ingester, one day per linked user each interval."""
     settings = topology.settings
+    database = settings.health_store_url()
     env = {
         **SHARED,
         "HEALTH_HOST": settings.host,
-        "HEALTH_DATABASE_URL": settings.health_store_url(),
+        "HEALTH_DATABASE_URL": database,
         **tls_env("HEALTH_", data, "health"),
     }
     ports, metrics = settings.health_ports, settings.health_metrics_ports
-    return instances("health", "HEALTH_", env, ports, metrics, "services.health_metrics")
+    ingester = settings.health_ingester_metrics_port
+    ingester_env = {
+        **SHARED,
+        "HEALTH_INGESTER_DATABASE_URL": database,
+        "HEALTH_INGESTER_METRICS_PORT": str(ingester),
+    }
+    return [
+        *instances("health", "HEALTH_", env, ports, metrics, "services.health_metrics"),
+        ProcessSpec(
+            "health-ingester",
+            python_module("services.health_metrics.ingester"),
+            ingester_env,
+            [ingester],
+        ),
+    ]
 
 
 def saga_specs(topology: Topology, data: Path) -> list[ProcessSpec]:

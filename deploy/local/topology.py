@@ -38,6 +38,7 @@ class LocalSettings(BaseSettings):
     motion_sink_metrics_port: int = 9161
     health_ports: AddressList = ["50101", "50102"]
     health_metrics_ports: AddressList = ["9171", "9172"]
+    health_ingester_metrics_port: int = 9181
     health_database_url: str = Field(
         "", description="The health-metrics store; empty: database health on the warehouse's server"
     )
@@ -162,6 +163,7 @@ def settings_on_free_ports(data_dir: Path, instances: int = 2) -> LocalSettings:
         motion_sink_metrics_port=free_port(),
         health_ports=ports(),
         health_metrics_ports=ports(),
+        health_ingester_metrics_port=free_port(),
         saga_port=free_port(),
         saga_metrics_port=free_port(),
         redis_port=free_port(),

@@ -41,6 +41,7 @@ COMPOSE_JOBS: Mapping[str, Sequence[str]] = {
     "motion-processor": ["motion-processor:9100"],
     "motion-sink": ["motion-sink:9100"],
     "health": ["health:9100"],
+    "health-ingester": ["health-ingester:9100"],
 }
 COMPOSE_REDIS_NODES = [f"redis-{i}:6379" for i in range(1, 7)]
 COMPOSE_EXPORTER = "redis-exporter:9121"
@@ -119,6 +120,7 @@ def local_jobs(settings: LocalSettings) -> dict[str, list[str]]:
         "motion-processor": addresses([settings.motion_processor_metrics_port]),
         "motion-sink": addresses([settings.motion_sink_metrics_port]),
         "health": addresses(settings.health_metrics_ports),
+        "health-ingester": addresses([settings.health_ingester_metrics_port]),
     }
 
 

@@ -28,8 +28,8 @@ from tests.helpers import linger_in_time_wait, server_reachable_dir
 
 READY_LINE = "Press Ctrl-C to stop."
 # redis, 2 user, 2 activity, 2 watch-log, saga coordinator, warehouse, ETL scheduler,
-# 2 motion, the motion processor and sink, 2 health metrics, gateway
-CHILDREN = 17
+# 2 motion, the motion processor and sink, 2 health metrics and their ingester, gateway
+CHILDREN = 18
 
 
 @pytest.fixture
@@ -63,6 +63,7 @@ def launcher_env(folder: Path, gateway_port: int, **extra: str) -> dict[str, str
         "LOCAL_MOTION_SINK_METRICS_PORT": str(free_port()),
         "LOCAL_HEALTH_PORTS": f"{free_port()},{free_port()}",
         "LOCAL_HEALTH_METRICS_PORTS": f"{free_port()},{free_port()}",
+        "LOCAL_HEALTH_INGESTER_METRICS_PORT": str(free_port()),
         # A ceiling only: 15 processes starting on a shared 2-core machine took 41 s once.
         "LOCAL_STARTUP_TIMEOUT": "90",
         **extra,

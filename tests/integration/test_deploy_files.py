@@ -82,6 +82,7 @@ def test_the_compose_file_follows_the_specification(compose: dict[str, Any]) -> 
         "motion-sink",
         "health-db",
         "health",
+        "health-ingester",
     }
     assert expected <= set(compose["services"])
 

@@ -97,6 +97,7 @@ def test_the_production_overlay_runs_every_component_and_the_ha_data_tier() -> N
         ("Deployment", "fitness-motion-sink"),
         ("Deployment", "fitness-health"),
         ("StatefulSet", "health-db"),
+        ("StatefulSet", "fitness-health-ingester"),
         ("CronJob", "fitness-etl"),
         ("Job", "redis-cluster-init"),
         ("Job", "mongo-replica-set-init"),
@@ -104,6 +105,7 @@ def test_the_production_overlay_runs_every_component_and_the_ha_data_tier() -> N
     assert replicas == {
         "warehouse": 1,
         "health-db": 1,
+        "fitness-health-ingester": 1,
         "redis": 6,
         "pg-monitor": 1,
         "pg": 3,

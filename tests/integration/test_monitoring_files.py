@@ -66,6 +66,7 @@ def test_the_local_configuration_scrapes_what_make_run_ha_opens() -> None:
         settings.motion_processor_metrics_port,
         settings.motion_sink_metrics_port,
         *map(int, settings.health_metrics_ports),
+        settings.health_ingester_metrics_port,
     }
     # The exporter's default port 9121 is the saga's metrics port there.
     assert exporter == [f"127.0.0.1:{prometheus.LOCAL_EXPORTER_PORT}"]

@@ -132,6 +132,7 @@ def test_the_ha_topology_runs_two_gateways_and_two_instances_of_each_service() -
         "gateway-2",
         "health-1",
         "health-2",
+        "health-ingester",
         "motion-1",
         "motion-2",
         "motion-processor",
@@ -173,7 +174,7 @@ def test_the_ha_topologys_default_ports_are_all_different() -> None:
     settings = LocalSettings()
     ports = [*build_ha_topology(settings, HA).all_ports(), *settings.ha_data_ports()]
 
-    assert len(ports) == len(set(ports)) == 44  # 28 supervised, 16 in the data tier
+    assert len(ports) == len(set(ports)) == 45  # 29 supervised, 16 in the data tier
 
 
 def test_make_run_starts_two_watch_log_instances_that_ack_without_a_replica() -> None:
@@ -217,12 +218,16 @@ def test_make_run_starts_two_health_instances_on_database_health_of_the_warehous
     specs = {spec.name: spec for spec in topology.specs if spec.name.startswith("health")}
     gateway = next(spec for spec in topology.specs if spec.name == "gateway")
 
+    ingester = specs.pop("health-ingester")
     assert sorted(specs) == ["health-1", "health-2"]
     assert {module_of(spec) for spec in specs.values()} == {"services.health_metrics"}
     assert [spec.ports for spec in specs.values()] == [[50101, 9171], [50102, 9172]]
+    assert module_of(ingester) == "services.health_metrics.ingester"
+    assert ingester.ports == [9181]
     addresses = gateway.env["GATEWAY_HEALTH_SERVICE_ADDRESSES"].split(",")
     assert addresses == ["127.0.0.1:50101", "127.0.0.1:50102"]
     databases = {spec.env["HEALTH_DATABASE_URL"] for spec in specs.values()}
+    databases.add(ingester.env["HEALTH_INGESTER_DATABASE_URL"])
     assert databases == {"postgresql://postgres@127.0.0.1:5433/health"}
     names = [spec.name for spec in topology.specs]
     assert names.index("warehouse") < names.index("health-1")
