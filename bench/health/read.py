@@ -1,0 +1,180 @@
+"""One user-day at 1-minute resolution: the store's rollups against aggregating raw points."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+
+import psycopg
+
+from bench.health.common import (
+    COPY_DIRTY,
+    COPY_POINTS,
+    METRIC,
+    checkpoint,
+    copy_in,
+    copy_minutes,
+    copy_points,
+    fresh_database,
+    heart_rate_day,
+    median_ms,
+    midnight,
+    percentile_ms,
+    private_server,
+    table_row,
+)
+from services.health_metrics.domain import Resolution, Rollup
+from services.health_metrics.postgres import PostgresHealthStore, open_store
+from services.health_metrics.postgres.schema import create_partitions
+
+FIRST_DAY = date(2026, 10, 1)
+FULL_REFRESH_MINUTES = 50_000
+WARM_UP = 3
+
+RAW_MINUTES = """SELECT date_trunc('minute', time, 'UTC') AS bucket,
+    min(value), max(value), sum(value), count(*)
+FROM points
+WHERE user_id = %(user)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s
+GROUP BY 1 ORDER BY 1"""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the load stored, and how long it and the full refresh took."""
+
+    users: list[str]
+    days: list[date]
+    load_seconds: float
+    refresh_seconds: float
+    vacuum_seconds: float
+
+    @property
+    def points(self) -> int:
+        """Raw points stored (1 Hz, whole days)."""
+        return len(self.users) * len(self.days) * 86_400
+
+
+def copy_days(url: str, users: list[str], days: list[date], budget: float) -> list[date]:
+    """COPY whole days of every user (and their dirty minutes) while the budget lasts."""
+    began = time.perf_counter()
+    loaded: list[date] = []
+    with psycopg.connect(url) as conn:
+        for day in days:
+            day_began = time.perf_counter()
+            seeds = [n * 1_000_000 + day.toordinal() for n in range(len(users))]
+            series = [heart_rate_day(day, seed) for seed in seeds]
+            pairs = list(zip(users, series, strict=True))
+            copy_in(conn, COPY_POINTS, [copy_points(u, m, v) for u, (m, v) in pairs])
+            copy_in(conn, COPY_DIRTY, [copy_minutes(u, m) for u, (m, _) in pairs])
+            conn.commit()
+            loaded.append(day)
+            took = time.perf_counter() - day_began
+            print(f"  loaded {day} ({len(loaded)}/{len(days)} days): {took:.1f} s", flush=True)
+            if time.perf_counter() - began + took > budget:
+                break
+    return loaded
+
+
+def load(store: PostgresHealthStore, url: str, args: argparse.Namespace) -> Loaded:
+    """Partitions, COPY within the budget, one full refresh, then VACUUM ANALYZE."""
+    users = [f"bench-user-{n}" for n in range(args.users)]
+    days = [FIRST_DAY + timedelta(days=d) for d in range(args.days)]
+    began = time.perf_counter()
+    create_partitions(store.engine, days)
+    days = copy_days(url, users, days, args.load_budget)
+    loaded = time.perf_counter() - began
+    began = time.perf_counter()
+    while store.refresh(FULL_REFRESH_MINUTES).remaining:
+        pass
+    refreshed = time.perf_counter() - began
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    checkpoint(url)
+    return Loaded(users, days, loaded, refreshed, time.perf_counter() - began)
+
+
+def from_rollups(store: PostgresHealthStore, user: str, day: date) -> tuple[float, list[Rollup]]:
+    """Seconds of store.read_rollups for the user-day at 1 minute; its rows."""
+    start = midnight(day)
+    began = time.perf_counter()
+    rows = store.read_rollups(
+        user, METRIC, Resolution.MINUTE, start, start + timedelta(hours=24), None, 1440
+    )
+    return time.perf_counter() - began, rows
+
+
+def from_raw(store: PostgresHealthStore, user: str, day: date) -> tuple[float, list[Rollup]]:
+    """Seconds of a GROUP BY minute of the raw points of the user-day; its rows."""
+    start = midnight(day)
+    params = {"user": user, "metric": METRIC.value, "start": start}
+    params["end"] = start + timedelta(hours=24)
+    began = time.perf_counter()
+    with store.engine.connect() as conn:
+        result = conn.exec_driver_sql(RAW_MINUTES, params).all()
+    rows = [Rollup(b.astimezone(UTC), lo, hi, tot, int(n)) for b, lo, hi, tot, n in result]
+    return time.perf_counter() - began, rows
+
+
+def sample(
+    store: PostgresHealthStore, user: str, day: date, rollup_first: bool
+) -> tuple[float, float]:
+    """(rollup seconds, raw seconds) of one user-day, the two reads in the given order."""
+    if rollup_first:
+        rolled, by_rollup = from_rollups(store, user, day)
+        raw, by_raw = from_raw(store, user, day)
+    else:
+        raw, by_raw = from_raw(store, user, day)
+        rolled, by_rollup = from_rollups(store, user, day)
+    if len(by_rollup) != 1440 or [r.count for r in by_rollup] != [r.count for r in by_raw]:
+        raise RuntimeError(f"the rollups of {user} on {day} differ from the raw points")
+    return rolled, raw
+
+
+def read(args: argparse.Namespace) -> None:
+    """Load, refresh, then read random user-days both ways, alternating which goes first."""
+    rng = random.Random(15)
+    with private_server() as server:
+        url = fresh_database(server, "read")
+        store = open_store(url, pool_size=2)
+        try:
+            loaded = load(store, url, args)
+            picks = [
+                (rng.choice(loaded.users), rng.choice(loaded.days)) for _ in range(args.samples)
+            ]
+            for user, day in picks[:WARM_UP]:
+                sample(store, user, day, True)
+            timed = [sample(store, u, d, n % 2 == 0) for n, (u, d) in enumerate(picks)]
+        finally:
+            store.close()
+    report(loaded, args, timed)
+
+
+def report(loaded: Loaded, args: argparse.Namespace, timed: list[tuple[float, float]]) -> None:
+    """The table of both reads and their ratio, and what was loaded."""
+    rolled, raw = [t[0] for t in timed], [t[1] for t in timed]
+    size = f"{len(loaded.users)} users x {len(loaded.days)} days"
+    print(f"\n### One user-day at 1-minute resolution ({size}: {loaded.points:,} points)\n")
+    if len(loaded.days) < args.days:
+        budget = f"{args.load_budget:.0f} s"
+        print(f"**Only {len(loaded.days)} of {args.days} days loaded within {budget}.**\n")
+    rate = f"{loaded.points / loaded.load_seconds:,.0f} rows/s"
+    print(
+        f"load: binary COPY (points + their dirty minutes) {loaded.load_seconds:.1f} s ({rate}); "
+        f"one full store.refresh() {loaded.refresh_seconds:.1f} s; "
+        f"VACUUM ANALYZE + CHECKPOINT {loaded.vacuum_seconds:.1f} s\n"
+    )
+    print(f"| read ({len(timed)} random user-days) | median ms | p90 ms |\n|---|---|---|")
+    for label, seconds in (
+        ("store.read_rollups 1m (1,440 rows)", rolled),
+        ("GROUP BY date_trunc('minute') of the 86,400 raw points", raw),
+    ):
+        print(table_row(label, f"{median_ms(seconds):.2f}", f"{percentile_ms(seconds, 0.9):.2f}"))
+    ratio = median_ms(raw) / median_ms(rolled)
+    print(
+        f"\nrollup **{median_ms(rolled):.2f} ms** (target <= 5 ms); raw / rollup **{ratio:.1f}x** "
+        "(target >= 10x)"
+    )
