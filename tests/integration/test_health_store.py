@@ -91,6 +91,18 @@ def test_each_day_a_batch_touches_gets_its_own_utc_partition(
     )
 
 
+def test_a_batch_spread_over_many_days_is_written_in_parts_of_a_few_days_each(
+    store: PostgresHealthStore, user: str
+) -> None:
+    start = datetime(2001, 1, 1, 12, tzinfo=UTC)  # 40 days: two parts (32 days at most each)
+    batch = [Point(start + timedelta(days=i), 60 + i) for i in range(40)]
+    assert store.write_points(user, HR, batch) == Written(changed=40, unchanged=0)
+    assert store.write_points(user, HR, batch[::-1]) == Written(changed=0, unchanged=40)
+    assert store.read_points(user, HR, start, start + timedelta(days=40), None, 100) == batch
+    found = partitions(store)
+    assert all(f"points_{(start + timedelta(days=i)):%Y%m%d}" in found for i in range(40))
+
+
 def test_the_points_table_has_no_default_partition_and_a_brin_index_on_time(
     store: PostgresHealthStore, user: str
 ) -> None:

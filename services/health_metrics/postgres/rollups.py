@@ -9,13 +9,15 @@ claimed row), and a minute whose mark a write holds locked is skipped (SKIP LOCK
 refresh never waits for writers, and a write it missed leaves its minute dirty.
 
 Each bucket is recomputed by an index range scan of its own (LATERAL), so the work is
-proportional to the buckets claimed, whatever the planner believes about the tables.
+proportional to the buckets claimed, whatever the planner believes about the tables; a
+statement per day keeps the plans to one partition of the points.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -41,7 +43,8 @@ SELECT c.user_id, c.metric, c.bucket, a.low, a.high, a.total, a.count
 FROM {buckets} CROSS JOIN LATERAL (
     SELECT {aggregates} FROM {source} s
     WHERE s.user_id = c.user_id AND s.metric = c.metric
-      AND s.{column} >= c.bucket AND s.{column} < c.bucket + interval '{width}') a
+      AND s.{column} >= c.bucket AND s.{column} < c.bucket + interval '{width}'
+      AND s.{column} >= %(low)s AND s.{column} < %(high)s) a
 WHERE a.count > 0"""
 
 FROM_POINTS = "min(value) AS low, max(value) AS high, sum(value) AS total, count(*) AS count"
@@ -107,13 +110,24 @@ def _truncate(time: datetime, unit: str) -> datetime:
 
 
 def _recompute(conn: Connection, level: Level, buckets: list[Bucket]) -> None:
-    """Replace the rows of ``buckets`` in one table by aggregates of its source."""
+    """Replace the rows of ``buckets`` in one table by aggregates of its source.
+
+    One statement per UTC day, bounded by constants: its plan then holds that day's
+    partition of the points only (with 400 partitions, planning the unbounded statement
+    took 220 ms for one minute).
+    """
     if not buckets:
         return
-    params = _columns(buckets)
-    conn.exec_driver_sql(CLEAR.format(table=level.table, buckets=BUCKETS), params)
+    conn.exec_driver_sql(CLEAR.format(table=level.table, buckets=BUCKETS), _columns(buckets))
     statement = RECOMPUTE.format(buckets=BUCKETS, **level._asdict())
-    conn.exec_driver_sql(statement, params)
+    for day, group in itertools.groupby(sorted(buckets, key=_day), key=_day):
+        params = _columns(group) | {"low": day, "high": day + timedelta(hours=24)}
+        conn.exec_driver_sql(statement, params)
+
+
+def _day(bucket: Bucket) -> datetime:
+    """The start of the UTC day of a bucket."""
+    return _truncate(bucket[2], "day")
 
 
 def _columns(buckets: Iterable[Bucket]) -> dict[str, Any]:

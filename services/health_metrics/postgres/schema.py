@@ -21,6 +21,10 @@ PARTITION_LOCK = 0x48_45_41_4C_02
 REFRESH_LOCK = 0x48_45_41_4C_03
 SLEEP_LOCK_NAMESPACE = 0x48_45_4C_04
 
+# Days one transaction creates or writes at most: each takes locks on a partition and its
+# indexes, held to the end of the transaction, out of a lock table all sessions share.
+PARTITIONS_PER_TRANSACTION = 32
+
 ROLLUP_TABLES = ("rollup_1m", "rollup_1h", "rollup_1d")
 
 TABLES = (
@@ -121,16 +125,20 @@ def day_of(time: datetime) -> date:
 
 
 def create_partitions(engine: Engine, days: Iterable[date]) -> None:
-    """Create the partitions of ``days`` that do not exist yet, in one short transaction.
+    """Create the partitions of ``days`` that do not exist yet, in short transactions.
 
-    A transaction of its own: creating a partition locks the parent table, which a write
-    transaction must not hold while it inserts.
+    Transactions of their own: creating a partition locks the parent table, which a write
+    transaction must not hold while it inserts. At most PARTITIONS_PER_TRANSACTION each:
+    every new table takes locks until its transaction ends, and the server's lock table
+    is shared (a batch of points on 3,000 days failed with "out of shared memory").
     """
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
-        for day in sorted(set(days)):
-            if not _exists(conn, partition_name(day)):
-                conn.exec_driver_sql(_partition_ddl(day))
+    ordered = sorted(set(days))
+    for first in range(0, len(ordered), PARTITIONS_PER_TRANSACTION):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
+            for day in ordered[first : first + PARTITIONS_PER_TRANSACTION]:
+                if not _exists(conn, partition_name(day)):
+                    conn.exec_driver_sql(_partition_ddl(day))
 
 
 def _exists(conn: Connection, table: str) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 from services.common.db import DatabaseUnavailable, make_engine
 from services.health_metrics.domain import (
@@ -20,6 +22,7 @@ from services.health_metrics.domain import (
 from services.health_metrics.postgres import points as raw_points
 from services.health_metrics.postgres import rollups, sleep
 from services.health_metrics.postgres.schema import (
+    PARTITIONS_PER_TRANSACTION,
     REFRESH_LOCK,
     create_partitions,
     create_schema,
@@ -40,10 +43,36 @@ USER_TABLES = (
 
 def open_store(database_url: str, pool_size: int = 16) -> PostgresHealthStore:
     """A store on the database at ``database_url``, its schema created if missing."""
-    store = PostgresHealthStore(make_engine(database_url, pool_size=pool_size))
+    engine = make_engine(database_url, pool_size=pool_size)
+    event.listen(engine, "connect", _plan_every_statement)
+    store = PostgresHealthStore(engine)
     with store.translated():
         create_schema(store.engine)
     return store
+
+
+def _plan_every_statement(dbapi_connection: Any, _record: Any) -> None:
+    """Never prepare statements: a prepared statement is given a generic plan after five
+    runs, and a generic plan holds every partition of the points (its planning took
+    400 ms with 400 partitions, a custom plan's a millisecond)."""
+    dbapi_connection.prepare_threshold = None
+
+
+def _by_days(ordered: Sequence[Point]) -> Iterator[Sequence[Point]]:
+    """Points in time order, cut so that no part spans PARTITIONS_PER_TRANSACTION days or
+    more (a batch within one day, as most are, stays whole).
+
+    A part is one transaction: a batch spread over years would otherwise lock thousands
+    of partitions at once, which the server refuses (its lock table is shared).
+    """
+    start = 0
+    while start < len(ordered):
+        first = day_of(ordered[start].time)
+        midnight = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        limit = midnight + timedelta(days=PARTITIONS_PER_TRANSACTION)
+        end = bisect.bisect_left(ordered, limit, lo=start, key=lambda point: point.time)
+        yield ordered[start:end]
+        start = end
 
 
 def _days(ordered: Sequence[Point]) -> set[date]:
@@ -96,9 +125,11 @@ class PostgresHealthStore:
         if not points:
             return Written(0, 0)
         ordered = sorted(points, key=lambda point: point.time)
+        changed = 0
         with self.translated():
-            self._ensure_partitions(_days(ordered))
-            changed = raw_points.upsert(self.engine, user_id, metric.value, ordered)
+            for part in _by_days(ordered):
+                self._ensure_partitions(_days(part))
+                changed += raw_points.upsert(self.engine, user_id, metric.value, part)
         return Written(changed=changed, unchanged=len(points) - changed)
 
     def _ensure_partitions(self, days: set[date]) -> None:
