@@ -103,6 +103,21 @@ def test_a_batch_spread_over_many_days_is_written_in_parts_of_a_few_days_each(
     assert all(f"points_{(start + timedelta(days=i)):%Y%m%d}" in found for i in range(40))
 
 
+def test_reads_and_deletes_over_years_go_a_window_of_partitions_at_a_time(
+    store: PostgresHealthStore, user: str
+) -> None:
+    start = datetime(2002, 1, 1, 6, tzinfo=UTC)
+    batch = [Point(start + timedelta(days=3 * i), 60 + i) for i in range(40)]  # 117 days
+    store.write_points(user, HR, batch)
+    years = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+    first = store.read_points(user, HR, *years, None, 35)
+    rest = store.read_points(user, HR, *years, first[-1].time, 35)
+    assert first + rest == batch
+    assert store.read_points(user, HR, *years, batch[9].time, 3) == batch[10:13]
+    assert store.delete_points(user, HR, *years) == 40
+    assert store.read_points(user, HR, *years, None, 100) == []
+
+
 def test_the_points_table_has_no_default_partition_and_a_brin_index_on_time(
     store: PostgresHealthStore, user: str
 ) -> None:

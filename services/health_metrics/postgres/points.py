@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from services.health_metrics.domain import Point
-from services.health_metrics.postgres.schema import instant, micros
+from services.health_metrics.postgres.schema import instant, micros, windows
 
 # SQLSTATEs after which the batch is written again the safe way.
 UNIQUE_VIOLATION = "23505"
@@ -121,9 +121,18 @@ def _sqlstate(error: DBAPIError) -> str | None:
 
 
 def delete(engine: Engine, user_id: str, metric: str, start: datetime, end: datetime) -> int:
-    """Delete the points in ``[start, end)``, marking their minutes dirty; how many."""
-    params = {"user": user_id, "metric": metric, "start": start, "end": end}
-    return _run(engine, DELETE, params)
+    """Delete the points in ``[start, end)``, marking their minutes dirty; how many.
+
+    A transaction per window of partitions (see schema.windows): a delete over all the
+    years would lock every partition at once.
+    """
+    with engine.connect() as conn:
+        parts = windows(conn, start, end)
+    deleted = 0
+    for low, high in parts:
+        params = {"user": user_id, "metric": metric, "start": low, "end": high}
+        deleted += _run(engine, DELETE, params)
+    return deleted
 
 
 def read(
@@ -133,9 +142,30 @@ def read(
     after: datetime | None,
     limit: int,
 ) -> list[Point]:
-    """Points of (user, metric) in the window ``[start, end)``, after ``after``, oldest first."""
+    """Points of (user, metric) in the window ``[start, end)``, after ``after``, oldest first.
+
+    A statement per window of partitions, until ``limit`` points are found.
+    """
     start, end = window
-    params = {"user": key[0], "metric": key[1], "start": start, "end": end}
+    found: list[Point] = []
+    for low, high in windows(conn, start, end):
+        if after is not None and high <= after:
+            continue
+        found += _read(conn, key, (low, high), after, limit - len(found))
+        if len(found) == limit:
+            break
+    return found
+
+
+def _read(
+    conn: Connection,
+    key: tuple[str, str],
+    window: tuple[datetime, datetime],
+    after: datetime | None,
+    limit: int,
+) -> list[Point]:
+    """Points of (user, metric) in one window of partitions."""
+    params = {"user": key[0], "metric": key[1], "start": window[0], "end": window[1]}
     params |= {"after": after, "limit": limit}
     statement = READ.format(after="" if after is None else " AND time > %(after)s")
     rows = conn.exec_driver_sql(statement, params).all()  # fetchall: rows one by one cost 3x

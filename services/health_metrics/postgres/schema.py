@@ -141,6 +141,31 @@ def create_partitions(engine: Engine, days: Iterable[date]) -> None:
                     conn.exec_driver_sql(_partition_ddl(day))
 
 
+def windows(conn: Connection, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` cut into windows of at most PARTITIONS_PER_TRANSACTION existing
+    partitions each, in time order; days without a partition (and so without points)
+    are left out.
+
+    A statement over a window locks only its partitions (custom plans prune the rest); one
+    over years would lock thousands, and the lock table all sessions share would overflow.
+    """
+    if end <= start:
+        return []
+    first, last = day_of(start), day_of(end - MICROSECOND)
+    statement = """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'points'::regclass AND c.relname BETWEEN %s AND %s
+        ORDER BY c.relname"""
+    names = conn.exec_driver_sql(statement, (partition_name(first), partition_name(last))).all()
+    days = [
+        datetime.strptime(name[len("points_") :], "%Y%m%d").replace(tzinfo=UTC) for (name,) in names
+    ]
+    step = PARTITIONS_PER_TRANSACTION
+    return [
+        (max(start, days[i]), min(end, days[min(i + step, len(days)) - 1] + timedelta(days=1)))
+        for i in range(0, len(days), step)
+    ]
+
+
 def _exists(conn: Connection, table: str) -> bool:
     """Whether a table of that name exists (without touching the parent's lock)."""
     return bool(conn.exec_driver_sql("SELECT to_regclass(%s) IS NOT NULL", (table,)).scalar_one())

@@ -30,9 +30,12 @@ from services.health_metrics.postgres.schema import (
 )
 from services.health_metrics.repository import RefreshReport, Written
 
+# Bounds of every partition there can be (points hold times from 2000 on, see domain).
+FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
+
 # Tables holding a user's rows, cleared when the user is erased.
 USER_TABLES = (
-    "points",
     "dirty_minutes",
     *rollups.TABLES.values(),
     "sleep_sessions",  # its stages go with it (ON DELETE CASCADE)
@@ -210,6 +213,8 @@ class PostgresHealthStore:
 
     def delete_user(self, user_id: str) -> None:
         """Forget everything of the user, never while a refresh rewrites their rollups."""
+        for metric in Metric:  # a window of partitions at a time; their minutes marked
+            self.delete_points(user_id, metric, FIRST_INSTANT, LAST_INSTANT)
         with self._transaction() as conn:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
             for table in USER_TABLES:
