@@ -36,7 +36,6 @@ SERVICE_NAME = health_metrics_service_pb2.DESCRIPTOR.services_by_name[
 RECONNECT_SECONDS = 1.0
 # The database every PostgreSQL server has, from which a missing one is created.
 MAINTENANCE_DATABASE = "postgres"
-DUPLICATE_DATABASE = "42P04"
 
 
 def limits(settings: HealthSettings) -> Limits:
@@ -101,20 +100,25 @@ def ensure_database(url: str) -> None:
     engine = make_engine(maintenance, pool_size=1, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            found = "SELECT 1 FROM pg_database WHERE datname = :name"
-            if connection.scalar(text(found), {"name": target.database}) is None:
+            if not _exists(connection, str(target.database)):
                 _create(connection, str(target.database))
     finally:
         engine.dispose()
+
+
+def _exists(connection: Connection, name: str) -> bool:
+    found = "SELECT 1 FROM pg_database WHERE datname = :name"
+    return connection.scalar(text(found), {"name": name}) is not None
 
 
 def _create(connection: Connection, name: str) -> None:
     quoted = connection.dialect.identifier_preparer.quote(name)
     try:
         connection.execute(text(f"CREATE DATABASE {quoted}"))
-    except DBAPIError as error:
-        # Another instance, starting at the same moment, created it first.
-        if getattr(error.orig, "sqlstate", None) != DUPLICATE_DATABASE:
+    except DBAPIError:
+        # Another process starting at the same moment created it first: PostgreSQL says
+        # so as 42P04 or as a unique violation on pg_database, depending on the timing.
+        if not _exists(connection, name):
             raise
         return
     log.info("database created", extra={"database": name})

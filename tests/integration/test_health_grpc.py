@@ -9,6 +9,7 @@ import functools
 import os
 import signal
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import grpc
 import httpx
+import psycopg
 import pytest
 from fitness.health.v1 import health_metrics_service_pb2 as pb
 from fitness.health.v1 import health_metrics_service_pb2_grpc as pb_grpc
@@ -29,7 +31,7 @@ from deploy.local import free_port
 from services.common.dependency import DEPENDENCY_TRAILER
 from services.common.timeutil import utc_now
 from services.common.trust import ACTIVITY, GATEWAY, HEALTH
-from services.health_metrics.__main__ import SERVICE_NAME, HealthProcess
+from services.health_metrics.__main__ import SERVICE_NAME, HealthProcess, ensure_database
 from services.health_metrics.config import HealthSettings
 from services.health_metrics.metrics import HealthMetrics
 from tests.helpers import ServiceCerts, channel_as, server_reachable_dir, start_health_server
@@ -534,3 +536,28 @@ async def _serving(channel: grpc.aio.Channel) -> bool:
     except grpc.aio.AioRpcError:
         return False
     return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def test_instances_starting_at_once_all_find_the_database_one_of_them_created(
+    postgres_server: str,
+) -> None:
+    url = postgres_server.rsplit("/", 1)[0] + f"/health_{uuid.uuid4().hex[:12]}"
+    starting = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        starting.wait()
+        try:
+            ensure_database(url)
+        except Exception as error:  # the test lists whatever went wrong
+            failures.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert failures == []
+    with psycopg.connect(url, connect_timeout=5) as connection:
+        assert connection.execute("SELECT current_database()").fetchone() == (url.rsplit("/")[-1],)
