@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real (Redis 7 for the cluster and sharded
 # pub/sub, pg_auto_failover for the PostgreSQL formation, Prometheus 2 (/usr/bin/prometheus,
-# /usr/bin/promtool) and the Redis exporter 1.45 (/usr/bin/prometheus-redis-exporter) for
-# the monitoring test), when they are missing.
+# /usr/bin/promtool), the Redis exporter 1.45 (/usr/bin/prometheus-redis-exporter) and the
+# node exporter 1.5 (/usr/bin/prometheus-node-exporter) for the monitoring tests), when they
+# are missing.
 # As root it installs them; otherwise it names them and fails, because the tests need them.
 set -euo pipefail
 
 PACKAGES=(redis-server redis-tools postgresql-15 postgresql-15-auto-failover pg-auto-failover-cli
-    prometheus prometheus-redis-exporter)
+    prometheus prometheus-redis-exporter prometheus-node-exporter)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -29,6 +29,7 @@ LOCAL_FILE = Path(__file__).parent / "prometheus-local.yml"
 # The exporter's default port (9121) is the saga's metrics port under `make run`.
 LOCAL_EXPORTER_PORT = 9190
 REDIS_JOB = "redis"
+NODE_JOB, CADVISOR_JOB = "node", "cadvisor"
 EXPORTER_JOB = "redis-exporter"
 # docker-compose.yml: every component serves /metrics on 9100 in its container.
 COMPOSE_JOBS: Mapping[str, Sequence[str]] = {
@@ -42,6 +43,9 @@ COMPOSE_JOBS: Mapping[str, Sequence[str]] = {
     "motion-sink": ["motion-sink:9100"],
     "health": ["health:9100"],
     "health-ingester": ["health-ingester:9100"],
+    # The host (node-exporter) and the containers (cAdvisor): compose only.
+    NODE_JOB: ["node-exporter:9100"],
+    CADVISOR_JOB: ["cadvisor:8080"],
 }
 COMPOSE_REDIS_NODES = [f"redis-{i}:6379" for i in range(1, 7)]
 COMPOSE_EXPORTER = "redis-exporter:9121"

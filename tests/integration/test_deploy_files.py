@@ -357,12 +357,14 @@ def test_the_postgres_formation_is_a_monitor_and_three_nodes_every_sql_client_li
     compose: dict[str, Any],
 ) -> None:
     # The health metrics have a PostgreSQL of their own (health-db): their ingestion
-    # never competes with logins on the formation.
+    # never competes with logins on the formation. The ETL reads it there too.
     urls = {
         name: url
         for name, url in _env_values(compose, "_DATABASE_URL").items()
-        if "ACTIVITY" not in name and not name.startswith("health")
+        if "ACTIVITY" not in name and "HEALTH" not in name
     }
+    etl_health = compose["services"]["etl"]["environment"]["ETL_HEALTH_DATABASE_URL"]
+    assert "@health-db:5432/health" in etl_health
     hosts = "host=pg-1:5432&host=pg-2:5432&host=pg-3:5432"
 
     assert compose["services"]["pg-monitor"]["command"] == ["pg-monitor"]

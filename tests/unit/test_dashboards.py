@@ -33,11 +33,13 @@ from deploy.monitoring.grafana import (
     layout,
 )
 
-PROMETHEUS = [build.__name__ for build in dashboards.DASHBOARDS]
-BUILT = {
-    build.__name__: dashboard_json(build())
-    for build in (*dashboards.DASHBOARDS, *dashboards.WAREHOUSE_DASHBOARDS)
-}
+ON_PROMETHEUS = (
+    *dashboards.DASHBOARDS,
+    *dashboards.HEALTH_DASHBOARDS,
+    *dashboards.CONTAINER_DASHBOARDS,
+)
+PROMETHEUS = [build.__name__ for build in ON_PROMETHEUS]
+BUILT = {build.__name__: dashboard_json(build()) for build in dashboards.ALL}
 METRIC = re.compile(r"\b((?:redis|watch_logs|grpc_server|gateway)_[a-z0-9_]+)\b")
 # What the watch-log service, the gRPC runtime and the gateway export (docs/operations.md).
 PIPELINE_METRICS = {
@@ -280,6 +282,10 @@ def test_the_compose_config_scrapes_every_component_and_all_six_redis_nodes() ->
         "motion",
         "motion-processor",
         "motion-sink",
+        "health",
+        "health-ingester",
+        prometheus.NODE_JOB,
+        prometheus.CADVISOR_JOB,
     }
     assert len(prometheus.COMPOSE_JOBS["user"]) == len(prometheus.COMPOSE_JOBS["activity"]) == 2
     assert len(prometheus.COMPOSE_REDIS_NODES) == 6

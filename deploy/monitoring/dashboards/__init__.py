@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from deploy.monitoring.dashboards.health import health_metrics
+from deploy.monitoring.dashboards.infrastructure import containers, host
 from deploy.monitoring.dashboards.motion import motion_activity
 from deploy.monitoring.dashboards.pipeline import WATCH_LOG_SERVICE, watch_log_pipeline
 from deploy.monitoring.dashboards.redis import redis_cluster
@@ -21,16 +23,32 @@ from deploy.monitoring.grafana import dashboard_json
 
 FOLDER = Path(__file__).parents[1] / "grafana" / "dashboards"
 DASHBOARDS = (redis_cluster, watch_log_pipeline)  # on Prometheus
+# Also on Prometheus; every query evaluated by tests/integration/test_monitoring_health.py
+# (the containers' only parsed there, by promtool: cAdvisor cannot run here).
+HEALTH_DASHBOARDS = (health_metrics, host)
+CONTAINER_DASHBOARDS = (containers,)
 WAREHOUSE_DASHBOARDS = (motion_activity,)
 
-__all__ = ["DASHBOARDS", "FOLDER", "WAREHOUSE_DASHBOARDS", "WATCH_LOG_SERVICE", "rendered", "write"]
+ALL = (*DASHBOARDS, *HEALTH_DASHBOARDS, *CONTAINER_DASHBOARDS, *WAREHOUSE_DASHBOARDS)
+
+__all__ = [
+    "ALL",
+    "CONTAINER_DASHBOARDS",
+    "DASHBOARDS",
+    "FOLDER",
+    "HEALTH_DASHBOARDS",
+    "WAREHOUSE_DASHBOARDS",
+    "WATCH_LOG_SERVICE",
+    "rendered",
+    "write",
+]
 
 
 def rendered() -> dict[str, str]:
     """File name -> JSON text of every dashboard, as committed."""
     return {
         f"{dashboard.uid}.json": json.dumps(dashboard_json(dashboard), indent=2) + "\n"
-        for dashboard in (build() for build in (*DASHBOARDS, *WAREHOUSE_DASHBOARDS))
+        for dashboard in (build() for build in ALL)
     }
 
 
