@@ -7,14 +7,15 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from services.common.timeutil import format_time, parse_time
-from tests.helpers import assert_error, register_admin, register_and_login
-from tests.integration.platform import Platform
+from tests.helpers import KeyFiles, ServiceCerts, assert_error, register_admin, register_and_login
+from tests.integration.platform import Platform, sqlite_platform
 from tests.integration.test_rest_watch_logs import eventually
 
 # A past day (the service takes times from 2000-01-01 to five minutes from now).
@@ -214,6 +215,35 @@ async def test_a_full_batch_of_10000_points_passes_and_one_more_is_422(
     assert answer.json()["accepted"] == 10_000
     over = [*batch, {"time": at(-1), "value": 1}]
     assert_error(await write(health_platform, user, headers, "steps", over), 422)
+
+
+async def test_the_batch_bound_and_the_hourly_point_quota_follow_the_settings(
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+    postgres_url: str,
+) -> None:
+    bounds = {"health_max_points": 4, "health_max_points_per_window": 6}
+    async with sqlite_platform(
+        tmp_path,
+        jwt_keys,
+        redis_server,
+        certs=service_certs,
+        health_database_url=postgres_url,
+        **bounds,
+    ) as platform:
+        user, headers = await register_and_login(platform.client, "counted")
+        other, other_headers = await register_and_login(platform.client, "uncounted")
+        over = await write(platform, user, headers, "steps", points([1] * 5))
+        first = await write(platform, user, headers, "steps", points([1] * 4))
+        refused = await write(platform, user, headers, "steps", points([1] * 3, start=10))
+        theirs = await write(platform, other, other_headers, "steps", points([1] * 4))
+    assert "at most 4" in str(assert_error(over, 422)["message"])
+    assert first.json()["accepted"] == 4
+    assert "too many health-metric points" in str(assert_error(refused, 429)["message"])
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert theirs.status_code == 200, theirs.text
 
 
 async def test_a_body_over_the_routes_bound_is_413(
