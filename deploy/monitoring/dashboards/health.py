@@ -3,6 +3,7 @@ ingester (job ``health-ingester``): ingest rate, the refresh loop's lag, queue a
 
 from __future__ import annotations
 
+from deploy.monitoring.dashboards.infrastructure import stat
 from deploy.monitoring.grafana import Dashboard, Panel, Query
 
 HEALTH = 'job="health"'
@@ -23,54 +24,33 @@ def _quantiles(histogram: str, selector: str) -> list[Query]:
 def _stats() -> list[Panel]:
     """The row of single numbers: what comes in, how far behind the rollups are."""
     return [
-        Panel(
+        stat(
             "Points stored/s",
-            [Query(f'sum(rate(health_points_total{{{HEALTH}, outcome="changed"}}[1m]))', "stored")],
-            unit="ops",
-            kind="stat",
-            width=4,
-            height=4,
-            description="Points of WritePoints inserted or corrected (the API's uploads).",
+            f'sum(rate(health_points_total{{{HEALTH}, outcome="changed"}}[1m]))',
+            "ops",
+            "Points of WritePoints inserted or corrected (the API's uploads).",
         ),
-        Panel(
+        stat(
             "Refresh lag",
-            [Query(f"max(health_refresh_lag_seconds{{{HEALTH}}})", "lag")],
-            unit="s",
-            kind="stat",
-            width=4,
-            height=4,
-            description="How long the longest-waiting dirty minute has waited for its rollup.",
+            f"max(health_refresh_lag_seconds{{{HEALTH}}})",
+            "s",
+            "How long the longest-waiting dirty minute has waited for its rollup.",
         ),
-        Panel(
+        stat(
             "Dirty minutes",
-            [Query(f"max(health_dirty_minutes{{{HEALTH}}})", "queued")],
-            kind="stat",
-            width=4,
-            height=4,
+            f"max(health_dirty_minutes{{{HEALTH}}})",
             description="Minutes whose rollups wait for a refresh (the queue of dirty buckets).",
         ),
-        Panel(
+        stat(
             "Refresh failures (1h)",
-            [Query(f"sum(increase(health_refresh_failures_total{{{HEALTH}}}[1h]))", "failed")],
-            kind="stat",
-            width=4,
-            height=4,
+            f"sum(increase(health_refresh_failures_total{{{HEALTH}}}[1h]))",
         ),
-        Panel(
+        stat(
             "Ingester days behind",
-            [Query(f"max(health_ingester_behind_days{{{INGESTER}}})", "behind")],
-            kind="stat",
-            width=4,
-            height=4,
+            f"max(health_ingester_behind_days{{{INGESTER}}})",
             description="Complete days not simulated yet for the furthest-behind linked user.",
         ),
-        Panel(
-            "Linked simulated devices",
-            [Query(f"max(health_ingester_users{{{INGESTER}}})", "users")],
-            kind="stat",
-            width=4,
-            height=4,
-        ),
+        stat("Linked simulated devices", f"max(health_ingester_users{{{INGESTER}}})"),
     ]
 
 

@@ -16,7 +16,7 @@ REAL_FILESYSTEMS = f'{NODE}, fstype!~"tmpfs|overlay|squashfs|ramfs|nsfs"'
 CONTAINERS = 'job="cadvisor", name!=""'
 
 
-def _stat(title: str, expr: str, unit: str = "short", description: str = "") -> Panel:
+def stat(title: str, expr: str, unit: str = "short", description: str = "") -> Panel:
     """A single number a sixth of the row wide."""
     return Panel(
         title,
@@ -32,23 +32,23 @@ def _stat(title: str, expr: str, unit: str = "short", description: str = "") -> 
 def _host_stats() -> list[Panel]:
     """CPU, memory, root filesystem, load, uptime and cores, as of now."""
     return [
-        _stat("CPU busy", f"1 - avg(rate(node_cpu_seconds_total{{{IDLE}}}[1m]))", "percentunit"),
-        _stat(
+        stat("CPU busy", f"1 - avg(rate(node_cpu_seconds_total{{{IDLE}}}[1m]))", "percentunit"),
+        stat(
             "Memory used",
             f"1 - sum(node_memory_MemAvailable_bytes{{{NODE}}})"
             f" / sum(node_memory_MemTotal_bytes{{{NODE}}})",
             "percentunit",
             "Of the host's memory, what is not available to new work (page cache counts free).",
         ),
-        _stat(
+        stat(
             "Root filesystem used",
             f"1 - max(node_filesystem_avail_bytes{{{ROOT}}}"
             f" / node_filesystem_size_bytes{{{ROOT}}})",
             "percentunit",
         ),
-        _stat("Load (1 min)", f"max(node_load1{{{NODE}}})"),
-        _stat("Uptime", f"time() - max(node_boot_time_seconds{{{NODE}}})", "s"),
-        _stat("CPU cores", f"count(node_cpu_seconds_total{{{IDLE}}})"),
+        stat("Load (1 min)", f"max(node_load1{{{NODE}}})"),
+        stat("Uptime", f"time() - max(node_boot_time_seconds{{{NODE}}})", "s"),
+        stat("CPU cores", f"count(node_cpu_seconds_total{{{IDLE}}})"),
     ]
 
 
@@ -158,24 +158,24 @@ def _by_container(expr: str, legend: str = "{{name}}") -> Query:
 def _container_stats() -> list[Panel]:
     """How many containers, and what they use together."""
     return [
-        _stat("Containers", f"count(container_last_seen{{{CONTAINERS}}})"),
-        _stat(
+        stat("Containers", f"count(container_last_seen{{{CONTAINERS}}})"),
+        stat(
             "CPU (cores)",
             f"sum(rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[1m]))",
             description="CPU seconds per second used by every container together.",
         ),
-        _stat(
+        stat(
             "Memory (working set)",
             f"sum(container_memory_working_set_bytes{{{CONTAINERS}}})",
             "bytes",
         ),
-        _stat("Host memory", 'max(machine_memory_bytes{job="cadvisor"})', "bytes"),
-        _stat(
+        stat("Host memory", 'max(machine_memory_bytes{job="cadvisor"})', "bytes"),
+        stat(
             "Restarts (1h)",
             f"sum(changes(container_start_time_seconds{{{CONTAINERS}}}[1h]))",
             description="Containers started again in the last hour (a crash loop shows here).",
         ),
-        _stat(
+        stat(
             "OOM kills (1h)",
             f"sum(increase(container_oom_events_total{{{CONTAINERS}}}[1h]))",
         ),
