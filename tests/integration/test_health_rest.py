@@ -533,6 +533,40 @@ async def test_an_admin_reads_and_writes_another_users_health_data(
     assert [p["value"] for p in owners.json()["points"]] == [96, 97]
 
 
+async def test_times_at_the_ends_of_the_calendar_are_refused_never_a_5xx(
+    health_platform: Platform, owner: tuple[str, dict[str, str]]
+) -> None:
+    user, headers = owner
+    client = health_platform.client
+    last = {"start": "9999-12-31T20:00:00Z", "end": "9999-12-31T23:59:59Z"}
+    late_night = {**last, "stages": [{"stage": "deep", **last}]}
+    far = {"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:59:59.999999Z"}
+    cases: list[tuple[str, str, dict[str, Any] | None, Any, int]] = [
+        ("POST", "/sleep", None, {"sessions": [late_night]}, 400),
+        (
+            "GET",
+            "/health-metrics/heart_rate",
+            {**far, "resolution": "1d", "fill": "linear"},
+            None,
+            400,
+        ),
+        ("GET", "/health-metrics/heart_rate", {"to": "0001-01-01T10:00:00Z"}, None, 422),
+        (
+            "DELETE",
+            "/health-metrics/hrv",
+            {"from": "0001-01-01T00:00:00+01:00", "to": at(0)},
+            None,
+            422,
+        ),
+        ("GET", "/health-summary/9999-12-31", None, None, 400),
+        ("GET", "/health-summary/0001-01-01", None, None, 400),
+    ]
+    for method, path, params, body, status in cases:
+        url = f"/users/{user}{path}"
+        answer = await client.request(method, url, params=params, json=body, headers=headers)
+        refused(answer, status, (method, path, params))
+
+
 async def test_a_hostile_user_id_in_the_path_is_422_not_a_lookup(
     health_platform: Platform, owner: tuple[str, dict[str, str]]
 ) -> None:

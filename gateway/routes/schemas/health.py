@@ -3,6 +3,7 @@ sessions, and the answers (series pages, sleep summaries, a day's summary)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
@@ -109,7 +110,8 @@ class SleepSessionBody(StrictBody):
     @model_validator(mode="after")
     def _stages_fit(self) -> Self:
         start, end = parse_time(self.start), parse_time(self.end)
-        if not start < end <= start + MAX_SESSION:
+        # Differences, not sums: a session at the end of year 9999 must not overflow.
+        if not timedelta(0) < end - start <= MAX_SESSION:
             raise ValueError("end must be after start, at most 24 hours later")
         cursor = start
         for index, span in enumerate(self.stages):
