@@ -139,6 +139,30 @@ def test_the_points_table_has_no_default_partition_and_a_brin_index_on_time(
     assert primary == 'PRIMARY KEY (user_id, metric, "time")'
 
 
+def test_instances_opening_a_fresh_database_at_once_all_create_the_schema(
+    postgres_server: str,
+) -> None:
+    fresh = embedded_postgres.create_database(postgres_server, f"health_{uuid.uuid4().hex[:12]}")
+    opened: list[PostgresHealthStore] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(open_store(fresh, pool_size=1))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert opened[0].write_points("u", HR, run(0, 2)) == Written(changed=2, unchanged=0)
+    for store in opened:
+        store.close()
+
+
 def test_stores_creating_one_new_day_at_once_all_succeed(database: str, user: str) -> None:
     stores = [open_store(database, pool_size=2) for _ in range(4)]
     day = datetime(2023, 1, 1, tzinfo=UTC)
