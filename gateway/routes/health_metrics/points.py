@@ -25,6 +25,7 @@ from gateway.routes.schemas.health import (
 )
 from gateway.routes.watch_logs.ingest import reason
 from services.common.timeutil import parse_time
+from services.common.upstream import UpstreamPool
 from services.common.upstream.rpcs import HealthRpc
 from services.health_metrics.domain import SPECS, Metric, MetricSpec
 
@@ -58,23 +59,31 @@ async def write_points(
     quota: CreationLimit = request.app.state.health_quota
     await quota.check(principal[0], len(body.points))
     valid, positions, rejected = screen(body.metric, body.points)
-    accepted = unchanged = 0
+    written = PointsWritten(accepted=0, unchanged=0, rejected=rejected)
     if valid:
-        message = pb.WritePointsRequest(
-            request_id=new_request_id(), user_id=user_id, metric=body.metric, points=valid
-        )
-        reply = await pools.health.call(HealthRpc.WritePoints, message)
-        accepted, unchanged = reply.accepted, reply.unchanged
-        rejected += [
-            PointRejectionBody(index=positions[r.index], reason=r.reason)
-            for r in reply.rejected
-            if r.index < len(positions)
-        ]
+        written = await store(pools.health, user_id, body.metric, (valid, positions, rejected))
+    if not written.accepted:
+        refused = ApiError(422, f"no point was stored: {describe_first(written.rejected)}")
+        return error_response(refused, rejected=[r.model_dump() for r in written.rejected])
+    return written
+
+
+async def store(
+    pool: UpstreamPool, user_id: str, metric: Metric, screened: Screened
+) -> PointsWritten:
+    """Send the valid points; the service's rejections join the gateway's, by index."""
+    valid, positions, rejected = screened
+    message = pb.WritePointsRequest(
+        request_id=new_request_id(), user_id=user_id, metric=metric, points=valid
+    )
+    reply = await pool.call(HealthRpc.WritePoints, message)
+    rejected = rejected + [
+        PointRejectionBody(index=positions[r.index], reason=r.reason)
+        for r in reply.rejected
+        if r.index < len(positions)
+    ]
     rejected.sort(key=lambda rejection: rejection.index)
-    if not accepted:
-        refused = ApiError(422, f"no point was stored: {describe_first(rejected)}")
-        return error_response(refused, rejected=[r.model_dump() for r in rejected])
-    return PointsWritten(accepted=accepted, unchanged=unchanged, rejected=rejected)
+    return PointsWritten(accepted=reply.accepted, unchanged=reply.unchanged, rejected=rejected)
 
 
 def screen(metric: Metric, items: list[Any]) -> Screened:
