@@ -89,7 +89,11 @@ def days_interval(first: date, last: date, now: datetime | None = None) -> Inter
 
 
 def nightly_interval(deps: EtlDeps) -> Interval | None:
-    """From the oldest watermark (or the first change ever) to last midnight; None if done."""
+    """From the oldest watermark (or the first change ever) to last midnight; None if done.
+
+    Done with the batches, a run with a health source still has its health step to do (a
+    health night that failed is retried so): an empty interval ending at last midnight.
+    """
     cutoff = start_of_day(deps.clock().date())
     marks = deps.warehouse.watermarks()
     if len(marks) == len(SOURCES):
@@ -100,7 +104,9 @@ def nightly_interval(deps: EtlDeps) -> Interval | None:
         if not known:
             return None
         start = start_of_day(min(known).date())
-    return Interval(start, cutoff, nightly=True) if start < cutoff else None
+    if start < cutoff:
+        return Interval(start, cutoff, nightly=True)
+    return Interval(cutoff, cutoff, nightly=True) if deps.health else None
 
 
 def run_etl(deps: EtlDeps, interval: Interval, trigger: Trigger = Trigger.MANUAL) -> RunReport:

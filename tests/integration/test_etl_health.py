@@ -7,6 +7,7 @@ import math
 import random
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from deploy import embedded_postgres
 from etl.__main__ import describe
 from etl.health import SKIPPED
+from etl.pipeline import nightly_interval, run_etl
 from etl.sources import SqlHealthSource
 from etl.transform import date_key
 from services.common.db import make_engine
@@ -226,6 +228,26 @@ def test_a_late_correction_and_a_deleted_day_are_loaded_by_the_next_nightly_run(
     assert report.counts.written["health"] == 2  # Ann's D1 rewritten, Bob's D2 deleted
     assert same(world.rows(FACTS), summaries(health, (ann, D1), (ann, D2)))
     assert world.scalar("SELECT steps FROM fact_health_daily WHERE user_id = %s", ann) == 329.0
+
+
+def test_a_nightly_run_with_no_batch_due_still_brings_the_health_facts_up_to_date(
+    world: EtlWorld, health: PostgresHealthStore, source: SqlHealthSource, people: dict[str, str]
+) -> None:
+    world.nightly(at(D4, 2), health=source)
+    per_minute(health, people["bob"], Metric.STEPS, at(D2, 18), [10.0, 25.0])
+    refresh_all(health)
+    world.now = at(D4, 3)  # the scheduler's retry of a night whose health step failed
+    deps = replace(world.deps, health=source)
+
+    interval = nightly_interval(deps)
+    assert interval is not None
+    report = run_etl(deps, interval)
+
+    assert (interval.start, interval.end) == (at(D4, 0), at(D4, 0))
+    assert report.counts.read == {"health": 1}
+    steps = "SELECT steps FROM fact_health_daily WHERE user_id = %s"
+    assert world.scalar(steps, people["bob"]) == 35.0
+    assert nightly_interval(world.deps) is None  # without a health source: nothing to do
 
 
 def test_a_backfill_rederives_its_days_and_overwrites_a_fact_that_drifted(
