@@ -57,6 +57,10 @@ class IngesterSettings(BaseSettings):
     interval_seconds: float = Field(
         120.0, gt=0, description="One simulated day per linked user every this many seconds"
     )
-    first_day: str = Field("2024-01-01", description="The first simulated day (YYYY-MM-DD)")
+    first_day: str = Field(
+        "", description="The first simulated day (YYYY-MM-DD); empty: a week before today (UTC)"
+    )
+    seed: int = Field(0, description="Seed of the simulation (the same seed, the same days)")
+    host: str = Field("127.0.0.1", description="Address of the Prometheus endpoint")
     metrics_port: int = Field(0, description="Prometheus port; 0 disables the endpoint")
     log_level: str = "INFO"

@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from prometheus_client import start_http_server
 
@@ -35,7 +35,7 @@ def main() -> int:
     settings = IngesterSettings()
     configure_logging("health-ingester", settings.log_level)
     try:
-        schedule = Schedule(date.fromisoformat(settings.first_day), settings.interval_seconds)
+        schedule = Schedule(first_day(settings), settings.interval_seconds, seed=settings.seed)
     except ValueError as error:
         log.error("bad HEALTH_INGESTER_FIRST_DAY", extra={"error": str(error)})
         return 2
@@ -67,6 +67,13 @@ def work(
         failures.append(error)
 
 
+def first_day(settings: IngesterSettings) -> date:
+    """The configured first day, or a week before today: the demo shows recent days soon."""
+    if settings.first_day:
+        return date.fromisoformat(settings.first_day)
+    return datetime.now(UTC).date() - timedelta(days=7)
+
+
 def run(settings: IngesterSettings, schedule: Schedule, stop: threading.Event) -> None:
     """Connect, serve metrics, run rounds until ``stop``."""
     store = connected(settings.database_url, stop)
@@ -74,7 +81,7 @@ def run(settings: IngesterSettings, schedule: Schedule, stop: threading.Event) -
         return
     metrics = IngesterMetrics()
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        start_http_server(settings.metrics_port, settings.host)
     log.info("ingester started", extra={"first_day": str(schedule.first_day)})
     try:
         Ingester(store, schedule, metrics).run_until(stop)
