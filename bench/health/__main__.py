@@ -21,7 +21,12 @@ def main() -> None:
     parser.add_argument("--corrections", type=int, default=50)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--load-budget", type=float, default=360.0, help="seconds of loading (COPY, refresh, VACUUM) at most")
+    parser.add_argument(
+        "--load-budget",
+        type=float,
+        default=360.0,
+        help="seconds of loading (COPY, refresh, VACUUM) at most",
+    )
     parser.add_argument("--samples", type=int, default=30, help="user-days read each way")
     args = parser.parse_args()
     if args.part in ("all", "ingest"):
