@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from deploy import embedded_postgres
+from etl import reports
 from etl.__main__ import describe
 from etl.health import SKIPPED
 from etl.pipeline import nightly_interval, run_etl
@@ -319,3 +320,23 @@ def test_the_health_source_is_ready_only_once_the_service_has_created_its_tables
     assert not empty.ready()
     open_store(url, pool_size=1).close()
     assert empty.ready()
+
+
+def test_the_weekly_health_report_sums_steps_and_averages_sleep_per_user(
+    world: EtlWorld, source: SqlHealthSource, people: dict[str, str]
+) -> None:
+    world.nightly(at(D4, 2), health=source)
+
+    columns, rows = reports.fetch(world.warehouse, "health-per-user-week", 10)
+
+    week = {row[columns.index("username")]: dict(zip(columns, row, strict=True)) for row in rows}
+    ann, bob = week["ann"], week["bob"]
+    assert (ann["iso_year"], ann["iso_week"], ann["days"]) == (2026, 10, 2)
+    assert (ann["steps"], ann["active_zone_minutes"], ann["asleep_minutes_per_night"]) == (
+        656,
+        10,
+        415,
+    )
+    assert 60 <= ann["resting_heart_rate"] <= 90
+    assert (bob["days"], bob["steps"], bob["resting_heart_rate"]) == (1, 30, None)
+    assert bob["asleep_minutes_per_night"] is None
