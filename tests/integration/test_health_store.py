@@ -29,7 +29,7 @@ from services.health_metrics.domain import (
 )
 from services.health_metrics.postgres import PostgresHealthStore, open_store
 from services.health_metrics.postgres import points as raw_points
-from services.health_metrics.repository import Written
+from services.health_metrics.repository import HealthStore, Written
 from tests.integration.health_harness import (
     DAY0,
     Writer,
@@ -37,6 +37,7 @@ from tests.integration.health_harness import (
     refresh_all,
     stored_points,
 )
+from tests.unit.health_metrics.fake_store import FakeHealthStore
 
 HR = Metric.HEART_RATE
 
@@ -502,3 +503,71 @@ def test_every_call_raises_store_unavailable_once_the_server_is_stopped(
         with pytest.raises(StoreUnavailable):
             call()
     stopped.close()
+
+
+@pytest.fixture(params=["fake", "postgres"])
+def either(request: pytest.FixtureRequest) -> HealthStore:
+    """The unit tests' fake store, then the PostgreSQL store: the contract both keep."""
+    if request.param == "fake":
+        return FakeHealthStore()
+    real: PostgresHealthStore = request.getfixturevalue("store")
+    return real
+
+
+def drain(store: HealthStore) -> None:
+    """Refresh until nothing is dirty."""
+    while store.refresh(10_000).remaining:
+        pass
+
+
+def test_both_stores_count_upserts_alike_and_roll_them_up_alike(
+    either: HealthStore, user: str
+) -> None:
+    assert either.write_points(user, HR, run(0, 90)) == Written(90, 0)
+    assert either.write_points(user, HR, [*run(0, 3), Point(at(100), 1.5)]) == Written(1, 3)
+    drain(either)
+    minutes = either.read_rollups(user, HR, Resolution.MINUTE, at(0), at(3600), None, 10)
+    assert [(m.start, m.count, m.low) for m in minutes] == [(at(0), 60, 70), (at(60), 31, 1.5)]
+    hours = either.read_rollups(user, HR, Resolution.HOUR, at(0), at(3600), None, 10)
+    assert (hours[0].count, hours[0].total) == (91, sum(m.total for m in minutes))
+
+
+def test_both_stores_delete_alike_and_drop_the_buckets_left_empty(
+    either: HealthStore, user: str
+) -> None:
+    either.write_points(user, HR, run(0, 120))
+    drain(either)
+    assert either.delete_points(user, HR, at(60), at(120)) == 60
+    drain(either)
+    minutes = either.read_rollups(user, HR, Resolution.MINUTE, at(0), at(3600), None, 10)
+    assert [m.start for m in minutes] == [at(0)]
+    assert either.rollup_before(user, HR, Resolution.MINUTE, at(3600)) == minutes[0]
+
+
+def test_both_stores_page_points_alike(either: HealthStore, user: str) -> None:
+    either.write_points(user, HR, run(10, 25))
+    first = either.read_points(user, HR, at(0), at(30), None, 10)
+    second = either.read_points(user, HR, at(0), at(30), first[-1].time, 10)
+    assert [p.time for p in first + second] == [at(10 + i) for i in range(20)]
+
+
+def test_both_stores_upsert_sleep_alike(either: HealthStore, user: str) -> None:
+    night = session(at(-3600), (SleepStage.LIGHT, 30), (SleepStage.DEEP, 60))
+    assert either.write_sleep(user, [night]) == Written(1, 0)
+    assert either.write_sleep(user, [night]) == Written(0, 1)
+    corrected = session(night.start, (SleepStage.REM, 45))
+    assert either.write_sleep(user, [corrected]) == Written(1, 0)
+    assert either.read_sleep(user, at(-86400), at(86400)) == [corrected]
+
+
+def test_both_stores_link_devices_and_forget_a_deleted_user_alike(
+    either: HealthStore, user: str
+) -> None:
+    assert (either.link_simulator(user), either.link_simulator(user)) == (True, False)
+    either.mark_ingested(user, date(2024, 3, 9))
+    either.write_points(user, HR, run(0, 5))
+    drain(either)
+    either.delete_user(user)
+    assert user not in either.simulated_users()
+    assert either.ingested_through(user) is None
+    assert either.read_rollups(user, HR, Resolution.DAY, at(0), at(86400), None, 5) == []
