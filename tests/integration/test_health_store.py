@@ -213,8 +213,10 @@ def test_only_the_minutes_of_changed_points_are_marked_dirty(
             .all()
         )
     assert [m.astimezone(UTC) for m in minutes] == [at(120)]
-    assert store.dirty_minutes() >= 1
-    assert store.oldest_dirty_seconds() >= 0
+    assert store.dirty_minutes() == 1
+    assert 0 < store.oldest_dirty_seconds() < 60
+    refresh_all(store)
+    assert (store.dirty_minutes(), store.oldest_dirty_seconds()) == (0, 0)
 
 
 def test_a_late_correction_recomputes_one_minute_one_hour_and_one_day(
