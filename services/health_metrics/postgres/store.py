@@ -46,9 +46,7 @@ USER_TABLES = (
 
 def open_store(database_url: str, pool_size: int = 16) -> PostgresHealthStore:
     """A store on the database at ``database_url``, its schema created if missing."""
-    engine = make_engine(database_url, pool_size=pool_size)
-    event.listen(engine, "connect", _plan_every_statement)
-    store = PostgresHealthStore(engine)
+    store = PostgresHealthStore(make_engine(database_url, pool_size=pool_size))
     with store.translated():
         create_schema(store.engine)
     return store
@@ -100,6 +98,7 @@ class PostgresHealthStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        event.listen(engine, "connect", _plan_every_statement)
         # Days whose partition this process has seen exist: partitions are never dropped.
         self._partitions: set[date] = set()
 
@@ -115,7 +114,7 @@ class PostgresHealthStore:
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Connection]:
-        """A connection for one read statement: autocommit saves a BEGIN and a COMMIT."""
+        """A connection for reads, each statement on its own (autocommit: no BEGIN, no COMMIT)."""
         with self.translated(), self.engine.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
