@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ RAW_MINUTES = """SELECT date_trunc('minute', time, 'UTC') AS bucket,
 FROM points
 WHERE user_id = %(user)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s
 GROUP BY 1 ORDER BY 1"""
+
+ROLLUP_MINUTES = """SELECT bucket, low, high, total, count FROM rollup_1m
+WHERE user_id = %s AND metric = %s AND bucket >= %s AND bucket < %s ORDER BY bucket"""
 
 
 @dataclass
@@ -129,25 +133,47 @@ def from_raw(store: PostgresHealthStore, user: str, day: date) -> tuple[float, l
     params = {"user": user, "metric": METRIC.value, "start": start}
     params["end"] = start + timedelta(hours=24)
     began = time.perf_counter()
-    with store.engine.connect() as conn:
-        result = conn.exec_driver_sql(RAW_MINUTES, params).all()
+    with store.engine.connect() as conn:  # autocommit, as the store's reads
+        alone = conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = alone.exec_driver_sql(RAW_MINUTES, params).all()
     rows = [Rollup(b.astimezone(UTC), lo, hi, tot, int(n)) for b, lo, hi, tot, n in result]
     return time.perf_counter() - began, rows
 
 
+def driver_only(conn: psycopg.Connection, user: str, day: date) -> float:
+    """Seconds of the rollup SELECT alone, on an open connection, rows left as tuples."""
+    start = midnight(day)
+    began = time.perf_counter()
+    rows = conn.execute(ROLLUP_MINUTES, (user, METRIC.value, start, start + timedelta(hours=24)))
+    rows.fetchall()
+    return time.perf_counter() - began
+
+
 def sample(
-    store: PostgresHealthStore, user: str, day: date, rollup_first: bool
-) -> tuple[float, float]:
-    """(rollup seconds, raw seconds) of one user-day, the two reads in the given order."""
-    if rollup_first:
+    store: PostgresHealthStore, conn: psycopg.Connection, pick: tuple[str, date], first: bool
+) -> tuple[float, float, float]:
+    """(rollup, raw, driver-only) seconds of one user-day; rollup or raw first as told."""
+    user, day = pick
+    if first:
         rolled, by_rollup = from_rollups(store, user, day)
         raw, by_raw = from_raw(store, user, day)
     else:
         raw, by_raw = from_raw(store, user, day)
         rolled, by_rollup = from_rollups(store, user, day)
-    if len(by_rollup) != 1440 or [r.count for r in by_rollup] != [r.count for r in by_raw]:
+    if len(by_rollup) != 1440 or not _same(by_rollup, by_raw):
         raise RuntimeError(f"the rollups of {user} on {day} differ from the raw points")
-    return rolled, raw
+    return rolled, raw, driver_only(conn, user, day)
+
+
+def _same(rollups: list[Rollup], aggregated: list[Rollup]) -> bool:
+    """Whether the store's rollups equal the raw points' aggregates (sums to 1e-9)."""
+    if len(rollups) != len(aggregated):
+        return False
+    return all(
+        (a.start, a.low, a.high, a.count) == (b.start, b.low, b.high, b.count)
+        and math.isclose(a.total, b.total, rel_tol=1e-9)
+        for a, b in zip(rollups, aggregated, strict=True)
+    )
 
 
 def read(args: argparse.Namespace) -> None:
@@ -161,17 +187,20 @@ def read(args: argparse.Namespace) -> None:
             picks = [
                 (rng.choice(loaded.users), rng.choice(loaded.days)) for _ in range(args.samples)
             ]
-            for user, day in picks[:WARM_UP]:
-                sample(store, user, day, True)
-            timed = [sample(store, u, d, n % 2 == 0) for n, (u, d) in enumerate(picks)]
+            with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+                for pick in picks[:WARM_UP]:
+                    sample(store, conn, pick, True)
+                timed = [sample(store, conn, pick, n % 2 == 0) for n, pick in enumerate(picks)]
         finally:
             store.close()
     report(loaded, args, timed)
 
 
-def report(loaded: Loaded, args: argparse.Namespace, timed: list[tuple[float, float]]) -> None:
+def report(
+    loaded: Loaded, args: argparse.Namespace, timed: list[tuple[float, float, float]]
+) -> None:
     """The table of both reads and their ratio, and what was loaded."""
-    rolled, raw = [t[0] for t in timed], [t[1] for t in timed]
+    rolled, raw, driver = ([t[n] for t in timed] for n in range(3))
     size = f"{len(loaded.users)} users x {len(loaded.days)} days"
     print(f"\n### One user-day at 1-minute resolution ({size}: {loaded.points:,} points)\n")
     if len(loaded.days) < args.days:
@@ -187,6 +216,7 @@ def report(loaded: Loaded, args: argparse.Namespace, timed: list[tuple[float, fl
     for label, seconds in (
         ("store.read_rollups 1m (1,440 rows)", rolled),
         ("GROUP BY date_trunc('minute') of the 86,400 raw points", raw),
+        ("(the rollup SELECT alone: open psycopg connection, rows as tuples)", driver),
     ):
         print(table_row(label, f"{median_ms(seconds):.2f}", f"{percentile_ms(seconds, 0.9):.2f}"))
     ratio = median_ms(raw) / median_ms(rolled)
