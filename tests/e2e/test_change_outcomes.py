@@ -25,6 +25,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from deploy.local import ProcessSpec, Supervisor, build_topology, prepare, settings_on_free_ports
+from tests.helpers import server_reachable_dir
 
 SOON = (datetime.now(UTC).date() + timedelta(days=13)).isoformat()
 SAGA_POOL = "fitness.saga.v1.SagaCoordinatorService"
@@ -98,21 +99,23 @@ def wait_for_file(path: Path, within: float = 20.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    root = tmp_path_factory.mktemp("outcomes")
-    topology = build_topology(settings_on_free_ports(root / "data", instances=1))
-    topology.specs = [s for s in topology.specs if s.name not in ("warehouse", "etl")]
-    gateway = next(s for s in topology.specs if s.name == "gateway")
-    gateway.env.update(GATEWAY_HEALTH_INTERVAL="0.2", GATEWAY_BREAKER_RESET_TIMEOUT="1")
-    prepare(topology)
-    supervisor = Supervisor(topology, log_dir=root / "logs")
-    supervisor.start_all()
-    try:
-        supervisor.wait_ready(timeout=60)
-        with httpx.Client(base_url=topology.gateway_url, timeout=15) as client:
-            yield Running(supervisor, client, root)
-    finally:
-        supervisor.stop_all()
+def running() -> Iterator[Running]:
+    # Outside pytest's temp root: the warehouse's PostgreSQL, which holds the health-metrics
+    # database, runs as its own user (see server_reachable_dir).
+    with server_reachable_dir("e2e-outcomes-") as root:
+        topology = build_topology(settings_on_free_ports(root / "data", instances=1))
+        topology.specs = [s for s in topology.specs if s.name != "etl"]
+        gateway = next(s for s in topology.specs if s.name == "gateway")
+        gateway.env.update(GATEWAY_HEALTH_INTERVAL="0.2", GATEWAY_BREAKER_RESET_TIMEOUT="1")
+        prepare(topology)
+        supervisor = Supervisor(topology, log_dir=root / "logs")
+        supervisor.start_all()
+        try:
+            supervisor.wait_ready(timeout=60)
+            with httpx.Client(base_url=topology.gateway_url, timeout=15) as client:
+                yield Running(supervisor, client, root)
+        finally:
+            supervisor.stop_all()
 
 
 def account(running: Running) -> tuple[str, dict[str, str], dict[str, str]]:
