@@ -31,11 +31,17 @@ DAY = date(2026, 11, 1)
 USER = "bench-user"
 WARM_UP = 5
 MAX_MINUTES = 20_000  # HealthSettings.refresh_batch_minutes
-RECOMPUTING = ("DELETE FROM rollup_", "INSERT INTO rollup_")
+# A refresh's statements that every refresh runs; the others recompute buckets.
+FIXED = (
+    "SELECT pg_advisory_xact_lock",
+    "DELETE FROM dirty_minutes",
+    "SELECT count(*) FROM dirty_minutes",
+)
 
 
 class StatementClock:
-    """Seconds the engine's statements take (sent to answered), recomputing ones apart."""
+    """Seconds the engine's statements take (sent to answered), recomputing ones apart
+    (those other than the lock, the claim and the count every refresh runs)."""
 
     def __init__(self, engine: Engine) -> None:
         self.statements = self.recomputing = 0.0
@@ -51,7 +57,7 @@ class StatementClock:
         """Add its time to the totals."""
         took = time.perf_counter() - self._started
         self.statements += took
-        if statement.startswith(RECOMPUTING):
+        if not statement.lstrip().startswith(FIXED):
             self.recomputing += took
 
     def take(self) -> tuple[float, float]:
