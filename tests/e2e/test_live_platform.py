@@ -25,23 +25,26 @@ from deploy.local import (
     prepare,
     settings_on_free_ports,
 )
+from tests.helpers import server_reachable_dir
 
 
 @pytest.fixture(scope="module")
-def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
-    root = tmp_path_factory.mktemp("live-platform")
-    topology = build_topology(settings_on_free_ports(root / "data", instances=1))
-    port = free_port()
-    add_gateway(topology, "gateway-2", port)
-    prepare(topology)
-    running = Supervisor(topology, log_dir=root / "logs")
-    running.start_all()
-    try:
-        running.wait_ready(timeout=60)
-        _wait_healthy(f"http://127.0.0.1:{port}")
-        yield running
-    finally:
-        running.stop_all()
+def supervisor() -> Iterator[Supervisor]:
+    # Outside pytest's temp root: the warehouse's PostgreSQL, which holds the health-metrics
+    # database the gateway's health upstream needs, runs as its own user.
+    with server_reachable_dir("e2e-live-platform-") as root:
+        topology = build_topology(settings_on_free_ports(root / "data", instances=1))
+        port = free_port()
+        add_gateway(topology, "gateway-2", port)
+        prepare(topology)
+        running = Supervisor(topology, log_dir=root / "logs")
+        running.start_all()
+        try:
+            running.wait_ready(timeout=60)
+            _wait_healthy(f"http://127.0.0.1:{port}")
+            yield running
+        finally:
+            running.stop_all()
 
 
 def _wait_healthy(url: str) -> None:
