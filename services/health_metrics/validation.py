@@ -32,6 +32,10 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # A range ends by then, so a bucket after its last one is still a datetime.
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_RANGE = timedelta(days=400)
+# One batch is one transaction of the store only while it touches at most 32 daily
+# partitions (each holds locks to the end of it); the bound also keeps a client from
+# creating thousands of partitions in one call.
+MAX_BATCH_DAYS = 31
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
 MAX_SESSIONS = 31
@@ -99,9 +103,13 @@ class Window:
 
 
 def check_batch(points: Sequence[Point], max_points: int) -> None:
-    """A batch holds 1 to ``max_points`` points, no two at the same instant."""
+    """A batch holds 1 to ``max_points`` points of at most MAX_BATCH_DAYS distinct UTC days, no two
+    at the same instant."""
     if not 1 <= len(points) <= max_points:
         raise InvalidInput(f"a batch holds 1 to {max_points} points")
+    days = {p.time.astimezone(UTC).date() for p in points if p.time.tzinfo is not None}
+    if len(days) > MAX_BATCH_DAYS:
+        raise InvalidInput(f"a batch holds points of at most {MAX_BATCH_DAYS} distinct UTC days")
     seen: dict[datetime, int] = {}
     for index, point in enumerate(points):
         first = seen.setdefault(point.time, index)

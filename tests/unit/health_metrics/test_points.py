@@ -190,3 +190,15 @@ def test_a_delete_over_an_empty_reversed_or_too_long_range_is_refused(
 
 def test_a_range_of_exactly_400_days_is_accepted() -> None:
     assert service.delete_points(deps(FakeHealthStore()), USER, "steps", at(0), at(days=400)) == 0
+
+
+def test_a_batch_with_points_of_more_than_31_utc_days_is_refused_whole_and_31_are_stored() -> None:
+    days = [NOW - timedelta(days=n) for n in range(32)]
+    store = FakeHealthStore()
+    with pytest.raises(InvalidInput, match="at most 31 distinct UTC days"):
+        service.write_points(deps(store), USER, "heart_rate", points(*((d, 60.0) for d in days)))
+    assert store.points == {}
+    result = service.write_points(
+        deps(store), USER, "heart_rate", points(*((d, 60.0) for d in days[:31]))
+    )
+    assert result.accepted == 31
