@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from deploy.local.components import build_topology
+from deploy.local.demo import accounts_path, seed_demo_users
 from deploy.local.ha import (
     PLANNED,
     DataTier,
@@ -107,7 +108,8 @@ def run(topology: Topology, tier: DataTier | None = None) -> int:
         if supervisor.wait_ready(timeout) and wait_gateways_ready(
             supervisor, gateway_urls(topology), timeout
         ):
-            _print_urls(topology, tier)
+            demo = _demo_users(topology)
+            _print_urls(topology, tier, demo)
             supervisor.supervise_until_stopped()
         print("\nstopping...", file=sys.stderr)
         return 0
@@ -118,7 +120,14 @@ def run(topology: Topology, tier: DataTier | None = None) -> int:
         supervisor.stop_all()
 
 
-def _print_urls(topology: Topology, tier: DataTier | None) -> None:
+def _demo_users(topology: Topology) -> list[str]:
+    """The demo users' emails, registered and linked to simulated devices (unless off)."""
+    if not topology.settings.demo_users:
+        return []
+    return seed_demo_users(topology.gateway_url, topology.settings.data_dir)
+
+
+def _print_urls(topology: Topology, tier: DataTier | None, demo: list[str]) -> None:
     settings = topology.settings
     gateways = gateway_urls(topology)
     lines = [
@@ -173,6 +182,14 @@ def _print_urls(topology: Topology, tier: DataTier | None) -> None:
         + f"   ETL nightly at {settings.etl_schedule_at} UTC",
         f"  reports         ETL_WAREHOUSE_URL={settings.etl_warehouse_url()} .venv/bin/etl report",
         f"  data            {settings.data_dir.resolve()}",
+        *(
+            [
+                f"  demo users      {', '.join(demo)}   (simulated Fitbits; passwords in "
+                f"{accounts_path(settings.data_dir.resolve())})"
+            ]
+            if demo
+            else []
+        ),
         "  admin role      register an account, then grant it (takes effect at its next login):",
         f"                  {grant_admin_command(settings)}",
         "Press Ctrl-C to stop.",

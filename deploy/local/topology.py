@@ -63,6 +63,9 @@ class LocalSettings(BaseSettings):
     startup_timeout: float = Field(
         90.0, gt=0, description="Seconds the platform may take to be ready"
     )
+    demo_users: bool = Field(
+        True, description="Register demo1..3@example.com, each with a simulated Fitbit linked"
+    )
     restart_limit: int = Field(5, ge=0, description="Deaths in the window still restarted")
     restart_window: float = Field(60.0, gt=0, description="Seconds over which deaths are counted")
     restart_backoff: float = Field(0.5, gt=0, description="First restart delay; doubles per death")

@@ -6,6 +6,7 @@ process group, as a terminal sends it) reaches exactly the processes this test s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -27,6 +28,7 @@ from deploy.local import free_port
 from tests.helpers import linger_in_time_wait, server_reachable_dir
 
 READY_LINE = "Press Ctrl-C to stop."
+DEMO_EMAILS = ["demo1@example.com", "demo2@example.com", "demo3@example.com"]
 # redis, 2 user, 2 activity, 2 watch-log, saga coordinator, warehouse, ETL scheduler,
 # 2 motion, the motion processor and sink, 2 health metrics and their ingester, gateway
 CHILDREN = 18
@@ -207,6 +209,8 @@ def test_ctrl_c_stops_every_child_without_a_traceback_and_a_relaunch_starts_at_o
     second = launch(env)
     try:
         second.wait_for(READY_LINE)
+        # The demo users of the first run sign in with their kept passwords.
+        assert f"demo users      {', '.join(DEMO_EMAILS)}" in second.output
         second.process.send_signal(signal.SIGTERM)
         assert second.process.wait(timeout=60) == 0
     finally:
@@ -350,6 +354,22 @@ def test_every_file_under_the_data_dir_is_private(
     assert any(name.startswith("appendonly") for name in names)  # Redis' AOF
     # Only when we are root may the embedded PostgreSQL's user pass through (never list).
     assert stat.S_IMODE(data.stat().st_mode) == (0o711 if os.geteuid() == 0 else 0o700)
+
+
+def test_the_demo_users_sign_in_with_their_kept_passwords_and_have_a_simulated_fitbit(
+    platform: Launch,
+) -> None:
+    kept = Path(platform.env["LOCAL_DATA_DIR"]) / "demo-users.json"
+    accounts = json.loads(kept.read_text())
+    assert sorted(account["email"] for account in accounts.values()) == DEMO_EMAILS
+    assert f"demo users      {', '.join(DEMO_EMAILS)}" in platform.output
+    with httpx.Client(base_url=platform.gateway, timeout=10) as client:
+        for account in accounts.values():
+            login = client.post("/users/login", json=account).json()
+            headers = {"Authorization": f"Bearer {login['token']}"}
+            path = f"/users/{login['user_id']}/health-metrics/simulator"
+            linked = client.post(path, headers=headers)
+            assert (linked.status_code, linked.json()["created"]) == (200, False)
 
 
 def test_the_running_gateway_tells_the_public_only_whether_it_is_up(platform: Launch) -> None:
