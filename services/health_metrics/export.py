@@ -50,11 +50,11 @@ DAY_ROLLUPS = f"""SELECT r.user_id, r.bucket, r.metric, r.low, r.high, r.total, 
 FROM rollup_1d r JOIN {KEYS} ON r.user_id = k.user_id AND r.bucket = k.day"""
 HEART_MINUTES = f"""SELECT r.user_id, k.day, r.bucket, r.low, r.high, r.total, r.count
 FROM {KEYS} JOIN rollup_1m r ON r.user_id = k.user_id AND r.metric = 'heart_rate'
-  AND r.bucket >= k.day AND r.bucket < k.day + interval '1 day'
+  AND r.bucket >= k.day AND r.bucket < k.day + interval '24 hours'
 ORDER BY r.user_id, r.bucket"""
 NIGHTS = f"""SELECT s.user_id, k.day, s.starts_at, s.ends_at, t.stage, t.starts_at, t.ends_at
 FROM {KEYS} JOIN sleep_sessions s ON s.user_id = k.user_id
-  AND s.ends_at >= k.day AND s.ends_at < k.day + interval '1 day'
+  AND s.ends_at >= k.day AND s.ends_at < k.day + interval '24 hours'
 LEFT JOIN sleep_stages t ON t.user_id = s.user_id AND t.session_start = s.starts_at
 ORDER BY s.user_id, s.starts_at, t.position"""
 
@@ -136,7 +136,7 @@ def _records(conn: Connection, params: dict[str, Any]) -> list[HealthDayRecord]:
     joined = FINGERPRINTS.format(
         rollup_keys=f"JOIN {KEYS} ON r.user_id = k.user_id AND r.bucket = k.day",
         sleep_keys=f"JOIN {KEYS} ON s.user_id = k.user_id AND s.ends_at >= k.day"
-        " AND s.ends_at < k.day + interval '1 day'",
+        " AND s.ends_at < k.day + interval '24 hours'",
     )
     digests = conn.exec_driver_sql(joined, {**params, "before": END_OF_TIME}).all()
     days = _day_rollups(conn, params)

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from deploy import embedded_postgres
 from etl import reports
@@ -340,3 +341,28 @@ def test_the_weekly_health_report_sums_steps_and_averages_sleep_per_user(
     assert 60 <= ann["resting_heart_rate"] <= 90
     assert (bob["days"], bob["steps"], bob["resting_heart_rate"]) == (1, 30, None)
     assert bob["asleep_minutes_per_night"] is None
+
+
+def test_the_facts_of_a_daylight_saving_day_are_whole_whatever_the_session_time_zone(
+    world: EtlWorld, health: PostgresHealthStore
+) -> None:
+    # 2026-03-08: New York's clocks spring forward, so its "1 day" from 00:00 UTC ends at
+    # 23:00 UTC; the last hour's heart rate and the night ending in it must still count.
+    dst = date(2026, 3, 8)
+    ann = world.register("ann", 60.0, at(dst, 1))
+    heart_rate(health, ann, at(dst, 23, 10), 45)
+    health.write_sleep(ann, [night(at(dst, 16, 30))])  # 7 hours: it ends at 23:30 UTC
+    refresh_all(health)
+    zoned = make_engine(str(health.engine.url), pool_size=2)
+    event.listen(zoned, "connect", _in_new_york)
+    world.nightly(at(dst + timedelta(days=2), 2), health=SqlHealthSource(zoned))
+    found = world.rows(FACTS)
+    assert same(found, summaries(health, (ann, dst)))
+    assert found[0][2] is not None  # a resting heart rate from the last hour's minutes
+    assert found[0][8] == 75.0  # the deep sleep of the night ending in that hour
+
+
+def _in_new_york(connection: Any, _record: Any) -> None:
+    """A session whose time zone is not UTC (a developer's machine, a managed database)."""
+    connection.execute("SET timezone = 'America/New_York'")
+    connection.commit()  # a rolled-back SET is undone
