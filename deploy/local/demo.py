@@ -73,6 +73,7 @@ def _save(data_dir: Path, accounts: dict[str, DemoAccount]) -> None:
     path = accounts_path(data_dir)
     body = json.dumps({name: asdict(account) for name, account in accounts.items()}, indent=2)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # the mode above applies only to a file it creates
     with os.fdopen(descriptor, "w") as file:
         file.write(body + "\n")
 
