@@ -83,6 +83,14 @@ class InvalidPageToken(InvalidInput):
     """A page token this query did not make (forged, truncated, or another query's)."""
 
 
+class SleepOverlap(InvalidInput):
+    """A session overlaps a stored session of another start (one sleeps once at a time)."""
+
+
+class TooMuchSleep(InvalidInput):
+    """A sleep read would return more stages than one answer holds: narrow the range."""
+
+
 class StoreUnavailable(DependencyUnavailable):
     """The database did not answer (UNAVAILABLE with the dependency trailer)."""
 

@@ -6,6 +6,7 @@ so the rest of its batch is still stored.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from services.health_metrics.domain import (
     Point,
     PointRejection,
     Resolution,
+    SleepOverlap,
     SleepSession,
     SleepStage,
     StageSpan,
@@ -176,6 +178,15 @@ def check_sessions(sessions: Sequence[SleepSession], window: Window) -> None:
         first = starts.setdefault(session.start, index)
         if first != index:
             raise InvalidInput(f"sessions[{index}] has the start of sessions[{first}]")
+    _check_apart(sessions)
+
+
+def _check_apart(sessions: Sequence[SleepSession]) -> None:
+    """No two sessions of a call overlap (one sleeps once at a time)."""
+    ordered = sorted(range(len(sessions)), key=lambda i: sessions[i].start)
+    for before, after in itertools.pairwise(ordered):
+        if sessions[after].start < sessions[before].end:
+            raise SleepOverlap(f"sessions[{after}] overlaps sessions[{before}]")
 
 
 def session_problem(session: SleepSession, window: Window) -> str | None:

@@ -22,10 +22,12 @@ from services.health_metrics.domain import (
     Metric,
     Point,
     Resolution,
+    SleepOverlap,
     SleepSession,
     SleepStage,
     StageSpan,
     StoreUnavailable,
+    TooMuchSleep,
 )
 from services.health_metrics.postgres import PostgresHealthStore, open_store
 from services.health_metrics.postgres import points as raw_points
@@ -385,6 +387,31 @@ def test_a_sleep_session_is_stored_replaced_by_its_start_and_unchanged_when_sent
     assert store.read_sleep(user, at(0), at(86400)) == [corrected, nap]
     assert store.read_sleep(user, at(0), at(3600)) == [corrected]
     assert store.read_sleep(user, at(3600), at(86400)) == [nap]
+
+
+def test_a_session_overlapping_a_stored_one_of_another_start_is_refused_and_nothing_changes(
+    store: PostgresHealthStore, user: str
+) -> None:
+    night = session(at(0), (SleepStage.LIGHT, 60), (SleepStage.DEEP, 60))
+    store.write_sleep(user, [night])
+    inside = session(at(1800), (SleepStage.LIGHT, 30))
+    after = session(at(7200), (SleepStage.REM, 30))  # begins as the night ends
+    with pytest.raises(SleepOverlap, match="starting at"):
+        store.write_sleep(user, [after, inside])
+    assert store.read_sleep(user, at(0), at(86400)) == [night]
+    assert store.write_sleep(user, [after]) == Written(changed=1, unchanged=0)
+
+
+def test_a_sleep_read_of_more_stages_than_one_answer_holds_is_refused(
+    store: PostgresHealthStore, user: str
+) -> None:
+    stages = [(SleepStage.LIGHT, 1)] * 500
+    hours = [session(at(h * 36_000), *stages) for h in range(41)]  # 20,500 stages
+    store.write_sleep(user, hours[:31])
+    store.write_sleep(user, hours[31:])
+    assert len(store.read_sleep(user, at(0), at(40 * 36_000))) == 40  # 20,000 stages
+    with pytest.raises(TooMuchSleep, match="narrow it"):
+        store.read_sleep(user, at(0), at(41 * 36_000))
 
 
 def test_simulated_devices_link_once_in_order_and_keep_their_ingest_progress(

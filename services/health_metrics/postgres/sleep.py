@@ -13,7 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from services.health_metrics.domain import SleepSession, SleepStage, StageSpan
+from services.health_metrics.domain import (
+    SleepOverlap,
+    SleepSession,
+    SleepStage,
+    StageSpan,
+    TooMuchSleep,
+)
 from services.health_metrics.postgres.schema import SLEEP_LOCK_NAMESPACE
 from services.health_metrics.repository import Written
 
@@ -21,7 +27,7 @@ SELECT = """SELECT s.starts_at, s.ends_at, t.stage, t.starts_at, t.ends_at
 FROM sleep_sessions s LEFT JOIN sleep_stages t
   ON t.user_id = s.user_id AND t.session_start = s.starts_at
 WHERE s.user_id = %(user)s AND {where}
-ORDER BY s.starts_at, t.position"""
+ORDER BY s.starts_at, t.position{limit}"""
 
 UPSERT_SESSIONS = """INSERT INTO sleep_sessions (user_id, starts_at, ends_at)
 SELECT %(user)s, s, e FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) u(s, e)
@@ -34,6 +40,17 @@ SELECT %(user)s, session_start, position, stage, s, e FROM unnest(
     %(starts)s::timestamptz[], %(ends)s::timestamptz[]) u(session_start, position, stage, s, e)"""
 
 
+OVERLAP = """SELECT s.starts_at FROM sleep_sessions s
+JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) n(start, finish)
+  ON s.starts_at < n.finish AND s.ends_at > n.start
+WHERE s.user_id = %(user)s AND s.starts_at <> ALL(%(starts)s)
+LIMIT 1"""
+
+# Stage rows one read returns at most: a real month is ~1,500; a million would not fit
+# one gRPC answer (4 MB) nor belong in the service's memory.
+MAX_STAGE_ROWS = 20_000
+
+
 def write(conn: Connection, user_id: str, sessions: Sequence[SleepSession]) -> Written:
     """Store the sessions that differ from the stored ones of their start."""
     conn.exec_driver_sql(
@@ -44,8 +61,19 @@ def write(conn: Connection, user_id: str, sessions: Sequence[SleepSession]) -> W
     known = {session.start: session for session in stored}
     changed = [session for start, session in latest.items() if known.get(start) != session]
     if changed:
+        _refuse_overlaps(conn, user_id, changed)
         _replace(conn, user_id, changed)
     return Written(changed=len(changed), unchanged=len(sessions) - len(changed))
+
+
+def _refuse_overlaps(conn: Connection, user_id: str, sessions: list[SleepSession]) -> None:
+    """SleepOverlap when a session overlaps a stored one of another start."""
+    starts = [session.start for session in sessions]
+    params = {"user": user_id, "starts": starts, "ends": [session.end for session in sessions]}
+    clash = conn.exec_driver_sql(OVERLAP, params).first()
+    if clash is not None:
+        stored = clash[0].astimezone(UTC).isoformat()
+        raise SleepOverlap(f"a session overlaps the stored session starting at {stored}")
 
 
 def _replace(conn: Connection, user_id: str, sessions: list[SleepSession]) -> None:
@@ -78,14 +106,21 @@ def _stage_columns(sessions: Iterable[SleepSession]) -> dict[str, list[Any]]:
 def read(conn: Connection, user_id: str, start: datetime, end: datetime) -> list[SleepSession]:
     """Sessions of the user ending in ``[start, end)``, oldest first."""
     where = "s.ends_at >= %(start)s AND s.ends_at < %(end)s"
-    return _sessions(conn, user_id, where, {"start": start, "end": end})
+    params = {"start": start, "end": end}
+    sessions = _sessions(conn, user_id, where, params, limit=MAX_STAGE_ROWS + 1)
+    if sum(max(1, len(session.stages)) for session in sessions) > MAX_STAGE_ROWS:
+        raise TooMuchSleep(f"over {MAX_STAGE_ROWS} sleep stages in the range: narrow it")
+    return sessions
 
 
 def _sessions(
-    conn: Connection, user_id: str, where: str, params: dict[str, Any]
+    conn: Connection, user_id: str, where: str, params: dict[str, Any], limit: int | None = None
 ) -> list[SleepSession]:
-    """The sessions a condition selects, with their stages, in start order."""
-    rows = conn.exec_driver_sql(SELECT.format(where=where), {"user": user_id, **params}).all()
+    """The sessions a condition selects, with their stages, in start order (at most
+    ``limit`` stage rows)."""
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
+    statement = SELECT.format(where=where, limit=bound)
+    rows = conn.exec_driver_sql(statement, {"user": user_id, **params}).all()
     found: dict[datetime, tuple[datetime, list[StageSpan]]] = {}
     for start, end, stage, stage_start, stage_end in rows:
         _, spans = found.setdefault(start.astimezone(UTC), (end.astimezone(UTC), []))

@@ -19,6 +19,7 @@ from services.health_metrics.domain import (
     Point,
     Resolution,
     Rollup,
+    SleepOverlap,
     SleepSession,
     StoreUnavailable,
 )
@@ -216,6 +217,10 @@ class FakeHealthStore:
         """Upsert by (user, start): a new shape replaces the stored session."""
         self._check()
         stored = self.sessions.setdefault(user_id, {})
+        for session in sessions:
+            for other in stored.values():
+                if other.start != session.start and overlap(other, session):
+                    raise SleepOverlap(f"overlaps the stored session at {other.start}")
         changed = 0
         for session in sessions:
             if stored.get(session.start) != session:
@@ -269,3 +274,8 @@ def _window(
 ) -> list[datetime]:
     """The times in ``[start, end)`` and after ``after``, in order."""
     return sorted(t for t in keyed if start <= t < end and (after is None or t > after))
+
+
+def overlap(a: SleepSession, b: SleepSession) -> bool:
+    """Whether two sessions share a moment."""
+    return a.start < b.end and b.start < a.end

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.health_metrics import service
-from services.health_metrics.domain import InvalidInput, SleepSession, SleepStage, StageSpan
+from services.health_metrics.domain import (
+    InvalidInput,
+    SleepOverlap,
+    SleepSession,
+    SleepStage,
+    StageSpan,
+)
 from services.health_metrics.validation import parse_stage
 from tests.unit.health_metrics.fake_store import FakeHealthStore
 from tests.unit.health_metrics.support import NOW, USER, at, deps
@@ -131,3 +137,24 @@ def test_a_sleep_read_over_a_bad_range_or_for_a_bad_user_is_refused() -> None:
         service.read_sleep(deps(FakeHealthStore()), USER, at(1), at(0))
     with pytest.raises(InvalidInput, match="user_id"):
         service.read_sleep(deps(FakeHealthStore()), "a\x1bb", at(0), at(1))
+
+
+def test_two_sessions_of_one_call_that_overlap_are_refused_whole() -> None:
+    store = FakeHealthStore()
+    second = night(span(LIGHT, 100, 200))  # starts inside NIGHT
+    with pytest.raises(SleepOverlap, match=re.escape("sessions[0] overlaps sessions[1]")):
+        service.write_sleep(deps(store), USER, [second, NIGHT])
+    assert store.sessions.get(USER, {}) == {}
+
+
+def test_a_session_overlapping_a_stored_one_of_another_start_is_refused() -> None:
+    store = FakeHealthStore()
+    service.write_sleep(deps(store), USER, [NIGHT])
+    with pytest.raises(SleepOverlap):
+        service.write_sleep(deps(store), USER, [night(span(DEEP, 60, 180))])
+    after = night(span(DEEP, 125, 180))  # begins as NIGHT ends: no overlap
+    assert service.write_sleep(deps(store), USER, [after]).changed == 1
+    assert [s.session for s in service.read_sleep(deps(store), USER, at(0), at(days=1))] == [
+        NIGHT,
+        after,
+    ]
