@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -58,7 +59,8 @@ async def write_points(
     # Every point counts, refused ones too: junk must not be free to send.
     quota: CreationLimit = request.app.state.health_quota
     await quota.check(principal[0], len(body.points))
-    valid, positions, rejected = screen(body.metric, body.points)
+    # ~0.3 s of Python for 10,000 points: on a thread, the event loop keeps serving.
+    valid, positions, rejected = await asyncio.to_thread(screen, body.metric, body.points)
     written = PointsWritten(accepted=0, unchanged=0, rejected=rejected)
     if valid:
         written = await store(pools.health, user_id, body.metric, (valid, positions, rejected))

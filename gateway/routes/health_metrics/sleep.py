@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from fastapi import APIRouter
@@ -35,11 +36,9 @@ async def write_sleep(
     """Store sleep sessions with their stages, keyed by start: a session sent again with
     the same start replaces the stored one; the same session again changes nothing."""
     require_self_or_admin(user_id, principal)
-    message = pb.WriteSleepRequest(
-        request_id=new_request_id(),
-        user_id=user_id,
-        sessions=[session_proto(s) for s in body.sessions],
-    )
+    # Up to 15,500 stages: converted on a thread, so the event loop keeps serving.
+    sessions = await asyncio.to_thread(lambda: [session_proto(s) for s in body.sessions])
+    message = pb.WriteSleepRequest(request_id=new_request_id(), user_id=user_id, sessions=sessions)
     reply = await pools.health.call(HealthRpc.WriteSleep, message)
     return SleepWritten(accepted=reply.accepted, unchanged=reply.unchanged)
 
@@ -72,7 +71,8 @@ async def read_sleep(
     span = span_of(from_time, to_time, DEFAULT_SPAN)
     request = pb.ReadSleepRequest(user_id=user_id, to=span.end, **{"from": span.start})
     reply = await pools.health.call(HealthRpc.ReadSleep, request)
-    return SleepList(sessions=[summary_body(s) for s in reply.sessions])
+    summaries = await asyncio.to_thread(lambda: [summary_body(s) for s in reply.sessions])
+    return SleepList(sessions=summaries)
 
 
 def summary_body(summary: pb.SleepSummary) -> SleepSummaryBody:
