@@ -600,3 +600,25 @@ def test_both_stores_link_devices_and_forget_a_deleted_user_alike(
     assert user not in either.simulated_users()
     assert either.ingested_through(user) is None
     assert either.read_rollups(user, HR, Resolution.DAY, at(0), at(86400), None, 5) == []
+
+
+def test_a_delete_that_loses_a_deadlock_to_a_writer_is_tried_again_and_deletes_all(
+    store: PostgresHealthStore, user: str, database: str
+) -> None:
+    store.write_points(user, HR, [Point(at(s), 60.0) for s in range(3)])
+    with psycopg.connect(database) as writer:
+        # The writer outwaits the delete's deadlock check, so the delete is the victim.
+        writer.execute("SET deadlock_timeout = '10s'")
+        lock = "UPDATE points SET value = 61 WHERE user_id = %s AND time = %s"
+        writer.execute(lock, (user, at(2)))  # the delete will wait for this row
+        deleted: list[int] = []
+        deleting = threading.Thread(
+            target=lambda: deleted.append(store.delete_points(user, HR, at(0), at(3)))
+        )
+        deleting.start()
+        time.sleep(0.5)  # the delete holds at(0) and at(1), waiting for at(2)
+        writer.execute(lock, (user, at(0)))  # waits for the delete: a deadlock, found in 1 s
+        writer.commit()
+    deleting.join(30)
+    assert deleted == [3]
+    assert store.read_points(user, HR, at(0), at(3), None, 10) == []

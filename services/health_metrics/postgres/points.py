@@ -95,14 +95,15 @@ def upsert(engine: Engine, user_id: str, metric: str, points: Sequence[Point]) -
     except DBAPIError as error:
         if _sqlstate(error) not in (UNIQUE_VIOLATION, DEADLOCK):
             raise
-    return _safe_upsert(engine, params)
+    return _past_deadlocks(engine, SAFE_UPSERT, params)
 
 
-def _safe_upsert(engine: Engine, params: dict[str, Any]) -> int:
-    """The ON CONFLICT upsert, tried again after a deadlock (with a delete, say)."""
+def _past_deadlocks(engine: Engine, statement: str, params: dict[str, Any]) -> int:
+    """``_run``, tried again after a deadlock: an upsert locks rows in time order, a delete
+    in the table's order, so the two can deadlock; the loser's whole statement is undone."""
     for attempt in range(SAFE_ATTEMPTS):
         try:
-            return _run(engine, SAFE_UPSERT, params)
+            return _run(engine, statement, params)
         except DBAPIError as error:
             if _sqlstate(error) != DEADLOCK or attempt == SAFE_ATTEMPTS - 1:
                 raise
@@ -131,7 +132,7 @@ def delete(engine: Engine, user_id: str, metric: str, start: datetime, end: date
     deleted = 0
     for low, high in parts:
         params = {"user": user_id, "metric": metric, "start": low, "end": high}
-        deleted += _run(engine, DELETE, params)
+        deleted += _past_deadlocks(engine, DELETE, params)
     return deleted
 
 
