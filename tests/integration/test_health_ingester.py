@@ -158,6 +158,19 @@ def unmarked_points(store: PostgresHealthStore) -> list[str]:
     return found
 
 
+def kill_mid_day(process: subprocess.Popen[bytes], store: PostgresHealthStore) -> None:
+    """SIGKILL the ingester while a day is half written: stopped first, so that what the
+    check saw still holds when the kill lands (it may have finished the day meanwhile)."""
+    for _ in range(20):
+        wait_for(lambda: bool(unmarked_points(store)), 60, "a day half written", every=0.02)
+        process.send_signal(signal.SIGSTOP)
+        if unmarked_points(store):
+            process.send_signal(signal.SIGKILL)
+            return
+        process.send_signal(signal.SIGCONT)
+    raise AssertionError("the ingester was never caught with a day half written")
+
+
 def stored_days(log: Path) -> list[tuple[str, str]]:
     """(user, day) of each "simulated day stored" line of a process's JSON log."""
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
@@ -171,8 +184,7 @@ def test_a_sigkilled_ingester_restarted_resumes_at_the_unmarked_day_losing_and_d
     second: subprocess.Popen[bytes] | None = None
     try:
         wait_for(lambda: all(marks(store).values()), 120, "a first day of every user")
-        wait_for(lambda: bool(unmarked_points(store)), 60, "a day half written", every=0.02)
-        first.send_signal(signal.SIGKILL)
+        kill_mid_day(first, store)
         assert first.wait(10) == -signal.SIGKILL
         killed_marks, cut = marks(store), unmarked_points(store)
         assert cut, "the kill landed while a day was being written"
