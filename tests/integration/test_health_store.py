@@ -29,7 +29,7 @@ from services.health_metrics.domain import (
     StoreUnavailable,
     TooMuchSleep,
 )
-from services.health_metrics.postgres import PostgresHealthStore, open_store
+from services.health_metrics.postgres import PostgresHealthStore, open_store, rollups
 from services.health_metrics.postgres import points as raw_points
 from services.health_metrics.repository import HealthStore, Written
 from tests.integration.health_harness import (
@@ -622,3 +622,16 @@ def test_a_delete_that_loses_a_deadlock_to_a_writer_is_tried_again_and_deletes_a
     deleting.join(30)
     assert deleted == [3]
     assert store.read_points(user, HR, at(0), at(3), None, 10) == []
+
+
+def test_the_refresh_claims_dirty_minutes_by_row_address_not_a_join_whatever_the_statistics(
+    store: PostgresHealthStore,
+) -> None:
+    # A join here was planned as a nested loop once autoanalyze had seen the queue empty:
+    # claiming a burst of 2,000 minutes took 51-55 s.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE dirty_minutes")
+        plan = conn.exec_driver_sql("EXPLAIN " + rollups.CLAIM, {"limit": 2000}).all()
+    text = "\n".join(row[0] for row in plan)
+    assert "Nested Loop" not in text, text
+    assert "ctid = ANY" in text, text

@@ -26,11 +26,14 @@ from services.health_metrics.domain import Resolution, Rollup
 from services.health_metrics.postgres.schema import REFRESH_LOCK, instant, micros
 from services.health_metrics.repository import RefreshReport
 
-CLAIM = """DELETE FROM dirty_minutes d USING (
-    SELECT user_id, metric, minute FROM dirty_minutes
-    ORDER BY marked_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) c
-WHERE d.user_id = c.user_id AND d.metric = c.metric AND d.minute = c.minute
-RETURNING d.user_id, d.metric, d.minute"""
+# By row address (a TID scan), not a join: with statistics saying the queue is empty (as
+# autoanalyze records after a refresh drained it), the join was planned as a nested loop
+# and a burst of 2,000 dirty minutes took 51-55 s to claim; so, 0.1 s for 14,400. The
+# claimed rows are locked (FOR UPDATE), so their addresses hold until the DELETE.
+CLAIM = """DELETE FROM dirty_minutes WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM dirty_minutes
+    ORDER BY marked_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED))
+RETURNING user_id, metric, minute"""
 
 BUCKETS = """unnest(%(users)b::text[], %(metrics)b::text[], %(buckets)b::timestamptz[])
     AS c(user_id, metric, bucket)"""
