@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import grpc
 import redis.exceptions
@@ -106,6 +107,24 @@ def error_response(error: ApiError, **extra: Any) -> JSONResponse:
     """Render an ApiError."""
     body = error_body(error.http_status, error.status, error.message, **extra)
     return JSONResponse(body, status_code=error.http_status, headers=error.headers)
+
+
+class Rejection(Protocol):
+    """One refused item of a batch, by its position (a reading, a log entry, a point)."""
+
+    index: int
+    reason: str
+
+    def model_dump(self) -> dict[str, Any]: ...
+
+
+def nothing_stored(kind: str, field: str, rejected: Sequence[Rejection]) -> JSONResponse:
+    """The 422 of a batch of which nothing was stored, led by its first rejection."""
+    first = rejected[0] if rejected else None
+    account = f"{field}[{first.index}]: {first.reason}" if first else f"no {field}"
+    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+    refused = ApiError(422, f"no {kind} was stored: {account}{more}")
+    return error_response(refused, rejected=[r.model_dump() for r in rejected])
 
 
 def from_rpc_error(error: RpcFailed) -> ApiError:

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from gateway.config import GatewaySettings
 from gateway.edge.creation_limit import CreationLimit
 from gateway.edge.dependencies import AUTH_STATUSES, Caller, Pools, errors, new_request_id
-from gateway.edge.errors import ApiError, error_response
+from gateway.edge.errors import ApiError, nothing_stored
 from gateway.routes.schemas import (
     ReadingRejectionBody,
     SensorDataAccepted,
@@ -67,8 +67,7 @@ async def post_sensor_data(
         ]
     rejected.sort(key=lambda rejection: rejection.index)
     if not accepted:
-        refused = ApiError(422, f"no reading was stored: {describe_first(rejected)}")
-        return error_response(refused, rejected=[r.model_dump() for r in rejected])
+        return nothing_stored("reading", "sensorReadings", rejected)
     return SensorDataAccepted(
         message_id=body.message_id, accepted=accepted, duplicate=duplicate, rejected=rejected
     )
@@ -106,15 +105,6 @@ def to_proto(reading: SensorReadingBody) -> pb.SensorReading:
     return pb.SensorReading(
         name=reading.name, timestamp_ms=reading.timestamp, values=reading.values
     )
-
-
-def describe_first(rejected: list[ReadingRejectionBody]) -> str:
-    """A short account of the rejections, led by the first."""
-    if not rejected:
-        return "no readings"
-    first = rejected[0]
-    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
-    return f"sensorReadings[{first.index}]: {first.reason}{more}"
 
 
 def _position(positions: list[int], index: int) -> int:

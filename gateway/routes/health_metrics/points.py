@@ -14,7 +14,7 @@ from gateway.config import GatewaySettings
 from gateway.edge.auth import require_self_or_admin
 from gateway.edge.creation_limit import CreationLimit
 from gateway.edge.dependencies import AUTH_STATUSES, Pools, Principal, errors, new_request_id
-from gateway.edge.errors import ApiError, error_response
+from gateway.edge.errors import ApiError, nothing_stored
 from gateway.routes.health_fields import DeleteFrom, DeleteTo, HealthUserId, MetricPath
 from gateway.routes.health_metrics.wire import checked
 from gateway.routes.schemas.health import (
@@ -65,8 +65,7 @@ async def write_points(
     if valid:
         written = await store(pools.health, user_id, body.metric, (valid, positions, rejected))
     if not written.accepted:
-        refused = ApiError(422, f"no point was stored: {describe_first(written.rejected)}")
-        return error_response(refused, rejected=[r.model_dump() for r in written.rejected])
+        return nothing_stored("point", "points", written.rejected)
     return written
 
 
@@ -122,15 +121,6 @@ def out_of_range(metric: Metric, spec: MetricSpec, value: float) -> str:
     if spec.low <= value <= spec.high:
         return ""
     return f"value: {metric.value} must be {spec.low:g}-{spec.high:g} {spec.unit}"
-
-
-def describe_first(rejected: list[PointRejectionBody]) -> str:
-    """A short account of the rejections, led by the first."""
-    if not rejected:
-        return "no points"
-    first = rejected[0]
-    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
-    return f"points[{first.index}]: {first.reason}{more}"
 
 
 @router.delete(

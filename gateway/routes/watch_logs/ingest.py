@@ -13,7 +13,7 @@ from gateway.config import GatewaySettings
 from gateway.edge.auth import require_self
 from gateway.edge.creation_limit import CreationLimit
 from gateway.edge.dependencies import AUTH_STATUSES, Caller, Pools, errors, new_request_id
-from gateway.edge.errors import ApiError, error_response
+from gateway.edge.errors import ApiError, nothing_stored
 from gateway.routes.fields import WATCH_ID_MAX
 from gateway.routes.schemas import (
     IngestResult,
@@ -59,8 +59,7 @@ async def ingest_logs(
         ]
     rejected.sort(key=lambda rejection: rejection.index)
     if rejected and not accepted and not duplicates:
-        refused = ApiError(422, f"no entry was stored: {describe_first(rejected)}")
-        return error_response(refused, rejected=[r.model_dump() for r in rejected])
+        return nothing_stored("entry", "logs", rejected)
     return IngestResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
 
 
@@ -112,13 +111,6 @@ def reason(error: ValidationError) -> str:
     if len(problems) > MAX_REASONS:
         parts.append(f"and {len(problems) - MAX_REASONS} more")
     return "; ".join(parts)
-
-
-def describe_first(rejected: list[LogRejectionBody]) -> str:
-    """A short account of the rejections, led by the first."""
-    first = rejected[0]
-    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
-    return f"logs[{first.index}]: {first.reason}{more}"
 
 
 def _message_id(item: Any) -> str:
