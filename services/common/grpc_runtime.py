@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -177,11 +178,21 @@ class GrpcServer:
 
 
 async def wait_for_signal() -> None:
-    """Return once SIGINT or SIGTERM arrives."""
+    """Return once SIGINT or SIGTERM arrives; repeats change nothing while we shut down."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int, frame: object) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: the shutdown has run
+            loop.call_soon_threadsafe(stop.set)
+
+    # signal.signal, not loop.add_signal_handler: asyncio's close() shuts the wakeup pipe
+    # before it removes its handlers, so a repeat (Ctrl-C reaches us, then our
+    # supervisor's SIGTERM) landing there printed "Exception ignored when trying to write
+    # to the signal wakeup fd", and one after it killed us mid-exit. This handler stays:
+    # swapping in SIG_IGN makes Python report a signal already in flight as a "race".
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        signal.signal(signum, on_signal)
     await stop.wait()
 
 
