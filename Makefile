@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages run run-ha test lint format proto bench eval-motion lock clean
+.PHONY: install web system-packages run run-ha test lint format proto bench eval-motion lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -14,7 +14,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install the pinned dependencies
+WEB := gateway/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || bash deploy/system_packages.sh
+	cd $(WEB) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)  ## Create .venv and install the pinned dependencies (Python and the dashboard's)
+
+web: $(WEB_STAMP)  ## The dashboard's pinned browser libraries (uPlot; axe-core for its tests), from npm
 
 run: install  ## Start 2 user + 2 activity instances and the gateway on embedded stores
 	$(BIN)/python -m deploy.local
@@ -57,4 +67,4 @@ lock: install  ## Re-pin the dependencies after changing pyproject.toml
 	$(BIN)/pip freeze --exclude-editable | grep -v '^fitness-goal-tracker' > requirements.lock
 
 clean:
-	rm -rf $(VENV) .run .run-ha .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WEB)/node_modules .run .run-ha .pytest_cache .mypy_cache .ruff_cache

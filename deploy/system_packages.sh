@@ -2,19 +2,22 @@
 # Installs the Debian packages the tests run for real (Redis 7 for the cluster and sharded
 # pub/sub, pg_auto_failover for the PostgreSQL formation, Prometheus 2 (/usr/bin/prometheus,
 # /usr/bin/promtool), the Redis exporter 1.45 (/usr/bin/prometheus-redis-exporter) and the
-# node exporter 1.5 (/usr/bin/prometheus-node-exporter) for the monitoring tests), when they
-# are missing.
+# node exporter 1.5 (/usr/bin/prometheus-node-exporter) for the monitoring tests, Chromium
+# (/usr/bin/chromium) for the dashboard's browser tests, and Node.js with npm, which install
+# the dashboard's pinned browser libraries), when they are missing.
 # As root it installs them; otherwise it names them and fails, because the tests need them.
 set -euo pipefail
 
 PACKAGES=(redis-server redis-tools postgresql-15 postgresql-15-auto-failover pg-auto-failover-cli
-    prometheus prometheus-redis-exporter prometheus-node-exporter)
+    prometheus prometheus-redis-exporter prometheus-node-exporter chromium)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
         || missing+=("$package")
 done
+# Any Node.js with npm does (this machine's may not be Debian's own package).
+command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -54,6 +54,7 @@ from gateway.routes import (
 )
 from gateway.routes import group_sessions as live_routes
 from gateway.routes.cached import open_cache
+from gateway.web.assets import install_dashboard
 from services.common.trust import ACTIVITY, HEALTH, MOTION, SAGA, USER, WATCH_LOGS
 from services.common.upstream import UpstreamPool, connector
 from services.common.upstream.breaker import Clock
@@ -144,6 +145,7 @@ def create_app(
         settings.jwt_public_key_file.read_bytes(), settings.jwt_issuer, settings.jwt_audience
     )
     include_routes(app)
+    install_dashboard(app, settings.dashboard_live_reload)
     install_error_handlers(app)
     install_openapi(app)
     install_middleware(app, settings, metrics)

@@ -93,6 +93,9 @@ class GatewaySettings(BaseSettings):
         0.25, gt=0, description="Deadline of one cache call; beyond it the source answers"
     )
     allowed_origins: AddressList = ["http://127.0.0.1:8000", "http://localhost:8000"]
+    dashboard_live_reload: bool = Field(
+        False, description="Re-read the dashboard's files per request (development only)"
+    )
     ws_max_message_bytes: int = Field(64 * 1024, gt=0)
     ws_send_queue: int = Field(
         256, gt=0, description="Frames queued per client before it is dropped"

@@ -132,6 +132,7 @@ def _print_urls(topology: Topology, tier: DataTier | None, demo: list[str]) -> N
     gateways = gateway_urls(topology)
     lines = [
         "Fitness Goal Tracker is running:",
+        f"  dashboard       {topology.gateway_url}/app/   (in a browser: sign up, or a demo user)",
         f"  REST API        {topology.gateway_url}   (OpenAPI: {topology.gateway_url}/docs)",
         *(f"  REST API        {url}   (another gateway, same services)" for url in gateways[1:]),
         f"  health          {topology.gateway_url}/health/live, /health/ready"

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import WebSocket
 
@@ -68,13 +69,22 @@ def _handshake_token(websocket: WebSocket) -> tuple[str, str | None]:
     return "", None
 
 
+def _origin_allowed(origin: str, host: str | None, origins: list[str]) -> bool:
+    """A listed origin, or our own: the dashboard the gateway serves is same-origin.
+
+    Comparing the Origin's host:port with the Host header keeps cross-site pages out
+    (their Origin names their own site) whatever port or TLS proxy the gateway is behind.
+    """
+    return origin in origins or (host is not None and urlsplit(origin).netloc == host)
+
+
 async def authorize(websocket: WebSocket, origins: list[str]) -> tuple[str, str | None] | None:
     """The user and subprotocol for an allowed handshake; None after refusing it.
 
     Every socket checks the account as well as the token: a token outlives its account.
     """
     origin = websocket.headers.get("origin")
-    if origin is not None and origin not in origins:
+    if origin is not None and not _origin_allowed(origin, websocket.headers.get("host"), origins):
         await websocket.close(CLOSE_POLICY, reason="origin not allowed")
         return None
     token, subprotocol = _handshake_token(websocket)

@@ -1,0 +1,128 @@
+// Calls to the gateway's REST API: the token, one refresh on expiry, and errors a person
+// can read. Every call has a deadline.
+import * as session from "./session.js";
+
+const DEADLINE_MS = 15000;
+let refreshing = null; // one refresh at a time, shared by every call that found it expired
+
+/** An API failure: ``status`` 0 means the server could not be reached. */
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Call the API; resolves to the parsed JSON body (null for 204), rejects with ApiError. */
+export async function api(path, { method = "GET", body, query, signal, auth = true } = {}) {
+  const response = await send(path, { method, body, query, signal, auth });
+  if (response.status === 401 && auth && session.current()?.refreshToken) {
+    if (await refresh()) return parse(await send(path, { method, body, query, signal, auth }));
+    session.clear();
+    window.dispatchEvent(new CustomEvent("session-ended"));
+  }
+  return parse(response);
+}
+
+/** The path with its query string (parameters that are null or "" are left out). */
+export function withQuery(path, query) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") params.append(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function send(path, { method, body, query, signal, auth }) {
+  const headers = { Accept: "application/json" };
+  const token = session.current()?.token;
+  if (auth && token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A retried POST (a flaky network) must not create twice: the gateway keeps the answer.
+  if (method === "POST") headers["Idempotency-Key"] = crypto.randomUUID();
+  const deadline = AbortSignal.timeout(DEADLINE_MS);
+  try {
+    return await fetch(withQuery(path, query), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      credentials: "same-origin",
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error; // the page went away: nobody is waiting
+    const late = error.name === "TimeoutError";
+    throw new ApiError(0, late ? "DEADLINE_EXCEEDED" : "NETWORK", late
+      ? "The server took too long to answer. Please try again."
+      : "Cannot reach the server. Check your connection and try again.");
+  }
+}
+
+async function parse(response) {
+  if (response.status === 204) return null;
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    payload = null;
+  }
+  if (response.ok) return payload;
+  const error = payload?.error || {};
+  throw new ApiError(
+    response.status,
+    error.status || "UNKNOWN",
+    error.message || response.statusText || "unknown error",
+    response.headers.get("Retry-After"),
+  );
+}
+
+/** Exchange the refresh token for a new pair; false if the server refused it. */
+export function refresh() {
+  refreshing ??= (async () => {
+    try {
+      const body = { refresh_token: session.current()?.refreshToken };
+      const response = await send("/users/token/refresh", { method: "POST", body, auth: false });
+      if (!response.ok) return false;
+      session.store(await response.json());
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+const STATUS_TEXT = {
+  0: null, // the ApiError's own message says what happened
+  401: "Your session has ended. Please sign in again.",
+  403: "You are not allowed to see or change this.",
+  404: "This no longer exists. It may have been deleted.",
+  413: "That is too much to send at once.",
+  429: "Too many requests. Please wait a moment and try again.",
+  502: "Something went wrong on our side. Please try again.",
+  503: "The service is temporarily unavailable. Please try again shortly.",
+  504: "The server took too long to answer. Please try again.",
+};
+
+/** A sentence for a person: what went wrong and, where it helps, what to do. */
+export function humanMessage(error) {
+  if (!(error instanceof ApiError)) return "Something went wrong. Please reload the page.";
+  const wait = error.retryAfter ? ` (try again in ${error.retryAfter} s)` : "";
+  if (error.status === 401 && error.code === "UNAUTHENTICATED" && /password|email/i.test(error.message)) {
+    return "Wrong email or password.";
+  }
+  if ([400, 409, 422].includes(error.status)) return `${readable(error.message)}${wait}`;
+  return (STATUS_TEXT[error.status] ?? readable(error.message)) + wait;
+}
+
+// The API's messages name fields the way the JSON does ("body.target_value: ..."):
+// keep the reason, drop the request-part prefix, and start with a capital.
+function readable(message) {
+  const text = String(message).replace(/\b(body|query|path)\./g, "").replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

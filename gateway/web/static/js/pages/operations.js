@@ -1,0 +1,2 @@
+// Owned by a helper: replaced with the real pages.
+export const pages = [];

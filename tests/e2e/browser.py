@@ -1,0 +1,169 @@
+"""Headless Chromium (Debian's) driven by Playwright, against the launcher's real platform.
+
+Playwright's own browser download cannot work here: it drives /usr/bin/chromium through
+``executable_path``. Screenshots go to .run/test-artifacts/dashboard (not committed), or
+to $DASHBOARD_SCREENSHOTS. DASHBOARD_URL (with DASHBOARD_USER_DATABASE_URL, for admin
+grants) points the tests at a platform already running, for quick rounds while developing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, Playwright
+
+from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
+from tests.helpers import server_reachable_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("DASHBOARD_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling Google's hosts, which this
+# machine's closed network refuses; as root it needs --no-sandbox.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = ROOT / "gateway" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(
+    os.environ.get("DASHBOARD_SCREENSHOTS", ROOT / ".run" / "test-artifacts" / "dashboard")
+)
+PASSWORD = "correct-horse-battery"
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class DashboardPlatform:
+    """The running platform: its gateway's URL and how to reach its user database."""
+
+    url: str
+    user_database_url: str
+
+    def grant(self, role: str, email: str) -> None:
+        """Grant ``role`` as an operator does (it reaches the token at the next sign-in)."""
+        subprocess.run(
+            [sys.executable, "-m", "services.user", "roles", "grant", role, "--email", email],
+            env={**os.environ, "USER_DATABASE_URL": self.user_database_url},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+@contextmanager
+def running_platform() -> Iterator[DashboardPlatform]:
+    """The launcher's platform on free ports (one instance of each service), or $DASHBOARD_URL."""
+    if os.environ.get("DASHBOARD_URL"):
+        yield DashboardPlatform(
+            os.environ["DASHBOARD_URL"], os.environ["DASHBOARD_USER_DATABASE_URL"]
+        )
+        return
+    with server_reachable_dir("e2e-dashboard-") as root:
+        settings = settings_on_free_ports(root / "data", instances=1)
+        topology = build_topology(settings)
+        prepare(topology)
+        supervisor = Supervisor(topology, log_dir=root / "logs")
+        supervisor.start_all()
+        try:
+            supervisor.wait_ready(timeout=90)
+            wait_ready(topology.gateway_url)
+            yield DashboardPlatform(topology.gateway_url, settings.user_store_url())
+        finally:
+            supervisor.stop_all()
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    """Wait until the gateway reports ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} never became ready")
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
+    )
+
+
+@dataclass(frozen=True)
+class Person:
+    """An account made for one test."""
+
+    name: str
+    email: str
+    password: str = PASSWORD
+
+
+def new_person(prefix: str = "p") -> Person:
+    """A unique name and email (tests share one platform)."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    return Person(name, f"{name}@example.com")
+
+
+def register(url: str, person: Person, **profile: Any) -> dict[str, Any]:
+    """Register ``person`` through the REST API (faster than the form); the login answer."""
+    body = {"username": person.name, "email": person.email, "password": person.password}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        created = client.post("/users/register", json={**body, **profile})
+        assert created.status_code == 201, created.text
+        login = client.post("/users/login", json={"email": person.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        answer: dict[str, Any] = login.json()
+        return answer
+
+
+def sign_in(page: Page, url: str, person: Person) -> None:
+    """Sign in through the form and wait for the first signed-in page."""
+    page.goto(f"{url}/app/sign-in")
+    page.get_by_label("Email").fill(person.email)
+    page.get_by_label("Password").fill(person.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda address: "/app/sign-in" not in address, timeout=30_000)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save what the page shows as a test artifact (a reviewer looks; nothing asserts it)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical accessibility violations of the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5)}))"""
+    )
+    return found
+
+
+def unique(prefix: str = "") -> str:
+    """A short random suffix for names that must not collide across tests."""
+    return prefix + secrets.token_hex(4)

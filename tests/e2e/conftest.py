@@ -1,0 +1,45 @@
+"""Fixtures of the browser tests: one platform and one Chromium for the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.e2e.browser import DashboardPlatform, launch_chromium, running_platform
+
+
+@pytest.fixture(scope="session")
+def dashboard() -> Iterator[DashboardPlatform]:
+    """The platform the dashboard tests share (each test makes its own accounts)."""
+    with running_platform() as platform:
+        yield platform
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def context(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[BrowserContext]:
+    """A fresh browser profile (its own session storage) per test."""
+    made = chromium.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
+    made.set_default_timeout(15_000)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    """A tab of the test's profile."""
+    return context.new_page()
