@@ -36,6 +36,9 @@ PUBLIC = {
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
 }
+# The dashboard's HTML shell, scripts and pinned libraries: the same files for everyone,
+# no user data (a page's data comes from the API routes classified here).
+DASHBOARD = {("GET", "/"), ("GET", "/app"), ("GET", "/app/{name}")}
 # FastAPI's documentation of the public API.
 DOCS = {
     ("ANY", "/openapi.json"),
@@ -44,7 +47,12 @@ DOCS = {
     ("ANY", "/redoc"),
 }
 # Only admins (tested in test_rest_sessions.py and test_operations.py).
-ADMIN = {("GET", "/admin/sagas"), ("GET", "/admin/sagas/{saga_id}"), ("GET", "/health")}
+ADMIN = {
+    ("GET", "/admin/sagas"),
+    ("GET", "/admin/sagas/{saga_id}"),
+    ("GET", "/admin/etl-runs"),
+    ("GET", "/health"),
+}
 # Analysts and admins: reports over every user's watch logs, by design (their purpose);
 # anyone else gets 403 (tested in test_rest_watch_logs.py).
 REPORTING = {
@@ -131,7 +139,7 @@ def app_routes(platform: Platform) -> set[tuple[str, str]]:
 
 
 async def test_every_route_of_the_app_is_classified(platform: Platform) -> None:
-    classified = PUBLIC | DOCS | ADMIN | REPORTING | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
+    classified = PUBLIC | DASHBOARD | DOCS | ADMIN | REPORTING | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
     assert app_routes(platform) - classified == set(), "decide who may call these routes"
     assert classified - app_routes(platform) == set(), "these routes no longer exist"
 
