@@ -9,6 +9,17 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.browser import DashboardPlatform, launch_chromium, running_platform
 
+# The first browser test also waits for the platform and Chromium to start (a minute or
+# more on a loaded machine): more room than the suite's default 120 s.
+BROWSER_TEST_TIMEOUT = 360
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test that uses the shared platform the browser tests' timeout."""
+    for item in items:
+        if "dashboard" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT), append=False)
+
 
 @pytest.fixture(scope="session")
 def dashboard() -> Iterator[DashboardPlatform]:
