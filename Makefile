@@ -59,6 +59,7 @@ bench: install  ## Run the benchmarks and print the results
 	$(BIN)/python -m bench.motion
 	$(BIN)/python -m bench.etl
 	$(BIN)/python -m bench.health
+	$(BIN)/python -m bench.dashboard
 
 eval-motion: install  ## Motion classifier accuracy on stm32-har and UCI HAPT (fetched with pip into .run/datasets), offline and replayed through the platform
 	$(BIN)/python -m bench.motion_eval --replay
