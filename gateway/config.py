@@ -92,6 +92,9 @@ class GatewaySettings(BaseSettings):
     cache_timeout: float = Field(
         0.25, gt=0, description="Deadline of one cache call; beyond it the source answers"
     )
+    warehouse_url: str = Field(
+        "", description="PostgreSQL URL of the ETL's warehouse (GET /admin/etl-runs); empty: 503"
+    )
     allowed_origins: AddressList = ["http://127.0.0.1:8000", "http://localhost:8000"]
     dashboard_live_reload: bool = Field(
         False, description="Re-read the dashboard's files per request (development only)"

@@ -248,6 +248,7 @@ def gateway_specs(topology: Topology, data: Path) -> list[ProcessSpec]:
         "GATEWAY_HEALTH_SERVICE_ADDRESSES": ",".join(topology.health_addresses()),
         "GATEWAY_JWT_PUBLIC_KEY_FILE": str(data / "keys" / PUBLIC_NAME),
         "GATEWAY_REDIS_URL": settings.gateway_redis_url(),
+        "GATEWAY_WAREHOUSE_URL": settings.etl_warehouse_url(),
         "GATEWAY_ALLOWED_ORIGINS": ",".join(local_origins(settings.host, settings.gateway_port)),
         **tls_env("GATEWAY_", data, "gateway"),
     }
