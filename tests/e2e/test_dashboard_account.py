@@ -245,7 +245,7 @@ def test_an_unknown_page_says_so(page: Page) -> None:
 def test_at_phone_width_nothing_overflows_and_the_menu_opens(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     page.goto("/app/sign-up")
     expect(page.get_by_role("button", name="Create account")).to_be_visible()
     assert fits_the_width(page)
