@@ -2,6 +2,7 @@
 import * as session from "./session.js";
 import { h, show, flash, errorBox } from "./ui.js";
 import { PAGES } from "./pages/index.js";
+import { keepNotificationsOpen } from "./notifications.js";
 
 const BASE = "/app/";
 const view = document.getElementById("view");
@@ -37,6 +38,7 @@ async function route() {
   if (found && !found.page.public && !signedIn) return navigate(`sign-in?next=${encodeURIComponent(path)}`, { replace: true });
   await leave();
   renderMenu();
+  keepNotificationsOpen();
   if (!found) return showPage("Not found", h("p", { class: "error", role: "alert" }, "There is no such page."));
   if (!session.hasRole(signedIn, found.page.roles)) {
     return showPage(found.page.title, h("p", { class: "error", role: "alert" },
