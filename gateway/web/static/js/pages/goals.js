@@ -6,7 +6,7 @@ import * as session from "../session.js";
 import { h, show, section, loading, flash } from "../ui.js";
 import { goalCard, draftCard } from "./goals/card.js";
 import { createForm } from "./goals/form.js";
-import { sendChange, waitForChange, changeError } from "./goals/changes.js";
+import { sendChange, waitForChange, changeError, sleep } from "./goals/changes.js";
 import { showSuggestions, alertsList } from "./goals/extras.js";
 
 export const pages = [{ path: "goals", title: "Goals", nav: true, public: false, roles: [], render }];
@@ -46,7 +46,10 @@ async function refresh(page) {
   for (const [id, card] of page.cards) {
     if (!ids.has(id) && !card.busy) drop(page, id);
   }
-  const ordered = goals.map((goal) => cardFor(page, goal).element);
+  // While this page creates a goal, its draft card stands for it (not a second card).
+  const drafting = page.list.querySelector(".draft") !== null;
+  const shown = goals.filter((goal) => !(drafting && goal.pending?.operation === "create" && !page.cards.has(goal.goal_id)));
+  const ordered = shown.map((goal) => cardFor(page, goal).element);
   const drafts = [...page.list.children].filter((element) => element.classList.contains("draft"));
   const now = [...page.list.children].filter((element) => !element.classList.contains("draft"));
   // Moving a node loses its focus: reorder only when the order changed.
@@ -153,10 +156,25 @@ async function watch(page, card) {
     const change = await waitForChange(`${page.base}/changes/${encodeURIComponent(pending.saga_id)}`, page.signal);
     if (change.applied) card.say("The change was saved.");
     else card.say(`The change was not saved: ${humanMessage(changeError(change))}`, "error");
+  } catch (error) {
+    if (error?.name === "AbortError") throw error;
+    await settled(page, id); // a change the status route does not know: watch the goal itself
   } finally {
     page.watching.delete(id);
   }
   await refresh(page);
+}
+
+/** Poll the goal until no saga holds it (or it is gone), for at most a minute. */
+async function settled(page, id) {
+  for (let tries = 0; tries < 60; tries += 1) {
+    await sleep(1000, page.signal);
+    try {
+      if (!(await api(`${page.base}/goals/${encodeURIComponent(id)}`, { signal: page.signal })).pending) return;
+    } catch (error) {
+      if (error?.name === "AbortError" || error.status === 404) return;
+    }
+  }
 }
 
 /** A goal_achieved alert: on the alert list, the list re-read, the goal marked. */

@@ -1,6 +1,6 @@
 // The workout history, newest first, 20 at a time with a "More" button.
 import { api } from "../../api.js";
-import { h, show, table, duration, num, when, errorBox } from "../../ui.js";
+import { h, show, table, duration, num, errorBox } from "../../ui.js";
 import { typeLabel } from "./current.js";
 
 export const PAGE_SIZE = 20;
@@ -10,7 +10,8 @@ export function workoutHistory(box, base, signal) {
   const state = { rows: [], next: "" };
   const more = h("button", { type: "button", class: "secondary" }, "More");
   const count = h("p", { class: "muted", "aria-live": "polite" });
-  const tableBox = h("div", { class: "table-wrap" });
+  // Scrolls sideways on a phone: focusable, so the keyboard can scroll it too.
+  const tableBox = h("div", { class: "table-wrap", tabindex: "0", role: "group", "aria-label": "Workout history table" });
   const problem = h("div");
   const draw = () => {
     show(tableBox, state.rows.length
@@ -49,7 +50,12 @@ export function workoutHistory(box, base, signal) {
 
 const COLUMNS = [
   ["Type", (row) => typeLabel(row.workout_type)],
-  ["Started", (row) => when(row.start_time)],
+  ["Started", (row) => shortWhen(row.start_time)],
   ["Duration", (row) => (row.end_time ? duration(row.duration) : "running")],
   ["Calories", (row) => (row.end_time ? `${num(row.calories_burned, 1)} kcal` : "—")],
 ];
+
+function shortWhen(value) {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? "—" : date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}

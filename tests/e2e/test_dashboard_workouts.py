@@ -1,0 +1,128 @@
+"""The workouts page in a real browser: start, a running timer that survives a reload, end
+with duration and calories; history 20 at a time; statistics with a bar per type;
+accessibility and a phone's width."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.browser import (
+    PHONE,
+    DashboardPlatform,
+    new_person,
+    register,
+    screenshot,
+    serious_violations,
+    sign_in,
+)
+
+
+def signed_in(page: Page, dashboard: DashboardPlatform) -> dict[str, Any]:
+    """A new account signed in through the form; its login answer (token, user_id)."""
+    person = new_person("workouts")
+    login = register(dashboard.url, person)
+    sign_in(page, dashboard.url, person)
+    return login
+
+
+def record_workouts(dashboard: DashboardPlatform, login: dict[str, Any], types: list[str]) -> None:
+    """Start and end one workout of each type over REST, four minutes long each."""
+    headers = {"Authorization": f"Bearer {login['token']}"}
+    with httpx.Client(base_url=dashboard.url, headers=headers, timeout=30) as client:
+        for workout_type in types:
+            started = client.post("/workouts/start", json={"workout_type": workout_type})
+            assert started.status_code == 201, started.text
+            start = datetime.fromisoformat(started.json()["start_time"])
+            end = (start + timedelta(minutes=4)).isoformat()
+            ended = client.post(
+                f"/workouts/{started.json()['session_id']}/end", json={"end_time": end}
+            )
+            assert ended.status_code == 200, ended.text
+
+
+def open_workouts(page: Page) -> None:
+    """The workouts page, loaded."""
+    page.goto("/app/workouts")
+    expect(page.get_by_role("heading", name="Current workout")).to_be_visible()
+
+
+def test_a_running_workout_keeps_its_timer_after_a_reload_and_ends_with_duration_and_calories(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    signed_in(page, dashboard)
+    open_workouts(page)
+    page.get_by_label("Workout type").select_option("cycling")
+    page.get_by_role("button", name="Start workout").click()
+    expect(page.get_by_text("Workout started: Cycling.")).to_be_visible()
+    timer = page.get_by_role("timer", name="Elapsed time")
+    # The ticking clock is a timer (not announced every second); start and end are.
+    expect(timer).to_have_text(re.compile(r"^00:0[1-9]$"), timeout=10_000)
+    page.reload()
+    expect(page.get_by_text("Cycling", exact=True).first).to_be_visible()
+    expect(timer).to_have_text(re.compile(r"^00:0[2-9]$"), timeout=10_000)
+    history = page.get_by_role("region", name="History")
+    expect(history.get_by_role("row").filter(has_text="running")).to_have_count(1)
+    page.get_by_role("button", name="End workout").click()
+    expect(
+        page.get_by_text(re.compile(r"^Workout ended: Cycling, \d+ s, [\d.]+ kcal\.$"))
+    ).to_be_visible()
+    expect(timer).to_have_count(0)
+    expect(history.get_by_role("row").filter(has_text="running")).to_have_count(0)
+    expect(
+        page.get_by_role("region", name="Statistics").get_by_text("Workouts", exact=True)
+    ).to_be_visible()
+
+
+def test_the_history_shows_twenty_workouts_then_more_on_request(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    login = signed_in(page, dashboard)
+    record_workouts(dashboard, login, ["walking"] * 23)
+    open_workouts(page)
+    history = page.get_by_role("region", name="History")
+    rows = history.locator("tbody tr")
+    expect(rows).to_have_count(20)
+    expect(history.get_by_text("Showing 20 workouts.")).to_be_visible()
+    history.get_by_role("button", name="More").click()
+    expect(rows).to_have_count(23)
+    expect(history.get_by_text("Showing 23 workouts (all of them).")).to_be_visible()
+    expect(history.get_by_role("button", name="More")).to_be_hidden()
+
+
+def test_the_statistics_show_the_totals_and_one_bar_per_type(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    login = signed_in(page, dashboard)
+    record_workouts(dashboard, login, ["running", "running", "yoga", "rowing"])
+    open_workouts(page)
+    stats = page.get_by_role("region", name="Statistics")
+    expect(stats.locator("dd").first).to_have_text("4")
+    expect(stats.get_by_text("16 min 00 s")).to_be_visible()  # total time: 4 workouts of 4 minutes
+    per_type = stats.locator("figure", has_text="Workouts per type").locator("li")
+    expect(per_type).to_have_count(3)
+    expect(per_type.nth(0)).to_contain_text("Running")
+    expect(per_type.nth(0)).to_contain_text("2 workouts")
+    weeks = stats.locator("figure", has_text="Active minutes per week").locator("li")
+    expect(weeks).to_have_count(8)
+    expect(weeks.last).to_contain_text("16 min")
+
+
+def test_the_workouts_page_passes_axe_and_fits_a_phone(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    login = signed_in(page, dashboard)
+    record_workouts(dashboard, login, ["hiking", "swimming"])
+    open_workouts(page)
+    page.get_by_role("button", name="Start workout").click()
+    expect(page.get_by_role("timer")).to_be_visible()
+    expect(page.locator("figure", has_text="Workouts per type").locator("li")).to_have_count(2)
+    assert serious_violations(page) == []
+    screenshot(page, "workouts")
+    page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "workouts-phone")
