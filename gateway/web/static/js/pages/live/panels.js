@@ -26,7 +26,9 @@ export function presencePanel(ownerId) {
 
 /** The chat: the messages in seq order and a form to send one. */
 export function chatPanel(send, complain) {
-  const log = h("ol", { class: "live-log live-chat", role: "log", "aria-label": "Chat messages", tabindex: 0 });
+  // role=log on a wrapper: on the <ol> itself it would hide the list from assistive tech.
+  const log = h("ol", { class: "live-log live-chat" });
+  const box = h("div", { class: "live-scroll", role: "log", "aria-label": "Chat messages", tabindex: 0 }, log);
   const empty = h("p", { class: "empty" }, "No messages yet. Say hello!");
   const input = h("textarea", { id: "live-chat-text", name: "message", rows: 2 });
   const form = h("form", { class: "live-say", "aria-label": "Send a chat message" },
@@ -50,20 +52,21 @@ export function chatPanel(send, complain) {
     empty.remove();
     log.append(item);
     bound(log, true);
-    log.scrollTop = log.scrollHeight;
+    box.scrollTop = box.scrollHeight;
   };
   const message = (event) => add(h("li", {},
     h("span", { class: "live-who" }, personName(event.user_id)), " ",
     h("time", { datetime: event.ts }, clock(event.ts)),
     h("p", { class: "live-text" }, String(event.message))));
   const note = (text) => add(h("li", { class: "muted" }, text));
-  return { root: section("Chat", empty, log, form), message, note, form };
+  return { root: section("Chat", empty, box, form), message, note, form };
 }
 
 /** Exercise updates: the latest one, a log (newest first) and a form to share one. */
 export function exercisePanel(send, complain) {
   const latest = h("p", { class: "live-now", "aria-live": "polite" }, "Nobody has shared an update yet.");
-  const log = h("ol", { class: "live-log", "aria-label": "Exercise log", tabindex: 0 });
+  const log = h("ol", { class: "live-log" });
+  const box = h("div", { class: "live-scroll", role: "region", "aria-label": "Exercise log", tabindex: 0 }, log);
   const form = h("form", { "aria-label": "Share an exercise update" },
     field("Exercise", { name: "exercise", maxlength: 64, autocomplete: "off" }),
     field("Reps", { name: "reps", type: "number", min: 0, max: 10000, step: 1, inputmode: "numeric" }),
@@ -85,7 +88,7 @@ export function exercisePanel(send, complain) {
     log.prepend(h("li", {}, h("time", { datetime: event.ts }, clock(event.ts)), " ", text));
     bound(log, false);
   };
-  return { root: section("What people are doing", latest, form, h("h3", {}, "Exercise log"), log), update, form };
+  return { root: section("What people are doing", latest, form, h("h3", {}, "Exercise log"), box), update, form };
 }
 
 function describe(event) {

@@ -1,6 +1,7 @@
 // Polls: each shows its question, options with live tallies and whether it is open; the
 // host may start one. Who chose what is never sent, so "your vote" is remembered locally.
-import { h, show, section, field, when } from "../../ui.js";
+import { h, show, section, field } from "../../ui.js";
+import { clock } from "./names.js";
 import * as session from "../../session.js";
 
 const MAX_POLLS = 50;
@@ -35,7 +36,7 @@ export function pollsPanel(send, complain, { canStart, ownerId }) {
       : null;
     show(box,
       h("h3", {}, poll.question),
-      h("p", { class: "muted" }, open ? `Open · closes ${when(poll.closes_at)}` : "Closed", " · ",
+      h("p", { class: "muted" }, open ? `Open · closes at ${clock(poll.closes_at)}` : "Closed", " · ",
         h("span", { "aria-live": "polite" }, total === 1 ? "1 vote" : `${total} votes`)),
       h("ul", { class: "live-options" }, poll.options.map((option, index) =>
         optionRow(option, poll.tally[index] ?? 0, total, open, mine.get(poll.poll_id) === index, () => vote(index)))),
@@ -55,7 +56,7 @@ export function pollsPanel(send, complain, { canStart, ownerId }) {
     polls.forEach(render);
   };
 
-  const root = section("Polls", canStart ? startForm(send, complain) : null, empty, list);
+  const root = section("Polls", empty, list, canStart ? startForm(send, complain) : null);
   return { root, render, reset };
 }
 
@@ -73,7 +74,7 @@ function optionRow(option, count, total, open, chosen, vote) {
 
 function startForm(send, complain) {
   const options = h("textarea", { id: "live-poll-options", name: "options", rows: 3, required: true });
-  const form = h("form", { class: "stack", "aria-label": "Start a poll" },
+  const form = h("form", { class: "stack", "aria-label": "Start a poll" }, h("h3", {}, "Start a poll"),
     field("Question", { name: "question", required: true, maxlength: 200, autocomplete: "off" }),
     h("div", { class: "field" }, h("label", { for: options.id }, "Options (one per line)"), options),
     field("Open for (seconds)", { name: "duration_seconds", type: "number", min: 5, max: 3600, value: 60, required: true }),

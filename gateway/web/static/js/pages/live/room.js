@@ -70,7 +70,9 @@ function openRoom(body, snapshot, ctx) {
   const polls = pollsPanel(send, complain, { canStart: isOwner, ownerId: snapshot.owner_id });
   const endButton = isOwner ? h("button", { type: "button", class: "danger", onclick: () => endSession() }, "End session") : null;
   const tail = h("div", {});
-  show(body, about(snapshot), h("div", { class: "live-bar" }, status, endButton), problem, tail,
+  const link = `${location.origin}/app/sessions/${encodeURIComponent(snapshot.session_id)}`;
+  const invite = h("p", { class: "muted live-link" }, "Invite others with this link: ", h("a", { href: link }, link));
+  show(body, about(snapshot), invite, h("div", { class: "live-bar" }, status, endButton), problem, tail,
     h("div", { class: "live-room" }, presence.root, chat.root, polls.root, exercise.root));
 
   const showState = () => {
