@@ -5,6 +5,8 @@ import * as session from "../session.js";
 import { h, show, field, onSubmit, flash, progress } from "../ui.js";
 
 const HOME = "goals";
+// The API's e-mail rule (a dot in the domain), which type="email" alone lets through.
+const EMAIL = { type: "email", maxlength: 254, pattern: "[^@\\s]+@[^@\\s]+\\.[^@\\s]+", title: "An address like name@example.com" };
 const ACCOUNT_PAGES = new Set(["sign-in", "sign-up", "sign-out"]);
 // The API's limits (docs/api.md POST /users/register), so the browser checks them first.
 export const PROFILE_LIMITS = {
@@ -51,7 +53,7 @@ export function profileFields(values = {}) {
 
 function renderSignIn(view, ctx) {
   const form = h("form", { class: "stack", "aria-label": "Sign in" },
-    field("Email", { name: "email", type: "email", autocomplete: "username", required: true, maxlength: 254 }),
+    field("Email", { name: "email", autocomplete: "username", required: true, ...EMAIL }),
     field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true, maxlength: 128 }),
     h("button", { type: "submit" }, "Sign in"));
   onSubmit(form, async ({ email, password }) => {
@@ -76,7 +78,7 @@ function renderSignUp(view, ctx) {
   const form = h("form", { class: "stack", "aria-label": "Sign up" },
     hinted(field("Username", { name: "username", autocomplete: "username", required: true, minlength: 3, maxlength: 32, pattern: "[A-Za-z0-9._\\-]{3,32}", title: "3 to 32 letters, digits, dots, underscores or hyphens" }),
       "3 to 32 letters, digits, dots, underscores or hyphens."),
-    field("Email", { name: "email", type: "email", autocomplete: "email", required: true, maxlength: 254 }),
+    field("Email", { name: "email", autocomplete: "email", required: true, ...EMAIL }),
     hinted(field("Password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8, maxlength: 128 }),
       "8 to 128 characters."),
     ...profileFields(),
