@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import sys
 from collections.abc import Iterator
 
@@ -47,9 +46,6 @@ async def live_trace(
     try:
         await page.goto(f"{url}/app/sessions/{session_id}", wait_until="load")
         await page.wait_for_function(RENDERED, timeout=30_000)
-        join = page.get_by_role("button", name=re.compile(r"^join", re.IGNORECASE))
-        if await join.count():
-            await join.first.click()
         tag = new_tag()
         await page.evaluate(OBSERVER, pattern(tag))
         sockets = [await joined(ws_url, session_id, who.headers) for who in talkers]
