@@ -37,6 +37,7 @@ class Member:
     context: BrowserContext
     page: Page
     user_id: str
+    page_errors: list[str]
 
     @property
     def label(self) -> str:
@@ -54,8 +55,10 @@ def _member(
     person = new_person(prefix)
     answer = register(dashboard.url, person)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     sign_in(page, dashboard.url, person)
-    return Member(context, page, str(answer["user_id"]))
+    return Member(context, page, str(answer["user_id"]), errors)
 
 
 @contextmanager
@@ -66,6 +69,7 @@ def _pair(
     guest = _member(chromium, dashboard, "liveb", bypass_csp=bypass_csp)
     try:
         yield host, guest
+        assert host.page_errors == guest.page_errors == []  # no script failed on the way
     finally:
         host.context.close()
         guest.context.close()
@@ -176,6 +180,8 @@ def test_two_people_see_each_other_chat_vote_and_see_the_end(pair: tuple[Member,
     expect(guest.page.get_by_label("Message", exact=True)).to_have_count(0)
     summary = guest.page.get_by_role("region", name="Summary")
     expect(summary.get_by_role("table")).to_contain_text(host.label, timeout=40_000)
+    expect(summary.get_by_role("table")).to_contain_text("You")
+    screenshot(guest.page, "live-session-ended")
 
 
 def test_a_dropped_connection_rejoins_with_every_missed_message_once_in_order(
@@ -204,6 +210,25 @@ def test_a_dropped_connection_rejoins_with_every_missed_message_once_in_order(
     _say(guest.page, "back again")
     expect(_chat(host.page)).to_contain_text("back again", timeout=LIVE_TIMEOUT)
     assert _chat_texts(guest.page) == ["before the drop", *missed, "back again"]
+
+
+def test_a_session_that_ended_while_one_was_away_shows_as_ended_when_he_is_back(
+    pair: tuple[Member, Member],
+) -> None:
+    """B's rejoin is refused once the session has ended: B's page says it ended instead."""
+    host, guest = pair
+    url = _start_session(host, unique("Short class "))
+    _both_in(host, guest, url)
+    guest.context.set_offline(True)
+    guest.page.evaluate("window.__liveSocket.socket.close(4000)")
+    expect(guest.page.locator(".live-status")).to_have_text("Reconnecting…")
+    host.page.get_by_role("button", name="End session").click()
+    expect(host.page.locator(".live-status")).to_have_text("This session has ended.")
+    guest.context.set_offline(False)
+    expect(guest.page.locator(".live-status")).to_have_text(
+        "This session has ended.", timeout=LIVE_TIMEOUT
+    )
+    assert guest.page.evaluate("window.__liveSocket") is None
 
 
 def test_an_unknown_session_id_shows_a_sentence(page: Page, dashboard: DashboardPlatform) -> None:
