@@ -1,0 +1,120 @@
+// Extraction: the filter form (user, time range, activity), the entries page by page,
+// and the export of the whole range as a file.
+import { api, humanMessage } from "../../api.js";
+import { h, show, field, loading, table, when, num, flash } from "../../ui.js";
+import { download } from "./download.js";
+
+const ACTIVITIES = ["sleep", "rest", "walking", "running", "cycling", "swimming", "workout"];
+const PAGE_SIZES = ["10", "25", "100", "500"];
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The filter form; ``onShow(query)`` runs on submit with the API's query parameters. */
+export function filterForm(onShow, initial) {
+  const now = new Date();
+  const form = h("form", { "aria-label": "Watch-log filter" },
+    field("User id", { name: "user_id", value: initial.get("user") || "", placeholder: "any user", autocomplete: "off", spellcheck: "false" }),
+    field("From", { name: "from", type: "datetime-local", required: true, value: localInput(new Date(now - DAY_MS)) }),
+    field("To", { name: "to", type: "datetime-local", required: true, value: localInput(now) }),
+    field("Activity", { name: "activity" }, [["", "Any activity"], ...ACTIVITIES.map((a) => [a, a])]),
+    field("Page size", { name: "page_size" }, PAGE_SIZES.map((size) => [size, size])),
+    h("button", { type: "submit" }, "Show"));
+  form.querySelector("[name=page_size]").value = "100";
+  const message = h("p", { class: "error", role: "alert", hidden: true });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = queryOf(new FormData(form));
+    message.hidden = !query.error;
+    message.textContent = query.error || "";
+    if (!query.error) onShow(query);
+  });
+  return [form, message];
+}
+
+function queryOf(data) {
+  const from = new Date(data.get("from"));
+  const to = new Date(data.get("to"));
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return { error: "Enter both times of the range." };
+  if (from >= to) return { error: "The range must start before it ends." };
+  return {
+    user_id: data.get("user_id").trim(),
+    activity: data.get("activity"),
+    from: from.toISOString(),
+    to: to.toISOString(),
+    page_size: data.get("page_size"),
+  };
+}
+
+// <input type=datetime-local> wants local "YYYY-MM-DDTHH:MM".
+function localInput(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** The entries of ``query``, a page at a time, with Previous/Next and the export. */
+export function results(query, signal) {
+  const box = h("div", {});
+  const tokens = [""];
+  let index = 0;
+  const pager = h("div", { class: "wl-pager" });
+  async function showPage() {
+    const page = await loading(box, api("/watch-logs", { query: { ...query, page_token: tokens[index] }, signal }), "Loading the entries…")
+      .catch(() => null);
+    if (!page) return show(pager);
+    if (page.next_page_token) tokens[index + 1] = page.next_page_token;
+    show(box, entries(page.logs, index, Boolean(page.next_page_token)));
+    show(pager,
+      h("button", { type: "button", class: "secondary", disabled: index === 0, onclick: () => move(-1) }, "Previous page"),
+      h("span", { "aria-live": "polite" }, `Page ${index + 1}`),
+      h("button", { type: "button", class: "secondary", disabled: !page.next_page_token, onclick: () => move(1) }, "Next page"));
+  }
+  function move(step) {
+    index += step;
+    showPage();
+  }
+  showPage();
+  return h("div", {}, exportTools(query, signal), box, pager);
+}
+
+function entries(logs, index, more) {
+  if (!logs.length) {
+    return h("p", { class: "empty" }, more ? "No entries on this page; more follow: press Next page." : "No entries match this filter.");
+  }
+  const columns = [
+    ["Time", (log) => when(log.timestamp)],
+    ["User", (log) => h("code", {}, log.user_id)],
+    ["Device", (log) => `${log.device_id} (${log.device_model || "?"})`],
+    ["Activity", (log) => log.activity],
+    ["Seconds", (log) => num(log.duration_s)],
+    ["Steps", (log) => num(log.steps)],
+    ["Heart rate", (log) => (log.heart_rate ? num(log.heart_rate) : "—")],
+    ["kcal", (log) => num(log.calories, 1)],
+    ["Distance m", (log) => num(log.distance_m, 1)],
+    ["Battery %", (log) => num(log.battery)],
+  ];
+  return h("div", { class: "table-wrap" }, table(`${logs.length} entries on page ${index + 1}`, columns, logs));
+}
+
+function exportTools(query, signal) {
+  const format = field("Export format", { name: "format", id: "wl-format" }, [["csv", "CSV"], ["ndjson", "NDJSON"]]);
+  const status = h("p", { class: "muted", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "secondary" }, "Export");
+  button.addEventListener("click", async () => {
+    const chosen = format.querySelector("select").value;
+    const { page_size: _size, ...filter } = query;
+    button.disabled = true;
+    status.className = "muted";
+    status.textContent = "Preparing the export…";
+    try {
+      const bytes = await download("/watch-logs/export", { ...filter, format: chosen }, `watch-logs.${chosen}`, signal);
+      status.textContent = `Exported ${num(bytes / 1024, 1)} KB.`;
+      flash("Export downloaded", "good");
+    } catch (error) {
+      if (error?.name === "AbortError") return;
+      status.className = "error";
+      status.textContent = humanMessage(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "wl-export" }, format, button, status);
+}
