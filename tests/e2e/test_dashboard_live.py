@@ -181,6 +181,10 @@ def test_two_people_see_each_other_chat_vote_and_see_the_end(pair: tuple[Member,
     summary = guest.page.get_by_role("region", name="Summary")
     expect(summary.get_by_role("table")).to_contain_text(host.label, timeout=40_000)
     expect(summary.get_by_role("table")).to_contain_text("You")
+    expect(summary).to_contain_text("Lunges: 1 vote")
+    for page in (host.page, guest.page):
+        shown = page.locator("main").inner_text()
+        assert "[object" not in shown and "null" not in shown and "undefined" not in shown
     screenshot(guest.page, "live-session-ended")
 
 

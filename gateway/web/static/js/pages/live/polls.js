@@ -40,7 +40,7 @@ export function pollsPanel(send, complain, { canStart, ownerId }) {
         h("span", { "aria-live": "polite" }, total === 1 ? "1 vote" : `${total} votes`)),
       h("ul", { class: "live-options" }, poll.options.map((option, index) =>
         optionRow(option, poll.tally[index] ?? 0, total, open, mine.get(poll.poll_id) === index, () => vote(index)))),
-      closeButton);
+      closeButton ?? []);
   };
 
   const dropOldest = () => {

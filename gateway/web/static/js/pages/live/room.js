@@ -86,6 +86,8 @@ function openRoom(body, snapshot, ctx) {
     window.__liveSocket = null;
     status.textContent = "This session has ended.";
     endButton?.remove();
+    presence.root.remove(); // the summary lists who took part
+    invite.remove();
     for (const form of body.querySelectorAll("form")) form.remove();
     for (const button of body.querySelectorAll(".live-poll button")) button.remove();
     show(tail, summarySection(final || state.session, ctx.signal));

@@ -43,7 +43,7 @@ function summaryView(summary) {
       ` · ${num(summary.chat_messages)} chat messages · ${num(summary.participants.length)} taking part.`),
     h("div", { class: "table-wrap" }, table("Everyone's part (each became a workout)", columns, summary.participants)),
     summary.polls.length ? h("h3", {}, "Poll results") : null,
-    summary.polls.map((poll) => h("div", {}, h("p", {}, h("strong", {}, poll.question)),
+    ...summary.polls.map((poll) => h("div", {}, h("p", {}, h("strong", {}, poll.question)),
       h("ul", {}, poll.options.map((option, i) => h("li", {}, `${option}: ${poll.tally[i] === 1 ? "1 vote" : `${num(poll.tally[i] ?? 0)} votes`}`))))),
   ];
 }
