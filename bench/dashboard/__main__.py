@@ -16,17 +16,31 @@ from bench.dashboard.live import OBSERVER, Trace, drive, joined, listen, new_tag
 from bench.dashboard.page_load import RENDERED, load_rounds
 from bench.dashboard.people import Account, account, add_goals, open_session, signed_in_script
 from bench.dashboard.tables import print_live, print_loads
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, running_platform
+from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, wait_ready
+from tests.helpers import server_reachable_dir
 
 
 @contextlib.contextmanager
-def platform(url: str | None) -> Iterator[str]:
+def platform(url: str | None, timeout: float) -> Iterator[str]:
     """``url`` if given, else the launcher's platform on free ports, stopped afterwards."""
     if url:
         yield url.rstrip("/")
         return
-    with running_platform() as started:
-        yield started.url
+    # As tests/e2e/browser.py's running_platform, with a longer wait: on a busy machine
+    # the 15 processes have taken over its 90 s to be ready.
+    with server_reachable_dir("bench-dashboard-") as root:
+        settings = settings_on_free_ports(root / "data", instances=1)
+        topology = build_topology(settings)
+        prepare(topology)
+        supervisor = Supervisor(topology, log_dir=root / "logs")
+        supervisor.start_all()
+        try:
+            supervisor.wait_ready(timeout=timeout)
+            wait_ready(topology.gateway_url, timeout)
+            yield topology.gateway_url
+        finally:
+            supervisor.stop_all()
 
 
 async def live_trace(
@@ -100,8 +114,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="cold loads of each page")
     parser.add_argument("--events", type=int, default=50, help="live chat messages")
     parser.add_argument("--gap", type=float, default=0.2, help="seconds between messages")
+    parser.add_argument(
+        "--startup-timeout", type=float, default=300.0, help="seconds the platform may take"
+    )
     args = parser.parse_args()
-    with platform(args.url) as url:
+    with platform(args.url, args.startup_timeout) as url:
         return asyncio.run(measure(url, args))
 
 
