@@ -186,7 +186,7 @@ def test_a_change_answered_202_is_polled_until_its_outcome_a_compensation_shown_
     # The coordinator cannot be made slow from a browser: the gateway's 202 and the change's
     # status are played as docs/api.md "Changes and 202" writes them.
     page.route(
-        re.compile(r".*/goals$"),
+        re.compile(r".*/users/[^/]+/goals$"),
         lambda route: (
             route.fulfill(status=202, json=accepted, headers={"Location": change})
             if route.request.method == "POST"
@@ -274,7 +274,7 @@ def test_a_goal_a_saga_still_holds_shows_saving_until_its_change_is_done(
             }
         )
 
-    page.route(re.compile(r".*/goals$"), goals_list)
+    page.route(re.compile(r".*/users/[^/]+/goals$"), goals_list)
     page.route(f"**/changes/{saga_id}", status)
     page.reload()
     card = goal_card(page, "Workouts: 2 workouts")
