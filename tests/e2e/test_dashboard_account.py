@@ -76,6 +76,8 @@ def test_signing_up_through_the_form_lands_signed_in(
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/app/goals")
     expect(page.get_by_role("link", name="Sign out")).to_be_visible()
+    # The goals page finishes first: the shell shows a late failure of a page left meanwhile.
+    expect(page.locator("#view")).to_have_attribute("data-rendered", "/app/goals")
     page.get_by_role("link", name="Profile").click()
     expect(page.get_by_label("Display name")).to_have_value("Una Upton")
     expect(page.get_by_label("Weight in kg")).to_have_value("64.5")
@@ -158,11 +160,26 @@ def test_signing_out_returns_to_sign_in_and_guards_the_pages(
     assert page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')") is None
     page.goto("/app/profile")
     page.wait_for_url("**/app/sign-in?next=profile")
+    link = page.get_by_role("link", name="Create an account")
+    expect(link).to_have_attribute("href", "/app/sign-up?next=profile")
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/app/profile")
     expect(page.get_by_text(person.email)).to_be_visible()
+
+
+def test_signing_out_without_the_server_still_forgets_the_session(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    person = new_person("offline")
+    register(dashboard.url, person)
+    sign_in(page, dashboard.url, person)
+    page.route("**/users/logout", lambda route: route.abort("connectionrefused"))
+    page.get_by_role("link", name="Sign out").click()
+    page.wait_for_url("**/app/sign-in")
+    assert page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')") is None
+    expect(page.get_by_role("link", name="Sign out")).to_have_count(0)
 
 
 def test_sign_in_goes_only_to_the_apps_own_pages(page: Page, dashboard: DashboardPlatform) -> None:

@@ -23,6 +23,12 @@ export function safeNext(next) {
   return next;
 }
 
+// The other account page keeps where the person was going.
+function withNext(href, ctx) {
+  const next = ctx.query.get("next");
+  return next && safeNext(next) === next ? `${href}?next=${encodeURIComponent(next)}` : href;
+}
+
 /** Sign in with an email and password; the session is stored. */
 export async function logIn(email, password, signal) {
   const answer = await api("/users/login", { method: "POST", body: { email, password }, auth: false, signal });
@@ -61,7 +67,7 @@ function renderSignIn(view, ctx) {
     ctx.navigate(safeNext(ctx.query.get("next")), { replace: true });
   });
   show(view, h("h1", {}, "Sign in"), form,
-    h("p", {}, "New here? ", h("a", { href: "/app/sign-up" }, "Create an account")));
+    h("p", {}, "New here? ", h("a", { href: withNext("/app/sign-up", ctx) }, "Create an account")));
   form.querySelector("input").focus();
 }
 
@@ -91,7 +97,7 @@ function renderSignUp(view, ctx) {
     ctx.navigate(safeNext(ctx.query.get("next")), { replace: true });
   });
   show(view, h("h1", {}, "Sign up"), form,
-    h("p", {}, "Already have an account? ", h("a", { href: "/app/sign-in" }, "Sign in")));
+    h("p", {}, "Already have an account? ", h("a", { href: withNext("/app/sign-in", ctx) }, "Sign in")));
 }
 
 async function renderSignOut(view, ctx) {
