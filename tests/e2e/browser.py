@@ -81,7 +81,7 @@ def running_platform() -> Iterator[DashboardPlatform]:
         supervisor = Supervisor(topology, log_dir=root / "logs")
         supervisor.start_all()
         try:
-            supervisor.wait_ready(timeout=90)
+            supervisor.wait_ready(timeout=180)
             wait_ready(topology.gateway_url)
             yield DashboardPlatform(topology.gateway_url, settings.user_store_url())
         finally:
