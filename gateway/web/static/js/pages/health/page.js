@@ -3,7 +3,7 @@
 import { api } from "../../api.js";
 import * as session from "../../session.js";
 import { errorBox, field, h, num, progress, section } from "../../ui.js";
-import { METRICS, RESOLUTIONS, countText, drawSeries, finerFor, latestDay, metricName, readSeries } from "./series.js";
+import { METRICS, RESOLUTIONS, countText, drawSeries, finerFor, latestDay, metricInText, metricName, readSeries } from "./series.js";
 import { readSleep, sleepView } from "./sleep.js";
 import { readSummary, summaryView, utcDay } from "./summary.js";
 
@@ -131,7 +131,7 @@ class HealthPage {
 
   /** Nothing in the range: point to the latest day there is, or offer the simulator. */
   async showEmpty(signal) {
-    const name = metricName(this.state.metric);
+    const name = metricInText(this.state.metric);
     this.status.replaceChildren(progress("Looking for your latest data…"));
     const latest = await latestDay(this.userId, this.state.metric, signal);
     if (latest) {

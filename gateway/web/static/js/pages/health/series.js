@@ -27,6 +27,12 @@ export function metricName(metric) {
   return METRICS.find(([value]) => value === metric)?.[1] || metric;
 }
 
+/** The metric's name inside a sentence ("heart rate", but "SpO2" and "HRV" as they are). */
+export function metricInText(metric) {
+  const name = metricName(metric);
+  return /[A-Z]{2}/.test(name) ? name : name.toLowerCase();
+}
+
 /** The finer of ``current`` and the finest that suits a range of ``seconds``. */
 export function finerFor(seconds, current) {
   const suits = FINEST.find(([limit]) => seconds <= limit)[1];
@@ -76,18 +82,39 @@ export async function latestDay(userId, metric, signal) {
 }
 
 /** Draw the series in ``box``: real points as a line, imputed ones dashed with marks. */
-export function drawSeries(box, { metric, unit, points }, onZoom) {
-  const values = (keep) => points.map((point) => (keep(point) ? point.value : null));
+export function drawSeries(box, { metric, unit, points, resolution }, onZoom) {
+  const shown = withBreaks(points, resolution);
+  const values = (keep) => shown.map((point) => (point.value !== null && keep(point) ? point.value : null));
   return timeChart(box, {
     title: `${metricName(metric)} (${unit})`,
     unit,
-    times: points.map((point) => Date.parse(point.time) / 1000),
+    times: shown.map((point) => point.at),
     series: [
       { label: "measured", values: values((point) => !point.imputed), color: REAL_COLOR },
       { label: "imputed", values: values((point) => point.imputed), color: IMPUTED_COLOR, dash: [6, 4], points: IMPUTED_COLOR },
     ],
     onZoom,
   });
+}
+
+const BUCKET_SECONDS = { "1m": 60, "1h": 3600, "1d": 86400 };
+
+// The points with a null between two that are further apart than the data's own step, so
+// a gap left unfilled (a watch off the wrist) is drawn as a gap, not as a straight line.
+function withBreaks(points, resolution) {
+  const times = points.map((point) => Date.parse(point.time) / 1000);
+  const limit = resolution === "raw" ? 3 * Math.max(2, median(times)) : 1.5 * BUCKET_SECONDS[resolution];
+  const out = [];
+  points.forEach((point, index) => {
+    if (index && times[index] - times[index - 1] > limit) out.push({ at: (times[index] + times[index - 1]) / 2, value: null });
+    out.push({ ...point, at: times[index] });
+  });
+  return out;
+}
+
+function median(times) {
+  const steps = times.slice(1).map((time, index) => time - times[index]).sort((a, b) => a - b);
+  return steps.length ? steps[Math.floor(steps.length / 2)] : 0;
 }
 
 /** "1,440 points · 12 of 1,440 points imputed", and what truncation left out. */

@@ -5,8 +5,10 @@ import { errorBox, field, h, progress, section } from "../../ui.js";
 import { currentView, distributionView, readCurrent, readDistribution, readRecords, readTimeline, recordsView, timelineView } from "./panels.js";
 
 const RANGES = [["3600", "Last hour"], ["86400", "Last 24 hours"], ["600", "Last 10 minutes"]];
-const SETTLE_MS = 6000; // windows still closing after a change (the idle close is 3 s)
 const DEBOUNCE_MS = 500; // a burst of changes is read once
+const FOLLOW_MS = 5000; // while windows keep coming (no frame while the activity stays)
+const ACTIVE_MS = 30000; // a device whose last window ended this recently is still sending
+const QUIET_LOADS = 3; // loads without a new window before the page stops reading again
 
 /** Render the page in ``view``; returns its cleanup. */
 export async function renderMotion(view, ctx) {
@@ -21,9 +23,18 @@ export async function renderMotion(view, ctx) {
   };
 }
 
+// A form row for the timeline's range (a field not stretched to the section's width).
+function rangeForm(select) {
+  const form = h("form", { "aria-label": "Range of the timeline and distribution" }, select.parentElement);
+  form.addEventListener("submit", (event) => event.preventDefault());
+  return form;
+}
+
 class MotionPage {
   constructor(view, ctx) {
     Object.assign(this, { view, ctx, device: null, devices: [], loads: null, timers: new Set() });
+    this.quiet = QUIET_LOADS; // nothing to follow until a frame or a recent window says so
+    this.lastWindowEnd = null;
   }
 
   build() {
@@ -36,7 +47,7 @@ class MotionPage {
     this.records = h("div", {});
     this.panels = h("div", { class: "motion-panels" },
       section("Current activity", this.now),
-      section("Activity timeline", this.range.parentElement, this.timeline),
+      section("Activity timeline", rangeForm(this.range), this.timeline),
       section("Distribution", this.distribution),
       section("Recent records", this.records));
     this.view.append(h("h1", {}, "Motion"), section("Device", this.picker), this.panels);
@@ -88,7 +99,18 @@ class MotionPage {
     this.panel(this.timeline, "Loading the timeline…", readTimeline(device, span, signal), (s) => timelineView(s, span), signal);
     this.panel(this.distribution, "Loading the distribution…", readDistribution(device, span, signal), distributionView, signal);
     const state = await current;
-    if (state) this.panel(this.records, "Loading the records…", readRecords(device, state.window_end, signal), recordsView, signal);
+    if (!state) return;
+    this.panel(this.records, "Loading the records…", readRecords(device, state.window_end, signal), recordsView, signal);
+    this.follow(state.window_end);
+  }
+
+  // Read again while windows keep coming: a replayed recording's windows end in the past,
+  // and a phone that stays walking sends no frame, yet its timeline grows.
+  follow(windowEnd) {
+    this.quiet = windowEnd === this.lastWindowEnd ? this.quiet + 1 : 0;
+    this.lastWindowEnd = windowEnd;
+    const recent = windowEnd && Date.now() - Date.parse(windowEnd) < ACTIVE_MS;
+    if (recent || this.quiet < QUIET_LOADS) this.later(() => this.loadPanels(), FOLLOW_MS, "follow");
   }
 
   /** Show ``work``'s answer through ``render`` in ``box`` (progress first, an error as a sentence). */
@@ -113,13 +135,14 @@ class MotionPage {
   heard(frame) {
     if (frame?.type !== "activity_changed") return;
     if (!this.devices.some((device) => device.device_id === frame.device_id)) {
-      if (!this.device) this.later(() => this.loadDevices(frame.device_id), 0);
+      // A phone new to the list: list it (and show it if none was shown yet).
+      this.later(() => this.loadDevices(this.device || frame.device_id), DEBOUNCE_MS);
       return;
     }
     if (frame.device_id !== this.device) return;
     this.now.replaceChildren(...currentView(frame));
+    this.quiet = 0;
     this.later(() => this.loadPanels(), DEBOUNCE_MS, "refresh");
-    this.later(() => this.loadPanels(), SETTLE_MS, "settle");
   }
 
   // One pending timer per purpose: a burst of frames restarts it.

@@ -119,7 +119,10 @@ function legend() {
 /** Seconds per activity as bars. */
 export function distributionView(seconds) {
   const rows = ACTIVITIES.map(([value, label]) => ({ label, value: seconds[value] || 0 }));
-  return barChart("Time per activity", rows.every((row) => !row.value) ? [] : rows, duration);
+  const chart = barChart("Time per activity", rows.every((row) => !row.value) ? [] : rows, duration);
+  // The timeline's colours, not the chart's by position: one colour means one activity.
+  chart.querySelectorAll(".bar").forEach((bar, index) => (bar.className = `bar act-${ACTIVITIES[index][0]}`));
+  return chart;
 }
 
 /** The newest records as a table. */
