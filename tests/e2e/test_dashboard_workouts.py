@@ -126,3 +126,28 @@ def test_the_workouts_page_passes_axe_and_fits_a_phone(
     page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "workouts-phone")
+
+
+def test_the_weekly_chart_counts_iso_8601_weeks_the_last_eight_up_to_this_one(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    page.goto("/app/sign-in")
+    weeks = page.evaluate(
+        """async () => {
+            const stats = await import("/app/js/pages/workouts/stats.js");
+            const at = (y, m, d) => new Date(y, m - 1, d, 12);
+            const workout = (y, m, d, minutes) =>
+                ({start_time: at(y, m, d).toISOString(), duration: minutes * 60});
+            const rows = stats.perWeek([workout(2021, 1, 3, 30), workout(2021, 1, 4, 15),
+                                        workout(2020, 11, 1, 99)], at(2021, 1, 6));
+            return {first: stats.isoWeek(at(2021, 1, 3)),
+                    monday: stats.isoWeek(at(2021, 1, 4)),
+                    lastOf2024: stats.isoWeek(at(2024, 12, 30)),
+                    count: rows.length, values: rows.map((row) => row.value)};
+        }"""
+    )
+    assert weeks["first"] == 53  # Sunday 3 January 2021 ends ISO week 53 of 2020
+    assert weeks["monday"] == 1
+    assert weeks["lastOf2024"] == 1  # Monday 30 December 2024 starts week 1 of 2025
+    assert weeks["count"] == 8
+    assert weeks["values"] == [0, 0, 0, 0, 0, 0, 30, 15]  # 1 November 2020 is nine weeks back
