@@ -135,6 +135,19 @@ def _both_in(host: Member, guest: Member, url: str) -> None:
     expect(_people(host.page)).to_contain_text(guest.label, timeout=LIVE_TIMEOUT)
 
 
+def _both_in_new_session(host: Member, guest: Member, title: str) -> None:
+    """A starts a session, B opens it, and each sees the other there."""
+    _both_in(host, guest, _start_session(host, title))
+
+
+def _drop_and_stay_away(member: Member) -> None:
+    """Close the member's socket (the page's test hook) with the network offline, so the
+    page keeps trying to rejoin and cannot until the network is back."""
+    member.context.set_offline(True)
+    member.page.evaluate("window.__liveSocket.socket.close(4000)")
+    expect(member.page.locator(".live-status")).to_have_text("Reconnecting…")
+
+
 def test_two_people_see_each_other_chat_vote_and_see_the_end(pair: tuple[Member, Member]) -> None:
     """Presence both ways, chat both ways, a live tally, an exercise update, the end at B."""
     host, guest = pair
@@ -147,7 +160,8 @@ def test_two_people_see_each_other_chat_vote_and_see_the_end(pair: tuple[Member,
     _say(host.page, "Welcome, <b>everyone</b>!")
     expect(_chat(guest.page)).to_contain_text("Welcome, <b>everyone</b>!", timeout=LIVE_TIMEOUT)
     expect(_chat(guest.page).locator("b")).to_have_count(0)  # text, never markup
-    _say(guest.page, "Ready when you are")
+    guest.page.get_by_label("Message", exact=True).fill("Ready when you are")
+    guest.page.get_by_label("Message", exact=True).press("Enter")  # Enter sends
     expect(_chat(host.page)).to_contain_text("Ready when you are", timeout=LIVE_TIMEOUT)
     expect(_chat(host.page)).to_contain_text(guest.label)
 
@@ -184,7 +198,7 @@ def test_two_people_see_each_other_chat_vote_and_see_the_end(pair: tuple[Member,
     expect(summary).to_contain_text("Lunges: 1 vote")
     for page in (host.page, guest.page):
         shown = page.locator("main").inner_text()
-        assert "[object" not in shown and "null" not in shown and "undefined" not in shown
+        assert not [word for word in ("[object", "null", "undefined") if word in shown]
     screenshot(guest.page, "live-session-ended")
 
 
@@ -193,14 +207,11 @@ def test_a_dropped_connection_rejoins_with_every_missed_message_once_in_order(
 ) -> None:
     """B's socket drops while A sends three messages; B rejoins and shows each once, in order."""
     host, guest = pair
-    url = _start_session(host, unique("Recovery run "))
-    _both_in(host, guest, url)
+    _both_in_new_session(host, guest, unique("Recovery run "))
     _say(host.page, "before the drop")
     expect(_chat(guest.page)).to_contain_text("before the drop", timeout=LIVE_TIMEOUT)
 
-    guest.context.set_offline(True)  # no rejoin until the three messages are sent
-    guest.page.evaluate("window.__liveSocket.socket.close(4000)")
-    expect(guest.page.locator(".live-status")).to_have_text("Reconnecting…")
+    _drop_and_stay_away(guest)  # no rejoin until the three messages are sent
     missed = [f"missed {n} {unique()}" for n in range(1, 4)]
     for text in missed:
         _say(host.page, text)
@@ -221,11 +232,8 @@ def test_a_session_that_ended_while_one_was_away_shows_as_ended_when_he_is_back(
 ) -> None:
     """B's rejoin is refused once the session has ended: B's page says it ended instead."""
     host, guest = pair
-    url = _start_session(host, unique("Short class "))
-    _both_in(host, guest, url)
-    guest.context.set_offline(True)
-    guest.page.evaluate("window.__liveSocket.socket.close(4000)")
-    expect(guest.page.locator(".live-status")).to_have_text("Reconnecting…")
+    _both_in_new_session(host, guest, unique("Short class "))
+    _drop_and_stay_away(guest)
     host.page.get_by_role("button", name="End session").click()
     expect(host.page.locator(".live-status")).to_have_text("This session has ended.")
     guest.context.set_offline(False)
@@ -250,8 +258,7 @@ def test_a_chat_message_over_the_limit_is_refused_with_a_sentence(
 ) -> None:
     """1,001 characters are not sent; the sender reads why, the other sees nothing."""
     host, guest = pair
-    url = _start_session(host, unique("Limits "))
-    _both_in(host, guest, url)
+    _both_in_new_session(host, guest, unique("Limits "))
     host.page.get_by_label("Message", exact=True).fill("x" * 1001)
     host.page.get_by_role("button", name="Send").click()
     expect(host.page.get_by_role("alert")).to_contain_text("at most 1,000 characters")
@@ -278,8 +285,7 @@ def test_the_live_pages_pass_axe_and_fit_a_phone(axe_pair: tuple[Member, Member]
     """No serious accessibility violations, screenshots, no sideways scrolling at 390 px."""
     host, guest = axe_pair
     title = unique("Yoga flow ")
-    url = _start_session(host, title)
-    _both_in(host, guest, url)
+    _both_in_new_session(host, guest, title)
     _say(host.page, "Breathe in, breathe out")
     host.page.get_by_label("Question", exact=True).fill("Longer holds?")
     host.page.get_by_label("Options (one per line)", exact=True).fill("Yes\nNo")
