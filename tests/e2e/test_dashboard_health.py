@@ -116,6 +116,17 @@ def shown_query(page: Page, resolution: str) -> dict[str, str]:
     return {**query, "fill": "none" if resolution == "raw" else "linear"}
 
 
+def drag_across(page: Page, start: float, end: float) -> None:
+    """Drag over the chart from ``start`` to ``end`` (fractions of its width), as to zoom."""
+    area = page.locator(".u-over").bounding_box()
+    assert area is not None
+    y = area["y"] + area["height"] / 2
+    page.mouse.move(area["x"] + area["width"] * start, y)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * end, y, steps=5)
+    page.mouse.up()
+
+
 def number(value: int) -> str:
     """A count as the page writes it (en-US grouping)."""
     return f"{value:,}"
@@ -141,6 +152,15 @@ def test_the_health_page_marks_and_counts_imputed_points_and_shows_the_night_pos
     expect(imputed_text).to_have_text(f"{number(imputed)} of {number(len(points))} points imputed")
     expect(page.locator("figure.chart canvas").first).to_be_visible()
     expect(page.locator(".u-legend").get_by_text("imputed")).to_be_visible()
+    assert serious_violations(page) == []
+    screenshot(page, "health")
+
+    drag_across(page, 0.5, 0.55)  # about 70 minutes of the day: read again raw
+    expect(page.get_by_label("Resolution")).to_have_value("raw")
+    page.get_by_role("button", name="Reset zoom").click()
+    expect(page.get_by_label("Resolution")).to_have_value("1m")
+    expect(imputed_text).to_have_text(f"{number(imputed)} of {number(len(points))} points imputed")
+    expect(page.get_by_role("button", name="Reset zoom")).to_be_hidden()
 
     page.get_by_label("Resolution").select_option("raw")
     raw = account.series(shown_query(page, "raw"))
@@ -161,8 +181,6 @@ def test_the_health_page_marks_and_counts_imputed_points_and_shows_the_night_pos
         page.get_by_role("img", name=re.compile(f"^Night of {night}: Deep 90 min"))
     ).to_be_visible()
 
-    assert serious_violations(page) == []
-    screenshot(page, "health")
     page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     expect(page.locator("figure.chart canvas").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
