@@ -5,7 +5,7 @@ Against a running platform (``make run``: http://127.0.0.1:8000), signed in as a
 workouts, a walk replayed from a real phone recording, and a live session where a second
 demo user chats and opens a poll, then saves one PNG per page, 1280x800, to
 docs/images/dashboard/. The watch-log and operations pages need the analyst and admin
-roles: grant them first (docs/dashboard.md, "Roles").
+roles: grant them to the third demo user first (docs/dashboard.md, "Roles").
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ WALK = ROOT / "tests" / "data" / "motion" / "stm32" / "walking" / "walking_16_26
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 MAX_HEIGHT = 1400
 SIGNED_OUT = ("sign-in", "sign-up")
-SIGNED_IN = ("goals", "workouts", "sessions", "health", "motion", "profile")
-OPERATOR = ("watch-logs", "operations")
+SIGNED_IN = ("goals", "workouts", "health", "motion", "profile")
 GUEST_FRAMES = (
     {"type": "chat_message", "message": "Morning! Warming up now."},
     {"type": "exercise_update", "exercise": "rowing", "reps": 120, "heart_rate": 132},
@@ -99,6 +98,46 @@ def a_walk(api: Api, device: str = "demo-phone") -> None:
         api.call("POST", "/sensor-data", body)
 
 
+def a_day_of_watch_logs(api: Api) -> None:
+    """Half-hourly samples of the last 20 hours from a watch."""
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    logs = [watch_sample(now - datetime.timedelta(minutes=30 * n), n) for n in range(40)]
+    api.call("POST", "/watch-logs", {"logs": logs})
+
+
+def watch_sample(at: datetime.datetime, n: int) -> dict[str, Any]:
+    """One half-hour watch sample: walking, running or resting in turn."""
+    activity = ("walking", "running", "rest")[n % 3]
+    steps = {"walking": 900 + 40 * n, "running": 2400 + 30 * n, "rest": 40}[activity]
+    return {
+        "message_id": f"docs-watch:{at.strftime('%Y%m%d%H%M')}",
+        "device_id": "docs-watch",
+        "device_model": "Forerunner 265",
+        "firmware": "20.26",
+        "timestamp": at.isoformat(),
+        "activity": activity,
+        "duration_s": 1800,
+        "steps": steps,
+        "heart_rate": {"walking": 98, "running": 148, "rest": 64}[activity],
+        "calories": steps * 0.04,
+        "distance_m": steps * 0.78,
+        "floors": n % 4,
+        "battery": 90 - n,
+    }
+
+
+def operator_pages(page: Page, url: str, host: Api, out: Path) -> list[Path]:
+    """Watch logs (the host's last day, charted) and operations, as an analyst and admin."""
+    page.goto(f"{url}/app/watch-logs?user={host.user_id}")
+    page.wait_for_function(RENDERED)
+    page.get_by_label("Page size").select_option("10")  # the charts stay on the image
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("figure").filter(has_text="Steps per hour").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(800)
+    return [save(page, out / "watch-logs.png"), capture(page, url, "operations", "operations", out)]
+
+
 def capture(page: Page, url: str, path: str, name: str, out: Path) -> Path:
     """Open ``path``, wait until it has rendered and loaded, save its PNG."""
     page.goto(f"{url}/app/{path}")
@@ -158,6 +197,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=Path, default=accounts_path(ROOT / ".run"))
     parser.add_argument("--user", default="demo1", help="the demo user signed in")
     parser.add_argument("--guest", default="demo2", help="the demo user who joins the session")
+    parser.add_argument(
+        "--operator", default="demo3", help="the demo user granted analyst and admin"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     person = demo_person(args.accounts, args.user)
@@ -165,14 +207,18 @@ def main() -> None:
     some_goals(host)
     some_workouts(host)
     a_walk(host)
+    a_day_of_watch_logs(host)
     args.out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_context(viewport=VIEWPORT).new_page()
         shots = [capture(page, args.url, name, name, args.out) for name in SIGNED_OUT]
         sign_in(page, args.url, person)
-        shots += [capture(page, args.url, name, name, args.out) for name in SIGNED_IN + OPERATOR]
+        shots += [capture(page, args.url, name, name, args.out) for name in SIGNED_IN]
         shots += live_room(page, args.url, host, guest, args.out)
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        sign_in(page, args.url, demo_person(args.accounts, args.operator))
+        shots += operator_pages(page, args.url, host, args.out)
         browser.close()
     for shot in shots:
         print(f"{shot}: {shot.stat().st_size // 1000} kB")
