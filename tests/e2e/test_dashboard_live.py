@@ -281,6 +281,31 @@ def test_sending_too_fast_is_explained_in_words(pair: tuple[Member, Member]) -> 
     assert "{" not in host.page.get_by_role("alert").inner_text()
 
 
+def test_one_who_keeps_flooding_is_disconnected_and_can_join_again(
+    page: Page, dashboard: DashboardPlatform
+) -> None:
+    """Past twice the burst the gateway closes the socket (1008); the page says why and rejoins."""
+    person = new_person("livef")
+    register(dashboard.url, person)
+    sign_in(page, dashboard.url, person)
+    page.goto("/app/sessions")
+    page.get_by_label("Title", exact=True).fill(unique("Flood "))
+    page.get_by_role("button", name="Start session").click()
+    _expect_connected(page)
+    page.evaluate(
+        """() => { for (let i = 0; i < 80; i++)
+            window.__liveSocket.send({type: "chat_message", message: `flood ${i}`}); }"""
+    )
+    expect(page.get_by_role("alert")).to_contain_text("sending too many messages too fast")
+    expect(page.locator(".live-status")).to_have_text("Disconnected")
+    page.get_by_role("button", name="Join again").click()
+    _expect_connected(page)
+    _say(page, "calm again")
+    expect(_chat(page)).to_contain_text("calm again", timeout=LIVE_TIMEOUT)
+    texts = _chat_texts(page)
+    assert len(texts) == len(set(texts))  # the rejoin's replay showed nothing twice
+
+
 def test_the_live_pages_pass_axe_and_fit_a_phone(axe_pair: tuple[Member, Member]) -> None:
     """No serious accessibility violations, screenshots, no sideways scrolling at 390 px."""
     host, guest = axe_pair
