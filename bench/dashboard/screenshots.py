@@ -168,6 +168,13 @@ def participant(url: str, api: Api, session_id: str) -> Iterator[ClientConnectio
         yield ws
 
 
+def vote(ws: ClientConnection, option: int) -> None:
+    """Vote in the poll this participant just opened (a live tally on the page)."""
+    while (frame := json.loads(ws.recv(timeout=10)))["type"] != "start_poll":
+        pass
+    ws.send(json.dumps({"type": "vote", "poll_id": frame["poll_id"], "option": option}))
+
+
 def live_room(page: Page, url: str, host: Api, guest: Api, out: Path) -> list[Path]:
     """A session of the host's with the guest chatting and a poll open; list and room."""
     session = host.call(
@@ -179,6 +186,7 @@ def live_room(page: Page, url: str, host: Api, guest: Api, out: Path) -> list[Pa
     with participant(url, guest, session["session_id"]) as ws:
         for frame in GUEST_FRAMES:
             ws.send(json.dumps(frame))
+        vote(ws, option=0)
         page.get_by_role("textbox", name="Message").fill("Good morning, 20 minutes steady first.")
         page.get_by_role("button", name="Send").click()
         page.get_by_text("Intervals or steady?").wait_for()
