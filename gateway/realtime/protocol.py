@@ -75,7 +75,7 @@ def _origin_allowed(origin: str, host: str | None, origins: list[str]) -> bool:
     Comparing the Origin's host:port with the Host header keeps cross-site pages out
     (their Origin names their own site) whatever port or TLS proxy the gateway is behind.
     """
-    return origin in origins or (host is not None and urlsplit(origin).netloc == host)
+    return origin in origins or (bool(host) and urlsplit(origin).netloc == host)
 
 
 async def authorize(websocket: WebSocket, origins: list[str]) -> tuple[str, str | None] | None:

@@ -74,6 +74,8 @@ def test_only_a_listed_origin_itself_is_allowed_not_a_lookalike(origin: str) -> 
 def test_without_a_host_header_only_listed_origins_are_allowed() -> None:
     assert not _origin_allowed("http://127.0.0.1:8000", None, [])
     assert not _origin_allowed("null", None, [])
+    assert not _origin_allowed("null", "", [])
+    assert not _origin_allowed("http://127.0.0.1:8000", "", [])
     assert _origin_allowed("http://127.0.0.1:8000", None, ["http://127.0.0.1:8000"])
 
 

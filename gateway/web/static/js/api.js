@@ -123,6 +123,9 @@ export function humanMessage(error) {
 // The API's messages name fields the way the JSON does ("body.target_value: ..."):
 // keep the reason, drop the request-part prefix, and start with a capital.
 function readable(message) {
-  const text = String(message).replace(/\b(body|query|path)\./g, "").replace(/_/g, " ");
+  const text = String(message)
+    .replace(/String should match pattern '.*'/, "is not in the expected form")
+    .replace(/\b(body|query|path)\./g, "")
+    .replace(/_/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -53,7 +53,9 @@ async function route() {
     if (leaving?.controller === controller) leaving.cleanup = cleanup || null;
     else cleanup?.();
   } catch (error) {
-    if (error?.name !== "AbortError" && !view.querySelector("[role=alert]")) show(view, errorBox(error));
+    console.error(error);
+    const current = leaving?.controller === controller; // not a page the user already left
+    if (current && error?.name !== "AbortError" && !view.querySelector("[role=alert]")) show(view, errorBox(error));
   }
   markRendered();
 }
@@ -99,6 +101,7 @@ document.addEventListener("click", (event) => {
   if (url.origin !== location.origin || !url.pathname.startsWith(BASE) || url.pathname.includes(".")) return;
   event.preventDefault();
   document.getElementById("nav").classList.remove("open");
+  document.getElementById("menu").setAttribute("aria-expanded", "false");
   navigate(url.pathname.slice(BASE.length) + url.search);
 });
 

@@ -20,7 +20,7 @@ export function h(tag, attrs = {}, ...children) {
 
 /** Replace what ``container`` shows. */
 export function show(container, ...children) {
-  container.replaceChildren(...children.flat());
+  container.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
 }
 
 /** A progress message for a load under way. */
