@@ -14,9 +14,9 @@ const QUIET_LOADS = 3; // loads without a new window before the page stops readi
 export async function renderMotion(view, ctx) {
   const page = new MotionPage(view, ctx);
   page.build();
-  await page.loadDevices(ctx.query.get("device"));
   const listener = (event) => page.heard(event.detail);
-  window.addEventListener("notification", listener);
+  window.addEventListener("notification", listener); // before the first load: no change missed
+  await page.loadDevices(ctx.query.get("device"));
   return () => {
     window.removeEventListener("notification", listener);
     page.close();
@@ -39,7 +39,7 @@ class MotionPage {
 
   build() {
     this.picker = h("div", { class: "motion-picker" });
-    this.range = field("Timeline of", { name: "range" }, RANGES).querySelector("select");
+    this.range = field("Timeline and distribution of", { name: "range" }, RANGES).querySelector("select");
     this.range.addEventListener("change", () => this.loadPanels());
     this.now = h("div", { class: "motion-state", "aria-live": "polite", "aria-atomic": "true" });
     this.timeline = h("div", {});
