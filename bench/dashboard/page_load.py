@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from playwright.async_api import Browser
@@ -36,6 +36,7 @@ class Load:
     heading: str
     path: str
     files: tuple[Resource, ...]
+    busy_ms: float = 0.0  # the renderer's main-thread task time (CDP TaskDuration)
 
 
 async def cold_load(browser: Browser, url: str, path: str, init_script: str | None) -> Load:
@@ -45,11 +46,15 @@ async def cold_load(browser: Browser, url: str, path: str, init_script: str | No
         if init_script:
             await context.add_init_script(init_script)
         page = await context.new_page()
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Performance.enable")
         await page.goto(url + path, wait_until="load", timeout=30_000)
         if init_script:
             await page.wait_for_function(RENDERED, timeout=30_000)
         await page.wait_for_load_state("networkidle", timeout=30_000)
-        return as_load(await page.evaluate(TIMINGS))
+        metrics = (await cdp.send("Performance.getMetrics"))["metrics"]
+        busy = next(m["value"] for m in metrics if m["name"] == "TaskDuration") * 1000
+        return replace(as_load(await page.evaluate(TIMINGS)), busy_ms=busy)
     finally:
         await context.close()
 

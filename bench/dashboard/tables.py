@@ -34,10 +34,11 @@ def print_loads(main: list[Load], baseline: list[Load]) -> None:
     headings = Counter(f"{load.path} '{load.heading}'" for load in main)
     print(f"First render, ms from navigation start, median (min-max); shown: {dict(headings)}")
     columns = ("page", "HTML+JS+CSS in", "first API call", "DOMContentLoaded", "load")
-    print(table_row(*columns, "page-rendered"))
-    print(table_row(*["---"] * (len(columns) + 1)))
-    print(table_row(MAIN_PAGE, *phases(main), *timings(main), spread(rendered)))
-    print(table_row(f"{BASELINE_PAGE} (baseline)", "-", "-", *timings(baseline), "-"))
+    print(table_row(*columns, "page-rendered", "renderer busy"))
+    print(table_row(*["---"] * (len(columns) + 2)))
+    print(table_row(MAIN_PAGE, *phases(main), *timings(main), spread(rendered), busy(main)))
+    row = (f"{BASELINE_PAGE} (baseline)", "-", "-", *timings(baseline), "-", busy(baseline))
+    print(table_row(*row))
     floor = statistics.median(load.load for load in baseline) if baseline else 0.0
     middle = statistics.median(rendered) if rendered else float("inf")
     print(
@@ -51,6 +52,11 @@ def phases(loads: list[Load]) -> tuple[str, str]:
     """When the page's own files were all in, and when its first API call left."""
     calls = [at for at in (first_call(load.files) for load in loads) if at is not None]
     return spread([scripts_done(load.files) for load in loads]), spread(calls)
+
+
+def busy(loads: list[Load]) -> str:
+    """The renderer's main-thread time of ``loads`` (CPU it needed, whatever the wait)."""
+    return spread([load.busy_ms for load in loads])
 
 
 def timings(loads: list[Load]) -> tuple[str, str]:
