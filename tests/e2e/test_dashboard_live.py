@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.e2e.browser import (
     PHONE,
@@ -27,7 +27,6 @@ from tests.e2e.browser import (
 )
 
 LIVE_TIMEOUT = 20_000
-PHONE_SIZE = ViewportSize(width=PHONE["width"], height=PHONE["height"])
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,8 @@ class Member:
         return f"Member {self.user_id[:8]}"
 
 
-def _member(
-    chromium: Browser, dashboard: DashboardPlatform, prefix: str, *, bypass_csp: bool = False
-) -> Member:
-    context = chromium.new_context(
-        base_url=dashboard.url, viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp
-    )
+def _member(chromium: Browser, dashboard: DashboardPlatform, prefix: str) -> Member:
+    context = chromium.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     person = new_person(prefix)
     answer = register(dashboard.url, person)
@@ -62,11 +57,9 @@ def _member(
 
 
 @contextmanager
-def _pair(
-    chromium: Browser, dashboard: DashboardPlatform, *, bypass_csp: bool = False
-) -> Iterator[tuple[Member, Member]]:
-    host = _member(chromium, dashboard, "livea", bypass_csp=bypass_csp)
-    guest = _member(chromium, dashboard, "liveb", bypass_csp=bypass_csp)
+def _pair(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[tuple[Member, Member]]:
+    host = _member(chromium, dashboard, "livea")
+    guest = _member(chromium, dashboard, "liveb")
     try:
         yield host, guest
         assert host.page_errors == guest.page_errors == []  # no script failed on the way
@@ -79,14 +72,6 @@ def _pair(
 def pair(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[tuple[Member, Member]]:
     """A (who will host) and B, each signed in in a browser of his own."""
     with _pair(chromium, dashboard) as both:
-        yield both
-
-
-@pytest.fixture
-def axe_pair(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[tuple[Member, Member]]:
-    """The pair, in browsers that let browser.serious_violations add axe as an inline script
-    (the dashboard's CSP refuses it; every other test here runs under the CSP)."""
-    with _pair(chromium, dashboard, bypass_csp=True) as both:
         yield both
 
 
@@ -306,9 +291,9 @@ def test_one_who_keeps_flooding_is_disconnected_and_can_join_again(
     assert len(texts) == len(set(texts))  # the rejoin's replay showed nothing twice
 
 
-def test_the_live_pages_pass_axe_and_fit_a_phone(axe_pair: tuple[Member, Member]) -> None:
+def test_the_live_pages_pass_axe_and_fit_a_phone(pair: tuple[Member, Member]) -> None:
     """No serious accessibility violations, screenshots, no sideways scrolling at 390 px."""
-    host, guest = axe_pair
+    host, guest = pair
     title = unique("Yoga flow ")
     _both_in_new_session(host, guest, title)
     _say(host.page, "Breathe in, breathe out")
@@ -323,12 +308,12 @@ def test_the_live_pages_pass_axe_and_fit_a_phone(axe_pair: tuple[Member, Member]
     ).to_contain_text("1 vote", timeout=LIVE_TIMEOUT)
     assert serious_violations(host.page) == []
     screenshot(host.page, "live-session")
-    host.page.set_viewport_size(PHONE_SIZE)
+    host.page.set_viewport_size(PHONE)
     assert host.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     guest.page.goto("/app/sessions")
     expect(guest.page.get_by_role("link", name=title)).to_be_visible()
     assert serious_violations(guest.page) == []
     screenshot(guest.page, "live-sessions")
-    guest.page.set_viewport_size(PHONE_SIZE)
+    guest.page.set_viewport_size(PHONE)
     assert guest.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
