@@ -14,7 +14,6 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import (
-    AXE,
     PHONE,
     ROOT,
     DashboardPlatform,
@@ -22,6 +21,7 @@ from tests.e2e.browser import (
     new_person,
     register,
     screenshot,
+    serious_violations,
     sign_in,
 )
 
@@ -79,22 +79,6 @@ def local_input(page: Page, hours_ago: float) -> str:
         hours_ago,
     )
     return value
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations, axe loaded through the DevTools protocol.
-
-    browser.serious_violations adds axe as an inline <script>, which the dashboard's CSP
-    (script-src 'self') refuses; an evaluated script is not subject to it.
-    """
-    page.evaluate(AXE.read_text() + "\n;undefined")
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-            .filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => ({id: v.id, impact: v.impact, help: v.help,
-                          nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5)}))"""
-    )
-    return found
 
 
 def fits_a_phone(page: Page) -> bool:
