@@ -2,8 +2,9 @@
 
 Playwright's own browser download cannot work here: it drives /usr/bin/chromium through
 ``executable_path``. Screenshots go to .run/test-artifacts/dashboard (not committed), or
-to $DASHBOARD_SCREENSHOTS. DASHBOARD_URL (with DASHBOARD_USER_DATABASE_URL, for admin
-grants) points the tests at a platform already running, for quick rounds while developing.
+to $DASHBOARD_SCREENSHOTS. DASHBOARD_URL with DASHBOARD_DATA_DIR (that launcher's
+LOCAL_DATA_DIR, for role grants and ETL runs) points the tests at a platform already
+running, for quick rounds while developing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize
 
-from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
+from deploy.local import (
+    LocalSettings,
+    Supervisor,
+    Topology,
+    build_topology,
+    prepare,
+    settings_on_free_ports,
+)
 from tests.helpers import server_reachable_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,34 +63,37 @@ ONE_ADDRESS_LIMITS = {
 
 @dataclass
 class DashboardPlatform:
-    """The running platform: its gateway's URL and how to reach its user database."""
+    """The running platform: its gateway's URL and the launcher's topology of it."""
 
     url: str
-    user_database_url: str
+    topology: Topology
 
     def grant(self, role: str, email: str) -> None:
         """Grant ``role`` as an operator does (it reaches the token at the next sign-in)."""
+        database = {"USER_DATABASE_URL": self.topology.settings.user_store_url()}
+        self._run(["-m", "services.user", "roles", "grant", role, "--email", email], database)
+
+    def run_etl(self, day: str) -> None:
+        """One ETL run over ``day`` (YYYY-MM-DD) into the platform's warehouse."""
+        etl = next(spec for spec in self.topology.specs if spec.name == "etl")
+        self._run(["-m", "etl", "run", "--date", day, "--no-progress"], etl.env)
+
+    def _run(self, args: list[str], env: dict[str, str]) -> None:
         subprocess.run(
-            [sys.executable, "-m", "services.user", "roles", "grant", role, "--email", email],
-            env={**os.environ, "USER_DATABASE_URL": self.user_database_url},
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+            [sys.executable, *args], env={**os.environ, **env}, cwd=ROOT,
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
 
 
 @contextmanager
 def running_platform() -> Iterator[DashboardPlatform]:
     """The launcher's platform on free ports (one instance of each service), or $DASHBOARD_URL."""
     if os.environ.get("DASHBOARD_URL"):
-        yield DashboardPlatform(
-            os.environ["DASHBOARD_URL"], os.environ["DASHBOARD_USER_DATABASE_URL"]
-        )
+        settings = LocalSettings(data_dir=Path(os.environ["DASHBOARD_DATA_DIR"]))
+        yield DashboardPlatform(os.environ["DASHBOARD_URL"], build_topology(settings))
         return
     with server_reachable_dir("e2e-dashboard-") as root:
-        settings = settings_on_free_ports(root / "data", instances=1)
-        topology = build_topology(settings)
+        topology = build_topology(settings_on_free_ports(root / "data", instances=1))
         for spec in topology.specs:
             if spec.name.startswith("gateway"):
                 spec.env.update(ONE_ADDRESS_LIMITS)
@@ -92,7 +103,7 @@ def running_platform() -> Iterator[DashboardPlatform]:
         try:
             supervisor.wait_ready(timeout=180)
             wait_ready(topology.gateway_url)
-            yield DashboardPlatform(topology.gateway_url, settings.user_store_url())
+            yield DashboardPlatform(topology.gateway_url, topology)
         finally:
             supervisor.stop_all()
 

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,6 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import (
     PHONE,
-    ROOT,
     DashboardPlatform,
     Person,
     new_person,
@@ -200,7 +196,7 @@ def test_an_admin_sees_upstream_breakers_a_saga_with_its_steps_and_the_etl_runs(
 ) -> None:
     admin, login = operator(dashboard, "admin")
     create_goal(dashboard.url, login)
-    ran_etl = run_etl(dashboard)
+    dashboard.run_etl(datetime.now(UTC).date().isoformat())
     sign_in(page, dashboard.url, admin)
     page.goto(f"{dashboard.url}/app/operations")
 
@@ -218,11 +214,8 @@ def test_an_admin_sees_upstream_breakers_a_saga_with_its_steps_and_the_etl_runs(
     expect(sagas.get_by_role("table", name="steps and events")).to_be_visible()
     etl = page.get_by_role("region", name="ETL runs and reconciliation")
     expect(etl).to_contain_text("Rows in quarantine now")
-    if ran_etl:
-        expect(etl.get_by_role("table", name="ETL runs")).to_contain_text("succeeded")
-        expect(etl.get_by_role("table", name="ETL runs")).to_contain_text("passed")
-    else:
-        expect(etl).to_contain_text("No ETL run yet")
+    expect(etl.get_by_role("table", name="ETL runs")).to_contain_text("succeeded")
+    expect(etl.get_by_role("table", name="ETL runs")).to_contain_text("passed")
     assert serious_violations(page) == []
     screenshot(page, "operations")
     assert fits_a_phone(page)
@@ -254,44 +247,3 @@ def create_goal(url: str, login: dict[str, Any]) -> None:
         timeout=30,
     )
     assert answer.status_code in (201, 202), answer.text
-
-
-def run_etl(dashboard: DashboardPlatform) -> bool:
-    """One ETL run over today into the platform's warehouse, if the test can reach it."""
-    warehouse = warehouse_url(dashboard)
-    if not warehouse or not dashboard.user_database_url.startswith("sqlite:///"):
-        return False
-    data = Path(dashboard.user_database_url.removeprefix("sqlite:///")).parent
-    env = {
-        **os.environ,
-        "ETL_WAREHOUSE_URL": warehouse,
-        "ETL_USER_DATABASE_URL": dashboard.user_database_url,
-        "ETL_ACTIVITY_DATABASE_URL": f"sqlite:///{data / 'activity.db'}",
-        "ETL_HEALTH_DATABASE_URL": "",
-    }
-    today = datetime.now(UTC).date().isoformat()
-    subprocess.run(
-        [sys.executable, "-m", "etl", "run", "--date", today, "--no-progress"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return True
-
-
-def warehouse_url(dashboard: DashboardPlatform) -> str:
-    """The platform's warehouse: said, or the launcher's embedded one beside its data."""
-    said = str(
-        getattr(dashboard, "warehouse_url", "") or os.environ.get("DASHBOARD_WAREHOUSE_URL", "")
-    )
-    if said or not dashboard.user_database_url.startswith("sqlite:///"):
-        return said
-    data = Path(dashboard.user_database_url.removeprefix("sqlite:///")).parent
-    pid = data / "warehouse" / "postmaster.pid"
-    if not pid.exists():
-        return ""
-    # postmaster.pid: pid, data directory, start time, port, socket directory, address...
-    lines = pid.read_text().splitlines()
-    return f"postgresql://postgres@{lines[5].split()[0]}:{lines[3]}/postgres"

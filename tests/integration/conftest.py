@@ -9,6 +9,7 @@ import pytest
 
 from deploy.pg_formation import Formation
 from tests.helpers import KeyFiles, ServiceCerts
+from tests.integration.etl_world import new_warehouse_url
 from tests.integration.live_cluster import Cluster, running_cluster
 from tests.integration.pg_cluster import running_formation
 from tests.integration.platform import Platform, sqlite_platform
@@ -35,10 +36,17 @@ async def health_platform(
     service_certs: ServiceCerts,
     redis_server: str,
     postgres_url: str,
+    postgres_server: str,
 ) -> AsyncIterator[Platform]:
-    """``platform`` with the health-metrics service too, on a fresh PostgreSQL database."""
+    """``platform`` with the health-metrics service too, on a fresh PostgreSQL database,
+    and a migrated warehouse for the ETL-runs route."""
     async with sqlite_platform(
-        tmp_path, jwt_keys, redis_server, certs=service_certs, health_database_url=postgres_url
+        tmp_path,
+        jwt_keys,
+        redis_server,
+        certs=service_certs,
+        health_database_url=postgres_url,
+        warehouse_url=new_warehouse_url(postgres_server),
     ) as running:
         yield running
 

@@ -154,11 +154,16 @@ class EtlWorld:
         return days_interval(first, last)
 
 
-def new_warehouse(server_url: str) -> Warehouse:
-    """Another empty, migrated warehouse on the same server."""
+def new_warehouse_url(server_url: str) -> str:
+    """Another empty, migrated warehouse on the same server: its URL."""
     url = embedded_postgres.create_database(server_url, f"wh_{uuid.uuid4().hex[:12]}")
     migrate(make_engine(url, pool_size=1), WAREHOUSE_MIGRATIONS)
-    return Warehouse(url)
+    return url
+
+
+def new_warehouse(server_url: str) -> Warehouse:
+    """Another empty, migrated warehouse on the same server."""
+    return Warehouse(new_warehouse_url(server_url))
 
 
 def snapshot(warehouse: Warehouse) -> dict[str, list[tuple[Any, ...]]]:
