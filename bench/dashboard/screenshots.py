@@ -183,6 +183,7 @@ def live_room(page: Page, url: str, host: Api, guest: Api, out: Path) -> list[Pa
     shots = [capture(page, url, "sessions", "live-sessions", out)]
     page.goto(f"{url}/app/sessions/{session['session_id']}")
     page.wait_for_function(RENDERED)
+    page.get_by_text("Connected", exact=True).wait_for()  # joined: it hears what follows
     with participant(url, guest, session["session_id"]) as ws:
         for frame in GUEST_FRAMES:
             ws.send(json.dumps(frame))
