@@ -28,9 +28,13 @@ def dashboard() -> Iterator[DashboardPlatform]:
         yield platform
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Headless Debian Chromium."""
+    """Headless Debian Chromium, for one test module.
+
+    Not for the session: while Playwright's sync API runs, its event loop is the thread's
+    running loop, so every later test's asyncio.run() (and pytest-asyncio) would fail.
+    """
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
