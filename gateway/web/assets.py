@@ -91,13 +91,16 @@ class Assets:
 
 def answer(request: Request, asset: Asset) -> Response:
     """The asset, gzipped when the client takes it, or 304 when its copy is current."""
-    headers = {**HEADERS, "ETag": asset.etag, "Vary": "Accept-Encoding"}
-    if request.headers.get("if-none-match") == asset.etag:
+    packed = asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", "")
+    # Each encoding is its own representation, so each has its own strong ETag.
+    etag = f'{asset.etag[:-1]}-gz"' if packed else asset.etag
+    headers = {**HEADERS, "ETag": etag, "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    body = asset.body
-    if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        body, headers["Content-Encoding"] = asset.gzipped, "gzip"
-    return Response(body, media_type=asset.media_type, headers=headers)
+    if not packed:
+        return Response(asset.body, media_type=asset.media_type, headers=headers)
+    headers["Content-Encoding"] = "gzip"
+    return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
 
 
 router = APIRouter(include_in_schema=False)

@@ -16,14 +16,40 @@ export class ApiError extends Error {
 }
 
 /** Call the API; resolves to the parsed JSON body (null for 204), rejects with ApiError. */
-export async function api(path, { method = "GET", body, query, signal, auth = true } = {}) {
-  const response = await send(path, { method, body, query, signal, auth });
-  if (response.status === 401 && auth && session.current()?.refreshToken) {
-    if (await refresh()) return parse(await send(path, { method, body, query, signal, auth }));
-    session.clear();
-    window.dispatchEvent(new CustomEvent("session-ended"));
-  }
-  return parse(response);
+export async function api(path, options = {}) {
+  return parse(await respond(path, options));
+}
+
+/** The raw Response of a successful call, for a download that reads its body itself. */
+export async function apiResponse(path, options = {}) {
+  const response = await respond(path, options);
+  if (!response.ok) await parse(response); // throws the ApiError
+  return response;
+}
+
+async function respond(path, { method = "GET", body, query, signal, auth = true, deadlineMs = DEADLINE_MS } = {}) {
+  const call = () => send(path, { method, body, query, signal, auth, deadlineMs });
+  const response = await call();
+  if (response.status !== 401 || !auth || !session.current()?.refreshToken) return response;
+  const outcome = await refresh();
+  if (outcome === "ok") return call();
+  if (outcome === "unreachable") throw unreachable(); // keep the session: the next call may work
+  endSession();
+  return response;
+}
+
+// Once per session, however many calls found it ended at the same time.
+let endedToken = null;
+function endSession() {
+  const token = session.current()?.token;
+  session.clear();
+  if (token && token === endedToken) return;
+  endedToken = token;
+  window.dispatchEvent(new CustomEvent("session-ended"));
+}
+
+function unreachable() {
+  return new ApiError(0, "NETWORK", "Cannot reach the server. Check your connection and try again.");
 }
 
 /** The path with its query string (parameters that are null or "" are left out). */
@@ -36,14 +62,14 @@ export function withQuery(path, query) {
   return text ? `${path}?${text}` : path;
 }
 
-async function send(path, { method, body, query, signal, auth }) {
+async function send(path, { method, body, query, signal, auth, deadlineMs }) {
   const headers = { Accept: "application/json" };
   const token = session.current()?.token;
   if (auth && token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // A retried POST (a flaky network) must not create twice: the gateway keeps the answer.
   if (method === "POST") headers["Idempotency-Key"] = crypto.randomUUID();
-  const deadline = AbortSignal.timeout(DEADLINE_MS);
+  const deadline = AbortSignal.timeout(deadlineMs);
   try {
     return await fetch(withQuery(path, query), {
       method,
@@ -54,10 +80,8 @@ async function send(path, { method, body, query, signal, auth }) {
     });
   } catch (error) {
     if (signal?.aborted) throw error; // the page went away: nobody is waiting
-    const late = error.name === "TimeoutError";
-    throw new ApiError(0, late ? "DEADLINE_EXCEEDED" : "NETWORK", late
-      ? "The server took too long to answer. Please try again."
-      : "Cannot reach the server. Check your connection and try again.");
+    if (error.name !== "TimeoutError") throw unreachable();
+    throw new ApiError(0, "DEADLINE_EXCEEDED", "The server took too long to answer. Please try again.");
   }
 }
 
@@ -79,17 +103,22 @@ async function parse(response) {
   );
 }
 
-/** Exchange the refresh token for a new pair; false if the server refused it. */
+/**
+ * Exchange the refresh token for a new pair: "ok", "refused" (the server will not: sign
+ * in again) or "unreachable" (a network failure, 429 or 5xx: the session is kept).
+ */
 export function refresh() {
   refreshing ??= (async () => {
     try {
       const body = { refresh_token: session.current()?.refreshToken };
-      const response = await send("/users/token/refresh", { method: "POST", body, auth: false });
-      if (!response.ok) return false;
-      session.store(await response.json());
-      return true;
+      const response = await send("/users/token/refresh", { method: "POST", body, auth: false, deadlineMs: DEADLINE_MS });
+      if (response.ok) {
+        session.store(await response.json());
+        return "ok";
+      }
+      return [400, 401, 422].includes(response.status) ? "refused" : "unreachable";
     } catch {
-      return false;
+      return "unreachable";
     } finally {
       refreshing = null;
     }
@@ -117,6 +146,7 @@ export function humanMessage(error) {
     return "Wrong email or password.";
   }
   if ([400, 409, 422].includes(error.status)) return `${readable(error.message)}${wait}`;
+  if (error.status >= 500 && !(error.status in STATUS_TEXT)) return STATUS_TEXT[502] + wait;
   return (STATUS_TEXT[error.status] ?? readable(error.message)) + wait;
 }
 

@@ -12,7 +12,7 @@ let leaving = null; // the current page's cleanup and AbortController
 export function navigate(path, { replace = false } = {}) {
   const url = BASE + path.replace(/^\/?(app\/)?/, "");
   history[replace ? "replaceState" : "pushState"](null, "", url);
-  route();
+  return route().catch(console.error);
 }
 
 function match(path) {
@@ -22,12 +22,21 @@ function match(path) {
     if (pattern.length !== parts.length) continue;
     const params = {};
     const fits = pattern.every((part, index) => {
-      if (part.startsWith(":")) return (params[part.slice(1)] = decodeURIComponent(parts[index])), true;
+      if (part.startsWith(":")) return (params[part.slice(1)] = decoded(parts[index])) !== null;
       return part === parts[index];
     });
     if (fits) return { page, params };
   }
   return null;
+}
+
+// A malformed escape (/app/sessions/%E0) is no page, not an exception.
+function decoded(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
 }
 
 async function route() {
@@ -57,7 +66,7 @@ async function route() {
     const current = leaving?.controller === controller; // not a page the user already left
     if (current && error?.name !== "AbortError" && !view.querySelector("[role=alert]")) show(view, errorBox(error));
   }
-  markRendered();
+  if (leaving?.controller === controller) markRendered(); // not for a page already left
 }
 
 function showPage(title, ...children) {
@@ -110,10 +119,10 @@ document.getElementById("menu").addEventListener("click", (event) => {
   event.currentTarget.setAttribute("aria-expanded", String(open));
 });
 
-window.addEventListener("popstate", route);
+window.addEventListener("popstate", () => route().catch(console.error));
 window.addEventListener("session-ended", () => {
   flash("Your session has ended. Please sign in again.", "warn");
   navigate(`sign-in?next=${encodeURIComponent(location.pathname.slice(BASE.length))}`, { replace: true });
 });
 
-route();
+route().catch(console.error);

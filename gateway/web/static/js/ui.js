@@ -116,3 +116,42 @@ export function table(caption, columns, rows) {
 export function section(title, ...children) {
   return h("section", { "aria-label": title }, h("h2", {}, title), ...children);
 }
+
+/** Wait ``ms``; rejects with the signal's reason when it aborts first (no listener left). */
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
+
+/** Run secondary work whose failure the page already shows where it happens. */
+export function quietly(promise) {
+  promise.catch(() => {});
+}
+
+/** A Date as a datetime-local input's value ("2026-12-02T07:05"), in the reader's zone. */
+export function localInput(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** A Date as YYYY-MM-DD in the reader's zone (date inputs, goal deadlines). */
+export function localDay(date) {
+  return localInput(date).slice(0, 10);
+}
+
+/** An API name for people: "strength_training" → "Strength training", "hiit" → "HIIT". */
+export function label(name) {
+  if (name === "hiit") return "HIIT";
+  const text = String(name).replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
