@@ -164,6 +164,17 @@ def sign_in(page: Page, url: str, person: Person) -> None:
     page.wait_for_url(lambda address: "/app/sign-in" not in address, timeout=30_000)
 
 
+def signed_in(
+    page: Page, dashboard: DashboardPlatform, prefix: str = "p"
+) -> tuple[Person, dict[str, Any]]:
+    """A new person registered through the REST API and signed in through the form in
+    ``page``; the person and the REST login's answer (its ``user_id``, tokens)."""
+    person = new_person(prefix)
+    answer = register(dashboard.url, person)
+    sign_in(page, dashboard.url, person)
+    return person, answer
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Save what the page shows as a test artifact (a reviewer looks; nothing asserts it)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
