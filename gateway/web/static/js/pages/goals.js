@@ -3,10 +3,10 @@
 // "Saving…" while its saga runs, then the outcome.
 import { api, humanMessage } from "../api.js";
 import * as session from "../session.js";
-import { h, show, section, loading, flash } from "../ui.js";
+import { h, show, section, loading, flash, quietly, sleep } from "../ui.js";
 import { goalCard, draftCard } from "./goals/card.js";
 import { createForm } from "./goals/form.js";
-import { sendChange, waitForChange, changeError, sleep } from "./goals/changes.js";
+import { sendChange, waitForChange, changeError } from "./goals/changes.js";
 import { showSuggestions, alertsList } from "./goals/extras.js";
 
 export const pages = [{ path: "goals", title: "Goals", nav: true, public: false, roles: [], render }];
@@ -31,12 +31,19 @@ async function render(view, ctx) {
     section("New goal", createForm((fields) => create(page, fields))),
     section("This week's plan", page.planBox),
     section("Recent alerts", alerts.box));
-  await loading(page.listBox, refresh(page), "Loading your goals…");
-  quietly(showSuggestions(page.planBox, base, ctx.signal));
-  quietly(alerts.load(ctx.signal));
+  // Listening before the first load: an alert arriving meanwhile is not missed.
   const onAlert = (event) => quietly(achieved(page, alerts, event.detail));
   window.addEventListener("notification", onAlert);
-  return () => window.removeEventListener("notification", onAlert);
+  const cleanup = () => window.removeEventListener("notification", onAlert);
+  try {
+    await loading(page.listBox, refresh(page), "Loading your goals…");
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+  quietly(showSuggestions(page.planBox, base, ctx.signal));
+  quietly(alerts.load(ctx.signal));
+  return cleanup;
 }
 
 /** Read the goals again and bring the cards in line (open edit forms and messages stay). */
@@ -190,7 +197,3 @@ async function achieved(page, alerts, frame) {
   quietly(showSuggestions(page.planBox, page.base, page.signal));
 }
 
-// Loads that show their own errors (or were cancelled by leaving the page).
-function quietly(promise) {
-  promise.catch(() => {});
-}

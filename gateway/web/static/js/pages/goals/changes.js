@@ -1,6 +1,7 @@
 // Goal changes run as sagas: an answer is the outcome, or a 202 whose change is polled
 // until it is done (docs/api.md "Changes and 202").
 import { api, ApiError } from "../../api.js";
+import { sleep } from "../../ui.js";
 
 const FIRST_WAIT_MS = 400;
 const MAX_WAIT_MS = 3000;
@@ -35,7 +36,7 @@ export async function waitForChange(url, signal) {
       if (error?.name === "AbortError" || (error.status && error.status < 500)) throw error;
     }
     if (Date.now() - started > GIVE_UP_MS) {
-      return { done: false, applied: false, error: { code: 504, status: "DEADLINE_EXCEEDED", message: "still saving" } };
+      return { done: false, applied: false };
     }
   }
 }
@@ -57,16 +58,4 @@ async function readBack(change, signal) {
     if (error?.name === "AbortError") throw error;
     return null; // applied all the same; the list is read again after
   }
-}
-
-/** Wait ``ms``; rejects with AbortError when ``signal`` aborts. */
-export function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
 }

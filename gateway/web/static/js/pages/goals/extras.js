@@ -21,22 +21,26 @@ function suggestion(plan) {
     h("span", {}, ` — ${what} (${amount(plan.goal_type, plan.remaining)} to go, ${num(plan.weeks_left)} ${plan.weeks_left === 1 ? "week" : "weeks"} left).`));
 }
 
-/** The recent alerts list: show(…) loads it, add(frame) puts a live one on top. */
+/** The recent alerts list: load(signal) reads it, add(frame) puts a live one on top. */
 export function alertsList(box, base) {
   const seen = new Set();
+  const live = []; // added while the list was loading: kept if its answer predates them
   const list = h("ul", { class: "plain alerts", "aria-live": "polite" });
   const item = (alert) => h("li", {}, h("strong", {}, alert.message), " ", h("span", { class: "muted" }, when(alert.created_at)));
   return {
     box,
     async load(signal) {
       const answer = await loading(box, api(`${base}/notifications`, { query: { page_size: 20 }, signal }), "Loading alerts…");
-      answer.notifications.forEach((alert) => seen.add(alert.notification_id));
-      list.replaceChildren(...answer.notifications.map(item));
-      show(box, list, h("p", { class: "empty", hidden: answer.notifications.length > 0 }, "No alerts yet."));
+      const read = new Set(answer.notifications.map((alert) => alert.notification_id));
+      read.forEach((id) => seen.add(id));
+      const alerts = [...live.filter((alert) => !read.has(alert.notification_id)), ...answer.notifications];
+      list.replaceChildren(...alerts.map(item));
+      show(box, list, h("p", { class: "empty", hidden: alerts.length > 0 }, "No alerts yet."));
     },
     add(alert) {
       if (seen.has(alert.notification_id)) return;
       seen.add(alert.notification_id);
+      live.unshift(alert);
       list.prepend(item(alert));
       box.querySelector(".empty")?.setAttribute("hidden", "");
       if (!list.isConnected) show(box, list);

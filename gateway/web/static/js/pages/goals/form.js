@@ -1,5 +1,5 @@
 // The new-goal form: type, target and date with the API's ranges on the inputs.
-import { h, field, onSubmit } from "../../ui.js";
+import { h, field, localDay, onSubmit } from "../../ui.js";
 import { GOAL_TYPES, dateAttrs, targetAttrs, typeOf } from "./types.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -9,7 +9,7 @@ export function createForm(create) {
   const options = Object.entries(GOAL_TYPES).map(([name, type]) => [name, type.label]);
   const type = field("Goal type", { name: "goal_type", required: true }, options);
   const target = field("Target", targetAttrs("workouts_count", 5));
-  const date = field("Target date", dateAttrs(inAWeek()));
+  const date = field("Target date", dateAttrs(localDay(new Date(Date.now() + WEEK_MS))));
   const unit = h("span", { class: "muted unit" }, typeOf("workouts_count").unit(5));
   target.append(unit);
   type.querySelector("select").addEventListener("change", (event) => {
@@ -26,8 +26,3 @@ export function createForm(create) {
   return form;
 }
 
-function inAWeek() {
-  const later = new Date(Date.now() + WEEK_MS);
-  const pad = (value) => String(value).padStart(2, "0");
-  return `${later.getFullYear()}-${pad(later.getMonth() + 1)}-${pad(later.getDate())}`;
-}

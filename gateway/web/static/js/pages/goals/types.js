@@ -1,5 +1,5 @@
 // The goal types the API knows, with what a person reads and what the target input allows.
-import { num } from "../../ui.js";
+import { localDay, num } from "../../ui.js";
 
 /** goal_type → {label, unit(value), step, min}; the API takes 0 < target ≤ 10,000,000. */
 export const GOAL_TYPES = {
@@ -21,13 +21,6 @@ export function amount(goalType, value) {
   return `${num(value, 1)} ${typeOf(goalType).unit(value)}`.trim();
 }
 
-/** Today in the reader's calendar as YYYY-MM-DD (the earliest target date). */
-export function today() {
-  const now = new Date();
-  const pad = (value) => String(value).padStart(2, "0");
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-}
-
 /** A YYYY-MM-DD date as the reader writes dates (read as a calendar day, not UTC midnight). */
 export function day(text) {
   const [year, month, date] = String(text).split("-").map(Number);
@@ -41,7 +34,7 @@ export function targetAttrs(goalType, value) {
   return { name: "target_value", type: "number", required: true, min: type.min, max: MAX_TARGET, step: type.step, inputmode: "decimal", value };
 }
 
-/** The date input's attributes: today or later. */
+/** The date input's attributes: today (the reader's calendar) or later. */
 export function dateAttrs(value) {
-  return { name: "target_date", type: "date", required: true, min: today(), max: MAX_DATE, value };
+  return { name: "target_date", type: "date", required: true, min: localDay(new Date()), max: MAX_DATE, value };
 }

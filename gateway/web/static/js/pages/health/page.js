@@ -2,7 +2,7 @@
 // drag to zoom), the nights' sleep stages and a day's summary.
 import { api } from "../../api.js";
 import * as session from "../../session.js";
-import { errorBox, field, h, num, progress, section } from "../../ui.js";
+import { errorBox, field, h, localInput, num, progress, section } from "../../ui.js";
 import { METRICS, RESOLUTIONS, countText, drawSeries, finerFor, latestDay, metricInText, metricName, readSeries } from "./series.js";
 import { readSleep, sleepView } from "./sleep.js";
 import { readSummary, summaryView, utcDay } from "./summary.js";
@@ -24,7 +24,7 @@ export async function renderHealth(view, ctx) {
 
 class HealthPage {
   constructor(view, ctx, userId) {
-    Object.assign(this, { view, ctx, userId, chart: null, loads: null, zoomBase: null, timer: null });
+    Object.assign(this, { view, ctx, userId, chart: null, loads: null, summaryLoad: null, zoomBase: null, timer: null });
     this.state = initialState(ctx.query);
   }
 
@@ -66,6 +66,11 @@ class HealthPage {
     const end = new Date(to.value);
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) {
       this.status.replaceChildren(h("p", { class: "error", role: "alert" }, "Choose a start and an end for the range."));
+      return;
+    }
+    // Checked here, as the watch-log extract does: the API would refuse it anyway, less clearly.
+    if (start >= end) {
+      this.status.replaceChildren(h("p", { class: "error", role: "alert" }, "The start of the range must be before its end."));
       return;
     }
     this.zoomBase = null;
@@ -119,8 +124,12 @@ class HealthPage {
         return null;
       }
       const chart = await drawSeries(this.chartBox, { ...this.state, ...result }, (min, max) => this.zoom(min, max));
-      if (signal.aborted) chart.destroy();
-      else this.chart = chart;
+      // A load left behind while it drew must not overwrite the newer load's chart or status.
+      if (signal.aborted) {
+        chart.destroy();
+        return null;
+      }
+      this.chart = chart;
       this.status.replaceChildren(countText(result, this.state.resolution));
       return new Date(result.points.at(-1).time);
     } catch (error) {
@@ -172,7 +181,9 @@ class HealthPage {
       button, told);
   }
 
+  /** Poll for the simulator's first day (one timer at a time, however often it is linked). */
   waitForData(polls) {
+    clearTimeout(this.timer);
     this.timer = setTimeout(async () => {
       this.timer = null;
       const latest = await latestDay(this.userId, this.state.metric, this.ctx.signal).catch(() => null);
@@ -190,11 +201,16 @@ class HealthPage {
     }
   }
 
-  async loadSummary(day, signal = this.ctx.signal) {
+  /** The summary of ``day``; a newer choice of day drops this one's answer. */
+  async loadSummary(day, loadSignal = this.ctx.signal) {
+    this.summaryLoad?.abort();
+    this.summaryLoad = new AbortController();
+    const signal = AbortSignal.any([loadSignal, this.summaryLoad.signal]);
     this.dayInput.value = day;
     this.summary.replaceChildren(progress("Loading the day's summary…"));
     try {
-      this.summary.replaceChildren(summaryView(await readSummary(this.userId, day, signal)));
+      const summary = await readSummary(this.userId, day, signal);
+      if (!signal.aborted) this.summary.replaceChildren(summaryView(summary));
     } catch (error) {
       if (!signal.aborted) this.summary.replaceChildren(errorBox(error));
     }
@@ -220,6 +236,7 @@ class HealthPage {
 
   close() {
     this.loads?.abort();
+    this.summaryLoad?.abort();
     clearTimeout(this.timer);
     this.dropChart();
   }
@@ -246,8 +263,3 @@ function validDate(text) {
   return date && !Number.isNaN(date.getTime()) ? date : null;
 }
 
-// A moment as a datetime-local input shows it: the reader's local time, to the second.
-function localInput(date) {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60e3);
-  return local.toISOString().slice(0, 19);
-}
