@@ -2,7 +2,7 @@
 // and statistics with charts per week and per type.
 import { api } from "../api.js";
 import * as session from "../session.js";
-import { h, show, section, loading } from "../ui.js";
+import { h, show, section, loading, quietly } from "../ui.js";
 import { currentWorkout } from "./workouts/current.js";
 import { workoutHistory } from "./workouts/history.js";
 import { showStatistics } from "./workouts/stats.js";
@@ -32,9 +32,4 @@ async function render(view, ctx) {
   });
   quietly(showStatistics(statsBox, base, ctx.signal));
   return stop;
-}
-
-// Loads that show their own errors (or were cancelled by leaving the page).
-function quietly(promise) {
-  promise.catch(() => {});
 }

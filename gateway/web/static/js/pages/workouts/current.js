@@ -1,14 +1,7 @@
 // The workout under way: start one with a type, a timer while it runs (resumed after a
 // reload from the history's session without an end), end it to see duration and calories.
 import { api, humanMessage } from "../../api.js";
-import { h, show, field, onSubmit, duration, num, when } from "../../ui.js";
-
-/** "strength_training" → "Strength training". */
-export function typeLabel(name) {
-  if (name === "hiit") return "HIIT";
-  const text = String(name).replace(/_/g, " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
+import { h, show, field, onSubmit, duration, num, when, label } from "../../ui.js";
 
 /** "04:07", or "1:04:07" past an hour. */
 export function clock(seconds) {
@@ -33,7 +26,7 @@ export function currentWorkout(box, { types, running, signal, onStarted, onEnded
   const idle = () => {
     stopTimer();
     show(body, startForm(types, signal, (session) => {
-      announcer.textContent = `Workout started: ${typeLabel(session.workout_type)}.`;
+      announcer.textContent = `Workout started: ${label(session.workout_type)}.`;
       runningPanel(session);
       onStarted?.(session);
     }));
@@ -53,7 +46,7 @@ export function currentWorkout(box, { types, running, signal, onStarted, onEnded
       try {
         const ended = await api(`/workouts/${encodeURIComponent(session.session_id)}/end`, { method: "POST", signal });
         idle();
-        const summary = `Workout ended: ${typeLabel(ended.workout_type)}, ${duration(ended.duration)}, ${num(ended.calories_burned, 1)} kcal.`;
+        const summary = `Workout ended: ${label(ended.workout_type)}, ${duration(ended.duration)}, ${num(ended.calories_burned, 1)} kcal.`;
         announcer.textContent = summary;
         onEnded?.(ended);
       } catch (error) {
@@ -64,7 +57,7 @@ export function currentWorkout(box, { types, running, signal, onStarted, onEnded
       }
     });
     show(body,
-      h("p", {}, h("strong", {}, typeLabel(session.workout_type)), ` since ${when(session.start_time)}`),
+      h("p", {}, h("strong", {}, label(session.workout_type)), ` since ${when(session.start_time)}`),
       face, h("div", { class: "run-tools" }, end), problem);
   };
   if (running) runningPanel(running);
@@ -73,7 +66,7 @@ export function currentWorkout(box, { types, running, signal, onStarted, onEnded
 }
 
 function startForm(types, signal, started) {
-  const options = types.map((type) => [type.name, `${typeLabel(type.name)} (${type.description})`]);
+  const options = types.map((type) => [type.name, `${label(type.name)} (${type.description})`]);
   const form = h("form", { class: "workout-start", "aria-label": "Start a workout" },
     field("Workout type", { name: "workout_type", required: true }, options),
     h("button", { type: "submit" }, "Start workout"));

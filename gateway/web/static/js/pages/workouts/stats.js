@@ -2,9 +2,8 @@
 // out here from the history pages, since the API gives totals only. Bounded: at most
 // MAX_WORKOUTS are read, and the page says so when there are more.
 import { api } from "../../api.js";
-import { h, show, duration, num, loading } from "../../ui.js";
+import { h, show, duration, num, loading, label } from "../../ui.js";
 import { barChart } from "../../charts.js";
-import { typeLabel } from "./current.js";
 
 export const MAX_WORKOUTS = 500;
 const WEEKS = 8;
@@ -34,7 +33,7 @@ async function recentWorkouts(base, signal) {
 }
 
 function totalsList(totals) {
-  const item = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
+  const item = (term, value) => h("div", {}, h("dt", {}, term), h("dd", {}, value));
   return h("dl", { class: "totals" },
     item("Workouts", num(totals.total_workouts)),
     item("Total time", duration(totals.total_duration)),
@@ -83,5 +82,5 @@ function weekLabel(monday) {
 export function perType(workouts) {
   const counts = new Map();
   for (const workout of workouts) counts.set(workout.workout_type, (counts.get(workout.workout_type) || 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([type, value]) => ({ label: typeLabel(type), value }));
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([type, value]) => ({ label: label(type), value }));
 }
