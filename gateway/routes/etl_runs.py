@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Admin, errors
@@ -34,7 +34,13 @@ RUNS = (
     " rows_written, rows_quarantined, started_at, finished_at, duration_seconds, error"
     " FROM etl_runs ORDER BY started_at DESC, run_id LIMIT %s"
 )
-QUARANTINED = "SELECT count(*) FROM etl_quarantine"
+# Counting stops past the cap: a huge quarantine must not make the count outlast the
+# deadline (and the page shows "100,000+", not a number nobody reads to the last digit).
+QUARANTINE_CAP = 100_000
+QUARANTINED = f"SELECT count(*) FROM (SELECT 1 FROM etl_quarantine LIMIT {QUARANTINE_CAP + 1}) q"
+# Of the deadline, the server's statement_timeout: a slow query ends as QueryCanceled (its
+# own message) before asyncio.timeout ends the request as "unavailable".
+STATEMENT_SHARE = 0.8
 
 
 class EtlRunResponse(BaseModel):
@@ -56,10 +62,12 @@ class EtlRunResponse(BaseModel):
 
 
 class EtlRunList(BaseModel):
-    """The newest runs first, and how many source rows are in quarantine now."""
+    """The newest runs first, and how many source rows are in quarantine now (at most
+    QUARANTINE_CAP; ``quarantined_capped`` when there are more)."""
 
     runs: list[EtlRunResponse]
     quarantined: int
+    quarantined_capped: bool
 
 
 @router.get("/admin/etl-runs", response_model=EtlRunList, responses=errors(401, 403, 422, 503))
@@ -71,21 +79,38 @@ async def list_etl_runs(
     settings: GatewaySettings = request.app.state.settings
     if not settings.warehouse_url:
         raise ApiError(503, "the warehouse is not configured")
-    rows, quarantined = await read_manifest(
-        libpq_url(settings.warehouse_url), page_size, settings.call_timeout
-    )
-    return EtlRunList(runs=[run_response(row) for row in rows], quarantined=quarantined)
+    return await read_manifest(libpq_url(settings.warehouse_url), page_size, settings.call_timeout)
 
 
-async def read_manifest(url: str, limit: int, deadline: float) -> tuple[list[Any], int]:
+async def read_manifest(url: str, limit: int, deadline: float) -> EtlRunList:
     """The newest ``limit`` manifest rows and the quarantine's size, within ``deadline`` s."""
     try:
         async with asyncio.timeout(deadline):
-            return await _query(url, limit, deadline)
+            rows, count = await _query(url, limit, deadline)
+        return manifest(rows, count)
+    except (ValidationError, TypeError, ValueError, AttributeError) as error:
+        # A row this gateway cannot render (a newer ETL's shape, a hand edit): say so, not 500.
+        log.error("unreadable ETL manifest row: %r", error)
+        raise ApiError(
+            503, "the warehouse's ETL manifest has a row this gateway cannot read"
+        ) from error
     except psycopg.errors.UndefinedTable as error:
         log.warning("warehouse has no ETL manifest: %s", error)
         raise ApiError(
             503, "the warehouse has no ETL manifest yet: the ETL has not migrated it"
+        ) from error
+    except psycopg.errors.InsufficientPrivilege as error:
+        # Not transient: no Retry-After, a grant is missing.
+        log.error("the gateway's warehouse role may not read the manifest: %s", error)
+        raise ApiError(
+            503, "the gateway may not read the ETL manifest: its warehouse role lacks a grant"
+        ) from error
+    except psycopg.errors.QueryCanceled as error:
+        log.warning("ETL manifest query outlasted its statement_timeout: %s", error)
+        raise ApiError(
+            503,
+            "the warehouse took too long to read the ETL manifest",
+            headers={"Retry-After": RETRY_AFTER},
         ) from error
     except (psycopg.Error, OSError) as error:  # TimeoutError is an OSError
         log.warning("warehouse unavailable: %r", error)
@@ -95,9 +120,10 @@ async def read_manifest(url: str, limit: int, deadline: float) -> tuple[list[Any
 
 
 async def _query(url: str, limit: int, deadline: float) -> tuple[list[Any], int]:
-    # The server stops a statement at the deadline too: a cancelled client must not leave
-    # it running. Read-only: this route can never change the warehouse.
-    options = f"-c statement_timeout={int(deadline * 1000)} -c default_transaction_read_only=on"
+    # The server stops a statement before the deadline too: a cancelled client must not
+    # leave it running. Read-only: this route can never change the warehouse.
+    statement_ms = int(deadline * STATEMENT_SHARE * 1000)
+    options = f"-c statement_timeout={statement_ms} -c default_transaction_read_only=on"
     connection = await psycopg.AsyncConnection.connect(
         url, connect_timeout=CONNECT_TIMEOUT, options=options, autocommit=True
     )
@@ -105,6 +131,15 @@ async def _query(url: str, limit: int, deadline: float) -> tuple[list[Any], int]
         runs = await (await connection.execute(RUNS, (limit,))).fetchall()
         count = await (await connection.execute(QUARANTINED)).fetchone()
     return runs, int(count[0]) if count else 0
+
+
+def manifest(rows: list[Any], count: int) -> EtlRunList:
+    """The answer: rendered rows and the quarantine's count, capped."""
+    return EtlRunList(
+        runs=[run_response(row) for row in rows],
+        quarantined=min(count, QUARANTINE_CAP),
+        quarantined_capped=count > QUARANTINE_CAP,
+    )
 
 
 def run_response(row: Any) -> EtlRunResponse:

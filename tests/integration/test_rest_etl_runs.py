@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from deploy.local import free_port
 from etl.domain import ReconciliationFailed
+from gateway.routes.etl_runs import libpq_url
 from tests.helpers import KeyFiles, ServiceCerts, assert_error, register_admin, register_and_login
 from tests.integration.etl_world import DroppingActivitySource, EtlWorld, at
 from tests.integration.platform import Platform, sqlite_platform
@@ -67,7 +70,7 @@ async def test_an_admin_sees_the_newest_run_first_with_its_reconciliation_and_th
 
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["quarantined"] == 1
+    assert (body["quarantined"], body["quarantined_capped"]) == (1, False)
     failed, night = body["runs"]
     assert (failed["status"], failed["trigger"], failed["reconciliation"]) == (
         "failed",
@@ -190,3 +193,104 @@ async def test_a_warehouse_the_etl_has_not_migrated_says_so(
 
     error = assert_error(answer, 503)
     assert error["message"] == "the warehouse has no ETL manifest yet: the ETL has not migrated it"
+
+
+def warehouse_sql(postgres_url: str, *statements: str) -> None:
+    """Run ``statements`` on the test warehouse as its owner, committed."""
+    with psycopg.connect(libpq_url(postgres_url), autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+async def test_a_quarantine_past_the_cap_is_counted_to_the_cap_and_said_to_be_larger(
+    world: EtlWorld,
+    postgres_url: str,
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+) -> None:
+    warehouse_sql(
+        postgres_url,
+        "INSERT INTO etl_quarantine (source, record_key, user_id, reason, record, run_id,"
+        " first_seen_at, last_seen_at) SELECT 'goals', 'k' || n, 'u', 'r', 'x',"
+        " gen_random_uuid(), now(), now() FROM generate_series(1, 100001) n",
+    )
+    async with gateway_on(
+        tmp_path, jwt_keys, service_certs, redis_server, warehouse_url=postgres_url
+    ) as (platform, admin):
+        answer = await platform.client.get("/admin/etl-runs", headers=admin)
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["quarantined"], answer.json()["quarantined_capped"]) == (100_000, True)
+
+
+async def test_a_manifest_row_the_gateway_cannot_render_is_unavailable_not_a_server_error(
+    world: EtlWorld,
+    postgres_url: str,
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+) -> None:
+    warehouse_sql(postgres_url, """UPDATE etl_runs SET rows_read = '{"users": "many"}'""")
+    async with gateway_on(
+        tmp_path, jwt_keys, service_certs, redis_server, warehouse_url=postgres_url
+    ) as (platform, admin):
+        answer = await platform.client.get("/admin/etl-runs", headers=admin)
+
+    error = assert_error(answer, 503)
+    assert error["message"] == "the warehouse's ETL manifest has a row this gateway cannot read"
+
+
+async def test_a_manifest_query_that_outlasts_its_statement_timeout_says_it_was_too_slow(
+    world: EtlWorld,
+    postgres_url: str,
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+) -> None:
+    # A writer holding the table makes the count wait until the server cancels it.
+    with psycopg.connect(libpq_url(postgres_url)) as locker:
+        locker.execute("LOCK TABLE etl_quarantine IN ACCESS EXCLUSIVE MODE")
+        async with gateway_on(
+            tmp_path, jwt_keys, service_certs, redis_server, warehouse_url=postgres_url
+        ) as (platform, admin):
+            answer = await platform.client.get("/admin/etl-runs", headers=admin)
+        locker.rollback()
+
+    error = assert_error(answer, 503)
+    assert error["message"] == "the warehouse took too long to read the ETL manifest"
+    assert answer.headers["retry-after"] == "5"
+
+
+async def test_a_warehouse_role_without_the_grant_says_so_and_offers_no_retry(
+    world: EtlWorld,
+    postgres_url: str,
+    tmp_path: Path,
+    jwt_keys: KeyFiles,
+    service_certs: ServiceCerts,
+    redis_server: str,
+) -> None:
+    role = f"reader_{uuid.uuid4().hex[:12]}"
+    warehouse_sql(
+        postgres_url,
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT SELECT ON etl_runs TO {role}",
+    )
+    scheme, _, rest = libpq_url(postgres_url).partition("://")
+    url = f"{scheme}://{role}@{rest.partition('@')[2]}"
+    try:
+        async with gateway_on(
+            tmp_path, jwt_keys, service_certs, redis_server, warehouse_url=url
+        ) as (platform, admin):
+            answer = await platform.client.get("/admin/etl-runs", headers=admin)
+    finally:
+        warehouse_sql(postgres_url, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+
+    error = assert_error(answer, 503)
+    assert error["message"] == (
+        "the gateway may not read the ETL manifest: its warehouse role lacks a grant"
+    )
+    assert "retry-after" not in answer.headers

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from deploy.local.components import build_topology
 from deploy.local.topology import LocalSettings
-from gateway.routes.etl_runs import libpq_url, reconciliation, run_response
+from gateway.routes.etl_runs import (
+    QUARANTINE_CAP,
+    libpq_url,
+    manifest,
+    reconciliation,
+    run_response,
+)
 
 STARTED = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 
@@ -47,6 +53,13 @@ def test_a_running_run_has_no_end_and_an_empty_error_is_null() -> None:
 
     assert (run.finished_at, run.duration_seconds, run.error) == (None, None, None)
     assert run.started_at == "2026-03-03T02:00:00.000Z"
+
+
+def test_a_count_at_the_cap_is_exact_and_one_past_it_is_capped() -> None:
+    at_cap, past = manifest([], QUARANTINE_CAP), manifest([], QUARANTINE_CAP + 1)
+
+    assert (at_cap.quarantined, at_cap.quarantined_capped) == (QUARANTINE_CAP, False)
+    assert (past.quarantined, past.quarantined_capped) == (QUARANTINE_CAP, True)
 
 
 def test_a_sqlalchemy_url_loses_its_driver_and_a_libpq_url_stays_as_it_is() -> None:
