@@ -1,7 +1,7 @@
 // Operations (admins): upstream instances with their health and breakers, sagas with
 // their steps, ETL runs with their reconciliation. Refreshed every 10 s while open.
 import { h, show } from "../ui.js";
-import { panel } from "./operations/panel.js";
+import { panel } from "../panel.js";
 import { upstreams } from "./operations/upstreams.js";
 import { sagaBrowser } from "./operations/sagas.js";
 import { etlRuns, explainEtl } from "./operations/etl.js";

@@ -4,16 +4,20 @@
 import { h, show } from "../ui.js";
 import { filterForm, results } from "./watch_logs/extract.js";
 import { charts, pipeline } from "./watch_logs/reports.js";
-import { panel } from "./operations/panel.js";
+import { panel } from "../panel.js";
 
 async function renderWatchLogs(view, ctx) {
   const resultBox = h("div", {}, h("p", { class: "muted" }, "Choose a user and a range, then press Show."));
   const chartBox = h("div", {});
-  let destroyCharts = null;
+  // One controller per Show: the next Show or leaving the page cancels the loads still
+  // running and destroys the charts, including one whose timeChart resolves later.
+  let shown = null;
   const onShow = (query) => {
-    destroyCharts?.();
-    show(resultBox, results(query, ctx.signal));
-    destroyCharts = charts(chartBox, query, ctx.signal);
+    shown?.abort();
+    shown = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, shown.signal]);
+    show(resultBox, results(query, signal));
+    charts(chartBox, query, signal);
   };
   const refresh = h("button", { type: "button", class: "secondary", onclick: () => streams.refresh() }, "Refresh pipeline");
   const streams = panel("Pipeline", pipeline, { signal: ctx.signal, tools: [refresh] });
@@ -24,7 +28,7 @@ async function renderWatchLogs(view, ctx) {
     streams.element);
   streams.refresh();
   if (ctx.query.get("user")) view.querySelector("form").requestSubmit(); // a link to one user's logs
-  return () => destroyCharts?.();
+  return () => shown?.abort();
 }
 
 export const pages = [

@@ -2,7 +2,7 @@
 // warehouse keeps it, failed reconciliations highlighted with the ETL's own words.
 import { api, ApiError, humanMessage } from "../../api.js";
 import { h, table, when, num, duration } from "../../ui.js";
-import { badge, wrapped } from "./panel.js";
+import { badge, wrapped } from "../../panel.js";
 
 const STATUS_KIND = { succeeded: "good", failed: "bad", crashed: "bad", running: "warn" };
 
@@ -13,7 +13,7 @@ export async function etlRuns(signal) {
   const failedChecks = runs.filter((run) => run.reconciliation === "failed").length;
   return [
     h("p", { class: "ops-summary" },
-      h("span", {}, `Rows in quarantine now: ${num(answer.quarantined)}`), " · ",
+      h("span", {}, `Rows in quarantine now: ${num(answer.quarantined)}${answer.quarantined_capped ? "+" : ""}`), " · ",
       h("span", { class: failedChecks ? "error" : "" }, `Failed reconciliations in these runs: ${failedChecks}`)),
     runs.length ? runTable(runs) : h("p", { class: "empty" }, "No ETL run yet: the nightly load has not run on this warehouse."),
   ];
@@ -21,9 +21,17 @@ export async function etlRuns(signal) {
 
 /** What an operator reads when the warehouse cannot be read: the gateway's own reason. */
 export function explainEtl(error) {
-  if (error instanceof ApiError && error.status === 503) return `The warehouse cannot be read: ${error.message}.`;
+  // humanMessage turns every 503 into one generic sentence; the gateway's own says which
+  // part is missing (not configured, not migrated, down, slow, a grant).
+  if (error instanceof ApiError && error.status === 503) return gatewaySentence(error);
   if (error instanceof ApiError && error.status === 404) return "This gateway does not serve ETL runs yet: it runs an older version.";
   return humanMessage(error);
+}
+
+function gatewaySentence(error) {
+  const text = String(error.message);
+  const wait = error.retryAfter ? ` (try again in ${error.retryAfter} s)` : "";
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${wait}.`;
 }
 
 function runTable(runs) {

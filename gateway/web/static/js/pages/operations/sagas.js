@@ -2,7 +2,7 @@
 // (GET /admin/sagas/{id}).
 import { api } from "../../api.js";
 import { h, show, table, when, num, field, errorBox, progress } from "../../ui.js";
-import { badge, wrapped } from "./panel.js";
+import { badge, wrapped } from "../../panel.js";
 
 const STATUSES = ["running", "compensating", "completed", "compensated", "needs_attention", "not_accepted"];
 const KIND = { completed: "good", needs_attention: "bad", compensated: "warn", compensating: "warn", not_accepted: "bad" };

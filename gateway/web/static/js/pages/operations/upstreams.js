@@ -2,7 +2,7 @@
 // address, health, breaker state and calls in flight, and whether Redis answers.
 import { api } from "../../api.js";
 import { h, table, num } from "../../ui.js";
-import { badge, wrapped } from "./panel.js";
+import { badge, wrapped } from "../../panel.js";
 
 /** The nodes of the upstreams panel, from GET /health. */
 export async function upstreams(signal) {

@@ -1,53 +1,41 @@
 // Downloading a file from the API: a plain link cannot carry the Authorization header,
-// so the file is fetched with the token and handed to the browser as a Blob.
-import { ApiError, refresh, withQuery } from "../../api.js";
-import * as session from "../../session.js";
+// so the file is fetched with the token (api.js's apiResponse: refresh, session end, errors)
+// and handed to the browser as a Blob, read chunk by chunk to show how far it has got.
+import { ApiError, apiResponse } from "../../api.js";
 import { h } from "../../ui.js";
 
 // An export streams the whole range: far longer than one API call may take.
 const DEADLINE_MS = 5 * 60 * 1000;
 
-/** Fetch ``path`` with the token and save it under the name the server gives (or ``name``). */
-export async function download(path, query, name, signal) {
-  let response = await get(path, query, signal);
-  if (response.status === 401 && session.current()?.refreshToken && (await refresh())) {
-    response = await get(path, query, signal);
-  }
-  if (!response.ok) throw await failure(response);
-  let blob;
+/**
+ * Fetch ``path`` with the token and save it under the name the server gives (or ``name``);
+ * ``onProgress(bytes)`` runs as the body arrives. Resolves to the file's size in bytes.
+ */
+export async function download(path, query, name, signal, onProgress = () => {}) {
+  const response = await apiResponse(path, { query, signal, deadlineMs: DEADLINE_MS });
+  const blob = await body(response, signal, onProgress);
+  save(blob, fileName(response) || name);
+  return blob.size;
+}
+
+async function body(response, signal, onProgress) {
+  const type = response.headers.get("Content-Type") || "";
+  if (!response.body) return new Blob([], { type });
+  const reader = response.body.getReader();
+  const parts = [];
+  let bytes = 0;
   try {
-    blob = await response.blob();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      parts.push(chunk.value);
+      bytes += chunk.value.byteLength;
+      onProgress(bytes);
+    }
   } catch (error) {
     if (signal?.aborted) throw error;
     // The gateway breaks an export off when the service fails mid-way: never a short file.
     throw new ApiError(0, "BROKEN_OFF", "The export was interrupted before it finished, so nothing was saved. Please try again, or narrow the time range.");
   }
-  save(blob, fileName(response) || name);
-  return blob.size;
-}
-
-async function get(path, query, signal) {
-  const deadline = AbortSignal.timeout(DEADLINE_MS);
-  const headers = { Authorization: `Bearer ${session.current()?.token || ""}` };
-  try {
-    return await fetch(withQuery(path, query), {
-      headers, credentials: "same-origin",
-      signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
-    });
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    throw new ApiError(0, "NETWORK", "Cannot reach the server. Check your connection and try again.");
-  }
-}
-
-async function failure(response) {
-  let error = {};
-  try {
-    error = (await response.json())?.error || {};
-  } catch {
-    error = {};
-  }
-  return new ApiError(response.status, error.status || "UNKNOWN", error.message || response.statusText, response.headers.get("Retry-After"));
+  return new Blob(parts, { type });
 }
 
 function fileName(response) {

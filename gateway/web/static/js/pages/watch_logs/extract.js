@@ -1,12 +1,13 @@
 // Extraction: the filter form (user, time range, activity), the entries page by page,
 // and the export of the whole range as a file.
 import { api, humanMessage } from "../../api.js";
-import { h, show, field, loading, table, when, num, flash } from "../../ui.js";
+import { h, show, field, loading, table, when, num, flash, localInput } from "../../ui.js";
 import { download } from "./download.js";
 
 const ACTIVITIES = ["sleep", "rest", "walking", "running", "cycling", "swimming", "workout"];
 const PAGE_SIZES = ["10", "25", "100", "500"];
 const DAY_MS = 24 * 3600 * 1000;
+const MB = 1024 * 1024;
 
 /** The filter form; ``onShow(query)`` runs on submit with the API's query parameters. */
 export function filterForm(onShow, initial) {
@@ -44,28 +45,38 @@ function queryOf(data) {
   };
 }
 
-// <input type=datetime-local> wants local "YYYY-MM-DDTHH:MM".
-function localInput(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
 /** The entries of ``query``, a page at a time, with Previous/Next and the export. */
 export function results(query, signal) {
   const box = h("div", {});
-  const tokens = [""];
+  const tokens = [""]; // tokens[i]: page i's token; a page is reachable once its token is known
   let index = 0;
-  const pager = h("div", { class: "wl-pager" });
+  let current = null;
+  const previous = h("button", { type: "button", class: "secondary", onclick: () => move(-1) }, "Previous page");
+  const next = h("button", { type: "button", class: "secondary", onclick: () => move(1) }, "Next page");
+  const where = h("span", { "aria-live": "polite" });
+  const pager = h("div", { class: "wl-pager", hidden: true }, previous, where, next);
+  const enable = () => {
+    previous.disabled = index === 0;
+    next.disabled = index + 1 >= tokens.length;
+  };
+  // One controller per page load; both buttons stay disabled until it ends, and a failed
+  // load keeps the pager (the error shows in the box; Previous still leads back).
   async function showPage() {
-    const page = await loading(box, api("/watch-logs", { query: { ...query, page_token: tokens[index] }, signal }), "Loading the entries…")
+    current?.abort();
+    current = new AbortController();
+    const pageSignal = AbortSignal.any([signal, current.signal]);
+    previous.disabled = next.disabled = true;
+    where.textContent = `Page ${index + 1}`;
+    const page = await loading(box, api("/watch-logs", { query: { ...query, page_token: tokens[index] }, signal: pageSignal }), "Loading the entries…")
       .catch(() => null);
-    if (!page) return show(pager);
-    if (page.next_page_token) tokens[index + 1] = page.next_page_token;
-    show(box, entries(page.logs, index, Boolean(page.next_page_token)));
-    show(pager,
-      h("button", { type: "button", class: "secondary", disabled: index === 0, onclick: () => move(-1) }, "Previous page"),
-      h("span", { "aria-live": "polite" }, `Page ${index + 1}`),
-      h("button", { type: "button", class: "secondary", disabled: !page.next_page_token, onclick: () => move(1) }, "Next page"));
+    if (pageSignal.aborted) return;
+    if (page) {
+      tokens.length = index + 1;
+      if (page.next_page_token) tokens.push(page.next_page_token);
+      show(box, entries(page.logs, index, Boolean(page.next_page_token)));
+      pager.hidden = false;
+    }
+    enable();
   }
   function move(step) {
     index += step;
@@ -94,6 +105,16 @@ function entries(logs, index, more) {
   return h("div", { class: "table-wrap" }, table(`${logs.length} entries on page ${index + 1}`, columns, logs));
 }
 
+// "N MB so far" at most once a second: the status is a live region a screen reader reads.
+function progressIn(status) {
+  let shownAt = 0;
+  return (bytes) => {
+    if (Date.now() - shownAt < 1000) return;
+    shownAt = Date.now();
+    status.textContent = `Downloading the export: ${num(bytes / MB, 1)} MB so far…`;
+  };
+}
+
 function exportTools(query, signal) {
   const format = field("Export format", { name: "format", id: "wl-format" }, [["csv", "CSV"], ["ndjson", "NDJSON"]]);
   const status = h("p", { class: "muted", "aria-live": "polite" });
@@ -105,7 +126,7 @@ function exportTools(query, signal) {
     status.className = "muted";
     status.textContent = "Preparing the export…";
     try {
-      const bytes = await download("/watch-logs/export", { ...filter, format: chosen }, `watch-logs.${chosen}`, signal);
+      const bytes = await download("/watch-logs/export", { ...filter, format: chosen }, `watch-logs.${chosen}`, signal, progressIn(status));
       status.textContent = `Exported ${num(bytes / 1024, 1)} KB.`;
       flash("Export downloaded", "good");
     } catch (error) {

@@ -4,26 +4,32 @@ import { api } from "../../api.js";
 import { h, show, loading, table, num } from "../../ui.js";
 import { timeChart, barChart } from "../../charts.js";
 
-/** Hourly and daily charts of ``query``'s range; returns a cleanup (destroys the chart). */
+/** Hourly and daily charts of ``query``'s range; ``signal`` aborted destroys the chart. */
 export function charts(container, query, signal) {
   const { page_size: _size, ...filter } = query;
   const hourly = h("div", { class: "chart-box" });
   const daily = h("div", { class: "chart-box" });
   show(container, hourly, daily);
-  let chart = null;
   (async () => {
     try {
       const hours = await loading(hourly, bucketed(filter, "hour", signal), "Loading the hourly chart…");
+      if (signal.aborted) return;
       show(hourly);
-      if (hours.times.length) chart = await timeChart(hourly, hourChart(hours));
+      if (hours.times.length) await chartUntilAborted(hourly, hourChart(hours), signal);
       else show(hourly, h("p", { class: "empty" }, "No entries in this range: nothing to chart."));
       const days = await loading(daily, bucketed(filter, "day", signal), "Loading the daily totals…");
-      show(daily, dayBars(days));
+      if (!signal.aborted) show(daily, dayBars(days));
     } catch {
       // loading() shows the reason in the box that failed
     }
   })();
-  return () => chart?.destroy();
+}
+
+// timeChart may resolve after the abort (uPlot loads lazily): destroy it then too.
+async function chartUntilAborted(container, options, signal) {
+  const chart = await timeChart(container, options);
+  if (signal.aborted) return chart.destroy();
+  signal.addEventListener("abort", () => chart.destroy(), { once: true });
 }
 
 // The API's buckets are per user: summed over users per start (epoch seconds).

@@ -1,8 +1,8 @@
-// A section of the operations page that loads itself and can be loaded again (Refresh,
+// A page section (operations, watch logs) that loads itself and can be loaded again (Refresh,
 // the 10 s timer) without flicker: progress only the first time, then the new content
 // replaces the old when it has arrived.
-import { h, show, progress } from "../../ui.js";
-import { humanMessage } from "../../api.js";
+import { h, show, progress } from "./ui.js";
+import { humanMessage } from "./api.js";
 
 /**
  * A refreshable panel: ``load(signal)`` resolves to the nodes to show; ``explain(error)``
