@@ -10,6 +10,7 @@ running, for quick rounds while developing.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, ViewportSize
 
 from deploy.local import (
     LocalSettings,
@@ -59,6 +60,11 @@ ONE_ADDRESS_LIMITS = {
     "GATEWAY_REGISTER_MAX_ATTEMPTS": "100000",
     "GATEWAY_LOGIN_ADDRESS_MAX_FAILURES": "100000",
 }
+
+
+# How Chromium's console words a Content Security Policy refusal ("Applying inline style
+# violates the following Content Security Policy directive", "Refused to connect to …").
+CSP_REFUSAL = re.compile(r"Content Security Policy|Refused to")
 
 
 @dataclass
@@ -173,6 +179,20 @@ def signed_in(
     answer = register(dashboard.url, person)
     sign_in(page, dashboard.url, person)
     return person, answer
+
+
+def watch_for_problems(page: Page) -> list[str]:
+    """A list that fills with what goes wrong in ``page`` while a test runs: each CSP
+    refusal the console reports and each uncaught script error (assert it stays empty)."""
+    problems: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if CSP_REFUSAL.search(message.text):
+            problems.append(f"CSP: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    return problems
 
 
 def screenshot(page: Page, name: str) -> Path:

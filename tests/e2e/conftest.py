@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.e2e.browser import DashboardPlatform, launch_chromium, running_platform
+from tests.e2e.browser import (
+    DashboardPlatform,
+    launch_chromium,
+    running_platform,
+    watch_for_problems,
+)
 
 # The first browser test also waits for the platform and Chromium to start (a minute or
 # more on a loaded machine): more room than the suite's default 120 s.
@@ -55,6 +60,10 @@ def context(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[Browser
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    """A tab of the test's profile."""
-    return context.new_page()
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A tab of the test's profile; at the end, no CSP refusal and no uncaught script error
+    may have happened in it (a failure here is the test's error, after its own result)."""
+    made = context.new_page()
+    problems = watch_for_problems(made)
+    yield made
+    assert problems == [], "the page refused or failed scripts (CSP, uncaught errors)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import (
@@ -17,6 +18,7 @@ from tests.e2e.browser import (
     screenshot,
     serious_violations,
     sign_in,
+    signed_in,
 )
 
 SESSION_KEY = "fgt.session"
@@ -151,9 +153,7 @@ def test_a_locked_account_says_when_to_try_again(page: Page, dashboard: Dashboar
 def test_signing_out_returns_to_sign_in_and_guards_the_pages(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
-    person = new_person("out")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    person, _ = signed_in(page, dashboard, "out")
     page.get_by_role("link", name="Sign out").click()
     page.wait_for_url("**/app/sign-in")
     expect(page.locator("#flash")).to_contain_text("You are signed out.")
@@ -172,9 +172,7 @@ def test_signing_out_returns_to_sign_in_and_guards_the_pages(
 def test_signing_out_without_the_server_still_forgets_the_session(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
-    person = new_person("offline")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    signed_in(page, dashboard, "offline")
     page.route("**/users/logout", lambda route: route.abort("connectionrefused"))
     page.get_by_role("link", name="Sign out").click()
     page.wait_for_url("**/app/sign-in")
@@ -182,15 +180,36 @@ def test_signing_out_without_the_server_still_forgets_the_session(
     expect(page.get_by_role("link", name="Sign out")).to_have_count(0)
 
 
-def test_sign_in_goes_only_to_the_apps_own_pages(page: Page, dashboard: DashboardPlatform) -> None:
+@pytest.mark.parametrize(
+    "next_page",
+    [
+        "%2F%2Fevil.example%2Fgoals",  # //evil.example/goals once decoded
+        "%2F%2Fevil.example",
+        "%252F%252Fevil.example",  # encoded twice
+        "https://evil.example/goals",
+        "javascript:alert(1)",
+        "/\\evil.example",  # browsers read /\ as // in an address
+        "%2F%5Cevil.example",
+        "sign-out",  # an account page: signing in must not sign out at once
+        "sign-out/",
+    ],
+)
+def test_sign_in_goes_only_to_the_apps_own_pages(
+    page: Page, dashboard: DashboardPlatform, next_page: str
+) -> None:
     person = new_person("next")
     register(dashboard.url, person)
-    page.goto("/app/sign-in?next=" + "%2F%2Fevil.example%2Fgoals")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    page.goto(f"/app/sign-in?next={next_page}")
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/app/goals$"))
-    assert page.url.startswith(dashboard.url)
+    assert page.url == f"{dashboard.url}/app/goals"
+    expect(page.locator("#view")).to_have_attribute("data-rendered", "/app/goals")
+    expect(page.get_by_role("link", name="Sign out")).to_be_visible()  # still signed in
+    assert dialogs == []
 
 
 def test_a_profile_edit_persists_across_a_reload(page: Page, dashboard: DashboardPlatform) -> None:
@@ -217,9 +236,7 @@ def test_a_profile_edit_persists_across_a_reload(page: Page, dashboard: Dashboar
 def test_deleting_the_account_asks_first_and_signs_out(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
-    person = new_person("gone")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    person, _ = signed_in(page, dashboard, "gone")
     page.goto("/app/profile")
     page.get_by_role("button", name="Delete account").click()
     expect(page.get_by_text("It cannot be undone.")).to_be_visible()
@@ -238,9 +255,7 @@ def test_deleting_the_account_asks_first_and_signs_out(
 def test_an_expired_token_is_renewed_and_a_dead_session_signs_out(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
-    person = new_person("fresh")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    person, _ = signed_in(page, dashboard, "fresh")
     first = stored_session(page)
     spoil_session(page, refresh_token=False)
     page.goto("/app/profile")
@@ -277,9 +292,7 @@ def test_at_phone_width_nothing_overflows_and_the_menu_opens(
     page.wait_for_url("**/app/sign-in")
     expect(sign_in_link).to_be_hidden()  # following a link closes the menu
     assert fits_the_width(page)
-    person = new_person("phone")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    signed_in(page, dashboard, "phone")
     page.goto("/app/profile")
     expect(page.get_by_role("button", name="Save")).to_be_visible()
     assert fits_the_width(page)

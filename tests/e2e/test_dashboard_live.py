@@ -1,9 +1,11 @@
 """Live group sessions in the dashboard: two browsers share presence, chat, polls, the end.
 
 Each test signs two new people in, each in a browser context of its own (its own session
-storage, so its own token and socket). The reconnect test drops B's socket through the
-page's test hook ``window.__liveSocket`` (gateway/web/static/js/pages/live/room.js) with
-the network emulated offline, so B cannot rejoin until the test says so.
+storage, so its own token and socket). Every context wraps the page's WebSocket before any
+script runs (RECORD_SOCKETS) and keeps each session socket in ``window.__sessionSockets``:
+the reconnect tests close the newest one with the network emulated offline, so B cannot
+rejoin until the test says so; the rate-limit tests send through it. The app itself exposes
+nothing for tests.
 """
 
 from __future__ import annotations
@@ -18,15 +20,27 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.e2e.browser import (
     PHONE,
     DashboardPlatform,
-    new_person,
-    register,
     screenshot,
     serious_violations,
-    sign_in,
+    signed_in,
     unique,
+    watch_for_problems,
 )
 
 LIVE_TIMEOUT = 20_000
+# Run in each page before its scripts: a WebSocket that records every session socket the
+# page opens (the newest last), so a test can drop or use the one the page is on.
+RECORD_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  window.__sessionSockets = [];
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).includes("/ws/sessions/")) window.__sessionSockets.push(this);
+    }
+  };
+})();"""
+NEWEST_SOCKET = "window.__sessionSockets.at(-1)"
 
 
 @dataclass(frozen=True)
@@ -36,7 +50,7 @@ class Member:
     context: BrowserContext
     page: Page
     user_id: str
-    page_errors: list[str]
+    problems: list[str]
 
     @property
     def label(self) -> str:
@@ -47,13 +61,11 @@ class Member:
 def _member(chromium: Browser, dashboard: DashboardPlatform, prefix: str) -> Member:
     context = chromium.new_context(base_url=dashboard.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
-    person = new_person(prefix)
-    answer = register(dashboard.url, person)
+    context.add_init_script(RECORD_SOCKETS)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    sign_in(page, dashboard.url, person)
-    return Member(context, page, str(answer["user_id"]), errors)
+    problems = watch_for_problems(page)
+    _, answer = signed_in(page, dashboard, prefix)
+    return Member(context, page, str(answer["user_id"]), problems)
 
 
 @contextmanager
@@ -62,7 +74,7 @@ def _pair(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[tuple[Mem
     guest = _member(chromium, dashboard, "liveb")
     try:
         yield host, guest
-        assert host.page_errors == guest.page_errors == []  # no script failed on the way
+        assert host.problems == guest.problems == []  # no CSP refusal, no script error
     finally:
         host.context.close()
         guest.context.close()
@@ -126,11 +138,21 @@ def _both_in_new_session(host: Member, guest: Member, title: str) -> None:
 
 
 def _drop_and_stay_away(member: Member) -> None:
-    """Close the member's socket (the page's test hook) with the network offline, so the
+    """Close the member's socket (the newest recorded) with the network offline, so the
     page keeps trying to rejoin and cannot until the network is back."""
     member.context.set_offline(True)
-    member.page.evaluate("window.__liveSocket.socket.close(4000)")
+    member.page.evaluate(f"{NEWEST_SOCKET}.close(4000)")
     expect(member.page.locator(".live-status")).to_have_text("Reconnecting…")
+
+
+def _burst(page: Page, word: str, count: int) -> None:
+    """Send ``count`` chat frames at once on the page's socket, faster than any person."""
+    page.evaluate(
+        """([word, count]) => { const socket = window.__sessionSockets.at(-1);
+            for (let i = 0; i < count; i++)
+                socket.send(JSON.stringify({type: "chat_message", message: `${word} ${i}`})); }""",
+        [word, count],
+    )
 
 
 def test_two_people_see_each_other_chat_vote_and_see_the_end(pair: tuple[Member, Member]) -> None:
@@ -225,14 +247,15 @@ def test_a_session_that_ended_while_one_was_away_shows_as_ended_when_he_is_back(
     expect(guest.page.locator(".live-status")).to_have_text(
         "This session has ended.", timeout=LIVE_TIMEOUT
     )
-    assert guest.page.evaluate("window.__liveSocket") is None
+    # The page stopped: every socket it opened is closed and none is trying again.
+    guest.page.wait_for_function(
+        "window.__sessionSockets.every((socket) => socket.readyState === WebSocket.CLOSED)"
+    )
 
 
 def test_an_unknown_session_id_shows_a_sentence(page: Page, dashboard: DashboardPlatform) -> None:
     """A link to a session that does not exist says so in words."""
-    person = new_person("livex")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    signed_in(page, dashboard, "livex")
     page.goto(f"/app/sessions/{unique('no-such-session-')}")
     expect(page.get_by_role("alert")).to_contain_text("There is no live session with this id")
     assert '{"error"' not in page.content()
@@ -257,10 +280,7 @@ def test_sending_too_fast_is_explained_in_words(pair: tuple[Member, Member]) -> 
     host, guest = pair
     url = _start_session(host, unique("Fast "))
     _join(guest, url)
-    host.page.evaluate(
-        """() => { for (let i = 0; i < 30; i++)
-            window.__liveSocket.send({type: "chat_message", message: `burst ${i}`}); }"""
-    )
+    _burst(host.page, "burst", 30)
     expect(host.page.get_by_role("alert")).to_contain_text("You are sending messages too fast")
     expect(_chat(guest.page)).to_contain_text("burst 0", timeout=LIVE_TIMEOUT)
     assert "{" not in host.page.get_by_role("alert").inner_text()
@@ -270,17 +290,13 @@ def test_one_who_keeps_flooding_is_disconnected_and_can_join_again(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
     """Past twice the burst the gateway closes the socket (1008); the page says why and rejoins."""
-    person = new_person("livef")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    page.add_init_script(RECORD_SOCKETS)
+    signed_in(page, dashboard, "livef")
     page.goto("/app/sessions")
     page.get_by_label("Title", exact=True).fill(unique("Flood "))
     page.get_by_role("button", name="Start session").click()
     _expect_connected(page)
-    page.evaluate(
-        """() => { for (let i = 0; i < 80; i++)
-            window.__liveSocket.send({type: "chat_message", message: `flood ${i}`}); }"""
-    )
+    _burst(page, "flood", 80)
     expect(page.get_by_role("alert")).to_contain_text("sending too many messages too fast")
     expect(page.locator(".live-status")).to_have_text("Disconnected")
     page.get_by_role("button", name="Join again").click()

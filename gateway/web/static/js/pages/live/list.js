@@ -1,6 +1,6 @@
 // The "Live sessions" page: active sessions, open one, join one by its link or id.
 import { api, ApiError } from "../../api.js";
-import { h, show, section, field, onSubmit, loading, table, when } from "../../ui.js";
+import { h, show, section, field, onSubmit, loading, table, when, label } from "../../ui.js";
 import { personName, sessionIdFrom } from "./names.js";
 
 /** Render the list page. */
@@ -24,7 +24,7 @@ function sessionsTable(sessions) {
   if (!sessions.length) return h("p", { class: "empty" }, "No live sessions right now. Start one below.");
   const columns = [
     ["Session", (s) => h("a", { href: `/app/sessions/${encodeURIComponent(s.session_id)}` }, s.title)],
-    ["Workout", (s) => s.workout_type],
+    ["Workout", (s) => label(s.workout_type)],
     ["Host", (s) => personName(s.owner_id)],
     ["Starts", (s) => (s.scheduled_at ? when(s.scheduled_at) : "Now")],
     ["In it now", (s) => String(s.participants.length)],
@@ -33,7 +33,7 @@ function sessionsTable(sessions) {
 }
 
 function createForm(types, ctx) {
-  const options = types.map((t) => [t.name, t.name.replace(/_/g, " ")]);
+  const options = types.map((t) => [t.name, label(t.name)]);
   const form = h("form", { class: "stack", "aria-label": "Start a session" },
     field("Title", { name: "title", required: true, maxlength: 100, autocomplete: "off" }),
     field("Workout type", { name: "workout_type", required: true }, options),

@@ -1,7 +1,7 @@
 // One live session's page: its snapshot first (a sentence if unknown, the summary if it
 // ended), then the room (room_socket.js) for an active one.
 import { api } from "../../api.js";
-import { h, show, loading } from "../../ui.js";
+import { h, show, loading, label } from "../../ui.js";
 import { summarySection } from "./summary.js";
 import { personName } from "./names.js";
 import { Room } from "./room_socket.js";
@@ -44,5 +44,5 @@ function missing() {
 
 function about(snapshot) {
   const host = personName(snapshot.owner_id);
-  return h("p", { class: "muted" }, `${snapshot.workout_type.replace(/_/g, " ")} · hosted by ${host === "You" ? "you" : host}`);
+  return h("p", { class: "muted" }, `${label(snapshot.workout_type)} · hosted by ${host === "You" ? "you" : host}`);
 }

@@ -68,9 +68,6 @@ export class Room {
       onState: (text) => this.connectionChanged(text),
       onClose: (event) => this.closedForGood(event),
     });
-    // Test hook (tests/e2e/test_dashboard_live.py): window.__liveSocket.socket.close(4000)
-    // drops the connection as a network would, so a test can watch the rejoin recover.
-    window.__liveSocket = this.live;
   }
 
   joinFrame() {
@@ -173,7 +170,6 @@ export class Room {
   stop() {
     this.ended = true;
     this.live?.close();
-    if (window.__liveSocket === this.live) window.__liveSocket = null;
   }
 }
 

@@ -1,6 +1,6 @@
 // An ended session: the summary the activity service recorded (everyone's time, chat, reps, polls).
 import { api } from "../../api.js";
-import { h, show, section, table, duration, when, num, progress } from "../../ui.js";
+import { h, show, section, table, duration, when, num, progress, sleep } from "../../ui.js";
 import { personName } from "./names.js";
 
 const WAIT_TRIES = 30;
@@ -17,12 +17,12 @@ export function summarySection(snapshot, signal) {
 async function waitForSummary(id, body, signal) {
   show(body, progress("Recording everyone's workout…"));
   for (let attempt = 0; attempt < WAIT_TRIES && !signal.aborted; attempt += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
     try {
+      await sleep(1000, signal);
       const snapshot = await api(`/group-sessions/${encodeURIComponent(id)}`, { signal });
       if (snapshot.summary) return show(body, summaryView(snapshot.summary));
     } catch (error) {
-      if (error?.name === "AbortError") return;
+      if (signal.aborted || error?.name === "AbortError") return; // left the page
     }
   }
   if (!signal.aborted) show(body, h("p", { class: "muted" }, "The summary is not ready yet. Reload the page in a minute to see it."));
