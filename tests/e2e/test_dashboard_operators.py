@@ -19,6 +19,7 @@ from tests.e2e.browser import (
     screenshot,
     serious_violations,
     sign_in,
+    signed_in,
 )
 
 REFUSAL = "This page is for operators: your account does not have the role it needs."
@@ -87,9 +88,7 @@ def fits_a_phone(page: Page) -> bool:
 def test_a_normal_user_is_refused_both_operator_pages_and_the_menu_does_not_list_them(
     page: Page, dashboard: DashboardPlatform
 ) -> None:
-    person = new_person("usr")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    signed_in(page, dashboard, "usr")
 
     nav = page.locator("#nav")
     expect(nav.get_by_role("link", name="Goals")).to_be_visible()
@@ -227,14 +226,28 @@ def test_the_operations_page_filters_sagas_by_status_and_refreshes(
     admin, login = operator(dashboard, "admin")
     create_goal(dashboard.url, login)
     sign_in(page, dashboard.url, admin)
+    page.clock.install()
     page.goto(f"{dashboard.url}/app/operations")
     sagas = page.get_by_role("region", name="Sagas")
-    expect(sagas.get_by_role("row").filter(has_text=login["user_id"][:12]).first).to_be_visible()
+    mine = sagas.get_by_role("row").filter(has_text=login["user_id"][:12])
+    expect(mine).to_have_count(1)
+    # The page's own 10 s refresh must not run: only the Refresh button may show the new goal.
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
 
     sagas.get_by_label("Status").select_option("needs_attention")
-    expect(sagas.get_by_role("row").filter(has_text=login["user_id"][:12])).to_have_count(0)
+    expect(
+        sagas.get_by_text("No saga with this status.").or_(sagas.locator("tbody tr"))
+    ).not_to_have_count(0)
+    # The list is the filtered one (the old one stays until the new one arrives): every
+    # row left needs attention, and this admin's completed saga is gone.
+    expect(sagas.locator("tbody tr").filter(has_not_text="needs attention")).to_have_count(0)
+    expect(mine).to_have_count(0)
+    sagas.get_by_label("Status").select_option("")
+    expect(mine).to_have_count(1)
+
+    create_goal(dashboard.url, login)
     page.get_by_role("button", name="Refresh").click()
-    expect(page.get_by_text("Updated at")).to_be_visible()
+    expect(mine).to_have_count(2)
 
 
 def create_goal(url: str, login: dict[str, Any]) -> None:
