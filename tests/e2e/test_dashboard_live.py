@@ -87,11 +87,14 @@ def pair(chromium: Browser, dashboard: DashboardPlatform) -> Iterator[tuple[Memb
         yield both
 
 
-def _start_session(member: Member, title: str) -> str:
-    """Start a session through the form; its page's path."""
+def _start_session(member: Member, title: str, workout: str | None = None) -> str:
+    """Start a session through the form (of the workout type shown as ``workout``, else the
+    first); its page's path."""
     page = member.page
     page.goto("/app/sessions")
     page.get_by_label("Title", exact=True).fill(title)
+    if workout:
+        page.get_by_label("Workout type", exact=True).select_option(label=workout)
     page.get_by_role("button", name="Start session").click()
     page.wait_for_url("**/app/sessions/*")
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
@@ -311,7 +314,8 @@ def test_the_live_pages_pass_axe_and_fit_a_phone(pair: tuple[Member, Member]) ->
     """No serious accessibility violations, screenshots, no sideways scrolling at 390 px."""
     host, guest = pair
     title = unique("Yoga flow ")
-    _both_in_new_session(host, guest, title)
+    _both_in(host, guest, _start_session(host, title, "Strength training"))
+    expect(guest.page.locator("main")).to_contain_text("Strength training · hosted by ")
     _say(host.page, "Breathe in, breathe out")
     host.page.get_by_label("Question", exact=True).fill("Longer holds?")
     host.page.get_by_label("Options (one per line)", exact=True).fill("Yes\nNo")
@@ -329,6 +333,8 @@ def test_the_live_pages_pass_axe_and_fit_a_phone(pair: tuple[Member, Member]) ->
 
     guest.page.goto("/app/sessions")
     expect(guest.page.get_by_role("link", name=title)).to_be_visible()
+    row = guest.page.get_by_role("row").filter(has=guest.page.get_by_role("link", name=title))
+    expect(row).to_contain_text("Strength training")  # the type's name for people
     assert serious_violations(guest.page) == []
     screenshot(guest.page, "live-sessions")
     guest.page.set_viewport_size(PHONE)
