@@ -26,11 +26,9 @@ from services.motion.replay.__main__ import rfc3339
 from tests.e2e.browser import (
     PHONE,
     DashboardPlatform,
-    new_person,
-    register,
     screenshot,
     serious_violations,
-    sign_in,
+    signed_in,
     unique,
 )
 
@@ -117,9 +115,7 @@ def expect_distribution(page: Page, seconds: dict[str, float]) -> None:
 def test_a_replayed_walk_then_a_rest_change_the_open_motion_page_without_a_reload(
     dashboard: DashboardPlatform, page: Page
 ) -> None:
-    person = new_person("motion")
-    token = register(dashboard.url, person)["token"]
-    sign_in(page, dashboard.url, person)
+    token = signed_in(page, dashboard, "motion")[1]["token"]
     page.goto("/app/motion")
     expect(page.get_by_text("No phone has sent readings yet")).to_be_visible()
     page.evaluate("window.stayedOpen = true")
@@ -159,9 +155,7 @@ def test_a_replayed_walk_then_a_rest_change_the_open_motion_page_without_a_reloa
 def test_the_motion_page_says_how_to_start_when_no_phone_has_posted(
     dashboard: DashboardPlatform, page: Page
 ) -> None:
-    person = new_person("motion")
-    register(dashboard.url, person)
-    sign_in(page, dashboard.url, person)
+    signed_in(page, dashboard, "motion")
     page.goto("/app/motion")
     expect(page.get_by_role("heading", name="Motion", level=1)).to_be_visible()
     expect(page.get_by_text("No phone has sent readings yet")).to_be_visible()
