@@ -79,14 +79,10 @@ async def list_etl_runs(
     settings: GatewaySettings = request.app.state.settings
     if not settings.warehouse_url:
         raise ApiError(503, "the warehouse is not configured")
-    return await read_manifest(libpq_url(settings.warehouse_url), page_size, settings.call_timeout)
-
-
-async def read_manifest(url: str, limit: int, deadline: float) -> EtlRunList:
-    """The newest ``limit`` manifest rows and the quarantine's size, within ``deadline`` s."""
+    rows, count = await read_manifest(
+        libpq_url(settings.warehouse_url), page_size, settings.call_timeout
+    )
     try:
-        async with asyncio.timeout(deadline):
-            rows, count = await _query(url, limit, deadline)
         return manifest(rows, count)
     except (ValidationError, TypeError, ValueError, AttributeError) as error:
         # A row this gateway cannot render (a newer ETL's shape, a hand edit): say so, not 500.
@@ -94,6 +90,13 @@ async def read_manifest(url: str, limit: int, deadline: float) -> EtlRunList:
         raise ApiError(
             503, "the warehouse's ETL manifest has a row this gateway cannot read"
         ) from error
+
+
+async def read_manifest(url: str, limit: int, deadline: float) -> tuple[list[Any], int]:
+    """The newest ``limit`` manifest rows and the quarantine's size, within ``deadline`` s."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await _query(url, limit, deadline)
     except psycopg.errors.UndefinedTable as error:
         log.warning("warehouse has no ETL manifest: %s", error)
         raise ApiError(
