@@ -139,7 +139,9 @@ def app_routes(platform: Platform) -> set[tuple[str, str]]:
 
 
 async def test_every_route_of_the_app_is_classified(platform: Platform) -> None:
-    classified = PUBLIC | DASHBOARD | DOCS | ADMIN | REPORTING | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
+    classified = (
+        PUBLIC | DASHBOARD | DOCS | ADMIN | REPORTING | SHARED | OWN_BY_TOKEN | set(CROSS_USER)
+    )
     assert app_routes(platform) - classified == set(), "decide who may call these routes"
     assert classified - app_routes(platform) == set(), "these routes no longer exist"
 
