@@ -1,6 +1,6 @@
 // The shell: routes /app/<page> to a page module, keeps the menu, guards signed-in pages.
 import * as session from "./session.js";
-import { h, show, flash, errorBox } from "./ui.js";
+import { h, show, flash, errorBox, progress } from "./ui.js";
 import { PAGES } from "./pages/index.js";
 import { keepNotificationsOpen } from "./notifications.js";
 
@@ -56,9 +56,12 @@ async function route() {
   const controller = new AbortController();
   leaving = { controller, cleanup: null };
   document.title = `${found.page.title} · Fitness Goal Tracker`;
-  show(view);
+  show(view, progress());
   try {
-    const cleanup = await found.page.render(view, { params: found.params, navigate, signal: controller.signal, query: new URLSearchParams(location.search) });
+    const render = (await found.page.load()).renders[found.page.path];
+    if (leaving?.controller !== controller) return; // left while its code loaded
+    show(view);
+    const cleanup = await render(view, { params: found.params, navigate, signal: controller.signal, query: new URLSearchParams(location.search) });
     if (leaving?.controller === controller) leaving.cleanup = cleanup || null;
     else cleanup?.();
   } catch (error) {

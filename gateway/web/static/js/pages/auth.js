@@ -114,8 +114,5 @@ async function renderSignOut(view, ctx) {
   ctx.navigate("sign-in", { replace: true });
 }
 
-export const pages = [
-  { path: "sign-in", title: "Sign in", nav: true, public: true, roles: [], render: renderSignIn },
-  { path: "sign-up", title: "Sign up", nav: true, public: true, roles: [], render: renderSignUp },
-  { path: "sign-out", title: "Sign out", nav: false, public: true, roles: [], render: renderSignOut },
-];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { "sign-in": renderSignIn, "sign-up": renderSignUp, "sign-out": renderSignOut };

@@ -9,7 +9,8 @@ import { createForm } from "./goals/form.js";
 import { sendChange, waitForChange, changeError } from "./goals/changes.js";
 import { showSuggestions, alertsList } from "./goals/extras.js";
 
-export const pages = [{ path: "goals", title: "Goals", nav: true, public: false, roles: [], render }];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { goals: render };
 
 async function render(view, ctx) {
   const base = `/users/${encodeURIComponent(session.current().userId)}`;

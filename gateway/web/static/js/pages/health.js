@@ -1,4 +1,5 @@
 // The Health page: intraday metrics with imputed points marked, sleep stages, day summaries.
 import { renderHealth } from "./health/page.js";
 
-export const pages = [{ path: "health", title: "Health", nav: true, render: renderHealth }];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { health: renderHealth };

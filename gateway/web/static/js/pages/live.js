@@ -2,7 +2,5 @@
 import { listPage } from "./live/list.js";
 import { roomPage } from "./live/room.js";
 
-export const pages = [
-  { path: "sessions", title: "Live sessions", nav: true, render: listPage },
-  { path: "sessions/:id", title: "Live session", nav: false, render: roomPage },
-];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { sessions: listPage, "sessions/:id": roomPage };

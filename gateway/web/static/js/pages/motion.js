@@ -1,4 +1,5 @@
 // The Motion page: the seed 003 dashboard's panels for one phone, updated live.
 import { renderMotion } from "./motion/page.js";
 
-export const pages = [{ path: "motion", title: "Motion", nav: true, render: renderMotion }];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { motion: renderMotion };

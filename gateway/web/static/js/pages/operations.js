@@ -29,6 +29,5 @@ async function renderOperations(view, ctx) {
   return () => clearInterval(timer);
 }
 
-export const pages = [
-  { path: "operations", title: "Operations", nav: true, roles: ["admin"], render: renderOperations },
-];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { operations: renderOperations };

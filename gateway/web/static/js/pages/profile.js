@@ -84,6 +84,5 @@ async function remove(ctx, confirm) {
   ctx.navigate("sign-in", { replace: true });
 }
 
-export const pages = [
-  { path: "profile", title: "Profile", nav: true, public: false, roles: [], render: renderProfile },
-];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { profile: renderProfile };

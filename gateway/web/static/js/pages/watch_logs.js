@@ -31,6 +31,5 @@ async function renderWatchLogs(view, ctx) {
   return () => shown?.abort();
 }
 
-export const pages = [
-  { path: "watch-logs", title: "Watch logs", nav: true, roles: ["analyst", "admin"], render: renderWatchLogs },
-];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { "watch-logs": renderWatchLogs };

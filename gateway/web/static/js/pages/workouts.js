@@ -7,7 +7,8 @@ import { currentWorkout } from "./workouts/current.js";
 import { workoutHistory } from "./workouts/history.js";
 import { showStatistics } from "./workouts/stats.js";
 
-export const pages = [{ path: "workouts", title: "Workouts", nav: true, public: false, roles: [], render }];
+// The page code by path; its menu entry (title, roles) is in pages/index.js.
+export const renders = { workouts: render };
 
 async function render(view, ctx) {
   const base = `/users/${encodeURIComponent(session.current().userId)}`;
