@@ -16,9 +16,7 @@ from bench.dashboard.live import OBSERVER, Trace, drive, joined, listen, new_tag
 from bench.dashboard.page_load import RENDERED, load_rounds
 from bench.dashboard.people import Account, account, add_goals, open_session, signed_in_script
 from bench.dashboard.tables import print_live, print_loads
-from deploy.local import Supervisor, build_topology, prepare, settings_on_free_ports
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, wait_ready
-from tests.helpers import server_reachable_dir
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, running_platform
 
 
 @contextlib.contextmanager
@@ -27,20 +25,8 @@ def platform(url: str | None, timeout: float) -> Iterator[str]:
     if url:
         yield url.rstrip("/")
         return
-    # As tests/e2e/browser.py's running_platform, with a longer wait: on a busy machine
-    # the 15 processes have taken over its 90 s to be ready.
-    with server_reachable_dir("bench-dashboard-") as root:
-        settings = settings_on_free_ports(root / "data", instances=1)
-        topology = build_topology(settings)
-        prepare(topology)
-        supervisor = Supervisor(topology, log_dir=root / "logs")
-        supervisor.start_all()
-        try:
-            supervisor.wait_ready(timeout=timeout)
-            wait_ready(topology.gateway_url, timeout)
-            yield topology.gateway_url
-        finally:
-            supervisor.stop_all()
+    with running_platform(timeout) as running:
+        yield running.url
 
 
 async def live_trace(

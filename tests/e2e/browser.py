@@ -92,8 +92,11 @@ class DashboardPlatform:
 
 
 @contextmanager
-def running_platform() -> Iterator[DashboardPlatform]:
-    """The launcher's platform on free ports (one instance of each service), or $DASHBOARD_URL."""
+def running_platform(timeout: float = 180.0) -> Iterator[DashboardPlatform]:
+    """The launcher's platform on free ports (one instance of each service), or $DASHBOARD_URL.
+
+    ``timeout`` bounds the wait for its processes, and then for the gateway, to be ready.
+    """
     if os.environ.get("DASHBOARD_URL"):
         settings = LocalSettings(data_dir=Path(os.environ["DASHBOARD_DATA_DIR"]))
         yield DashboardPlatform(os.environ["DASHBOARD_URL"], build_topology(settings))
@@ -107,8 +110,8 @@ def running_platform() -> Iterator[DashboardPlatform]:
         supervisor = Supervisor(topology, log_dir=root / "logs")
         supervisor.start_all()
         try:
-            supervisor.wait_ready(timeout=180)
-            wait_ready(topology.gateway_url)
+            supervisor.wait_ready(timeout=timeout)
+            wait_ready(topology.gateway_url, timeout)
             yield DashboardPlatform(topology.gateway_url, topology)
         finally:
             supervisor.stop_all()

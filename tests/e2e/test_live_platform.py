@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from deploy.local import (
     prepare,
     settings_on_free_ports,
 )
+from tests.e2e.browser import wait_ready
 from tests.helpers import server_reachable_dir
 
 
@@ -41,22 +41,10 @@ def supervisor() -> Iterator[Supervisor]:
         running.start_all()
         try:
             running.wait_ready(timeout=60)
-            _wait_healthy(f"http://127.0.0.1:{port}")
+            wait_ready(f"http://127.0.0.1:{port}")
             yield running
         finally:
             running.stop_all()
-
-
-def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} never became healthy")
 
 
 def gateway_url(supervisor: Supervisor, name: str) -> str:
