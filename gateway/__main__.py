@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.realtime.wire import FramesProtocol
 from services.common.logs import configure_logging
 
 
@@ -38,6 +39,9 @@ def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
         access_log=False,
         timeout_graceful_shutdown=5,
         ws_max_size=settings.ws_max_message_bytes,
+        # Frames for many sockets are written straight to their transports (wire.py).
+        ws=FramesProtocol,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
         server_header=False,  # no "server: uvicorn" banner
         # uvicorn's default believes X-Forwarded-For from 127.0.0.1, so any local client
         # could pick the address the login throttle counts against.

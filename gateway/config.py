@@ -106,6 +106,12 @@ class GatewaySettings(BaseSettings):
     ws_send_timeout: float = Field(
         5.0, gt=0, description="A send stalled this long drops the client"
     )
+    ws_send_buffer_bytes: int = Field(
+        8 * 1024 * 1024, gt=0, description="Unsent bytes per client before it is dropped"
+    )
+    ws_per_message_deflate: bool = Field(
+        False, description="Offer per-message compression (costs each socket ~40 KiB and CPU)"
+    )
     ws_rate_per_second: float = Field(10.0, gt=0)
     ws_rate_burst: int = Field(20, gt=0)
     # Sockets (live sessions and notifications together) one user may hold per instance.
@@ -179,6 +185,7 @@ class GatewaySettings(BaseSettings):
         return LiveSettings(
             allowed_origins=self.allowed_origins,
             queue_size=self.ws_send_queue,
+            send_buffer_bytes=self.ws_send_buffer_bytes,
             send_timeout=self.ws_send_timeout,
             rate_per_second=self.ws_rate_per_second,
             rate_burst=self.ws_rate_burst,

@@ -17,7 +17,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio.cluster import RedisCluster
@@ -34,6 +34,7 @@ from gateway.realtime.protocol import (
 )
 from gateway.realtime.settings import LiveSettings
 from gateway.realtime.sharded import ShardedSubscription, cluster_subscription
+from gateway.realtime.wire import text_frame, wire_of
 from services.common.redis import RedisClient
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,16 @@ class Outgoing:
     """A frame ready to send: its sequence number (0: none), its JSON text encoded once.
 
     ``last`` marks a client's final frame (``session_ended``): its writer stops after it.
+    ``frame`` is the text framed once for every socket that gets it.
     """
 
     seq: int
     text: str
     last: bool = False
+    frame: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frame", text_frame(self.text))
 
     @classmethod
     def of(cls, frame: dict[str, Any]) -> Outgoing:
@@ -74,10 +80,12 @@ def unavailable() -> Farewell:
 
 
 class Client:
-    """One WebSocket client: what it has been sent, and a bounded queue of what it will be.
+    """One WebSocket client: what it has been sent, and a bound on what it will be.
 
     ``kind`` names the channel kind it listens to, ``audience`` the channel of that kind
-    (a session id, a user id).
+    (a session id, a user id). Served by ``wire.FramesProtocol``, frames are written to
+    its socket at once, within a bound on unsent bytes; under another ASGI server they
+    wait in a bounded queue for the client's own writer task.
     """
 
     def __init__(
@@ -85,8 +93,11 @@ class Client:
     ) -> None:
         self.websocket = websocket
         self.kind, self.audience, self.user_id = kind, audience, user_id
-        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(settings.queue_size)
         self.send_timeout = settings.send_timeout
+        self.wire = wire_of(websocket.scope)
+        if self.wire is not None:
+            self.wire.bound(settings.send_buffer_bytes, settings.send_timeout, self._too_slow)
+        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(settings.queue_size)
         self.last_seq = 0
         self.closed = asyncio.Event()
         self.farewell: Farewell | None = None
@@ -112,14 +123,27 @@ class Client:
             return  # already delivered (replay and live delivery overlap)
         if item.seq:
             self.last_seq = item.seq
+        if self.wire is not None:
+            self._write(item)
+            return
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
-            log.warning(
-                "slow client disconnected",
-                extra={"channel": self.kind, "audience": self.audience, "user": self.user_id},
-            )
-            self.end(TOO_SLOW)
+            self._too_slow()
+
+    def _write(self, item: Outgoing) -> None:
+        assert self.wire is not None
+        if not self.wire.write(item.frame):
+            self._too_slow()
+        elif item.last:
+            self.end(Farewell(CLOSE_NORMAL))
+
+    def _too_slow(self) -> None:
+        log.warning(
+            "slow client disconnected",
+            extra={"channel": self.kind, "audience": self.audience, "user": self.user_id},
+        )
+        self.end(TOO_SLOW)
 
     async def write_until_closed(self) -> None:
         """Send queued frames; a send that stalls past the timeout disconnects the client."""
@@ -138,11 +162,9 @@ class Client:
 
     async def serve(self, reader: Coroutine[Any, Any, None]) -> None:
         """Run the writer and ``reader`` until one ends or the client is closed (by the hub)."""
-        tasks = {
-            asyncio.create_task(self.write_until_closed()),
-            asyncio.create_task(reader),
-            asyncio.create_task(self.closed.wait()),
-        }
+        tasks = {asyncio.create_task(reader), asyncio.create_task(self.closed.wait())}
+        if self.wire is None:
+            tasks.add(asyncio.create_task(self.write_until_closed()))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -154,6 +176,11 @@ class Client:
     async def say_goodbye(self) -> None:
         """Send the farewell frame, if any, and close with its code (1000 if none was set)."""
         farewell = self.farewell or Farewell(CLOSE_NORMAL)
+        if farewell is TOO_SLOW and self.wire is not None:
+            # Its unsent bytes would hold the connection open for good (a transport closes
+            # only once flushed), and a close frame would wait behind them.
+            self.wire.abort()
+            return
         with contextlib.suppress(Exception):  # the client may be gone already
             async with asyncio.timeout(GOODBYE_TIMEOUT):
                 if farewell.frame is not None:

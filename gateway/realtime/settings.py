@@ -11,6 +11,7 @@ class LiveSettings:
 
     allowed_origins: list[str]
     queue_size: int = 256
+    send_buffer_bytes: int = 8 * 1024 * 1024
     send_timeout: float = 5.0
     rate_per_second: float = 10.0
     rate_burst: int = 20

@@ -18,6 +18,7 @@ from websockets.typing import Origin
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.realtime.wire import FramesProtocol
 from services.common.trust import GATEWAY
 from tests.helpers import (
     KeyFiles,
@@ -87,6 +88,8 @@ async def running_cluster(
             port=port,
             log_level="warning",
             ws_max_size=settings.ws_max_message_bytes,
+            ws=FramesProtocol,
+            ws_per_message_deflate=settings.ws_per_message_deflate,
             lifespan="on",
         )
         server = uvicorn.Server(config)

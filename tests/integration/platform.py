@@ -17,6 +17,7 @@ from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Upstreams
+from gateway.realtime.wire import FramesProtocol
 from saga_coordinator.__main__ import SagaProcess
 from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
@@ -169,7 +170,9 @@ def sqlite_platform(
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """The platform's running app on a real port (its lifespan already runs: not again)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws=FramesProtocol
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag

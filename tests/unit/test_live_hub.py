@@ -25,6 +25,7 @@ class FakeSocket:
     """A WebSocket that records what it is sent, or never finishes a send once ``stalled``."""
 
     def __init__(self, stalled: bool = False) -> None:
+        self.scope: dict[str, Any] = {}  # an ASGI server offering no wire: the queued path
         self.stalled = stalled
         self.sent: list[dict[str, Any]] = []
         self.closed_with: tuple[int, str] | None = None
