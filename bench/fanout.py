@@ -10,7 +10,10 @@ deliberately stalled client (joined, never reads, 2 KiB receive buffer) on serve
 receivers are Python websockets clients without per-message deflate, which is off on every
 server too. The sender sends 20 events 100 ms apart (latency) then a burst of K (throughput),
 each carrying its send time. Reported: p50/p99 event-to-client latency, deliveries/s, lost
-deliveries, and server 2's memory per idle connection; the median of the rounds and each round.
+deliveries, and server 2's memory per idle connection (RSS growth / N once joins settle; every
+measurement gets a fresh server 2, since a warm one reuses memory freed by the last round);
+the median of the rounds and each round. The platform and its Redis (which the Socket.IO
+servers share) start once per run.
 
     python -m bench.fanout [--participants 1000 5000] [--events 50] [--rounds 2]
 """
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -50,6 +54,7 @@ PHASE_TIMEOUT = 60.0
 MEASUREMENT_TIMEOUT = 300.0
 SETTLE_SECONDS = 2.0
 PORT_TIMEOUT = 30.0
+PLATFORM_TIMEOUT = 60.0
 PEER_DIR = Path(__file__).parent / "socketio_peer"
 PATHS = ("bare", "peer", "ours")
 TITLES = {
@@ -513,8 +518,23 @@ class Platform:
         return self.supervisor.spec("gateway").env["GATEWAY_REDIS_URL"]
 
 
+def restart_second_gateway(supervisor: Supervisor) -> None:
+    """A fresh gateway 2, as the other paths get fresh servers: a warm one reuses freed memory."""
+    supervisor.kill("gateway-2", signal.SIGTERM)
+    supervisor.start(supervisor.spec("gateway-2"))
+    url = f"http://127.0.0.1:{supervisor.spec('gateway-2').env['GATEWAY_PORT']}/health/ready"
+    deadline = time.monotonic() + PLATFORM_TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).is_success:
+                return
+        time.sleep(0.2)
+    raise TimeoutError("gateway 2 did not become ready after its restart")
+
+
 def gateway_path(platform: Platform, participants: int, events: int, owner: str) -> Result:
     """Sender on gateway 1, ``participants`` receivers and one stalled client on gateway 2."""
+    restart_second_gateway(platform.supervisor)
     _, owner_token = login(platform.supervisor.topology.gateway_url, owner)
     headers = {"Authorization": f"Bearer {owner_token}"}
     body = {"title": "bench", "workout_type": "hiit"}
