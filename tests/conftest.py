@@ -10,12 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from deploy import embedded_postgres, embedded_redis, redis_cluster
 from deploy.certs import ensure_certs
 from deploy.local import free_port
 from services.user.tokens import generate_keypair
 from tests.helpers import KeyFiles, ServiceCerts
+
+# How fast examples are drawn depends on the machine (CI shares two cores with servers),
+# not on the code under test; filtering and other health checks still apply.
+settings.register_profile("shared-machine", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture(scope="session")
