@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.realtime.lane import WebSocketLane
 from gateway.realtime.wire import FramesProtocol
 from services.common.logs import configure_logging
 
@@ -32,7 +33,8 @@ def main() -> None:
 def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
     """How uvicorn serves the app: proxy headers are believed only from trusted proxies."""
     return uvicorn.Config(
-        app,
+        # WebSockets skip the HTTP layers, which would stay in memory per connection (lane.py).
+        WebSocketLane(app),
         host=settings.host,
         port=settings.port,
         log_config=None,

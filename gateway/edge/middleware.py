@@ -17,6 +17,14 @@ from services.common.logs import REQUEST_ID_HEADER, request_id_var
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def take_request_id(scope: Scope) -> str:
+    """The client's X-Request-ID when safe, else a new one; set as this request's context."""
+    given = _header(scope, REQUEST_ID_HEADER)
+    request_id = given if given and SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    request_id_var.set(request_id)
+    return request_id
+
+
 class RequestIdMiddleware:
     """Takes a safe X-Request-ID from the client or makes one; echoes it on the response."""
 
@@ -28,9 +36,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = _header(scope, REQUEST_ID_HEADER)
-        request_id = given if given and SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
-        request_id_var.set(request_id)
+        request_id = take_request_id(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

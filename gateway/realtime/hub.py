@@ -3,10 +3,11 @@
 On a single Redis the hub holds one pattern subscription per channel kind (live
 sessions, notifications; one connection for all); on a Redis Cluster it holds a sharded
 subscription to each channel its local clients need (sharded.py). Either way it hands
-each message to the local clients it is for. Every client has a bounded queue and its
-own writer task: a client that stops reading fills only its own queue and is
-disconnected (1008 "too slow"), never slowing the others, whatever the kind of channel
-it listens to.
+each message to the local clients it is for. Each client's frames are written straight to
+its socket (wire.py), within a bound on its unsent bytes; under an ASGI server without
+the wire, into a bounded queue for its own writer task. Either way a client that stops
+reading is disconnected (1008 "too slow"), never slowing the others, whatever the kind
+of channel it listens to.
 """
 
 from __future__ import annotations
@@ -97,16 +98,20 @@ class Client:
         self.wire = wire_of(websocket.scope)
         if self.wire is not None:
             self.wire.bound(settings.send_buffer_bytes, settings.send_timeout, self._too_slow)
-        self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(settings.queue_size)
+        # Only without a wire: a queue holds three deques (~2 KiB) per idle connection.
+        self.queue: asyncio.Queue[Outgoing] | None = None
+        if self.wire is None:
+            self.queue = asyncio.Queue(settings.queue_size)
         self.last_seq = 0
-        self.closed = asyncio.Event()
+        # A future, not an Event: the serving task waits on it with no task of its own.
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.farewell: Farewell | None = None
 
     def end(self, farewell: Farewell) -> None:
         """Close the connection (its serving task notices) with this code, reason and frame."""
-        if not self.closed.is_set():
+        if not self.closed.done():
             self.farewell = farewell
-            self.closed.set()
+            self.closed.set_result(None)
 
     def offer(self, item: Outgoing) -> None:
         """Queue a message of the client's channel."""
@@ -117,13 +122,13 @@ class Client:
         self._enqueue(Outgoing.of(frame))
 
     def _enqueue(self, item: Outgoing) -> None:
-        if self.closed.is_set():
+        if self.closed.done():
             return
         if item.seq and item.seq <= self.last_seq:
             return  # already delivered (replay and live delivery overlap)
         if item.seq:
             self.last_seq = item.seq
-        if self.wire is not None:
+        if self.queue is None:
             self._write(item)
             return
         try:
@@ -147,9 +152,12 @@ class Client:
 
     async def write_until_closed(self) -> None:
         """Send queued frames; a send that stalls past the timeout disconnects the client."""
+        queue = self.queue
+        if queue is None:
+            return  # served through a wire: frames are written as they come
         while True:
-            item = await self.queue.get()
-            if self.closed.is_set():
+            item = await queue.get()
+            if self.closed.done():
                 return
             try:
                 async with asyncio.timeout(self.send_timeout):
@@ -162,11 +170,11 @@ class Client:
 
     async def serve(self, reader: Coroutine[Any, Any, None]) -> None:
         """Run the writer and ``reader`` until one ends or the client is closed (by the hub)."""
-        tasks = {asyncio.create_task(reader), asyncio.create_task(self.closed.wait())}
-        if self.wire is None:
+        tasks = {asyncio.create_task(reader)}
+        if self.queue is not None:
             tasks.add(asyncio.create_task(self.write_until_closed()))
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({*tasks, self.closed}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
                 task.cancel()

@@ -98,3 +98,12 @@ class FramesProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # absent when the upgrade was refused
         if scope is not None:
             scope["extensions"][EXTENSION] = DirectWire(self)
+
+    async def send(self, message: Any) -> None:
+        """Send as uvicorn does; once accepted, let go of the handshake's request and response."""
+        await super().send(message)
+        if self.handshake_complete:
+            # uvicorn keeps both for the connection's life and never reads them again
+            # after the accept: ~1.5 KiB of headers per idle connection.
+            vars(self).pop("request", None)
+            vars(self).pop("response", None)

@@ -18,6 +18,7 @@ from websockets.typing import Origin
 from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.realtime.lane import WebSocketLane
 from gateway.realtime.wire import FramesProtocol
 from services.common.trust import GATEWAY
 from tests.helpers import (
@@ -83,7 +84,7 @@ async def running_cluster(
         )
         port = free_port()
         config = uvicorn.Config(
-            create_app(settings),
+            WebSocketLane(create_app(settings)),
             host="127.0.0.1",
             port=port,
             log_level="warning",

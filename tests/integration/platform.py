@@ -17,6 +17,7 @@ from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Upstreams
+from gateway.realtime.lane import WebSocketLane
 from gateway.realtime.wire import FramesProtocol
 from saga_coordinator.__main__ import SagaProcess
 from services.activity.__main__ import ActivityProcess
@@ -171,7 +172,12 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     """The platform's running app on a real port (its lifespan already runs: not again)."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws=FramesProtocol
+        WebSocketLane(app),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws=FramesProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

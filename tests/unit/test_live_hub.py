@@ -61,6 +61,12 @@ def event(seq: int, kind: str = "chat_message") -> dict[str, Any]:
     return {"type": kind, "seq": seq, "session_id": "s1"}
 
 
+def queue_of(client: Client) -> asyncio.Queue[Outgoing]:
+    """A client's queue: it has one when its server offers no wire, as here."""
+    assert client.queue is not None
+    return client.queue
+
+
 async def test_a_client_whose_queue_fills_is_ended_as_too_slow_and_the_others_get_everything() -> (
     None
 ):
@@ -76,7 +82,7 @@ async def test_a_client_whose_queue_fills_is_ended_as_too_slow_and_the_others_ge
     live.deliver("live", "s1", session_item(event(9, "session_ended")))
     await asyncio.wait_for(writers[1], 5)
     assert [e["seq"] for e in socket_of(reader).sent] == list(range(1, 10))
-    await asyncio.wait_for(stalled.closed.wait(), 5)
+    await asyncio.wait_for(stalled.closed, 5)
     assert stalled.farewell == TOO_SLOW
     await asyncio.wait_for(writers[0], 5)
     await stalled.say_goodbye()
@@ -100,7 +106,8 @@ async def test_a_replaying_client_gets_the_backlog_then_held_back_events_once_an
     client.finish_replay([event(3), event(4), event(5)])
     client.offer(session_item(event(5)))  # a late duplicate
     client.offer(session_item(event(7)))
-    queued = [client.queue.get_nowait().seq for _ in range(client.queue.qsize())]
+    queue = queue_of(client)
+    queued = [queue.get_nowait().seq for _ in range(queue.qsize())]
     assert queued == [3, 4, 5, 6]  # 7 found the bounded queue (4) full
     assert client.farewell == TOO_SLOW
 
@@ -117,9 +124,9 @@ async def test_each_channel_kind_reaches_only_its_own_clients() -> None:
     published = json.dumps(event(1))
     live.deliver("live", sessions.audience(channel("s1")), sessions.item(published))
     live.deliver(NOTIFICATIONS, notes.audience("notifications:u1"), notes.item('{"a": 1}'))
-    assert [ann.queue.qsize(), elsewhere.queue.qsize(), note.queue.qsize()] == [1, 0, 1]
-    assert ann.queue.get_nowait().text == published  # sent as published, not re-encoded
-    assert note.queue.get_nowait().text == '{"a": 1}'
+    assert [queue_of(c).qsize() for c in (ann, elsewhere, note)] == [1, 0, 1]
+    assert queue_of(ann).get_nowait().text == published  # sent as published, not re-encoded
+    assert queue_of(note).get_nowait().text == '{"a": 1}'
     live.remove(ann)
     assert not live.holds(ann)
     assert live.holds(note)
@@ -135,7 +142,7 @@ async def test_when_redis_is_gone_every_client_of_every_kind_is_ended_with_1013(
         live.add(client)
     live.drop_all(unavailable())
     for client in clients:
-        assert client.closed.is_set()
+        assert client.closed.done()
         assert client.farewell is not None
         assert client.farewell.code == CLOSE_TRY_AGAIN
         await client.say_goodbye()
