@@ -3,7 +3,9 @@
 In one run, against real processes on loopback, with the same load generator:
   (a) GET /bench/local/{id} - the gateway answers itself (auth, middleware, response model)
   (b) GET /users/{id}       - the same, plus the gRPC call to the user service and SQLite
-Rounds alternate a and b; the median round of each is reported, with (b)/(a).
+Rounds alternate a and b; the median round of each is reported, with (b)/(a). Then, with
+the platform stopped, the grpcio ceiling (bench/grpc_ceiling.py): the same unary call,
+message sizes and mTLS channel against a bare grpc.aio server, ``--connections`` in flight.
 
     python -m bench.gateway_hop [--seconds 5] [--rounds 3] [--connections 64]
 """
@@ -13,7 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import tempfile
+from pathlib import Path
 
+from bench.grpc_ceiling import ceiling_row, run_ceiling
 from bench.load import LoadResult, run_load
 from bench.platform import login, running_platform
 
@@ -63,6 +68,11 @@ def main() -> None:
         topology = supervisor.topology
         user_id, token = login(topology.gateway_url)
         asyncio.run(_measure(args, topology.settings.gateway_port, user_id, token))
+    with tempfile.TemporaryDirectory(prefix="grpc-ceiling-") as root:
+        ceiling = run_ceiling(Path(root), args.connections, args.seconds)
+    print("| path | calls/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|")
+    print(ceiling_row("grpcio ceiling: bare grpc.aio GetUser bytes, mTLS", ceiling))
 
 
 if __name__ == "__main__":
