@@ -165,6 +165,17 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+def names_of(processes: list[psutil.Process]) -> set[str]:
+    """The names of those still running (a data tier's short-lived helpers come and go)."""
+    names = set()
+    for process in processes:
+        try:
+            names.add(process.name())
+        except psutil.NoSuchProcess:
+            pass
+    return names
+
+
 def readable_by_others(data: Path) -> list[str]:
     """What under ``data`` another user could read or list, walking only where they can
     pass (the formation's folders are its server user's, 0700, and hold the rest)."""
@@ -254,7 +265,7 @@ def test_an_account_made_through_one_gateway_is_read_through_the_other_and_ctrl_
     assert readable_by_others(data) == []
 
     everything = launcher.descendants()
-    names = {p.name() for p in everything}
+    names = names_of(everything)
     assert {"redis-server", "pg_autoctl", "postgres"} <= names, names
     os.killpg(launcher.process.pid, signal.SIGINT)
     stopping = time.monotonic()
