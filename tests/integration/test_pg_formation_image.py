@@ -35,6 +35,7 @@ PASSWORD = "image-test-password"
 NODES = ("node1", "node2")
 # Installed with pg_auto_failover's PostgreSQL packages (deploy/system_packages.sh).
 SERVER_USER = "postgres"
+MAX_RESTARTS = 3
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Formation:
     user: str | None
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    started_with: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    restarts: list[str] = field(default_factory=list)
 
     def environment(self, name: str) -> dict[str, str]:
         """What the image's ENV and the manifests give a node, on this machine's paths."""
@@ -62,9 +65,10 @@ class Formation:
 
     def start(self, name: str, script: str, extra: dict[str, str]) -> None:
         """Run one entry point in the background, its output in ``name``.log."""
-        (self.root / name).mkdir()
+        (self.root / name).mkdir(exist_ok=True)
         self._own(self.root / name)
-        with (self.root / f"{name}.log").open("wb") as log:
+        self.started_with[name] = (script, extra)
+        with (self.root / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 ["sh", str(IMAGE / script)],
                 env={**self.environment(name), **extra},
@@ -73,6 +77,14 @@ class Formation:
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
             )
+
+    def restart_exited(self) -> None:
+        """Start again an entry point that exited, as compose (unless-stopped) and a
+        StatefulSet would: the scripts resume an interrupted creation on their volume."""
+        for name, process in list(self.processes.items()):
+            if process.poll() is not None and len(self.restarts) < MAX_RESTARTS:
+                self.restarts.append(f"{name} exited {process.returncode}")
+                self.start(name, *self.started_with[name])
 
     def states(self) -> dict[str, tuple[str, str]]:
         """Each node's reported and assigned state, from the monitor ({} while it is down)."""
@@ -160,6 +172,7 @@ def test_the_images_entry_points_form_a_primary_and_a_synchronous_standby(
         )
 
     def formed() -> bool:
+        formation.restart_exited()
         states = formation.states()
         settled = {state for state in states.values() if state[0] == state[1]}
         return len(states) == len(NODES) and settled == {
@@ -167,7 +180,10 @@ def test_the_images_entry_points_form_a_primary_and_a_synchronous_standby(
             ("secondary", "secondary"),
         }
 
-    wait_for(formed, 180, "a primary and a secondary")
+    try:
+        wait_for(formed, 180, "a primary and a secondary", every=0.5)
+    except TimeoutError as late:
+        raise TimeoutError(f"{late}: {formation.states()}, {formation.restarts}") from None
     [primary] = [n for n, (reported, _) in formation.states().items() if reported == "primary"]
     [standby] = [n for n in NODES if n != primary]
     hosts = "&".join(f"host=127.0.0.1:{formation.ports[n]}" for n in (standby, primary))
