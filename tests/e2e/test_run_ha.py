@@ -8,6 +8,7 @@ a terminal sends it) and the clean-up reach exactly the processes this test star
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -169,10 +170,8 @@ def names_of(processes: list[psutil.Process]) -> set[str]:
     """The names of those still running (a data tier's short-lived helpers come and go)."""
     names = set()
     for process in processes:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             names.add(process.name())
-        except psutil.NoSuchProcess:
-            pass
     return names
 
 
