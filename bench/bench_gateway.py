@@ -6,15 +6,19 @@ ownership check, the same response model and middleware) but answers from memory
 
 from __future__ import annotations
 
+import contextlib
+
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import start_http_server
 
+from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.auth import require_self
 from gateway.edge.dependencies import Caller
 from gateway.routes.schemas import UserResponse
+from services.common.logs import configure_logging
 
 
 def bench_app(settings: GatewaySettings) -> FastAPI:
@@ -38,18 +42,19 @@ def bench_app(settings: GatewaySettings) -> FastAPI:
     return app
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Serve the bench app as ``python -m gateway`` serves the real one (same config, logs)."""
     settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
     app = bench_app(settings)
     if settings.metrics_port:
         # As python -m gateway does: the launcher's readiness check reads these metrics.
         start_http_server(
             settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
         )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-    )
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(server_config(app, settings)).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 In one run, against real processes on loopback, with the same load generator:
   (a) GET /bench/local/{id} - the gateway answers itself (auth, middleware, response model)
   (b) GET /users/{id}       - the same, plus the gRPC call to the user service and SQLite
+                              (the gateway's shared cache is off: every read crosses the hop)
 Rounds alternate a and b; the median round of each is reported, with (b)/(a). Then, with
 the platform stopped, the grpcio ceiling (bench/grpc_ceiling.py): the same unary call,
 message sizes and mTLS channel against a bare grpc.aio server, ``--connections`` in flight.
@@ -64,7 +65,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    with running_platform(gateway_module="bench.bench_gateway") as supervisor:
+    # With the cache on, (b) would be a Redis GET after the first read, not the hop.
+    uncached = {"GATEWAY_CACHE_ENABLED": "false"}
+    with running_platform(gateway_module="bench.bench_gateway", gateway_env=uncached) as supervisor:
         topology = supervisor.topology
         user_id, token = login(topology.gateway_url)
         asyncio.run(_measure(args, topology.settings.gateway_port, user_id, token))
