@@ -6,20 +6,17 @@ import math
 
 import pytest
 
-from bench.fanout import (
-    Result,
+from bench.fanout.packets import (
     bare_sent_at,
     engineio_open,
     gateway_sent_at,
-    median_result,
-    needs_install,
-    percentiles_ms,
-    ratio,
-    rotated,
     socketio_chat,
     socketio_event,
     socketio_sent_at,
 )
+from bench.fanout.peer import needs_install
+from bench.fanout.report import rotated
+from bench.fanout.stats import Result, median_result, percentiles_ms, ratio
 
 
 def test_an_engineio_open_packet_gives_its_handshake() -> None:
