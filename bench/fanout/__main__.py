@@ -46,7 +46,9 @@ def run_participants(
 
 def main() -> None:
     """Run the three paths in alternating rounds for each participant count; print the tables."""
-    parser = argparse.ArgumentParser(description=bench.fanout.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout", description=bench.fanout.__doc__
+    )
     parser.add_argument("--participants", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)

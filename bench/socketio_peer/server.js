@@ -1,4 +1,4 @@
-// Socket.IO peer for bench/fanout.py: rooms shared across servers by @socket.io/redis-adapter.
+// Socket.IO peer for bench/fanout/: rooms shared across servers by @socket.io/redis-adapter.
 //
 //   node server.js PORT REDIS_URL      (or PORT / REDIS_URL in the environment)
 //
