@@ -7,7 +7,9 @@ For each N, in R alternating rounds (the order rotates each round):
   ours  - the real path: gateway 1 -> Redis (Lua append + pub/sub) -> gateway 2
 In every path the sender is on server 1 (bare: the one server), the N receivers and one
 deliberately stalled client (joined, never reads, 2 KiB receive buffer) on server 2; the
-receivers are Python websockets clients without per-message deflate, which is off on every
+receivers (and senders) are bench.fanout.lightsocket's clients on uvloop: one asyncio.Protocol
+per connection that parses frames as bytes arrive, no task per receiver, cheap enough that the
+servers, not the receiving process, set the pace; no per-message deflate, off on every
 server too. The sender sends 20 events 100 ms apart (latency) then a burst of K (throughput),
 each carrying its send time. Reported: p50/p99 event-to-client latency, deliveries/s, lost
 deliveries, and server 2's memory per idle connection (RSS growth / N once joins settle; every

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
@@ -13,9 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 import psutil
-from websockets.asyncio.client import ClientConnection, connect
 
-from bench.fanout.measure import MEASUREMENT_TIMEOUT, joined_and_measured
+from bench.fanout.lightsocket import LightSocket, open_socket
+from bench.fanout.measure import joined_and_measured, run_measurement
 from bench.fanout.packets import gateway_sent_at
 from bench.fanout.receivers import Audience, connect_all, hang_up
 from bench.fanout.servers import stalled_client
@@ -61,12 +60,7 @@ def gateway_path(platform: Platform, participants: int, events: int, owner: str)
     body = {"title": "bench", "workout_type": "hiit"}
     url = f"{platform.supervisor.topology.gateway_url}/group-sessions"
     session_id = httpx.post(url, headers=headers, json=body, timeout=10).json()["session_id"]
-    return asyncio.run(
-        asyncio.wait_for(
-            _gateway(platform, session_id, owner_token, participants, events),
-            MEASUREMENT_TIMEOUT,
-        )
-    )
+    return run_measurement(_gateway(platform, session_id, owner_token, participants, events))
 
 
 async def _gateway(
@@ -75,26 +69,22 @@ async def _gateway(
     supervisor, tokens = platform.supervisor, platform.tokens
     second_port = int(supervisor.spec("gateway-2").env["GATEWAY_PORT"])
 
-    async def join(url: str, token: str) -> ClientConnection:
-        ws = await connect(
-            f"{url}/ws/sessions/{session_id}",
-            additional_headers={"Authorization": f"Bearer {token}"},
-            compression=None,
-            max_queue=None,
-            open_timeout=60,
+    async def join(url: str, token: str) -> LightSocket:
+        ws = await open_socket(
+            f"{url}/ws/sessions/{session_id}", {"Authorization": f"Bearer {token}"}
         )
-        await ws.send(json.dumps({"type": "join_session", "session_id": session_id}))
+        ws.send(json.dumps({"type": "join_session", "session_id": session_id}))
         while json.loads(await ws.recv())["type"] != "session_snapshot":
             pass
         return ws
 
     second_url = f"ws://127.0.0.1:{second_port}"
     audience = Audience(gateway_sent_at)
-    senders: list[ClientConnection] = []
+    senders: list[LightSocket] = []
     stalled: list[socket.socket] = []
 
     async def receivers() -> None:
-        async def receiver(n: int) -> ClientConnection:
+        async def receiver(n: int) -> LightSocket:
             return audience.add(await join(second_url, tokens[n % len(tokens)]))
 
         await connect_all(participants, receiver)
@@ -109,7 +99,7 @@ async def _gateway(
 
         async def send(sent_at: float) -> None:
             message = {"type": "chat_message", "message": f"{sent_at} fan-out"}
-            await senders[0].send(json.dumps(message))
+            senders[0].send(json.dumps(message))
 
         return send
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import psutil
+import uvloop
 
 from bench.fanout.receivers import Audience
 from bench.fanout.stats import Result, percentiles_ms
@@ -15,6 +17,12 @@ LATENCY_EVENTS = 20
 LATENCY_SPACING = 0.1
 MEASUREMENT_TIMEOUT = 300.0
 SETTLE_SECONDS = 2.0
+
+
+def run_measurement(measurement: Coroutine[Any, Any, Result]) -> Result:
+    """Run one path's measurement on uvloop (the same loop for every path), 300 s at most."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(asyncio.wait_for(measurement, MEASUREMENT_TIMEOUT))
 
 
 async def measure(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -13,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import psutil
-from websockets.asyncio.client import ClientConnection, connect
 
-from bench.fanout.measure import MEASUREMENT_TIMEOUT, joined_and_measured
+from bench.fanout.lightsocket import LightSocket, open_socket
+from bench.fanout.measure import joined_and_measured, run_measurement
 from bench.fanout.packets import (
     ENGINEIO_PING,
     ENGINEIO_PONG,
@@ -59,27 +58,22 @@ def peer_path(redis_url: str, participants: int, events: int, room: str) -> Resu
             )
             for port in ports
         ]
-        return asyncio.run(
-            asyncio.wait_for(
-                _peer(ports, servers[1].pid, participants, events, room), MEASUREMENT_TIMEOUT
-            )
-        )
+        return run_measurement(_peer(ports, servers[1].pid, participants, events, room))
 
 
-async def socketio_join(url: str) -> ClientConnection:
+async def socketio_join(url: str) -> LightSocket:
     """A Socket.IO client over a plain websocket: open packet, connect to "/", wait for it."""
-    ws = await connect(url, compression=None, max_queue=None, open_timeout=60)
+    ws = await open_socket(url)
     engineio_open(await ws.recv())
-    await ws.send(SOCKETIO_CONNECT)
-    while not str(await ws.recv()).startswith(SOCKETIO_CONNECT):
+    ws.send(SOCKETIO_CONNECT)
+    while not (await ws.recv()).startswith(SOCKETIO_CONNECT.encode()):
         pass
     return ws
 
 
-async def _answer_pings(ws: ClientConnection) -> None:
-    async for raw in ws:
-        if raw == ENGINEIO_PING:
-            await ws.send(ENGINEIO_PONG)
+def _answer_pings(ws: LightSocket, payload: bytes) -> None:
+    if payload == ENGINEIO_PING.encode():
+        ws.send(ENGINEIO_PONG)
 
 
 async def _peer(
@@ -90,10 +84,10 @@ async def _peer(
     path = f"/socket.io/?EIO=4&transport=websocket&room={room}"
     urls = [f"ws://127.0.0.1:{port}{path}" for port in ports]
     audience = Audience(socketio_sent_at, answers_pings=True)
-    senders: list[ClientConnection] = []
+    senders: list[LightSocket] = []
 
     async def receivers() -> None:
-        async def receiver(_n: int) -> ClientConnection:
+        async def receiver(_n: int) -> LightSocket:
             return audience.add(await socketio_join(urls[1]))
 
         await connect_all(participants, receiver)
@@ -101,10 +95,13 @@ async def _peer(
     async def start_sending() -> Callable[[float], Awaitable[None]]:
         stalled.append(stalled_client(ports[1], path, "", SOCKETIO_CONNECT.encode()))
         senders.append(await socketio_join(urls[0]))
-        pings.append(asyncio.create_task(_answer_pings(senders[0])))
-        return lambda t: senders[0].send(socketio_chat(t))
+        senders[0].listen(_answer_pings)
 
-    pings: list[asyncio.Task[None]] = []
+        async def send(sent_at: float) -> None:
+            senders[0].send(socketio_chat(sent_at))
+
+        return send
+
     stalled: list[socket.socket] = []
     try:
         result = await joined_and_measured(
@@ -113,8 +110,6 @@ async def _peer(
         _print_stalled(ports[1])
         return result
     finally:
-        for task in pings:
-            task.cancel()
         await hang_up(stalled, audience, senders)
 
 

@@ -9,8 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from websockets.asyncio.client import ClientConnection
-
+from bench.fanout.lightsocket import LightSocket
 from bench.fanout.packets import ENGINEIO_PING, ENGINEIO_PONG, Decode
 
 CONNECT_CONCURRENCY = 50
@@ -38,35 +37,35 @@ class Audience:
     """The receivers, each reading everything it is sent for the whole run, like a real client.
 
     Per frame every path does the same work: one json.loads and taking the send time;
-    Socket.IO receivers also answer Engine.IO pings, as a real client must.
+    Socket.IO receivers also answer Engine.IO pings, as a real client must. Frames are
+    handled in the sockets' ``data_received`` (bench.fanout.lightsocket): no task per
+    receiver, so the receiving process costs less than the servers it measures.
     """
 
     def __init__(self, decode: Decode, answers_pings: bool = False) -> None:
         self.phase = Deliveries(expected=0)
         self.decode = decode
-        self.answers_pings = answers_pings
-        self.readers: list[asyncio.Task[None]] = []
-        self.sockets: list[ClientConnection] = []
+        self.ping = ENGINEIO_PING.encode() if answers_pings else None
+        self.sockets: list[LightSocket] = []
 
     @property
     def size(self) -> int:
         """How many receivers there are."""
         return len(self.sockets)
 
-    def add(self, ws: ClientConnection) -> ClientConnection:
+    def add(self, ws: LightSocket) -> LightSocket:
         """Start reading a receiver at once, so it never falls behind (e.g. during joins)."""
         self.sockets.append(ws)
-        self.readers.append(asyncio.create_task(self._read(ws)))
+        ws.listen(self._on_text)
         return ws
 
-    async def _read(self, ws: ClientConnection) -> None:
-        async for raw in ws:
-            if self.answers_pings and raw == ENGINEIO_PING:
-                await ws.send(ENGINEIO_PONG)
-                continue
-            sent_at = self.decode(raw)
-            if sent_at is not None:
-                self.phase.record(sent_at)
+    def _on_text(self, ws: LightSocket, payload: bytes) -> None:
+        if payload == self.ping:
+            ws.send(ENGINEIO_PONG)
+            return
+        sent_at = self.decode(payload)
+        if sent_at is not None:
+            self.phase.record(sent_at)
 
     async def phase_of(
         self, send: Callable[[float], Awaitable[None]], events: int, spacing: float
@@ -82,19 +81,17 @@ class Audience:
         return phase
 
     async def close(self) -> None:
-        """Stop reading and close every receiver."""
-        for reader in self.readers:
-            reader.cancel()
+        """Close every receiver."""
         await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
 
 async def connect_all(
-    count: int, open_one: Callable[[int], Awaitable[ClientConnection]]
-) -> list[ClientConnection]:
+    count: int, open_one: Callable[[int], Awaitable[LightSocket]]
+) -> list[LightSocket]:
     """Open ``count`` receivers, at most CONNECT_CONCURRENCY handshakes at a time."""
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def guarded(n: int) -> ClientConnection:
+    async def guarded(n: int) -> LightSocket:
         async with gate:
             return await open_one(n)
 
@@ -102,11 +99,10 @@ async def connect_all(
 
 
 async def hang_up(
-    stalled: list[socket.socket], audience: Audience, senders: list[ClientConnection]
+    stalled: list[socket.socket], audience: Audience, senders: list[LightSocket]
 ) -> None:
     """Close the stalled clients, then the receivers, then the senders."""
     for raw in stalled:
         raw.close()
     await audience.close()
-    for ws in senders:
-        await ws.close()
+    await asyncio.gather(*(ws.close() for ws in senders), return_exceptions=True)
