@@ -14,7 +14,14 @@ from gateway.realtime.hub import TOO_SLOW, Client, Hub, Outgoing
 from gateway.realtime.protocol import CLOSE_NORMAL
 from gateway.realtime.session_channel import SessionChannel, SessionClient, session_item
 from gateway.realtime.settings import LiveSettings
-from gateway.realtime.wire import EXTENSION, DirectWire, text_frame, wire_of
+from gateway.realtime.wire import (
+    EXTENSION,
+    FLUSH_BYTES,
+    DirectWire,
+    Flusher,
+    text_frame,
+    wire_of,
+)
 
 LIMIT = 100
 SETTINGS = LiveSettings(allowed_origins=[], send_buffer_bytes=LIMIT, send_timeout=5.0)
@@ -43,14 +50,24 @@ class FakeTransport:
 
 
 class FakeLoop:
-    """A clock moved by hand, and the timers set on it."""
+    """A clock moved by hand, the timers set on it, and callbacks run by hand (``step``)."""
 
     def __init__(self) -> None:
         self.now = 100.0
         self.timers: list[tuple[float, Callable[[], None]]] = []
+        self.soon: list[Callable[[], object]] = []
 
     def time(self) -> float:
         return self.now
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        self.soon.append(callback)
+
+    def step(self) -> None:
+        """End the current step: run the callbacks it scheduled."""
+        soon, self.soon = self.soon, []
+        for callback in soon:
+            callback()
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         self.timers.append((self.now + delay, callback))
@@ -72,30 +89,51 @@ class FakeProtocol:
         self.close_sent = False
 
 
+LOOP = FakeLoop()  # every wire's flusher schedules on it; a test steps it to flush
+
+
 class FakeSocket:
     """A WebSocket whose scope offers a wire, as ``FramesProtocol``'s do."""
 
     def __init__(self) -> None:
         self.protocol = FakeProtocol()
-        wire = DirectWire(cast(Any, self.protocol))
+        wire = DirectWire(cast(Any, self.protocol), Flusher(LOOP))
         self.scope: dict[str, Any] = {"extensions": {EXTENSION: wire}}
 
 
-def parsed(data: bytes) -> Frame:
+def frames_in(data: bytes) -> list[Frame]:
+    """Every frame in what was written at once."""
     reader = StreamReader()
     reader.feed_data(data)
-    parser = Frame.parse(reader.read_exact, mask=False)
-    try:
-        next(parser)
-    except StopIteration as done:
-        return cast(Frame, done.value)
-    raise AssertionError("the frame was incomplete")
+    frames = []
+    while reader.buffer:
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frames.append(cast(Frame, done.value))
+        else:
+            raise AssertionError("a frame was incomplete")
+    return frames
+
+
+def parsed(data: bytes) -> Frame:
+    (frame,) = frames_in(data)
+    return frame
 
 
 def wire(stalls: list[bool] | None = None) -> tuple[DirectWire, FakeProtocol]:
     protocol = FakeProtocol()
     on_stall = (stalls if stalls is not None else []).append
-    return DirectWire(cast(Any, protocol)).bound(LIMIT, 5.0, lambda: on_stall(True)), protocol
+    direct = DirectWire(cast(Any, protocol), Flusher(protocol.loop))
+    return direct.bound(LIMIT, 5.0, lambda: on_stall(True)), protocol
+
+
+def written(direct: DirectWire, frame: bytes) -> bool:
+    """Write ``frame`` and end the loop's step, so it reaches the transport."""
+    accepted = direct.write(frame)
+    direct.protocol.loop.step()  # type: ignore[attr-defined]
+    return accepted
 
 
 def participant() -> tuple[SessionClient, FakeTransport]:
@@ -114,20 +152,74 @@ def test_text_frames_of_every_length_class_parse_back_to_the_same_text() -> None
 
 def test_a_wire_writes_while_the_client_keeps_up_and_refuses_past_the_byte_bound() -> None:
     direct, protocol = wire()
-    assert direct.write(b"a")
+    assert written(direct, b"a")
     protocol.transport.unsent = LIMIT
-    assert direct.write(b"b")  # at the bound: still sent
+    assert written(direct, b"b")  # at the bound: still sent
     protocol.transport.unsent = LIMIT + 1
-    assert not direct.write(b"c")
+    assert not written(direct, b"c")
     assert protocol.transport.written == [b"a", b"b"]
 
 
 def test_nothing_is_written_to_a_closing_connection() -> None:
     direct, protocol = wire()
     protocol.close_sent = True
-    assert direct.write(b"a")
+    assert written(direct, b"a")
     protocol.close_sent, protocol.transport.closing = False, True
-    assert direct.write(b"b")
+    assert written(direct, b"b")
+    assert protocol.transport.written == []
+
+
+def test_what_waits_for_the_flush_is_dropped_when_the_connection_starts_closing() -> None:
+    direct, protocol = wire()
+    assert direct.write(b"a")
+    protocol.close_sent = True
+    protocol.loop.step()
+    assert protocol.transport.written == []
+
+
+def test_frames_written_during_one_step_reach_the_transport_in_one_write_in_order() -> None:
+    direct, protocol = wire()
+    for frame in (b"one", b"two", b"three"):
+        assert direct.write(frame)
+    assert protocol.transport.written == []  # nothing before the step ends
+    protocol.loop.step()
+    assert protocol.transport.written == [b"onetwothree"]
+    assert written(direct, b"four")
+    assert protocol.transport.written == [b"onetwothree", b"four"]
+    assert direct.written == len(b"onetwothreefour")
+
+
+def test_a_wire_flushes_at_once_when_what_waits_reaches_flush_bytes() -> None:
+    direct, protocol = wire()
+    half = b"x" * (FLUSH_BYTES // 2)
+    assert direct.write(half)
+    assert protocol.transport.written == []
+    assert direct.write(half)
+    assert protocol.transport.written == [half + half]
+    protocol.loop.step()  # the flusher's call finds nothing waiting
+    assert protocol.transport.written == [half + half]
+
+
+def test_one_callback_flushes_every_wire_written_to_during_a_step() -> None:
+    loop = FakeLoop()
+    flusher = Flusher(loop)
+    protocols = [FakeProtocol() for _ in range(3)]
+    wires = [DirectWire(cast(Any, p), flusher).bound(LIMIT, 5.0, lambda: None) for p in protocols]
+    for direct in wires:
+        direct.write(b"a")
+        direct.write(b"b")
+    assert len(loop.soon) == 1
+    loop.step()
+    assert [p.transport.written for p in protocols] == [[b"ab"]] * 3
+    assert flusher.dirty == []
+
+
+def test_an_aborted_wire_drops_what_waits() -> None:
+    direct, protocol = wire()
+    direct.write(b"a")
+    direct.abort()
+    protocol.loop.step()
+    assert protocol.transport.aborted
     assert protocol.transport.written == []
 
 
@@ -149,6 +241,7 @@ async def test_the_hub_writes_one_framing_of_an_event_to_every_client_and_drops_
     slow_wire.unsent = LIMIT + 1
     item = session_item({"type": "chat_message", "seq": 1, "session_id": "s1"})
     live.deliver("live", "s1", item)
+    LOOP.step()
     assert ann_wire.written[0] is bob_wire.written[0] is item.frame
     assert json.loads(bytes(parsed(item.frame).data)) == json.loads(item.text)
     assert slow.farewell == TOO_SLOW
@@ -159,6 +252,7 @@ async def test_the_hub_writes_one_framing_of_an_event_to_every_client_and_drops_
 async def test_a_clients_last_frame_is_written_then_the_connection_closes_normally() -> None:
     client, transport = participant()
     client.offer(session_item({"type": "session_ended", "seq": 3, "session_id": "s1"}))
+    LOOP.step()
     assert len(transport.written) == 1
     assert client.farewell is not None
     assert client.farewell.code == CLOSE_NORMAL
@@ -169,7 +263,9 @@ async def test_frames_for_one_client_are_written_in_seq_order_once() -> None:
     for seq in (1, 2, 2, 1, 3):
         client.offer(session_item({"type": "chat_message", "seq": seq, "session_id": "s1"}))
     client.send_now({"type": "error"})
-    kinds = [json.loads(bytes(parsed(frame).data)) for frame in transport.written]
+    LOOP.step()
+    (data,) = transport.written  # one step: one write of the four frames
+    kinds = [json.loads(bytes(frame.data)) for frame in frames_in(data)]
     assert [k.get("seq") for k in kinds] == [1, 2, 3, None]
 
 
@@ -177,6 +273,7 @@ async def test_a_notification_client_is_written_to_directly_as_well() -> None:
     socket = FakeSocket()
     note = Client(cast(WebSocket, socket), "notifications", "u1", "u1", SETTINGS)
     note.offer(Outgoing(0, json.dumps({"type": "goal_achieved"})))
+    LOOP.step()
     assert len(socket.protocol.transport.written) == 1
 
 
@@ -193,7 +290,7 @@ def test_bytes_of_which_none_leave_for_the_timeout_are_a_stall() -> None:
     stalls: list[bool] = []
     direct, protocol = wire(stalls)
     protocol.transport.unsent = 10
-    direct.write(b"a")
+    written(direct, b"a")
     protocol.loop.advance(4.9)
     assert stalls == []
     protocol.loop.advance(0.2)
@@ -204,7 +301,7 @@ def test_a_slow_client_whose_bytes_keep_leaving_is_given_more_time() -> None:
     stalls: list[bool] = []
     direct, protocol = wire(stalls)
     protocol.transport.unsent = 10
-    direct.write(b"a")
+    written(direct, b"a")
     protocol.transport.unsent = 5  # some left: progress, however slow
     protocol.loop.advance(5.1)
     assert stalls == []
@@ -216,7 +313,7 @@ def test_a_backlog_that_drains_is_not_a_stall() -> None:
     stalls: list[bool] = []
     direct, protocol = wire(stalls)
     protocol.transport.unsent = 10
-    direct.write(b"a")
+    written(direct, b"a")
     protocol.transport.unsent = 0
     protocol.loop.advance(10.0)
     assert stalls == []
