@@ -55,10 +55,24 @@ def running_platform(
             supervisor.stop_all()
 
 
+PASSWORD = "bench-password"
+
+
+def register(gateway_url: str, name: str) -> None:
+    """Register the account ``name`` (its email is ``name@example.com``)."""
+    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    httpx.post(f"{gateway_url}/users/register", json=body, timeout=10).raise_for_status()
+
+
+def sign_in(gateway_url: str, name: str) -> tuple[str, str]:
+    """Log the registered account ``name`` in: (user_id, a fresh 15-minute bearer token)."""
+    credentials = {"email": f"{name}@example.com", "password": PASSWORD}
+    reply = httpx.post(f"{gateway_url}/users/login", json=credentials, timeout=10)
+    reply.raise_for_status()
+    return reply.json()["user_id"], reply.json()["token"]
+
+
 def login(gateway_url: str, name: str = "bench") -> tuple[str, str]:
     """Register an account and return (user_id, bearer token)."""
-    body = {"username": name, "email": f"{name}@example.com", "password": "bench-password"}
-    httpx.post(f"{gateway_url}/users/register", json=body, timeout=10).raise_for_status()
-    credentials = {"email": body["email"], "password": body["password"]}
-    reply = httpx.post(f"{gateway_url}/users/login", json=credentials, timeout=10).json()
-    return reply["user_id"], reply["token"]
+    register(gateway_url, name)
+    return sign_in(gateway_url, name)

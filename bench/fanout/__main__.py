@@ -11,7 +11,7 @@ from bench.fanout.measure import LATENCY_EVENTS, LATENCY_SPACING
 from bench.fanout.peer import install_peer, peer_path
 from bench.fanout.report import PATHS, ratios_row, result_row, rotated, table
 from bench.fanout.stats import Result
-from bench.platform import login, running_platform
+from bench.platform import register, running_platform
 
 # The handshake checks that the token's account exists, so receivers are real accounts;
 # under the registration limit per address, they share these (each connection is still
@@ -38,7 +38,7 @@ def run_participants(
             elif path == "peer":
                 result = peer_path(platform.redis_url, participants, events, f"bench-{tag}")
             else:
-                result = gateway_path(platform, participants, events, f"owner{tag}")
+                result = gateway_path(platform, participants, events)
             _print_result(path, participants, result)
             results[path].append(result)
     return table(participants, results, orders), ratios_row(participants, results)
@@ -63,8 +63,9 @@ def main() -> None:
     }
     with running_platform(extra_gateways=1, gateway_env=extra) as supervisor:
         url = supervisor.topology.gateway_url
-        tokens = [login(url, f"fan{n}")[1] for n in range(RECEIVER_ACCOUNTS)]
-        platform = Platform(supervisor, tokens)
+        platform = Platform(supervisor, [f"fan{n}" for n in range(RECEIVER_ACCOUNTS)], "owner")
+        for name in [*platform.receivers, platform.owner]:
+            register(url, name)
         print(f"Redis for the gateways and the Socket.IO peer: {platform.redis_url}", flush=True)
         sections = [
             run_participants(platform, n, args.events, args.rounds) for n in args.participants

@@ -19,7 +19,7 @@ from bench.fanout.packets import gateway_sent_at
 from bench.fanout.receivers import Audience, connect_all, hang_up
 from bench.fanout.servers import stalled_client
 from bench.fanout.stats import Result
-from bench.platform import login
+from bench.platform import sign_in
 from deploy.local import Supervisor
 
 PLATFORM_TIMEOUT = 60.0
@@ -27,10 +27,16 @@ PLATFORM_TIMEOUT = 60.0
 
 @dataclass
 class Platform:
-    """The platform started once per run and the receivers' tokens."""
+    """The platform started once per run, and the accounts registered on it once."""
 
     supervisor: Supervisor
-    tokens: list[str]
+    receivers: list[str]  # receivers share these accounts (the registration limit per address)
+    owner: str  # who opens each measurement's session and sends its events
+
+    def tokens(self) -> tuple[str, list[str]]:
+        """Fresh tokens of the owner and the receivers' accounts (each lasts 15 minutes)."""
+        url = self.supervisor.topology.gateway_url
+        return sign_in(url, self.owner)[1], [sign_in(url, name)[1] for name in self.receivers]
 
     @property
     def redis_url(self) -> str:
@@ -52,21 +58,27 @@ def restart_second_gateway(supervisor: Supervisor) -> None:
     raise TimeoutError("gateway 2 did not become ready after its restart")
 
 
-def gateway_path(platform: Platform, participants: int, events: int, owner: str) -> Result:
+def gateway_path(platform: Platform, participants: int, events: int) -> Result:
     """Sender on gateway 1, ``participants`` receivers and one stalled client on gateway 2."""
     restart_second_gateway(platform.supervisor)
-    _, owner_token = login(platform.supervisor.topology.gateway_url, owner)
+    owner_token, tokens = platform.tokens()
     headers = {"Authorization": f"Bearer {owner_token}"}
     body = {"title": "bench", "workout_type": "hiit"}
     url = f"{platform.supervisor.topology.gateway_url}/group-sessions"
     session_id = httpx.post(url, headers=headers, json=body, timeout=10).json()["session_id"]
-    return run_measurement(_gateway(platform, session_id, owner_token, participants, events))
+    return run_measurement(
+        _gateway(platform.supervisor, session_id, owner_token, tokens, participants, events)
+    )
 
 
 async def _gateway(
-    platform: Platform, session_id: str, owner_token: str, participants: int, events: int
+    supervisor: Supervisor,
+    session_id: str,
+    owner_token: str,
+    tokens: list[str],
+    participants: int,
+    events: int,
 ) -> Result:
-    supervisor, tokens = platform.supervisor, platform.tokens
     second_port = int(supervisor.spec("gateway-2").env["GATEWAY_PORT"])
 
     async def join(url: str, token: str) -> LightSocket:
