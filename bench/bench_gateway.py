@@ -6,13 +6,9 @@ ownership check, the same response model and middleware) but answers from memory
 
 from __future__ import annotations
 
-import contextlib
-
-import uvicorn
 from fastapi import FastAPI
-from prometheus_client import start_http_server
 
-from gateway.__main__ import server_config
+from gateway.__main__ import serve
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.auth import require_self
@@ -46,14 +42,7 @@ def main() -> None:
     """Serve the bench app as ``python -m gateway`` serves the real one (same config, logs)."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    app = bench_app(settings)
-    if settings.metrics_port:
-        # As python -m gateway does: the launcher's readiness check reads these metrics.
-        start_http_server(
-            settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
-        )
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(server_config(app, settings)).run()
+    serve(bench_app(settings), settings)
 
 
 if __name__ == "__main__":

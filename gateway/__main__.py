@@ -12,6 +12,7 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.realtime.lane import WebSocketLane
 from gateway.realtime.wire import FramesProtocol
+from services.common.heap import freeze_startup_heap
 from services.common.logs import configure_logging
 
 
@@ -19,12 +20,17 @@ def main() -> None:
     """Serve the gateway with uvicorn on the configured address."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    app = create_app(settings)
+    serve(create_app(settings), settings)
+
+
+def serve(app: FastAPI, settings: GatewaySettings) -> None:
+    """Serve ``app`` as the gateway: metrics on their own port, the startup heap frozen."""
     if settings.metrics_port:
         # Its own port, like the services': metrics stay off the public API.
         start_http_server(
             settings.metrics_port, addr=settings.host, registry=app.state.metrics.registry
         )
+    freeze_startup_heap()
     # uvicorn.run() swallows the Ctrl-C that ends a server; Server.run() does not.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(server_config(app, settings)).run()

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from prometheus_client import start_http_server
 
 from services.common.db import make_engine, migrate
+from services.common.heap import freeze_startup_heap
 from services.common.logs import configure_logging
 
 
@@ -53,4 +54,5 @@ def run_service(
         return
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
+    freeze_startup_heap()
     asyncio.run(serve())

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from services.common.db import make_engine
 from services.common.dependency import DependencyUnavailable
 from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
+from services.common.heap import freeze_startup_heap
 from services.common.logs import configure_logging
 from services.common.timeutil import utc_now
 from services.health_metrics.config import HealthSettings
@@ -163,6 +164,7 @@ def main() -> None:
     configure_logging("health-metrics-service", settings.log_level)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
+    freeze_startup_heap()
     asyncio.run(serve(settings))
 
 

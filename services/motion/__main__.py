@@ -10,6 +10,7 @@ from fitness.motion.v1 import motion_service_pb2, motion_service_pb2_grpc
 from prometheus_client import start_http_server
 
 from services.common.grpc_runtime import Dispatcher, GrpcServer, time_left, wait_for_signal
+from services.common.heap import freeze_startup_heap
 from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.motion.config import MotionSettings
@@ -89,6 +90,7 @@ def main() -> None:
     configure_logging("motion-service", settings.log_level)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
+    freeze_startup_heap()
     asyncio.run(serve(settings))
 
 

@@ -21,6 +21,7 @@ from services.common.grpc_runtime import (
     time_left,
     wait_for_signal,
 )
+from services.common.heap import freeze_startup_heap
 from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.watch_logs.config import WatchLogSettings
@@ -162,6 +163,7 @@ def main() -> None:
     configure_logging("watch-log-service", settings.log_level)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
+    freeze_startup_heap()
     asyncio.run(serve(settings))
 
 
