@@ -22,12 +22,15 @@ and is disconnected (its connection aborted), never slowing the others.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "fitness.websocket.wire"
 # Past this many waiting bytes a wire flushes at once: what waits stays small, and a long
@@ -52,20 +55,29 @@ class Flusher:
     """Flushes, once per loop step, every wire that was written to during it."""
 
     def __init__(self, loop: Scheduler) -> None:
-        self.loop = loop
+        # Weakly: the registry below is keyed by the loop, which must stay collectable.
+        self.loop = weakref.ref(loop)
         self.dirty: list[DirectWire] = []
 
     def mark(self, wire: DirectWire) -> None:
         """``wire`` has frames waiting: flush it after this step (one callback for all)."""
+        loop = self.loop()
+        if loop is None:
+            return  # the loop is gone, and its connections with it
         if not self.dirty:
-            self.loop.call_soon(self.flush)
+            loop.call_soon(self.flush)
         self.dirty.append(wire)
 
     def flush(self) -> None:
-        """Hand every marked wire's waiting frames to its transport."""
+        """Hand every marked wire's waiting frames to its transport; one failing spoils none."""
         dirty, self.dirty = self.dirty, []
         for wire in dirty:
-            wire.flush()
+            try:
+                wire.flush()
+            except Exception:
+                # Its frames are dropped with it; the wires after it must still be flushed,
+                # or they would wait for good (a wire with frames waiting is not marked again).
+                log.exception("flushing a WebSocket's frames failed")
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher]
@@ -106,6 +118,8 @@ class DirectWire:
         transport = protocol.transport
         if protocol.close_sent or transport.is_closing():
             return True  # the connection is ending: its reader learns so, nothing to add
+        # The bound is on what the transport holds; what waits for the flush adds at most
+        # FLUSH_BYTES and a frame to it.
         if transport.get_write_buffer_size() > self.limit:
             return False
         if not self.waiting:
@@ -172,6 +186,7 @@ class FramesProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         """Send as uvicorn does, after what waits on the wire (so frames keep their order);
         once accepted, let go of the handshake's request and response."""
+        await self.writable.wait()  # uvicorn's send waits too; then it no longer yields
         wire: DirectWire | None = getattr(self, "wire", None)
         if wire is not None:
             wire.flush()

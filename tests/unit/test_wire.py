@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
+import pytest
 from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
@@ -19,6 +23,7 @@ from gateway.realtime.wire import (
     FLUSH_BYTES,
     DirectWire,
     Flusher,
+    flusher_of,
     text_frame,
     wire_of,
 )
@@ -89,15 +94,12 @@ class FakeProtocol:
         self.close_sent = False
 
 
-LOOP = FakeLoop()  # every wire's flusher schedules on it; a test steps it to flush
-
-
 class FakeSocket:
-    """A WebSocket whose scope offers a wire, as ``FramesProtocol``'s do."""
+    """A WebSocket whose scope offers a wire, as ``FramesProtocol``'s do, flushed on ``loop``."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: FakeLoop) -> None:
         self.protocol = FakeProtocol()
-        wire = DirectWire(cast(Any, self.protocol), Flusher(LOOP))
+        wire = DirectWire(cast(Any, self.protocol), Flusher(loop))
         self.scope: dict[str, Any] = {"extensions": {EXTENSION: wire}}
 
 
@@ -136,8 +138,8 @@ def written(direct: DirectWire, frame: bytes) -> bool:
     return accepted
 
 
-def participant() -> tuple[SessionClient, FakeTransport]:
-    socket = FakeSocket()
+def participant(loop: FakeLoop) -> tuple[SessionClient, FakeTransport]:
+    socket = FakeSocket(loop)
     client = SessionClient(cast(WebSocket, socket), "s1", "ann", SETTINGS)
     client.finish_replay([])
     return client, socket.protocol.transport
@@ -234,14 +236,15 @@ def test_only_a_servers_own_wire_is_taken_from_a_scope() -> None:
 async def test_the_hub_writes_one_framing_of_an_event_to_every_client_and_drops_a_slow_one() -> (
     None
 ):
+    loop = FakeLoop()
     live = Hub(cast(Any, None), [SessionChannel(cast(Any, None))])
-    (ann, ann_wire), (bob, bob_wire), (slow, slow_wire) = (participant() for _ in range(3))
+    (ann, ann_wire), (bob, bob_wire), (slow, slow_wire) = (participant(loop) for _ in range(3))
     for client in (ann, bob, slow):
         live.local["live"]["s1"].add(client)
     slow_wire.unsent = LIMIT + 1
     item = session_item({"type": "chat_message", "seq": 1, "session_id": "s1"})
     live.deliver("live", "s1", item)
-    LOOP.step()
+    loop.step()
     assert ann_wire.written[0] is bob_wire.written[0] is item.frame
     assert json.loads(bytes(parsed(item.frame).data)) == json.loads(item.text)
     assert slow.farewell == TOO_SLOW
@@ -250,35 +253,39 @@ async def test_the_hub_writes_one_framing_of_an_event_to_every_client_and_drops_
 
 
 async def test_a_clients_last_frame_is_written_then_the_connection_closes_normally() -> None:
-    client, transport = participant()
+    loop = FakeLoop()
+    client, transport = participant(loop)
     client.offer(session_item({"type": "session_ended", "seq": 3, "session_id": "s1"}))
-    LOOP.step()
+    loop.step()
     assert len(transport.written) == 1
     assert client.farewell is not None
     assert client.farewell.code == CLOSE_NORMAL
 
 
 async def test_frames_for_one_client_are_written_in_seq_order_once() -> None:
-    client, transport = participant()
+    loop = FakeLoop()
+    client, transport = participant(loop)
     for seq in (1, 2, 2, 1, 3):
         client.offer(session_item({"type": "chat_message", "seq": seq, "session_id": "s1"}))
     client.send_now({"type": "error"})
-    LOOP.step()
+    loop.step()
     (data,) = transport.written  # one step: one write of the four frames
     kinds = [json.loads(bytes(frame.data)) for frame in frames_in(data)]
     assert [k.get("seq") for k in kinds] == [1, 2, 3, None]
 
 
 async def test_a_notification_client_is_written_to_directly_as_well() -> None:
-    socket = FakeSocket()
+    loop = FakeLoop()
+    socket = FakeSocket(loop)
     note = Client(cast(WebSocket, socket), "notifications", "u1", "u1", SETTINGS)
     note.offer(Outgoing(0, json.dumps({"type": "goal_achieved"})))
-    LOOP.step()
+    loop.step()
     assert len(socket.protocol.transport.written) == 1
 
 
 async def test_a_too_slow_client_is_aborted_rather_than_sent_a_close_it_cannot_read() -> None:
-    client, transport = participant()
+    loop = FakeLoop()
+    client, transport = participant(loop)
     transport.unsent = LIMIT + 1
     client.offer(session_item({"type": "chat_message", "seq": 1, "session_id": "s1"}))
     await client.say_goodbye()
@@ -318,3 +325,38 @@ def test_a_backlog_that_drains_is_not_a_stall() -> None:
     protocol.loop.advance(10.0)
     assert stalls == []
     assert not direct.watching
+
+
+class FailingTransport(FakeTransport):
+    """A transport whose write raises, as one broken in an unforeseen way might."""
+
+    def write(self, data: bytes) -> None:
+        raise RuntimeError("broken transport")
+
+
+def test_a_wire_whose_flush_raises_spoils_no_other_wire_of_the_step(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = FakeLoop()
+    flusher = Flusher(loop)
+    protocols = [FakeProtocol() for _ in range(3)]
+    protocols[0].transport = FailingTransport()
+    wires = [DirectWire(cast(Any, p), flusher).bound(LIMIT, 5.0, lambda: None) for p in protocols]
+    for direct in wires:
+        direct.write(b"a")
+    loop.step()
+    assert [p.transport.written for p in protocols[1:]] == [[b"a"], [b"a"]]
+    assert "flushing a WebSocket's frames failed" in caplog.text
+    wires[1].write(b"b")  # and the next step is scheduled as usual
+    loop.step()
+    assert protocols[1].transport.written == [b"a", b"b"]
+
+
+def test_each_loop_has_one_flusher_which_does_not_keep_the_loop_alive() -> None:
+    loop = asyncio.new_event_loop()
+    assert flusher_of(loop) is flusher_of(loop)
+    probe = weakref.ref(loop)
+    loop.close()
+    del loop
+    gc.collect()
+    assert probe() is None
