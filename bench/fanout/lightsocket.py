@@ -20,8 +20,11 @@ from typing import cast
 from urllib.parse import urlsplit
 
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+OPCODES = frozenset({OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG})
 FIN = 0x80
+RESERVED_BITS = 0x70
 MASKED = 0x80
+MAX_CONTROL_PAYLOAD = 125
 NORMAL_CLOSURE = 1000
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OPEN_TIMEOUT = 60.0
@@ -89,6 +92,8 @@ class FrameReader:
         first, second = buffer[offset], buffer[offset + 1]
         if second & MASKED:
             raise ProtocolError("a server must not mask its frames")
+        if first & RESERVED_BITS:
+            raise ProtocolError("reserved bits set, but no extension was agreed")
         size, start = second & 0x7F, offset + 2
         if size == 126:
             if len(buffer) - start < 2:
@@ -104,7 +109,11 @@ class FrameReader:
         return first & 0x0F, bool(first & FIN), bytes(buffer[start:end]), end
 
     def _assembled(self, opcode: int, final: bool, payload: bytes) -> Frame | None:
+        if opcode not in OPCODES:
+            raise ProtocolError(f"reserved opcode {opcode:#x}")
         if opcode >= OP_CLOSE:  # control frames may come between fragments
+            if not final or len(payload) > MAX_CONTROL_PAYLOAD:
+                raise ProtocolError("a control frame must be final and at most 125 bytes")
             return opcode, payload
         if opcode == OP_CONTINUATION:
             if not self.fragments:
@@ -143,6 +152,8 @@ def check_upgrade(head: bytes, key: str) -> None:
         raise ProtocolError(f"the upgrade was refused: {status}")
     answers = dict(field.split(":", 1) for field in fields if ":" in field)
     accept = {name.strip().lower(): value.strip() for name, value in answers.items()}
+    if accept.get("upgrade", "").lower() != "websocket":
+        raise ProtocolError("the answer does not upgrade to a websocket")
     if accept.get("sec-websocket-accept") != accept_key(key):
         raise ProtocolError("the upgrade's Sec-WebSocket-Accept does not match the key")
 
@@ -159,6 +170,7 @@ class LightSocket(asyncio.Protocol):
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.inbox: asyncio.Queue[bytes | None] = asyncio.Queue()  # None: it closed
         self.on_text: OnText | None = None
+        self.close_sent = self.close_received = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Send the upgrade request."""
@@ -177,6 +189,8 @@ class LightSocket(asyncio.Protocol):
                 self._fail(error)
                 return
             for opcode, payload in frames:
+                if self.close_received:
+                    break  # nothing may follow a close frame
                 self._handle(opcode, payload)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -208,20 +222,27 @@ class LightSocket(asyncio.Protocol):
         elif opcode == OP_PING:
             self._write(OP_PONG, payload)
         elif opcode == OP_CLOSE:
-            self._write(OP_CLOSE, payload[:2])
-            self._close_transport()
+            self.close_received = True
+            if not self.close_sent:  # echo its code, as RFC 6455 asks
+                self._send_close(payload[:2])
+            self.abort()
 
     def _fail(self, error: BaseException) -> None:
         if not self.upgraded.done():
             self.upgraded.set_exception(error)
-        self._close_transport()
+        self.abort()
         self.inbox.put_nowait(None)  # wakes recv(), which raises on it
+
+    def _send_close(self, code: bytes) -> None:
+        self.close_sent = True
+        self._write(OP_CLOSE, code)
 
     def _write(self, opcode: int, payload: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(client_frame(opcode, payload))
 
-    def _close_transport(self) -> None:
+    def abort(self) -> None:
+        """Close the TCP connection now, closing handshake or not."""
         if self.transport is not None:
             self.transport.close()
 
@@ -249,11 +270,12 @@ class LightSocket(asyncio.Protocol):
 
     async def close(self) -> None:
         """Send a normal close and wait (5 s at most) for the server to close the TCP stream."""
-        self._write(OP_CLOSE, struct.pack("!H", NORMAL_CLOSURE))
+        if not self.close_sent:
+            self._send_close(struct.pack("!H", NORMAL_CLOSURE))
         try:
             await asyncio.wait_for(asyncio.shield(self.closed), 5.0)
         except TimeoutError:
-            self._close_transport()
+            self.abort()
 
 
 async def open_socket(url: str, headers: Mapping[str, str] | None = None) -> LightSocket:
@@ -270,5 +292,9 @@ async def open_socket(url: str, headers: Mapping[str, str] | None = None) -> Lig
         _, ws = await loop.create_connection(
             lambda: LightSocket(request, key), parts.hostname, port
         )
-        await ws.upgraded
+        try:
+            await ws.upgraded
+        except BaseException:  # timed out or cancelled too: the server must not keep it
+            ws.abort()
+            raise
     return ws

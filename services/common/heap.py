@@ -12,7 +12,8 @@ def freeze_startup_heap() -> None:
     scanned them all: tens of milliseconds with the loop stopped, added to every request in
     flight (the gateway spent ~6 % of a benchmark in the collector, and its p99 doubled).
     Frozen, they are still freed by reference counting; only cycles among them would stay.
-    Call it once, in a server's entry point, just before it serves (never in a test process).
+    Call it once, in a server's entry point before its event loop starts (never in a test
+    process): what the loop's startup builds after it (clients, pools) is little.
     """
     gc.collect()  # what startup already dropped is freed, not frozen
     gc.freeze()

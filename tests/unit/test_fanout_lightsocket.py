@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
+from typing import cast
 
 import pytest
 
@@ -11,8 +13,10 @@ from bench.fanout.lightsocket import (
     OP_CLOSE,
     OP_CONTINUATION,
     OP_PING,
+    OP_PONG,
     OP_TEXT,
     FrameReader,
+    LightSocket,
     ProtocolError,
     accept_key,
     check_upgrade,
@@ -132,9 +136,22 @@ def test_the_upgrade_request_asks_for_a_websocket_with_the_extra_headers() -> No
     assert request.endswith(b"\r\n\r\n")
 
 
+def upgrade_answer(key: str = KEY) -> str:
+    """The head of a server's 101 answer to ``key``."""
+    return (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"sec-websocket-accept: {accept_key(key)}"
+    )
+
+
 def test_a_101_answer_with_the_right_accept_key_is_an_upgrade() -> None:
-    head = f"HTTP/1.1 101 Switching Protocols\r\nsec-websocket-accept: {accept_key(KEY)}"
-    check_upgrade(head.encode(), KEY)
+    check_upgrade(upgrade_answer().encode(), KEY)
+
+
+def test_a_101_answer_that_is_not_a_websocket_upgrade_is_refused() -> None:
+    head = upgrade_answer().replace("Upgrade: websocket", "Upgrade: h2c")
+    with pytest.raises(ProtocolError, match="does not upgrade"):
+        check_upgrade(head.encode(), KEY)
 
 
 def test_a_refused_upgrade_says_the_servers_status() -> None:
@@ -143,6 +160,91 @@ def test_a_refused_upgrade_says_the_servers_status() -> None:
 
 
 def test_an_upgrade_answered_with_another_keys_accept_is_refused() -> None:
-    head = f"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {accept_key('other')}"
     with pytest.raises(ProtocolError, match="Accept"):
-        check_upgrade(head.encode(), KEY)
+        check_upgrade(upgrade_answer("b3RoZXIga2V5IGZvciB0ZXN0").encode(), KEY)
+
+
+def test_a_frame_with_reserved_bits_is_a_protocol_error() -> None:
+    compressed = bytearray(server_frame(OP_TEXT, b"deflated?"))
+    compressed[0] |= 0x40  # RSV1: per-message deflate, never agreed here
+    with pytest.raises(ProtocolError, match="reserved bits"):
+        FrameReader().feed(bytes(compressed))
+
+
+def test_a_reserved_opcode_is_a_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="reserved opcode"):
+        FrameReader().feed(server_frame(0x3, b""))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [server_frame(OP_PING, b"p" * 126), server_frame(OP_PING, b"p", final=False)],
+    ids=["over 125 bytes", "fragmented"],
+)
+def test_a_control_frame_over_125_bytes_or_fragmented_is_a_protocol_error(frame: bytes) -> None:
+    with pytest.raises(ProtocolError, match="control frame"):
+        FrameReader().feed(frame)
+
+
+class FakeTransport:
+    """Records what a socket writes; closing it ends the connection at once."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+        self.protocol: LightSocket | None = None
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        if not self.closing and self.protocol is not None:
+            self.closing = True
+            self.protocol.connection_lost(None)
+
+
+def upgraded_socket() -> tuple[LightSocket, FakeTransport]:
+    """A socket whose upgrade the fake server has just answered."""
+    ws = LightSocket(b"GET / HTTP/1.1\r\n\r\n", KEY)
+    transport = FakeTransport()
+    transport.protocol = ws
+    ws.connection_made(cast(asyncio.Transport, transport))
+    ws.data_received(upgrade_answer().encode() + b"\r\n\r\n")
+    return ws, transport
+
+
+def opcodes_written(transport: FakeTransport) -> list[int]:
+    """The opcode of each frame the socket wrote after its upgrade request."""
+    return [frame[0] & 0x0F for frame in transport.written[1:]]
+
+
+async def test_a_close_from_the_server_is_answered_once_and_ends_the_frames() -> None:
+    ws, transport = upgraded_socket()
+    heard: list[bytes] = []
+    ws.listen(lambda _ws, payload: heard.append(payload))
+    ws.data_received(server_frame(OP_CLOSE, b"\x03\xe9") + server_frame(OP_TEXT, b"after"))
+    assert heard == []
+    assert opcodes_written(transport) == [OP_CLOSE]
+    assert unmasked_client_payload(transport.written[1]) == b"\x03\xe9"
+    await ws.close()
+    assert opcodes_written(transport) == [OP_CLOSE]  # not a second one
+    assert ws.closed.done()
+
+
+async def test_pings_are_answered_with_their_payload_and_texts_wait_for_recv() -> None:
+    ws, transport = upgraded_socket()
+    ws.data_received(server_frame(OP_PING, b"are you there") + server_frame(OP_TEXT, b"hi"))
+    assert opcodes_written(transport) == [OP_PONG]
+    assert unmasked_client_payload(transport.written[1]) == b"are you there"
+    assert await ws.recv() == b"hi"
+
+
+async def test_a_protocol_error_closes_the_connection_and_recv_raises() -> None:
+    ws, transport = upgraded_socket()
+    ws.data_received(client_frame(OP_TEXT, b"masked by the server"))
+    assert transport.closing
+    with pytest.raises(ConnectionError):
+        await ws.recv()

@@ -44,14 +44,3 @@ def test_a_cycle_startup_already_dropped_is_collected_not_frozen() -> None:
     del first, second
     freeze_startup_heap()
     assert probe() is None
-
-
-@pytest.mark.usefixtures("unfrozen_after")
-def test_objects_made_after_the_freeze_are_collected_as_usual() -> None:
-    freeze_startup_heap()
-    first, second = Node(), Node()
-    first.other, second.other = second, first
-    probe = weakref.ref(first)
-    del first, second
-    gc.collect()
-    assert probe() is None
