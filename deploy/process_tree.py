@@ -1,12 +1,26 @@
-"""Process trees read from /proc, and SIGKILL of a whole tree (PostgreSQL's included)."""
+"""Process trees read from /proc, SIGKILL of a whole tree (PostgreSQL's included), and
+stopping a child we started."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+
+def stop_child(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM a child we started, by its PID; SIGKILL it if it is still there after ``grace`` s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace)
 
 
 def parent_pid(stat: str) -> int:

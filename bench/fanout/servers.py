@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from deploy.process_tree import stop_child
+
 PORT_TIMEOUT = 30.0
 
 
@@ -57,9 +59,4 @@ def child_process(argv: list[str], **kwargs: Any) -> Iterator[subprocess.Popen[b
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_child(process)

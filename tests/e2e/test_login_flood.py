@@ -19,6 +19,7 @@ from fitness.user.v1 import user_service_pb2_grpc as ugrpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from deploy.local import free_port
+from deploy.process_tree import stop_child
 from services.common.trust import GATEWAY, USER
 from services.user.passwords import OWASP_MEMORY_KIB
 from tests.helpers import KeyFiles, ServiceCerts, channel_as
@@ -59,8 +60,7 @@ def user_service(
     try:
         yield f"127.0.0.1:{port}", psutil.Process(process.pid)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_child(process)
 
 
 async def wait_serving(stub: health_pb2_grpc.HealthStub) -> None:

@@ -57,17 +57,6 @@ def spawn(
     )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process we started, by PID; SIGKILL after 10 s."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 def answers(url: str, process: subprocess.Popen[bytes]) -> bool:
     """Whether ``url`` answers 200; RuntimeError when the process behind it has exited."""
     if process.poll() is not None:

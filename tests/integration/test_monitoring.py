@@ -25,6 +25,7 @@ from deploy import redis_cluster
 from deploy.local import free_port
 from deploy.monitoring import dashboards, prometheus
 from deploy.polling import wait_for
+from deploy.process_tree import stop_child
 from services.user.tokens import TokenIssuer
 from tests.helpers import KeyFiles, ServiceCerts
 from tests.integration.monitoring_stack import (
@@ -37,7 +38,6 @@ from tests.integration.monitoring_stack import (
     start_gateway,
     start_prometheus,
     start_watch_logs,
-    stop,
     targets,
     value,
 )
@@ -93,7 +93,7 @@ def stack(
         yield Stack(url, processes, nodes, watch_log_address, redis_cluster_server)
     finally:
         for process in reversed(processes.values()):
-            stop(process)
+            stop_child(process)
 
 
 def test_every_target_of_the_stack_is_scraped_and_up(stack: Stack) -> None:
@@ -213,8 +213,8 @@ def test_a_killed_exporter_takes_its_targets_down(
         errors = {t["lastError"] for t in targets(url)}
         redis_up = query(url, 'up{job="redis"}')
     finally:
-        stop(server)
-        stop(exporter)
+        stop_child(server)
+        stop_child(exporter)
     print(f"exporter SIGKILLed: its 7 targets down after {seconds:.1f} s (scrape every 1 s)")
 
     assert all(errors)

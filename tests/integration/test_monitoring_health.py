@@ -31,6 +31,7 @@ from deploy import embedded_postgres
 from deploy.local import free_port
 from deploy.monitoring import dashboards, prometheus
 from deploy.polling import wait_for
+from deploy.process_tree import stop_child
 from services.common.trust import GATEWAY, HEALTH
 from services.health_metrics.postgres import open_store
 from tests.helpers import ServiceCerts, channel_as
@@ -42,7 +43,6 @@ from tests.integration.monitoring_stack import (
     query,
     spawn,
     start_prometheus,
-    stop,
     value,
 )
 
@@ -183,7 +183,7 @@ def stack(
         yield url
     finally:
         for started in reversed(processes):
-            stop(started)
+            stop_child(started)
 
 
 def test_every_target_of_the_health_and_host_stack_is_scraped_and_up(stack: str) -> None:
