@@ -15,13 +15,29 @@ from services.common.heap import freeze_startup_heap
 from services.common.logs import configure_logging
 
 
-class ServiceSettings(Protocol):
-    """The settings fields the shared command line reads."""
+class ServerSettings(Protocol):
+    """The settings fields every server process reads as it starts."""
 
     host: str
     metrics_port: int
-    database_url: str
     log_level: str
+
+
+class ServiceSettings(ServerSettings, Protocol):
+    """The settings fields the shared command line reads."""
+
+    database_url: str
+
+
+def serve_process(
+    component: str, settings: ServerSettings, serve: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
+    """Serve with JSON logs, a metrics port (if configured) and the startup heap frozen."""
+    configure_logging(component, settings.log_level)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    freeze_startup_heap()
+    asyncio.run(serve())
 
 
 def run_service(
@@ -48,11 +64,8 @@ def run_service(
         raise SystemExit(extra[command](parsed.arguments))
     if parsed.arguments:
         parser.error(f"unexpected arguments: {' '.join(parsed.arguments)}")
-    configure_logging(component, settings.log_level)
     if command == "migrate":
+        configure_logging(component, settings.log_level)
         migrate(make_engine(settings.database_url), migrations)
         return
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
-    freeze_startup_heap()
-    asyncio.run(serve())
+    serve_process(component, settings, serve)

@@ -11,15 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from fitness.health.v1 import health_metrics_service_pb2, health_metrics_service_pb2_grpc
-from prometheus_client import start_http_server
 from sqlalchemy import Connection, make_url, text
 from sqlalchemy.exc import DBAPIError
 
+from services.common.cli import serve_process
 from services.common.db import make_engine
 from services.common.dependency import DependencyUnavailable
 from services.common.grpc_runtime import Dispatcher, GrpcServer, wait_for_signal
-from services.common.heap import freeze_startup_heap
-from services.common.logs import configure_logging
 from services.common.timeutil import utc_now
 from services.health_metrics.config import HealthSettings
 from services.health_metrics.grpc_server import STATUSES, HealthMetricsServicer
@@ -161,11 +159,7 @@ async def serve(settings: HealthSettings) -> None:
 def main() -> None:
     """Serve with JSON logs and, if configured, a metrics port."""
     settings = HealthSettings()
-    configure_logging("health-metrics-service", settings.log_level)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
-    freeze_startup_heap()
-    asyncio.run(serve(settings))
+    serve_process("health-metrics-service", settings, lambda: serve(settings))
 
 
 if __name__ == "__main__":

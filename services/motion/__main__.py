@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from fitness.motion.v1 import motion_service_pb2, motion_service_pb2_grpc
-from prometheus_client import start_http_server
 
+from services.common.cli import serve_process
 from services.common.grpc_runtime import Dispatcher, GrpcServer, time_left, wait_for_signal
-from services.common.heap import freeze_startup_heap
-from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.motion.config import MotionSettings
 from services.motion.grpc_server import STATUSES, MotionServicer
@@ -87,11 +84,7 @@ async def serve(settings: MotionSettings) -> None:
 def main() -> None:
     """Serve with JSON logs and, if configured, a metrics port."""
     settings = MotionSettings()
-    configure_logging("motion-service", settings.log_level)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
-    freeze_startup_heap()
-    asyncio.run(serve(settings))
+    serve_process("motion-service", settings, lambda: serve(settings))
 
 
 if __name__ == "__main__":

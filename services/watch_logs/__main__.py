@@ -13,16 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from fitness.watch_logs.v1 import watch_logs_service_pb2, watch_logs_service_pb2_grpc
-from prometheus_client import start_http_server
 
+from services.common.cli import serve_process
 from services.common.grpc_runtime import (
     Dispatcher,
     GrpcServer,
     time_left,
     wait_for_signal,
 )
-from services.common.heap import freeze_startup_heap
-from services.common.logs import configure_logging
 from services.common.redis import blocking_client
 from services.watch_logs.config import WatchLogSettings
 from services.watch_logs.consumer import ReportingConsumer
@@ -160,11 +158,7 @@ async def serve(settings: WatchLogSettings) -> None:
 def main() -> None:
     """Serve with JSON logs and, if configured, a metrics port."""
     settings = WatchLogSettings()
-    configure_logging("watch-log-service", settings.log_level)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
-    freeze_startup_heap()
-    asyncio.run(serve(settings))
+    serve_process("watch-log-service", settings, lambda: serve(settings))
 
 
 if __name__ == "__main__":
