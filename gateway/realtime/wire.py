@@ -175,6 +175,8 @@ def wire_of(scope: Mapping[str, Any]) -> DirectWire | None:
 class FramesProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol, also offering the app a ``DirectWire``."""
 
+    wire: DirectWire | None = None  # once the upgrade is accepted
+
     def handle_connect(self, event: Any) -> None:
         """Build the scope as uvicorn does (the app runs later, in its own task), then add ours."""
         super().handle_connect(event)
@@ -187,9 +189,8 @@ class FramesProtocol(WebSocketsSansIOProtocol):
         """Send as uvicorn does, after what waits on the wire (so frames keep their order);
         once accepted, let go of the handshake's request and response."""
         await self.writable.wait()  # uvicorn's send waits too; then it no longer yields
-        wire: DirectWire | None = getattr(self, "wire", None)
-        if wire is not None:
-            wire.flush()
+        if self.wire is not None:
+            self.wire.flush()
         await super().send(message)
         if self.handshake_complete:
             # uvicorn keeps both for the connection's life and never reads them again
