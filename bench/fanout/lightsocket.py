@@ -30,7 +30,7 @@ ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OPEN_TIMEOUT = 60.0
 
 Frame = tuple[int, bytes]
-OnText = Callable[["LightSocket", bytes], None]
+OnText = Callable[["LightSocket", bytes], object]  # what it returns is ignored
 
 
 class ProtocolError(Exception):

@@ -16,14 +16,12 @@ import psutil
 from bench.fanout.lightsocket import LightSocket, open_socket
 from bench.fanout.measure import joined_and_measured, run_measurement
 from bench.fanout.packets import (
-    ENGINEIO_PING,
-    ENGINEIO_PONG,
     SOCKETIO_CONNECT,
     engineio_open,
     socketio_chat,
     socketio_sent_at,
 )
-from bench.fanout.receivers import Audience, connect_all, hang_up
+from bench.fanout.receivers import Audience, answered_ping, connect_all, hang_up
 from bench.fanout.servers import child_process, stalled_client, wait_for_port
 from bench.fanout.stats import Result
 from deploy.local import free_port
@@ -71,11 +69,6 @@ async def socketio_join(url: str) -> LightSocket:
     return ws
 
 
-def _answer_pings(ws: LightSocket, payload: bytes) -> None:
-    if payload == ENGINEIO_PING.encode():
-        ws.send(ENGINEIO_PONG)
-
-
 async def _peer(
     ports: tuple[int, int], pid: int, participants: int, events: int, room: str
 ) -> Result:
@@ -95,7 +88,7 @@ async def _peer(
     async def start_sending() -> Callable[[float], Awaitable[None]]:
         stalled.append(stalled_client(ports[1], path, "", SOCKETIO_CONNECT.encode()))
         senders.append(await socketio_join(urls[0]))
-        senders[0].listen(_answer_pings)
+        senders[0].listen(answered_ping)
 
         async def send(sent_at: float) -> None:
             senders[0].send(socketio_chat(sent_at))

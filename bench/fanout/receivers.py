@@ -33,6 +33,17 @@ class Deliveries:
             self.complete.set()
 
 
+ENGINEIO_PING_FRAME = ENGINEIO_PING.encode()
+
+
+def answered_ping(ws: LightSocket, payload: bytes) -> bool:
+    """Answer an Engine.IO ping with a pong, as a Socket.IO client must; False for others."""
+    if payload != ENGINEIO_PING_FRAME:
+        return False
+    ws.send(ENGINEIO_PONG)
+    return True
+
+
 class Audience:
     """The receivers, each reading everything it is sent for the whole run, like a real client.
 
@@ -45,7 +56,7 @@ class Audience:
     def __init__(self, decode: Decode, answers_pings: bool = False) -> None:
         self.phase = Deliveries(expected=0)
         self.decode = decode
-        self.ping = ENGINEIO_PING.encode() if answers_pings else None
+        self.answers_pings = answers_pings
         self.sockets: list[LightSocket] = []
 
     @property
@@ -60,8 +71,7 @@ class Audience:
         return ws
 
     def _on_text(self, ws: LightSocket, payload: bytes) -> None:
-        if payload == self.ping:
-            ws.send(ENGINEIO_PONG)
+        if self.answers_pings and answered_ping(ws, payload):
             return
         sent_at = self.decode(payload)
         if sent_at is not None:
