@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -53,6 +53,19 @@ class AuthStore(Protocol):
         ...
 
 
+# Built once with bind parameters: a login runs the first three, and building a
+# statement per call cost more than running it.
+ROLES_OF = select(user_roles.c.role).where(user_roles.c.user_id == bindparam("user_id"))
+EXPIRED_REFRESH = delete(refresh_tokens).where(
+    refresh_tokens.c.user_id == bindparam("user_id"),
+    refresh_tokens.c.expires_at < bindparam("now"),
+)
+INSERT_REFRESH = refresh_tokens.insert()
+REFRESH_BY_HASH = select(refresh_tokens).where(
+    refresh_tokens.c.token_hash == bindparam("token_hash")
+)
+
+
 class SqlAuthStore:
     """AuthStore on SQLAlchemy Core, in the user service's database."""
 
@@ -61,9 +74,8 @@ class SqlAuthStore:
 
     def roles_of(self, user_id: str) -> tuple[str, ...]:
         """The roles the user holds, sorted."""
-        query = select(user_roles.c.role).where(user_roles.c.user_id == user_id)
         with self._engine.connect() as conn:
-            return tuple(sorted(conn.execute(query).scalars()))
+            return tuple(sorted(conn.execute(ROLES_OF, {"user_id": user_id}).scalars()))
 
     def grant_role(self, grant: RoleGrant) -> bool:
         """Insert the grant; a primary-key clash means the user already held it."""
@@ -94,19 +106,15 @@ class SqlAuthStore:
 
     def add_refresh(self, record: RefreshRecord) -> None:
         """Insert the token's record, and drop the user's expired ones (they prove nothing)."""
-        expired = delete(refresh_tokens).where(
-            refresh_tokens.c.user_id == record.user_id,
-            refresh_tokens.c.expires_at < record.issued_at,
-        )
+        expired = {"user_id": record.user_id, "now": record.issued_at}
         with self._engine.begin() as conn:
-            conn.execute(expired)
-            conn.execute(refresh_tokens.insert().values(_refresh_row(record)))
+            conn.execute(EXPIRED_REFRESH, expired)
+            conn.execute(INSERT_REFRESH, _refresh_row(record))
 
     def find_refresh(self, token_hash: str) -> RefreshRecord | None:
         """The record with this SHA-256, if any."""
-        query = select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
         with self._engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(REFRESH_BY_HASH, {"token_hash": token_hash}).mappings().first()
         return _to_refresh(row) if row else None
 
     def exchange_refresh(self, token_hash: str, new: RefreshRecord, now: datetime) -> bool:
@@ -135,7 +143,7 @@ class SqlAuthStore:
             if conn.execute(claim).rowcount != 1:
                 return False
             conn.execute(older)
-            conn.execute(refresh_tokens.insert().values(_refresh_row(new)))
+            conn.execute(INSERT_REFRESH, _refresh_row(new))
         return True
 
     def revoke_family(self, family_id: str, now: datetime) -> None:

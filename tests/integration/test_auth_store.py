@@ -44,6 +44,19 @@ def test_a_token_is_exchanged_once_and_its_successor_joins_the_family(engine: En
     assert store.find_refresh("b" * 64) == record("b" * 64)
 
 
+def test_a_new_token_drops_only_its_owners_expired_tokens(engine: Engine) -> None:
+    store = SqlAuthStore(engine)
+    long_ago = NOW - timedelta(days=60)
+    expired = RefreshRecord("a" * 64, "f1", "ann", long_ago, NOW - timedelta(seconds=1))
+    store.add_refresh(expired)
+    store.add_refresh(replace(expired, token_hash="b" * 64, family_id="f2", user_id="bob"))
+    store.add_refresh(record("c" * 64, "f3"))
+    store.add_refresh(record("d" * 64, "f4"))
+    assert store.find_refresh("a" * 64) is None
+    assert store.find_refresh("b" * 64) is not None  # bob's: not ann's to drop
+    assert store.find_refresh("c" * 64) == record("c" * 64, "f3")
+
+
 def test_revoking_a_family_leaves_other_families_alone(engine: Engine) -> None:
     store = SqlAuthStore(engine)
     store.add_refresh(record("a" * 64, "f1"))
