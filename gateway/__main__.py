@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.edge.http_protocol import OneWriteHttpProtocol
 from gateway.realtime.lane import WebSocketLane
 from gateway.realtime.wire import FramesProtocol
 from services.common.heap import freeze_startup_heap
@@ -46,6 +47,8 @@ def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # A response's head and body go out in one write (http_protocol.py).
+        http=OneWriteHttpProtocol,
         ws_max_size=settings.ws_max_message_bytes,
         # Frames for many sockets are written straight to their transports (wire.py).
         ws=FramesProtocol,

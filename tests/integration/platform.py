@@ -17,6 +17,7 @@ from deploy.local import free_port
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Upstreams
+from gateway.edge.http_protocol import OneWriteHttpProtocol
 from gateway.realtime.lane import WebSocketLane
 from gateway.realtime.wire import FramesProtocol
 from saga_coordinator.__main__ import SagaProcess
@@ -178,6 +179,7 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
         lifespan="off",
         log_level="warning",
         ws=FramesProtocol,
+        http=OneWriteHttpProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

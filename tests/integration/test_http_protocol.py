@@ -1,0 +1,145 @@
+"""Responses of the gateway's uvicorn, head and body in one write, as a raw client sees them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
+
+from deploy.local import free_port
+from gateway.__main__ import server_config
+from gateway.config import GatewaySettings
+from gateway.edge.http_protocol import HeldHead
+from gateway.realtime.wire import Scheduler
+
+ANSWER = b'{"answer":"one write"}'
+
+
+def raw_app(second_chunk: asyncio.Event) -> FastAPI:
+    """A JSON answer, a streamed one whose second chunk waits for the event, an upload."""
+    app = FastAPI()
+
+    @app.get("/json")
+    async def json_answer() -> dict[str, str]:
+        return {"answer": "one write"}
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"first"
+            await second_chunk.wait()
+            yield b"second"
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    return app
+
+
+@asynccontextmanager
+async def connection(
+    second_chunk: asyncio.Event | None = None,
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A keep-alive connection to the app served as ``python -m gateway`` serves the gateway."""
+    settings = GatewaySettings(port=free_port())
+    app = raw_app(second_chunk or asyncio.Event())
+    server = uvicorn.Server(server_config(app, settings))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection(settings.host, settings.port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        server.should_exit = True
+        await serving
+
+
+def get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode()
+
+
+class RecordedWrites:
+    """The real transport under a HeldHead, recording what reaches it."""
+
+    def __init__(self, transport: asyncio.Transport, writes: list[bytes]) -> None:
+        self.transport, self.writes = transport, writes
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def test_each_json_response_reaches_the_socket_in_one_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writes: list[bytes] = []
+    hold = HeldHead.__init__
+
+    def recording(self: HeldHead, transport: asyncio.Transport, loop: Scheduler) -> None:
+        hold(self, cast(asyncio.Transport, RecordedWrites(transport, writes)), loop)
+
+    monkeypatch.setattr(HeldHead, "__init__", recording)
+    async with connection() as (reader, writer):
+        for _ in range(3):  # on one keep-alive connection
+            writer.write(get("/json"))
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            body = await asyncio.wait_for(reader.readexactly(len(ANSWER)), 5)
+            assert head.startswith(b"HTTP/1.1 200 OK")
+            assert body == ANSWER
+            assert writes[-1] == head + body
+    assert len(writes) == 3
+
+
+async def test_a_streamed_response_sends_its_head_and_first_chunk_before_the_rest_is_ready() -> (
+    None
+):
+    second_chunk = asyncio.Event()
+    async with connection(second_chunk) as (reader, writer):
+        writer.write(get("/stream"))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert b"transfer-encoding: chunked" in head
+        first = await asyncio.wait_for(reader.readuntil(b"first\r\n"), 5)
+        assert first == b"5\r\nfirst\r\n"
+        second_chunk.set()  # only now: the head and the first chunk did not wait for it
+        rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 5)
+        assert rest == b"6\r\nsecond\r\n0\r\n\r\n"
+
+
+async def test_an_upload_that_expects_100_continue_gets_it_before_its_answer() -> None:
+    async with connection() as (reader, writer):
+        writer.write(
+            b"POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"hello")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        assert await asyncio.wait_for(reader.readexactly(11), 5) == b'{"bytes":5}'
+
+
+async def test_pipelined_requests_are_answered_in_order() -> None:
+    async with connection() as (reader, writer):
+        writer.write(get("/json") + get("/missing") + get("/json"))
+        statuses = []
+        for _ in range(3):
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await asyncio.wait_for(reader.readexactly(length), 5)
+            statuses.append(head.split(b" ")[1])
+        assert statuses == [b"200", b"404", b"200"]
