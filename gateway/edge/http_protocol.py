@@ -6,7 +6,8 @@ uvicorn writes a response's status line and headers to the transport when the ap
 JSON answer, which is nearly every answer the gateway gives. Starlette sends both
 messages in the same loop step, so here the head waits for the body's first write, or
 for the end of that step when a streaming body comes later: the bytes, their order and
-every header stay uvicorn's, only the number of writes changes.
+every header stay uvicorn's, only the number of writes changes. HEAD answers, which have
+no body, and the interim "100 Continue" are written as uvicorn writes them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.realtime.wire import Scheduler
+
+INTERIM = b"HTTP/1.1 100 "  # how uvicorn's interim answer to Expect: 100-continue starts
 
 
 class HeldHead(asyncio.Transport):
@@ -32,6 +35,10 @@ class HeldHead(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Hold the first write until the next one or the end of this step; pass the rest."""
         if self.first:
+            if bytes(data[:13]) == INTERIM:
+                # "100 Continue", sent before the app reads the body: the head is still to come.
+                self.transport.write(data)
+                return
             self.first, self.head = False, bytes(data)
             self.loop.call_soon(self.release)
             return
@@ -76,5 +83,7 @@ class OneWriteHttpProtocol(HttpToolsProtocol):
         earlier = self.cycle
         super().on_headers_complete()
         # A new cycle's task has been created but has not run yet; an upgrade makes none.
-        if self.cycle is not earlier:
+        # A HEAD answer has no body to join its head; held, it could meet a close from
+        # uvicorn itself (client's EOF, shutdown) in the same step and be lost.
+        if self.cycle is not earlier and self.scope["method"] != "HEAD":
             self.cycle.transport = HeldHead(self.transport, self.loop)

@@ -25,7 +25,7 @@ def raw_app(second_chunk: asyncio.Event) -> FastAPI:
     """A JSON answer, a streamed one whose second chunk waits for the event, an upload."""
     app = FastAPI()
 
-    @app.get("/json")
+    @app.api_route("/json", methods=["GET", "HEAD"])
     async def json_answer() -> dict[str, str]:
         return {"answer": "one write"}
 
@@ -35,6 +35,14 @@ def raw_app(second_chunk: asyncio.Event) -> FastAPI:
             yield b"first"
             await second_chunk.wait()
             yield b"second"
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    @app.get("/late-stream")
+    async def late_stream() -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            await second_chunk.wait()
+            yield b"late"
 
         return StreamingResponse(chunks(), media_type="text/plain")
 
@@ -83,16 +91,20 @@ class RecordedWrites:
         return getattr(self.transport, name)
 
 
-async def test_each_json_response_reaches_the_socket_in_one_write(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    writes: list[bytes] = []
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """What every HeldHead from now on hands to its real transport, in order."""
+    recorded: list[bytes] = []
     hold = HeldHead.__init__
 
     def recording(self: HeldHead, transport: asyncio.Transport, loop: Scheduler) -> None:
-        hold(self, cast(asyncio.Transport, RecordedWrites(transport, writes)), loop)
+        hold(self, cast(asyncio.Transport, RecordedWrites(transport, recorded)), loop)
 
     monkeypatch.setattr(HeldHead, "__init__", recording)
+    return recorded
+
+
+async def test_each_json_response_reaches_the_socket_in_one_write(writes: list[bytes]) -> None:
     async with connection() as (reader, writer):
         for _ in range(3):  # on one keep-alive connection
             writer.write(get("/json"))
@@ -119,7 +131,31 @@ async def test_a_streamed_response_sends_its_head_and_first_chunk_before_the_res
         assert rest == b"6\r\nsecond\r\n0\r\n\r\n"
 
 
-async def test_an_upload_that_expects_100_continue_gets_it_before_its_answer() -> None:
+async def test_a_head_whose_body_is_not_ready_is_sent_without_waiting_for_it() -> None:
+    body_ready = asyncio.Event()
+    async with connection(body_ready) as (reader, writer):
+        writer.write(get("/late-stream"))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        body_ready.set()  # only now: the head went out at the end of its loop step
+        assert (
+            await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 5) == b"4\r\nlate\r\n0\r\n\r\n"
+        )
+
+
+async def test_a_head_request_is_answered_though_the_client_half_closes_at_once() -> None:
+    async with connection() as (reader, writer):
+        writer.write(b"HEAD /json HTTP/1.1\r\nHost: test\r\n\r\n")
+        writer.write_eof()  # as `nc -N` and some probes do: uvicorn closes when done
+        answer = await asyncio.wait_for(reader.read(), 5)
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert answer.endswith(b"\r\n\r\n")  # a head, no body
+    assert b"content-length: 22" in answer
+
+
+async def test_an_upload_that_expects_100_continue_gets_it_before_its_answer(
+    writes: list[bytes],
+) -> None:
     async with connection() as (reader, writer):
         writer.write(
             b"POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
@@ -131,6 +167,7 @@ async def test_an_upload_that_expects_100_continue_gets_it_before_its_answer() -
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert head.startswith(b"HTTP/1.1 200 OK")
         assert await asyncio.wait_for(reader.readexactly(11), 5) == b'{"bytes":5}'
+    assert writes == [interim, head + b'{"bytes":5}']  # the answer itself still in one write
 
 
 async def test_pipelined_requests_are_answered_in_order() -> None:

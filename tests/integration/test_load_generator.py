@@ -35,11 +35,15 @@ async def server(answers: int | None) -> AsyncIterator[tuple[int, list[bytes]]]:
             except asyncio.IncompleteReadError:
                 break
             data = answer(next(statuses))
-            while data:
-                size = next(sizes)
-                writer.write(data[:size])
-                data = data[size:]
-                await writer.drain()
+            try:
+                while data:
+                    size = next(sizes)
+                    writer.write(data[:size])
+                    data = data[size:]
+                    await writer.drain()
+                    await asyncio.sleep(0)  # each piece its own segment, read on its own
+            except ConnectionError:
+                break  # the client is done with this connection
             served += 1
         writer.close()
 

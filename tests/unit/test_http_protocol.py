@@ -56,3 +56,13 @@ def test_a_held_head_is_dropped_when_the_connection_closes_or_is_aborted_meanwhi
     loop.step()
     assert closed_transport.written == aborted_transport.written == []
     assert aborted_transport.aborted
+
+
+def test_an_interim_100_continue_goes_out_at_once_and_the_answer_after_it_in_one_write() -> None:
+    loop = FakeLoop()
+    response, transport = held(loop)
+    response.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert transport.written == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    response.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    response.write(b"{}")
+    assert transport.written[1:] == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
