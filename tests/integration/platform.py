@@ -14,12 +14,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from deploy.local import free_port
+from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.dependencies import Upstreams
-from gateway.edge.http_protocol import OneWriteHttpProtocol
-from gateway.realtime.lane import WebSocketLane
-from gateway.realtime.wire import FramesProtocol
 from saga_coordinator.__main__ import SagaProcess
 from services.activity.__main__ import ActivityProcess
 from services.common.grpc_runtime import GrpcServer
@@ -170,23 +168,29 @@ def sqlite_platform(
 
 @asynccontextmanager
 async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The platform's running app on a real port (its lifespan already runs: not again)."""
-    port = free_port()
-    config = uvicorn.Config(
-        WebSocketLane(app),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        ws=FramesProtocol,
-        http=OneWriteHttpProtocol,
-    )
+    """The platform's running app on a free port (its lifespan already runs: not again)."""
+    settings = getattr(app.state, "settings", None) or GatewaySettings()
+    on_a_free_port = settings.model_copy(update={"host": "127.0.0.1", "port": free_port()})
+    async with served_as_gateway(app, on_a_free_port, lifespan=False) as url:
+        yield url
+
+
+@asynccontextmanager
+async def served_as_gateway(
+    app: FastAPI, settings: GatewaySettings, lifespan: bool = True
+) -> AsyncIterator[str]:
+    """``app`` served by uvicorn as ``python -m gateway`` configures it; yields its base URL."""
+    config = server_config(app, settings)
+    if not lifespan:
+        config.lifespan = "off"  # read when the server starts
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # it could not start: say why
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{settings.host}:{settings.port}"
     finally:
         server.should_exit = True
-        await task
+        await serving

@@ -10,17 +10,15 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import redis.exceptions
-import uvicorn
 from fastapi import FastAPI
 
 from deploy.local import free_port
-from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.edge.login_throttle import LoginThrottle
 from services.common.redis import command_client
 from tests.helpers import FakeClock, assert_error, register_and_login
-from tests.integration.platform import Platform
+from tests.integration.platform import Platform, served_as_gateway
 
 PASSWORD = "s3cret-pass"
 
@@ -66,22 +64,6 @@ class SuccessLostToRedis(LoginThrottle):
 
     async def succeeded(self, email: str, address: str) -> None:
         raise redis.exceptions.ConnectionError("Redis went away")
-
-
-@asynccontextmanager
-async def served(app: FastAPI, settings: GatewaySettings) -> AsyncIterator[str]:
-    """The app served by uvicorn as ``python -m gateway`` configures it; yields its base URL."""
-    server = uvicorn.Server(server_config(app, settings))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://{settings.host}:{settings.port}"
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def fresh_address() -> str:
@@ -266,7 +248,7 @@ async def test_x_forwarded_for_from_a_local_client_does_not_move_the_throttled_a
     app = gateways.app()
     async with (
         command_client(gateways.settings.redis_url, timeout=5) as store,
-        served(app, gateways.settings) as url,
+        served_as_gateway(app, gateways.settings) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
         # Calls come from 127.0.0.1, which uvicorn's own default trusts, and which other
@@ -297,7 +279,7 @@ async def test_x_forwarded_for_from_a_trusted_proxy_is_the_client_address(
         trusted_proxies=["127.0.0.1"],
     )
     async with (
-        served(gateways.app(), gateways.settings) as url,
+        served_as_gateway(gateways.app(), gateways.settings) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
         for n in range(4):
