@@ -8,15 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from deploy.local import free_port
-from gateway.__main__ import server_config
 from gateway.config import GatewaySettings
 from gateway.edge.http_protocol import HeldHead
 from gateway.realtime.wire import Scheduler
+from tests.integration.platform import served_as_gateway
 
 ANSWER = b'{"answer":"one write"}'
 
@@ -59,18 +58,12 @@ async def connection(
 ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """A keep-alive connection to the app served as ``python -m gateway`` serves the gateway."""
     settings = GatewaySettings(port=free_port())
-    app = raw_app(second_chunk or asyncio.Event())
-    server = uvicorn.Server(server_config(app, settings))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only this flag
-        await asyncio.sleep(0.01)
-    reader, writer = await asyncio.open_connection(settings.host, settings.port)
-    try:
-        yield reader, writer
-    finally:
-        writer.close()
-        server.should_exit = True
-        await serving
+    async with served_as_gateway(raw_app(second_chunk or asyncio.Event()), settings):
+        reader, writer = await asyncio.open_connection(settings.host, settings.port)
+        try:
+            yield reader, writer
+        finally:
+            writer.close()
 
 
 def get(path: str) -> bytes:
@@ -180,3 +173,15 @@ async def test_pipelined_requests_are_answered_in_order() -> None:
             await asyncio.wait_for(reader.readexactly(length), 5)
             statuses.append(head.split(b" ")[1])
         assert statuses == [b"200", b"404", b"200"]
+
+
+async def test_a_malformed_request_after_an_answer_gets_a_400_and_the_connection_closes() -> None:
+    async with connection() as (reader, writer):
+        writer.write(get("/json"))
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(
+            b"HTTP/1.1 200"
+        )
+        assert await asyncio.wait_for(reader.readexactly(len(ANSWER)), 5) == ANSWER
+        writer.write(b"GET /\x00 HTTP/1.1\r\nHost: test\r\n\r\n")
+        rest = await asyncio.wait_for(reader.read(), 5)  # read() returns at the close
+    assert rest.startswith(b"HTTP/1.1 400 Bad Request")
