@@ -16,10 +16,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from deploy.local import free_port
+from gateway.__main__ import server_config
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.realtime.lane import WebSocketLane
-from gateway.realtime.wire import FramesProtocol
 from services.common.trust import GATEWAY
 from tests.helpers import (
     KeyFiles,
@@ -83,16 +82,10 @@ async def running_cluster(
             tls_key_file=tls.key,
         )
         port = free_port()
-        config = uvicorn.Config(
-            WebSocketLane(create_app(settings)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ws_max_size=settings.ws_max_message_bytes,
-            ws=FramesProtocol,
-            ws_per_message_deflate=settings.ws_per_message_deflate,
-            lifespan="on",
-        )
+        settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
+        # Served as python -m gateway serves it; "on": a lifespan that fails stops the test.
+        config = server_config(create_app(settings), settings)
+        config.lifespan = "on"
         server = uvicorn.Server(config)
         servers.append(server)
         tasks.append(asyncio.create_task(server.serve()))
